@@ -129,6 +129,7 @@ interface PoolMem {
   high: number;
 }
 
+const OUTBOX_CHUNK = 4096;
 const RECORD_INFO = 'qkdn-edge/km/key-records/v1';
 const CHECK_PLAINTEXT = Buffer.from('qkdn-edge key store check v1');
 
@@ -210,13 +211,17 @@ export class KeyStore {
    * Reads the states of a store without its storage key (no key bytes can be read): for tests,
    * audits and the reliability checker. The store may be open in a running node meanwhile.
    */
-  static *inspect(path: string): Generator<KeyRecord | Tombstone> {
+  static inspect(path: string): { records: KeyRecord[]; tombstones: Tombstone[]; outbox: OutboxEntry[] } {
     const root = open({ path: join(path, 'km.lmdb'), maxDbs: 8, readOnly: true, compression: false });
     try {
       const keys = root.openDB<StoredRecord, string>({ name: 'keys', encoding: 'msgpack' });
       const tombs = root.openDB<Tombstone, string>({ name: 'tombs', encoding: 'msgpack' });
-      for (const { value } of keys.getRange()) yield strip(value);
-      for (const { value } of tombs.getRange()) yield value;
+      const outbox = root.openDB<OutboxEntry, [string, number]>({ name: 'outbox', encoding: 'msgpack' });
+      return {
+        records: [...keys.getRange()].map(({ value }) => strip(value)),
+        tombstones: [...tombs.getRange()].map(({ value }) => value),
+        outbox: [...outbox.getRange()].map(({ value }) => value),
+      };
     } finally {
       void root.close();
     }
@@ -463,10 +468,12 @@ export class KeyStore {
       applied.push(x);
     }
     for (const v of batch.outbox ?? []) {
-      if (v.ids.length === 0) continue;
-      const e: OutboxEntry = { peer: v.peer, origin: v.origin, ids: [...v.ids], reason: v.reason, seq: ++this.#outboxSeq };
-      this.#outbox.putSync([v.peer, e.seq], e);
-      outboxAdded.push(e);
+      // One Void message carries at most OUTBOX_CHUNK IDs.
+      for (let i = 0; i < v.ids.length; i += OUTBOX_CHUNK) {
+        const e: OutboxEntry = { peer: v.peer, origin: v.origin, ids: v.ids.slice(i, i + OUTBOX_CHUNK), reason: v.reason, seq: ++this.#outboxSeq };
+        this.#outbox.putSync([v.peer, e.seq], e);
+        outboxAdded.push(e);
+      }
     }
     for (const d of batch.outboxDone ?? []) this.#outbox.removeSync([d.peer, d.seq]);
   }
