@@ -283,10 +283,101 @@ function combMul(out: usize, a: usize, b: usize, n: i32, scr: usize): void {
   }
 }
 
+// @ts-ignore: decorator
+@inline function shl1x4(p: usize, q: usize): void {
+  // q[0..4) = p[0..4) << 1 as one 512-bit number (four v128, low first).
+  const x0 = v128.load(p), x1 = v128.load(p, 16), x2 = v128.load(p, 32), x3 = v128.load(p, 48);
+  const z = i64x2.splat(0);
+  v128.store(q, v128.or(i64x2.shl(x0, 1), i64x2.shr_u(i64x2.shuffle(z, x0, 1, 2), 63)));
+  v128.store(q, v128.or(i64x2.shl(x1, 1), i64x2.shr_u(i64x2.shuffle(x0, x1, 1, 2), 63)), 16);
+  v128.store(q, v128.or(i64x2.shl(x2, 1), i64x2.shr_u(i64x2.shuffle(x1, x2, 1, 2), 63)), 32);
+  v128.store(q, v128.or(i64x2.shl(x3, 1), i64x2.shr_u(i64x2.shuffle(x2, x3, 1, 2), 63)), 48);
+}
+
+// @ts-ignore: decorator
+@inline function nib(a: u64, sh: u64): usize {
+  return (<usize>(a >>> sh) & 15) << 7;
+}
+
+/**
+ * Comb multiplication for n <= 6 words with the product held in six v128 registers (the
+ * memory-accumulating comb stalls on store-to-load forwarding of overlapping vectors). Each of the
+ * 16 table entries u b is kept twice, word-aligned and shifted up one word, so every update is four
+ * aligned vector XORs.
+ */
+function combMulSimd6(out: usize, a: usize, b: usize, n: i32, tab: usize): void {
+  // Entry u: 8 words even-aligned at tab + 128u, 8 words shifted by one word at tab + 128u + 64.
+  zero(tab, 32);
+  memory.copy(tab + 128, b, <usize>n << 3);
+  memory.fill(tab + 128 + (<usize>n << 3), 0, <usize>(8 - n) << 3);
+  const b0 = v128.load(tab + 128), b1 = v128.load(tab + 128, 16), b2 = v128.load(tab + 128, 32), b3 = v128.load(tab + 128, 48);
+  for (let u = 2; u < 16; u++) {
+    const d = tab + (<usize>u << 7);
+    if ((u & 1) == 0) shl1x4(tab + (<usize>(u >> 1) << 7), d);
+    else {
+      const s = d - 128;
+      v128.store(d, v128.xor(v128.load(s), b0));
+      v128.store(d, v128.xor(v128.load(s, 16), b1), 16);
+      v128.store(d, v128.xor(v128.load(s, 32), b2), 32);
+      v128.store(d, v128.xor(v128.load(s, 48), b3), 48);
+    }
+  }
+  const z = i64x2.splat(0);
+  for (let u = 0; u < 16; u++) {
+    const d = tab + (<usize>u << 7);
+    const x0 = v128.load(d), x1 = v128.load(d, 16), x2 = v128.load(d, 32), x3 = v128.load(d, 48);
+    v128.store(d, i64x2.shuffle(z, x0, 1, 2), 64);
+    v128.store(d, i64x2.shuffle(x0, x1, 1, 2), 80);
+    v128.store(d, i64x2.shuffle(x1, x2, 1, 2), 96);
+    v128.store(d, i64x2.shuffle(x2, x3, 1, 2), 112);
+  }
+  const a0: u64 = ld(a, 0);
+  const a1: u64 = n > 1 ? ld(a, 1) : 0;
+  const a2: u64 = n > 2 ? ld(a, 2) : 0;
+  const a3: u64 = n > 3 ? ld(a, 3) : 0;
+  const a4: u64 = n > 4 ? ld(a, 4) : 0;
+  const a5: u64 = n > 5 ? ld(a, 5) : 0;
+  let c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z;
+  for (let k: i32 = 15; k >= 0; k--) {
+    const sh = <u64>(k << 2);
+    let p = tab + nib(a0, sh);
+    c0 = v128.xor(c0, v128.load(p)); c1 = v128.xor(c1, v128.load(p, 16)); c2 = v128.xor(c2, v128.load(p, 32)); c3 = v128.xor(c3, v128.load(p, 48));
+    p = tab + nib(a1, sh) + 64;
+    c0 = v128.xor(c0, v128.load(p)); c1 = v128.xor(c1, v128.load(p, 16)); c2 = v128.xor(c2, v128.load(p, 32)); c3 = v128.xor(c3, v128.load(p, 48));
+    if (n > 2) {
+      p = tab + nib(a2, sh);
+      c1 = v128.xor(c1, v128.load(p)); c2 = v128.xor(c2, v128.load(p, 16)); c3 = v128.xor(c3, v128.load(p, 32)); c4 = v128.xor(c4, v128.load(p, 48));
+      p = tab + nib(a3, sh) + 64;
+      c1 = v128.xor(c1, v128.load(p)); c2 = v128.xor(c2, v128.load(p, 16)); c3 = v128.xor(c3, v128.load(p, 32)); c4 = v128.xor(c4, v128.load(p, 48));
+      if (n > 4) {
+        p = tab + nib(a4, sh);
+        c2 = v128.xor(c2, v128.load(p)); c3 = v128.xor(c3, v128.load(p, 16)); c4 = v128.xor(c4, v128.load(p, 32)); c5 = v128.xor(c5, v128.load(p, 48));
+        p = tab + nib(a5, sh) + 64;
+        c2 = v128.xor(c2, v128.load(p)); c3 = v128.xor(c3, v128.load(p, 16)); c4 = v128.xor(c4, v128.load(p, 32)); c5 = v128.xor(c5, v128.load(p, 48));
+      }
+    }
+    if (k > 0) {
+      c5 = v128.or(i64x2.shl(c5, 4), i64x2.shr_u(i64x2.shuffle(c4, c5, 1, 2), 60));
+      c4 = v128.or(i64x2.shl(c4, 4), i64x2.shr_u(i64x2.shuffle(c3, c4, 1, 2), 60));
+      c3 = v128.or(i64x2.shl(c3, 4), i64x2.shr_u(i64x2.shuffle(c2, c3, 1, 2), 60));
+      c2 = v128.or(i64x2.shl(c2, 4), i64x2.shr_u(i64x2.shuffle(c1, c2, 1, 2), 60));
+      c1 = v128.or(i64x2.shl(c1, 4), i64x2.shr_u(i64x2.shuffle(c0, c1, 1, 2), 60));
+      c0 = v128.or(i64x2.shl(c0, 4), i64x2.shr_u(i64x2.shuffle(z, c0, 1, 2), 60));
+    }
+  }
+  v128.store(out, c0);
+  if (n > 1) v128.store(out, c1, 16);
+  if (n > 2) v128.store(out, c2, 32);
+  if (n > 3) v128.store(out, c3, 48);
+  if (n > 4) v128.store(out, c4, 64);
+  if (n > 5) v128.store(out, c5, 80);
+}
+
 /** Karatsuba: out[0 .. 2n) = a * b (n words each); scratch at scr. out gets one spare word. */
 function polyMul(out: usize, a: usize, b: usize, n: i32, scr: usize): void {
   if (n <= KARATSUBA_BASE) {
-    combMul(out, a, b, n, scr);
+    if (ASC_FEATURE_SIMD) combMulSimd6(out, a, b, n, scr);
+    else combMul(out, a, b, n, scr);
     return;
   }
   const h = (n + 1) >> 1;
@@ -364,7 +455,7 @@ export function toeplitzWorkWords(n: u32, m: u32, K: u32, P: u32, Lr: u32): f64 
   return 2 * <f64>K * 2 * h // S and X
     + 2 * (5 * h + 3) // T1, T2
     + 3 * (2 * h + 2) + 2 * (2 * h + 2) // PA, PB, PM, SA, SB
-    + 16 * h + 16 * (KARATSUBA_BASE + 2) + 64 // Karatsuba scratch
+    + 16 * h + 320 // Karatsuba scratch and the comb table
     + Math.ceil((total + 2 * <f64>Lr) / 64) + 4 // overlap-add buffer
     + Math.ceil(<f64>(2 * Lr) / 64) + 4;
 }
@@ -389,7 +480,7 @@ export function toeplitz(seed: usize, x: usize, out: usize, n: u32, m: u32, K: i
   SA = PM + (<usize>(2 * hw + 2) << 3);
   SB = SA + (<usize>(2 * hw + 2) << 3);
   SCR = SB + (<usize>(2 * hw + 2) << 3);
-  const C = SCR + (<usize>(16 * hw + 16 * (KARATSUBA_BASE + 2) + 64) << 3);
+  const C = SCR + (<usize>(16 * hw + 320) << 3);
   const total = <usize>K * <usize>P;
   const cWords = <i32>((total + 2 * <usize>Lr + 63) >>> 6) + 4;
   const over = C + (<usize>cWords << 3);
