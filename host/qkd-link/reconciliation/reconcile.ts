@@ -11,7 +11,7 @@
  * The two ends talk through the AlicePeer interface; here it is called in-process (tests, bench),
  * over the link it is carried by the authenticated classical channel.
  */
-import { CodeFamily, type FramePlan } from './codebook.js';
+import { CodeFamily, defaultStartEfficiency, type FramePlan } from './codebook.js';
 import { LaneDecoder, LANES, LLR_KNOWN, channelLlr } from './decoder.js';
 import { binaryEntropy } from './design.js';
 import { FrameLengthError, ProtocolError } from './errors.js';
@@ -117,7 +117,7 @@ export class AliceEndpoint implements AlicePeer {
 }
 
 export interface BlindOptions {
-  /** Starting leak as a multiple of k*h(QBER). */
+  /** Starting leak as a multiple of k*h(QBER); default from defaultStartEfficiency(). */
   readonly startEfficiency?: number;
   /** Bits revealed per blind round, as a fraction of k*h(QBER). */
   readonly revealStep?: number;
@@ -182,9 +182,9 @@ export class BobReconciler {
 
   constructor(family: CodeFamily, qber: number, options: BlindOptions = {}, load?: LoadOptions) {
     this.o = {
-      startEfficiency: options.startEfficiency ?? 1.0,
+      startEfficiency: options.startEfficiency ?? defaultStartEfficiency(qber),
       revealStep: options.revealStep ?? 0.02,
-      patience: options.patience ?? 6,
+      patience: options.patience ?? 4,
       roundIterations: options.roundIterations ?? 40,
       maxIterations: options.maxIterations ?? 300,
       maxEfficiency: options.maxEfficiency ?? 1.6,
@@ -264,8 +264,11 @@ export class BobReconciler {
       let active = 0;
       for (let slot = 0; slot < LANES; slot++) if (lanes[slot]) active |= 1 << slot;
       if (active === 0) break;
-      dec.iterate(active);
-      const unsat = dec.unsatisfied();
+      let unsat = dec.iterate(active);
+      // The running estimate is free; confirm a candidate zero with an exact syndrome pass.
+      for (let slot = 0; slot < LANES; slot++) {
+        if (lanes[slot] && unsat[slot] === 0) { unsat = dec.unsatisfied(); break; }
+      }
       for (let slot = 0; slot < LANES; slot++) {
         const lane = lanes[slot];
         if (!lane) continue;
