@@ -1,18 +1,19 @@
 /**
- * Host wrapper of the `ldpc` kernel: a layered belief-propagation decoder holding eight frames
+ * Host wrapper of the `ldpc` kernel: a layered belief-propagation decoder holding sixteen frames
  * (lanes) of one code at once. Each lane is independent: the host loads a frame into a free lane,
  * runs iterations, and takes the lane back when its syndrome matches or it gives up, so slow frames
  * never hold fast ones back.
  *
- * LLRs are 16-bit fixed point, LLR_SCALE units per nat; positive means bit 0.
+ * LLRs are fixed point, LLR_SCALE units per nat (posteriors 16-bit, messages 8-bit); positive
+ * means bit 0.
  */
 import { KernelArgumentError } from '../kernels/errors.js';
 import { loadKernel, guard, MemoryViews, type KernelInstance, type LoadOptions } from '../kernels/loader.js';
 import type { LdpcCode } from './code.js';
 import { FrameLengthError, SyndromeLengthError } from './errors.js';
 
-export const LANES = 8;
-export const LLR_SCALE = 32;
+export const LANES = 16;
+export const LLR_SCALE = 8;
 /** LLR of a bit whose value is known (shortened or revealed). */
 export const LLR_KNOWN = 32767;
 
@@ -50,11 +51,11 @@ export class LaneDecoder {
     let o = 0;
     const rowStartOff = o; o = align(o + (code.m + 1) * 4);
     const colsOff = o; o = align(o + edges * 4);
-    const postOff = o; o = align(o + code.n * 16);
+    const postOff = o; o = align(o + code.n * 32);
     const msgOff = o; o = align(o + edges * 16);
     const syndOff = o; o = align(o + code.m * 16);
-    const scratchOff = o; o = align(o + 3 * code.maxRowDegree * 16);
-    const unsatOff = o; o = align(o + 32);
+    const scratchOff = o; o = align(o + 5 * code.maxRowDegree * 16);
+    const unsatOff = o; o = align(o + 4 * LANES);
     const bitsOff = o; o = align(o + Math.ceil(code.n / 32) * 4);
     const outOff = o; o = align(o + Math.ceil(Math.max(code.n, code.m) / 32) * 4);
     const base = guard('ldpc', () => this.k.exports.arena(o));
@@ -94,8 +95,9 @@ export class LaneDecoder {
     const h = this.i16();
     let p = (this.postPtr >>> 1) + lane;
     for (let v = 0; v < llr.length; v++, p += LANES) h[p] = llr[v]!;
-    p = (this.syndPtr >>> 1) + lane;
-    for (let c = 0; c < syndrome.length; c++, p += LANES) h[p] = syndrome[c] ? -1 : 0;
+    const s8 = new Int8Array(this.k.memory.buffer);
+    p = this.syndPtr + lane;
+    for (let c = 0; c < syndrome.length; c++, p += LANES) s8[p] = syndrome[c] ? -1 : 0;
     guard('ldpc', () => this.k.exports.resetLane(lane));
   }
 
@@ -122,8 +124,8 @@ export class LaneDecoder {
    * estimate of unsatisfied checks (the hard decisions as each check was reached); a 0 is a
    * candidate to confirm with unsatisfied().
    */
-  iterate(active = 0xff): Uint32Array {
-    guard('ldpc', () => this.k.exports.iterate(active & 0xff, this.unsatPtr));
+  iterate(active = 0xffff): Uint32Array {
+    guard('ldpc', () => this.k.exports.iterate(active & 0xffff, this.unsatPtr));
     return this.views.u32.slice(this.unsatPtr >>> 2, (this.unsatPtr >>> 2) + LANES);
   }
 
@@ -141,13 +143,26 @@ export class LaneDecoder {
     return unpackBits(words, this.code.n);
   }
 
+  /** Hard decisions of one lane at the given positions (e.g. the key positions), one bit per byte. */
+  bitsAt(lane: number, positions: Uint32Array): Uint8Array {
+    this.checkLane(lane);
+    const h = this.i16();
+    const base = (this.postPtr >>> 1) + lane;
+    const out = new Uint8Array(positions.length);
+    for (let j = 0; j < positions.length; j++) out[j] = h[base + positions[j]! * LANES]! < 0 ? 1 : 0;
+    return out;
+  }
+
   /** Syndrome of a word given one bit per byte; returns one bit per byte. */
   syndrome(bits: Uint8Array): Uint8Array {
     if (bits.length !== this.code.n) throw new FrameLengthError('word', bits.length, this.code.n);
     const u32 = this.views.u32;
     const w0 = this.bitsPtr >>> 2;
-    u32.fill(0, w0, w0 + Math.ceil(this.code.n / 32));
-    for (let v = 0; v < bits.length; v++) if (bits[v]) u32[w0 + (v >>> 5)]! |= 1 << (v & 31);
+    for (let w = 0, v = 0; v < bits.length; w++) {
+      let acc = 0;
+      for (let i = 0; i < 32 && v < bits.length; i++, v++) acc |= (bits[v]! & 1) << i;
+      u32[w0 + w] = acc;
+    }
     guard('ldpc', () => this.k.exports.syndrome(this.bitsPtr, this.outPtr));
     return unpackBits(this.views.u32.subarray(this.outPtr >>> 2, (this.outPtr >>> 2) + Math.ceil(this.code.m / 32)), this.code.m);
   }

@@ -280,9 +280,7 @@ export class BobReconciler {
         lane.roundIterations++;
         const u = unsat[slot]!;
         if (u === 0) {
-          const word = dec.hardDecision(slot);
-          const key = new Uint8Array(plan.keyLength);
-          for (let j = 0; j < key.length; j++) key[j] = word[plan.keyPositions[j]!]!;
+          const key = dec.bitsAt(slot, plan.keyPositions);
           const tag = alice.verify(lane.frame);
           lane.tags++;
           if (checkTag(key, tag)) {

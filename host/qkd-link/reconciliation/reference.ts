@@ -1,12 +1,12 @@
 /**
  * Plain-TypeScript twin of the `ldpc` kernel for one frame: the same layered schedule and the same
- * 16-bit saturating arithmetic, so after any number of iterations its posteriors equal the
+ * saturating arithmetic (16-bit posteriors, 8-bit messages), so after any number of iterations its posteriors equal the
  * kernel's lane for lane. Slow; for tests and the benchmark's reference figure.
  */
 import type { LdpcCode } from './code.js';
 import { FrameLengthError, SyndromeLengthError } from './errors.js';
 
-const CORR = 20;
+const CORR = 5;
 
 function sat16(x: number): number {
   return x > 32767 ? 32767 : x < -32768 ? -32768 : x;
@@ -26,9 +26,10 @@ function boxplus(x: number, y: number): number {
 
 export class ReferenceDecoder {
   readonly post: Int16Array;
-  private readonly msg: Int16Array;
+  private readonly msg: Int8Array;
   private readonly synd: Uint8Array;
   private readonly q: Int32Array;
+  private readonly wide: Int32Array;
   private readonly mag: Int32Array;
   private readonly fwd: Int32Array;
 
@@ -36,9 +37,10 @@ export class ReferenceDecoder {
     if (llr.length !== code.n) throw new FrameLengthError('llr', llr.length, code.n);
     if (syndrome.length !== code.m) throw new SyndromeLengthError(syndrome.length, code.m);
     this.post = Int16Array.from(llr);
-    this.msg = new Int16Array(code.cols.length);
+    this.msg = new Int8Array(code.cols.length);
     this.synd = Uint8Array.from(syndrome);
     this.q = new Int32Array(code.maxRowDegree);
+    this.wide = new Int32Array(code.maxRowDegree);
     this.mag = new Int32Array(code.maxRowDegree);
     this.fwd = new Int32Array(code.maxRowDegree);
   }
@@ -46,7 +48,7 @@ export class ReferenceDecoder {
   /** One layered iteration; returns the running unsatisfied-check estimate (as the kernel's). */
   iterate(): number {
     const { rowStart, cols, m } = this.code;
-    const { post, msg, q, mag, fwd } = this;
+    const { post, msg, q, mag, fwd, wide } = this;
     let unsat = 0;
     for (let c = 0; c < m; c++) {
       const e0 = rowStart[c]!;
@@ -56,11 +58,12 @@ export class ReferenceDecoder {
       for (let k = 0; k < d; k++) {
         const p = post[cols[e0 + k]!]!;
         hard ^= p >> 31;
-        let x = sat16(p - msg[e0 + k]!);
-        if (x < -32767) x = -32767;
-        q[k] = x;
-        mag[k] = Math.abs(x);
-        par ^= x >> 31;
+        const x = sat16(p - msg[e0 + k]!);
+        const x8 = x > 127 ? 127 : x < -127 ? -127 : x;
+        wide[k] = x;
+        q[k] = x8;
+        mag[k] = Math.abs(x8);
+        par ^= x8 >> 31;
       }
       let f = mag[0]!;
       fwd[0] = f;
@@ -77,7 +80,7 @@ export class ReferenceDecoder {
         const x = q[k]!;
         const r = (par ^ (x >> 31)) !== 0 ? -ext : ext;
         msg[e0 + k] = r;
-        post[cols[e0 + k]!] = sat16(x + r);
+        post[cols[e0 + k]!] = sat16(wide[k]! + r);
       }
       if (hard !== 0) unsat++;
     }
