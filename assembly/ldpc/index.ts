@@ -361,3 +361,43 @@ export function syndrome(bits: usize, out: usize): void {
     e0 = e1;
   }
 }
+
+let keyPosBase: usize = 0; // u32[k]: code position of each key bit
+let orderBase: usize = 0; // u32[d]: puncturing order (reserved positions)
+let keyCount: u32 = 0;
+let reservedCount: u32 = 0;
+
+/** Where the key bits sit in a frame and which positions are reserved (punctured or shortened). */
+export function setLayout(keyPos: usize, k: u32, order: usize, d: u32): void {
+  keyPosBase = keyPos;
+  keyCount = k;
+  orderBase = order;
+  reservedCount = d;
+}
+
+/**
+ * Loads a frame into a lane: key bits (one per byte) get the channel LLR ±llr, the first
+ * `punctured` reserved positions LLR 0, the other reserved positions "known 0"; the syndrome
+ * (one bit per byte) becomes the lane's check signs; messages are cleared.
+ */
+export function loadFrame(lane: u32, keyBytes: usize, llr: i32, punctured: u32, syndBytes: usize): void {
+  const post = postBase + (<usize>lane << 1);
+  for (let v: u32 = 0; v < nVars; v++) store<i16>(post + (<usize>v << 5), 32767);
+  for (let i: u32 = 0; i < punctured && i < reservedCount; i++) store<i16>(post + (<usize>load<u32>(orderBase + (<usize>i << 2)) << 5), 0);
+  for (let j: u32 = 0; j < keyCount; j++) {
+    const v = load<u32>(keyPosBase + (<usize>j << 2));
+    store<i16>(post + (<usize>v << 5), <i16>(load<u8>(keyBytes + <usize>j) ? -llr : llr));
+  }
+  const synd = syndBase + <usize>lane;
+  for (let c: u32 = 0; c < nChecks; c++) store<i8>(synd + (<usize>c << 4), load<u8>(syndBytes + <usize>c) ? -1 : 0);
+  resetLane(lane);
+}
+
+/** Hard decisions of one lane at the key positions, one bit per byte at `out`. */
+export function extractKey(lane: u32, out: usize): void {
+  const post = postBase + (<usize>lane << 1);
+  for (let j: u32 = 0; j < keyCount; j++) {
+    const v = load<u32>(keyPosBase + (<usize>j << 2));
+    store<u8>(out + <usize>j, <u8>(<u32>load<i16>(post + (<usize>v << 5)) >>> 31));
+  }
+}

@@ -25,6 +25,9 @@ interface LdpcExports {
   unsatisfied(out: number): number;
   hardBits(lane: number, out: number): void;
   syndrome(bits: number, out: number): void;
+  setLayout(keyPos: number, k: number, order: number, d: number): void;
+  loadFrame(lane: number, keyBytes: number, llr: number, punctured: number, syndBytes: number): void;
+  extractKey(lane: number, out: number): void;
 }
 
 /** Channel LLR of a BSC with crossover probability q, quantised. */
@@ -41,6 +44,11 @@ export class LaneDecoder {
   private readonly unsatPtr: number;
   private readonly bitsPtr: number;
   private readonly outPtr: number;
+  private readonly keyPosPtr: number;
+  private readonly orderPtr: number;
+  private readonly keyIoPtr: number;
+  private readonly syndIoPtr: number;
+  private keyCount = -1;
 
   constructor(code: LdpcCode, options?: LoadOptions) {
     this.code = code;
@@ -58,6 +66,10 @@ export class LaneDecoder {
     const unsatOff = o; o = align(o + 4 * LANES);
     const bitsOff = o; o = align(o + Math.ceil(code.n / 32) * 4);
     const outOff = o; o = align(o + Math.ceil(Math.max(code.n, code.m) / 32) * 4);
+    const keyPosOff = o; o = align(o + code.n * 4);
+    const orderOff = o; o = align(o + code.n * 4);
+    const keyIoOff = o; o = align(o + code.n);
+    const syndIoOff = o; o = align(o + code.m);
     const base = guard('ldpc', () => this.k.exports.arena(o));
     if (base === 0) throw new KernelArgumentError('code.n', code.n, 'a code whose decoder fits in WASM memory');
     const u32 = this.views.u32;
@@ -68,6 +80,10 @@ export class LaneDecoder {
     this.unsatPtr = base + unsatOff;
     this.bitsPtr = base + bitsOff;
     this.outPtr = base + outOff;
+    this.keyPosPtr = base + keyPosOff;
+    this.orderPtr = base + orderOff;
+    this.keyIoPtr = base + keyIoOff;
+    this.syndIoPtr = base + syndIoOff;
     this.views.u8.fill(0, base + postOff, base + scratchOff);
     guard('ldpc', () => this.k.exports.configure(base + rowStartOff, base + colsOff, code.n, code.m, code.maxRowDegree, this.postPtr, base + msgOff, this.syndPtr, base + scratchOff));
   }
@@ -99,6 +115,40 @@ export class LaneDecoder {
     p = this.syndPtr + lane;
     for (let c = 0; c < syndrome.length; c++, p += LANES) s8[p] = syndrome[c] ? -1 : 0;
     guard('ldpc', () => this.k.exports.resetLane(lane));
+  }
+
+  /**
+   * Fixes the frame layout used by loadFrame() and extractKey(): the code positions of the key
+   * bits, and the reserved positions in puncturing order.
+   */
+  setLayout(keyPositions: Uint32Array, reservedOrder: Uint32Array): void {
+    if (keyPositions.length + reservedOrder.length !== this.code.n) throw new FrameLengthError('layout', keyPositions.length + reservedOrder.length, this.code.n);
+    const u32 = this.views.u32;
+    u32.set(keyPositions, this.keyPosPtr >>> 2);
+    u32.set(reservedOrder, this.orderPtr >>> 2);
+    this.keyCount = keyPositions.length;
+    guard('ldpc', () => this.k.exports.setLayout(this.keyPosPtr, keyPositions.length, this.orderPtr, reservedOrder.length));
+  }
+
+  /**
+   * Loads a frame into a lane from key bits (one per byte): channel LLR ±`llr` on key bits, 0 on
+   * the first `punctured` reserved positions, "known 0" on the rest; `syndrome` one bit per byte.
+   */
+  loadFrame(lane: number, key: Uint8Array, llr: number, punctured: number, syndrome: Uint8Array): void {
+    this.checkLane(lane);
+    if (key.length !== this.keyCount) throw new FrameLengthError('key', key.length, this.keyCount);
+    if (syndrome.length !== this.code.m) throw new SyndromeLengthError(syndrome.length, this.code.m);
+    const u8 = this.views.u8;
+    u8.set(key, this.keyIoPtr);
+    u8.set(syndrome, this.syndIoPtr);
+    guard('ldpc', () => this.k.exports.loadFrame(lane, this.keyIoPtr, llr, punctured, this.syndIoPtr));
+  }
+
+  /** Hard decisions of one lane at the key positions, one bit per byte. */
+  extractKey(lane: number): Uint8Array {
+    this.checkLane(lane);
+    guard('ldpc', () => this.k.exports.extractKey(lane, this.keyIoPtr));
+    return this.views.u8.slice(this.keyIoPtr, this.keyIoPtr + this.keyCount);
   }
 
   /** Sets one posterior (a revealed bit becomes ±LLR_KNOWN). */

@@ -40,8 +40,7 @@ interface AliceFrame {
   readonly plan: FramePlan;
   readonly word: Uint8Array;
   readonly key: Uint8Array;
-  punctured: number;
-  readonly revealed: Uint8Array;
+  readonly syndrome: Uint8Array;
 }
 
 /** Alice's side. `random` must be a cryptographic source in production (punctured fill, hash points). */
@@ -60,7 +59,8 @@ export class AliceEndpoint implements AlicePeer {
     const word = new Uint8Array(code.n); // shortened positions stay 0
     for (let j = 0; j < key.length; j++) word[plan.keyPositions[j]!] = key[j]! & 1;
     for (let i = 0; i < plan.punctured; i++) word[code.punctureOrder[i]!] = this.random() < 0.5 ? 1 : 0;
-    this.frames.set(frame, { plan, word, key, punctured: plan.punctured, revealed: new Uint8Array(code.n) });
+    // The syndrome is computed here, when the frame is ready, not when Bob asks for it.
+    this.frames.set(frame, { plan, word, key, syndrome: this.encoder(plan).syndrome(word) });
   }
 
   private get(frame: number): AliceFrame {
@@ -77,7 +77,7 @@ export class AliceEndpoint implements AlicePeer {
 
   syndrome(frame: number): SyndromeMessage {
     const f = this.get(frame);
-    return { frame, codeId: f.plan.code.id, punctured: f.plan.punctured, syndrome: this.encoder(f.plan).syndrome(f.word) };
+    return { frame, codeId: f.plan.code.id, punctured: f.plan.punctured, syndrome: f.syndrome };
   }
 
   reveal(frame: number, positions: Uint32Array): Uint8Array {
@@ -89,7 +89,6 @@ export class AliceEndpoint implements AlicePeer {
       const v = positions[i]!;
       if (v >= code.n) throw new ProtocolError(`reveal of position ${v} outside the code`);
       if (rank[v]! >= f.plan.punctured) throw new ProtocolError(`position ${v} is shortened, not secret`);
-      f.revealed[v] = 1;
       out[i] = f.word[v]!;
     }
     return out;
@@ -193,6 +192,7 @@ export class BobReconciler {
     };
     this.plan = family.plan(qber, this.o.startEfficiency);
     this.decoder = new LaneDecoder(this.plan.code, load);
+    this.decoder.setLayout(this.plan.keyPositions, this.plan.code.punctureOrder);
     this.entropy = binaryEntropy(qber);
   }
 
@@ -212,7 +212,6 @@ export class BobReconciler {
     const reports = new Map<number, FrameReport>();
     const lanes: (Lane | undefined)[] = new Array(LANES).fill(undefined);
     let next = 0;
-    const llr = new Int16Array(code.n);
 
     const finish = (slot: number, lane: Lane, ok: boolean, failure?: 'budget' | 'verify', key?: Uint8Array) => {
       const verifyBits = lane.tags * VERIFY_TAG_BITS;
@@ -259,10 +258,7 @@ export class BobReconciler {
         const f = frames[next++]!;
         const msg = alice.syndrome(f.frame);
         if (msg.codeId !== code.id || msg.punctured !== plan.punctured) throw new ProtocolError(`frame ${f.frame}: Alice used code ${msg.codeId}/${msg.punctured}, Bob expects ${code.id}/${plan.punctured}`);
-        llr.fill(LLR_KNOWN); // shortened positions: known zeros
-        for (let i = 0; i < plan.punctured; i++) llr[code.punctureOrder[i]!] = 0;
-        for (let j = 0; j < plan.keyLength; j++) llr[plan.keyPositions[j]!] = f.key[j] ? -lc : lc;
-        dec.loadLane(slot, llr, msg.syndrome);
+        dec.loadFrame(slot, f.key, lc, plan.punctured, msg.syndrome);
         lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tags: 0, revealed: new Uint8Array(code.n) };
       }
       let active = 0;
@@ -280,7 +276,7 @@ export class BobReconciler {
         lane.roundIterations++;
         const u = unsat[slot]!;
         if (u === 0) {
-          const key = dec.bitsAt(slot, plan.keyPositions);
+          const key = dec.extractKey(slot);
           const tag = alice.verify(lane.frame);
           lane.tags++;
           if (checkTag(key, tag)) {
