@@ -30,6 +30,19 @@ let scratch: usize = 0; // 5 * dmax * 16 bytes
 let nVars: u32 = 0;
 let nChecks: u32 = 0;
 let maxDeg: u32 = 0;
+/**
+ * Lanes loaded since the last iteration read their old messages as 0 (byte 0 = fresh, -1 = keep):
+ * the same as clearing them, without a pass over every edge of the lane at each new frame.
+ */
+const keepPtr: usize = memory.data(16, 16);
+let freshLanes: u32 = 0;
+
+// @ts-ignore: decorator
+@inline function keepAll(): void {
+  store<u64>(keepPtr, 0xffffffffffffffff);
+  store<u64>(keepPtr, 0xffffffffffffffff, 8);
+  freshLanes = 0;
+}
 
 /** Points the decoder at a code (CSR rows) and its working buffers; all laid out by the host. */
 export function configure(rowStartPtr: usize, colsPtr: usize, n: u32, m: u32, dmax: u32, postPtr: usize, msgPtr: usize, syndPtr: usize, scratchPtr: usize): void {
@@ -42,6 +55,7 @@ export function configure(rowStartPtr: usize, colsPtr: usize, n: u32, m: u32, dm
   msgBase = msgPtr;
   syndBase = syndPtr;
   scratch = scratchPtr;
+  keepAll();
 }
 
 /** Clears the check-to-variable messages of one lane (a new frame starts from the channel alone). */
@@ -111,6 +125,7 @@ function iterateSimd(out: usize): void {
   const cst = i8x16.splat(<i8>CORR);
   const floor = i8x16.splat(-127);
   const zero = i8x16.splat(0);
+  const keepNow = v128.load(keepPtr);
   const q16Buf = scratch; // 32 bytes per edge: the wide variable-to-check value
   const q8Buf = scratch + (<usize>maxDeg << 5); // 16 bytes per edge: the same, saturated to 8 bits
   const fBuf = q8Buf + (<usize>maxDeg << 4);
@@ -127,7 +142,7 @@ function iterateSimd(out: usize): void {
       const pLo = v128.load(pa);
       const pHi = v128.load(pa, 16);
       hard = v128.xor(hard, signs16(pLo, pHi));
-      const r = v128.load(msg + (<usize>(e0 + k) << 4));
+      const r = v128.and(v128.load(msg + (<usize>(e0 + k) << 4)), keepNow);
       const qLo = i16x8.sub_sat_s(pLo, i16x8.extend_low_i8x16_s(r));
       const qHi = i16x8.sub_sat_s(pHi, i16x8.extend_high_i8x16_s(r));
       const q8 = i8x16.max_s(i8x16.narrow_i16x8_s(qLo, qHi), floor);
@@ -174,6 +189,7 @@ function iterateSimd(out: usize): void {
     }
     e0 = e1;
   }
+  keepAll();
 }
 
 // @ts-ignore: decorator
@@ -196,6 +212,7 @@ function iterateLane(lane: u32, out: usize): void {
   const fBuf = q8Buf + (<usize>maxDeg << 2);
   const pl = <usize>lane << 1;
   const ml = <usize>lane;
+  const fresh = (freshLanes >>> lane) & 1;
   let e0 = load<u32>(rowStart);
   for (let c: u32 = 0; c < nChecks; c++) {
     const e1 = load<u32>(rowStart + (<usize>(c + 1) << 2));
@@ -206,7 +223,7 @@ function iterateLane(lane: u32, out: usize): void {
       const v = load<u32>(cols + (<usize>(e0 + k) << 2));
       const p = <i32>load<i16>(post + (<usize>v << 5) + pl);
       hard ^= p >> 31;
-      const q = sat16(p - <i32>load<i8>(msg + (<usize>(e0 + k) << 4) + ml));
+      const q = sat16(p - (fresh ? 0 : <i32>load<i8>(msg + (<usize>(e0 + k) << 4) + ml)));
       const q8 = q > 127 ? 127 : q < -127 ? -127 : q;
       store<i32>(q16Buf + (<usize>k << 2), q);
       store<i32>(q8Buf + (<usize>k << 2), q8);
@@ -258,6 +275,7 @@ export function iterate(active: u32, out: usize): u32 {
       if ((active >>> l) & 1) iterateLane(l, out);
       else store<u32>(out + (<usize>l << 2), 0);
     }
+    keepAll();
   }
   let ok: u32 = 0;
   for (let l = 0; l < LANES; l++) if (load<u32>(out + (<usize>l << 2)) == 0) ok++;
@@ -390,7 +408,12 @@ export function loadFrame(lane: u32, keyBytes: usize, llr: i32, punctured: u32, 
   }
   const synd = syndBase + <usize>lane;
   for (let c: u32 = 0; c < nChecks; c++) store<i8>(synd + (<usize>c << 4), load<u8>(syndBytes + <usize>c) ? -1 : 0);
-  resetLane(lane);
+  markFresh(lane);
+}
+
+function markFresh(lane: u32): void {
+  freshLanes |= <u32>1 << lane;
+  store<i8>(keepPtr + <usize>lane, 0);
 }
 
 /** Hard decisions of one lane at the key positions, one bit per byte at `out`. */

@@ -43,6 +43,7 @@ export const suite: BenchSuite = {
         frames,
         f: round(mean(ok.map((r) => r.efficiency)), 4),
         f_max: round(Math.max(...ok.map((r) => r.efficiency)), 4),
+        f_total: round(mean(ok.map((r) => r.efficiencyTotal)), 4),
         fer: round((frames - ok.length) / frames, 4),
         mbps: round((frames * k) / seconds / 1e6, 2),
         iterations: round(mean(reports.map((r) => r.iterations)), 1),

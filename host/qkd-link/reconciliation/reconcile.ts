@@ -41,6 +41,8 @@ interface AliceFrame {
   readonly word: Uint8Array;
   readonly key: Uint8Array;
   readonly syndrome: Uint8Array;
+  /** Tag for the next verify, drawn ahead (its points stay secret until sent, so still fresh). */
+  nextTag: VerifyTag | undefined;
 }
 
 /** Alice's side. `random` must be a cryptographic source in production (punctured fill, hash points). */
@@ -60,7 +62,7 @@ export class AliceEndpoint implements AlicePeer {
     for (let j = 0; j < key.length; j++) word[plan.keyPositions[j]!] = key[j]! & 1;
     for (let i = 0; i < plan.punctured; i++) word[code.punctureOrder[i]!] = this.random() < 0.5 ? 1 : 0;
     // The syndrome is computed here, when the frame is ready, not when Bob asks for it.
-    this.frames.set(frame, { plan, word, key, syndrome: this.encoder(plan).syndrome(word) });
+    this.frames.set(frame, { plan, word, key, syndrome: this.encoder(plan).syndrome(word), nextTag: makeTag(key, this.random) });
   }
 
   private get(frame: number): AliceFrame {
@@ -107,7 +109,9 @@ export class AliceEndpoint implements AlicePeer {
 
   verify(frame: number): VerifyTag {
     const f = this.get(frame);
-    return makeTag(f.key, this.random);
+    const tag = f.nextTag ?? makeTag(f.key, this.random);
+    f.nextTag = undefined; // a second verification of the frame gets new points
+    return tag;
   }
 
   close(frame: number): void {
@@ -141,11 +145,20 @@ export interface FrameReport {
   readonly punctured: number;
   readonly revealedPunctured: number;
   readonly revealedKey: number;
+  /** Verification tag bits sent (78 per tag). */
   readonly verifyBits: number;
-  /** Bits disclosed about the key: syndromeBits - punctured + revealedKey + verifyBits. */
+  /** Bits disclosed by error correction: syndromeBits - punctured + revealedKey. */
+  readonly ecLeak: number;
+  /** Everything disclosed about the key: ecLeak + verifyBits (what privacy amplification removes). */
   readonly leak: number;
-  /** leak / (keyLength * h(qber)). */
+  /**
+   * Reconciliation efficiency ecLeak / (keyLength * h(qber)): the usual f. The verification tag
+   * is the separate log2(2/eps_cor) term of the finite-key length (Lim et al. 2014), so it is not
+   * in f; it is in `leak` and in efficiencyTotal.
+   */
   readonly efficiency: number;
+  /** leak / (keyLength * h(qber)), tag included. */
+  readonly efficiencyTotal: number;
   readonly iterations: number;
   readonly rounds: number;
   /** Bob's corrected key (one bit per byte) when ok; never set for a failed frame. */
@@ -215,11 +228,12 @@ export class BobReconciler {
 
     const finish = (slot: number, lane: Lane, ok: boolean, failure?: 'budget' | 'verify', key?: Uint8Array) => {
       const verifyBits = lane.tags * VERIFY_TAG_BITS;
-      const leak = code.m - lane.punctured + lane.revealedKey + verifyBits;
+      const ecLeak = code.m - lane.punctured + lane.revealedKey;
+      const leak = ecLeak + verifyBits;
       reports.set(lane.frame, {
         frame: lane.frame, ok, codeId: code.id, keyLength: plan.keyLength, syndromeBits: code.m, punctured: lane.punctured,
-        revealedPunctured: lane.revealedPunctured, revealedKey: lane.revealedKey, verifyBits, leak,
-        efficiency: leak / kh, iterations: lane.iterations, rounds: lane.rounds,
+        revealedPunctured: lane.revealedPunctured, revealedKey: lane.revealedKey, verifyBits, ecLeak, leak,
+        efficiency: ecLeak / kh, efficiencyTotal: leak / kh, iterations: lane.iterations, rounds: lane.rounds,
         ...(ok && key ? { key } : {}), ...(failure ? { failure } : {}),
       });
       lanes[slot] = undefined;
