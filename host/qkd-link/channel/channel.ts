@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { encode, decode } from 'cbor-x';
 import { CHANNEL_VERSION, Direction, FrameType, HEADER_BYTES, MAX_PAYLOAD_BYTES, decodeHeader, encodeHeader, isFrameType } from './frame.js';
 import type { AuthPadLedger } from './ledger.js';
-import { padBytes, tagsEqual, wegmanCarterTag, type UniversalHash } from './mac.js';
+import { tagsEqual, wegmanCarterTag, type UniversalHash } from './mac.js';
 import { ChannelAuthError, ChannelError, ChannelReplayError } from './errors.js';
 
 export type LinkRole = 'alice' | 'bob';
@@ -53,13 +53,13 @@ interface HelloPayload {
   readonly role: LinkRole;
 }
 
-export interface AuthenticatedChannel {
-  on(event: 'message', listener: (payload: Uint8Array) => void): this;
-  on(event: 'error', listener: (err: ChannelError) => void): this;
-  on(event: 'close', listener: (reason: string) => void): this;
+interface ChannelEvents {
+  message: [payload: Uint8Array];
+  error: [err: ChannelError];
+  close: [reason: string];
 }
 
-export class AuthenticatedChannel extends EventEmitter {
+export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
   readonly counters: ChannelCounters = { framesSent: 0, framesReceived: 0, authFailures: 0, replays: 0, malformed: 0, bytesSent: 0, bytesReceived: 0 };
   private readonly sendDir: Direction;
   private readonly recvDir: Direction;
