@@ -1,0 +1,155 @@
+/**
+ * Host wrapper of the `ldpc` kernel: a layered belief-propagation decoder holding eight frames
+ * (lanes) of one code at once. Each lane is independent: the host loads a frame into a free lane,
+ * runs iterations, and takes the lane back when its syndrome matches or it gives up, so slow frames
+ * never hold fast ones back.
+ *
+ * LLRs are 16-bit fixed point, LLR_SCALE units per nat; positive means bit 0.
+ */
+import { KernelArgumentError } from '../kernels/errors.js';
+import { loadKernel, guard, MemoryViews, type KernelInstance, type LoadOptions } from '../kernels/loader.js';
+import type { LdpcCode } from './code.js';
+import { FrameLengthError, SyndromeLengthError } from './errors.js';
+
+export const LANES = 8;
+export const LLR_SCALE = 32;
+/** LLR of a bit whose value is known (shortened or revealed). */
+export const LLR_KNOWN = 32767;
+
+interface LdpcExports {
+  arena(bytes: number): number;
+  configure(rowStart: number, cols: number, n: number, m: number, dmax: number, post: number, msg: number, synd: number, scratch: number): void;
+  resetLane(lane: number): void;
+  iterate(active: number): void;
+  unsatisfied(out: number): number;
+  hardBits(lane: number, out: number): void;
+  syndrome(bits: number, out: number): void;
+}
+
+/** Channel LLR of a BSC with crossover probability q, quantised. */
+export function channelLlr(q: number): number {
+  return Math.min(LLR_KNOWN - 1, Math.max(1, Math.round(LLR_SCALE * Math.log((1 - q) / q))));
+}
+
+export class LaneDecoder {
+  readonly code: LdpcCode;
+  private readonly k: KernelInstance<LdpcExports>;
+  private readonly views: MemoryViews;
+  private readonly postPtr: number;
+  private readonly syndPtr: number;
+  private readonly unsatPtr: number;
+  private readonly bitsPtr: number;
+  private readonly outPtr: number;
+
+  constructor(code: LdpcCode, options?: LoadOptions) {
+    this.code = code;
+    this.k = loadKernel<LdpcExports>('ldpc', options);
+    this.views = new MemoryViews(this.k.memory);
+    const edges = code.cols.length;
+    const align = (x: number) => (x + 63) & ~63;
+    let o = 0;
+    const rowStartOff = o; o = align(o + (code.m + 1) * 4);
+    const colsOff = o; o = align(o + edges * 4);
+    const postOff = o; o = align(o + code.n * 16);
+    const msgOff = o; o = align(o + edges * 16);
+    const syndOff = o; o = align(o + code.m * 16);
+    const scratchOff = o; o = align(o + 3 * code.maxRowDegree * 16);
+    const unsatOff = o; o = align(o + 32);
+    const bitsOff = o; o = align(o + Math.ceil(code.n / 32) * 4);
+    const outOff = o; o = align(o + Math.ceil(Math.max(code.n, code.m) / 32) * 4);
+    const base = guard('ldpc', () => this.k.exports.arena(o));
+    if (base === 0) throw new KernelArgumentError('code.n', code.n, 'a code whose decoder fits in WASM memory');
+    const u32 = this.views.u32;
+    u32.set(code.rowStart, (base + rowStartOff) >>> 2);
+    u32.set(code.cols, (base + colsOff) >>> 2);
+    this.postPtr = base + postOff;
+    this.syndPtr = base + syndOff;
+    this.unsatPtr = base + unsatOff;
+    this.bitsPtr = base + bitsOff;
+    this.outPtr = base + outOff;
+    this.views.u8.fill(0, base + postOff, base + scratchOff);
+    guard('ldpc', () => this.k.exports.configure(base + rowStartOff, base + colsOff, code.n, code.m, code.maxRowDegree, this.postPtr, base + msgOff, this.syndPtr, base + scratchOff));
+  }
+
+  get target(): string {
+    return this.k.target;
+  }
+
+  private i16(): Int16Array {
+    return new Int16Array(this.k.memory.buffer);
+  }
+
+  private checkLane(lane: number): void {
+    if (!Number.isInteger(lane) || lane < 0 || lane >= LANES) throw new KernelArgumentError('lane', lane, `an integer in [0, ${LANES - 1}]`);
+  }
+
+  /**
+   * Loads a frame into a lane: its channel LLRs (one per code bit) and the syndrome to match
+   * (one bit per byte, one per check). Clears the lane's messages.
+   */
+  loadLane(lane: number, llr: Int16Array, syndrome: Uint8Array): void {
+    this.checkLane(lane);
+    if (llr.length !== this.code.n) throw new FrameLengthError('llr', llr.length, this.code.n);
+    if (syndrome.length !== this.code.m) throw new SyndromeLengthError(syndrome.length, this.code.m);
+    const h = this.i16();
+    let p = (this.postPtr >>> 1) + lane;
+    for (let v = 0; v < llr.length; v++, p += LANES) h[p] = llr[v]!;
+    p = (this.syndPtr >>> 1) + lane;
+    for (let c = 0; c < syndrome.length; c++, p += LANES) h[p] = syndrome[c] ? -1 : 0;
+    guard('ldpc', () => this.k.exports.resetLane(lane));
+  }
+
+  /** Sets one posterior (a revealed bit becomes ±LLR_KNOWN). */
+  setPosterior(lane: number, v: number, value: number): void {
+    this.i16()[(this.postPtr >>> 1) + v * LANES + lane] = value;
+  }
+
+  posterior(lane: number, v: number): number {
+    return this.i16()[(this.postPtr >>> 1) + v * LANES + lane]!;
+  }
+
+  /** A copy of one lane's posteriors. */
+  posteriors(lane: number): Int16Array {
+    this.checkLane(lane);
+    const h = this.i16();
+    const out = new Int16Array(this.code.n);
+    for (let v = 0, p = (this.postPtr >>> 1) + lane; v < out.length; v++, p += LANES) out[v] = h[p]!;
+    return out;
+  }
+
+  /** One layered iteration over all lanes whose bit is set in `active`. */
+  iterate(active = 0xff): void {
+    guard('ldpc', () => this.k.exports.iterate(active & 0xff));
+  }
+
+  /** Unsatisfied check count of each lane. */
+  unsatisfied(): Uint32Array {
+    guard('ldpc', () => this.k.exports.unsatisfied(this.unsatPtr));
+    return this.views.u32.slice(this.unsatPtr >>> 2, (this.unsatPtr >>> 2) + LANES);
+  }
+
+  /** Hard decisions of one lane, one bit per byte. */
+  hardDecision(lane: number): Uint8Array {
+    this.checkLane(lane);
+    guard('ldpc', () => this.k.exports.hardBits(lane, this.outPtr));
+    const words = this.views.u32.subarray(this.outPtr >>> 2, (this.outPtr >>> 2) + Math.ceil(this.code.n / 32));
+    return unpackBits(words, this.code.n);
+  }
+
+  /** Syndrome of a word given one bit per byte; returns one bit per byte. */
+  syndrome(bits: Uint8Array): Uint8Array {
+    if (bits.length !== this.code.n) throw new FrameLengthError('word', bits.length, this.code.n);
+    const u32 = this.views.u32;
+    const w0 = this.bitsPtr >>> 2;
+    u32.fill(0, w0, w0 + Math.ceil(this.code.n / 32));
+    for (let v = 0; v < bits.length; v++) if (bits[v]) u32[w0 + (v >>> 5)]! |= 1 << (v & 31);
+    guard('ldpc', () => this.k.exports.syndrome(this.bitsPtr, this.outPtr));
+    return unpackBits(this.views.u32.subarray(this.outPtr >>> 2, (this.outPtr >>> 2) + Math.ceil(this.code.m / 32)), this.code.m);
+  }
+}
+
+function unpackBits(words: Uint32Array, count: number): Uint8Array {
+  const out = new Uint8Array(count);
+  for (let i = 0; i < count; i++) out[i] = (words[i >>> 5]! >>> (i & 31)) & 1;
+  return out;
+}

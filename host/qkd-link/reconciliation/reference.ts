@@ -1,0 +1,94 @@
+/**
+ * Plain-TypeScript twin of the `ldpc` kernel for one frame: the same layered schedule and the same
+ * 16-bit saturating arithmetic, so after any number of iterations its posteriors equal the
+ * kernel's lane for lane. Slow; for tests and the benchmark's reference figure.
+ */
+import type { LdpcCode } from './code.js';
+import { FrameLengthError, SyndromeLengthError } from './errors.js';
+
+const CORR = 20;
+
+function sat16(x: number): number {
+  return x > 32767 ? 32767 : x < -32768 ? -32768 : x;
+}
+
+function corr(t: number): number {
+  const c = CORR - (t >> 2);
+  return c > 0 ? c : 0;
+}
+
+function boxplus(x: number, y: number): number {
+  const m = x < y ? x : y;
+  const s = Math.min(32767, x + y);
+  const d = x > y ? x - y : y - x;
+  return m - (corr(d) - corr(s));
+}
+
+export class ReferenceDecoder {
+  readonly post: Int16Array;
+  private readonly msg: Int16Array;
+  private readonly synd: Uint8Array;
+  private readonly q: Int32Array;
+  private readonly mag: Int32Array;
+  private readonly fwd: Int32Array;
+
+  constructor(readonly code: LdpcCode, llr: Int16Array, syndrome: Uint8Array) {
+    if (llr.length !== code.n) throw new FrameLengthError('llr', llr.length, code.n);
+    if (syndrome.length !== code.m) throw new SyndromeLengthError(syndrome.length, code.m);
+    this.post = Int16Array.from(llr);
+    this.msg = new Int16Array(code.cols.length);
+    this.synd = Uint8Array.from(syndrome);
+    this.q = new Int32Array(code.maxRowDegree);
+    this.mag = new Int32Array(code.maxRowDegree);
+    this.fwd = new Int32Array(code.maxRowDegree);
+  }
+
+  iterate(): void {
+    const { rowStart, cols, m } = this.code;
+    const { post, msg, q, mag, fwd } = this;
+    for (let c = 0; c < m; c++) {
+      const e0 = rowStart[c]!;
+      const d = rowStart[c + 1]! - e0;
+      let par = this.synd[c] ? -1 : 0;
+      for (let k = 0; k < d; k++) {
+        let x = sat16(post[cols[e0 + k]!]! - msg[e0 + k]!);
+        if (x < -32767) x = -32767;
+        q[k] = x;
+        mag[k] = Math.abs(x);
+        par ^= x >> 31;
+      }
+      let f = mag[0]!;
+      fwd[0] = f;
+      for (let k = 1; k + 1 < d; k++) fwd[k] = f = boxplus(f, mag[k]!);
+      let b = mag[d - 1]!;
+      for (let k = d - 1; k >= 0; k--) {
+        let ext: number;
+        if (k === d - 1) ext = fwd[k - 1]!;
+        else if (k === 0) ext = b;
+        else {
+          ext = boxplus(fwd[k - 1]!, b);
+          b = boxplus(b, mag[k]!);
+        }
+        const x = q[k]!;
+        const r = (par ^ (x >> 31)) !== 0 ? -ext : ext;
+        msg[e0 + k] = r;
+        post[cols[e0 + k]!] = sat16(x + r);
+      }
+    }
+  }
+
+  unsatisfied(): number {
+    const { rowStart, cols, m } = this.code;
+    let count = 0;
+    for (let c = 0; c < m; c++) {
+      let acc = this.synd[c]!;
+      for (let e = rowStart[c]!; e < rowStart[c + 1]!; e++) acc ^= this.post[cols[e]!]! < 0 ? 1 : 0;
+      count += acc;
+    }
+    return count;
+  }
+
+  hardDecision(): Uint8Array {
+    return Uint8Array.from(this.post, (x) => (x < 0 ? 1 : 0));
+  }
+}
