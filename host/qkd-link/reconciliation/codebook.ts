@@ -29,6 +29,29 @@ export interface FramePlan {
   readonly qber: number;
 }
 
+/**
+ * Default starting efficiency by QBER, measured with the shipped codes (bench, 32-128 frames):
+ * just below where most frames decode without a blind round. Starting lower saves little leak
+ * and costs rounds (decoder iterations); starting higher leaks for nothing.
+ */
+const START_EFFICIENCY: ReadonlyArray<readonly [number, number]> = [
+  [0.005, 1.25], [0.01, 1.19], [0.02, 1.10], [0.03, 1.12], [0.05, 1.08], [0.08, 1.08], [0.11, 1.06],
+];
+
+export function defaultStartEfficiency(qber: number): number {
+  const t = START_EFFICIENCY;
+  if (qber <= t[0]![0]) return t[0]![1];
+  for (let i = 1; i < t.length; i++) {
+    const [q1, f1] = t[i]!;
+    if (qber <= q1) {
+      const [q0, f0] = t[i - 1]!;
+      const w = Math.log(qber / q0) / Math.log(q1 / q0);
+      return f0 + w * (f1 - f0);
+    }
+  }
+  return t[t.length - 1]![1];
+}
+
 const codesDir = fileURLToPath(new URL('./codes/', import.meta.url));
 
 export class CodeFamily {
@@ -54,11 +77,11 @@ export class CodeFamily {
   }
 
   /** QBER range the family covers at this starting efficiency. */
-  coverage(startEfficiency: number): { min: number; max: number } {
+  coverage(startEfficiency?: number): { min: number; max: number } {
     let min = 0.5;
     let max = 0;
     for (let q = 0.001; q < 0.2; q *= 1.01) {
-      if (this.tryPlan(q, startEfficiency)) { min = Math.min(min, q); max = Math.max(max, q); }
+      if (this.tryPlan(q, startEfficiency ?? defaultStartEfficiency(q))) { min = Math.min(min, q); max = Math.max(max, q); }
     }
     return { min, max };
   }
@@ -83,7 +106,7 @@ export class CodeFamily {
   }
 
   /** Chooses the code and its starting puncturing for a frame at `qber`. */
-  plan(qber: number, startEfficiency = 1): FramePlan {
+  plan(qber: number, startEfficiency = defaultStartEfficiency(qber)): FramePlan {
     const p = Number.isFinite(qber) && qber > 0 && qber < 0.5 ? this.tryPlan(qber, startEfficiency) : undefined;
     if (!p) {
       const cov = this.coverage(startEfficiency);

@@ -20,7 +20,7 @@ interface LdpcExports {
   arena(bytes: number): number;
   configure(rowStart: number, cols: number, n: number, m: number, dmax: number, post: number, msg: number, synd: number, scratch: number): void;
   resetLane(lane: number): void;
-  iterate(active: number): void;
+  iterate(active: number, out: number): number;
   unsatisfied(out: number): number;
   hardBits(lane: number, out: number): void;
   syndrome(bits: number, out: number): void;
@@ -117,9 +117,14 @@ export class LaneDecoder {
     return out;
   }
 
-  /** One layered iteration over all lanes whose bit is set in `active`. */
-  iterate(active = 0xff): void {
-    guard('ldpc', () => this.k.exports.iterate(active & 0xff));
+  /**
+   * One layered iteration over all lanes whose bit is set in `active`. Returns each lane's running
+   * estimate of unsatisfied checks (the hard decisions as each check was reached); a 0 is a
+   * candidate to confirm with unsatisfied().
+   */
+  iterate(active = 0xff): Uint32Array {
+    guard('ldpc', () => this.k.exports.iterate(active & 0xff, this.unsatPtr));
+    return this.views.u32.slice(this.unsatPtr >>> 2, (this.unsatPtr >>> 2) + LANES);
   }
 
   /** Unsatisfied check count of each lane. */

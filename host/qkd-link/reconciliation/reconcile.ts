@@ -11,7 +11,7 @@
  * The two ends talk through the AlicePeer interface; here it is called in-process (tests, bench),
  * over the link it is carried by the authenticated classical channel.
  */
-import { CodeFamily, type FramePlan } from './codebook.js';
+import { CodeFamily, defaultStartEfficiency, type FramePlan } from './codebook.js';
 import { LaneDecoder, LANES, LLR_KNOWN, channelLlr } from './decoder.js';
 import { binaryEntropy } from './design.js';
 import { FrameLengthError, ProtocolError } from './errors.js';
@@ -117,7 +117,7 @@ export class AliceEndpoint implements AlicePeer {
 }
 
 export interface BlindOptions {
-  /** Starting leak as a multiple of k*h(QBER). */
+  /** Starting leak as a multiple of k*h(QBER); default from defaultStartEfficiency(). */
   readonly startEfficiency?: number;
   /** Bits revealed per blind round, as a fraction of k*h(QBER). */
   readonly revealStep?: number;
@@ -151,7 +151,7 @@ export interface FrameReport {
   readonly rounds: number;
   /** Bob's corrected key (one bit per byte) when ok; never set for a failed frame. */
   readonly key?: Uint8Array;
-  /** Why a frame failed: 'budget' (gave up) or 'verify' (decoded to a wrong word). */
+  /** Why a frame failed: 'budget' (gave up) or 'verify' (its last decoding was a wrong word). */
   readonly failure?: 'budget' | 'verify';
 }
 
@@ -171,6 +171,8 @@ interface Lane {
   best: number;
   sinceBest: number;
   rounds: number;
+  /** Tags received so far (each discloses VERIFY_TAG_BITS). */
+  tags: number;
   readonly revealed: Uint8Array;
 }
 
@@ -182,11 +184,11 @@ export class BobReconciler {
 
   constructor(family: CodeFamily, qber: number, options: BlindOptions = {}, load?: LoadOptions) {
     this.o = {
-      startEfficiency: options.startEfficiency ?? 1.0,
-      revealStep: options.revealStep ?? 0.02,
-      patience: options.patience ?? 6,
+      startEfficiency: options.startEfficiency ?? defaultStartEfficiency(qber),
+      revealStep: options.revealStep ?? 0.01,
+      patience: options.patience ?? 4,
       roundIterations: options.roundIterations ?? 40,
-      maxIterations: options.maxIterations ?? 300,
+      maxIterations: options.maxIterations ?? 400,
       maxEfficiency: options.maxEfficiency ?? 1.6,
     };
     this.plan = family.plan(qber, this.o.startEfficiency);
@@ -208,13 +210,12 @@ export class BobReconciler {
     const kh = plan.keyLength * this.entropy;
     const step = Math.max(1, Math.round(this.o.revealStep * kh));
     const reports = new Map<number, FrameReport>();
-    const keys = new Map<number, Uint8Array>();
     const lanes: (Lane | undefined)[] = new Array(LANES).fill(undefined);
     let next = 0;
     const llr = new Int16Array(code.n);
 
     const finish = (slot: number, lane: Lane, ok: boolean, failure?: 'budget' | 'verify', key?: Uint8Array) => {
-      const verifyBits = ok || failure === 'verify' ? VERIFY_TAG_BITS : 0;
+      const verifyBits = lane.tags * VERIFY_TAG_BITS;
       const leak = code.m - lane.punctured + lane.revealedKey + verifyBits;
       reports.set(lane.frame, {
         frame: lane.frame, ok, codeId: code.id, keyLength: plan.keyLength, syndromeBits: code.m, punctured: lane.punctured,
@@ -226,14 +227,17 @@ export class BobReconciler {
     };
 
     const blindRound = (slot: number, lane: Lane): boolean => {
-      const leakNow = code.m - lane.punctured + lane.revealedKey + VERIFY_TAG_BITS;
-      if (lane.iterations >= this.o.maxIterations || leakNow + step > this.o.maxEfficiency * kh) return false;
+      const leakNow = code.m - lane.punctured + lane.revealedKey + (lane.tags + 1) * VERIFY_TAG_BITS;
+      // Fine steps first; a frame still failing after several rounds is far off, so the step
+      // doubles every four rounds rather than spending hundreds of iterations on small reveals.
+      const size = step * 2 ** Math.floor(lane.rounds / 4);
+      if (lane.iterations >= this.o.maxIterations || leakNow + size > this.o.maxEfficiency * kh) return false;
       let positions: Uint32Array;
       if (lane.punctured > 0) {
-        const take = Math.min(step, lane.punctured);
+        const take = Math.min(size, lane.punctured);
         positions = code.punctureOrder.slice(lane.punctured - take, lane.punctured);
       } else {
-        positions = this.leastReliable(slot, lane, step);
+        positions = this.leastReliable(slot, lane, size);
       }
       const values = alice.reveal(lane.frame, positions);
       if (values.length !== positions.length) throw new ProtocolError(`reveal answered ${values.length} values for ${positions.length} positions`);
@@ -259,13 +263,16 @@ export class BobReconciler {
         for (let i = 0; i < plan.punctured; i++) llr[code.punctureOrder[i]!] = 0;
         for (let j = 0; j < plan.keyLength; j++) llr[plan.keyPositions[j]!] = f.key[j] ? -lc : lc;
         dec.loadLane(slot, llr, msg.syndrome);
-        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, revealed: new Uint8Array(code.n) };
+        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tags: 0, revealed: new Uint8Array(code.n) };
       }
       let active = 0;
       for (let slot = 0; slot < LANES; slot++) if (lanes[slot]) active |= 1 << slot;
       if (active === 0) break;
-      dec.iterate(active);
-      const unsat = dec.unsatisfied();
+      let unsat = dec.iterate(active);
+      // The running estimate is free; confirm a candidate zero with an exact syndrome pass.
+      for (let slot = 0; slot < LANES; slot++) {
+        if (lanes[slot] && unsat[slot] === 0) { unsat = dec.unsatisfied(); break; }
+      }
       for (let slot = 0; slot < LANES; slot++) {
         const lane = lanes[slot];
         if (!lane) continue;
@@ -277,10 +284,14 @@ export class BobReconciler {
           const key = new Uint8Array(plan.keyLength);
           for (let j = 0; j < key.length; j++) key[j] = word[plan.keyPositions[j]!]!;
           const tag = alice.verify(lane.frame);
+          lane.tags++;
           if (checkTag(key, tag)) {
-            keys.set(lane.frame, key);
             finish(slot, lane, true, undefined, key);
-          } else finish(slot, lane, false, 'verify');
+          } else if (!blindRound(slot, lane)) {
+            // The decoder settled on a wrong word that satisfies the syndrome (a near-codeword of
+            // the code): reveal more and go on, until the budget runs out.
+            finish(slot, lane, false, 'verify');
+          }
           continue;
         }
         if (u < lane.best) { lane.best = u; lane.sinceBest = 0; } else lane.sinceBest++;

@@ -19,9 +19,9 @@ function corr(t: number): number {
 
 function boxplus(x: number, y: number): number {
   const m = x < y ? x : y;
-  const s = Math.min(32767, x + y);
   const d = x > y ? x - y : y - x;
-  return m - (corr(d) - corr(s));
+  const r = m - corr(d);
+  return r > 0 ? r : 0;
 }
 
 export class ReferenceDecoder {
@@ -43,15 +43,20 @@ export class ReferenceDecoder {
     this.fwd = new Int32Array(code.maxRowDegree);
   }
 
-  iterate(): void {
+  /** One layered iteration; returns the running unsatisfied-check estimate (as the kernel's). */
+  iterate(): number {
     const { rowStart, cols, m } = this.code;
     const { post, msg, q, mag, fwd } = this;
+    let unsat = 0;
     for (let c = 0; c < m; c++) {
       const e0 = rowStart[c]!;
       const d = rowStart[c + 1]! - e0;
       let par = this.synd[c] ? -1 : 0;
+      let hard = par;
       for (let k = 0; k < d; k++) {
-        let x = sat16(post[cols[e0 + k]!]! - msg[e0 + k]!);
+        const p = post[cols[e0 + k]!]!;
+        hard ^= p >> 31;
+        let x = sat16(p - msg[e0 + k]!);
         if (x < -32767) x = -32767;
         q[k] = x;
         mag[k] = Math.abs(x);
@@ -74,7 +79,9 @@ export class ReferenceDecoder {
         msg[e0 + k] = r;
         post[cols[e0 + k]!] = sat16(x + r);
       }
+      if (hard !== 0) unsat++;
     }
+    return unsat;
   }
 
   unsatisfied(): number {
