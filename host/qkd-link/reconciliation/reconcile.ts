@@ -3,7 +3,7 @@
  *
  * Alice (AliceEndpoint) holds the reference key: per frame she sends the syndrome of her word,
  * answers requests to reveal bits, and finally sends a verification tag. Bob (BobReconciler)
- * decodes up to eight frames at once in the WASM decoder, each lane on its own clock: when a
+ * decodes up to sixteen frames at once in the WASM decoder, each lane on its own clock: when a
  * lane's decoding stalls he asks Alice to reveal more (first punctured bits, then the key bits
  * his decoder is least sure of: Kiktenko et al. 2017) and carries on from where the decoder was,
  * instead of discarding the frame. Every disclosed bit is counted.
