@@ -141,7 +141,6 @@ function iterateSimd(out: usize): void {
       const pa = post + (<usize>v << 5);
       const pLo = v128.load(pa);
       const pHi = v128.load(pa, 16);
-      hard = v128.xor(hard, signs16(pLo, pHi));
       const r = v128.and(v128.load(msg + (<usize>(e0 + k) << 4)), keepNow);
       const qLo = i16x8.sub_sat_s(pLo, i16x8.extend_low_i8x16_s(r));
       const qHi = i16x8.sub_sat_s(pHi, i16x8.extend_high_i8x16_s(r));
@@ -176,8 +175,11 @@ function iterateSimd(out: usize): void {
       const v = load<u32>(cols + (<usize>(e0 + <u32>k) << 2));
       const pa = post + (<usize>v << 5);
       const qa = q16Buf + (<usize>k << 5);
-      v128.store(pa, i16x8.add_sat_s(v128.load(qa), i16x8.extend_low_i8x16_s(r)));
-      v128.store(pa, i16x8.add_sat_s(v128.load(qa, 16), i16x8.extend_high_i8x16_s(r)), 16);
+      const nLo = i16x8.add_sat_s(v128.load(qa), i16x8.extend_low_i8x16_s(r));
+      const nHi = i16x8.add_sat_s(v128.load(qa, 16), i16x8.extend_high_i8x16_s(r));
+      v128.store(pa, nLo);
+      v128.store(pa, nHi, 16);
+      hard = v128.xor(hard, signs16(nLo, nHi));
     }
     cntLo = i16x8.sub(cntLo, i16x8.extend_low_i8x16_s(hard));
     cntHi = i16x8.sub(cntHi, i16x8.extend_high_i8x16_s(hard));
@@ -222,7 +224,6 @@ function iterateLane(lane: u32, out: usize): void {
     for (let k: u32 = 0; k < d; k++) {
       const v = load<u32>(cols + (<usize>(e0 + k) << 2));
       const p = <i32>load<i16>(post + (<usize>v << 5) + pl);
-      hard ^= p >> 31;
       const q = sat16(p - (fresh ? 0 : <i32>load<i8>(msg + (<usize>(e0 + k) << 4) + ml)));
       const q8 = q > 127 ? 127 : q < -127 ? -127 : q;
       store<i32>(q16Buf + (<usize>k << 2), q);
@@ -251,7 +252,9 @@ function iterateLane(lane: u32, out: usize): void {
       const r = (par ^ (q8 >> 31)) != 0 ? -ext : ext;
       store<i8>(msg + (<usize>(e0 + <u32>k) << 4) + ml, <i8>r);
       const v = load<u32>(cols + (<usize>(e0 + <u32>k) << 2));
-      store<i16>(post + (<usize>v << 5) + pl, <i16>sat16(load<i32>(q16Buf + (<usize>k << 2)) + r));
+      const np = sat16(load<i32>(q16Buf + (<usize>k << 2)) + r);
+      store<i16>(post + (<usize>v << 5) + pl, <i16>np);
+      hard ^= np >> 31;
     }
     if (hard != 0) unsat++;
     e0 = e1;
@@ -263,9 +266,10 @@ function iterateLane(lane: u32, out: usize): void {
  * One layered iteration over every check. `active` has bit l set for each lane holding a frame;
  * the SIMD build updates all sixteen lanes regardless (an idle lane costs nothing extra), the
  * scalar build skips idle lanes. Writes to `out` (sixteen u32) how many checks of each lane were
- * unsatisfied by the hard decisions as each check was reached: a cheap running estimate (a later
- * check may flip a bit an earlier one saw); 0 is confirmed with unsatisfied(). Returns the number
- * of lanes whose estimate is 0.
+ * unsatisfied by the hard decisions right after their own update: a cheap running estimate (a
+ * later check may flip a bit an earlier one saw); 0 is confirmed with unsatisfied(). Taken after
+ * the update, a frame that converges during this iteration is seen now, not one iteration later.
+ * Returns the number of lanes whose estimate is 0.
  */
 export function iterate(active: u32, out: usize): u32 {
   if (ASC_FEATURE_SIMD) {

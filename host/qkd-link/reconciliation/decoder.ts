@@ -171,7 +171,7 @@ export class LaneDecoder {
 
   /**
    * One layered iteration over all lanes whose bit is set in `active`. Returns each lane's running
-   * estimate of unsatisfied checks (the hard decisions as each check was reached); a 0 is a
+   * estimate of unsatisfied checks (each check's hard decisions right after its update); a 0 is a
    * candidate to confirm with unsatisfied().
    */
   iterate(active = 0xffff): Uint32Array {

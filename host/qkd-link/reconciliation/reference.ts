@@ -57,7 +57,6 @@ export class ReferenceDecoder {
       let hard = par;
       for (let k = 0; k < d; k++) {
         const p = post[cols[e0 + k]!]!;
-        hard ^= p >> 31;
         const x = sat16(p - msg[e0 + k]!);
         const x8 = x > 127 ? 127 : x < -127 ? -127 : x;
         wide[k] = x;
@@ -80,7 +79,9 @@ export class ReferenceDecoder {
         const x = q[k]!;
         const r = (par ^ (x >> 31)) !== 0 ? -ext : ext;
         msg[e0 + k] = r;
-        post[cols[e0 + k]!] = sat16(wide[k]! + r);
+        const np = sat16(wide[k]! + r);
+        post[cols[e0 + k]!] = np;
+        hard ^= np >> 31;
       }
       if (hard !== 0) unsat++;
     }
