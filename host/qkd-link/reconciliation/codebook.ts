@@ -35,7 +35,7 @@ export interface FramePlan {
  * and costs rounds (decoder iterations); starting higher leaks for nothing.
  */
 const START_EFFICIENCY: ReadonlyArray<readonly [number, number]> = [
-  [0.005, 1.25], [0.01, 1.19], [0.02, 1.09], [0.03, 1.13], [0.05, 1.08], [0.08, 1.08], [0.11, 1.06],
+  [0.005, 1.22], [0.01, 1.19], [0.02, 1.09], [0.03, 1.13], [0.05, 1.08], [0.08, 1.08], [0.11, 1.2],
 ];
 
 export function defaultStartEfficiency(qber: number): number {
