@@ -120,6 +120,8 @@ export class AliceEndpoint implements AlicePeer {
 }
 
 export interface BlindOptions {
+  /** Code length n of the frames (a length the family has; 2^16 by default). */
+  readonly frameBits?: number;
   /** Starting leak as a multiple of k*h(QBER); default from defaultStartEfficiency(). */
   readonly startEfficiency?: number;
   /** Bits revealed per blind round, as a fraction of k*h(QBER). */
@@ -191,7 +193,7 @@ interface Lane {
 export class BobReconciler {
   readonly plan: FramePlan;
   private readonly decoder: LaneDecoder;
-  private readonly o: Required<BlindOptions>;
+  private readonly o: Required<Omit<BlindOptions, 'frameBits'>>;
   private readonly entropy: number;
 
   constructor(family: CodeFamily, qber: number, options: BlindOptions = {}, load?: LoadOptions) {
@@ -203,7 +205,7 @@ export class BobReconciler {
       maxIterations: options.maxIterations ?? 400,
       maxEfficiency: options.maxEfficiency ?? 1.6,
     };
-    this.plan = family.plan(qber, this.o.startEfficiency);
+    this.plan = family.plan(qber, this.o.startEfficiency, options.frameBits);
     this.decoder = new LaneDecoder(this.plan.code, load);
     this.decoder.setLayout(this.plan.keyPositions, this.plan.code.punctureOrder);
     this.entropy = binaryEntropy(qber);

@@ -44,6 +44,21 @@ for (const qber of [0.01, 0.02, 0.03, 0.05, 0.08]) {
   });
 }
 
+test('2^17-bit frames: reconciliation corrects BSC frames at QBER 3 %', () => {
+  const qber = 0.03;
+  const rnd = seededRandom(2017);
+  const plan = family.plan(qber, undefined, 131072);
+  assert.is(plan.code.n, 131072);
+  const { a, b } = bsc(rnd, plan.keyLength, qber, 4);
+  const reports = reconcileLocal(family, qber, a, b, rnd, { frameBits: 131072 });
+  for (const [i, r] of reports.entries()) {
+    assert.ok(r.ok, `frame ${i} decoded`);
+    assert.equal(Array.from(r.key!), Array.from(a[i]!));
+    assert.ok(r.efficiency < 1.2, `efficiency ${r.efficiency}`);
+  }
+  assert.throws(() => family.plan(qber, undefined, 1000), (e: unknown) => e instanceof FrameLengthError);
+});
+
 test('SIMD, scalar and TypeScript decoders agree bit for bit', () => {
   const plan = family.plan(0.03);
   const code = plan.code;
