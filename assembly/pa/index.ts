@@ -8,7 +8,7 @@
 // of P bits, each piece an element of R_L (L >= P, so piece products never wrap); y has order 3L in
 // R_L, so w = y^(3L/K) is a K-th root of unity and the DFT needs only shifts and XORs; 3^j is odd,
 // so the inverse DFT needs no scaling in characteristic 2. Pointwise products are Karatsuba over a
-// comb (López-Dahab, 4-bit windows) base case.
+// comb (López-Dahab, 4-bit windows) base case of up to 6 words held in registers.
 //
 // All bit strings are packed little-endian in 64-bit words. The host (host/qkd-link/kernels/pa.ts)
 // chooses K, P, L (planToeplitz) and lays out inputs; the kernel never allocates.
@@ -233,60 +233,174 @@ function dit(a: usize, b: usize, c: usize, e1: i32, e2: i32): void {
   }
 }
 
-/** Comb multiplication (López-Dahab, 4-bit windows): out[0 .. 2n) = a * b. */
-function combMul(out: usize, a: usize, b: usize, n: i32, scr: usize): void {
-  const tw = n + 1;
-  const T = scr;
-  const twb = <usize>tw << 3;
-  zero(T, 2 * tw);
-  memory.copy(T + twb, b, <usize>n << 3);
+// @ts-ignore: decorator
+@inline function shl1x4(p: usize, q: usize): void {
+  // q[0..4) = p[0..4) << 1 as one 512-bit number (four v128, low first).
+  const x0 = v128.load(p), x1 = v128.load(p, 16), x2 = v128.load(p, 32), x3 = v128.load(p, 48);
+  const z = i64x2.splat(0);
+  v128.store(q, v128.or(i64x2.shl(x0, 1), i64x2.shr_u(i64x2.shuffle(z, x0, 1, 2), 63)));
+  v128.store(q, v128.or(i64x2.shl(x1, 1), i64x2.shr_u(i64x2.shuffle(x0, x1, 1, 2), 63)), 16);
+  v128.store(q, v128.or(i64x2.shl(x2, 1), i64x2.shr_u(i64x2.shuffle(x1, x2, 1, 2), 63)), 32);
+  v128.store(q, v128.or(i64x2.shl(x3, 1), i64x2.shr_u(i64x2.shuffle(x2, x3, 1, 2), 63)), 48);
+}
+
+// @ts-ignore: decorator
+@inline function nib(a: u64, sh: u64): usize {
+  return (<usize>(a >>> sh) & 15) << 7;
+}
+
+/**
+ * Comb multiplication for n <= 6 words with the product held in six v128 registers (the
+ * memory-accumulating comb stalls on store-to-load forwarding of overlapping vectors). Each of the
+ * 16 table entries u b is kept twice, word-aligned and shifted up one word, so every update is four
+ * aligned vector XORs.
+ */
+function combMulSimd6(out: usize, a: usize, b: usize, n: i32, tab: usize): void {
+  // Entry u: 8 words even-aligned at tab + 128u, 8 words shifted by one word at tab + 128u + 64.
+  zero(tab, 32);
+  memory.copy(tab + 128, b, <usize>n << 3);
+  memory.fill(tab + 128 + (<usize>n << 3), 0, <usize>(8 - n) << 3);
+  const b0 = v128.load(tab + 128), b1 = v128.load(tab + 128, 16), b2 = v128.load(tab + 128, 32), b3 = v128.load(tab + 128, 48);
   for (let u = 2; u < 16; u++) {
-    const dst = T + <usize>u * twb;
-    if ((u & 1) != 0) {
-      const src = dst - twb;
-      for (let i = 0; i < tw; i++) st(dst, i, ld(src, i) ^ ld(T + twb, i));
-    } else {
-      const src = T + <usize>(u >>> 1) * twb;
-      let carry: u64 = 0;
-      for (let i = 0; i < tw; i++) {
-        const v = ld(src, i);
-        st(dst, i, (v << 1) | carry);
-        carry = v >>> 63;
-      }
+    const d = tab + (<usize>u << 7);
+    if ((u & 1) == 0) shl1x4(tab + (<usize>(u >> 1) << 7), d);
+    else {
+      const s = d - 128;
+      v128.store(d, v128.xor(v128.load(s), b0));
+      v128.store(d, v128.xor(v128.load(s, 16), b1), 16);
+      v128.store(d, v128.xor(v128.load(s, 32), b2), 32);
+      v128.store(d, v128.xor(v128.load(s, 48), b3), 48);
     }
   }
-  zero(out, 2 * n + 1);
-  for (let k = 15; k >= 0; k--) {
-    const sh = <u64>(4 * k);
-    for (let i = 0; i < n; i++) {
-      const t = T + <usize>(<i32>(ld(a, i) >>> sh) & 15) * twb;
-      const o = out + (<usize>i << 3);
-      if (ASC_FEATURE_SIMD) {
-        let w = 0;
-        for (; w + 2 <= tw; w += 2) {
-          const p = o + (<usize>w << 3);
-          v128.store(p, v128.xor(v128.load(p), v128.load(t + (<usize>w << 3))));
-        }
-        if (w < tw) xr(o, w, ld(t, w));
-      } else {
-        for (let w = 0; w < tw; w++) xr(o, w, ld(t, w));
+  const z = i64x2.splat(0);
+  for (let u = 0; u < 16; u++) {
+    const d = tab + (<usize>u << 7);
+    const x0 = v128.load(d), x1 = v128.load(d, 16), x2 = v128.load(d, 32), x3 = v128.load(d, 48);
+    v128.store(d, i64x2.shuffle(z, x0, 1, 2), 64);
+    v128.store(d, i64x2.shuffle(x0, x1, 1, 2), 80);
+    v128.store(d, i64x2.shuffle(x1, x2, 1, 2), 96);
+    v128.store(d, i64x2.shuffle(x2, x3, 1, 2), 112);
+  }
+  const a0: u64 = ld(a, 0);
+  const a1: u64 = n > 1 ? ld(a, 1) : 0;
+  const a2: u64 = n > 2 ? ld(a, 2) : 0;
+  const a3: u64 = n > 3 ? ld(a, 3) : 0;
+  const a4: u64 = n > 4 ? ld(a, 4) : 0;
+  const a5: u64 = n > 5 ? ld(a, 5) : 0;
+  let c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z;
+  for (let k: i32 = 15; k >= 0; k--) {
+    const sh = <u64>(k << 2);
+    let p = tab + nib(a0, sh);
+    c0 = v128.xor(c0, v128.load(p)); c1 = v128.xor(c1, v128.load(p, 16)); c2 = v128.xor(c2, v128.load(p, 32)); c3 = v128.xor(c3, v128.load(p, 48));
+    p = tab + nib(a1, sh) + 64;
+    c0 = v128.xor(c0, v128.load(p)); c1 = v128.xor(c1, v128.load(p, 16)); c2 = v128.xor(c2, v128.load(p, 32)); c3 = v128.xor(c3, v128.load(p, 48));
+    if (n > 2) {
+      p = tab + nib(a2, sh);
+      c1 = v128.xor(c1, v128.load(p)); c2 = v128.xor(c2, v128.load(p, 16)); c3 = v128.xor(c3, v128.load(p, 32)); c4 = v128.xor(c4, v128.load(p, 48));
+      p = tab + nib(a3, sh) + 64;
+      c1 = v128.xor(c1, v128.load(p)); c2 = v128.xor(c2, v128.load(p, 16)); c3 = v128.xor(c3, v128.load(p, 32)); c4 = v128.xor(c4, v128.load(p, 48));
+      if (n > 4) {
+        p = tab + nib(a4, sh);
+        c2 = v128.xor(c2, v128.load(p)); c3 = v128.xor(c3, v128.load(p, 16)); c4 = v128.xor(c4, v128.load(p, 32)); c5 = v128.xor(c5, v128.load(p, 48));
+        p = tab + nib(a5, sh) + 64;
+        c2 = v128.xor(c2, v128.load(p)); c3 = v128.xor(c3, v128.load(p, 16)); c4 = v128.xor(c4, v128.load(p, 32)); c5 = v128.xor(c5, v128.load(p, 48));
       }
     }
     if (k > 0) {
-      let carry: u64 = 0;
-      for (let i = 0; i < 2 * n; i++) {
-        const v = ld(out, i);
-        st(out, i, (v << 4) | carry);
-        carry = v >>> 60;
-      }
+      c5 = v128.or(i64x2.shl(c5, 4), i64x2.shr_u(i64x2.shuffle(c4, c5, 1, 2), 60));
+      c4 = v128.or(i64x2.shl(c4, 4), i64x2.shr_u(i64x2.shuffle(c3, c4, 1, 2), 60));
+      c3 = v128.or(i64x2.shl(c3, 4), i64x2.shr_u(i64x2.shuffle(c2, c3, 1, 2), 60));
+      c2 = v128.or(i64x2.shl(c2, 4), i64x2.shr_u(i64x2.shuffle(c1, c2, 1, 2), 60));
+      c1 = v128.or(i64x2.shl(c1, 4), i64x2.shr_u(i64x2.shuffle(c0, c1, 1, 2), 60));
+      c0 = v128.or(i64x2.shl(c0, 4), i64x2.shr_u(i64x2.shuffle(z, c0, 1, 2), 60));
     }
   }
+  v128.store(out, c0);
+  if (n > 1) v128.store(out, c1, 16);
+  if (n > 2) v128.store(out, c2, 32);
+  if (n > 3) v128.store(out, c3, 48);
+  if (n > 4) v128.store(out, c4, 64);
+  if (n > 5) v128.store(out, c5, 80);
+}
+
+/**
+ * Scalar twin of combMulSimd6 for the build without SIMD: the 12-word product lives in locals,
+ * the table holds u b (7 words, padded to 8) for the 16 nibbles u.
+ */
+function combMulScalar6(out: usize, a: usize, b: usize, n: i32, tab: usize): void {
+  zero(tab, 16);
+  memory.copy(tab + 64, b, <usize>n << 3);
+  memory.fill(tab + 64 + (<usize>n << 3), 0, <usize>(8 - n) << 3);
+  for (let u = 2; u < 16; u++) {
+    const d = tab + (<usize>u << 6);
+    if ((u & 1) == 0) {
+      const s = tab + (<usize>(u >> 1) << 6);
+      let carry: u64 = 0;
+      for (let w = 0; w < 8; w++) {
+        const v = ld(s, w);
+        st(d, w, (v << 1) | carry);
+        carry = v >>> 63;
+      }
+    } else {
+      for (let w = 0; w < 8; w++) st(d, w, ld(d - 64, w) ^ ld(tab + 64, w));
+    }
+  }
+  const a0: u64 = n > 0 ? ld(a, 0) : 0;
+  const a1: u64 = n > 1 ? ld(a, 1) : 0;
+  const a2: u64 = n > 2 ? ld(a, 2) : 0;
+  const a3: u64 = n > 3 ? ld(a, 3) : 0;
+  const a4: u64 = n > 4 ? ld(a, 4) : 0;
+  const a5: u64 = n > 5 ? ld(a, 5) : 0;
+  let c0: u64 = 0; let c1: u64 = 0; let c2: u64 = 0; let c3: u64 = 0; let c4: u64 = 0; let c5: u64 = 0; let c6: u64 = 0; let c7: u64 = 0; let c8: u64 = 0; let c9: u64 = 0; let c10: u64 = 0; let c11: u64 = 0;
+  for (let k: i32 = 15; k >= 0; k--) {
+    const sh = <u64>(k << 2);
+    let p: usize = 0;
+    p = tab + ((<usize>(a0 >>> sh) & 15) << 6);
+    c0 ^= load<u64>(p, 0); c1 ^= load<u64>(p, 8); c2 ^= load<u64>(p, 16); c3 ^= load<u64>(p, 24); c4 ^= load<u64>(p, 32); c5 ^= load<u64>(p, 40); c6 ^= load<u64>(p, 48);
+    p = tab + ((<usize>(a1 >>> sh) & 15) << 6);
+    c1 ^= load<u64>(p, 0); c2 ^= load<u64>(p, 8); c3 ^= load<u64>(p, 16); c4 ^= load<u64>(p, 24); c5 ^= load<u64>(p, 32); c6 ^= load<u64>(p, 40); c7 ^= load<u64>(p, 48);
+    p = tab + ((<usize>(a2 >>> sh) & 15) << 6);
+    c2 ^= load<u64>(p, 0); c3 ^= load<u64>(p, 8); c4 ^= load<u64>(p, 16); c5 ^= load<u64>(p, 24); c6 ^= load<u64>(p, 32); c7 ^= load<u64>(p, 40); c8 ^= load<u64>(p, 48);
+    p = tab + ((<usize>(a3 >>> sh) & 15) << 6);
+    c3 ^= load<u64>(p, 0); c4 ^= load<u64>(p, 8); c5 ^= load<u64>(p, 16); c6 ^= load<u64>(p, 24); c7 ^= load<u64>(p, 32); c8 ^= load<u64>(p, 40); c9 ^= load<u64>(p, 48);
+    p = tab + ((<usize>(a4 >>> sh) & 15) << 6);
+    c4 ^= load<u64>(p, 0); c5 ^= load<u64>(p, 8); c6 ^= load<u64>(p, 16); c7 ^= load<u64>(p, 24); c8 ^= load<u64>(p, 32); c9 ^= load<u64>(p, 40); c10 ^= load<u64>(p, 48);
+    p = tab + ((<usize>(a5 >>> sh) & 15) << 6);
+    c5 ^= load<u64>(p, 0); c6 ^= load<u64>(p, 8); c7 ^= load<u64>(p, 16); c8 ^= load<u64>(p, 24); c9 ^= load<u64>(p, 32); c10 ^= load<u64>(p, 40); c11 ^= load<u64>(p, 48);
+    if (k > 0) {
+      c11 = (c11 << 4) | (c10 >>> 60);
+      c10 = (c10 << 4) | (c9 >>> 60);
+      c9 = (c9 << 4) | (c8 >>> 60);
+      c8 = (c8 << 4) | (c7 >>> 60);
+      c7 = (c7 << 4) | (c6 >>> 60);
+      c6 = (c6 << 4) | (c5 >>> 60);
+      c5 = (c5 << 4) | (c4 >>> 60);
+      c4 = (c4 << 4) | (c3 >>> 60);
+      c3 = (c3 << 4) | (c2 >>> 60);
+      c2 = (c2 << 4) | (c1 >>> 60);
+      c1 = (c1 << 4) | (c0 >>> 60);
+      c0 <<= 4;
+    }
+  }
+  st(out, 0, c0);
+  st(out, 1, c1);
+  if (2 < 2 * n) st(out, 2, c2);
+  if (2 < 2 * n) st(out, 3, c3);
+  if (4 < 2 * n) st(out, 4, c4);
+  if (4 < 2 * n) st(out, 5, c5);
+  if (6 < 2 * n) st(out, 6, c6);
+  if (6 < 2 * n) st(out, 7, c7);
+  if (8 < 2 * n) st(out, 8, c8);
+  if (8 < 2 * n) st(out, 9, c9);
+  if (10 < 2 * n) st(out, 10, c10);
+  if (10 < 2 * n) st(out, 11, c11);
 }
 
 /** Karatsuba: out[0 .. 2n) = a * b (n words each); scratch at scr. out gets one spare word. */
 function polyMul(out: usize, a: usize, b: usize, n: i32, scr: usize): void {
   if (n <= KARATSUBA_BASE) {
-    combMul(out, a, b, n, scr);
+    if (ASC_FEATURE_SIMD) combMulSimd6(out, a, b, n, scr);
+    else combMulScalar6(out, a, b, n, scr);
     return;
   }
   const h = (n + 1) >> 1;
@@ -364,7 +478,7 @@ export function toeplitzWorkWords(n: u32, m: u32, K: u32, P: u32, Lr: u32): f64 
   return 2 * <f64>K * 2 * h // S and X
     + 2 * (5 * h + 3) // T1, T2
     + 3 * (2 * h + 2) + 2 * (2 * h + 2) // PA, PB, PM, SA, SB
-    + 16 * h + 16 * (KARATSUBA_BASE + 2) + 64 // Karatsuba scratch
+    + 16 * h + 320 // Karatsuba scratch and the comb table
     + Math.ceil((total + 2 * <f64>Lr) / 64) + 4 // overlap-add buffer
     + Math.ceil(<f64>(2 * Lr) / 64) + 4;
 }
@@ -389,7 +503,7 @@ export function toeplitz(seed: usize, x: usize, out: usize, n: u32, m: u32, K: i
   SA = PM + (<usize>(2 * hw + 2) << 3);
   SB = SA + (<usize>(2 * hw + 2) << 3);
   SCR = SB + (<usize>(2 * hw + 2) << 3);
-  const C = SCR + (<usize>(16 * hw + 16 * (KARATSUBA_BASE + 2) + 64) << 3);
+  const C = SCR + (<usize>(16 * hw + 320) << 3);
   const total = <usize>K * <usize>P;
   const cWords = <i32>((total + 2 * <usize>Lr + 63) >>> 6) + 4;
   const over = C + (<usize>cWords << 3);

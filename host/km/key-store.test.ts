@@ -146,7 +146,7 @@ test('reserved keys awaiting a peer answer are reported in doubt after a restart
       { id: ids[0]!, from: ['available'], to: 'reserved', fields: { phase: 'await-peer', op: 'x' } },
       { id: ids[1]!, from: ['available'], to: 'reserved', fields: { phase: 'await-sae', op: 'y' } },
     ],
-    outbox: [{ peer: 'B', ids: [ids[2]!], reason: 'test' }],
+    outbox: [{ peer: 'B', origin: 'link', ids: [ids[2]!], reason: 'test' }],
   });
   await s.close();
   s = await openStore(dir);

@@ -49,6 +49,8 @@ export interface KeyRecord {
   units?: string[];
   /** At the head: the ETSI key size in bits. */
   sizeBits?: number;
+  /** Relay material at the source: the destination of the relay. */
+  relayTo?: string;
   master?: string;
   slaves?: string[];
   /** SAEs served by this KM that have not yet received the key. */
@@ -82,7 +84,7 @@ export interface NewKey {
 }
 
 /** Fields a transition may set; `undefined` removes a field. */
-export type RecordFields = Partial<Pick<KeyRecord, 'op' | 'purpose' | 'phase' | 'head' | 'units' | 'sizeBits' | 'master' | 'slaves' | 'pending' | 'reason'>>;
+export type RecordFields = Partial<Pick<KeyRecord, 'op' | 'purpose' | 'phase' | 'head' | 'units' | 'sizeBits' | 'relayTo' | 'master' | 'slaves' | 'pending' | 'reason'>>;
 
 export interface KeyChange {
   readonly id: string;
@@ -94,6 +96,7 @@ export interface KeyChange {
 
 export interface VoidNotice {
   readonly peer: string;
+  readonly origin: PoolOrigin;
   readonly ids: readonly string[];
   readonly reason: string;
 }
@@ -461,7 +464,7 @@ export class KeyStore {
     }
     for (const v of batch.outbox ?? []) {
       if (v.ids.length === 0) continue;
-      const e: OutboxEntry = { peer: v.peer, ids: [...v.ids], reason: v.reason, seq: ++this.#outboxSeq };
+      const e: OutboxEntry = { peer: v.peer, origin: v.origin, ids: [...v.ids], reason: v.reason, seq: ++this.#outboxSeq };
       this.#outbox.putSync([v.peer, e.seq], e);
       outboxAdded.push(e);
     }
