@@ -12,6 +12,7 @@ import { ErrorVerifier, verificationKeyCount } from '../qkd-link/kernels/verify.
 import { finiteKeyLength, type DecoySource, type FiniteKeyResult, type PerClass } from '../qkd-link/estimation/finite-key.js';
 import { expectedRates, type FiberLink } from '../qkd-link/estimation/channel-model.js';
 import { estimateQber, serflingDelta, binaryEntropy, type QberEstimate } from '../qkd-link/estimation/statistics.js';
+import { countBitErrors, qberPerClass } from '../qkd-link/estimation/disclosed.js';
 
 export interface DemoOptions {
   readonly blocks: number;
@@ -86,18 +87,6 @@ async function simulate(count: number, next: () => number, tick: (done: number) 
     }
   }
   return { answer, slots, flags, pulses: slot };
-}
-
-function countErrors(a: Uint8Array, b: Uint8Array): number {
-  let e = 0;
-  for (let i = 0; i < a.length; i++) {
-    let x = (a[i]! ^ b[i]!) & 0xff;
-    while (x) {
-      x &= x - 1;
-      e++;
-    }
-  }
-  return e;
 }
 
 /** Concatenates the key-basis streams of all classes (both ends use the same order). */
@@ -186,19 +175,15 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     }));
     const est = await timed('estimate', () => {
       // Test basis: every sifted X bit is disclosed; errors per intensity class.
-      const errors = {} as Record<IntensityClass, number>;
-      const testQber = {} as Record<IntensityClass, QberEstimate>;
-      for (const c of INTENSITY_CLASSES) {
-        errors[c] = countErrors(alice.streams[c].X.bits, bob.streams[c].X.bits);
-        testQber[c] = estimateQber(errors[c], bob.streams[c].X.length, EPS_SEC / 21);
-      }
+      const testQber = qberPerClass(bob.streams, alice.streams, 'X', EPS_SEC / 21);
+      const errors = { signal: testQber.signal.errors, decoy: testQber.decoy.errors, vacuum: testQber.vacuum.errors };
       // Key basis: a random sample is disclosed; Serfling bounds the rest.
       const ak = keyString(alice, 'Z');
       const bk = keyString(bob, 'Z');
       const isSample = Uint8Array.from({ length: ak.length }, () => (next() < KEY_SAMPLE ? 1 : 0));
       const as = splitSample(ak.bits, ak.length, isSample);
       const bs = splitSample(bk.bits, bk.length, isSample);
-      const keySample = estimateQber(countErrors(as.sample, bs.sample), as.sampleLength, EPS_SEC / 21);
+      const keySample = estimateQber(countBitErrors(as.sample, bs.sample, as.sampleLength), as.sampleLength, EPS_SEC / 21);
       const keyQberUpper = Math.min(0.5, keySample.qber + serflingDelta(as.keptLength, as.sampleLength, EPS_SEC / 21));
       // λ_EC: what reconciliation would disclose at efficiency f for the observed QBER (Lim et al. Sec. IV).
       const leak = Math.ceil(F_EC * as.keptLength * binaryEntropy(keySample.qber));
@@ -221,7 +206,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       const keys = Uint8Array.from({ length: 8 * est.tagKeys }, () => Math.floor(next() * 256));
       const ta = verifier.tag(est.alice.kept, est.alice.keptLength, keys);
       const tb = verifier.tag(est.bob.kept, est.bob.keptLength, keys);
-      return { equal: Buffer.compare(Buffer.from(ta), Buffer.from(tb)) === 0, residual: countErrors(est.alice.kept, est.bob.kept) };
+      return { equal: Buffer.compare(Buffer.from(ta), Buffer.from(tb)) === 0, residual: countBitErrors(est.alice.kept, est.bob.kept, est.alice.keptLength) };
     });
     let paMs = 0;
     await timed('amplify', () => {
