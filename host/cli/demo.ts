@@ -17,6 +17,10 @@ import { countBitErrors, qberPerClass } from '../qkd-link/estimation/disclosed.j
 export interface DemoOptions {
   readonly blocks: number;
   readonly seed: number;
+  /** Detections simulated per block (default: about 2^22 key-basis bits after sifting). */
+  readonly detections?: number;
+  /** Where the report goes (default: stdout); the progress bar goes to stderr. */
+  readonly output?: { write(text: string): unknown };
 }
 
 /** The simulated link: 25 km of standard fibre, superconducting detectors. */
@@ -147,13 +151,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const sifter = new Sifter();
   const verifier = new ErrorVerifier();
   const pa = new PrivacyAmplifier();
-  const out = process.stdout;
+  const out = opts.output ?? process.stdout;
+  const detections = opts.detections !== undefined && Number.isSafeInteger(opts.detections) && opts.detections > 0 ? opts.detections : DETECTIONS;
   out.write(`qkdn-edge demo: decoy-state BB84 post-processing over a simulated link (kernels: ${pa.target})\n`);
   out.write(`  link      ${LINK.lengthKm} km fibre at ${LINK.attenuationDbPerKm} dB/km, detectors η = ${LINK.detectorEfficiency}, dark ${LINK.darkCountProbability}, afterpulse ${LINK.afterpulseProbability}, misalignment ${pct(LINK.misalignment, 1)}\n`);
   out.write(`  source    μ signal/decoy/vacuum = ${SOURCE.intensities.signal}/${SOURCE.intensities.decoy}/${SOURCE.intensities.vacuum}, p = ${SOURCE.probabilities.signal}/${SOURCE.probabilities.decoy}/${SOURCE.probabilities.vacuum}, key basis Z with p = ${Q_KEY}\n`);
   out.write(`  security  ε_sec = ${EPS_SEC}, ε_cor = ${EPS_COR} (finite-key length: Lim, Curty, Walenta, Xu, Zbinden, PRA 89, 022307, 2014)\n\n`);
 
-  const bar = new SingleBar({ format: '  {stage} [{bar}] block {block}/{blocks}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+  const bar = new SingleBar({ format: '  {stage} [{bar}] block {block}/{blocks}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic);
   const steps = 6;
   bar.start(blocks * steps, 0, { stage: 'simulate ', block: 1, blocks });
   const reports: BlockReport[] = [];
@@ -167,7 +172,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       await new Promise((resolve) => setImmediate(resolve));
       return r;
     };
-    const det = await timed('simulate', () => simulate(DETECTIONS, next, () => bar.update(b * steps, { stage: 'simulate ', block: b + 1, blocks })));
+    const det = await timed('simulate', () => simulate(detections, next, () => bar.update(b * steps, { stage: 'simulate ', block: b + 1, blocks })));
     // Each end sifts its own values: the receiver with its detections, the transmitter with its answer.
     const { bob, alice } = await timed('sift', () => ({
       bob: sifter.siftEvents(det.answer, det.slots, det.flags, 'receiver'),
