@@ -194,14 +194,25 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       const leak = Math.ceil(F_EC * as.keptLength * binaryEntropy(keySample.qber));
       const tagKeys = verificationKeyCount(EPS_COR, as.keptLength);
       const perClass = (f: (c: IntensityClass) => number): PerClass => ({ signal: f('signal'), decoy: f('decoy'), vacuum: f('vacuum') });
-      // The sampled key bits are disclosed, so the key-basis counts are scaled to the kept bits.
-      const keep = as.keptLength / Math.max(1, ak.length);
+      // The sampled key bits are disclosed and leave the key: count what each class keeps (the key
+      // string is the signal, decoy and vacuum streams in that order).
+      const keptPerClass = {} as Record<IntensityClass, number>;
+      let from = 0;
+      for (const c of INTENSITY_CLASSES) {
+        const len = alice.streams[c].Z.length;
+        let sampled = 0;
+        for (let i = from; i < from + len; i++) sampled += isSample[i]!;
+        keptPerClass[c] = len - sampled;
+        from += len;
+      }
       const finite = finiteKeyLength({
         source: SOURCE,
-        key: { detections: perClass((c) => Math.round(bob.counts[c].kept.Z * keep)) },
+        key: { detections: perClass((c) => keptPerClass[c]) },
         test: { detections: perClass((c) => bob.counts[c].kept.X), errors },
         epsSec: EPS_SEC,
         epsCor: EPS_COR,
+        // The whole tag counts as leak: conservative, since Eq. (1)'s log2(2/ε_cor) already covers
+        // a tag of log2(1/ε_cor) bits.
         leakEC: leak + 64 * tagKeys,
       });
       return { testQber, keySample, keyQberUpper, leak, tagKeys, finite, alice: as, bob: bs };
