@@ -12,9 +12,11 @@ async function run(detections: number): Promise<string> {
 test('demo: a full-size block goes through every stage and yields secret bits', async () => {
   const text = await run(Math.round(2 ** 22 / 0.5625));
   for (const stage of ['sifting', 'estimation', 'reconcile', 'verify', 'amplify']) assert.match(text, new RegExp(`\\n  ${stage} `), stage);
-  assert.match(text, /SKIPPED: LDPC reconciliation is not wired in yet/);
-  assert.match(text, /THEORETICAL ESTIMATE f·h\(Q\)/);
-  assert.match(text, /DIFFER, as they must/);
+  const reconcile = /LDPC, (\d+) frames .*: 0 failed, f = ([\d.]+)/.exec(text);
+  assert.ok(reconcile, text);
+  assert.ok(Number(reconcile[2]) < 1.5, `reconciliation efficiency ${reconcile[2]}`);
+  assert.match(text, /verify .*: equal/);
+  assert.match(text, /keys at both ends identical/);
   const secret = /1 block\(s\): ([\d,]+) secret bits/.exec(text);
   assert.ok(secret && Number(secret[1]!.replace(/,/g, '')) > 1_000_000, text);
 });
