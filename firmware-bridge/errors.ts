@@ -11,6 +11,8 @@ export type BridgeErrorCode =
   | 'ERR_BRIDGE_BOARD_ERROR'
   | 'ERR_BRIDGE_BAD_MESSAGE'
   | 'ERR_BRIDGE_PORT_NOT_FOUND'
+  | 'ERR_BRIDGE_PORT_BUSY'
+  | 'ERR_BRIDGE_OPEN'
   | 'ERR_BRIDGE_WRONG_BOARD'
   | 'ERR_BRIDGE_PTY';
 
@@ -97,6 +99,20 @@ export class BadMessageError extends BridgeError {
 export class PortNotFoundError extends BridgeError {
   constructor(what: string, seen: readonly string[]) {
     super('ERR_BRIDGE_PORT_NOT_FOUND', `no serial port matches ${what}; ports seen: ${seen.length ? seen.join(', ') : 'none'}`);
+  }
+}
+
+/** Another process (or driver) has the port open: serialport locks ports exclusively. */
+export class PortBusyError extends BridgeError {
+  constructor(path: string, cause?: unknown) {
+    super('ERR_BRIDGE_PORT_BUSY', `${path} is in use by another driver or process`, { cause });
+  }
+}
+
+/** The port could not be opened (missing device, permissions). */
+export class PortOpenError extends BridgeError {
+  constructor(path: string, cause: unknown) {
+    super('ERR_BRIDGE_OPEN', `cannot open ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 

@@ -35,6 +35,8 @@ export interface DetectionEvent {
 }
 
 export class DetectionBatch {
+  /** Tells batches from gaps in an acquisition's stream. */
+  readonly kind = 'batch' as const;
   /** Which acquisition (START.acq) this batch belongs to. */
   readonly acq: number;
   /** Batch index, 0 at START, +1 per batch. */

@@ -3,10 +3,14 @@
  * checks incoming ones (envelope, sequence, type), counts and logs every rejection, and hands
  * accepted frames to the message layer. Used by the host driver and by the board emulator alike.
  */
-import { encodeFrame, FrameDecoder, seqAfter, PROTOCOL_MAJOR, type Frame, type FrameRejectReason, FRAME_REJECT_REASONS } from './frame.js';
+import { cobsEncode } from './cobs.js';
+import { encodeFrame, rawFrame, FrameDecoder, seqAfter, PROTOCOL_MAJOR, type Frame, type FrameRejectReason, FRAME_REJECT_REASONS } from './frame.js';
 import { MESSAGE_NAMES } from './messages.js';
 
 /** Every reason a frame or message is refused; each has a counter in LinkStats.rejected. */
+/** Consecutive in-order frames behind the baseline after which the receiver follows them. */
+export const RESYNC_AFTER = 8;
+
 export type RejectReason = FrameRejectReason | 'sequence' | 'unknown-type' | 'bad-payload' | 'unexpected';
 export const REJECT_REASONS: readonly RejectReason[] = [...FRAME_REJECT_REASONS, 'sequence', 'unknown-type', 'bad-payload', 'unexpected'];
 
@@ -54,6 +58,11 @@ export interface FrameLinkOptions {
   readonly resyncTypes?: ReadonlySet<number>;
   readonly log?: LinkLogger;
   readonly version?: number;
+  /**
+   * Sees each outgoing frame before COBS encoding and returns the frames to put on the line:
+   * the emulator's fault injector drops, duplicates, corrupts or holds back frames here.
+   */
+  readonly outgoing?: (raw: Uint8Array, type: number) => readonly Uint8Array[];
 }
 
 export class FrameLink {
@@ -62,6 +71,8 @@ export class FrameLink {
   private nextSeq = 1;
   private lastSeq = 0;
   private haveLast = false;
+  private streak = 0;
+  private streakLast = 0;
   private readonly version: number;
 
   constructor(private readonly opts: FrameLinkOptions) {
@@ -82,8 +93,16 @@ export class FrameLink {
   send(type: number, payload: Uint8Array): number {
     const seq = this.nextSeq;
     this.nextSeq = (this.nextSeq + 1) >>> 0 || 1;
-    const bytes = encodeFrame(type, seq, payload, this.version);
     this.stats.framesOut++;
+    if (this.opts.outgoing) {
+      for (const raw of this.opts.outgoing(rawFrame(type, seq, payload, this.version), type)) {
+        const bytes = cobsEncode(raw);
+        this.stats.bytesOut += bytes.length;
+        this.opts.write(bytes);
+      }
+      return seq;
+    }
+    const bytes = encodeFrame(type, seq, payload, this.version);
     this.stats.bytesOut += bytes.length;
     this.opts.write(bytes);
     return seq;
@@ -115,8 +134,17 @@ export class FrameLink {
     }
     if (this.haveLast && !this.opts.resyncTypes?.has(f.type) && !seqAfter(f.seq, this.lastSeq)) {
       this.reject('sequence', `seq ${f.seq} after ${this.lastSeq} (${MESSAGE_NAMES.get(f.type)}): duplicate or reordered`);
-      return;
+      // A peer whose numbering jumped (a firmware bug, a frame with a wild seq that passed the
+      // CRC) would otherwise be shut out for good: after a run of rejected frames that are in
+      // order among themselves, take their numbering as the new baseline.
+      if (this.streak > 0 && seqAfter(f.seq, this.streakLast)) this.streak++;
+      else this.streak = 1;
+      this.streakLast = f.seq;
+      if (this.streak < RESYNC_AFTER) return;
+      this.opts.log?.({ level: 'warn', event: 'sequence-resync', message: `${RESYNC_AFTER} frames in order behind seq ${this.lastSeq}: following the peer's numbering from ${f.seq}` });
+      this.haveLast = false;
     }
+    this.streak = 0;
     if (this.haveLast && !this.opts.resyncTypes?.has(f.type)) {
       const gap = ((f.seq - this.lastSeq) >>> 0) - 1;
       if (gap > 0) {
