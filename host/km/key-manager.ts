@@ -252,8 +252,16 @@ export class KeyManager {
     return p;
   }
 
-  async #ensureSynced(peer: string): Promise<void> {
+  /**
+   * Takes `count` link units shared with `peer`, only among those the peer has confirmed holding;
+   * when that watermark is what stands in the way, refreshes it once from the peer.
+   */
+  async #takeLink(peer: string, count: number): Promise<string[] | null> {
     if (!this.#peerHigh.has(peer)) await this.#sync(peer).catch(() => {});
+    const ids = this.store.take(peer, 'link', count, this.#peerHigh.get(peer) ?? -1);
+    if (ids || this.store.allocatable(peer, 'link') < count) return ids;
+    await this.#sync(peer).catch(() => {});
+    return this.store.take(peer, 'link', count, this.#peerHigh.get(peer) ?? -1);
   }
 
   /** Delivers queued Voids to `peer`, oldest first, until one fails. */
@@ -324,9 +332,8 @@ export class KeyManager {
     const { peer, origin } = this.poolFor(target);
     const per = this.unitsPerKey(r.size);
     const need = per * r.number;
-    if (origin === 'link') await this.#ensureSynced(peer);
-    else if (this.store.allocatable(peer, 'relay') < need) await this.relay(peer, need - this.store.allocatable(peer, 'relay'));
-    const ids = this.store.take(peer, origin, need, origin === 'link' ? (this.#peerHigh.get(peer) ?? -1) : Number.POSITIVE_INFINITY);
+    if (origin === 'relay' && this.store.allocatable(peer, 'relay') < need) await this.relay(peer, need - this.store.allocatable(peer, 'relay'));
+    const ids = origin === 'link' ? await this.#takeLink(peer, need) : this.store.take(peer, 'relay', need);
     if (!ids) {
       event('refused', 'insufficient keys');
       throw new InsufficientKeysError(`${origin}:${peer}`, need, this.store.allocatable(peer, origin));
@@ -434,8 +441,7 @@ export class KeyManager {
     const path = routeOf(this.topology, this.nodeId, dest);
     if (path.length < 3) throw new NotPermittedError(`${dest} shares a link with ${this.nodeId}: no relay needed`);
     const first = path[1]!;
-    await this.#ensureSynced(first);
-    const units = this.store.take(first, 'link', count, this.#peerHigh.get(first) ?? -1);
+    const units = await this.#takeLink(first, count);
     if (!units) throw new InsufficientKeysError(`link:${first}`, count, this.store.allocatable(first, 'link'));
     const relay = randomUUID();
     const keys = units.map(() => randomUUID());
@@ -633,8 +639,7 @@ export class KeyManager {
       await burnIncoming(`no link to ${next}`);
       return refuse('ERR_KM_NO_ROUTE', `no link from ${this.nodeId} to ${next}`);
     }
-    await this.#ensureSynced(next);
-    const pads = this.store.take(next, 'link', m.keys.length, this.#peerHigh.get(next) ?? -1);
+    const pads = await this.#takeLink(next, m.keys.length);
     if (!pads) {
       material.fill(0);
       await burnIncoming(`not enough key on link ${this.nodeId}-${next}`);

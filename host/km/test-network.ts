@@ -62,7 +62,7 @@ export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwo
   const dir = mkdtempSync(join(tmpdir(), 'qkdn-km-net-'));
   const links: TopologyLink[] = o.links.map((l) => {
     const [a, b] = l.split('-') as [string, string];
-    return { id: `${a}~${b}`, ends: [a, b] };
+    return { id: `${a}~${b}`, ends: [a, b], kind: 'simulated' };
   });
   const ids = [...new Set(links.flatMap((l) => l.ends))].sort();
   const topology: Topology = { nodes: ids, links, saes: new Map(Object.entries(o.saes)) };

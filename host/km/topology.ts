@@ -9,6 +9,8 @@ import { NoRouteError } from './errors.js';
 export interface TopologyLink {
   readonly id: string;
   readonly ends: readonly [string, string];
+  /** Where the link's keys come from: a QKD link or a simulated source (labelled as such in status). */
+  readonly kind?: 'qkd' | 'simulated';
 }
 
 export interface Topology {

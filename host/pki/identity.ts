@@ -5,7 +5,7 @@
  * cannot fetch keys as an SAE.
  */
 import type { TLSSocket } from 'node:tls';
-import { ID_PATTERN, type Role } from './pki.js';
+import { ID_PATTERN, type Role } from './ids.js';
 
 export interface PeerIdentity {
   readonly role: Role;

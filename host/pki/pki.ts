@@ -14,15 +14,13 @@ import { webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { ID_PATTERN, type Role } from './ids.js';
 
 // Node's webcrypto is the WebCrypto the library expects; only the DOM typings differ.
 x509.cryptoProvider.set(webcrypto as never);
 
 const ALG: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-/** IDs go into URL paths (ETSI 014) and file names: keep them to unreserved URL characters. */
-export const ID_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
-
-export type Role = 'KME' | 'SAE';
+export { ID_PATTERN, type Role };
 
 export interface PemPair {
   readonly cert: string;

@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { peerIdentity } from '../../pki/identity.js';
 import { KmTimeoutError, PeerUnreachableError } from '../errors.js';
 import { KxError } from './errors.js';
@@ -143,6 +143,8 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
   #server: Server | null = null;
   readonly #out = new Map<string, Promise<KxConnection>>();
   readonly #in = new Set<KxConnection>();
+  /** Every TCP socket accepted, handshaking or not: close() must end them all or server.close() waits forever. */
+  readonly #raw = new Set<Socket>();
   #closing = false;
 
   constructor(o: KxTransportOptions) {
@@ -164,6 +166,11 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
       rejectUnauthorized: true,
       minVersion: 'TLSv1.3',
     });
+    server.on('connection', (sock: Socket) => {
+      if (this.#closing) return void sock.destroy();
+      this.#raw.add(sock);
+      sock.once('close', () => this.#raw.delete(sock));
+    });
     server.on('secureConnection', (s) => this.#accept(s));
     server.on('tlsClientError', (e) => this.emit('protocolError', null, e));
     this.#server = server;
@@ -177,6 +184,7 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
   }
 
   #accept(s: TLSSocket): void {
+    if (this.#closing) return void s.destroy();
     const who = peerIdentity(s);
     if (!who || who.role !== 'KME' || !this.#o.peers.has(who.id)) {
       this.emit('protocolError', who?.id ?? null, new KxError('ERR_KX_DECODE', `refused Kx connection from ${who ? `${who.role} ${who.id}` : 'an unidentified peer'}`));
@@ -293,6 +301,8 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
     this.#closing = true;
     for (const p of this.#out.values()) p.then((c) => c.close(), () => {});
     for (const c of this.#in) c.close();
-    if (this.#server) await new Promise<void>((r) => this.#server!.close(() => r()));
+    const closed = this.#server ? new Promise<void>((r) => this.#server!.close(() => r())) : Promise.resolve();
+    for (const sock of this.#raw) sock.destroy();
+    await closed;
   }
 }
