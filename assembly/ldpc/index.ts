@@ -26,7 +26,8 @@ let colsBase: usize = 0; // u32[E]: variable of each edge, rows in order
 let postBase: usize = 0; // i16[n * 16]: posterior per variable and lane (32 bytes per variable)
 let msgBase: usize = 0; // i8[E * 16]: check-to-variable message per edge and lane
 let syndBase: usize = 0; // i8[m * 16]: 0 or -1 (syndrome bit) per check and lane
-let scratch: usize = 0; // 5 * dmax * 16 bytes
+let scratch: usize = 0; // 8 * dmax * 16 bytes
+let pairBase: usize = 0; // u8[m]: 1 where checks c and c + 1 may be updated together
 let nVars: u32 = 0;
 let nChecks: u32 = 0;
 let maxDeg: u32 = 0;
@@ -45,7 +46,8 @@ let freshLanes: u32 = 0;
 }
 
 /** Points the decoder at a code (CSR rows) and its working buffers; all laid out by the host. */
-export function configure(rowStartPtr: usize, colsPtr: usize, n: u32, m: u32, dmax: u32, postPtr: usize, msgPtr: usize, syndPtr: usize, scratchPtr: usize): void {
+export function configure(rowStartPtr: usize, colsPtr: usize, n: u32, m: u32, dmax: u32, postPtr: usize, msgPtr: usize, syndPtr: usize, scratchPtr: usize, pairPtr: usize): void {
+  pairBase = pairPtr;
   rowStartBase = rowStartPtr;
   colsBase = colsPtr;
   nVars = n;
@@ -112,6 +114,43 @@ export function resetLane(lane: u32): void {
   return i8x16.lt_s(i8x16.narrow_i16x8_s(lo, hi), i8x16.splat(0));
 }
 
+/** Pass 1 for one edge: stores the wide and the 8-bit variable-to-check value; returns its sign mask. */
+// @ts-ignore: decorator
+@inline function gather(post: usize, msg: usize, cols: usize, e: u32, slot: usize, keepNow: v128, floor: v128, zero: v128): v128 {
+  const pa = post + (<usize>load<u32>(cols + (<usize>e << 2)) << 5);
+  const r = v128.and(v128.load(msg + (<usize>e << 4)), keepNow);
+  const qLo = i16x8.sub_sat_s(v128.load(pa), i16x8.extend_low_i8x16_s(r));
+  const qHi = i16x8.sub_sat_s(v128.load(pa, 16), i16x8.extend_high_i8x16_s(r));
+  const q8 = i8x16.max_s(i8x16.narrow_i16x8_s(qLo, qHi), floor);
+  v128.store(slot, qLo);
+  v128.store(slot, qHi, 16);
+  v128.store(slot, q8, 32);
+  return i8x16.lt_s(q8, zero);
+}
+
+/** Output for one edge: signs the extrinsic magnitude, stores message and posterior; returns the new hard-decision mask. */
+// @ts-ignore: decorator
+@inline function scatter(post: usize, msg: usize, cols: usize, e: u32, slot: usize, ext: v128, par: v128, zero: v128): v128 {
+  const s = v128.xor(par, i8x16.lt_s(v128.load(slot, 32), zero));
+  const r = i8x16.sub(v128.xor(ext, s), s);
+  v128.store(msg + (<usize>e << 4), r);
+  const pa = post + (<usize>load<u32>(cols + (<usize>e << 2)) << 5);
+  const nLo = i16x8.add_sat_s(v128.load(slot), i16x8.extend_low_i8x16_s(r));
+  const nHi = i16x8.add_sat_s(v128.load(slot, 16), i16x8.extend_high_i8x16_s(r));
+  v128.store(pa, nLo);
+  v128.store(pa, nHi, 16);
+  return signs16(nLo, nHi);
+}
+
+// @ts-ignore: decorator
+@inline function mag(slot: usize): v128 {
+  return i8x16.abs(v128.load(slot, 32));
+}
+
+// Scratch per row: 48 bytes per edge (wide value, 8-bit value) then 16 bytes per edge of prefixes.
+// @ts-ignore: decorator
+@inline const SLOT: usize = 48;
+
 function iterateSimd(out: usize): void {
   // Module globals in locals: the engine then keeps them in registers in the hot loops.
   const post = postBase;
@@ -119,77 +158,97 @@ function iterateSimd(out: usize): void {
   const cols = colsBase;
   const rowStart = rowStartBase;
   const synd = syndBase;
+  const pairs = pairBase;
   for (let l = 0; l < LANES; l++) store<u32>(out + (<usize>l << 2), 0);
   let cntLo = i16x8.splat(0);
   let cntHi = i16x8.splat(0);
+  let pending: u32 = 0;
   const cst = i8x16.splat(<i8>CORR);
   const floor = i8x16.splat(-127);
   const zero = i8x16.splat(0);
   const keepNow = v128.load(keepPtr);
-  const q16Buf = scratch; // 32 bytes per edge: the wide variable-to-check value
-  const q8Buf = scratch + (<usize>maxDeg << 5); // 16 bytes per edge: the same, saturated to 8 bits
-  const fBuf = q8Buf + (<usize>maxDeg << 4);
-  let e0 = load<u32>(rowStart);
-  for (let c: u32 = 0; c < nChecks; c++) {
-    const e1 = load<u32>(rowStart + (<usize>(c + 1) << 2));
-    const d = e1 - e0;
-    let par = v128.load(synd + (<usize>c << 4));
-    let hard = par;
-    // Variable-to-check messages: posterior minus this check's last message.
-    for (let k: u32 = 0; k < d; k++) {
-      const v = load<u32>(cols + (<usize>(e0 + k) << 2));
-      const pa = post + (<usize>v << 5);
-      const pLo = v128.load(pa);
-      const pHi = v128.load(pa, 16);
-      const r = v128.and(v128.load(msg + (<usize>(e0 + k) << 4)), keepNow);
-      const qLo = i16x8.sub_sat_s(pLo, i16x8.extend_low_i8x16_s(r));
-      const qHi = i16x8.sub_sat_s(pHi, i16x8.extend_high_i8x16_s(r));
-      const q8 = i8x16.max_s(i8x16.narrow_i16x8_s(qLo, qHi), floor);
-      const qa = q16Buf + (<usize>k << 5);
-      v128.store(qa, qLo);
-      v128.store(qa, qHi, 16);
-      v128.store(q8Buf + (<usize>k << 4), q8);
-      par = v128.xor(par, i8x16.lt_s(q8, zero));
-    }
-    // Forward prefixes F[k] = |q0| [+] ... [+] |qk| for k < d - 1.
-    let f = i8x16.abs(v128.load(q8Buf));
-    v128.store(fBuf, f);
-    for (let k: u32 = 1; k + 1 < d; k++) {
-      f = boxplusV(f, i8x16.abs(v128.load(q8Buf + (<usize>k << 4))), cst);
-      v128.store(fBuf + (<usize>k << 4), f);
-    }
-    // Backward pass, writing each extrinsic message as soon as it is known.
-    let b = i8x16.abs(v128.load(q8Buf + (<usize>(d - 1) << 4)));
-    for (let k: i32 = <i32>d - 1; k >= 0; k--) {
-      const q8 = v128.load(q8Buf + (<usize>k << 4));
-      let ext: v128;
-      if (k == <i32>d - 1) ext = v128.load(fBuf + (<usize>(k - 1) << 4));
-      else if (k == 0) ext = b;
-      else {
-        ext = boxplusV(v128.load(fBuf + (<usize>(k - 1) << 4)), b, cst);
-        b = boxplusV(b, i8x16.abs(q8), cst);
+  const bufA = scratch;
+  const fA = bufA + <usize>maxDeg * SLOT;
+  const bufB = fA + (<usize>maxDeg << 4);
+  const fB = bufB + <usize>maxDeg * SLOT;
+  let c: u32 = 0;
+  while (c < nChecks) {
+    const e0 = load<u32>(rowStart + (<usize>c << 2));
+    const d = load<u32>(rowStart + (<usize>(c + 1) << 2)) - e0;
+    if (load<u8>(pairs + <usize>c)) {
+      // Two checks with the same degree and no variable in common (neighbours in a circulant):
+      // updating them together equals updating them one after the other, and their two
+      // box-plus chains run side by side instead of waiting on each other's latency.
+      const e0b = e0 + d;
+      let parA = v128.load(synd + (<usize>c << 4));
+      let parB = v128.load(synd + (<usize>(c + 1) << 4));
+      let hardA = parA;
+      let hardB = parB;
+      for (let k: u32 = 0; k < d; k++) {
+        parA = v128.xor(parA, gather(post, msg, cols, e0 + k, bufA + <usize>k * SLOT, keepNow, floor, zero));
+        parB = v128.xor(parB, gather(post, msg, cols, e0b + k, bufB + <usize>k * SLOT, keepNow, floor, zero));
       }
-      const s = v128.xor(par, i8x16.lt_s(q8, zero));
-      const r = i8x16.sub(v128.xor(ext, s), s);
-      v128.store(msg + (<usize>(e0 + <u32>k) << 4), r);
-      const v = load<u32>(cols + (<usize>(e0 + <u32>k) << 2));
-      const pa = post + (<usize>v << 5);
-      const qa = q16Buf + (<usize>k << 5);
-      const nLo = i16x8.add_sat_s(v128.load(qa), i16x8.extend_low_i8x16_s(r));
-      const nHi = i16x8.add_sat_s(v128.load(qa, 16), i16x8.extend_high_i8x16_s(r));
-      v128.store(pa, nLo);
-      v128.store(pa, nHi, 16);
-      hard = v128.xor(hard, signs16(nLo, nHi));
+      let xa = mag(bufA);
+      let xb = mag(bufB);
+      v128.store(fA, xa);
+      v128.store(fB, xb);
+      for (let k: u32 = 1; k + 1 < d; k++) {
+        xa = boxplusV(xa, mag(bufA + <usize>k * SLOT), cst);
+        xb = boxplusV(xb, mag(bufB + <usize>k * SLOT), cst);
+        v128.store(fA + (<usize>k << 4), xa);
+        v128.store(fB + (<usize>k << 4), xb);
+      }
+      let ba = mag(bufA + <usize>(d - 1) * SLOT);
+      let bb = mag(bufB + <usize>(d - 1) * SLOT);
+      hardA = v128.xor(hardA, scatter(post, msg, cols, e0 + d - 1, bufA + <usize>(d - 1) * SLOT, v128.load(fA + (<usize>(d - 2) << 4)), parA, zero));
+      hardB = v128.xor(hardB, scatter(post, msg, cols, e0b + d - 1, bufB + <usize>(d - 1) * SLOT, v128.load(fB + (<usize>(d - 2) << 4)), parB, zero));
+      for (let k: u32 = d - 2; k >= 1; k--) {
+        const sa = bufA + <usize>k * SLOT;
+        const sb = bufB + <usize>k * SLOT;
+        const ea = boxplusV(v128.load(fA + (<usize>(k - 1) << 4)), ba, cst);
+        const eb = boxplusV(v128.load(fB + (<usize>(k - 1) << 4)), bb, cst);
+        ba = boxplusV(ba, mag(sa), cst);
+        bb = boxplusV(bb, mag(sb), cst);
+        hardA = v128.xor(hardA, scatter(post, msg, cols, e0 + k, sa, ea, parA, zero));
+        hardB = v128.xor(hardB, scatter(post, msg, cols, e0b + k, sb, eb, parB, zero));
+      }
+      hardA = v128.xor(hardA, scatter(post, msg, cols, e0, bufA, ba, parA, zero));
+      hardB = v128.xor(hardB, scatter(post, msg, cols, e0b, bufB, bb, parB, zero));
+      cntLo = i16x8.sub(i16x8.sub(cntLo, i16x8.extend_low_i8x16_s(hardA)), i16x8.extend_low_i8x16_s(hardB));
+      cntHi = i16x8.sub(i16x8.sub(cntHi, i16x8.extend_high_i8x16_s(hardA)), i16x8.extend_high_i8x16_s(hardB));
+      c += 2;
+      pending += 2;
+    } else {
+      let par = v128.load(synd + (<usize>c << 4));
+      let hard = par;
+      for (let k: u32 = 0; k < d; k++) par = v128.xor(par, gather(post, msg, cols, e0 + k, bufA + <usize>k * SLOT, keepNow, floor, zero));
+      let x = mag(bufA);
+      v128.store(fA, x);
+      for (let k: u32 = 1; k + 1 < d; k++) {
+        x = boxplusV(x, mag(bufA + <usize>k * SLOT), cst);
+        v128.store(fA + (<usize>k << 4), x);
+      }
+      let b = mag(bufA + <usize>(d - 1) * SLOT);
+      hard = v128.xor(hard, scatter(post, msg, cols, e0 + d - 1, bufA + <usize>(d - 1) * SLOT, v128.load(fA + (<usize>(d - 2) << 4)), par, zero));
+      for (let k: u32 = d - 2; k >= 1; k--) {
+        const sa = bufA + <usize>k * SLOT;
+        const ext = boxplusV(v128.load(fA + (<usize>(k - 1) << 4)), b, cst);
+        b = boxplusV(b, mag(sa), cst);
+        hard = v128.xor(hard, scatter(post, msg, cols, e0 + k, sa, ext, par, zero));
+      }
+      hard = v128.xor(hard, scatter(post, msg, cols, e0, bufA, b, par, zero));
+      cntLo = i16x8.sub(cntLo, i16x8.extend_low_i8x16_s(hard));
+      cntHi = i16x8.sub(cntHi, i16x8.extend_high_i8x16_s(hard));
+      c += 1;
+      pending += 1;
     }
-    cntLo = i16x8.sub(cntLo, i16x8.extend_low_i8x16_s(hard));
-    cntHi = i16x8.sub(cntHi, i16x8.extend_high_i8x16_s(hard));
     // Flush before the 16-bit counters can overflow.
-    if ((c & 0x3fff) == 0x3fff || c + 1 == nChecks) {
+    if (pending >= 0x3ffe || c >= nChecks) {
       flushCounts(out, cntLo, cntHi);
       cntLo = i16x8.splat(0);
       cntHi = i16x8.splat(0);
+      pending = 0;
     }
-    e0 = e1;
   }
   keepAll();
 }

@@ -14,7 +14,8 @@
 // chooses K, P, L (planToeplitz) and lays out inputs; the kernel never allocates.
 export { arena } from '../arena';
 
-const KARATSUBA_BASE: i32 = 6; // 64-bit words; must match KARATSUBA_BASE_WORDS in pa-twin.ts
+const KARATSUBA_BASE: i32 = 6; // 64-bit words (the scalar comb's and the small SIMD comb's limit)
+const KARATSUBA_BASE_SIMD: i32 = 10; // the large SIMD comb's limit
 
 // Ring parameters of the current call.
 let L: i32 = 0;
@@ -396,11 +397,117 @@ function combMulScalar6(out: usize, a: usize, b: usize, n: i32, tab: usize): voi
   if (10 < 2 * n) st(out, 11, c11);
 }
 
+/**
+ * As combMulSimd6 for 7 <= n <= 10 words: ten v128 accumulators, table entries of 11 words (six
+ * vectors per alignment). Saves a Karatsuba level on the large rings of big blocks.
+ */
+function combMulSimd10(out: usize, a: usize, b: usize, n: i32, tab: usize): void {
+  // Entry u: 12 words even-aligned at tab + 192u, 12 words shifted by one word at tab + 192u + 96.
+  zero(tab, 24);
+  memory.copy(tab + 192, b, <usize>n << 3);
+  memory.fill(tab + 192 + (<usize>n << 3), 0, <usize>(12 - n) << 3);
+  const z = i64x2.splat(0);
+  for (let u = 2; u < 16; u++) {
+    const d = tab + <usize>u * 192;
+    if ((u & 1) == 0) {
+      const p = tab + <usize>(u >> 1) * 192;
+      let prev = z;
+      for (let w: usize = 0; w < 96; w += 16) {
+        const x = v128.load(p + w);
+        v128.store(d + w, v128.or(i64x2.shl(x, 1), i64x2.shr_u(i64x2.shuffle(prev, x, 1, 2), 63)));
+        prev = x;
+      }
+    } else {
+      for (let w: usize = 0; w < 96; w += 16) v128.store(d + w, v128.xor(v128.load(d - 192 + w), v128.load(tab + 192 + w)));
+    }
+  }
+  for (let u = 0; u < 16; u++) {
+    const d = tab + <usize>u * 192;
+    let prev = z;
+    for (let w: usize = 0; w < 96; w += 16) {
+      const x = v128.load(d + w);
+      v128.store(d + 96 + w, i64x2.shuffle(prev, x, 1, 2));
+      prev = x;
+    }
+  }
+  const a0: u64 = n > 0 ? ld(a, 0) : 0;
+  const a1: u64 = n > 1 ? ld(a, 1) : 0;
+  const a2: u64 = n > 2 ? ld(a, 2) : 0;
+  const a3: u64 = n > 3 ? ld(a, 3) : 0;
+  const a4: u64 = n > 4 ? ld(a, 4) : 0;
+  const a5: u64 = n > 5 ? ld(a, 5) : 0;
+  const a6: u64 = n > 6 ? ld(a, 6) : 0;
+  const a7: u64 = n > 7 ? ld(a, 7) : 0;
+  const a8: u64 = n > 8 ? ld(a, 8) : 0;
+  const a9: u64 = n > 9 ? ld(a, 9) : 0;
+  let c0 = z; let c1 = z; let c2 = z; let c3 = z; let c4 = z; let c5 = z; let c6 = z; let c7 = z; let c8 = z; let c9 = z;
+  for (let k: i32 = 15; k >= 0; k--) {
+    const sh = <u64>(k << 2);
+    let p: usize = 0;
+    p = tab + (<usize>(a0 >>> sh) & 15) * 192;
+    c0 = v128.xor(c0, v128.load(p, 0)); c1 = v128.xor(c1, v128.load(p, 16)); c2 = v128.xor(c2, v128.load(p, 32)); c3 = v128.xor(c3, v128.load(p, 48)); c4 = v128.xor(c4, v128.load(p, 64)); c5 = v128.xor(c5, v128.load(p, 80));
+    p = tab + (<usize>(a1 >>> sh) & 15) * 192 + 96;
+    c0 = v128.xor(c0, v128.load(p, 0)); c1 = v128.xor(c1, v128.load(p, 16)); c2 = v128.xor(c2, v128.load(p, 32)); c3 = v128.xor(c3, v128.load(p, 48)); c4 = v128.xor(c4, v128.load(p, 64)); c5 = v128.xor(c5, v128.load(p, 80));
+    p = tab + (<usize>(a2 >>> sh) & 15) * 192;
+    c1 = v128.xor(c1, v128.load(p, 0)); c2 = v128.xor(c2, v128.load(p, 16)); c3 = v128.xor(c3, v128.load(p, 32)); c4 = v128.xor(c4, v128.load(p, 48)); c5 = v128.xor(c5, v128.load(p, 64)); c6 = v128.xor(c6, v128.load(p, 80));
+    p = tab + (<usize>(a3 >>> sh) & 15) * 192 + 96;
+    c1 = v128.xor(c1, v128.load(p, 0)); c2 = v128.xor(c2, v128.load(p, 16)); c3 = v128.xor(c3, v128.load(p, 32)); c4 = v128.xor(c4, v128.load(p, 48)); c5 = v128.xor(c5, v128.load(p, 64)); c6 = v128.xor(c6, v128.load(p, 80));
+    p = tab + (<usize>(a4 >>> sh) & 15) * 192;
+    c2 = v128.xor(c2, v128.load(p, 0)); c3 = v128.xor(c3, v128.load(p, 16)); c4 = v128.xor(c4, v128.load(p, 32)); c5 = v128.xor(c5, v128.load(p, 48)); c6 = v128.xor(c6, v128.load(p, 64)); c7 = v128.xor(c7, v128.load(p, 80));
+    p = tab + (<usize>(a5 >>> sh) & 15) * 192 + 96;
+    c2 = v128.xor(c2, v128.load(p, 0)); c3 = v128.xor(c3, v128.load(p, 16)); c4 = v128.xor(c4, v128.load(p, 32)); c5 = v128.xor(c5, v128.load(p, 48)); c6 = v128.xor(c6, v128.load(p, 64)); c7 = v128.xor(c7, v128.load(p, 80));
+    p = tab + (<usize>(a6 >>> sh) & 15) * 192;
+    c3 = v128.xor(c3, v128.load(p, 0)); c4 = v128.xor(c4, v128.load(p, 16)); c5 = v128.xor(c5, v128.load(p, 32)); c6 = v128.xor(c6, v128.load(p, 48)); c7 = v128.xor(c7, v128.load(p, 64)); c8 = v128.xor(c8, v128.load(p, 80));
+    if (n > 7) {
+      p = tab + (<usize>(a7 >>> sh) & 15) * 192 + 96;
+      c3 = v128.xor(c3, v128.load(p, 0)); c4 = v128.xor(c4, v128.load(p, 16)); c5 = v128.xor(c5, v128.load(p, 32)); c6 = v128.xor(c6, v128.load(p, 48)); c7 = v128.xor(c7, v128.load(p, 64)); c8 = v128.xor(c8, v128.load(p, 80));
+    }
+    if (n > 8) {
+      p = tab + (<usize>(a8 >>> sh) & 15) * 192;
+      c4 = v128.xor(c4, v128.load(p, 0)); c5 = v128.xor(c5, v128.load(p, 16)); c6 = v128.xor(c6, v128.load(p, 32)); c7 = v128.xor(c7, v128.load(p, 48)); c8 = v128.xor(c8, v128.load(p, 64)); c9 = v128.xor(c9, v128.load(p, 80));
+    }
+    if (n > 9) {
+      p = tab + (<usize>(a9 >>> sh) & 15) * 192 + 96;
+      c4 = v128.xor(c4, v128.load(p, 0)); c5 = v128.xor(c5, v128.load(p, 16)); c6 = v128.xor(c6, v128.load(p, 32)); c7 = v128.xor(c7, v128.load(p, 48)); c8 = v128.xor(c8, v128.load(p, 64)); c9 = v128.xor(c9, v128.load(p, 80));
+    }
+    if (k > 0) {
+      c9 = v128.or(i64x2.shl(c9, 4), i64x2.shr_u(i64x2.shuffle(c8, c9, 1, 2), 60));
+      c8 = v128.or(i64x2.shl(c8, 4), i64x2.shr_u(i64x2.shuffle(c7, c8, 1, 2), 60));
+      c7 = v128.or(i64x2.shl(c7, 4), i64x2.shr_u(i64x2.shuffle(c6, c7, 1, 2), 60));
+      c6 = v128.or(i64x2.shl(c6, 4), i64x2.shr_u(i64x2.shuffle(c5, c6, 1, 2), 60));
+      c5 = v128.or(i64x2.shl(c5, 4), i64x2.shr_u(i64x2.shuffle(c4, c5, 1, 2), 60));
+      c4 = v128.or(i64x2.shl(c4, 4), i64x2.shr_u(i64x2.shuffle(c3, c4, 1, 2), 60));
+      c3 = v128.or(i64x2.shl(c3, 4), i64x2.shr_u(i64x2.shuffle(c2, c3, 1, 2), 60));
+      c2 = v128.or(i64x2.shl(c2, 4), i64x2.shr_u(i64x2.shuffle(c1, c2, 1, 2), 60));
+      c1 = v128.or(i64x2.shl(c1, 4), i64x2.shr_u(i64x2.shuffle(c0, c1, 1, 2), 60));
+      c0 = v128.or(i64x2.shl(c0, 4), i64x2.shr_u(i64x2.shuffle(z, c0, 1, 2), 60));
+    }
+  }
+  if (n > 0) v128.store(out, c0, 0);
+  if (n > 1) v128.store(out, c1, 16);
+  if (n > 2) v128.store(out, c2, 32);
+  if (n > 3) v128.store(out, c3, 48);
+  if (n > 4) v128.store(out, c4, 64);
+  if (n > 5) v128.store(out, c5, 80);
+  if (n > 6) v128.store(out, c6, 96);
+  if (n > 7) v128.store(out, c7, 112);
+  if (n > 8) v128.store(out, c8, 128);
+  if (n > 9) v128.store(out, c9, 144);
+}
+
 /** Karatsuba: out[0 .. 2n) = a * b (n words each); scratch at scr. out gets one spare word. */
 function polyMul(out: usize, a: usize, b: usize, n: i32, scr: usize): void {
-  if (n <= KARATSUBA_BASE) {
-    if (ASC_FEATURE_SIMD) combMulSimd6(out, a, b, n, scr);
-    else combMulScalar6(out, a, b, n, scr);
+  if (ASC_FEATURE_SIMD) {
+    if (n <= KARATSUBA_BASE) {
+      combMulSimd6(out, a, b, n, scr);
+      return;
+    }
+    if (n <= KARATSUBA_BASE_SIMD) {
+      combMulSimd10(out, a, b, n, scr);
+      return;
+    }
+  } else if (n <= KARATSUBA_BASE) {
+    combMulScalar6(out, a, b, n, scr);
     return;
   }
   const h = (n + 1) >> 1;
@@ -478,7 +585,7 @@ export function toeplitzWorkWords(n: u32, m: u32, K: u32, P: u32, Lr: u32): f64 
   return 2 * <f64>K * 2 * h // S and X
     + 2 * (5 * h + 3) // T1, T2
     + 3 * (2 * h + 2) + 2 * (2 * h + 2) // PA, PB, PM, SA, SB
-    + 16 * h + 320 // Karatsuba scratch and the comb table
+    + 16 * h + 448 // Karatsuba scratch and the comb table
     + Math.ceil((total + 2 * <f64>Lr) / 64) + 4 // overlap-add buffer
     + Math.ceil(<f64>(2 * Lr) / 64) + 4;
 }
@@ -503,7 +610,7 @@ export function toeplitz(seed: usize, x: usize, out: usize, n: u32, m: u32, K: i
   SA = PM + (<usize>(2 * hw + 2) << 3);
   SB = SA + (<usize>(2 * hw + 2) << 3);
   SCR = SB + (<usize>(2 * hw + 2) << 3);
-  const C = SCR + (<usize>(16 * hw + 320) << 3);
+  const C = SCR + (<usize>(16 * hw + 448) << 3);
   const total = <usize>K * <usize>P;
   const cWords = <i32>((total + 2 * <usize>Lr + 63) >>> 6) + 4;
   const over = C + (<usize>cWords << 3);

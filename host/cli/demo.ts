@@ -12,10 +12,15 @@ import { ErrorVerifier, verificationKeyCount } from '../qkd-link/kernels/verify.
 import { finiteKeyLength, type DecoySource, type FiniteKeyResult, type PerClass } from '../qkd-link/estimation/finite-key.js';
 import { expectedRates, type FiberLink } from '../qkd-link/estimation/channel-model.js';
 import { estimateQber, serflingDelta, binaryEntropy, type QberEstimate } from '../qkd-link/estimation/statistics.js';
+import { countBitErrors, qberPerClass } from '../qkd-link/estimation/disclosed.js';
 
 export interface DemoOptions {
   readonly blocks: number;
   readonly seed: number;
+  /** Detections simulated per block (default: about 2^22 key-basis bits after sifting). */
+  readonly detections?: number;
+  /** Where the report goes (default: stdout); the progress bar goes to stderr. */
+  readonly output?: { write(text: string): unknown };
 }
 
 /** The simulated link: 25 km of standard fibre, superconducting detectors. */
@@ -88,18 +93,6 @@ async function simulate(count: number, next: () => number, tick: (done: number) 
   return { answer, slots, flags, pulses: slot };
 }
 
-function countErrors(a: Uint8Array, b: Uint8Array): number {
-  let e = 0;
-  for (let i = 0; i < a.length; i++) {
-    let x = (a[i]! ^ b[i]!) & 0xff;
-    while (x) {
-      x &= x - 1;
-      e++;
-    }
-  }
-  return e;
-}
-
 /** Concatenates the key-basis streams of all classes (both ends use the same order). */
 function keyString(r: EventSiftResult, basis: Basis): { bits: Uint8Array; length: number } {
   const total = INTENSITY_CLASSES.reduce((s, c) => s + r.streams[c][basis].length, 0);
@@ -158,13 +151,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const sifter = new Sifter();
   const verifier = new ErrorVerifier();
   const pa = new PrivacyAmplifier();
-  const out = process.stdout;
+  const out = opts.output ?? process.stdout;
+  const detections = opts.detections !== undefined && Number.isSafeInteger(opts.detections) && opts.detections > 0 ? opts.detections : DETECTIONS;
   out.write(`qkdn-edge demo: decoy-state BB84 post-processing over a simulated link (kernels: ${pa.target})\n`);
   out.write(`  link      ${LINK.lengthKm} km fibre at ${LINK.attenuationDbPerKm} dB/km, detectors η = ${LINK.detectorEfficiency}, dark ${LINK.darkCountProbability}, afterpulse ${LINK.afterpulseProbability}, misalignment ${pct(LINK.misalignment, 1)}\n`);
   out.write(`  source    μ signal/decoy/vacuum = ${SOURCE.intensities.signal}/${SOURCE.intensities.decoy}/${SOURCE.intensities.vacuum}, p = ${SOURCE.probabilities.signal}/${SOURCE.probabilities.decoy}/${SOURCE.probabilities.vacuum}, key basis Z with p = ${Q_KEY}\n`);
   out.write(`  security  ε_sec = ${EPS_SEC}, ε_cor = ${EPS_COR} (finite-key length: Lim, Curty, Walenta, Xu, Zbinden, PRA 89, 022307, 2014)\n\n`);
 
-  const bar = new SingleBar({ format: '  {stage} [{bar}] block {block}/{blocks}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+  const bar = new SingleBar({ format: '  {stage} [{bar}] block {block}/{blocks}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic);
   const steps = 6;
   bar.start(blocks * steps, 0, { stage: 'simulate ', block: 1, blocks });
   const reports: BlockReport[] = [];
@@ -178,7 +172,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       await new Promise((resolve) => setImmediate(resolve));
       return r;
     };
-    const det = await timed('simulate', () => simulate(DETECTIONS, next, () => bar.update(b * steps, { stage: 'simulate ', block: b + 1, blocks })));
+    const det = await timed('simulate', () => simulate(detections, next, () => bar.update(b * steps, { stage: 'simulate ', block: b + 1, blocks })));
     // Each end sifts its own values: the receiver with its detections, the transmitter with its answer.
     const { bob, alice } = await timed('sift', () => ({
       bob: sifter.siftEvents(det.answer, det.slots, det.flags, 'receiver'),
@@ -186,32 +180,39 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     }));
     const est = await timed('estimate', () => {
       // Test basis: every sifted X bit is disclosed; errors per intensity class.
-      const errors = {} as Record<IntensityClass, number>;
-      const testQber = {} as Record<IntensityClass, QberEstimate>;
-      for (const c of INTENSITY_CLASSES) {
-        errors[c] = countErrors(alice.streams[c].X.bits, bob.streams[c].X.bits);
-        testQber[c] = estimateQber(errors[c], bob.streams[c].X.length, EPS_SEC / 21);
-      }
+      const testQber = qberPerClass(bob.streams, alice.streams, 'X', EPS_SEC / 21);
+      const errors = { signal: testQber.signal.errors, decoy: testQber.decoy.errors, vacuum: testQber.vacuum.errors };
       // Key basis: a random sample is disclosed; Serfling bounds the rest.
       const ak = keyString(alice, 'Z');
       const bk = keyString(bob, 'Z');
       const isSample = Uint8Array.from({ length: ak.length }, () => (next() < KEY_SAMPLE ? 1 : 0));
       const as = splitSample(ak.bits, ak.length, isSample);
       const bs = splitSample(bk.bits, bk.length, isSample);
-      const keySample = estimateQber(countErrors(as.sample, bs.sample), as.sampleLength, EPS_SEC / 21);
+      const keySample = estimateQber(countBitErrors(as.sample, bs.sample, as.sampleLength), as.sampleLength, EPS_SEC / 21);
       const keyQberUpper = Math.min(0.5, keySample.qber + serflingDelta(as.keptLength, as.sampleLength, EPS_SEC / 21));
       // λ_EC: what reconciliation would disclose at efficiency f for the observed QBER (Lim et al. Sec. IV).
       const leak = Math.ceil(F_EC * as.keptLength * binaryEntropy(keySample.qber));
       const tagKeys = verificationKeyCount(EPS_COR, as.keptLength);
       const perClass = (f: (c: IntensityClass) => number): PerClass => ({ signal: f('signal'), decoy: f('decoy'), vacuum: f('vacuum') });
-      // The sampled key bits are disclosed, so the key-basis counts are scaled to the kept bits.
-      const keep = as.keptLength / Math.max(1, ak.length);
+      // The sampled key bits are disclosed and leave the key: count what each class keeps (the key
+      // string is the signal, decoy and vacuum streams in that order).
+      const keptPerClass = {} as Record<IntensityClass, number>;
+      let from = 0;
+      for (const c of INTENSITY_CLASSES) {
+        const len = alice.streams[c].Z.length;
+        let sampled = 0;
+        for (let i = from; i < from + len; i++) sampled += isSample[i]!;
+        keptPerClass[c] = len - sampled;
+        from += len;
+      }
       const finite = finiteKeyLength({
         source: SOURCE,
-        key: { detections: perClass((c) => Math.round(bob.counts[c].kept.Z * keep)) },
+        key: { detections: perClass((c) => keptPerClass[c]) },
         test: { detections: perClass((c) => bob.counts[c].kept.X), errors },
         epsSec: EPS_SEC,
         epsCor: EPS_COR,
+        // The whole tag counts as leak: conservative, since Eq. (1)'s log2(2/ε_cor) already covers
+        // a tag of log2(1/ε_cor) bits.
         leakEC: leak + 64 * tagKeys,
       });
       return { testQber, keySample, keyQberUpper, leak, tagKeys, finite, alice: as, bob: bs };
@@ -221,7 +222,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       const keys = Uint8Array.from({ length: 8 * est.tagKeys }, () => Math.floor(next() * 256));
       const ta = verifier.tag(est.alice.kept, est.alice.keptLength, keys);
       const tb = verifier.tag(est.bob.kept, est.bob.keptLength, keys);
-      return { equal: Buffer.compare(Buffer.from(ta), Buffer.from(tb)) === 0, residual: countErrors(est.alice.kept, est.bob.kept) };
+      return { equal: Buffer.compare(Buffer.from(ta), Buffer.from(tb)) === 0, residual: countBitErrors(est.alice.kept, est.bob.kept, est.alice.keptLength) };
     });
     let paMs = 0;
     await timed('amplify', () => {

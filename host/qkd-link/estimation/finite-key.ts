@@ -140,7 +140,8 @@ export function singlePhotonErrorsUpperBound(source: DecoySource, obs: BasisObse
 
 /**
  * γ(a, b, c, d) of Eq. (5): the random-sampling (without replacement) deviation between the
- * phase-error rate of d key-basis events and the error rate b seen on c test-basis events.
+ * phase-error rate of d key-basis events and the error rate b seen on c test-basis events, failing
+ * with probability a/21 (the 21² under the logarithm; Eq. (5) passes a = ε_sec).
  */
 export function samplingDeviation(a: number, b: number, c: number, d: number): number {
   if (!(c > 0 && d > 0) || !(b > 0 && b < 1)) return Infinity;
@@ -173,7 +174,8 @@ export function finiteKeyLength(p: FiniteKeyParameters): FiniteKeyResult {
     // With no test errors at all, γ is evaluated at one error's worth so the bound stays conservative.
     const b = Math.min(v1 / test.s1, 0.5);
     const bEff = Math.max(b, 1 / test.s1);
-    phi = Math.min(0.5, b + samplingDeviation(p.epsSec / 21, bEff, test.s1, key.s1));
+    // Eq. (5) evaluates γ at ε_sec itself: the 21² inside γ already splits it (Appendix B: α1 = ε_sec/21).
+    phi = Math.min(0.5, b + samplingDeviation(p.epsSec, bEff, test.s1, key.s1));
   }
   const singlePhotonEntropy = key.s1 * binaryEntropy(phi);
   const raw = key.s0 + key.s1 - singlePhotonEntropy - p.leakEC - secrecy - correctness;

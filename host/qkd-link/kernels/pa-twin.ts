@@ -28,7 +28,7 @@ export interface ToeplitzPlan {
 /** Largest n (and m) the kernel and twins accept: the pieces and ring indices stay in 32 bits. */
 export const MAX_TOEPLITZ_BITS = 2 ** 28;
 
-/** Karatsuba recursion stops at this many 64-bit words (the kernel's comb base case). */
+/** Karatsuba base of the plan cost model, in 64-bit words (the scalar kernel comb; the SIMD one goes to 10). */
 export const KARATSUBA_BASE_WORDS = 6;
 
 function mulCost(words: number): number {

@@ -5,7 +5,7 @@ import { Sifter, siftPackedReference, siftEventsReference } from './sift.js';
 
 export const suite: BenchSuite = {
   name: 'sift',
-  description: 'basis sifting of bit-packed slots (WASM vs TypeScript twin)',
+  description: 'basis sifting of bit-packed slots and of detection-event lists per intensity class (WASM vs TypeScript twin)',
   *run(ctx): Iterable<BenchRecord> {
     const n = ctx.quick ? 1 << 16 : 1 << 24;
     const runs = ctx.quick ? 3 : 7;

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { decodeCodeFile, expandCode, type LdpcCode } from './code.js';
 import { binaryEntropy } from './design.js';
-import { QberOutOfRangeError, UnknownCodeError } from './errors.js';
+import { FrameLengthError, QberOutOfRangeError, UnknownCodeError } from './errors.js';
 import { FAMILY } from './family.js';
 
 export interface FramePlan {
@@ -35,7 +35,7 @@ export interface FramePlan {
  * and costs rounds (decoder iterations); starting higher leaks for nothing.
  */
 const START_EFFICIENCY: ReadonlyArray<readonly [number, number]> = [
-  [0.005, 1.25], [0.01, 1.19], [0.02, 1.09], [0.03, 1.14], [0.05, 1.08], [0.08, 1.08], [0.11, 1.06],
+  [0.005, 1.22], [0.01, 1.19], [0.02, 1.09], [0.03, 1.13], [0.05, 1.08], [0.08, 1.08], [0.11, 1.2],
 ];
 
 export function defaultStartEfficiency(qber: number): number {
@@ -51,6 +51,9 @@ export function defaultStartEfficiency(qber: number): number {
   }
   return t[t.length - 1]![1];
 }
+
+/** Frame length used unless the caller asks for another the family has. */
+export const DEFAULT_FRAME_BITS = 65536;
 
 const codesDir = fileURLToPath(new URL('./codes/', import.meta.url));
 
@@ -76,19 +79,25 @@ export class CodeFamily {
     return c;
   }
 
-  /** QBER range the family covers at this starting efficiency. */
-  coverage(startEfficiency?: number): { min: number; max: number } {
+  /** Frame lengths (code lengths n) the family offers. */
+  get frameLengths(): number[] {
+    return [...new Set(this.codes.map((c) => c.n))].sort((a, b) => a - b);
+  }
+
+  /** QBER range the family covers at this starting efficiency and frame length. */
+  coverage(startEfficiency?: number, frameBits = DEFAULT_FRAME_BITS): { min: number; max: number } {
     let min = 0.5;
     let max = 0;
     for (let q = 0.001; q < 0.2; q *= 1.01) {
-      if (this.tryPlan(q, startEfficiency ?? defaultStartEfficiency(q))) { min = Math.min(min, q); max = Math.max(max, q); }
+      if (this.tryPlan(q, startEfficiency ?? defaultStartEfficiency(q), frameBits)) { min = Math.min(min, q); max = Math.max(max, q); }
     }
     return { min, max };
   }
 
-  private tryPlan(qber: number, startEfficiency: number): FramePlan | undefined {
+  private tryPlan(qber: number, startEfficiency: number, frameBits: number): FramePlan | undefined {
     let best: { plan: FramePlan; miss: number } | undefined;
     for (const code of this.codes) {
+      if (code.n !== frameBits) continue;
       const d = code.punctureOrder.length;
       const k = code.n - d;
       const kh = k * binaryEntropy(qber);
@@ -105,11 +114,15 @@ export class CodeFamily {
     return best?.plan;
   }
 
-  /** Chooses the code and its starting puncturing for a frame at `qber`. */
-  plan(qber: number, startEfficiency = defaultStartEfficiency(qber)): FramePlan {
-    const p = Number.isFinite(qber) && qber > 0 && qber < 0.5 ? this.tryPlan(qber, startEfficiency) : undefined;
+  /**
+   * Chooses the code and its starting puncturing for a frame at `qber`, among the codes of length
+   * `frameBits` (2^16 by default; longer frames leak a little less and take more memory).
+   */
+  plan(qber: number, startEfficiency = defaultStartEfficiency(qber), frameBits = DEFAULT_FRAME_BITS): FramePlan {
+    if (!this.codes.some((c) => c.n === frameBits)) throw new FrameLengthError('frame', frameBits, this.frameLengths);
+    const p = Number.isFinite(qber) && qber > 0 && qber < 0.5 ? this.tryPlan(qber, startEfficiency, frameBits) : undefined;
     if (!p) {
-      const cov = this.coverage(startEfficiency);
+      const cov = this.coverage(startEfficiency, frameBits);
       throw new QberOutOfRangeError(qber, Number(cov.min.toPrecision(3)), Number(cov.max.toPrecision(3)));
     }
     return p;

@@ -19,7 +19,7 @@ export const LLR_KNOWN = 32767;
 
 interface LdpcExports {
   arena(bytes: number): number;
-  configure(rowStart: number, cols: number, n: number, m: number, dmax: number, post: number, msg: number, synd: number, scratch: number): void;
+  configure(rowStart: number, cols: number, n: number, m: number, dmax: number, post: number, msg: number, synd: number, scratch: number, pairs: number): void;
   resetLane(lane: number): void;
   iterate(active: number, out: number): number;
   unsatisfied(out: number): number;
@@ -62,7 +62,8 @@ export class LaneDecoder {
     const postOff = o; o = align(o + code.n * 32);
     const msgOff = o; o = align(o + edges * 16);
     const syndOff = o; o = align(o + code.m * 16);
-    const scratchOff = o; o = align(o + 5 * code.maxRowDegree * 16);
+    const scratchOff = o; o = align(o + 8 * code.maxRowDegree * 16);
+    const pairOff = o; o = align(o + code.m);
     const unsatOff = o; o = align(o + 4 * LANES);
     const bitsOff = o; o = align(o + Math.ceil(code.n / 32) * 4);
     const outOff = o; o = align(o + Math.ceil(Math.max(code.n, code.m) / 32) * 4);
@@ -85,7 +86,8 @@ export class LaneDecoder {
     this.keyIoPtr = base + keyIoOff;
     this.syndIoPtr = base + syndIoOff;
     this.views.u8.fill(0, base + postOff, base + scratchOff);
-    guard('ldpc', () => this.k.exports.configure(base + rowStartOff, base + colsOff, code.n, code.m, code.maxRowDegree, this.postPtr, base + msgOff, this.syndPtr, base + scratchOff));
+    this.views.u8.set(pairableChecks(code), base + pairOff);
+    guard('ldpc', () => this.k.exports.configure(base + rowStartOff, base + colsOff, code.n, code.m, code.maxRowDegree, this.postPtr, base + msgOff, this.syndPtr, base + scratchOff, base + pairOff));
   }
 
   get target(): string {
@@ -216,6 +218,30 @@ export class LaneDecoder {
     guard('ldpc', () => this.k.exports.syndrome(this.bitsPtr, this.outPtr));
     return unpackBits(this.views.u32.subarray(this.outPtr >>> 2, (this.outPtr >>> 2) + Math.ceil(this.code.m / 32)), this.code.m);
   }
+}
+
+/**
+ * Walking the checks in order, marks c when checks c and c + 1 have the same degree and no
+ * variable in common (then c + 1 is taken with it and the walk goes on at c + 2). Such a pair can
+ * be updated at once with the same result as one after the other; in a quasi-cyclic code every
+ * circulant row pairs with the next.
+ */
+export function pairableChecks(code: LdpcCode): Uint8Array {
+  const { m, rowStart, cols } = code;
+  const pairs = new Uint8Array(m);
+  const mark = new Int32Array(code.n).fill(-1);
+  for (let c = 0; c + 1 < m; ) {
+    const a0 = rowStart[c]!;
+    const b0 = rowStart[c + 1]!;
+    const b1 = rowStart[c + 2]!;
+    let ok = b1 - b0 === b0 - a0;
+    if (ok) {
+      for (let e = a0; e < b0; e++) mark[cols[e]!] = c;
+      for (let e = b0; e < b1 && ok; e++) if (mark[cols[e]!] === c) ok = false;
+    }
+    if (ok) { pairs[c] = 1; c += 2; } else c += 1;
+  }
+  return pairs;
 }
 
 function unpackBits(words: Uint32Array, count: number): Uint8Array {

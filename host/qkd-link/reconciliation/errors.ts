@@ -19,10 +19,10 @@ export class ReconciliationError extends Error {
   }
 }
 
-/** A frame, key or reveal of the wrong length for the code in use. */
+/** A frame, key or reveal of the wrong length for the code in use (or a frame length no code has). */
 export class FrameLengthError extends ReconciliationError {
-  constructor(what: string, got: number, expected: number) {
-    super('ERR_RECONCILIATION_FRAME_LENGTH', `${what} has ${got} bits: expected ${expected}`);
+  constructor(what: string, got: number, expected: number | readonly number[]) {
+    super('ERR_RECONCILIATION_FRAME_LENGTH', `${what} has ${got} bits: expected ${typeof expected === 'number' ? expected : `one of ${expected.join(', ')}`}`);
   }
 }
 

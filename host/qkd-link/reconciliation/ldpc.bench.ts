@@ -6,7 +6,11 @@ import { BobReconciler, AliceEndpoint, type FrameReport } from './reconcile.js';
 import { ReferenceDecoder } from './reference.js';
 import { channelLlr, LaneDecoder, LANES } from './decoder.js';
 
-const QBERS = [0.01, 0.02, 0.03, 0.05, 0.08];
+/** The five QBERs at the default frame length, then 3 % again with 2^17-bit frames. */
+const CASES: ReadonlyArray<{ qber: number; frameBits: number }> = [
+  ...[0.01, 0.02, 0.03, 0.05, 0.08].map((qber) => ({ qber, frameBits: 65536 })),
+  { qber: 0.03, frameBits: 131072 },
+];
 
 export const suite: BenchSuite = {
   name: 'ldpc',
@@ -14,9 +18,9 @@ export const suite: BenchSuite = {
   *run(ctx): Iterable<BenchRecord> {
     const family = CodeFamily.load();
     const frames = ctx.quick ? 16 : 128;
-    for (const qber of QBERS) {
+    for (const { qber, frameBits } of CASES) {
       const rnd = seededRandom(0xbe9c4 + Math.round(qber * 1e4));
-      const bob = new BobReconciler(family, qber);
+      const bob = new BobReconciler(family, qber, { frameBits });
       const alice = new AliceEndpoint(rnd);
       const k = bob.plan.keyLength;
       const bobFrames = [];

@@ -15,7 +15,7 @@ import { CodeFamily, defaultStartEfficiency, type FramePlan } from './codebook.j
 import { LaneDecoder, LANES, LLR_KNOWN, channelLlr } from './decoder.js';
 import { binaryEntropy } from './design.js';
 import { FrameLengthError, ProtocolError } from './errors.js';
-import { VERIFY_TAG_BITS, checkTag, makeTag, type VerifyTag } from './verify.js';
+import { DEFAULT_EPS_COR, FrameVerifier, type VerifyTag } from './verify.js';
 import type { LoadOptions } from '../kernels/loader.js';
 
 /** Alice's opening message for a frame. */
@@ -32,7 +32,7 @@ export interface AlicePeer {
   syndrome(frame: number): SyndromeMessage;
   /** Values of Alice's word at the given code positions (punctured or key positions only). */
   reveal(frame: number, positions: Uint32Array): Uint8Array;
-  /** Sent once Bob reports success: fresh hash points and Alice's tag. */
+  /** Sent once Bob reports success: fresh hash keys and Alice's tag. */
   verify(frame: number): VerifyTag;
 }
 
@@ -41,7 +41,7 @@ interface AliceFrame {
   readonly word: Uint8Array;
   readonly key: Uint8Array;
   readonly syndrome: Uint8Array;
-  /** Tag for the next verify, drawn ahead (its points stay secret until sent, so still fresh). */
+  /** Tag for the next verify, drawn ahead (its keys stay secret until sent, so still fresh). */
   nextTag: VerifyTag | undefined;
 }
 
@@ -51,7 +51,12 @@ export class AliceEndpoint implements AlicePeer {
   private readonly encoders = new Map<number, LaneDecoder>();
   private readonly ranks = new Map<number, Int32Array>();
 
-  constructor(private readonly random: () => number, private readonly options?: LoadOptions) {}
+  private readonly verifier: FrameVerifier;
+
+  /** `epsCor` bounds, per frame, the chance that a wrong decoding passes verification. */
+  constructor(private readonly random: () => number, private readonly options?: LoadOptions, private readonly epsCor = DEFAULT_EPS_COR) {
+    this.verifier = new FrameVerifier(options);
+  }
 
   /** Registers a frame of key bits (one per byte, plan.keyLength of them). */
   open(frame: number, plan: FramePlan, key: Uint8Array): void {
@@ -62,7 +67,7 @@ export class AliceEndpoint implements AlicePeer {
     for (let j = 0; j < key.length; j++) word[plan.keyPositions[j]!] = key[j]! & 1;
     for (let i = 0; i < plan.punctured; i++) word[code.punctureOrder[i]!] = this.random() < 0.5 ? 1 : 0;
     // The syndrome is computed here, when the frame is ready, not when Bob asks for it.
-    this.frames.set(frame, { plan, word, key, syndrome: this.encoder(plan).syndrome(word), nextTag: makeTag(key, this.random) });
+    this.frames.set(frame, { plan, word, key, syndrome: this.encoder(plan).syndrome(word), nextTag: this.verifier.makeTag(key, this.random, this.epsCor) });
   }
 
   private get(frame: number): AliceFrame {
@@ -109,8 +114,8 @@ export class AliceEndpoint implements AlicePeer {
 
   verify(frame: number): VerifyTag {
     const f = this.get(frame);
-    const tag = f.nextTag ?? makeTag(f.key, this.random);
-    f.nextTag = undefined; // a second verification of the frame gets new points
+    const tag = f.nextTag ?? this.verifier.makeTag(f.key, this.random, this.epsCor);
+    f.nextTag = undefined; // a second verification of the frame gets new keys
     return tag;
   }
 
@@ -120,6 +125,8 @@ export class AliceEndpoint implements AlicePeer {
 }
 
 export interface BlindOptions {
+  /** Code length n of the frames (a length the family has; 2^16 by default). */
+  readonly frameBits?: number;
   /** Starting leak as a multiple of k*h(QBER); default from defaultStartEfficiency(). */
   readonly startEfficiency?: number;
   /** Bits revealed per blind round, as a fraction of k*h(QBER). */
@@ -145,7 +152,7 @@ export interface FrameReport {
   readonly punctured: number;
   readonly revealedPunctured: number;
   readonly revealedKey: number;
-  /** Verification tag bits sent (78 per tag). */
+  /** Verification tag bits received (64 per hash key; one key per tag at the default ε_cor). */
   readonly verifyBits: number;
   /** Bits disclosed by error correction: syndromeBits - punctured + revealedKey. */
   readonly ecLeak: number;
@@ -183,16 +190,17 @@ interface Lane {
   best: number;
   sinceBest: number;
   rounds: number;
-  /** Tags received so far (each discloses VERIFY_TAG_BITS). */
-  tags: number;
+  /** Tag bits received so far. */
+  tagBits: number;
   readonly revealed: Uint8Array;
 }
 
 export class BobReconciler {
   readonly plan: FramePlan;
   private readonly decoder: LaneDecoder;
-  private readonly o: Required<BlindOptions>;
+  private readonly o: Required<Omit<BlindOptions, 'frameBits'>>;
   private readonly entropy: number;
+  private readonly verifier: FrameVerifier;
 
   constructor(family: CodeFamily, qber: number, options: BlindOptions = {}, load?: LoadOptions) {
     this.o = {
@@ -203,9 +211,10 @@ export class BobReconciler {
       maxIterations: options.maxIterations ?? 400,
       maxEfficiency: options.maxEfficiency ?? 1.6,
     };
-    this.plan = family.plan(qber, this.o.startEfficiency);
+    this.plan = family.plan(qber, this.o.startEfficiency, options.frameBits);
     this.decoder = new LaneDecoder(this.plan.code, load);
     this.decoder.setLayout(this.plan.keyPositions, this.plan.code.punctureOrder);
+    this.verifier = new FrameVerifier(load);
     this.entropy = binaryEntropy(qber);
   }
 
@@ -227,7 +236,7 @@ export class BobReconciler {
     let next = 0;
 
     const finish = (slot: number, lane: Lane, ok: boolean, failure?: 'budget' | 'verify', key?: Uint8Array) => {
-      const verifyBits = lane.tags * VERIFY_TAG_BITS;
+      const verifyBits = lane.tagBits;
       const ecLeak = code.m - lane.punctured + lane.revealedKey;
       const leak = ecLeak + verifyBits;
       reports.set(lane.frame, {
@@ -240,7 +249,7 @@ export class BobReconciler {
     };
 
     const blindRound = (slot: number, lane: Lane): boolean => {
-      const leakNow = code.m - lane.punctured + lane.revealedKey + (lane.tags + 1) * VERIFY_TAG_BITS;
+      const leakNow = code.m - lane.punctured + lane.revealedKey + lane.tagBits;
       // Fine steps first; a frame still failing after several rounds is far off, so the step
       // doubles every four rounds rather than spending hundreds of iterations on small reveals.
       const size = step * 2 ** Math.floor(lane.rounds / 4);
@@ -273,7 +282,7 @@ export class BobReconciler {
         const msg = alice.syndrome(f.frame);
         if (msg.codeId !== code.id || msg.punctured !== plan.punctured) throw new ProtocolError(`frame ${f.frame}: Alice used code ${msg.codeId}/${msg.punctured}, Bob expects ${code.id}/${plan.punctured}`);
         dec.loadFrame(slot, f.key, lc, plan.punctured, msg.syndrome);
-        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tags: 0, revealed: new Uint8Array(code.n) };
+        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tagBits: 0, revealed: new Uint8Array(code.n) };
       }
       let active = 0;
       for (let slot = 0; slot < LANES; slot++) if (lanes[slot]) active |= 1 << slot;
@@ -292,8 +301,8 @@ export class BobReconciler {
         if (u === 0) {
           const key = dec.extractKey(slot);
           const tag = alice.verify(lane.frame);
-          lane.tags++;
-          if (checkTag(key, tag)) {
+          lane.tagBits += 8 * tag.tag.length;
+          if (this.verifier.check(key, tag)) {
             finish(slot, lane, true, undefined, key);
           } else if (!blindRound(slot, lane)) {
             // The decoder settled on a wrong word that satisfies the syndrome (a near-codeword of

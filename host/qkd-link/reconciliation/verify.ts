@@ -1,51 +1,45 @@
 /**
- * Error verification after decoding: a polynomial universal hash over GF(p), p = 2^26 - 5, at
- * three independent points, 78 tag bits. The key is cut into 16-bit symbols; for a key of L
- * symbols, two different keys collide with probability at most (L / p)^3 over the choice of the
- * points (about 2e-13 for a 2^16-bit frame). A 26-bit prime keeps h * x + s below 2^53, so each
- * Horner step is exact in double arithmetic with one remainder. Alice draws the points after Bob
- * has decoded, so they are independent of the errors.
- *
- * Stands in for the pipeline's own verification kernel until that is available; the tag length
- * is counted in each frame's leak either way.
+ * Error verification of a reconciled frame, on the pipeline's verification kernel
+ * (host/qkd-link/kernels/verify.ts: polynomial hashing over GF(2^64)). Alice draws fresh 64-bit
+ * hash keys, enough of them for the frame's ε_cor, and sends them with her tag once Bob reports
+ * a syndrome match; Bob tags his corrected key with the same keys and compares. The keys are
+ * drawn independently of the errors, so a wrong decoding passes with probability at most ε_cor.
  */
-const P = 67_108_859; // 2^26 - 5, prime
+import { ErrorVerifier, verificationKeyCount } from '../kernels/verify.js';
+import type { LoadOptions } from '../kernels/loader.js';
 
-export const VERIFY_TAG_BITS = 78;
-
-export type Triple = readonly [number, number, number];
+/** Default collision bound per frame. */
+export const DEFAULT_EPS_COR = 1e-15;
 
 export interface VerifyTag {
-  /** Three evaluation points in [1, p - 1]. */
-  readonly points: Triple;
-  readonly tag: Triple;
+  /** The 64-bit hash keys, 8 bytes each, little-endian. */
+  readonly keys: Uint8Array;
+  readonly tag: Uint8Array;
 }
 
-/** Hash of a bit-per-byte key at three points (Horner over 16-bit symbols, length appended). */
-export function polyHash(bits: Uint8Array, points: Triple): [number, number, number] {
-  let h0 = 0;
-  let h1 = 0;
-  let h2 = 0;
-  const [x0, x1, x2] = points;
-  for (let i = 0; i < bits.length; i += 16) {
-    let sym = 0;
-    const top = Math.min(16, bits.length - i);
-    for (let k = 0; k < top; k++) sym |= (bits[i + k]! & 1) << k;
-    h0 = (h0 * x0 + sym) % P;
-    h1 = (h1 * x1 + sym) % P;
-    h2 = (h2 * x2 + sym) % P;
+/** Bit-per-byte key to the kernel's packed form (bit i of the key = bit i % 8 of byte i / 8). */
+export function packBits(bits: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(bits.length / 8));
+  for (let i = 0; i < bits.length; i++) out[i >>> 3]! |= (bits[i]! & 1) << (i & 7);
+  return out;
+}
+
+export class FrameVerifier {
+  private readonly kernel: ErrorVerifier;
+  constructor(options?: LoadOptions) {
+    this.kernel = new ErrorVerifier(options);
   }
-  return [(h0 * x0 + bits.length) % P, (h1 * x1 + bits.length) % P, (h2 * x2 + bits.length) % P];
-}
 
-/** Alice's side: fresh points from `random` (uniform in [0, 1)), and her tag. */
-export function makeTag(bits: Uint8Array, random: () => number): VerifyTag {
-  const point = () => 1 + Math.floor(random() * (P - 1));
-  const points: Triple = [point(), point(), point()];
-  return { points, tag: polyHash(bits, points) };
-}
+  /** Alice's side: fresh keys from `random` (uniform in [0, 1); cryptographic in production) and her tag. */
+  makeTag(bits: Uint8Array, random: () => number, epsCor = DEFAULT_EPS_COR): VerifyTag {
+    const t = verificationKeyCount(epsCor, bits.length);
+    const keys = Uint8Array.from({ length: 8 * t }, () => Math.floor(random() * 256));
+    return { keys, tag: this.kernel.tag(packBits(bits), bits.length, keys) };
+  }
 
-export function checkTag(bits: Uint8Array, t: VerifyTag): boolean {
-  const h = polyHash(bits, t.points);
-  return h[0] === t.tag[0] && h[1] === t.tag[1] && h[2] === t.tag[2];
+  /** Bob's side: true when his key has Alice's tag under her keys. */
+  check(bits: Uint8Array, t: VerifyTag): boolean {
+    const mine = this.kernel.tag(packBits(bits), bits.length, t.keys);
+    return mine.length === t.tag.length && mine.every((b, i) => b === t.tag[i]);
+  }
 }
