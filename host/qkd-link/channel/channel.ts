@@ -69,6 +69,8 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
   private queue: Promise<void> = Promise.resolve();
   private sendChain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** The peer's hello on this connection, once it verified. */
+  private peerHelloSeen: HelloPayload | undefined;
   private peerHello: ((h: HelloPayload) => void) | undefined;
   private helloSent = false;
 
@@ -89,6 +91,10 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
   /** Exchanges Hello frames; resolves when the peer proved it holds this link's key and role. */
   async handshake(timeoutMs = 10_000): Promise<void> {
     const got = new Promise<HelloPayload>((resolve, reject) => {
+      if (this.peerHelloSeen) {
+        resolve(this.peerHelloSeen);
+        return;
+      }
       const timer = setTimeout(() => reject(new ChannelError('ERR_CHANNEL_PEER', `no authenticated hello from the peer within ${timeoutMs} ms`)), timeoutMs);
       this.peerHello = (h) => {
         clearTimeout(timer);
@@ -99,6 +105,7 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
         reject(new ChannelError('ERR_CHANNEL_CLOSED', reason));
       });
     });
+    got.catch(() => undefined);
     await this.sendHello();
     await got;
   }
@@ -182,8 +189,9 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
     } catch (err) {
       this.counters.replays++;
       this.fail(err as ChannelReplayError);
-      // An honest peer that restarted is behind our floor: tell it where to resume.
-      await this.sendFrame(FrameType.Resync, encode({ floor: ledger.floor })).catch(() => undefined);
+      // An honest peer that restarted is behind our floor: tell it where to resume, and whether
+      // its hello is still wanted (the refused frame may have been it).
+      await this.sendFrame(FrameType.Resync, encode({ floor: ledger.floor, hello: this.peerHelloSeen === undefined })).catch(() => undefined);
       return;
     }
     let expected: Uint8Array;
@@ -210,16 +218,17 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
           this.close('peer is not this link’s other end');
           return;
         }
+        this.peerHelloSeen = hello;
         this.peerHello?.(hello);
         this.peerHello = undefined;
         return;
       }
       case FrameType.Resync: {
-        const r = this.decodeControl<{ floor: number }>(payload);
+        const r = this.decodeControl<{ floor: number; hello?: boolean }>(payload);
         if (r && Number.isSafeInteger(r.floor)) {
           await ledger.skipSendTo(r.floor);
           // Our hello was refused as stale: send it again above the peer's floor.
-          if (this.peerHello && this.helloSent) await this.sendHello();
+          if (r.hello === true && this.helloSent) await this.sendHello();
         }
         return;
       }
@@ -230,6 +239,10 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
         return;
       }
       case FrameType.Data:
+        if (!this.peerHelloSeen) {
+          this.fail(new ChannelError('ERR_CHANNEL_PEER', `data frame ${index} before the peer's hello`, true));
+          return;
+        }
         this.emit('message', payload);
         return;
     }

@@ -1,8 +1,14 @@
 /**
  * The authentication key of a link: two pad streams (one per direction), each a sequence of
- * key chunks. Pad i of a direction is bytes [i·padBytes, (i+1)·padBytes) of its stream. Both ends
- * append identical chunks in identical order (the pre-shared secret, then a share of each
- * distilled block), so pad i is the same at both ends.
+ * key chunks. Both ends append identical chunks in identical order (the pre-shared secret, then a
+ * share of each distilled block), so every pad is the same at both ends.
+ *
+ * A stream is cut into epochs of `keyBytes + framesPerKey · tagBytes` bytes: the epoch's hash key
+ * k, then one one-time tag mask r per frame. The pad of frame i is (k of epoch ⌊i / framesPerKey⌋,
+ * r number i mod framesPerKey). Wegman-Carter with one-time-padded tags lets the hash key serve
+ * several frames (Wegman and Carter 1981; Portmann, IEEE Trans. Inf. Theory 60, 2014, for
+ * recycling after accepted and rejected frames alike), so a frame costs about tagBytes of key
+ * instead of keyBytes + tagBytes. framesPerKey = 1 gives a fresh hash key per frame.
  *
  * Durability rules, so that no pad is ever used twice, even across crashes:
  * - the sender persists a reservation (`sendReserved`) before using a pad below it; after a
@@ -25,6 +31,21 @@ interface StreamState {
   endByte: number;
 }
 
+export interface LedgerOptions {
+  readonly linkId: string;
+  /** Bytes of the hash key of an epoch. */
+  readonly keyBytes: number;
+  /** Bytes of one tag mask. */
+  readonly tagBytes: number;
+  /** Frames that share one hash key (default 1). */
+  readonly framesPerKey?: number;
+  readonly sendDirection: Direction;
+  /** The pre-shared secret: installed once, when the ledger is created. */
+  readonly psk: Uint8Array;
+  /** Frames per durable write of the send reservation and the accept floor (default 64). */
+  readonly window?: number;
+}
+
 export interface LedgerStats {
   readonly padBytes: number;
   readonly sendDirection: Direction;
@@ -45,33 +66,59 @@ export class AuthPadLedger {
   private acceptFloor = 0;
   private acceptPersisted = 0;
 
+  /** Bytes of a frame's pad as pad() returns it: hash key, then tag mask. */
+  readonly padBytes: number;
+  readonly keyBytes: number;
+  readonly tagBytes: number;
+  readonly framesPerKey: number;
+  private readonly epochBytes: number;
+  private replenishedBlock = 0;
+
   private constructor(
     private readonly db: Database,
-    readonly padBytes: number,
+    o: LedgerOptions,
     readonly sendDirection: Direction,
     private readonly window: number,
-  ) {}
+  ) {
+    this.keyBytes = o.keyBytes;
+    this.tagBytes = o.tagBytes;
+    this.framesPerKey = o.framesPerKey ?? 1;
+    this.padBytes = o.keyBytes + o.tagBytes;
+    this.epochBytes = o.keyBytes + this.framesPerKey * o.tagBytes;
+  }
 
   /**
    * Opens (or creates) the ledger of link `linkId` in `root`. `psk` is installed once, the first
-   * time the ledger is created; later opens ignore it (the stream has moved on).
+   * time the ledger is created; later opens ignore it (the stream has moved on). The pad layout
+   * (key and tag sizes, frames per key) is fixed at creation: opening with another is refused.
    */
-  static async open(
-    root: RootDatabase,
-    opts: { linkId: string; padBytes: number; sendDirection: Direction; psk: Uint8Array; window?: number },
-  ): Promise<AuthPadLedger> {
+  static async open(root: RootDatabase, opts: LedgerOptions): Promise<AuthPadLedger> {
+    for (const [k, v] of [['keyBytes', opts.keyBytes], ['tagBytes', opts.tagBytes], ['framesPerKey', opts.framesPerKey ?? 1]] as const) {
+      if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`ledger ${k} = ${v}: expected a positive integer`);
+    }
     const db = root.openDB({ name: `qkd-link-auth:${opts.linkId}` });
-    const ledger = new AuthPadLedger(db, opts.padBytes, opts.sendDirection, opts.window ?? 64);
+    const ledger = new AuthPadLedger(db, opts, opts.sendDirection, opts.window ?? 64);
+    const layout = `${opts.keyBytes}/${opts.tagBytes}/${ledger.framesPerKey}`;
     if (db.get('installed') !== true) {
-      if (opts.psk.length < 4 * opts.padBytes) throw new RangeError(`pre-shared secret of ${opts.psk.length} bytes is too short: at least ${4 * opts.padBytes}`);
+      if (opts.psk.length < 4 * ledger.epochBytes) throw new RangeError(`pre-shared secret of ${opts.psk.length} bytes is too short: at least ${4 * ledger.epochBytes}`);
       await db.transaction(() => {
         ledger.appendShares(opts.psk, true);
         db.put('installed', true);
+        db.put('layout', layout);
       });
     } else {
+      const stored = db.get('layout') as string | undefined;
+      if (stored !== undefined && stored !== layout) throw new RangeError(`ledger of link ${opts.linkId} was created with pad layout ${stored} (key/tag/frames per key), not ${layout}`);
       ledger.load();
     }
     return ledger;
+  }
+
+  /** Byte offset in a stream where frame `index`'s tag mask ends: everything below is needed up to that frame. */
+  private endOf(index: number): number {
+    const e = Math.floor(index / this.framesPerKey);
+    const j = index - e * this.framesPerKey;
+    return e * this.epochBytes + this.keyBytes + (j + 1) * this.tagBytes;
   }
 
   private load(): void {
@@ -89,6 +136,7 @@ export class AuthPadLedger {
     this.nextSend = this.sendReserved;
     this.acceptPersisted = (this.db.get('acceptFloor') as number | undefined) ?? 0;
     this.acceptFloor = this.acceptPersisted;
+    this.replenishedBlock = (this.db.get('replenishedBlock') as number | undefined) ?? 0;
   }
 
   /** Splits new key material between the two directions and appends it (inside a transaction when `inTxn`). */
@@ -105,18 +153,44 @@ export class AuthPadLedger {
     }
   }
 
-  /** Adds distilled key to both pad streams; both ends must call this with identical bytes. */
-  async replenish(material: Uint8Array): Promise<void> {
-    await this.db.transaction(() => this.appendShares(material, true));
+  /**
+   * Adds distilled key to both pad streams; both ends must call this with identical bytes in the
+   * same order. With `block`, the material is that block's share and is added at most once
+   * (a restarted end may finish a commit twice); `extra` runs in the same transaction.
+   */
+  async replenish(material: Uint8Array, block?: number, extra?: () => void): Promise<boolean> {
+    if (block !== undefined && block <= this.replenishedBlock) {
+      if (extra) await this.db.transaction(extra);
+      return false;
+    }
+    await this.db.transaction(() => {
+      this.appendShares(material, true);
+      if (block !== undefined) this.db.put('replenishedBlock', block);
+      extra?.();
+    });
+    if (block !== undefined) this.replenishedBlock = block;
+    return true;
   }
 
-  /** The pad at `index` of `dir`, or AuthKeyExhaustedError. */
+  /** The last block whose share was added (0: none). */
+  get lastReplenishedBlock(): number {
+    return this.replenishedBlock;
+  }
+
+  /** The pad of frame `index` of `dir` (epoch hash key, then tag mask), or AuthKeyExhaustedError. */
   pad(dir: Direction, index: number): Uint8Array {
     const s = this.streams[dir];
-    const start = index * this.padBytes;
-    const end = start + this.padBytes;
+    const end = this.endOf(index);
     if (end > s.endByte) throw new AuthKeyExhaustedError(Direction[dir], index);
+    const epochStart = Math.floor(index / this.framesPerKey) * this.epochBytes;
     const out = new Uint8Array(this.padBytes);
+    this.read(s, epochStart, out.subarray(0, this.keyBytes), dir, index);
+    this.read(s, end - this.tagBytes, out.subarray(this.keyBytes), dir, index);
+    return out;
+  }
+
+  private read(s: StreamState, start: number, out: Uint8Array, dir: Direction, index: number): void {
+    const end = start + out.length;
     let filled = 0;
     for (const c of s.chunks) {
       const cEnd = c.firstByte + c.bytes.length;
@@ -126,10 +200,9 @@ export class AuthPadLedger {
       const n = Math.min(cEnd, end) - (start + filled);
       out.set(c.bytes.subarray(from, from + n), filled);
       filled += n;
-      if (filled === this.padBytes) break;
+      if (filled === out.length) break;
     }
-    if (filled !== this.padBytes) throw new AuthKeyExhaustedError(Direction[dir], index);
-    return out;
+    if (filled !== out.length) throw new AuthKeyExhaustedError(Direction[dir], index);
   }
 
   /** Reserves the next pad of our send direction, durably, and returns its index. */
@@ -182,10 +255,11 @@ export class AuthPadLedger {
     this.collect(this.receiveDirection, this.acceptFloor);
   }
 
-  /** Destroys chunks every pad of which is below `belowPad`: used key does not stay on disk. */
+  /** Destroys chunks every byte of which only frames below `belowPad` need: used key does not stay on disk. */
   private collect(dir: Direction, belowPad: number): void {
     const s = this.streams[dir];
-    const limit = belowPad * this.padBytes;
+    // The epoch of belowPad still needs its hash key.
+    const limit = Math.floor(belowPad / this.framesPerKey) * this.epochBytes;
     while (s.chunks.length > 1) {
       const c = s.chunks[0]!;
       if (c.firstByte + c.bytes.length > limit) break;
@@ -193,6 +267,18 @@ export class AuthPadLedger {
       s.chunks.shift();
       void this.db.remove(['stream', dir, c.firstByte]);
     }
+  }
+
+  /** Frames a stream of `bytes` bytes can authenticate. */
+  private framesIn(bytes: number): number {
+    const whole = Math.floor(bytes / this.epochBytes);
+    const rest = bytes - whole * this.epochBytes;
+    return whole * this.framesPerKey + Math.max(0, Math.floor((rest - this.keyBytes) / this.tagBytes));
+  }
+
+  /** Key bytes the first `frames` frames of a direction use. */
+  private bytesFor(frames: number): number {
+    return frames === 0 ? 0 : this.endOf(frames - 1);
   }
 
   stats(): LedgerStats {
@@ -203,9 +289,9 @@ export class AuthPadLedger {
       sendDirection: this.sendDirection,
       nextSend: this.nextSend,
       acceptFloor: this.acceptFloor,
-      remainingSendPads: Math.max(0, Math.floor(send.endByte / this.padBytes) - this.nextSend),
-      remainingReceivePads: Math.max(0, Math.floor(recv.endByte / this.padBytes) - this.acceptFloor),
-      consumedBits: 8 * this.padBytes * (this.nextSend + this.acceptFloor),
+      remainingSendPads: Math.max(0, this.framesIn(send.endByte) - this.nextSend),
+      remainingReceivePads: Math.max(0, this.framesIn(recv.endByte) - this.acceptFloor),
+      consumedBits: 8 * (this.bytesFor(this.nextSend) + this.bytesFor(this.acceptFloor)),
     };
   }
 }

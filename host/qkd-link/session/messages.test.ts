@@ -34,8 +34,8 @@ test('a decoder refuses wrong versions, unknown types, missing and mistyped fiel
     [encodeMessageLoose({ v: 1, t: 'nope', b: 1 }), /unknown message type nope/],
     [encodeMessageLoose({ v: 1, t: 'ver.result', b: 1 }), /field ok is missing/],
     [encodeMessageLoose({ v: 1, t: 'ver.result', b: -1, ok: true }), /block number -1/],
-    [encodeMessageLoose({ v: 1, t: 'commit.ready', b: 1, u0: 1.5, n: 1 }), /field u0/],
-    [encodeMessageLoose({ v: 1, t: 'pe.result', b: 1, nX: [1, -2], eX: [], nZ: [], go: true, why: '' }), /field nX/],
+    [encodeMessageLoose({ v: 1, t: 'commit.ready', b: 1, u0: 1.5, n: 1, auth: 0 }), /field u0/],
+    [encodeMessageLoose({ v: 1, t: 'pe.result', b: 1, nZ: [], nX: [1, -2], eX: [], go: true, why: '', qec: 0.01 }), /field nX/],
     [Uint8Array.of(0x9f, 0xff), /malformed CBOR/],
     [good.subarray(0, good.length - 1), /malformed CBOR/],
   ];

@@ -3,27 +3,39 @@
  * (Bob) say to each other over the authenticated classical channel to turn one block of
  * detections into key. One definition, used by both ends; test vectors in vectors/.
  *
- * Each message is a CBOR map with `v` (protocol version), `t` (type) and `b` (block number),
- * plus the fields of its type below. Byte strings carry bit-packed data (bit i of byte k is item
- * 8k+i) or u32 little-endian arrays. Even though the channel is authenticated, a decoder checks
- * every field: a peer with a bug must not crash the other end.
+ * Each message is a CBOR map with `v` (protocol version), `t` (type) and `b` (block number, from
+ * 1; 0 in messages about no block), plus the fields of its type below. Byte strings carry
+ * bit-packed data (bit i of byte k is item 8k+i; packing.ts), LEB128 varints or u32 little-endian
+ * arrays, as each field says. Even though the channel is authenticated, a decoder checks every
+ * field: a peer with a bug must not crash the other end.
  *
  * One block, in order (Bob drives: he holds the detections):
- *   Bob   sift.announce   detected slots of [s, e) and his basis for each
- *   Alice sift.reply      per detected slot: kept (bases match and the slot is valid), intensity class
- *   Bob   pe.disclose     his bits in the test basis (X), which are sacrificed
- *   Alice pe.result       test-basis counts and errors per intensity class; go or abort
- *   Alice ec.syndrome     one per frame: code, rate-adaptation parameters, syndrome
- *   Bob   ec.result       decoded or not; on failure Alice may answer ec.reveal (blind round)
- *   Alice ec.reveal       more of her frame's bits, for a frame Bob could not decode
- *   Alice ver.tag         universal-hash seed and tag of her corrected key
- *   Bob   ver.result      tags equal or not
- *   Alice pa.seed         Toeplitz seed (fresh per block) and the final length both ends use
- *   Alice commit.ready    the block's key is durable on her side, as units [u0, u0 + n)
- *   Bob   commit.done     the block's key is durable on his side: both may release it to the KM
- *   either abort          the block is abandoned (why); nothing of it is kept
- * After a (re)connection:
- *   either sync.state     last committed block and next unit index; blocks pending commit
+ *   Bob   sift.announce  detected slots of [s, e): n events, slot deltas d (LEB128: slot[k] =
+ *                        s + d[0] + ... + d[k]), his basis per event bb (packed, 1 = X)
+ *   Alice sift.reply     keep (packed per event: her basis matches and the slot was emitting) and
+ *                        cls (2 bits per kept event, packed: its intensity class)
+ *   Bob   pe.disclose    his bits of the kept X-basis events (packed, event order): sacrificed
+ *   Alice pe.result      per class: kept Z events, kept X events, X errors; go or not (why); qec,
+ *                        the QBER the error correction is planned for
+ *   Alice ec.syndromes   code, punctured count and one syndrome per frame (packed, m bits each)
+ *                        of the block's Z key, cut into frames of the code's key length (the
+ *                        last frame padded with zeros both ends know)
+ *   Bob   ec.ask         frame f: reveal the values at these code positions (u32 LE); a blind round
+ *   Alice ec.reveal      the values (packed)
+ *   Bob   ec.check       frame f decoded: send the frame's verification tag
+ *   Alice ec.tag         fresh points and tag (GF(2^26 - 5) polynomial hash, reconciliation/verify.ts)
+ *   Bob   ec.done        per frame ok (packed); leak (bits, for Alice to compare with her count);
+ *                        Z errors corrected per class
+ *   Alice ver.tag        fresh keys and tag of a GF(2^64) polynomial hash of her block key
+ *   Bob   ver.result     tags equal or not
+ *   Alice pa.seed        input and output length and the fresh Toeplitz seed (n + m - 1 bits)
+ *   Alice commit.ready   the block's key is durable on her side: units [u0, u0 + n), then `auth`
+ *                        bits that replenish the channel's authentication key
+ *   Bob   commit.done    the block's key is in his key store: Alice may release hers
+ *   either abort         the block is abandoned (code, why); nothing of it is kept
+ * After a (re)connection, before any block:
+ *   either sync.state    last committed block, highest block started, next unit index, blocks
+ *                        pending commit (Alice), digest of the configuration both must share
  */
 // The board protocol's CBOR profile (definite lengths, no tags, checked limits) serves here too.
 import { decodeCbor, encodeCbor, type CborLimits, type CborValue } from '../../../firmware-bridge/protocol/cbor.js';
@@ -34,20 +46,23 @@ export type FieldKind = 'uint' | 'bytes' | 'bool' | 'text' | 'float' | 'uints';
 
 /** Field tables: one per message type. The decoder checks presence and kind of every field. */
 export const MESSAGE_FIELDS = {
-  'sift.announce': { acq: 'uint', s: 'uint', e: 'uint', d: 'bytes', bb: 'bytes' },
+  'sift.announce': { acq: 'uint', s: 'uint', e: 'uint', n: 'uint', d: 'bytes', bb: 'bytes' },
   'sift.reply': { keep: 'bytes', cls: 'bytes' },
   'pe.disclose': { bits: 'bytes' },
-  'pe.result': { nX: 'uints', eX: 'uints', nZ: 'uints', go: 'bool', why: 'text' },
-  'ec.syndrome': { f: 'uint', code: 'text', shorten: 'uint', puncture: 'uint', syn: 'bytes' },
-  'ec.result': { f: 'uint', ok: 'bool', it: 'uint' },
-  'ec.reveal': { f: 'uint', round: 'uint', bits: 'bytes' },
-  'ver.tag': { seed: 'bytes', tag: 'bytes' },
+  'pe.result': { nZ: 'uints', nX: 'uints', eX: 'uints', go: 'bool', why: 'text', qec: 'float' },
+  'ec.syndromes': { qec: 'float', code: 'uint', punctured: 'uint', frames: 'uint', keyBits: 'uint', syn: 'bytes' },
+  'ec.ask': { f: 'uint', pos: 'bytes' },
+  'ec.reveal': { f: 'uint', bits: 'bytes' },
+  'ec.check': { f: 'uint' },
+  'ec.tag': { f: 'uint', points: 'uints', tag: 'uints' },
+  'ec.done': { ok: 'bytes', leak: 'uint', errZ: 'uints' },
+  'ver.tag': { keys: 'bytes', tag: 'bytes' },
   'ver.result': { ok: 'bool' },
   'pa.seed': { n: 'uint', m: 'uint', seed: 'bytes' },
-  'commit.ready': { u0: 'uint', n: 'uint' },
+  'commit.ready': { u0: 'uint', n: 'uint', auth: 'uint' },
   'commit.done': { u0: 'uint', n: 'uint' },
   abort: { code: 'text', why: 'text' },
-  'sync.state': { committed: 'uint', nextUnit: 'uint', pending: 'uints' },
+  'sync.state': { committed: 'uint', last: 'uint', nextUnit: 'uint', pending: 'uints', cfg: 'text' },
 } as const satisfies Record<string, Record<string, FieldKind>>;
 
 export type MessageType = keyof typeof MESSAGE_FIELDS;
