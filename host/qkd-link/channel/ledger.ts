@@ -100,7 +100,7 @@ export class AuthPadLedger {
     const ledger = new AuthPadLedger(db, opts, opts.sendDirection, opts.window ?? 64);
     const layout = `${opts.keyBytes}/${opts.tagBytes}/${ledger.framesPerKey}`;
     if (db.get('installed') !== true) {
-      if (opts.psk.length < 4 * ledger.epochBytes) throw new RangeError(`pre-shared secret of ${opts.psk.length} bytes is too short: at least ${4 * ledger.epochBytes}`);
+      if (opts.psk.length < 2 * ledger.epochBytes) throw new RangeError(`pre-shared secret of ${opts.psk.length} bytes is too short: at least ${2 * ledger.epochBytes} (one epoch per direction)`);
       await db.transaction(() => {
         ledger.appendShares(opts.psk, true);
         db.put('installed', true);

@@ -25,6 +25,13 @@ export interface SyndromeMessage {
   readonly punctured: number;
   /** One bit per byte, m of them. */
   readonly syndrome: Uint8Array;
+  /**
+   * The frame's verification tag, sent with the syndrome to save a round trip per frame (an
+   * endpoint opened with `tagWithSyndrome`). Its keys are drawn before Bob decodes but
+   * independently of everything the decoder sees, so a wrong decoding still passes with
+   * probability at most ε_cor; every check of the frame uses it, and its bits count once.
+   */
+  readonly tag?: VerifyTag;
 }
 
 /** What Bob needs from Alice; each call is one message exchange. */
@@ -53,8 +60,11 @@ export class AliceEndpoint implements AlicePeer {
 
   private readonly verifier: FrameVerifier;
 
-  /** `epsCor` bounds, per frame, the chance that a wrong decoding passes verification. */
-  constructor(private readonly random: () => number, private readonly options?: LoadOptions, private readonly epsCor = DEFAULT_EPS_COR) {
+  /**
+   * `epsCor` bounds, per frame, the chance that a wrong decoding passes verification. With
+   * `tagWithSyndrome` the syndrome message carries the frame's tag (SyndromeMessage.tag).
+   */
+  constructor(private readonly random: () => number, private readonly options?: LoadOptions, private readonly epsCor = DEFAULT_EPS_COR, private readonly tagWithSyndrome = false) {
     this.verifier = new FrameVerifier(options);
   }
 
@@ -84,7 +94,8 @@ export class AliceEndpoint implements AlicePeer {
 
   syndrome(frame: number): SyndromeMessage {
     const f = this.get(frame);
-    return { frame, codeId: f.plan.code.id, punctured: f.plan.punctured, syndrome: f.syndrome };
+    const base = { frame, codeId: f.plan.code.id, punctured: f.plan.punctured, syndrome: f.syndrome };
+    return this.tagWithSyndrome && f.nextTag ? { ...base, tag: f.nextTag } : base;
   }
 
   reveal(frame: number, positions: Uint32Array): Uint8Array {
@@ -192,6 +203,8 @@ interface Lane {
   rounds: number;
   /** Tag bits received so far. */
   tagBits: number;
+  /** The tag that came with the syndrome, if any: used for every check of the frame. */
+  readonly tag: VerifyTag | undefined;
   readonly revealed: Uint8Array;
 }
 
@@ -282,7 +295,7 @@ export class BobReconciler {
         const msg = alice.syndrome(f.frame);
         if (msg.codeId !== code.id || msg.punctured !== plan.punctured) throw new ProtocolError(`frame ${f.frame}: Alice used code ${msg.codeId}/${msg.punctured}, Bob expects ${code.id}/${plan.punctured}`);
         dec.loadFrame(slot, f.key, lc, plan.punctured, msg.syndrome);
-        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tagBits: 0, revealed: new Uint8Array(code.n) };
+        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tagBits: 0, tag: msg.tag, revealed: new Uint8Array(code.n) };
       }
       let active = 0;
       for (let slot = 0; slot < LANES; slot++) if (lanes[slot]) active |= 1 << slot;
@@ -300,8 +313,8 @@ export class BobReconciler {
         const u = unsat[slot]!;
         if (u === 0) {
           const key = dec.extractKey(slot);
-          const tag = alice.verify(lane.frame);
-          lane.tagBits += 8 * tag.tag.length;
+          const tag = lane.tag ?? alice.verify(lane.frame);
+          if (!lane.tag || lane.tagBits === 0) lane.tagBits += 8 * tag.tag.length;
           if (this.verifier.check(key, tag)) {
             finish(slot, lane, true, undefined, key);
           } else if (!blindRound(slot, lane)) {

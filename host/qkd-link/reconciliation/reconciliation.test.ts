@@ -145,6 +145,38 @@ test('a wrong decoding is caught by the verification tag and reported as failed'
   assert.is(r1!.key, undefined, 'no key is returned for a failed frame');
 });
 
+test('with the tag sent alongside the syndrome, frames verify without asking and a wrong decoding is still caught', () => {
+  const qber = 0.03;
+  const rnd = seededRandom(6);
+  const bob = new BobReconciler(family, qber);
+  const { a, b } = bsc(rnd, bob.plan.keyLength, qber, 3);
+  const honest = new AliceEndpoint(rnd, undefined, undefined, true);
+  const forged = new AliceEndpoint(rnd);
+  a.forEach((k, i) => {
+    honest.open(i, bob.plan, k);
+    const wrong = Uint8Array.from(k);
+    if (i === 2) for (const j of [10, 2000, 40000]) wrong[j]! ^= 1;
+    forged.open(i, bob.plan, wrong);
+  });
+  let verifies = 0;
+  const peer: AlicePeer = {
+    // Frame 2's syndrome belongs to another word; its tag (computed on Alice's key) is honest.
+    syndrome: (f) => ({ ...forged.syndrome(f), tag: honest.syndrome(f).tag! }),
+    reveal: (f, p) => forged.reveal(f, p),
+    verify: (f) => {
+      verifies++;
+      return honest.verify(f);
+    },
+  };
+  const reports = bob.reconcile(b.map((key, frame) => ({ frame, key })), peer);
+  assert.is(verifies, 0, 'no tag was asked for');
+  assert.ok(reports[0]!.ok && reports[1]!.ok);
+  assert.equal(Array.from(reports[0]!.key!), Array.from(a[0]!));
+  assert.is(reports[0]!.verifyBits, 64, 'the tag counts once');
+  assert.not.ok(reports[2]!.ok);
+  assert.is(reports[2]!.failure, 'verify');
+});
+
 test('a frame beyond the reveal budget is reported failed, never returned as corrected', () => {
   const qber = 0.03;
   const rnd = seededRandom(9);

@@ -19,11 +19,10 @@
  *                        the QBER the error correction is planned for
  *   Alice ec.syndromes   code, punctured count and one syndrome per frame (packed, m bits each)
  *                        of the block's Z key, cut into frames of the code's key length (the
- *                        last frame padded with zeros both ends know)
+ *                        last frame padded with zeros both ends know); per frame the hash keys
+ *                        and tag that check a decoding (tagBytes each, reconciliation/verify.ts)
  *   Bob   ec.ask         frame f: reveal the values at these code positions (u32 LE); a blind round
  *   Alice ec.reveal      the values (packed)
- *   Bob   ec.check       frame f decoded: send the frame's verification tag
- *   Alice ec.tag         fresh points and tag (GF(2^26 - 5) polynomial hash, reconciliation/verify.ts)
  *   Bob   ec.done        per frame ok (packed); leak (bits, for Alice to compare with her count);
  *                        Z errors corrected per class
  *   Alice ver.tag        fresh keys and tag of a GF(2^64) polynomial hash of her block key
@@ -50,11 +49,9 @@ export const MESSAGE_FIELDS = {
   'sift.reply': { keep: 'bytes', cls: 'bytes' },
   'pe.disclose': { bits: 'bytes' },
   'pe.result': { nZ: 'uints', nX: 'uints', eX: 'uints', go: 'bool', why: 'text', qec: 'float' },
-  'ec.syndromes': { qec: 'float', code: 'uint', punctured: 'uint', frames: 'uint', keyBits: 'uint', syn: 'bytes' },
+  'ec.syndromes': { qec: 'float', code: 'uint', punctured: 'uint', frames: 'uint', keyBits: 'uint', syn: 'bytes', tagBytes: 'uint', tags: 'bytes' },
   'ec.ask': { f: 'uint', pos: 'bytes' },
   'ec.reveal': { f: 'uint', bits: 'bytes' },
-  'ec.check': { f: 'uint' },
-  'ec.tag': { f: 'uint', points: 'uints', tag: 'uints' },
   'ec.done': { ok: 'bytes', leak: 'uint', errZ: 'uints' },
   'ver.tag': { keys: 'bytes', tag: 'bytes' },
   'ver.result': { ok: 'bool' },
