@@ -1,0 +1,823 @@
+/**
+ * The host driver of one board (transmitter or receiver) over a serial line: handshake and
+ * version negotiation, requests with timeouts and retries, the detection-event stream with
+ * credit-based back-pressure, in-order delivery with resend of lost batches, disconnect
+ * detection and automatic reconnection with resynchronisation (no batch delivered twice, every
+ * loss reported as a gap with its slot range). PROTOCOL.md is the contract it implements.
+ */
+import { EventEmitter } from 'node:events';
+import type { BindingPortInterface } from '@serialport/bindings-cpp';
+import {
+  BadMessageError,
+  BoardError,
+  BridgeArgumentError,
+  BridgeClosedError,
+  BridgeDisconnectedError,
+  BridgeError,
+  BridgeTimeoutError,
+  ProtocolVersionError,
+  WrongBoardError,
+} from '../errors.js';
+import { decodeDetections, DetectionBatch } from '../protocol/detections.js';
+import { PROTOCOL_MAJOR, PROTOCOL_MINOR, type Frame } from '../protocol/frame.js';
+import { FrameLink, type LinkLogEntry, type LinkStats } from '../protocol/link.js';
+import * as msg from '../protocol/messages.js';
+import { openLine, resolvePort, systemBinding, type PortSelector, type SerialBinding } from './serial-line.js';
+
+const M = msg.MessageType;
+const FROM_BOARD = new Set<number>([M.IDENTIFY, M.ACK, M.SETTINGS, M.TELEMETRY, M.DETECTIONS, M.BATCH_LOST, M.ALARM, M.ERROR]);
+
+export interface BoardDriverOptions {
+  /** Which board: a path (e.g. /dev/serial/by-id/...) or a USB identity from the port list. */
+  readonly port: PortSelector;
+  /** Refuse a board of the other role. */
+  readonly role?: msg.BoardRole;
+  /** Refuse a board with another serial number. */
+  readonly serial?: string;
+  readonly requestTimeoutMs?: number;
+  /** Extra attempts after the first, for each request. */
+  readonly retries?: number;
+  /** Reconnect after a disconnection (default true). */
+  readonly reconnect?: boolean;
+  /** Give up reconnecting after this long (default 30 s); the driver then closes with an 'error'. */
+  readonly reconnectTimeoutMs?: number;
+  /** Batches the board may send ahead of the consumer: the back-pressure window. */
+  readonly creditWindow?: number;
+  /** Ask again for a missing batch after this long. */
+  readonly resendTimeoutMs?: number;
+  /** No frame for this long while acquiring raises 'stall'. */
+  readonly stallTimeoutMs?: number;
+  readonly hostName?: string;
+  readonly binding?: SerialBinding;
+  /** Every log entry (rejections, reconnections, gaps); pino's logger methods fit via a small adapter. */
+  readonly log?: (entry: BridgeLogEntry) => void;
+}
+
+export interface BridgeLogEntry extends LinkLogEntry {
+  readonly path: string;
+  readonly time: number;
+}
+
+/** Slots for which no detection data will ever arrive. */
+export class DetectionGap {
+  readonly kind = 'gap' as const;
+  constructor(
+    readonly acq: number,
+    /** Batches [fromBatch, toBatch) are lost. */
+    readonly fromBatch: number,
+    readonly toBatch: number,
+    /** Their slots [slotStart, slotEnd). */
+    readonly slotStart: number,
+    readonly slotEnd: number,
+    /** 'lost': the board no longer had them; 'board-reset': the board restarted, the acquisition ended. */
+    readonly reason: 'lost' | 'board-reset',
+  ) {}
+}
+
+export type AcquisitionItem = DetectionBatch | DetectionGap;
+
+export interface TransmitterSettings {
+  /** Per queried slot: 0 = Z, 1 = X. */
+  readonly basis: Uint8Array;
+  readonly value: Uint8Array;
+  /** Index into the configured mu. */
+  readonly intensity: Uint8Array;
+  /** 0 = known; else SETTING_EXPIRED, SETTING_FUTURE or SETTING_DARK (protocol/messages.ts). */
+  readonly status: Uint8Array;
+}
+
+export interface DriverStats {
+  readonly link: LinkStats;
+  batchesDelivered: number;
+  eventsDelivered: number;
+  duplicateBatches: number;
+  resendRequests: number;
+  gaps: number;
+  gapBatches: number;
+  eventsOverflowed: number;
+  requestRetries: number;
+  requestTimeouts: number;
+  disconnects: number;
+  reconnects: number;
+  stalls: number;
+}
+
+export interface BoardDriverEvents {
+  alarm: [msg.Alarm];
+  telemetry: [msg.Telemetry];
+  gap: [DetectionGap];
+  disconnect: [BridgeError];
+  reconnect: [{ readonly path: string; readonly downMs: number; readonly resumed: boolean }];
+  reset: [msg.Identify];
+  stall: [{ readonly silentMs: number }];
+  'stall-end': [{ readonly silentMs: number }];
+  error: [BridgeError];
+  log: [BridgeLogEntry];
+}
+
+interface Pending {
+  readonly seqs: Set<number>;
+  resolve(f: Frame): void;
+}
+
+const DEFAULTS = {
+  requestTimeoutMs: 500,
+  retries: 3,
+  reconnectTimeoutMs: 30_000,
+  creditWindow: 256,
+  resendTimeoutMs: 250,
+  stallTimeoutMs: 1000,
+};
+
+export class BoardDriver extends EventEmitter<BoardDriverEvents> {
+  readonly stats: DriverStats;
+  /** What the board said about itself in the last handshake. */
+  identity!: msg.Identify;
+  path = '';
+  private readonly o: Required<Omit<BoardDriverOptions, 'role' | 'serial' | 'log' | 'binding'>> & BoardDriverOptions;
+  private readonly binding: SerialBinding;
+  private line: BindingPortInterface | undefined;
+  private readonly link: FrameLink;
+  private readonly pending = new Map<number, Pending>();
+  private writeChain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private connectedWaiters: Array<() => void> = [];
+  private reconnecting: Promise<void> | undefined;
+  private foreign: Frame | undefined;
+  private readonly recent: BridgeLogEntry[] = [];
+  private acquisition: Acquisition | undefined;
+  private lastFrameAt = Date.now();
+  private stalled = false;
+  private watchdog: NodeJS.Timeout | undefined;
+
+  private constructor(options: BoardDriverOptions) {
+    super();
+    this.o = { ...DEFAULTS, reconnect: true, hostName: 'qkdn-edge', ...options };
+    this.binding = options.binding ?? systemBinding();
+    this.link = new FrameLink({
+      write: (b) => this.write(b),
+      accept: FROM_BOARD,
+      onFrame: (f) => this.onFrame(f),
+      onForeignVersion: (f) => {
+        this.foreign = { ...f, payload: f.payload.slice() };
+        for (const p of this.pending.values()) p.resolve(this.foreign);
+      },
+      log: (e) => this.log(e),
+    });
+    this.stats = {
+      link: this.link.stats,
+      batchesDelivered: 0,
+      eventsDelivered: 0,
+      duplicateBatches: 0,
+      resendRequests: 0,
+      gaps: 0,
+      gapBatches: 0,
+      eventsOverflowed: 0,
+      requestRetries: 0,
+      requestTimeouts: 0,
+      disconnects: 0,
+      reconnects: 0,
+      stalls: 0,
+    };
+  }
+
+  /** Opens the port, flushes it and performs the handshake. */
+  static async open(options: BoardDriverOptions): Promise<BoardDriver> {
+    const d = new BoardDriver(options);
+    try {
+      await d.connect();
+    } catch (e) {
+      await d.close();
+      throw e;
+    }
+    d.watchdog = setInterval(() => d.checkWatchdog(), Math.max(20, Math.min(d.o.resendTimeoutMs, d.o.stallTimeoutMs) / 2));
+    return d;
+  }
+
+  get role(): msg.BoardRole {
+    return this.identity.role;
+  }
+
+  get connected(): boolean {
+    return this.line !== undefined && this.reconnecting === undefined;
+  }
+
+  /** The last log entries (at most 200), newest last. */
+  recentLog(): readonly BridgeLogEntry[] {
+    return this.recent.slice();
+  }
+
+  // ---- connection ----------------------------------------------------------------------------
+
+  private async connect(): Promise<void> {
+    this.path = await resolvePort(this.o.port, this.binding);
+    const line = await openLine(this.path, this.binding);
+    this.line = line;
+    this.link.resync();
+    this.foreign = undefined;
+    void this.readLoop(line);
+    // A lone delimiter ends whatever partial frame the board may be holding from a previous host.
+    await this.writeRaw(Uint8Array.of(0));
+    const id = await this.handshake();
+    if (this.o.role && id.role !== this.o.role) throw new WrongBoardError(`a ${this.o.role} board`, `a ${id.role} board (${id.model} ${id.serial})`);
+    if (this.o.serial && id.serial !== this.o.serial) throw new WrongBoardError(`serial ${this.o.serial}`, `serial ${id.serial}`);
+    this.identity = id;
+    this.lastFrameAt = Date.now();
+  }
+
+  private async handshake(): Promise<msg.Identify> {
+    const hello = msg.encodeHello({ v: [PROTOCOL_MAJOR, PROTOCOL_MINOR], majors: [PROTOCOL_MAJOR], host: this.o.hostName });
+    const f = await this.exchange('HELLO', M.HELLO, hello, true);
+    if (f.version !== PROTOCOL_MAJOR) throw this.versionError(f);
+    if (f.type === M.ERROR) {
+      const e = msg.decodeError(f.payload);
+      if (e.code === 'unsupported-version') throw new ProtocolVersionError(`${(e.majors ?? []).join('/') || '?'}.x`, [PROTOCOL_MAJOR], e.msg);
+      throw new BoardError('HELLO', e.code, e.msg);
+    }
+    const id = this.decode('IDENTIFY', () => msg.decodeIdentify(f.payload));
+    if (id.v[0] !== PROTOCOL_MAJOR) throw new ProtocolVersionError(`${id.v[0]}.${id.v[1]}`, [PROTOCOL_MAJOR]);
+    this.log({ level: 'info', event: 'handshake', message: `${id.role} board ${id.model} serial ${id.serial} fw ${id.fw}, protocol ${id.v[0]}.${id.v[1]}, boot ${id.boot}` });
+    return id;
+  }
+
+  private versionError(f: Frame): ProtocolVersionError {
+    // The envelope is the same in every major version: try to read what the board said.
+    let detail = '';
+    try {
+      if (f.type === M.IDENTIFY) {
+        const id = msg.decodeIdentify(f.payload);
+        return new ProtocolVersionError(`${id.v[0]}.${id.v[1]}`, [PROTOCOL_MAJOR], `${id.model} serial ${id.serial} fw ${id.fw}`);
+      }
+      if (f.type === M.ERROR) detail = msg.decodeError(f.payload).msg;
+    } catch {
+      // the payload of another major need not parse
+    }
+    return new ProtocolVersionError(`${f.version}.x`, [PROTOCOL_MAJOR], detail);
+  }
+
+  private async readLoop(line: BindingPortInterface): Promise<void> {
+    const buf = Buffer.allocUnsafe(65536);
+    for (;;) {
+      let n: number;
+      try {
+        n = (await line.read(buf, 0, buf.length)).bytesRead;
+      } catch (e) {
+        if (line !== this.line) return; // replaced or closed on purpose
+        this.onDisconnect(e);
+        return;
+      }
+      if (line !== this.line) return;
+      this.link.push(buf.subarray(0, n));
+    }
+  }
+
+  private onDisconnect(cause: unknown): void {
+    if (this.closed || this.reconnecting) return;
+    const line = this.line;
+    this.line = undefined;
+    line?.close().catch(() => {});
+    const err = new BridgeDisconnectedError(this.path, cause);
+    this.stats.disconnects++;
+    this.log({ level: 'warn', event: 'disconnect', message: `${this.path}: ${cause instanceof Error ? cause.message : String(cause)}` });
+    this.emit('disconnect', err);
+    if (!this.o.reconnect) {
+      this.fail(err);
+      return;
+    }
+    this.reconnecting = this.reconnectLoop().finally(() => {
+      this.reconnecting = undefined;
+    });
+  }
+
+  private async reconnectLoop(): Promise<void> {
+    const t0 = Date.now();
+    let delay = 20;
+    const before = this.identity;
+    while (!this.closed) {
+      await sleep(delay);
+      delay = Math.min(delay * 2, 200);
+      if (this.closed) return;
+      try {
+        await this.connect();
+      } catch (e) {
+        const line = this.line;
+        this.line = undefined;
+        await line?.close().catch(() => {});
+        if (e instanceof ProtocolVersionError || e instanceof WrongBoardError) {
+          this.fail(e);
+          return;
+        }
+        if (Date.now() - t0 > this.o.reconnectTimeoutMs) {
+          this.fail(new BridgeDisconnectedError(this.path, new Error(`not back after ${this.o.reconnectTimeoutMs} ms`)));
+          return;
+        }
+        continue;
+      }
+      if (this.identity.serial !== before.serial) {
+        this.fail(new WrongBoardError(`serial ${before.serial}`, `serial ${this.identity.serial}`));
+        return;
+      }
+      const resumed = this.identity.boot === before.boot;
+      this.stats.reconnects++;
+      const downMs = Date.now() - t0;
+      this.log({ level: 'info', event: 'reconnect', message: `${this.path} back after ${downMs} ms; ${resumed ? 'resuming' : 'the board was reset'}` });
+      this.reconnecting = undefined;
+      for (const w of this.connectedWaiters.splice(0)) w();
+      if (!resumed) this.emit('reset', this.identity);
+      this.acquisition?.afterReconnect(resumed);
+      this.emit('reconnect', { path: this.path, downMs, resumed });
+      return;
+    }
+  }
+
+  private fail(err: BridgeError): void {
+    this.log({ level: 'error', event: 'failed', message: err.message });
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    this.acquisition?.end(err);
+    void this.close();
+  }
+
+  private waitConnected(deadline: number): Promise<boolean> {
+    if (this.connected) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+      this.connectedWaiters.push(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.watchdog);
+    for (const w of this.connectedWaiters.splice(0)) w();
+    this.acquisition?.end(new BridgeClosedError('acquisition'));
+    const line = this.line;
+    this.line = undefined;
+    if (line?.isOpen) await line.close().catch(() => {});
+  }
+
+  // ---- frames in and out ---------------------------------------------------------------------
+
+  private write(bytes: Uint8Array): void {
+    void this.writeRaw(bytes).catch(() => {});
+  }
+
+  /** Writes one at a time: the write window is bounded to one frame (unbounded writes against a blocked pty can deadlock). */
+  private writeRaw(bytes: Uint8Array): Promise<void> {
+    const line = this.line;
+    const p = this.writeChain.then(async () => {
+      if (!line || !line.isOpen || line !== this.line) throw new BridgeDisconnectedError(this.path);
+      await line.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    });
+    this.writeChain = p.catch(() => {});
+    return p;
+  }
+
+  private log(e: LinkLogEntry): void {
+    const entry: BridgeLogEntry = { ...e, path: this.path, time: Date.now() };
+    this.recent.push(entry);
+    if (this.recent.length > 200) this.recent.splice(0, this.recent.length - 200);
+    this.o.log?.(entry);
+    if (this.listenerCount('log') > 0) this.emit('log', entry);
+  }
+
+  private decode<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof BadMessageError) this.link.reject('bad-payload', e.message);
+      throw e;
+    }
+  }
+
+  private onFrame(f: Frame): void {
+    this.lastFrameAt = Date.now();
+    if (this.stalled) {
+      this.stalled = false;
+      this.emit('stall-end', { silentMs: 0 });
+    }
+    try {
+      switch (f.type) {
+        case M.DETECTIONS: {
+          const b = this.decode('DETECTIONS', () => decodeDetections(f.payload));
+          if (!this.acquisition || b.acq !== this.acquisition.acq) {
+            this.link.reject('unexpected', `batch ${b.index} of acquisition ${b.acq}, not running`);
+            return;
+          }
+          this.acquisition.onBatch(b);
+          return;
+        }
+        case M.BATCH_LOST: {
+          const l = this.decode('BATCH_LOST', () => msg.decodeBatchLost(f.payload));
+          if (this.acquisition && l.acq === this.acquisition.acq) this.acquisition.onLost(l);
+          return;
+        }
+        case M.ALARM: {
+          const a = this.decode('ALARM', () => msg.decodeAlarm(f.payload));
+          this.log({ level: a.sev === 'critical' ? 'error' : a.sev === 'warning' ? 'warn' : 'info', event: 'alarm', message: `${a.code}${a.clear ? ' cleared' : ''}: ${a.msg}` });
+          this.emit('alarm', a);
+          return;
+        }
+        case M.TELEMETRY: {
+          const t = this.decode('TELEMETRY', () => msg.decodeTelemetry(f.payload));
+          if (t.re !== undefined && this.answer(t.re, f)) return;
+          if (t.nextBatch !== undefined) this.acquisition?.onNextBatch(t.nextBatch);
+          this.emit('telemetry', t);
+          return;
+        }
+        case M.IDENTIFY:
+        case M.ACK:
+        case M.SETTINGS:
+        case M.ERROR: {
+          const re = this.decode(msg.MESSAGE_NAMES.get(f.type)!, () => {
+            const o = msg.payloadMap(msg.MESSAGE_NAMES.get(f.type)!, f.payload);
+            return typeof o.re === 'number' ? o.re : undefined;
+          });
+          if (re === undefined || !this.answer(re, f)) {
+            if (f.type === M.ERROR) {
+              const e = msg.decodeError(f.payload);
+              this.log({ level: 'warn', event: 'board-error', message: `${e.code}: ${e.msg}` });
+            } else this.link.reject('unexpected', `${msg.MESSAGE_NAMES.get(f.type)} answering seq ${re}, which is not pending`);
+          }
+          return;
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof BadMessageError)) throw e;
+    }
+  }
+
+  private answer(re: number, f: Frame): boolean {
+    for (const [id, p] of this.pending) {
+      if (p.seqs.has(re)) {
+        this.pending.delete(id);
+        p.resolve({ ...f, payload: f.payload.slice() });
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private nextRequestId = 1;
+
+  /**
+   * Sends a request and waits for the frame answering it, retrying with the same payload
+   * (requests are idempotent) and waiting out a reconnection within the overall deadline.
+   */
+  private async exchange(name: string, type: number, payload: Uint8Array, handshake = false): Promise<Frame> {
+    if (this.closed) throw new BridgeClosedError(name);
+    const timeout = this.o.requestTimeoutMs;
+    const attempts = this.o.retries + 1;
+    const deadline = Date.now() + timeout * attempts + (handshake ? 0 : this.o.reconnectTimeoutMs);
+    const id = this.nextRequestId++;
+    let resolveFrame!: (f: Frame) => void;
+    const answered = new Promise<Frame>((r) => (resolveFrame = r));
+    const p: Pending = { seqs: new Set(), resolve: (f) => resolveFrame(f) };
+    this.pending.set(id, p);
+    try {
+      for (let attempt = 0; attempt < attempts; attempt++) {
+        if (!handshake && !(await this.waitConnected(deadline))) break;
+        if (this.closed) throw new BridgeClosedError(name);
+        if (this.foreign) return this.foreign;
+        if (attempt > 0) {
+          this.stats.requestRetries++;
+          this.log({ level: 'info', event: 'retry', message: `${name}: attempt ${attempt + 1} of ${attempts}` });
+        }
+        p.seqs.add(this.link.send(type, payload));
+        const f = await Promise.race([answered, sleep(timeout).then(() => undefined)]);
+        if (f) return f;
+      }
+      this.stats.requestTimeouts++;
+      throw new BridgeTimeoutError(name, attempts, timeout);
+    } finally {
+      this.pending.delete(id);
+    }
+  }
+
+  private async request(name: string, type: number, payload: Uint8Array, expect: number): Promise<Frame> {
+    const f = await this.exchange(name, type, payload);
+    if (f.version !== PROTOCOL_MAJOR) throw this.versionError(f);
+    if (f.type === M.ERROR) {
+      const e = msg.decodeError(f.payload);
+      throw new BoardError(name, e.code, e.msg);
+    }
+    if (f.type !== expect) throw new BadMessageError(name, 'type', `answered with ${msg.MESSAGE_NAMES.get(f.type)}`);
+    return f;
+  }
+
+  // ---- requests ------------------------------------------------------------------------------
+
+  /** Configures the board; resolves with the effective configuration it reports. */
+  async configure(c: msg.Configure): Promise<Record<string, unknown>> {
+    const f = await this.request('CONFIGURE', M.CONFIGURE, msg.encodeConfigure(c), M.ACK);
+    return { ...(msg.decodeAck(f.payload).info ?? {}) };
+  }
+
+  async telemetry(): Promise<msg.Telemetry> {
+    const f = await this.request('GET_TELEMETRY', M.GET_TELEMETRY, new Uint8Array([0xa0]), M.TELEMETRY);
+    return msg.decodeTelemetry(f.payload);
+  }
+
+  /**
+   * Starts an acquisition. On a receiver, iterate the returned Acquisition for detection
+   * batches (and gaps), in slot order; on a transmitter it only records where emission began.
+   */
+  async start(options: { acq?: number } = {}): Promise<Acquisition> {
+    if (this.acquisition && !this.acquisition.finished) throw new BridgeArgumentError('start', this.acquisition.acq, 'no running acquisition: stop() it first');
+    const acq = options.acq ?? ((Date.now() & 0x7fffffff) >>> 0);
+    const a = new Acquisition(this, acq, this.o.creditWindow);
+    this.acquisition = a;
+    try {
+      const f = await this.request('START', M.START, msg.encodeStart({ acq, credit: this.o.creditWindow }), M.ACK);
+      const info = msg.decodeAck(f.payload).info ?? {};
+      a.begin(typeof info.firstSlot === 'number' ? info.firstSlot : 0);
+      return a;
+    } catch (e) {
+      this.acquisition = undefined;
+      throw e;
+    }
+  }
+
+  /** Stops the acquisition; the receiver's iterator ends once every batch up to the stop is delivered. */
+  async stop(): Promise<{ lastSlot: number; batches: number }> {
+    const f = await this.request('STOP', M.STOP, new Uint8Array([0xa0]), M.ACK);
+    const info = msg.decodeAck(f.payload).info ?? {};
+    const batches = typeof info.batches === 'number' ? info.batches : 0;
+    const lastSlot = typeof info.lastSlot === 'number' ? info.lastSlot : 0;
+    this.acquisition?.stopAt(batches);
+    return { lastSlot, batches };
+  }
+
+  /** The transmitter's basis, value and intensity class for each slot (any number, split into queries). */
+  async querySettings(slots: ArrayLike<number>): Promise<TransmitterSettings> {
+    const n = slots.length;
+    const out: TransmitterSettings = { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
+    for (let o = 0; o < n; o += msg.MAX_QUERY_SLOTS) {
+      const chunk = Float64Array.from({ length: Math.min(msg.MAX_QUERY_SLOTS, n - o) }, (_, i) => slots[o + i]!);
+      for (let i = 1; i < chunk.length; i++) if (chunk[i]! < chunk[i - 1]!) throw new BridgeArgumentError(`slots[${o + i}]`, chunk[i], 'slots in increasing order');
+      const f = await this.request('QUERY_SETTINGS', M.QUERY_SETTINGS, msg.encodeQuerySettings({ slots: chunk }), M.SETTINGS);
+      const s = msg.decodeSettings(f.payload).settings;
+      if (s.length !== chunk.length) throw new BadMessageError('SETTINGS', 'b', `${s.length} settings for ${chunk.length} slots`);
+      for (let i = 0; i < s.length; i++) {
+        const b = s[i]!;
+        const k = o + i;
+        out.status[k] = b & 0xe0;
+        out.value[k] = b & msg.SETTING_VALUE;
+        out.basis[k] = (b & msg.SETTING_BASIS_X) >> 1;
+        out.intensity[k] = (b >> msg.SETTING_CLASS_SHIFT) & 3;
+      }
+    }
+    return out;
+  }
+
+  // ---- used by Acquisition -------------------------------------------------------------------
+
+  /** @internal */
+  sendCredit(acq: number, upTo: number): void {
+    if (this.connected) this.link.send(M.CREDIT, msg.encodeCredit({ acq, upTo }));
+  }
+
+  /** @internal */
+  sendResend(acq: number, from: number, to: number): void {
+    if (!this.connected) return;
+    this.stats.resendRequests++;
+    this.log({ level: 'info', event: 'resend', message: `asking again for batches ${from}-${to - 1}` });
+    this.link.send(M.RESEND, msg.encodeResend({ acq, from, to }));
+  }
+
+  /** @internal */
+  noteGap(g: DetectionGap): void {
+    this.stats.gaps++;
+    this.stats.gapBatches += g.toBatch - g.fromBatch;
+    this.log({ level: 'warn', event: 'gap', message: `batches ${g.fromBatch}-${g.toBatch - 1} (slots ${g.slotStart}-${g.slotEnd}) lost: ${g.reason}` });
+    this.emit('gap', g);
+  }
+
+  /** @internal */
+  noteDuplicate(index: number): void {
+    this.stats.duplicateBatches++;
+    this.log({ level: 'debug', event: 'duplicate', message: `batch ${index} again: dropped` });
+  }
+
+  /** @internal */
+  noteDelivered(b: DetectionBatch): void {
+    this.stats.batchesDelivered++;
+    this.stats.eventsDelivered += b.length;
+    this.stats.eventsOverflowed += b.overflow;
+  }
+
+  private checkWatchdog(): void {
+    if (this.closed) return;
+    this.acquisition?.checkMissing();
+    if (!this.connected || !this.acquisition || this.acquisition.finished || this.identity.role !== 'rx') return;
+    const silent = Date.now() - this.lastFrameAt;
+    if (!this.stalled && silent > this.o.stallTimeoutMs) {
+      this.stalled = true;
+      this.stats.stalls++;
+      this.log({ level: 'warn', event: 'stall', message: `no frame from the board for ${silent} ms while acquiring` });
+      this.emit('stall', { silentMs: silent });
+    }
+  }
+
+  /** @internal */
+  get resendTimeoutMs(): number {
+    return this.o.resendTimeoutMs;
+  }
+}
+
+/**
+ * One acquisition of a receiver: an async iterable of DetectionBatch and DetectionGap in batch
+ * order. Pulling from it is what grants the board credit, so a slow consumer slows the stream
+ * (and, past the board's FIFO, costs events that the batches then report as overflow).
+ */
+export class Acquisition implements AsyncIterable<AcquisitionItem> {
+  readonly acq: number;
+  firstSlot = 0;
+  finished = false;
+  private expected = 0;
+  /** End of the slot range delivered so far. */
+  private slotCursor = 0;
+  private readonly stash = new Map<number, DetectionBatch>();
+  private highestSeen = 0;
+  private lost: Array<{ from: number; to: number; e: number }> = [];
+  private readonly queue: AcquisitionItem[] = [];
+  private waiter: ((v: void) => void) | undefined;
+  private consumed = 0;
+  private creditSent = 0;
+  private lastCreditAt = 0;
+  private lastResendAt = 0;
+  private lastResendFrom = -1;
+  private total = -1;
+  private error: BridgeError | undefined;
+
+  constructor(
+    private readonly driver: BoardDriver,
+    acq: number,
+    private readonly window: number,
+  ) {
+    this.acq = acq;
+    this.creditSent = window;
+  }
+
+  /** @internal */
+  begin(firstSlot: number): void {
+    this.firstSlot = firstSlot;
+    this.slotCursor = firstSlot;
+  }
+
+  /** @internal Called by stop(): the acquisition has `batches` batches in all. */
+  stopAt(batches: number): void {
+    // Not a reason to ask for batches: the ACK overtakes batches still waiting for credit. The
+    // board's TELEMETRY nextBatch, sent after what it counts, reveals a lost last batch.
+    this.total = batches;
+    this.maybeFinish();
+  }
+
+  /** @internal */
+  end(err: BridgeError): void {
+    if (this.finished) return;
+    this.error = err;
+    this.finished = true;
+    this.wake();
+  }
+
+  /** @internal */
+  onBatch(b: DetectionBatch): void {
+    if (b.index < this.expected || this.stash.has(b.index)) {
+      this.driver.noteDuplicate(b.index);
+      return;
+    }
+    this.highestSeen = Math.max(this.highestSeen, b.index + 1);
+    if (b.index === this.expected) this.enqueue(b);
+    else this.stash.set(b.index, b);
+    this.drain();
+    this.checkMissing();
+  }
+
+  /** @internal */
+  onLost(l: msg.BatchLost): void {
+    this.lost.push({ from: l.from, to: l.to, e: l.e });
+    this.highestSeen = Math.max(this.highestSeen, l.to);
+    this.drain();
+  }
+
+  /** @internal The board has sent batches below `next`. */
+  onNextBatch(next: number): void {
+    if (next > this.highestSeen) {
+      this.highestSeen = next;
+      this.checkMissing();
+    }
+  }
+
+  /** @internal */
+  afterReconnect(resumed: boolean): void {
+    if (this.finished) return;
+    if (!resumed) {
+      const g = new DetectionGap(this.acq, this.expected, Math.max(this.expected, this.highestSeen, this.total), this.slotCursor, Infinity, 'board-reset');
+      this.driver.noteGap(g);
+      this.queue.push(g);
+      this.finished = true;
+      this.wake();
+      return;
+    }
+    // Whatever was in flight when the line went down is asked for again; the board answers
+    // with what it still holds and BATCH_LOST for the rest.
+    this.creditSent = this.consumed + this.window;
+    this.driver.sendCredit(this.acq, this.creditSent);
+    this.lastResendAt = 0;
+    this.highestSeen = Math.max(this.highestSeen, this.expected + 1);
+    this.checkMissing(true);
+  }
+
+  /** @internal Asks for batches that should have arrived (gap before a later batch, or the board says it sent them). */
+  checkMissing(force = false): void {
+    if (this.finished && this.queue.length === 0) return;
+    const now = Date.now();
+    if (now - this.lastCreditAt > 500 && !this.finished) {
+      this.lastCreditAt = now;
+      this.driver.sendCredit(this.acq, this.creditSent);
+    }
+    if (this.expected >= this.highestSeen) return;
+    if (this.stash.has(this.expected)) return;
+    if (!force && this.lastResendFrom === this.expected && now - this.lastResendAt < this.driver.resendTimeoutMs) return;
+    let to = this.expected + 1;
+    while (to < this.highestSeen && !this.stash.has(to) && to - this.expected < 256) to++;
+    this.lastResendAt = now;
+    this.lastResendFrom = this.expected;
+    this.driver.sendResend(this.acq, this.expected, to);
+  }
+
+  private enqueue(item: DetectionBatch): void {
+    this.queue.push(item);
+    this.driver.noteDelivered(item);
+    this.expected = item.index + 1;
+    this.slotCursor = item.slotEnd;
+    this.wake();
+  }
+
+  private drain(): void {
+    for (;;) {
+      const b = this.stash.get(this.expected);
+      if (b) {
+        this.stash.delete(this.expected);
+        this.enqueue(b);
+        continue;
+      }
+      const l = this.lost.find((x) => x.from <= this.expected && this.expected < x.to);
+      if (l) {
+        const g = new DetectionGap(this.acq, this.expected, l.to, this.slotCursor, l.e, 'lost');
+        this.driver.noteGap(g);
+        this.queue.push(g);
+        this.expected = l.to;
+        this.slotCursor = l.e;
+        this.lost = this.lost.filter((x) => x.to > this.expected);
+        this.wake();
+        continue;
+      }
+      break;
+    }
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    if (this.total >= 0 && this.expected >= this.total && !this.finished) {
+      this.finished = true;
+      this.wake();
+    }
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<AcquisitionItem> {
+    for (;;) {
+      while (this.queue.length > 0) {
+        const item = this.queue.shift()!;
+        if (item.kind === 'batch') {
+          this.consumed = item.index + 1;
+          // Grant credit in quarter-window steps: fewer frames, the board never starves.
+          if (this.consumed + this.window - this.creditSent >= this.window / 4) {
+            this.creditSent = this.consumed + this.window;
+            this.driver.sendCredit(this.acq, this.creditSent);
+          }
+        }
+        yield item;
+      }
+      if (this.finished) {
+        if (this.error && !(this.error instanceof BridgeClosedError)) throw this.error;
+        return;
+      }
+      await new Promise<void>((r) => (this.waiter = r));
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,523 @@
+/**
+ * The shared channel model of an emulated link: the transmitter's random choices, the fibre, an
+ * optional intercept-resend eavesdropper and the receiver's detectors. Both emulated boards build
+ * the same model from the same seed, so the receiver's clicks and the transmitter's answers to
+ * QUERY_SETTINGS agree slot by slot.
+ *
+ * Physics (per slot, decoy-state BB84 with a passive-basis receiver of four detectors):
+ * - the transmitter picks intensity class k with probability pMu[k], basis Z with pZ, a uniform bit;
+ *   the photon number is Poisson(mu[k]) (phase-randomised weak coherent pulse);
+ * - each photon survives fibre and detector with eta = 10^(-alpha L / 10) * efficiency, so the
+ *   detected photon number is Poisson(mu[k] * eta) (thinning of a Poisson variable);
+ * - each detected photon takes the Z arm with probability pZ of the receiver's splitter; in the
+ *   transmitter's basis it hits the correct detector with probability 1 - misalignment, in the
+ *   other basis either detector with 1/2;
+ * - each detector also clicks on its own with the dark-count probability per gate;
+ * - a click makes the detector blind for the dead time, and with the after-pulse probability
+ *   causes one more click after it, at a geometric delay past the dead time;
+ * - an eavesdropper intercepting a fraction of the slots measures in a random basis and resends
+ *   the same photon number in the state she found (so yields stay, errors rise to 25 %).
+ *
+ * Clicks are drawn per event, not per slot, so a 1 GHz clock costs only what its detections cost:
+ * candidate slots are spaced by geometric gaps of the largest per-slot click probability, and a
+ * candidate in class k is kept with probability p_k / p_max (thinning of a Bernoulli process),
+ * which is exact.
+ */
+
+export interface SourceSettings {
+  readonly clockHz: number;
+  /** Mean photon number per intensity class, signal first. */
+  readonly mu: readonly number[];
+  /** Probability of each class. */
+  readonly pMu: readonly number[];
+  /** Probability of the Z basis at the transmitter. */
+  readonly pZ: number;
+}
+
+export interface FibreParams {
+  readonly distanceKm: number;
+  /** dB per km; 0.2 is standard single-mode fibre at 1550 nm. */
+  readonly attenuationDbPerKm: number;
+}
+
+export interface DetectorParams {
+  /** Detection efficiency including the receiver's internal loss. */
+  readonly efficiency: number;
+  /** Dark-count probability per gate, per detector. */
+  readonly darkCountProbability: number;
+  /** Probability that a click causes one after-pulse. */
+  readonly afterpulseProbability: number;
+  /** Mean delay of an after-pulse after the end of the dead time, ns. */
+  readonly afterpulseDelayNs: number;
+  readonly deadNs: number;
+  /** Probability that a photon in the matching basis lands in the wrong detector. */
+  readonly misalignment: number;
+  /** Probability of the Z arm of the receiver's passive splitter. */
+  readonly pZ: number;
+}
+
+export interface EveParams {
+  /** Fraction of slots an intercept-resend eavesdropper attacks (0 = none). */
+  readonly interceptFraction: number;
+}
+
+export interface ChannelParams {
+  readonly seed: number;
+  readonly source: SourceSettings;
+  readonly fibre: FibreParams;
+  readonly detector: DetectorParams;
+  readonly eve: EveParams;
+}
+
+export const DEFAULT_SOURCE: SourceSettings = { clockHz: 1_000_000_000, mu: [0.5, 0.1, 0], pMu: [0.7, 0.2, 0.1], pZ: 0.9 };
+export const DEFAULT_FIBRE: FibreParams = { distanceKm: 10, attenuationDbPerKm: 0.2 };
+export const DEFAULT_DETECTOR: DetectorParams = {
+  efficiency: 0.2,
+  darkCountProbability: 1e-6,
+  afterpulseProbability: 0.02,
+  afterpulseDelayNs: 100,
+  deadNs: 50,
+  misalignment: 0.01,
+  pZ: 0.9,
+};
+export const NO_EVE: EveParams = { interceptFraction: 0 };
+
+/** The setting byte of SETTINGS (PROTOCOL.md 3.6): bit 0 value, bit 1 basis X, bits 2-3 class. */
+export function settingByte(value: number, basis: number, cls: number): number {
+  return value | (basis << 1) | (cls << 2);
+}
+
+/** lowbias32 (C. Wellons' hash prospector): a fast 32-bit mixer with good avalanche. */
+export function mix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+const TWO32 = 4294967296;
+
+/** Counter-based random words for slot `slot` (any integer below 2^53) under `seed`. */
+export function slotHash(seed: number, slot: number, stream: number): number {
+  const lo = slot >>> 0;
+  const hi = Math.floor(slot / TWO32) >>> 0;
+  return mix32(lo ^ mix32(hi ^ mix32((seed ^ Math.imul(stream, 0x9e3779b9)) >>> 0)));
+}
+
+/** sfc32 (Doty-Humphrey's small fast counting generator): the receiver's sequential randomness. */
+export class Sfc32 {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d = 1;
+  constructor(seed: number, stream = 0) {
+    this.a = mix32(seed ^ 0x243f6a88);
+    this.b = mix32(seed ^ 0x85a308d3 ^ stream);
+    this.c = mix32(stream ^ 0x13198a2e);
+    for (let i = 0; i < 12; i++) this.nextU32();
+  }
+  nextU32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.nextU32() / TWO32;
+  }
+  /** Uniform in (0, 1]: safe for Math.log. */
+  nextOpen(): number {
+    return (this.nextU32() + 1) / TWO32;
+  }
+}
+
+export interface ClassExpectation {
+  /** Probability that the class is chosen. */
+  readonly probability: number;
+  /** Per-slot probability of at least one click, before dead time and after-pulses. */
+  readonly clickProbability: number;
+}
+
+export class ChannelModel {
+  readonly params: ChannelParams;
+  /** Fibre transmittance times detector efficiency. */
+  readonly eta: number;
+  private readonly classThresholds: Uint32Array;
+  private readonly zThreshold: number;
+  private readonly eveThreshold: number;
+
+  constructor(params: ChannelParams) {
+    validate(params);
+    this.params = params;
+    const { fibre, detector, source, eve } = params;
+    this.eta = 10 ** ((-fibre.attenuationDbPerKm * fibre.distanceKm) / 10) * detector.efficiency;
+    // Class thresholds on a 32-bit word: class k when word < thresholds[k].
+    this.classThresholds = new Uint32Array(source.pMu.length);
+    let acc = 0;
+    source.pMu.forEach((p, k) => {
+      acc += p;
+      this.classThresholds[k] = k === source.pMu.length - 1 ? 0xffffffff : Math.min(0xffffffff, Math.round(acc * TWO32));
+    });
+    this.zThreshold = Math.round(source.pZ * 0x80000000);
+    this.eveThreshold = Math.round(eve.interceptFraction * TWO32);
+  }
+
+  /** The transmitter's choice for a slot: SETTINGS byte (value, basis, class). */
+  txSetting(slot: number): number {
+    const h1 = slotHash(this.params.seed, slot, 1);
+    const t = this.classThresholds;
+    let k = 0;
+    while (k < t.length - 1 && h1 >= t[k]!) k++;
+    const h2 = slotHash(this.params.seed, slot, 2);
+    const basis = h2 >>> 1 < this.zThreshold ? 0 : 1;
+    return settingByte(h2 & 1, basis, k);
+  }
+
+  /** Whether the eavesdropper attacks this slot, and the state she resends (basis << 1 | value). */
+  eveState(slot: number, basis: number, value: number): number {
+    if (this.eveThreshold === 0) return -1;
+    const h = slotHash(this.params.seed, slot, 3);
+    if (h >= this.eveThreshold) return -1;
+    const h4 = slotHash(this.params.seed, slot, 4);
+    const eb = h4 & 1;
+    const ev = eb === basis ? value : (h4 >>> 1) & 1;
+    return (eb << 1) | ev;
+  }
+
+  /** Per-slot probability of at least one detected photon for mean photon number mu. */
+  signalProbability(mu: number): number {
+    return -Math.expm1(-mu * this.eta);
+  }
+
+  /** Per-slot probability of at least one click in class k (or of a dark count only, k = -1). */
+  clickProbability(k: number): number {
+    const pd = this.params.detector.darkCountProbability;
+    const noDark = (1 - pd) ** 4;
+    const ys = k < 0 ? 0 : this.signalProbability(this.params.source.mu[k]!);
+    return 1 - (1 - ys) * noDark;
+  }
+
+  /** The class probabilities the hash actually realises (pMu rounded to 2^-32). */
+  realisedClassProbabilities(): number[] {
+    const out: number[] = [];
+    let prev = 0;
+    for (const t of this.classThresholds) {
+      out.push((t - prev + (t === 0xffffffff ? 1 : 0)) / TWO32);
+      prev = t;
+    }
+    return out;
+  }
+
+  classExpectations(): ClassExpectation[] {
+    const pr = this.realisedClassProbabilities();
+    return pr.map((probability, k) => ({ probability, clickProbability: this.clickProbability(k) }));
+  }
+
+  /**
+   * Expected number of events (slots with at least one reported click) over `slots` slots of an
+   * emitting source, per intensity class. Dead time and after-pulses are folded in to first
+   * order: each detector's click rate c becomes c / (1 + c D) for D dead slots (non-paralysable),
+   * and after-pulses add a fraction p / (1 - p) of surviving clicks. Exact when both are off.
+   */
+  expectedEvents(slots: number, clockHz: number): { total: number; perClass: number[] } {
+    const d = this.params.detector;
+    const cls = this.classExpectations();
+    const deadSlots = Math.ceil((d.deadNs * clockHz) / 1e9);
+    const raw = cls.map((c) => c.probability * c.clickProbability);
+    const rawTotal = raw.reduce((a, b) => a + b, 0);
+    const ap = d.afterpulseProbability;
+    const apGain = 1 + ap / (1 - ap);
+    // Share of clicks per detector: the splitter ratio of the receiver, bits uniform.
+    const share = [d.pZ / 2, d.pZ / 2, (1 - d.pZ) / 2, (1 - d.pZ) / 2];
+    let surviving = 0;
+    let survivingWithAp = 0;
+    for (const s of share) {
+      const c = rawTotal * s;
+      surviving += c / (1 + c * deadSlots);
+      const ca = c * apGain;
+      survivingWithAp += ca / (1 + ca * deadSlots);
+    }
+    const deadFactor = rawTotal > 0 ? surviving / rawTotal : 1;
+    const total = survivingWithAp * slots;
+    // After-pulses land in later slots whatever their class: they spread over classes by pMu.
+    const afterpulses = Math.max(0, total - rawTotal * slots * deadFactor);
+    const perClass = raw.map((r, k) => r * slots * deadFactor + afterpulses * cls[k]!.probability);
+    return { total, perClass };
+  }
+
+  /** Expected quantum bit error rate in the Z basis from misalignment, darks and the eavesdropper. */
+  expectedQberZ(): number {
+    const d = this.params.detector;
+    const signal = this.signalProbability(this.params.source.mu[0]!);
+    const dark = d.darkCountProbability * 2;
+    const f = this.params.eve.interceptFraction;
+    const err = signal * ((1 - f) * d.misalignment + f * (0.25 + 0.5 * d.misalignment)) + dark / 2;
+    return err / (signal + dark);
+  }
+}
+
+function validate(p: ChannelParams): void {
+  const { source: s, detector: d, fibre: f, eve: e } = p;
+  const prob = (v: number, what: string) => {
+    if (!(v >= 0 && v <= 1)) throw new RangeError(`${what} = ${v}: expected a probability`);
+  };
+  if (!(s.clockHz > 0)) throw new RangeError(`clockHz = ${s.clockHz}`);
+  if (s.mu.length === 0 || s.mu.length !== s.pMu.length || s.mu.length > 4) throw new RangeError('mu and pMu need 1-4 classes of equal length');
+  s.mu.forEach((m, k) => {
+    if (!(m >= 0 && m <= 10)) throw new RangeError(`mu[${k}] = ${m}`);
+  });
+  s.pMu.forEach((v, k) => prob(v, `pMu[${k}]`));
+  if (Math.abs(s.pMu.reduce((a, b) => a + b, 0) - 1) > 1e-9) throw new RangeError(`pMu sums to ${s.pMu.reduce((a, b) => a + b, 0)}, not 1`);
+  prob(s.pZ, 'source pZ');
+  prob(d.pZ, 'detector pZ');
+  prob(d.efficiency, 'efficiency');
+  prob(d.darkCountProbability, 'darkCountProbability');
+  prob(d.afterpulseProbability, 'afterpulseProbability');
+  if (d.afterpulseProbability >= 1) throw new RangeError('afterpulseProbability must be below 1');
+  prob(d.misalignment, 'misalignment');
+  prob(e.interceptFraction, 'interceptFraction');
+  if (!(d.deadNs >= 0) || !(d.afterpulseDelayNs >= 0)) throw new RangeError('deadNs and afterpulseDelayNs must be >= 0');
+  if (!(f.distanceKm >= 0) || !(f.attenuationDbPerKm >= 0)) throw new RangeError('distance and attenuation must be >= 0');
+}
+
+/** Where the transmitter was emitting, as the receiver learns it through the fibre. */
+export interface EmissionInterval {
+  readonly from: number;
+  /** Exclusive; Infinity while still emitting. */
+  readonly to: number;
+  readonly source: SourceSettings;
+}
+
+/**
+ * Draws the receiver's clicks slot range by slot range. Stateful (dead time, pending after-pulses,
+ * the next candidate slot), so consecutive calls continue one physical stream; the same seed and
+ * start slot give the same events however the ranges are cut.
+ */
+export class DetectionGenerator {
+  private readonly rng: Sfc32;
+  private nextCandidate: number;
+  private readonly deadUntil = new Float64Array(4).fill(-1);
+  /** Pending after-pulses: slot and detector, kept sorted by slot (few at a time). */
+  private apSlots: number[] = [];
+  private apDets: number[] = [];
+  private readonly deadSlots: number;
+  private readonly apMeanSlots: number;
+  private readonly pMax: number;
+  private readonly logQ: number;
+  /** Per class (index k + 1; 0 = dark only): acceptance p_k / p_max, and P(signal | click). */
+  private accept: Float64Array = new Float64Array(0);
+  private sigGivenClick: Float64Array = new Float64Array(0);
+  private meanDetected: Float64Array = new Float64Array(0);
+  private emissionKey = '';
+  private readonly pAnyDark: number;
+  private readonly darkFirst: Float64Array;
+
+  constructor(
+    private readonly model: ChannelModel,
+    startSlot: number,
+    private readonly clockHz: number,
+    private emissions: readonly EmissionInterval[],
+    runSeed: number,
+  ) {
+    const d = model.params.detector;
+    this.rng = new Sfc32(model.params.seed ^ mix32(runSeed), mix32(startSlot >>> 0) ^ Math.floor(startSlot / TWO32));
+    this.deadSlots = Math.ceil((d.deadNs * clockHz) / 1e9);
+    this.apMeanSlots = Math.max(1, (d.afterpulseDelayNs * clockHz) / 1e9);
+    // p_max over every class any emission interval may use (the largest mean photon number).
+    let muMax = 0;
+    for (const e of emissions) for (const m of e.source.mu) muMax = Math.max(muMax, m);
+    muMax = Math.max(muMax, ...model.params.source.mu);
+    this.pMax = 1 - (1 - model.signalProbability(muMax)) * (1 - d.darkCountProbability) ** 4;
+    this.logQ = Math.log1p(-this.pMax);
+    this.pAnyDark = 1 - (1 - d.darkCountProbability) ** 4;
+    // P(first dark detector is j | at least one dark) for j = 0..3, cumulative.
+    const pd = d.darkCountProbability;
+    this.darkFirst = new Float64Array(4);
+    let acc = 0;
+    for (let j = 0; j < 4; j++) {
+      acc += ((1 - pd) ** j * pd) / (this.pAnyDark || 1);
+      this.darkFirst[j] = acc;
+    }
+    this.nextCandidate = startSlot + this.gap();
+    this.prepare(model.params.source);
+  }
+
+  /** The fibre reports a change of the transmitter's emission (START, STOP, new configuration). */
+  setEmissions(emissions: readonly EmissionInterval[]): void {
+    this.emissions = emissions;
+  }
+
+  private prepare(source: SourceSettings): void {
+    const key = `${source.mu.join(',')}`;
+    if (key === this.emissionKey) return;
+    this.emissionKey = key;
+    const n = source.mu.length + 1;
+    this.accept = new Float64Array(n);
+    this.sigGivenClick = new Float64Array(n);
+    this.meanDetected = new Float64Array(n);
+    const pd = this.model.params.detector.darkCountProbability;
+    for (let i = 0; i < n; i++) {
+      const mu = i === 0 ? 0 : source.mu[i - 1]!;
+      const ys = this.model.signalProbability(mu);
+      const pc = 1 - (1 - ys) * (1 - pd) ** 4;
+      // A source brighter than the one this generator was built for would need p > p_max: the
+      // receiver builds a new generator when the fibre reports a new source (receiver.ts).
+      this.accept[i] = this.pMax > 0 ? Math.min(1, pc / this.pMax) : 0;
+      this.sigGivenClick[i] = pc > 0 ? ys / pc : 0;
+      this.meanDetected[i] = mu * this.model.eta;
+    }
+  }
+
+  private gap(): number {
+    if (this.pMax <= 0) return Number.MAX_SAFE_INTEGER / 2;
+    if (this.pMax >= 1) return 0;
+    return Math.floor(Math.log(this.rng.nextOpen()) / this.logQ);
+  }
+
+  /** Emission interval covering a slot, or undefined when the source was dark. */
+  private emissionAt(slot: number): EmissionInterval | undefined {
+    const e = this.emissions;
+    for (let i = e.length - 1; i >= 0; i--) {
+      const x = e[i]!;
+      if (slot >= x.from) return slot < x.to ? x : undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Appends the events of slots [current, end) to slots/masks from index `n`, stopping early
+   * after `maxEvents` events in total. Returns the new count and the slot where it stopped
+   * (end, or one past the last event when full).
+   */
+  generate(end: number, slots: Float64Array, masks: Uint8Array, n: number, maxEvents: number): { n: number; stoppedAt: number } {
+    const rng = this.rng;
+    const model = this.model;
+    const d = model.params.detector;
+    const dead = this.deadUntil;
+    let emission: EmissionInterval | undefined;
+    let emissionEnd = -1;
+    let emissionStart = 0;
+    while (n < maxEvents) {
+      const ap = this.apSlots.length > 0 ? this.apSlots[0]! : Infinity;
+      const s = Math.min(this.nextCandidate, ap);
+      if (s >= end) return { n, stoppedAt: end };
+      let mask = 0;
+      if (s === ap) {
+        // After-pulses due in this slot (their detectors must be live again).
+        while (this.apSlots.length > 0 && this.apSlots[0] === s) {
+          this.apSlots.shift();
+          const j = this.apDets.shift()!;
+          if (s > dead[j]!) mask |= 1 << j;
+        }
+      }
+      if (s === this.nextCandidate) {
+        if (emission === undefined || s >= emissionEnd || s < emissionStart) {
+          emission = this.emissionAt(s);
+          if (emission) {
+            this.prepare(emission.source);
+            emissionStart = emission.from;
+            emissionEnd = emission.to;
+          } else {
+            emissionStart = s;
+            emissionEnd = s + 1;
+          }
+        }
+        let cls = 0;
+        let basis = 0;
+        let value = 0;
+        if (emission) {
+          const st = model.txSetting(s);
+          cls = ((st >> 2) & 3) + 1;
+          basis = (st >> 1) & 1;
+          value = st & 1;
+        }
+        if (rng.next() < this.accept[cls]!) {
+          mask |= this.sampleClick(s, cls, basis, value);
+        }
+        this.nextCandidate = s + 1 + this.gap();
+      }
+      // Dead detectors see nothing.
+      for (let j = 0; j < 4; j++) if (mask & (1 << j) && s <= dead[j]!) mask &= ~(1 << j);
+      if (mask === 0) continue;
+      for (let j = 0; j < 4; j++) {
+        if (!(mask & (1 << j))) continue;
+        dead[j] = s + this.deadSlots;
+        if (d.afterpulseProbability > 0 && rng.next() < d.afterpulseProbability) {
+          const delay = Math.floor(Math.log(rng.nextOpen()) / Math.log1p(-1 / (this.apMeanSlots + 1)));
+          this.scheduleAfterpulse(s + this.deadSlots + 1 + delay, j);
+        }
+      }
+      slots[n] = s;
+      masks[n] = mask;
+      n++;
+    }
+    const last = n > 0 ? slots[n - 1]! + 1 : end;
+    return { n, stoppedAt: Math.min(end, last) };
+  }
+
+  private scheduleAfterpulse(slot: number, det: number): void {
+    let i = this.apSlots.length;
+    while (i > 0 && this.apSlots[i - 1]! > slot) i--;
+    this.apSlots.splice(i, 0, slot);
+    this.apDets.splice(i, 0, det);
+  }
+
+  /** Detectors that click in a slot known to have at least one click. */
+  private sampleClick(slot: number, cls: number, basis: number, value: number): number {
+    const rng = this.rng;
+    const d = this.model.params.detector;
+    let mask = 0;
+    if (rng.next() < this.sigGivenClick[cls]!) {
+      const eve = this.model.eveState(slot, basis, value);
+      if (eve >= 0) {
+        basis = eve >> 1;
+        value = eve & 1;
+      }
+      const m = this.truncatedPoisson(this.meanDetected[cls]!);
+      for (let i = 0; i < m; i++) {
+        const arm = rng.next() < d.pZ ? 0 : 1;
+        let out: number;
+        if (arm === basis) out = rng.next() < d.misalignment ? value ^ 1 : value;
+        else out = rng.nextU32() & 1;
+        mask |= 1 << ((arm << 1) | out);
+      }
+      if (this.pAnyDark > 0 && rng.next() < this.pAnyDark) mask |= this.darkMask();
+    } else {
+      mask = this.darkMask();
+    }
+    return mask;
+  }
+
+  /** Dark clicks given at least one: the first dark detector, then each later one independently. */
+  private darkMask(): number {
+    const rng = this.rng;
+    const u = rng.next();
+    let j = 0;
+    while (j < 3 && u >= this.darkFirst[j]!) j++;
+    let mask = 1 << j;
+    const pd = this.model.params.detector.darkCountProbability;
+    for (let i = j + 1; i < 4; i++) if (rng.next() < pd) mask |= 1 << i;
+    return mask;
+  }
+
+  /** Poisson(lambda) conditioned on at least 1, by inversion. */
+  private truncatedPoisson(lambda: number): number {
+    if (lambda <= 0) return 1;
+    const u = this.rng.next() * -Math.expm1(-lambda);
+    let k = 1;
+    let p = lambda * Math.exp(-lambda);
+    let c = p;
+    while (u > c && k < 50) {
+      k++;
+      p *= lambda / k;
+      c += p;
+    }
+    return k;
+  }
+}

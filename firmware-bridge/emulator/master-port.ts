@@ -1,0 +1,95 @@
+/**
+ * The board's end of the cable: the pty master. Reads through a libuv TTY stream; writes with
+ * non-blocking write(2) on the same descriptor (two libuv handles on one fd would fight over its
+ * epoll registration), queueing what the pty cannot take yet. `writable` and onDrain give the
+ * board back-pressure, as a USB endpoint that NAKs does.
+ */
+import { closeSync, writeSync } from 'node:fs';
+import tty from 'node:tty';
+import type { Pty } from './pty.js';
+
+/** Above this many queued bytes the port reports itself not writable. */
+const HIGH_WATER = 256 * 1024;
+
+export class MasterPort {
+  private readonly input: tty.ReadStream;
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private spins = 0;
+  bytesWritten = 0;
+
+  constructor(
+    private readonly pty: Pty,
+    onData: (chunk: Uint8Array) => void,
+    private readonly onDrain: () => void,
+  ) {
+    this.input = new tty.ReadStream(pty.master);
+    this.input.on('data', (d: Buffer) => onData(d));
+    // EIO while no host has the slave open cannot happen (we hold the slave), so any error means the pty is gone.
+    this.input.on('error', () => this.close());
+  }
+
+  get writable(): boolean {
+    return !this.closed && this.queued < HIGH_WATER;
+  }
+
+  get pendingBytes(): number {
+    return this.queued;
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.queue.push(bytes);
+    this.queued += bytes.length;
+    if (this.timer === undefined) this.flush();
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    while (this.queue.length > 0 && !this.closed) {
+      const b = this.queue[0]!;
+      let n: number;
+      try {
+        n = writeSync(this.pty.master, b, this.head, b.length - this.head);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+          // The host is not reading fast enough: retry at once a few times, then back off.
+          this.timer = this.spins++ < 20 ? (setImmediate(() => this.flush()) as unknown as NodeJS.Timeout) : setTimeout(() => this.flush(), 1);
+          return;
+        }
+        this.close();
+        return;
+      }
+      this.spins = 0;
+      this.bytesWritten += n;
+      this.head += n;
+      this.queued -= n;
+      if (this.head === b.length) {
+        this.queue.shift();
+        this.head = 0;
+      }
+    }
+    if (!this.closed) this.onDrain();
+  }
+
+  /** Unplugs: the host's reads fail as on a USB disconnect. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      clearImmediate(this.timer as unknown as NodeJS.Immediate);
+    }
+    this.queue = [];
+    this.queued = 0;
+    this.input.destroy(); // closes the master descriptor
+    try {
+      closeSync(this.pty.slaveHold);
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * DETECTIONS (0x20): one batch of detection events, the hot path of the protocol (PROTOCOL.md 3.7).
+ * Payload: CBOR map {acq, i, s, e, d, m[, ovf]}: acquisition id, batch index, the batch's slot
+ * range [s, e), slot deltas d (u32 LE, slot[k] = s + d[0] + ... + d[k]) and one mask byte per
+ * event m (bit j set = detector j clicked: Z0, Z1, X0, X1; bits 4-7 reserved, zero in 1.0).
+ * Every click of the receiver in [s, e) is in the batch, so consecutive batches tile the slot axis
+ * and a missing index is a known gap.
+ */
+import { BadMessageError } from '../errors.js';
+import { encodeCbor } from './cbor.js';
+import { decodeSlotDeltas, encodeSlotDeltas, payloadMap } from './messages.js';
+
+/** Per-event flags derived on the host. */
+export const EVENT_MULTI_CLICK = 0x01;
+
+/** Lowest clicked detector of each mask (0xFF for an empty mask). */
+const CHANNEL_OF = new Uint8Array(256).map((_, m) => (m & 0x0f ? 31 - Math.clz32(m & -m) : 0xff));
+const FLAGS_OF = new Uint8Array(256).map((_, m) => ((m & 0x0f & ((m & 0x0f) - 1)) !== 0 ? EVENT_MULTI_CLICK : 0));
+
+/** Largest batch that fits a 64 KiB payload with its CBOR overhead: 5 bytes per event. */
+export const MAX_BATCH_EVENTS = 13000;
+
+export interface DetectionEvent {
+  readonly slot: number;
+  /** Lowest detector that clicked: 0 Z0, 1 Z1, 2 X0, 3 X1. */
+  readonly channel: number;
+  /** 0 = Z, 1 = X (channel >> 1). */
+  readonly basis: number;
+  /** Bit value of that detector (channel & 1). */
+  readonly value: number;
+  /** Every detector that clicked (bit j = detector j). */
+  readonly mask: number;
+  /** EVENT_MULTI_CLICK when more than one detector clicked. */
+  readonly flags: number;
+}
+
+export class DetectionBatch {
+  /** Tells batches from gaps in an acquisition's stream. */
+  readonly kind = 'batch' as const;
+  /** Which acquisition (START.acq) this batch belongs to. */
+  readonly acq: number;
+  /** Batch index, 0 at START, +1 per batch. */
+  readonly index: number;
+  /** The batch covers slots [slotStart, slotEnd). */
+  readonly slotStart: number;
+  readonly slotEnd: number;
+  /** Slot of each event, increasing (exact integers below 2^53: 104 days at 1 GHz). */
+  readonly slots: Float64Array;
+  /** Click mask of each event. */
+  readonly masks: Uint8Array;
+  /** Events the board lost to FIFO overflow inside this batch's slot range. */
+  readonly overflow: number;
+
+  constructor(acq: number, index: number, slotStart: number, slotEnd: number, slots: Float64Array, masks: Uint8Array, overflow = 0) {
+    this.acq = acq;
+    this.index = index;
+    this.slotStart = slotStart;
+    this.slotEnd = slotEnd;
+    this.slots = slots;
+    this.masks = masks;
+    this.overflow = overflow;
+  }
+
+  get length(): number {
+    return this.masks.length;
+  }
+
+  channel(k: number): number {
+    return CHANNEL_OF[this.masks[k]!]!;
+  }
+
+  /** Channel of every event (lowest clicked detector), as a new array. */
+  channels(): Uint8Array {
+    const out = new Uint8Array(this.masks.length);
+    for (let k = 0; k < out.length; k++) out[k] = CHANNEL_OF[this.masks[k]!]!;
+    return out;
+  }
+
+  /** Flags of every event, as a new array. */
+  flags(): Uint8Array {
+    const out = new Uint8Array(this.masks.length);
+    for (let k = 0; k < out.length; k++) out[k] = FLAGS_OF[this.masks[k]!]!;
+    return out;
+  }
+
+  event(k: number): DetectionEvent {
+    const mask = this.masks[k]!;
+    const channel = CHANNEL_OF[mask]!;
+    return { slot: this.slots[k]!, channel, basis: channel >> 1, value: channel & 1, mask, flags: FLAGS_OF[mask]! };
+  }
+
+  *[Symbol.iterator](): IterableIterator<DetectionEvent> {
+    for (let k = 0; k < this.masks.length; k++) yield this.event(k);
+  }
+}
+
+export function encodeDetections(b: DetectionBatch): Uint8Array {
+  const body: Record<string, number | Uint8Array> = {
+    acq: b.acq,
+    i: b.index,
+    s: b.slotStart,
+    e: b.slotEnd,
+    d: encodeSlotDeltas(b.slots, b.slotStart, 'DETECTIONS'),
+    m: b.masks,
+  };
+  if (b.overflow > 0) body.ovf = b.overflow;
+  return encodeCbor(body);
+}
+
+/** Decodes and validates a batch; the arrays are fresh copies (the frame buffer is reused). */
+export function decodeDetections(p: Uint8Array): DetectionBatch {
+  const M = 'DETECTIONS';
+  const o = payloadMap(M, p);
+  const int = (k: string): number => {
+    let v = o[k];
+    if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER)) v = Number(v);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new BadMessageError(M, k, 'expected an unsigned integer');
+    return v;
+  };
+  const acq = int('acq');
+  const index = int('i');
+  const s = int('s');
+  const e = int('e');
+  const ovf = o.ovf === undefined ? 0 : int('ovf');
+  const d = o.d;
+  const m = o.m;
+  if (!(d instanceof Uint8Array)) throw new BadMessageError(M, 'd', 'expected a byte string');
+  if (!(m instanceof Uint8Array)) throw new BadMessageError(M, 'm', 'expected a byte string');
+  const n = m.length;
+  if (n > MAX_BATCH_EVENTS) throw new BadMessageError(M, 'm', `${n} events exceed ${MAX_BATCH_EVENTS}`);
+  if (d.length !== 4 * n) throw new BadMessageError(M, 'd', `${d.length} bytes for ${n} events (need 4 per event)`);
+  if (e < s) throw new BadMessageError(M, 'e', `slot range [${s}, ${e}) is empty backwards`);
+  const slots = decodeSlotDeltas(s, d);
+  if (n > 0 && slots[n - 1]! >= e) throw new BadMessageError(M, 'd', `event at slot ${slots[n - 1]} outside [${s}, ${e})`);
+  const masks = m.slice();
+  for (let k = 0; k < n; k++) {
+    const x = masks[k]!;
+    if (x === 0 || x > 0x0f) throw new BadMessageError(M, 'm', `event ${k} has click mask 0x${x.toString(16)} (need 0x01-0x0f)`);
+  }
+  return new DetectionBatch(acq, index, s, e, slots, masks, ovf);
+}

@@ -1,0 +1,125 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { crc32c, crc32cReference } from './crc32c.js';
+import { cobsDecodeInto, cobsEncode, cobsMaxEncodedLength } from './cobs.js';
+import { encodeFrame, FrameDecoder, MAX_PAYLOAD_LENGTH, seqAfter, type Frame, type FrameRejectReason } from './frame.js';
+import { checkCbor, decodeCbor, encodeCbor } from './cbor.js';
+import { FrameLink } from './link.js';
+import { MessageType } from './messages.js';
+
+test('CRC-32C matches the RFC 3720 check value and the bitwise reference', () => {
+  assert.is(crc32c(new TextEncoder().encode('123456789')), 0xe3069283);
+  assert.is(crc32c(new Uint8Array(32)), 0x8a9136aa); // RFC 3720 B.4: 32 bytes of zeros
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => crc32c(b) === crc32cReference(b)));
+});
+
+test('COBS round-trips any bytes, never emits 0x00 before the delimiter, and stays within its overhead bound', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 2000 }), (b) => {
+      const enc = cobsEncode(b);
+      assert.is(enc[enc.length - 1], 0);
+      assert.ok(!enc.subarray(0, enc.length - 1).includes(0));
+      assert.ok(enc.length - 1 <= cobsMaxEncodedLength(b.length));
+      const out = new Uint8Array(b.length);
+      const n = cobsDecodeInto(enc, 0, enc.length - 1, out);
+      assert.is(n, b.length);
+      assert.equal(Array.from(out), Array.from(b));
+    }),
+    { numRuns: 300 },
+  );
+  // 254 and 255 non-zero bytes are the edge of a COBS block
+  for (const n of [253, 254, 255, 508, 509]) {
+    const b = new Uint8Array(n).fill(7);
+    const out = new Uint8Array(n);
+    const enc = cobsEncode(b);
+    assert.is(cobsDecodeInto(enc, 0, enc.length - 1, out), n);
+  }
+});
+
+function collect(chunks: Uint8Array[]): { frames: Frame[]; rejects: FrameRejectReason[] } {
+  const frames: Frame[] = [];
+  const rejects: FrameRejectReason[] = [];
+  const d = new FrameDecoder({ frame: (f) => frames.push({ ...f, payload: f.payload.slice() }), reject: (r) => rejects.push(r) });
+  for (const c of chunks) d.push(c);
+  return { frames, rejects };
+}
+
+test('frames survive any fragmentation of the byte stream', () => {
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 600 }), { minLength: 1, maxLength: 6 }), fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 20 }), (payloads, cuts) => {
+      const wire = Buffer.concat(payloads.map((p, i) => encodeFrame(MessageType.TELEMETRY, i + 1, p)));
+      const chunks: Uint8Array[] = [];
+      let o = 0;
+      for (let i = 0; o < wire.length; i++) {
+        const n = cuts[i % cuts.length]!;
+        chunks.push(wire.subarray(o, o + n));
+        o += n;
+      }
+      const { frames, rejects } = collect(chunks);
+      assert.equal(rejects, []);
+      assert.equal(frames.map((f) => f.seq), payloads.map((_, i) => i + 1));
+      frames.forEach((f, i) => assert.equal(Array.from(f.payload), Array.from(payloads[i]!)));
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('a corrupt frame is rejected once and the next frame still decodes', () => {
+  const a = encodeFrame(MessageType.TELEMETRY, 1, Uint8Array.of(1, 2, 3));
+  const b = encodeFrame(MessageType.TELEMETRY, 2, Uint8Array.of(4, 5, 6));
+  const bad = a.slice();
+  bad[3]! ^= 0x10;
+  const { frames, rejects } = collect([bad, b]);
+  assert.equal(rejects, ['crc']);
+  assert.equal(frames.map((f) => f.seq), [2]);
+});
+
+test('an oversized run is rejected once, then the decoder resynchronises at the next delimiter', () => {
+  const junk = new Uint8Array(MAX_PAYLOAD_LENGTH + 5000).fill(0x41);
+  const good = encodeFrame(MessageType.TELEMETRY, 9, Uint8Array.of(0xa0));
+  const { frames, rejects } = collect([junk.subarray(0, 30000), junk.subarray(30000), Uint8Array.of(0), good]);
+  assert.equal(rejects, ['oversized']);
+  assert.equal(frames.map((f) => f.seq), [9]);
+  assert.throws(() => encodeFrame(1, 1, new Uint8Array(MAX_PAYLOAD_LENGTH + 1)), RangeError);
+});
+
+test('sequence numbers compare across the u32 wrap', () => {
+  assert.ok(seqAfter(1, 0xffffffff));
+  assert.ok(seqAfter(5, 4));
+  assert.not.ok(seqAfter(4, 5));
+  assert.not.ok(seqAfter(7, 7));
+});
+
+test('FrameLink rejects duplicates, reordered and unknown-type frames with counters, counts missing frames', () => {
+  const got: number[] = [];
+  const logs: string[] = [];
+  const link = new FrameLink({ write: () => {}, accept: new Set([MessageType.TELEMETRY]), onFrame: (f) => got.push(f.seq), log: (e) => logs.push(e.event) });
+  const f = (seq: number, type: number = MessageType.TELEMETRY) => encodeFrame(type, seq, Uint8Array.of(0xa0));
+  link.push(Buffer.concat([f(10), f(11), f(11), f(9), f(14), f(12), f(15, MessageType.HELLO), f(0x22, 0x55)]));
+  assert.equal(got, [10, 11, 14]);
+  assert.is(link.stats.rejected.sequence, 3);
+  assert.is(link.stats.rejected['unknown-type'], 2);
+  assert.is(link.stats.framesMissing, 2);
+  assert.ok(logs.filter((l) => l === 'frame-rejected').length === 5);
+  link.resync();
+  link.push(f(3));
+  assert.equal(got, [10, 11, 14, 3]);
+});
+
+test('CBOR limits: depth, container size, tags, indefinite lengths, non-text keys and trailing bytes are refused', () => {
+  assert.ok(checkCbor(encodeCbor({ a: 1, b: [1, 2, { c: 'x' }] })).ok);
+  const deep = encodeCbor({ a: [[[[1]]]] });
+  assert.not.ok(checkCbor(deep).ok);
+  assert.not.ok(checkCbor(encodeCbor({ a: Array.from({ length: 65 }, () => 0) })).ok);
+  assert.not.ok(checkCbor(Uint8Array.of(0xc1, 0x00)).ok); // tag 1
+  assert.not.ok(checkCbor(Uint8Array.of(0x9f, 0x01, 0xff)).ok); // indefinite array
+  assert.not.ok(checkCbor(Uint8Array.of(0xa1, 0x01, 0x01)).ok); // integer key
+  assert.not.ok(checkCbor(Uint8Array.of(0x01, 0x01)).ok); // trailing
+  assert.not.ok(checkCbor(Uint8Array.of(0x62, 0xc3, 0x28)).ok); // invalid UTF-8
+  assert.not.ok(checkCbor(Uint8Array.of(0x5a, 0xff, 0xff, 0xff, 0xff)).ok); // 4 GiB byte string
+  const r = decodeCbor(encodeCbor({ s: 2 ** 40 + 3 }));
+  assert.ok(r.ok && (r.value as { s: bigint }).s === BigInt(2 ** 40 + 3), 'integers above 2^32 travel as uint64');
+});
+
+test.run();
