@@ -299,9 +299,17 @@ export class KeyStore {
     }
   }
 
-  /** Available keys that this node may allocate in a pool. */
-  allocatable(peer: string, origin: PoolOrigin): number {
-    return this.#pools.get(poolKey(peer, origin))?.queue.size ?? 0;
+  /** Available keys that this node may allocate in a pool (with seq ≤ `maxSeq`: those the peer also holds). */
+  allocatable(peer: string, origin: PoolOrigin, maxSeq = Number.POSITIVE_INFINITY): number {
+    const q = this.#pools.get(poolKey(peer, origin))?.queue;
+    if (!q) return 0;
+    if (maxSeq === Number.POSITIVE_INFINITY) return q.size;
+    let n = 0;
+    for (const seq of q.values()) {
+      if (seq > maxSeq) break;
+      n++;
+    }
+    return n;
   }
 
   /** Count of keys per state in a pool. */
