@@ -49,6 +49,8 @@ export interface DemoNetworkOptions {
    * nodes a hundred times on a busy machine.
    */
   readonly bundle?: boolean;
+  /** Wait until every link's initial units are held at both ends before returning (default true). */
+  readonly waitForKeys?: boolean;
 }
 
 export interface DemoNode {
@@ -86,6 +88,11 @@ export interface DemoNetwork {
   restart(id: string): Promise<void>;
   /** Stops one node cleanly (SIGTERM). */
   stopNode(id: string): Promise<void>;
+  /**
+   * Resolves once every link offers at least `keys` keys of the default size in both directions,
+   * as its nodes' SAEs see it through ETSI 014 status (keys both ends of the link hold).
+   */
+  waitForKeys(keys: number, timeoutMs?: number): Promise<void>;
   /** Whether a node's warm standby process is loaded (restart() then takes milliseconds). */
   spareReady(id: string): boolean;
   /** Recent stderr of a node's process (for diagnosing a failed test). */
@@ -275,6 +282,35 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
       procs.delete(id);
       await stopProc(p, 'SIGTERM');
     },
+    waitForKeys: async (keys, timeoutMs = 60_000) => {
+      const saeOn = (node: string) => net.saes.find((s) => s.node === node)?.id;
+      const probes: { client: EtsiClient; slave: string; what: string }[] = [];
+      const temp: EtsiClient[] = [];
+      for (const l of links) {
+        const [a, b] = l.split('-') as [string, string];
+        for (const [m, s] of [[a, b], [b, a]] as const) {
+          const ms = saeOn(m);
+          const ss = saeOn(s);
+          if (!ms || !ss) continue;
+          const c = net.client(ms, 1);
+          temp.push(c);
+          probes.push({ client: c, slave: ss, what: `${m}→${s}` });
+        }
+      }
+      const deadline = Date.now() + timeoutMs;
+      try {
+        for (const p of probes) {
+          for (;;) {
+            const r = await p.client.status(p.slave).catch(() => null);
+            if (r?.status === 200 && Number(r.body.stored_key_count) >= keys) break;
+            if (Date.now() > deadline) throw new Error(`link ${p.what}: fewer than ${keys} keys after ${timeoutMs} ms (${r?.raw ?? 'no answer'})`);
+            await new Promise((res) => setTimeout(res, 50));
+          }
+        }
+      } finally {
+        for (const c of temp) c.close();
+      }
+    },
     spareReady: (id) => spares.get(id)?.loaded ?? false,
     stderr: (id) => (procs.get(id)?.err ?? []).join(''),
     stop: async () => {
@@ -292,6 +328,8 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
   try {
     for (const n of nodes) prepareSpare(n);
     await Promise.all(nodes.map((n) => launch(n)));
+    // Each end allocates every other unit of a link: half the initial stock is its share.
+    if (o.waitForKeys !== false) await net.waitForKeys(Math.floor((o.initialUnits ?? 2000) / 2));
   } catch (e) {
     await net.stop();
     throw e;
