@@ -49,6 +49,8 @@ export interface DemoNetworkOptions {
    * nodes a hundred times on a busy machine.
    */
   readonly bundle?: boolean;
+  /** Extra Node.js options for the node processes (e.g. `--cpu-prof` to profile them). */
+  readonly execArgv?: readonly string[];
   /** Wait until every link's initial units are held at both ends before returning (default true). */
   readonly waitForKeys?: boolean;
 }
@@ -188,7 +190,7 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
   let program: string[];
   let paths: Awaited<ReturnType<typeof initPki>>;
   try {
-    program = o.bundle ? await bundleNodeProgram(dir) : [CLI];
+    program = [...(o.execArgv ?? []), ...(o.bundle ? await bundleNodeProgram(dir) : [CLI])];
     paths = await initPki(join(dir, 'pki'), { network: 'demo', nodes: [...ids], saes: Object.keys(saes) });
   } catch (e) {
     if (own) rmSync(dir, { recursive: true, force: true });
