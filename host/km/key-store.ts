@@ -2,8 +2,9 @@
  * The KMA key store: LMDB, crash-safe, every key encrypted at rest (AES-256-GCM under a key
  * derived from the node storage key, bound to the key's ID, pool and size), every change made in
  * one durable transaction (`commit`) that checks the one-life state machine (key-state.ts) before
- * it writes anything. A commit resolves only once LMDB has flushed it, so the caller acts (sends a
- * message, answers an SAE) only on what would survive a crash.
+ * it writes anything. A commit resolves only once LMDB has flushed it to disk (not merely
+ * committed it), so the caller acts (sends a message, answers an SAE) only on what would survive a
+ * crash or a power loss.
  *
  * Keys live in pools named by the node that holds the other copy: `link` pools hold the units of a
  * QKD link (index = the link's unit index), `relay` pools hold keys relayed end to end to a node
@@ -190,6 +191,7 @@ export class KeyStore {
         meta.putSync('node', o.nodeId);
         meta.putSync('created', Date.now());
       });
+      await root.flushed;
       const s = new KeyStore(o, root, dek);
       s.#load();
       return s;
@@ -399,6 +401,7 @@ export class KeyStore {
       }
       return n;
     });
+    await this.#root.flushed;
     const p = this.#pool(peer, 'link');
     for (const r of fresh) {
       p.counts.available++;
@@ -429,6 +432,9 @@ export class KeyStore {
       }
     });
     if (failure) throw failure;
+    // lmdb-js resolves a transaction once committed (visible, safe from a process crash) and
+    // syncs it to disk after (overlappingSync). A KM acts only on what survives power loss too.
+    await this.#root.flushed;
     this.#afterCommit(applied);
   }
 
