@@ -22,6 +22,11 @@ const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 // (createRequire, not import.meta.resolve: this module may itself be loaded through require.)
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
+/** Extra node flags for emulator processes, e.g. QKDN_EMULATOR_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile one. */
+export function extraNodeArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.QKDN_EMULATOR_NODE_ARGS ?? '').split(/\s+/).filter((a) => a.length > 0);
+}
+
 export class EmulatorProcess {
   /** Stable path the host opens. */
   readonly path: string;
@@ -50,7 +55,7 @@ export class EmulatorProcess {
   }
 
   static start(options: BoardOptions): Promise<EmulatorProcess> {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, JSON.stringify(options)], {
+    const child = spawn(process.execPath, [...extraNodeArgs(), '--import', TSX, MAIN, JSON.stringify(options)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
