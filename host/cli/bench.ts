@@ -2,7 +2,7 @@
  * `qkdn-edge bench [suite...] [--json] [--quick]`: runs the benchmark suites found in `*.bench.ts`
  * files under host/ and hil-tests/.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchSuite, BenchContext } from './benchmark.js';
@@ -21,7 +21,11 @@ function findBenchFiles(dir: string): string[] {
 }
 
 export async function discoverSuites(): Promise<BenchSuite[]> {
-  const files = ['host', 'hil-tests'].flatMap((d) => findBenchFiles(join(root, d))).sort();
+  const files = ['host', 'hil-tests']
+    .map((d) => join(root, d))
+    .filter((d) => existsSync(d))
+    .flatMap(findBenchFiles)
+    .sort();
   const suites: BenchSuite[] = [];
   for (const file of files) {
     const mod = (await import(pathToFileURL(file).href)) as { suite?: BenchSuite };

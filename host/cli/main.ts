@@ -27,4 +27,31 @@ program
     process.exitCode = await runBench(suites, { json: Boolean(opts.json), quick: Boolean(opts.quick) });
   });
 
+program
+  .command('node')
+  .description('run one trusted node: key manager, Kx to other nodes, ETSI GS QKD 014 API')
+  .requiredOption('--config <file>', 'node configuration (YAML or JSON; see host/node/README.md)')
+  .option('--standby', 'load, then wait for a line "start" on stdin before opening the data directory')
+  .action(async (opts: { config: string; standby?: boolean }) => {
+    const { runNodeCommand } = await import('../node/node.js');
+    process.exitCode = await runNodeCommand(opts);
+  });
+
+program
+  .command('pki')
+  .description('certificates for a test network: `pki init <dir> --nodes A,B --saes alice,bob`, `pki issue <dir> --sae carol`')
+  .argument('<action>', 'init | issue')
+  .argument('<dir>', 'directory of the network PKI')
+  .option('--nodes <ids>', 'init: node IDs, comma-separated')
+  .option('--saes <ids>', 'init: SAE IDs, comma-separated')
+  .option('--node <id>', 'issue: one node certificate')
+  .option('--sae <id>', 'issue: one SAE certificate')
+  .option('--network <name>', 'network name in the CA subject')
+  .option('--hosts <names>', 'extra DNS names / IPs for node certificates')
+  .option('--days <n>', 'certificate validity')
+  .action(async (action: string, dir: string, opts: Record<string, string>) => {
+    const { runPkiCommand } = await import('../pki/command.js');
+    process.exitCode = await runPkiCommand(action, dir, opts);
+  });
+
 await program.parseAsync(process.argv);

@@ -1,15 +1,54 @@
 /**
- * Basis sifting: keeps the receiver's value bit in every slot where transmitter and receiver chose
- * the same basis. Inputs are bit-packed (bit i of byte k is slot 8k+i), the form the boards and the
- * classical channel carry.
+ * Basis sifting: keeps the value bit in every slot where transmitter and receiver chose the same
+ * basis. Two forms:
+ * - packed: bases and values bit-packed per slot (bit i of byte k is slot 8k+i);
+ * - detection-event lists for decoy-state BB84: the receiver's events (slot index, detected value,
+ *   basis) against the transmitter's ring-buffer answer for those slots (value, basis, intensity
+ *   class per slot), sifted into one stream per intensity class and basis, with counts.
  */
 import { KernelArgumentError } from './errors.js';
-import { loadKernel, guard, MemoryViews, type KernelInstance, type LoadOptions } from './loader.js';
+import { loadKernel, guard, ensureMemory, MemoryViews, type KernelInstance, type LoadOptions } from './loader.js';
 
 interface SiftExports {
   arena(bytes: number): number;
   siftPacked(basesA: number, basesB: number, values: number, n: number, out: number): number;
+  siftEvents(settings: number, window: number, slots: number, flags: number, nEvents: number, fromSettings: number, out: number, streamBytes: number, counts: number): number;
 }
+
+export type IntensityClass = 'signal' | 'decoy' | 'vacuum';
+export type Basis = 'Z' | 'X';
+export const INTENSITY_CLASSES: readonly IntensityClass[] = ['signal', 'decoy', 'vacuum'];
+export const BASES: readonly Basis[] = ['Z', 'X'];
+
+/** One byte of the transmitter's answer for a slot: bit 0 value, bit 1 basis (X = 1), bits 2-3 class. */
+export function encodeSetting(value: 0 | 1, basis: Basis, cls: IntensityClass): number {
+  return value | (basis === 'X' ? 2 : 0) | (INTENSITY_CLASSES.indexOf(cls) << 2);
+}
+
+/** One byte of a detection event: bit 0 the detected value, bit 1 the receiver's basis (X = 1). */
+export function encodeEventFlags(value: 0 | 1, basis: Basis): number {
+  return value | (basis === 'X' ? 2 : 0);
+}
+
+/** Whose value bit the sifted streams carry: each end keeps its own. */
+export type SiftValueSource = 'receiver' | 'transmitter';
+
+export interface ClassCounts {
+  /** Events kept (bases agree), by basis. */
+  readonly kept: Readonly<Record<Basis, number>>;
+  /** Events discarded (bases differ), by the receiver's basis. */
+  readonly discarded: Readonly<Record<Basis, number>>;
+  /** All events of the class. */
+  readonly detections: number;
+}
+
+export interface EventSiftResult {
+  /** Kept value bits in event order, one stream per intensity class and basis. */
+  readonly streams: Readonly<Record<IntensityClass, Readonly<Record<Basis, SiftResult>>>>;
+  readonly counts: Readonly<Record<IntensityClass, ClassCounts>>;
+}
+
+const MAX_EVENTS = 2 ** 28;
 
 export interface SiftResult {
   /** Kept value bits, packed, `length` of them. */
@@ -58,6 +97,95 @@ export class Sifter {
     const bits = this.views.u8.slice(base + 3 * stride, base + 3 * stride + Math.ceil(kept / 8));
     return { bits, length: kept };
   }
+
+  /**
+   * Sifts detection events against the transmitter's answer. `settings[s]` is the answer for slot
+   * s (see encodeSetting); event i is at slot `slots[i]` with `flags[i]` (see encodeEventFlags).
+   * Each event is checked (slot inside the answer, valid flags and setting) inside the kernel's
+   * loop, before its slot is read; the first bad one is reported as a KernelArgumentError.
+   */
+  siftEvents(settings: Uint8Array, slots: Uint32Array, flags: Uint8Array, valueFrom: SiftValueSource): EventSiftResult {
+    if (!(settings instanceof Uint8Array)) throw new KernelArgumentError('settings', settings, 'a Uint8Array, one byte per slot');
+    if (settings.length > 0xffff_ffff) throw new KernelArgumentError('settings.length', settings.length, '< 2^32');
+    if (!(slots instanceof Uint32Array)) throw new KernelArgumentError('slots', slots, 'a Uint32Array of slot indices');
+    if (!(flags instanceof Uint8Array)) throw new KernelArgumentError('flags', flags, 'a Uint8Array, one byte per event');
+    if (flags.length !== slots.length) throw new KernelArgumentError('flags.length', flags.length, `slots.length = ${slots.length}`);
+    if (slots.length > MAX_EVENTS) throw new KernelArgumentError('slots.length', slots.length, '<= 2^28 events per call');
+    if (valueFrom !== 'receiver' && valueFrom !== 'transmitter') throw new KernelArgumentError('valueFrom', valueFrom, "'receiver' or 'transmitter'");
+    const nE = slots.length;
+    const streamBytes = Math.ceil(nE / 64) * 8 + 8;
+    const sBytes = Math.ceil(settings.length / 8) * 8;
+    const bytes = sBytes + nE * 4 + Math.ceil(nE / 8) * 8 + 6 * streamBytes + 128;
+    ensureMemory(this.k, bytes + 2 ** 20);
+    const base = guard('sift', () => this.k.exports.arena(bytes));
+    if (base === 0) throw new KernelArgumentError('slots.length', nE, 'a size that fits in WASM memory');
+    const pCounts = base;
+    const pSlots = base + 128;
+    const pFlags = pSlots + nE * 4;
+    const pSettings = pFlags + Math.ceil(nE / 8) * 8;
+    const pOut = pSettings + sBytes;
+    const u8 = this.views.u8;
+    u8.set(new Uint8Array(slots.buffer, slots.byteOffset, nE * 4), pSlots);
+    u8.set(flags, pFlags);
+    u8.set(settings, pSettings);
+    u8.fill(0, pOut, pOut + 6 * streamBytes);
+    const bad = guard('sift', () =>
+      this.k.exports.siftEvents(pSettings, settings.length, pSlots, pFlags, nE, valueFrom === 'transmitter' ? 1 : 0, pOut, streamBytes, pCounts),
+    );
+    if (bad >= 0) throw badEvent(settings, slots, flags, bad);
+    const c = this.views.u32.slice(pCounts / 4, pCounts / 4 + 18);
+    const view = this.views.u8;
+    const stream = (cls: number, b: number): SiftResult => {
+      const length = c[12 + 2 * cls + b]!;
+      const start = pOut + (2 * cls + b) * streamBytes;
+      return { bits: view.slice(start, start + Math.ceil(length / 8)), length };
+    };
+    return assembleEventResult(stream, (cls, kept, b) => c[4 * cls + 2 * kept + b]!);
+  }
+}
+
+function badEvent(settings: Uint8Array, slots: Uint32Array, flags: Uint8Array, i: number): KernelArgumentError {
+  const slot = slots[i]!;
+  if (slot >= settings.length) return new KernelArgumentError(`slots[${i}]`, slot, `a slot index < settings.length = ${settings.length}`);
+  if (flags[i]! > 3) return new KernelArgumentError(`flags[${i}]`, flags[i], 'bits 0-1 only (value, basis)');
+  return new KernelArgumentError(`settings[${slot}]`, settings[slot], 'value | basis << 1 | class << 2 with class 0-2 (event ' + i + ')');
+}
+
+function assembleEventResult(stream: (cls: number, basis: number) => SiftResult, count: (cls: number, kept: number, basis: number) => number): EventSiftResult {
+  const streams = {} as Record<IntensityClass, Record<Basis, SiftResult>>;
+  const counts = {} as Record<IntensityClass, ClassCounts>;
+  INTENSITY_CLASSES.forEach((name, cls) => {
+    streams[name] = { Z: stream(cls, 0), X: stream(cls, 1) };
+    const kept = { Z: count(cls, 1, 0), X: count(cls, 1, 1) };
+    const discarded = { Z: count(cls, 0, 0), X: count(cls, 0, 1) };
+    counts[name] = { kept, discarded, detections: kept.Z + kept.X + discarded.Z + discarded.X };
+  });
+  return { streams, counts };
+}
+
+/** Plain-TypeScript twin of siftEvents (inputs assumed valid). */
+export function siftEventsReference(settings: Uint8Array, slots: Uint32Array, flags: Uint8Array, valueFrom: SiftValueSource): EventSiftResult {
+  const nE = slots.length;
+  const bufs = Array.from({ length: 6 }, () => new Uint8Array(Math.ceil(nE / 8)));
+  const lens = new Array<number>(6).fill(0);
+  const cnt = new Array<number>(12).fill(0);
+  for (let i = 0; i < nE; i++) {
+    const a = settings[slots[i]!]!;
+    const f = flags[i]!;
+    const cls = a >> 2;
+    const basis = (f >> 1) & 1;
+    const keep = ((a >> 1) & 1) === basis ? 1 : 0;
+    cnt[4 * cls + 2 * keep + basis]!++;
+    if (!keep) continue;
+    const v = valueFrom === 'transmitter' ? a & 1 : f & 1;
+    const s = 2 * cls + basis;
+    if (v) bufs[s]![lens[s]! >> 3]! |= 1 << (lens[s]! & 7);
+    lens[s]!++;
+  }
+  return assembleEventResult(
+    (cls, b) => ({ bits: bufs[2 * cls + b]!.slice(0, Math.ceil(lens[2 * cls + b]! / 8)), length: lens[2 * cls + b]! }),
+    (cls, kept, b) => cnt[4 * cls + 2 * kept + b]!,
+  );
 }
 
 /** Plain-TypeScript twin of the kernel, for tests and the benchmark's reference figure. */

@@ -1,0 +1,267 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:tls';
+import type { FastifyInstance } from 'fastify';
+import { startTestNetwork, type TestNetwork } from '../km/test-network.js';
+import { pkiPaths } from '../pki/pki.js';
+import { createCa, issue } from '../pki/pki.js';
+import { createApiServer, apiPort } from './server.js';
+import { Etsi014Service } from './etsi014.js';
+import { EtsiClient, type EtsiResponse } from './client.js';
+import { API_ERRORS } from './errors.js';
+import type { EtsiLimits } from './request.js';
+
+const LIMITS: EtsiLimits = { keySize: 256, minKeySize: 64, maxKeySize: 1024, maxKeyPerRequest: 16, maxSaeIdCount: 2 };
+let net: TestNetwork;
+const servers = new Map<string, FastifyInstance>();
+const clients: EtsiClient[] = [];
+const delivered: string[] = [];
+
+function client(sae: string, node: string, role: 'SAE' | 'KME' = 'SAE'): EtsiClient {
+  const p = pkiPaths(`${net.dir}/pki`);
+  const c = new EtsiClient({ url: `https://127.0.0.1:${apiPort(servers.get(node)!)}`, ca: readFileSync(p.ca), cert: readFileSync(p.cert(role, sae)), key: readFileSync(p.key(role, sae)) });
+  clients.push(c);
+  return c;
+}
+
+async function startApi(node: string): Promise<void> {
+  const p = pkiPaths(`${net.dir}/pki`);
+  const app = await createApiServer({
+    service: new Etsi014Service(net.node(node).km, LIMITS),
+    tls: { ca: readFileSync(p.ca), cert: readFileSync(p.cert('KME', node)), key: readFileSync(p.key('KME', node)) },
+    host: '127.0.0.1',
+    port: 0,
+  });
+  servers.set(node, app);
+}
+
+test.before(async () => {
+  net = await startTestNetwork({ links: ['A-B', 'B-C'], saes: { alice: 'A', bob: 'B', bea: 'B', carol: 'C' }, initialUnits: 400 });
+  for (const n of ['A', 'B', 'C']) await startApi(n);
+});
+test.after(async () => {
+  for (const c of clients) c.close();
+  for (const s of servers.values()) await s.close();
+  await net.close();
+});
+
+function isError(r: EtsiResponse, status: number): void {
+  assert.is(r.status, status, r.raw);
+  const b = r.body as { message?: unknown; details?: unknown };
+  assert.type(b.message, 'string', `error body has a message: ${r.raw}`);
+  assert.ok(Array.isArray(b.details) && b.details.every((d) => typeof d === 'object' && d !== null), `details is an array of objects: ${r.raw}`);
+  for (const k of delivered) assert.not.ok(r.raw.includes(k), 'key bytes in an error body');
+}
+
+function storeSnapshot(): string {
+  return ['A', 'B', 'C'].map((n) => JSON.stringify(net.node(n).store.counts(n === 'A' ? 'B' : 'A', 'link'))).join('|');
+}
+
+test('status: all eleven fields, integers, consistent', async () => {
+  const r = await client('alice', 'A').status('bob');
+  assert.is(r.status, 200, r.raw);
+  const s = r.body;
+  for (const f of ['source_KME_ID', 'target_KME_ID', 'master_SAE_ID', 'slave_SAE_ID']) assert.type(s[f], 'string', f);
+  for (const f of ['key_size', 'stored_key_count', 'max_key_count', 'max_key_per_request', 'max_key_size', 'min_key_size', 'max_SAE_ID_count']) assert.ok(Number.isInteger(s[f]), `${f} = ${s[f]}`);
+  assert.equal([s.source_KME_ID, s.target_KME_ID, s.master_SAE_ID, s.slave_SAE_ID], ['A', 'B', 'alice', 'bob']);
+  const n = s as Record<string, number>;
+  assert.ok(n.max_key_count! >= n.stored_key_count! && n.stored_key_count! > 0);
+  assert.ok(n.min_key_size! > 0 && n.min_key_size! <= n.key_size! && n.key_size! <= n.max_key_size!);
+  assert.ok(n.max_key_per_request! > 0);
+  assert.equal(s.status_extension, { key_source: 'simulated', relayed: false });
+  const relayed = await client('alice', 'A').status('carol');
+  assert.is(relayed.status, 200);
+  assert.equal(relayed.body.status_extension, { key_source: 'simulated', relayed: true });
+});
+
+test('enc_keys POST at the master KME, dec_keys POST and GET at the slave KME: identical keys, each once', async () => {
+  const enc = await client('alice', 'A').encKeys('bob', { number: 3, size: 512 });
+  assert.is(enc.status, 200, enc.raw);
+  assert.is(enc.body.keys.length, 3);
+  for (const k of enc.body.keys) {
+    assert.match(k.key_ID, /^[0-9a-f-]{36}$/);
+    assert.is(Buffer.from(k.key, 'base64').length, 64);
+    delivered.push(k.key);
+  }
+  const bob = client('bob', 'B');
+  const dec = await bob.decKeys('alice', enc.body.keys.slice(0, 2).map((k) => k.key_ID));
+  assert.is(dec.status, 200, dec.raw);
+  assert.equal(dec.body.keys, enc.body.keys.slice(0, 2));
+  const one = await bob.decKeyGet('alice', enc.body.keys[2]!.key_ID.toUpperCase());
+  assert.is(one.status, 200, one.raw);
+  assert.equal(one.body.keys, [enc.body.keys[2]]);
+  isError(await bob.decKeyGet('alice', enc.body.keys[2]!.key_ID), 400);
+});
+
+test('enc_keys GET with number and size; defaults to one key of key_size', async () => {
+  const a = client('alice', 'A');
+  const r = await a.encKeysGet('bob', 2, 128);
+  assert.is(r.status, 200, r.raw);
+  assert.equal(r.body.keys.map((k) => Buffer.from(k.key, 'base64').length), [16, 16]);
+  const d = await a.encKeysGet('bob');
+  assert.equal(d.body.keys.map((k) => Buffer.from(k.key, 'base64').length), [32]);
+  delivered.push(...r.body.keys.map((k) => k.key), ...d.body.keys.map((k) => k.key));
+});
+
+test('multicast: additional_slave_SAE_IDs on the slave KME each get the key once', async () => {
+  const enc = await client('alice', 'A').encKeys('bob', { number: 1, additional_slave_SAE_IDs: ['bea'] });
+  assert.is(enc.status, 200, enc.raw);
+  const id = enc.body.keys[0]!.key_ID;
+  delivered.push(enc.body.keys[0]!.key);
+  const b1 = await client('bob', 'B').decKeys('alice', [id]);
+  const b2 = await client('bea', 'B').decKeys('alice', [id]);
+  assert.equal(b1.body.keys, enc.body.keys);
+  assert.equal(b2.body.keys, enc.body.keys);
+  isError(await client('bea', 'B').decKeys('alice', [id]), 400);
+});
+
+test('keys for an SAE two hops away are relayed, then supplied through ETSI 014', async () => {
+  const enc = await client('alice', 'A').encKeys('carol', { number: 2 });
+  assert.is(enc.status, 200, enc.raw);
+  const dec = await client('carol', 'C').decKeys('alice', enc.body.keys.map((k) => k.key_ID));
+  assert.equal(dec.body.keys, enc.body.keys);
+  delivered.push(...enc.body.keys.map((k) => k.key));
+});
+
+test('extensions: unknown optional ones are ignored, unsupported mandatory ones refused with 400, in both forms', async () => {
+  const a = client('alice', 'A');
+  const ok = await a.send<{ keys: unknown[] }>('POST', '/api/v1/keys/bob/enc_keys', { number: 1, extension_optional: [{ abc_route_type: 'direct' }], misspeled_field: 3 });
+  assert.is(ok.status, 200, ok.raw);
+  const okDict = await a.send('POST', '/api/v1/keys/bob/enc_keys', { extension_optional: { abc: 1 }, extension_mandatory: [] });
+  assert.is(okDict.status, 200, okDict.raw);
+  const before = storeSnapshot();
+  const arr = await a.send('POST', '/api/v1/keys/bob/enc_keys', { extension_mandatory: [{ abc_route_type: 'direct' }] });
+  isError(arr, 400);
+  assert.equal((arr.body as { details: unknown[] }).details.slice(1), [{ extension: 'abc_route_type' }]);
+  isError(await a.send('POST', '/api/v1/keys/bob/enc_keys', { extension_mandatory: { abc_transfer_method: 'qkd' } }), 400);
+  assert.is(storeSnapshot(), before);
+});
+
+test('bad input: every malformed request gets 400 with {message, details} and changes nothing', async () => {
+  const a = client('alice', 'A');
+  const before = storeSnapshot();
+  const bad: [string, string, unknown, Record<string, string>?][] = [
+    ['POST', '/api/v1/keys/bob/enc_keys', '{"number": 1,'],
+    ['POST', '/api/v1/keys/bob/enc_keys', '[1,2]'],
+    ['POST', '/api/v1/keys/bob/enc_keys', 'null'],
+    ['POST', '/api/v1/keys/bob/enc_keys', ''],
+    ['POST', '/api/v1/keys/bob/enc_keys', { number: '1' }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { number: true }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { number: 0 }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { number: -1 }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { number: 1.5 }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { number: 1e300 }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { number: 17 }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { size: 0 }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { size: 100 }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { size: 2048 }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { size: 56 }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { size: -256 }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { additional_slave_SAE_IDs: [] }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { additional_slave_SAE_IDs: ['bob'] }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { additional_slave_SAE_IDs: ['alice'] }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { additional_slave_SAE_IDs: ['bea', 'bea'] }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { additional_slave_SAE_IDs: ['bea', 'x', 'y'] }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { additional_slave_SAE_IDs: ['carol'] }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { additional_slave_SAE_IDs: 'bea' }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { extension_mandatory: 'x' }],
+    ['POST', '/api/v1/keys/bob/enc_keys', { number: 1 }, { 'content-type': 'text/plain' }],
+    ['POST', '/api/v1/keys/bob/enc_keys', JSON.stringify({ number: 1, pad: 'x'.repeat(100_000) })],
+    ['GET', '/api/v1/keys/bob/enc_keys?number=0', undefined],
+    ['GET', '/api/v1/keys/bob/enc_keys?number=1.5', undefined],
+    ['GET', '/api/v1/keys/bob/enc_keys?number=-1', undefined],
+    ['GET', '/api/v1/keys/bob/enc_keys?number=abc', undefined],
+    ['GET', '/api/v1/keys/bob/enc_keys?number=99999999999', undefined],
+    ['GET', '/api/v1/keys/bob/enc_keys?number=1&number=2', undefined],
+    ['GET', '/api/v1/keys/bob/enc_keys?size=12', undefined],
+    ['GET', '/api/v1/keys/bob/enc_keys?size=', undefined],
+    ['GET', '/api/v1/keys/nobody/enc_keys', undefined],
+    ['GET', '/api/v1/keys/alice/enc_keys', undefined],
+    ['GET', '/api/v1/keys/nobody/status', undefined],
+    ['GET', '/api/v1/keys/bad%20id/status', undefined],
+    ['GET', `/api/v1/keys/${'x'.repeat(65)}/status`, undefined],
+    ['GET', '/api/v1/keys/bob/dec_keys', undefined],
+    ['GET', '/api/v1/keys/bob/dec_keys?key_ID=not-a-uuid', undefined],
+    ['GET', '/api/v1/keys/bob/dec_keys?key_ID=00000000-0000-4000-8000-000000000000', undefined],
+    ['POST', '/api/v1/keys/bob/dec_keys', { key_IDs: [] }],
+    ['POST', '/api/v1/keys/bob/dec_keys', { key_IDs: 'x' }],
+    ['POST', '/api/v1/keys/bob/dec_keys', { key_IDs: [{ key: 'x' }] }],
+    ['POST', '/api/v1/keys/bob/dec_keys', {}],
+  ];
+  for (const [method, path, body, headers] of bad) {
+    const r = await a.send(method as 'GET' | 'POST', path, body, headers);
+    try {
+      isError(r, 400);
+    } catch (e) {
+      throw new Error(`${method} ${path} ${JSON.stringify(body)?.slice(0, 80)}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  assert.is(storeSnapshot(), before);
+});
+
+test('unknown, foreign and same-KME SAEs get the same refusal, saying nothing about which', async () => {
+  const a = client('alice', 'A');
+  const bodies = await Promise.all(['nobody', 'alice', 'bob-typo'].map(async (s) => (await a.encKeys(s)).body as unknown as { message: string }));
+  assert.is(new Set(bodies.map((b) => b.message)).size, 1);
+});
+
+test('dec_keys: a key addressed to another SAE or from another master is refused like an unknown one', async () => {
+  const enc = await client('alice', 'A').encKeys('bob', { number: 1 });
+  delivered.push(enc.body.keys[0]!.key);
+  const id = enc.body.keys[0]!.key_ID;
+  const foreign = await client('bea', 'B').decKeys('alice', [id]);
+  isError(foreign, 400);
+  const wrongMaster = await client('bob', 'B').decKeys('carol', [id]);
+  isError(wrongMaster, 400);
+  const unknown = await client('bob', 'B').decKeys('alice', ['00000000-0000-4000-8000-000000000000']);
+  assert.is((foreign.body as unknown as { message: string }).message, (unknown.body as unknown as { message: string }).message);
+  const mine = await client('bob', 'B').decKeys('alice', [id]);
+  assert.is(mine.status, 200);
+});
+
+test('401 for a network certificate that is not an SAE of this KME; refusal at TLS for no or foreign certificates and TLS < 1.2', async () => {
+  isError(await client('bob', 'A').status('alice'), 401); // bob is B's SAE
+  isError(await client('B', 'A', 'KME').status('bob'), 401); // a KME certificate is not an SAE
+  const p = pkiPaths(`${net.dir}/pki`);
+  const port = apiPort(servers.get('A')!);
+  const handshake = (opts: Record<string, unknown>) =>
+    new Promise<string>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(p.ca), ...opts });
+      s.on('secureConnect', () => {
+        s.write('GET /api/v1/keys/bob/status HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+      s.on('data', (d) => {
+        s.destroy();
+        resolve(`data:${d.toString().slice(0, 12)}`);
+      });
+      s.on('error', (e) => resolve(`error:${e.message}`));
+      s.on('close', () => resolve('closed'));
+    });
+  const noCert = await handshake({});
+  assert.not.match(noCert, /^data:HTTP\/1.1 200/);
+  const other = await createCa('other');
+  const foreign = await issue(other, { role: 'SAE', id: 'alice' });
+  assert.not.match(await handshake({ cert: foreign.cert, key: foreign.key }), /^data:HTTP/);
+  const alice = { cert: readFileSync(p.cert('SAE', 'alice')), key: readFileSync(p.key('SAE', 'alice')) };
+  assert.match(await handshake({ ...alice, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }), /^error:/);
+  assert.match(await handshake({ ...alice, maxVersion: 'TLSv1.2' }), /^data:HTTP\/1.1 200/);
+});
+
+test('503 when the slave KME is down; nothing delivered, nothing left usable', async () => {
+  await net.stopNode('B');
+  try {
+    isError(await client('alice', 'A').encKeys('bob', { number: 1 }), 503);
+  } finally {
+    await servers.get('B')!.close();
+    await net.startNode('B');
+    await startApi('B');
+  }
+});
+
+test('every error code is documented in host/api/README.md', () => {
+  const doc = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
+  for (const code of Object.keys(API_ERRORS)) assert.ok(doc.includes(code), `${code} missing from host/api/README.md`);
+});
+
+test.run();

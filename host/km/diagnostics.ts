@@ -1,0 +1,83 @@
+/**
+ * What the key management layer tells observers (the QKDN manager, metrics, tests), through named
+ * node:diagnostics_channel channels so that nothing here imports its observers. Publishing costs
+ * nothing when no one subscribes. Messages never carry key bytes.
+ *
+ * | channel              | message          | when                                              |
+ * |----------------------|------------------|---------------------------------------------------|
+ * | qkdn:km:relay        | RelayEvent       | a key relay this KM started completed or failed   |
+ * | qkdn:km:relay:hop    | RelayHopEvent    | this KM forwarded (or failed to forward) one hop  |
+ * | qkdn:km:supply       | SupplyEvent      | an ETSI 014 supply (enc_keys) or fetch (dec_keys) |
+ * | qkdn:km:sync         | SyncEvent        | keys burned by recovery or by a peer's Void       |
+ */
+import { channel } from 'node:diagnostics_channel';
+
+export const CHANNELS = {
+  relay: 'qkdn:km:relay',
+  relayHop: 'qkdn:km:relay:hop',
+  supply: 'qkdn:km:supply',
+  sync: 'qkdn:km:sync',
+} as const;
+
+export interface RelayEvent {
+  readonly node: string;
+  readonly relay: string;
+  readonly route: readonly string[];
+  readonly hops: number;
+  readonly keys: number;
+  readonly bits: number;
+  readonly outcome: 'completed' | 'failed';
+  readonly latencyMs: number;
+  /** Index in the route of the node that reported the failure. */
+  readonly failedHop?: number;
+  readonly reason?: string;
+}
+
+export interface RelayHopEvent {
+  readonly node: string;
+  readonly relay: string;
+  readonly from: string;
+  readonly to: string | null;
+  readonly hop: number;
+  readonly outcome: 'forwarded' | 'delivered' | 'failed';
+  readonly latencyMs: number;
+  readonly reason?: string;
+}
+
+export interface SupplyEvent {
+  readonly node: string;
+  readonly kind: 'enc_keys' | 'dec_keys';
+  readonly master: string;
+  readonly slaves: readonly string[];
+  readonly keys: number;
+  readonly size: number;
+  readonly outcome: 'delivered' | 'refused' | 'failed';
+  readonly latencyMs: number;
+  readonly reason?: string;
+}
+
+export interface SyncEvent {
+  readonly node: string;
+  readonly peer: string;
+  readonly kind: 'recovery' | 'void-received' | 'void-sent';
+  readonly keys: number;
+  readonly reason: string;
+}
+
+const relay = channel(CHANNELS.relay);
+const relayHop = channel(CHANNELS.relayHop);
+const supply = channel(CHANNELS.supply);
+const sync = channel(CHANNELS.sync);
+
+export function publishRelay(e: RelayEvent): void {
+  if (relay.hasSubscribers) relay.publish(e);
+}
+export function publishRelayHop(e: RelayHopEvent): void {
+  if (relayHop.hasSubscribers) relayHop.publish(e);
+}
+export function publishSupply(e: SupplyEvent): void {
+  if (supply.hasSubscribers) supply.publish(e);
+}
+export function publishSync(e: SyncEvent): void {
+  if (sync.hasSubscribers) sync.publish(e);
+}

@@ -1,0 +1,37 @@
+/**
+ * Response (type 2): the answer to a request that has no answer message of its own (KeyRelay,
+ * KeyRelayCompletionNotification, KeySync, Void). In a relay it is the per-hop acknowledgement: the
+ * next hop has durably taken the key over and consumed its pad.
+ *
+ *   { re: uint, status: text, reason?: text, high?: uint }
+ *   status: "ok" or an error code (ERR_KM_*, ERR_KX_*); reason: human text, never key material;
+ *   high: the responder's highest unit index of the link shared with the requester (watermark).
+ */
+import { body, defined, optText, text, uint } from './fields.js';
+import type { KxMessageSpec } from './spec.js';
+
+export interface Response {
+  readonly re: number;
+  readonly status: string;
+  readonly reason?: string;
+  readonly high?: number;
+}
+
+export const ResponseSpec: KxMessageSpec<'Response', Response> = {
+  name: 'Response',
+  type: 2,
+  answer: true,
+  encode: (m) => defined({ re: m.re, status: m.status, reason: m.reason, high: m.high }),
+  decode(v) {
+    const b = body(v, 'Response');
+    const reason = optText(b, 'Response', 'reason', 512);
+    return {
+      re: uint(b, 'Response', 're'),
+      status: text(b, 'Response', 'status', 64),
+      ...(reason !== undefined ? { reason } : {}),
+      ...(b.high !== undefined ? { high: uint(b, 'Response', 'high') } : {}),
+    };
+  },
+  example: { re: 7, status: 'ok', high: 1023 },
+  vector: '84010207a36272650766737461747573626f6b64686967681903ff',
+};

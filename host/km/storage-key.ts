@@ -1,0 +1,150 @@
+/**
+ * The node storage key: a 256-bit key-encryption key in `<dataDir>/storage.key` from which the
+ * store derives the AES-256-GCM key that encrypts every key record at rest. Destroying this one
+ * file (zeroize, tamper response) makes every record in the store unreadable at once, however
+ * large the store is and whatever the disk keeps of deleted pages.
+ *
+ * The file holds the key either as is (`raw`, protected by file permissions 0600) or wrapped
+ * with AES-256-GCM under a key derived by scrypt from a passphrase (`scrypt`), given to the node
+ * through an environment variable so that the disk alone does not open the store.
+ */
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StorageKeyError } from './errors.js';
+
+const FILE_VERSION = 1;
+const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+
+interface RawFile {
+  v: 1;
+  kind: 'raw';
+  key: string;
+}
+interface WrappedFile {
+  v: 1;
+  kind: 'scrypt';
+  salt: string;
+  nonce: string;
+  wrapped: string;
+  tag: string;
+}
+type StorageKeyFile = RawFile | WrappedFile;
+
+export class StorageKey {
+  #kek: Buffer | null;
+  readonly path: string;
+
+  private constructor(path: string, kek: Buffer) {
+    this.path = path;
+    this.#kek = kek;
+  }
+
+  /** Opens the storage key at `path`, creating it when absent. */
+  static openOrCreate(path: string, passphrase?: string): StorageKey {
+    if (existsSync(path)) return StorageKey.open(path, passphrase);
+    const kek = randomBytes(32);
+    writeDurably(path, JSON.stringify(wrap(kek, passphrase)));
+    return new StorageKey(path, kek);
+  }
+
+  static open(path: string, passphrase?: string): StorageKey {
+    let parsed: unknown;
+    try {
+      const mode = statSync(path).mode & 0o077;
+      if (mode !== 0) throw new StorageKeyError(`${path} is readable by group or others (mode ${(statSync(path).mode & 0o777).toString(8)}); expected 600`);
+      parsed = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      if (e instanceof StorageKeyError) throw e;
+      throw new StorageKeyError(`cannot read the storage key ${path}`, e);
+    }
+    return new StorageKey(path, unwrap(path, parsed, passphrase));
+  }
+
+  get destroyed(): boolean {
+    return this.#kek === null;
+  }
+
+  /** A subkey for one purpose (HKDF-SHA256); the store keeps only subkeys, never the KEK. */
+  derive(salt: Uint8Array, info: string): Buffer {
+    if (!this.#kek) throw new StorageKeyError('the storage key has been destroyed');
+    return Buffer.from(hkdfSync('sha256', this.#kek, salt, info, 32));
+  }
+
+  /**
+   * Zeroize: overwrite the file with random bytes, flush, unlink, and wipe the key from memory.
+   * Afterwards nothing on this machine can decrypt the store.
+   */
+  destroy(): void {
+    if (this.#kek) this.#kek.fill(0);
+    this.#kek = null;
+    if (!existsSync(this.path)) return;
+    const size = Math.max(statSync(this.path).size, 64);
+    const fd = openSync(this.path, 'r+');
+    try {
+      writeSync(fd, randomBytes(size), 0, size, 0);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    unlinkSync(this.path);
+    fsyncDir(dirname(this.path));
+  }
+}
+
+function wrap(kek: Buffer, passphrase?: string): StorageKeyFile {
+  if (passphrase === undefined) return { v: FILE_VERSION, kind: 'raw', key: kek.toString('base64') };
+  const salt = randomBytes(16);
+  const nonce = randomBytes(12);
+  const wk = scryptSync(passphrase, salt, 32, SCRYPT);
+  const c = createCipheriv('aes-256-gcm', wk, nonce);
+  c.setAAD(Buffer.from('qkdn-edge storage key v1'));
+  const wrapped = Buffer.concat([c.update(kek), c.final()]);
+  wk.fill(0);
+  return { v: FILE_VERSION, kind: 'scrypt', salt: salt.toString('base64'), nonce: nonce.toString('base64'), wrapped: wrapped.toString('base64'), tag: c.getAuthTag().toString('base64') };
+}
+
+function unwrap(path: string, f: unknown, passphrase?: string): Buffer {
+  if (typeof f !== 'object' || f === null || (f as { v?: unknown }).v !== FILE_VERSION) throw new StorageKeyError(`${path}: not a version ${FILE_VERSION} storage key file`);
+  const file = f as StorageKeyFile;
+  if (file.kind === 'raw') {
+    const key = Buffer.from(String(file.key), 'base64');
+    if (key.length !== 32) throw new StorageKeyError(`${path}: the key is not 256 bits`);
+    return key;
+  }
+  if (file.kind === 'scrypt') {
+    if (passphrase === undefined) throw new StorageKeyError(`${path} is wrapped with a passphrase and none was given`);
+    const wk = scryptSync(passphrase, Buffer.from(file.salt, 'base64'), 32, SCRYPT);
+    try {
+      const d = createDecipheriv('aes-256-gcm', wk, Buffer.from(file.nonce, 'base64'));
+      d.setAAD(Buffer.from('qkdn-edge storage key v1'));
+      d.setAuthTag(Buffer.from(file.tag, 'base64'));
+      return Buffer.concat([d.update(Buffer.from(file.wrapped, 'base64')), d.final()]);
+    } catch (e) {
+      throw new StorageKeyError(`${path}: wrong passphrase or altered file`, e);
+    } finally {
+      wk.fill(0);
+    }
+  }
+  throw new StorageKeyError(`${path}: unknown storage key kind`);
+}
+
+function writeDurably(path: string, text: string): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  fsyncDir(dirname(path));
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

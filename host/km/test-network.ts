@@ -1,0 +1,148 @@
+/**
+ * An in-process network of key managers for tests: real stores in a temporary directory, real Kx
+ * over TLS on loopback with certificates from host/pki, simulated links. Multi-process tests over
+ * real node processes live in hil-tests/network/.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { initPki, pkiPaths } from '../pki/pki.js';
+import { KeyStore } from './key-store.js';
+import { StorageKey } from './storage-key.js';
+import { KeyManager } from './key-manager.js';
+import { KxTransport, type KxEndpoint } from './kx/transport.js';
+import { SimulatedKeySource } from './simulated-key-source.js';
+import type { Topology, TopologyLink } from './topology.js';
+
+export interface TestNode {
+  readonly id: string;
+  km: KeyManager;
+  kx: KxTransport;
+  store: KeyStore;
+  readonly dataDir: string;
+}
+
+export interface TestNetwork {
+  readonly dir: string;
+  readonly nodes: Map<string, TestNode>;
+  readonly topology: Topology;
+  node(id: string): TestNode;
+  /** Stops one node's KM (as a clean shutdown), keeping its data. */
+  stopNode(id: string): Promise<void>;
+  /** Starts a stopped node again on the same data and port. */
+  startNode(id: string): Promise<TestNode>;
+  close(): Promise<void>;
+}
+
+export interface TestNetworkOptions {
+  /** Links as "A-B" pairs. */
+  readonly links: readonly string[];
+  /** SAE ID → node. */
+  readonly saes: Readonly<Record<string, string>>;
+  readonly unitBits?: number;
+  readonly initialUnits?: number;
+  readonly rate?: number;
+  readonly maxKeyCount?: number;
+  readonly peerTimeoutMs?: number;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwork> {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdn-km-net-'));
+  const links: TopologyLink[] = o.links.map((l) => {
+    const [a, b] = l.split('-') as [string, string];
+    return { id: `${a}~${b}`, ends: [a, b], kind: 'simulated' };
+  });
+  const ids = [...new Set(links.flatMap((l) => l.ends))].sort();
+  const topology: Topology = { nodes: ids, links, saes: new Map(Object.entries(o.saes)) };
+  const paths = await initPki(join(dir, 'pki'), { nodes: ids, saes: Object.keys(o.saes) });
+  const ca = readFileSync(paths.ca, 'utf8');
+  const endpoints = new Map<string, KxEndpoint>();
+  for (const id of ids) endpoints.set(id, { host: '127.0.0.1', port: await freePort() });
+  const unitBits = o.unitBits ?? 256;
+  const seed = new Uint8Array(32).fill(42);
+  const nodes = new Map<string, TestNode>();
+
+  const startNode = async (id: string): Promise<TestNode> => {
+    const dataDir = join(dir, 'data', id);
+    const store = await KeyStore.open({ path: dataDir, nodeId: id, storageKey: StorageKey.openOrCreate(join(dir, `${id}.storage.key`)) });
+    const peers = new Map([...endpoints].filter(([n]) => n !== id));
+    let km: KeyManager | null = null;
+    const kx = new KxTransport({
+      nodeId: id,
+      bootId: store.bootId,
+      tls: { ca, cert: readFileSync(paths.cert('KME', id), 'utf8'), key: readFileSync(paths.key('KME', id), 'utf8') },
+      listen: endpoints.get(id)!,
+      peers,
+      onRequest: (peer, m) => km!.handleKx(peer, m),
+    });
+    km = new KeyManager({ nodeId: id, store, topology, transport: kx, unitBits, maxKeyCount: o.maxKeyCount ?? 100_000, peerTimeoutMs: o.peerTimeoutMs ?? 1500, syncIntervalMs: 100 });
+    await kx.listen();
+    await km.start();
+    for (const l of links)
+      if (l.ends.includes(id)) {
+        const peer = l.ends[0] === id ? l.ends[1] : l.ends[0];
+        km.attach(new SimulatedKeySource({ linkId: l.id, peer, seed, rate: o.rate ?? 0, unitBits, initialUnits: o.initialUnits ?? 256, tickMs: 10 }));
+      }
+    const n: TestNode = { id, km, kx, store, dataDir };
+    nodes.set(id, n);
+    return n;
+  };
+
+  const stopNode = async (id: string) => {
+    const n = nodes.get(id);
+    if (!n) return;
+    nodes.delete(id);
+    await n.km.stop();
+    await n.kx.close();
+    await n.store.close();
+  };
+
+  for (const id of ids) await startNode(id);
+  // Both ends of every link hold the initial units before a test asks for them: supply only
+  // takes units the peer also holds, and a loaded machine may start a source late.
+  const initial = o.initialUnits ?? 256;
+  await eventually(
+    () => links.every((l) => nodes.get(l.ends[0])!.store.high(l.ends[1], 'link') >= initial - 1 && nodes.get(l.ends[1])!.store.high(l.ends[0], 'link') >= initial - 1),
+    30_000,
+    'initial link units at both ends',
+  );
+  return {
+    dir,
+    nodes,
+    topology,
+    node: (id) => {
+      const n = nodes.get(id);
+      if (!n) throw new Error(`node ${id} is not running`);
+      return n;
+    },
+    stopNode,
+    startNode,
+    close: async () => {
+      for (const id of [...nodes.keys()]) await stopNode(id);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves once `check` holds, polling; rejects after `ms`. */
+export async function eventually(check: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+  const t0 = Date.now();
+  while (!check()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export { pkiPaths };

@@ -1,0 +1,68 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseConfig, KM_DEFAULTS } from './config.js';
+import { KmConfigError } from '../km/errors.js';
+
+const SEED = 'ab'.repeat(32);
+const base = () => ({
+  node: 'A',
+  dataDir: 'data/A',
+  tls: { ca: 'pki/ca.pem', cert: 'pki/nodes/A.pem', key: 'pki/nodes/A.key' },
+  api: { host: '127.0.0.1', port: 8443 },
+  kx: { host: '127.0.0.1', port: 9443 },
+  network: {
+    nodes: [
+      { id: 'A', kx: '127.0.0.1:9443' },
+      { id: 'B', kx: '127.0.0.1:9444' },
+      { id: 'C', kx: 'c.example:9445' },
+    ],
+    links: [
+      { id: 'A~B', ends: ['A', 'B'], source: { type: 'simulated', rate: 100, seed: SEED } },
+      { id: 'B~C', ends: ['B', 'C'], source: { type: 'qkd', device: '/dev/ttyUSB0' } },
+    ],
+    saes: [
+      { id: 'alice', node: 'A' },
+      { id: 'carol', node: 'C' },
+    ],
+    routes: [['A', 'B', 'C']],
+  },
+});
+
+function refused(mutate: (c: ReturnType<typeof base>) => unknown, pattern: RegExp): void {
+  const c = base();
+  mutate(c);
+  assert.throws(() => parseConfig(JSON.stringify(c), '/etc/qkdn', 'json'), (e: unknown) => e instanceof KmConfigError && pattern.test(e.message));
+}
+
+test('a valid configuration parses, with km defaults and paths made absolute', () => {
+  const c = parseConfig(JSON.stringify(base()), '/etc/qkdn', 'json');
+  assert.is(c.dataDir, '/etc/qkdn/data/A');
+  assert.is(c.tls.ca, '/etc/qkdn/pki/ca.pem');
+  assert.equal(c.km, KM_DEFAULTS);
+  assert.is(c.network.links[0]!.source.type, 'simulated');
+});
+
+test('YAML works the same as JSON', () => {
+  const yaml = `node: A\ndataDir: d\ntls: {ca: a, cert: b, key: c}\napi: {host: 127.0.0.1, port: 1}\nkx: {host: 127.0.0.1, port: 2}\nkm: {keySize: 512}\nnetwork:\n  nodes: [{id: A, kx: "127.0.0.1:2"}]\n  links: []\n  saes: []\n`;
+  const c = parseConfig(yaml, '/x');
+  assert.is(c.km.keySize, 512);
+  assert.is(c.km.unitBits, 256);
+});
+
+test('schema and cross-reference errors name the place', () => {
+  refused((c) => ((c as Record<string, unknown>).extra = 1), /unknown field "extra"/);
+  refused((c) => (c.node = 'Z'), /node: Z is not in network.nodes/);
+  refused((c) => (c.node = 'a/b'), /\/node/);
+  refused((c) => (c.api.port = 70000), /\/api\/port/);
+  refused((c) => (c.network.links[0]!.ends = ['A', 'Q']), /unknown node Q/);
+  refused((c) => (c.network.links[0]!.ends = ['A', 'A']), /two different nodes/);
+  refused((c) => ((c.network.links[0]!.source as { seed: string }).seed = 'abcd'), /links\/0\/source/);
+  refused((c) => c.network.saes.push({ id: 'alice', node: 'B' }), /duplicate SAE alice/);
+  refused((c) => (c.network.saes[1]!.node = 'Q'), /unknown node Q/);
+  refused((c) => (c.network.routes = [['A', 'C']]), /no link between A and C/);
+  refused((c) => ((c as Record<string, unknown>).km = { minKeySize: 512, keySize: 256 }), /minKeySize <= keySize/);
+  refused((c) => ((c as Record<string, unknown>).km = { keySize: 100 }), /km\/keySize/);
+  assert.throws(() => parseConfig('{', '/x', 'json'), /not valid JSON/);
+});
+
+test.run();

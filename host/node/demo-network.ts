@@ -1,0 +1,246 @@
+/**
+ * A small QKD network of real node processes on loopback, for `npm start`, multi-node tests and
+ * benchmarks: generated PKI (CA, node and SAE certificates) and configuration in a temporary
+ * directory, simulated links, one `qkdn-edge node` process per node. Returns the endpoints and SAE
+ * credentials, and stops everything (processes, temporary directory) cleanly.
+ *
+ *   const net = await startDemoNetwork({ nodes: 4, shape: 'line' });
+ *   const alice = net.client('sae-A');          // ETSI 014 client with alice's certificate
+ *   ...
+ *   await net.stop();
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { initPki, pkiPaths } from '../pki/pki.js';
+import { freePort } from '../km/test-network.js';
+import { EtsiClient } from '../api/client.js';
+import { KM_DEFAULTS, type NodeConfig } from './config.js';
+
+const CLI = fileURLToPath(new URL('../cli/qkdn-edge.mjs', import.meta.url));
+
+export interface DemoNetworkOptions {
+  /** Number of nodes, named N1, N2, ... unless `ids` is given. */
+  readonly nodes?: number;
+  readonly ids?: readonly string[];
+  /** line: N1-N2-...; ring: and back to N1; links: explicit "A-B" pairs. */
+  readonly shape?: 'line' | 'ring';
+  readonly links?: readonly string[];
+  /** SAEs: by default one per node, `sae-<node>`. */
+  readonly saes?: Readonly<Record<string, string>>;
+  /** Simulated key rate (units/s) and initial stock per link. */
+  readonly rate?: number;
+  readonly initialUnits?: number;
+  readonly km?: Partial<NodeConfig['km']>;
+  /** Keep a warm standby process per node so that restart() takes milliseconds. */
+  readonly standby?: boolean;
+  /** Where to put everything (default: a new temporary directory, removed by stop()). */
+  readonly dir?: string;
+}
+
+export interface DemoNode {
+  readonly id: string;
+  readonly apiUrl: string;
+  readonly apiPort: number;
+  readonly kxPort: number;
+  readonly configPath: string;
+  readonly dataDir: string;
+  pid: number;
+}
+
+export interface DemoSae {
+  readonly id: string;
+  readonly node: string;
+  readonly apiUrl: string;
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface DemoNetwork {
+  readonly dir: string;
+  readonly nodes: readonly DemoNode[];
+  readonly saes: readonly DemoSae[];
+  readonly links: readonly string[];
+  node(id: string): DemoNode;
+  /** An ETSI 014 client holding this SAE's certificate, talking to its node. */
+  client(sae: string, maxSockets?: number): EtsiClient;
+  /** SIGKILLs a node's process (no clean shutdown). */
+  kill(id: string): Promise<void>;
+  /** Starts a killed or stopped node again on the same data directory. */
+  restart(id: string): Promise<void>;
+  /** Stops one node cleanly (SIGTERM). */
+  stopNode(id: string): Promise<void>;
+  /** Recent stderr of a node's process (for diagnosing a failed test). */
+  stderr(id: string): string;
+  stop(): Promise<void>;
+}
+
+interface Proc {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  err: string[];
+  ready: Promise<{ pid: number }>;
+  standby: Promise<void>;
+}
+
+function spawnNode(configPath: string, standby: boolean): Proc {
+  const child = spawn(process.execPath, [CLI, 'node', '--config', configPath, ...(standby ? ['--standby'] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const err: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => {
+    err.push(d.toString());
+    if (err.length > 50) err.shift();
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const lines = createInterface({ input: child.stdout! });
+  let onReady!: (v: { pid: number }) => void;
+  let onStandby!: () => void;
+  let onFail!: (e: Error) => void;
+  const ready = new Promise<{ pid: number }>((res, rej) => {
+    onReady = res;
+    onFail = rej;
+  });
+  const standbyP = new Promise<void>((res) => (onStandby = res));
+  ready.catch(() => {});
+  lines.on('line', (l) => {
+    try {
+      const m = JSON.parse(l) as { event?: string; pid?: number };
+      if (m.event === 'ready') onReady({ pid: m.pid ?? child.pid ?? 0 });
+      if (m.event === 'standby') onStandby();
+    } catch {
+      // not an event line
+    }
+  });
+  void exited.then((code) => onFail(new Error(`node process exited (${code}) before ready: ${err.join('').slice(-2000)}`)));
+  return { child, exited, err, ready, standby: standbyP };
+}
+
+export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<DemoNetwork> {
+  const ids = o.ids ?? Array.from({ length: o.nodes ?? 2 }, (_, i) => `N${i + 1}`);
+  const links =
+    o.links ??
+    (() => {
+      const l = ids.slice(1).map((id, i) => `${ids[i]}-${id}`);
+      if (o.shape === 'ring' && ids.length > 2) l.push(`${ids[ids.length - 1]}-${ids[0]}`);
+      return l;
+    })();
+  const saes = o.saes ?? Object.fromEntries(ids.map((id) => [`sae-${id}`, id]));
+  const own = o.dir === undefined;
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'qkdn-demo-'));
+  const paths = await initPki(join(dir, 'pki'), { network: 'demo', nodes: [...ids], saes: Object.keys(saes) });
+  const ports = new Map<string, { api: number; kx: number }>();
+  for (const id of ids) ports.set(id, { api: await freePort(), kx: await freePort() });
+  const network: NodeConfig['network'] = {
+    nodes: ids.map((id) => ({ id, kx: `127.0.0.1:${ports.get(id)!.kx}` })),
+    links: links.map((l) => {
+      const [a, b] = l.split('-') as [string, string];
+      return { id: `${a}~${b}`, ends: [a, b] as const, source: { type: 'simulated' as const, rate: o.rate ?? 1000, seed: randomBytes(32).toString('hex'), initialUnits: o.initialUnits ?? 2000 } };
+    }),
+    saes: Object.entries(saes).map(([id, node]) => ({ id, node })),
+  };
+  const nodes: DemoNode[] = ids.map((id) => {
+    const cfg = {
+      node: id,
+      dataDir: `data/${id}`,
+      tls: { ca: paths.ca, cert: paths.cert('KME', id), key: paths.key('KME', id) },
+      api: { host: '127.0.0.1', port: ports.get(id)!.api },
+      kx: { host: '127.0.0.1', port: ports.get(id)!.kx },
+      km: { ...KM_DEFAULTS, ...o.km },
+      network,
+    };
+    const configPath = join(dir, `${id}.yaml`);
+    writeFileSync(configPath, `# node ${id} of a demo network (simulated links)\n${stringify(cfg)}`);
+    return { id, apiUrl: `https://127.0.0.1:${ports.get(id)!.api}`, apiPort: ports.get(id)!.api, kxPort: ports.get(id)!.kx, configPath, dataDir: join(dir, 'data', id), pid: 0 };
+  });
+  const procs = new Map<string, Proc>();
+  const spares = new Map<string, Proc>();
+  const clients: EtsiClient[] = [];
+
+  const prepareSpare = (n: DemoNode) => {
+    if (o.standby) spares.set(n.id, spawnNode(n.configPath, true));
+  };
+  const launch = async (n: DemoNode) => {
+    let p = spares.get(n.id);
+    if (p) {
+      spares.delete(n.id);
+      await p.standby;
+      p.child.stdin!.write('start\n');
+    } else p = spawnNode(n.configPath, false);
+    procs.set(n.id, p);
+    const r = await p.ready;
+    n.pid = r.pid;
+    prepareSpare(n);
+  };
+
+  const byId = (id: string) => {
+    const n = nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  };
+
+  const stopProc = async (p: Proc, signal: NodeJS.Signals) => {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+    p.child.kill(signal);
+    const t = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+    await p.exited;
+    clearTimeout(t);
+  };
+
+  const net: DemoNetwork = {
+    dir,
+    nodes,
+    links,
+    saes: Object.entries(saes).map(([id, node]) => ({ id, node, apiUrl: byId(node).apiUrl, ca: paths.ca, cert: paths.cert('SAE', id), key: paths.key('SAE', id) })),
+    node: byId,
+    client: (sae, maxSockets) => {
+      const s = net.saes.find((x) => x.id === sae);
+      if (!s) throw new Error(`no SAE ${sae}`);
+      const c = new EtsiClient({ url: s.apiUrl, ca: readFileSync(s.ca), cert: readFileSync(s.cert), key: readFileSync(s.key), maxSockets });
+      clients.push(c);
+      return c;
+    },
+    kill: async (id) => {
+      const p = procs.get(id);
+      if (!p) return;
+      procs.delete(id);
+      await stopProc(p, 'SIGKILL');
+    },
+    restart: async (id) => {
+      if (procs.has(id)) throw new Error(`node ${id} is running`);
+      await launch(byId(id));
+    },
+    stopNode: async (id) => {
+      const p = procs.get(id);
+      if (!p) return;
+      procs.delete(id);
+      await stopProc(p, 'SIGTERM');
+    },
+    stderr: (id) => (procs.get(id)?.err ?? []).join(''),
+    stop: async () => {
+      for (const c of clients) c.close();
+      await Promise.all([...procs.values()].map((p) => stopProc(p, 'SIGTERM')));
+      procs.clear();
+      await Promise.all([...spares.values()].map(async (p) => {
+        p.child.stdin!.end();
+        await stopProc(p, 'SIGTERM');
+      }));
+      spares.clear();
+      if (own) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    for (const n of nodes) prepareSpare(n);
+    await Promise.all(nodes.map((n) => launch(n)));
+  } catch (e) {
+    await net.stop();
+    throw e;
+  }
+  return net;
+}
+
+export { pkiPaths };

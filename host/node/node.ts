@@ -1,0 +1,172 @@
+/**
+ * One trusted node as a process (`qkdn-edge node --config <file>`): its key store, its key
+ * sources (QKD links or simulated), its key manager with Kx to the other nodes, and the ETSI 014
+ * API for its SAEs. Prints one JSON line `{"event":"ready",...}` on stdout when it serves, and
+ * stops cleanly on SIGTERM/SIGINT. A data directory belongs to one running node at a time.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { FastifyInstance } from 'fastify';
+import { KeyStore } from '../km/key-store.js';
+import { StorageKey } from '../km/storage-key.js';
+import { KeyManager } from '../km/key-manager.js';
+import { KxTransport, type KxEndpoint } from '../km/kx/transport.js';
+import { KmConfigError, KmError } from '../km/errors.js';
+import type { Topology } from '../km/topology.js';
+import { Etsi014Service } from '../api/etsi014.js';
+import { apiPort, createApiServer } from '../api/server.js';
+import { loadConfig, parseEndpoint, type NodeConfig } from './config.js';
+import { createKeySource } from './key-sources.js';
+
+export interface RunningNode {
+  readonly id: string;
+  readonly apiPort: number;
+  readonly kxPort: number;
+  readonly km: KeyManager;
+  stop(): Promise<void>;
+}
+
+export function topologyOf(c: NodeConfig): Topology {
+  return {
+    nodes: c.network.nodes.map((n) => n.id),
+    links: c.network.links.map((l) => ({ id: l.id, ends: [l.ends[0], l.ends[1]], kind: l.source.type })),
+    saes: new Map(c.network.saes.map((s) => [s.id, s.node])),
+    routes: new Map((c.network.routes ?? []).map((r) => [`${r[0]}>${r[r.length - 1]}`, r])),
+  };
+}
+
+function readTls(c: NodeConfig): { ca: string; cert: string; key: string } {
+  const read = (what: string, p: string) => {
+    try {
+      return readFileSync(p, 'utf8');
+    } catch (e) {
+      throw new KmConfigError(`tls.${what}`, `cannot read ${p}: ${(e as Error).message}`);
+    }
+  };
+  return { ca: read('ca', c.tls.ca), cert: read('cert', c.tls.cert), key: read('key', c.tls.key) };
+}
+
+/** Takes the data directory for this process; refuses if another live process holds it. */
+function lockDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lock = join(dir, 'node.pid');
+  if (existsSync(lock)) {
+    const pid = Number(readFileSync(lock, 'utf8'));
+    let alive = false;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        alive = false; // a stale lock from a process that died (crash, SIGKILL)
+      }
+    }
+    if (alive) throw new KmConfigError('dataDir', `${dir} is in use by process ${pid}`);
+  }
+  writeFileSync(lock, String(process.pid));
+  return () => rmSync(lock, { force: true });
+}
+
+export async function startNode(c: NodeConfig): Promise<RunningNode> {
+  const tls = readTls(c);
+  const unlock = lockDataDir(c.dataDir);
+  const passphrase = c.storage?.passphraseEnv ? process.env[c.storage.passphraseEnv] : undefined;
+  if (c.storage?.passphraseEnv && passphrase === undefined) throw new KmConfigError('storage.passphraseEnv', `environment variable ${c.storage.passphraseEnv} is not set`);
+  const store = await KeyStore.open({ path: c.dataDir, nodeId: c.node, storageKey: StorageKey.openOrCreate(join(c.dataDir, 'storage.key'), passphrase) });
+  const topology = topologyOf(c);
+  const peers = new Map<string, KxEndpoint>(c.network.nodes.filter((n) => n.id !== c.node).map((n) => [n.id, parseEndpoint(n.kx)]));
+  let km: KeyManager | null = null;
+  const kx = new KxTransport({ nodeId: c.node, bootId: store.bootId, tls, listen: c.kx, peers, onRequest: (peer, m) => km!.handleKx(peer, m) });
+  km = new KeyManager({
+    nodeId: c.node,
+    store,
+    topology,
+    transport: kx,
+    unitBits: c.km.unitBits,
+    maxKeyCount: c.km.maxKeyCount,
+    peerTimeoutMs: c.km.peerTimeoutMs,
+    relayHopTimeoutMs: c.km.relayHopTimeoutMs,
+    syncIntervalMs: c.km.syncIntervalMs,
+  });
+  let app: FastifyInstance | null = null;
+  try {
+    const kxPort = await kx.listen();
+    await km.start();
+    for (const link of c.network.links) {
+      if (!link.ends.includes(c.node)) continue;
+      const peer = link.ends[0] === c.node ? link.ends[1] : link.ends[0];
+      km.attach(await createKeySource({ link, node: c.node, peer, unitBits: c.km.unitBits, config: c }));
+    }
+    const service = new Etsi014Service(km, { keySize: c.km.keySize, minKeySize: c.km.minKeySize, maxKeySize: c.km.maxKeySize, maxKeyPerRequest: c.km.maxKeyPerRequest, maxSaeIdCount: c.km.maxSaeIdCount });
+    app = await createApiServer({ service, tls, host: c.api.host, port: c.api.port });
+    const running = km;
+    let stopping: Promise<void> | null = null;
+    return {
+      id: c.node,
+      apiPort: apiPort(app),
+      kxPort,
+      km: running,
+      stop: () =>
+        (stopping ??= (async () => {
+          await app!.close();
+          await running.stop();
+          await kx.close();
+          await store.close();
+          unlock();
+        })()),
+    };
+  } catch (e) {
+    await app?.close();
+    await km.stop();
+    await kx.close();
+    await store.close();
+    unlock();
+    throw e;
+  }
+}
+
+function line(o: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+/**
+ * The `node` command. With `standby`, everything is loaded but nothing opened until a line
+ * `start` arrives on stdin: a warm spare that takes over a data directory in milliseconds (used by
+ * the crash tests, and usable for fast failover).
+ */
+export async function runNodeCommand(opts: { config: string; standby?: boolean }): Promise<number> {
+  let config: NodeConfig;
+  try {
+    config = loadConfig(opts.config);
+  } catch (e) {
+    process.stderr.write(`qkdn-edge node: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (opts.standby) {
+    line({ event: 'standby', node: config.node });
+    const rl = createInterface({ input: process.stdin });
+    const go = await new Promise<boolean>((resolve) => {
+      rl.on('line', (l) => l.trim() === 'start' && resolve(true));
+      rl.on('close', () => resolve(false));
+    });
+    rl.close();
+    if (!go) return 0;
+  }
+  let node: RunningNode;
+  try {
+    node = await startNode(config);
+  } catch (e) {
+    process.stderr.write(`qkdn-edge node ${config.node}: ${e instanceof KmError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
+    return 1;
+  }
+  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, pid: process.pid, sources: node.km.sources });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await node.stop();
+  line({ event: 'stopped', node: node.id });
+  return 0;
+}

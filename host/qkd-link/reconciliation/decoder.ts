@@ -1,0 +1,251 @@
+/**
+ * Host wrapper of the `ldpc` kernel: a layered belief-propagation decoder holding sixteen frames
+ * (lanes) of one code at once. Each lane is independent: the host loads a frame into a free lane,
+ * runs iterations, and takes the lane back when its syndrome matches or it gives up, so slow frames
+ * never hold fast ones back.
+ *
+ * LLRs are fixed point, LLR_SCALE units per nat (posteriors 16-bit, messages 8-bit); positive
+ * means bit 0.
+ */
+import { KernelArgumentError } from '../kernels/errors.js';
+import { loadKernel, guard, MemoryViews, type KernelInstance, type LoadOptions } from '../kernels/loader.js';
+import type { LdpcCode } from './code.js';
+import { FrameLengthError, SyndromeLengthError } from './errors.js';
+
+export const LANES = 16;
+export const LLR_SCALE = 8;
+/** LLR of a bit whose value is known (shortened or revealed). */
+export const LLR_KNOWN = 32767;
+
+interface LdpcExports {
+  arena(bytes: number): number;
+  configure(rowStart: number, cols: number, n: number, m: number, dmax: number, post: number, msg: number, synd: number, scratch: number, pairs: number): void;
+  resetLane(lane: number): void;
+  iterate(active: number, out: number): number;
+  unsatisfied(out: number): number;
+  hardBits(lane: number, out: number): void;
+  syndrome(bits: number, out: number): void;
+  setLayout(keyPos: number, k: number, order: number, d: number): void;
+  loadFrame(lane: number, keyBytes: number, llr: number, punctured: number, syndBytes: number): void;
+  extractKey(lane: number, out: number): void;
+}
+
+/** Channel LLR of a BSC with crossover probability q, quantised. */
+export function channelLlr(q: number): number {
+  return Math.min(LLR_KNOWN - 1, Math.max(1, Math.round(LLR_SCALE * Math.log((1 - q) / q))));
+}
+
+export class LaneDecoder {
+  readonly code: LdpcCode;
+  private readonly k: KernelInstance<LdpcExports>;
+  private readonly views: MemoryViews;
+  private readonly postPtr: number;
+  private readonly syndPtr: number;
+  private readonly unsatPtr: number;
+  private readonly bitsPtr: number;
+  private readonly outPtr: number;
+  private readonly keyPosPtr: number;
+  private readonly orderPtr: number;
+  private readonly keyIoPtr: number;
+  private readonly syndIoPtr: number;
+  private keyCount = -1;
+
+  constructor(code: LdpcCode, options?: LoadOptions) {
+    this.code = code;
+    this.k = loadKernel<LdpcExports>('ldpc', options);
+    this.views = new MemoryViews(this.k.memory);
+    const edges = code.cols.length;
+    const align = (x: number) => (x + 63) & ~63;
+    let o = 0;
+    const rowStartOff = o; o = align(o + (code.m + 1) * 4);
+    const colsOff = o; o = align(o + edges * 4);
+    const postOff = o; o = align(o + code.n * 32);
+    const msgOff = o; o = align(o + edges * 16);
+    const syndOff = o; o = align(o + code.m * 16);
+    const scratchOff = o; o = align(o + 8 * code.maxRowDegree * 16);
+    const pairOff = o; o = align(o + code.m);
+    const unsatOff = o; o = align(o + 4 * LANES);
+    const bitsOff = o; o = align(o + Math.ceil(code.n / 32) * 4);
+    const outOff = o; o = align(o + Math.ceil(Math.max(code.n, code.m) / 32) * 4);
+    const keyPosOff = o; o = align(o + code.n * 4);
+    const orderOff = o; o = align(o + code.n * 4);
+    const keyIoOff = o; o = align(o + code.n);
+    const syndIoOff = o; o = align(o + code.m);
+    const base = guard('ldpc', () => this.k.exports.arena(o));
+    if (base === 0) throw new KernelArgumentError('code.n', code.n, 'a code whose decoder fits in WASM memory');
+    const u32 = this.views.u32;
+    u32.set(code.rowStart, (base + rowStartOff) >>> 2);
+    u32.set(code.cols, (base + colsOff) >>> 2);
+    this.postPtr = base + postOff;
+    this.syndPtr = base + syndOff;
+    this.unsatPtr = base + unsatOff;
+    this.bitsPtr = base + bitsOff;
+    this.outPtr = base + outOff;
+    this.keyPosPtr = base + keyPosOff;
+    this.orderPtr = base + orderOff;
+    this.keyIoPtr = base + keyIoOff;
+    this.syndIoPtr = base + syndIoOff;
+    this.views.u8.fill(0, base + postOff, base + scratchOff);
+    this.views.u8.set(pairableChecks(code), base + pairOff);
+    guard('ldpc', () => this.k.exports.configure(base + rowStartOff, base + colsOff, code.n, code.m, code.maxRowDegree, this.postPtr, base + msgOff, this.syndPtr, base + scratchOff, base + pairOff));
+  }
+
+  get target(): string {
+    return this.k.target;
+  }
+
+  private i16(): Int16Array {
+    return new Int16Array(this.k.memory.buffer);
+  }
+
+  private checkLane(lane: number): void {
+    if (!Number.isInteger(lane) || lane < 0 || lane >= LANES) throw new KernelArgumentError('lane', lane, `an integer in [0, ${LANES - 1}]`);
+  }
+
+  /**
+   * Loads a frame into a lane: its channel LLRs (one per code bit) and the syndrome to match
+   * (one bit per byte, one per check). Clears the lane's messages.
+   */
+  loadLane(lane: number, llr: Int16Array, syndrome: Uint8Array): void {
+    this.checkLane(lane);
+    if (llr.length !== this.code.n) throw new FrameLengthError('llr', llr.length, this.code.n);
+    if (syndrome.length !== this.code.m) throw new SyndromeLengthError(syndrome.length, this.code.m);
+    const h = this.i16();
+    let p = (this.postPtr >>> 1) + lane;
+    for (let v = 0; v < llr.length; v++, p += LANES) h[p] = llr[v]!;
+    const s8 = new Int8Array(this.k.memory.buffer);
+    p = this.syndPtr + lane;
+    for (let c = 0; c < syndrome.length; c++, p += LANES) s8[p] = syndrome[c] ? -1 : 0;
+    guard('ldpc', () => this.k.exports.resetLane(lane));
+  }
+
+  /**
+   * Fixes the frame layout used by loadFrame() and extractKey(): the code positions of the key
+   * bits, and the reserved positions in puncturing order.
+   */
+  setLayout(keyPositions: Uint32Array, reservedOrder: Uint32Array): void {
+    if (keyPositions.length + reservedOrder.length !== this.code.n) throw new FrameLengthError('layout', keyPositions.length + reservedOrder.length, this.code.n);
+    const u32 = this.views.u32;
+    u32.set(keyPositions, this.keyPosPtr >>> 2);
+    u32.set(reservedOrder, this.orderPtr >>> 2);
+    this.keyCount = keyPositions.length;
+    guard('ldpc', () => this.k.exports.setLayout(this.keyPosPtr, keyPositions.length, this.orderPtr, reservedOrder.length));
+  }
+
+  /**
+   * Loads a frame into a lane from key bits (one per byte): channel LLR ±`llr` on key bits, 0 on
+   * the first `punctured` reserved positions, "known 0" on the rest; `syndrome` one bit per byte.
+   */
+  loadFrame(lane: number, key: Uint8Array, llr: number, punctured: number, syndrome: Uint8Array): void {
+    this.checkLane(lane);
+    if (key.length !== this.keyCount) throw new FrameLengthError('key', key.length, this.keyCount);
+    if (syndrome.length !== this.code.m) throw new SyndromeLengthError(syndrome.length, this.code.m);
+    const u8 = this.views.u8;
+    u8.set(key, this.keyIoPtr);
+    u8.set(syndrome, this.syndIoPtr);
+    guard('ldpc', () => this.k.exports.loadFrame(lane, this.keyIoPtr, llr, punctured, this.syndIoPtr));
+  }
+
+  /** Hard decisions of one lane at the key positions, one bit per byte. */
+  extractKey(lane: number): Uint8Array {
+    this.checkLane(lane);
+    guard('ldpc', () => this.k.exports.extractKey(lane, this.keyIoPtr));
+    return this.views.u8.slice(this.keyIoPtr, this.keyIoPtr + this.keyCount);
+  }
+
+  /** Sets one posterior (a revealed bit becomes ±LLR_KNOWN). */
+  setPosterior(lane: number, v: number, value: number): void {
+    this.i16()[(this.postPtr >>> 1) + v * LANES + lane] = value;
+  }
+
+  posterior(lane: number, v: number): number {
+    return this.i16()[(this.postPtr >>> 1) + v * LANES + lane]!;
+  }
+
+  /** A copy of one lane's posteriors. */
+  posteriors(lane: number): Int16Array {
+    this.checkLane(lane);
+    const h = this.i16();
+    const out = new Int16Array(this.code.n);
+    for (let v = 0, p = (this.postPtr >>> 1) + lane; v < out.length; v++, p += LANES) out[v] = h[p]!;
+    return out;
+  }
+
+  /**
+   * One layered iteration over all lanes whose bit is set in `active`. Returns each lane's running
+   * estimate of unsatisfied checks (each check's hard decisions right after its update); a 0 is a
+   * candidate to confirm with unsatisfied().
+   */
+  iterate(active = 0xffff): Uint32Array {
+    guard('ldpc', () => this.k.exports.iterate(active & 0xffff, this.unsatPtr));
+    return this.views.u32.slice(this.unsatPtr >>> 2, (this.unsatPtr >>> 2) + LANES);
+  }
+
+  /** Unsatisfied check count of each lane. */
+  unsatisfied(): Uint32Array {
+    guard('ldpc', () => this.k.exports.unsatisfied(this.unsatPtr));
+    return this.views.u32.slice(this.unsatPtr >>> 2, (this.unsatPtr >>> 2) + LANES);
+  }
+
+  /** Hard decisions of one lane, one bit per byte. */
+  hardDecision(lane: number): Uint8Array {
+    this.checkLane(lane);
+    guard('ldpc', () => this.k.exports.hardBits(lane, this.outPtr));
+    const words = this.views.u32.subarray(this.outPtr >>> 2, (this.outPtr >>> 2) + Math.ceil(this.code.n / 32));
+    return unpackBits(words, this.code.n);
+  }
+
+  /** Hard decisions of one lane at the given positions (e.g. the key positions), one bit per byte. */
+  bitsAt(lane: number, positions: Uint32Array): Uint8Array {
+    this.checkLane(lane);
+    const h = this.i16();
+    const base = (this.postPtr >>> 1) + lane;
+    const out = new Uint8Array(positions.length);
+    for (let j = 0; j < positions.length; j++) out[j] = h[base + positions[j]! * LANES]! < 0 ? 1 : 0;
+    return out;
+  }
+
+  /** Syndrome of a word given one bit per byte; returns one bit per byte. */
+  syndrome(bits: Uint8Array): Uint8Array {
+    if (bits.length !== this.code.n) throw new FrameLengthError('word', bits.length, this.code.n);
+    const u32 = this.views.u32;
+    const w0 = this.bitsPtr >>> 2;
+    for (let w = 0, v = 0; v < bits.length; w++) {
+      let acc = 0;
+      for (let i = 0; i < 32 && v < bits.length; i++, v++) acc |= (bits[v]! & 1) << i;
+      u32[w0 + w] = acc;
+    }
+    guard('ldpc', () => this.k.exports.syndrome(this.bitsPtr, this.outPtr));
+    return unpackBits(this.views.u32.subarray(this.outPtr >>> 2, (this.outPtr >>> 2) + Math.ceil(this.code.m / 32)), this.code.m);
+  }
+}
+
+/**
+ * Walking the checks in order, marks c when checks c and c + 1 have the same degree and no
+ * variable in common (then c + 1 is taken with it and the walk goes on at c + 2). Such a pair can
+ * be updated at once with the same result as one after the other; in a quasi-cyclic code every
+ * circulant row pairs with the next.
+ */
+export function pairableChecks(code: LdpcCode): Uint8Array {
+  const { m, rowStart, cols } = code;
+  const pairs = new Uint8Array(m);
+  const mark = new Int32Array(code.n).fill(-1);
+  for (let c = 0; c + 1 < m; ) {
+    const a0 = rowStart[c]!;
+    const b0 = rowStart[c + 1]!;
+    const b1 = rowStart[c + 2]!;
+    let ok = b1 - b0 === b0 - a0;
+    if (ok) {
+      for (let e = a0; e < b0; e++) mark[cols[e]!] = c;
+      for (let e = b0; e < b1 && ok; e++) if (mark[cols[e]!] === c) ok = false;
+    }
+    if (ok) { pairs[c] = 1; c += 2; } else c += 1;
+  }
+  return pairs;
+}
+
+function unpackBits(words: Uint32Array, count: number): Uint8Array {
+  const out = new Uint8Array(count);
+  for (let i = 0; i < count; i++) out[i] = (words[i >>> 5]! >>> (i & 31)) & 1;
+  return out;
+}

@@ -1,0 +1,368 @@
+/**
+ * One-way syndrome reconciliation with blind rounds, both ends.
+ *
+ * Alice (AliceEndpoint) holds the reference key: per frame she sends the syndrome of her word,
+ * answers requests to reveal bits, and finally sends a verification tag. Bob (BobReconciler)
+ * decodes up to sixteen frames at once in the WASM decoder, each lane on its own clock: when a
+ * lane's decoding stalls he asks Alice to reveal more (first punctured bits, then the key bits
+ * his decoder is least sure of: Kiktenko et al. 2017) and carries on from where the decoder was,
+ * instead of discarding the frame. Every disclosed bit is counted.
+ *
+ * The two ends talk through the AlicePeer interface; here it is called in-process (tests, bench),
+ * over the link it is carried by the authenticated classical channel.
+ */
+import { CodeFamily, defaultStartEfficiency, type FramePlan } from './codebook.js';
+import { LaneDecoder, LANES, LLR_KNOWN, channelLlr } from './decoder.js';
+import { binaryEntropy } from './design.js';
+import { FrameLengthError, ProtocolError } from './errors.js';
+import { DEFAULT_EPS_COR, FrameVerifier, type VerifyTag } from './verify.js';
+import type { LoadOptions } from '../kernels/loader.js';
+
+/** Alice's opening message for a frame. */
+export interface SyndromeMessage {
+  readonly frame: number;
+  readonly codeId: number;
+  readonly punctured: number;
+  /** One bit per byte, m of them. */
+  readonly syndrome: Uint8Array;
+  /**
+   * The frame's verification tag, sent with the syndrome to save a round trip per frame (an
+   * endpoint opened with `tagWithSyndrome`). Its keys are drawn before Bob decodes but
+   * independently of everything the decoder sees, so a wrong decoding still passes with
+   * probability at most ε_cor; every check of the frame uses it, and its bits count once.
+   */
+  readonly tag?: VerifyTag;
+}
+
+/** What Bob needs from Alice; each call is one message exchange. */
+export interface AlicePeer {
+  syndrome(frame: number): SyndromeMessage;
+  /** Values of Alice's word at the given code positions (punctured or key positions only). */
+  reveal(frame: number, positions: Uint32Array): Uint8Array;
+  /** Sent once Bob reports success: fresh hash keys and Alice's tag. */
+  verify(frame: number): VerifyTag;
+}
+
+interface AliceFrame {
+  readonly plan: FramePlan;
+  readonly word: Uint8Array;
+  readonly key: Uint8Array;
+  readonly syndrome: Uint8Array;
+  /** Tag for the next verify, drawn ahead (its keys stay secret until sent, so still fresh). */
+  nextTag: VerifyTag | undefined;
+}
+
+/** Alice's side. `random` must be a cryptographic source in production (punctured fill, hash points). */
+export class AliceEndpoint implements AlicePeer {
+  private readonly frames = new Map<number, AliceFrame>();
+  private readonly encoders = new Map<number, LaneDecoder>();
+  private readonly ranks = new Map<number, Int32Array>();
+
+  private readonly verifier: FrameVerifier;
+
+  /**
+   * `epsCor` bounds, per frame, the chance that a wrong decoding passes verification. With
+   * `tagWithSyndrome` the syndrome message carries the frame's tag (SyndromeMessage.tag).
+   */
+  constructor(private readonly random: () => number, private readonly options?: LoadOptions, private readonly epsCor = DEFAULT_EPS_COR, private readonly tagWithSyndrome = false) {
+    this.verifier = new FrameVerifier(options);
+  }
+
+  /** Registers a frame of key bits (one per byte, plan.keyLength of them). */
+  open(frame: number, plan: FramePlan, key: Uint8Array): void {
+    if (key.length !== plan.keyLength) throw new FrameLengthError('key', key.length, plan.keyLength);
+    if (this.frames.has(frame)) throw new ProtocolError(`frame ${frame} is already open`);
+    const { code } = plan;
+    const word = new Uint8Array(code.n); // shortened positions stay 0
+    for (let j = 0; j < key.length; j++) word[plan.keyPositions[j]!] = key[j]! & 1;
+    for (let i = 0; i < plan.punctured; i++) word[code.punctureOrder[i]!] = this.random() < 0.5 ? 1 : 0;
+    // The syndrome is computed here, when the frame is ready, not when Bob asks for it.
+    this.frames.set(frame, { plan, word, key, syndrome: this.encoder(plan).syndrome(word), nextTag: this.verifier.makeTag(key, this.random, this.epsCor) });
+  }
+
+  private get(frame: number): AliceFrame {
+    const f = this.frames.get(frame);
+    if (!f) throw new ProtocolError(`frame ${frame} is not open`);
+    return f;
+  }
+
+  private encoder(plan: FramePlan): LaneDecoder {
+    let e = this.encoders.get(plan.code.id);
+    if (!e) this.encoders.set(plan.code.id, (e = new LaneDecoder(plan.code, this.options)));
+    return e;
+  }
+
+  syndrome(frame: number): SyndromeMessage {
+    const f = this.get(frame);
+    const base = { frame, codeId: f.plan.code.id, punctured: f.plan.punctured, syndrome: f.syndrome };
+    return this.tagWithSyndrome && f.nextTag ? { ...base, tag: f.nextTag } : base;
+  }
+
+  reveal(frame: number, positions: Uint32Array): Uint8Array {
+    const f = this.get(frame);
+    const { code } = f.plan;
+    const rank = this.rankOf(f.plan);
+    const out = new Uint8Array(positions.length);
+    for (let i = 0; i < positions.length; i++) {
+      const v = positions[i]!;
+      if (v >= code.n) throw new ProtocolError(`reveal of position ${v} outside the code`);
+      if (rank[v]! >= f.plan.punctured) throw new ProtocolError(`position ${v} is shortened, not secret`);
+      out[i] = f.word[v]!;
+    }
+    return out;
+  }
+
+  /** Position -> index in the puncturing order (shortened ones >= plan.punctured), -1 for key positions. */
+  private rankOf(plan: FramePlan): Int32Array {
+    let r = this.ranks.get(plan.code.id);
+    if (!r) {
+      r = new Int32Array(plan.code.n).fill(-1);
+      plan.code.punctureOrder.forEach((v, i) => { r![v] = i; });
+      this.ranks.set(plan.code.id, r);
+    }
+    return r;
+  }
+
+  verify(frame: number): VerifyTag {
+    const f = this.get(frame);
+    const tag = f.nextTag ?? this.verifier.makeTag(f.key, this.random, this.epsCor);
+    f.nextTag = undefined; // a second verification of the frame gets new keys
+    return tag;
+  }
+
+  close(frame: number): void {
+    this.frames.delete(frame);
+  }
+}
+
+export interface BlindOptions {
+  /** Code length n of the frames (a length the family has; 2^16 by default). */
+  readonly frameBits?: number;
+  /** Starting leak as a multiple of k*h(QBER); default from defaultStartEfficiency(). */
+  readonly startEfficiency?: number;
+  /** Bits revealed per blind round, as a fraction of k*h(QBER). */
+  readonly revealStep?: number;
+  /** Iterations without a new lowest unsatisfied-check count before a blind round. */
+  readonly patience?: number;
+  /** Iterations of one round before a blind round regardless. */
+  readonly roundIterations?: number;
+  /** Iterations per frame before it is given up. */
+  readonly maxIterations?: number;
+  /** Leak (as a multiple of k*h) beyond which the frame is given up rather than revealed further. */
+  readonly maxEfficiency?: number;
+}
+
+export interface FrameReport {
+  readonly frame: number;
+  readonly ok: boolean;
+  readonly codeId: number;
+  readonly keyLength: number;
+  /** Syndrome bits sent (m). */
+  readonly syndromeBits: number;
+  /** Punctured bits never revealed (their randomness cancels that many syndrome bits). */
+  readonly punctured: number;
+  readonly revealedPunctured: number;
+  readonly revealedKey: number;
+  /** Verification tag bits received (64 per hash key; one key per tag at the default ε_cor). */
+  readonly verifyBits: number;
+  /** Bits disclosed by error correction: syndromeBits - punctured + revealedKey. */
+  readonly ecLeak: number;
+  /** Everything disclosed about the key: ecLeak + verifyBits (what privacy amplification removes). */
+  readonly leak: number;
+  /**
+   * Reconciliation efficiency ecLeak / (keyLength * h(qber)): the usual f. The verification tag
+   * is the separate log2(2/eps_cor) term of the finite-key length (Lim et al. 2014), so it is not
+   * in f; it is in `leak` and in efficiencyTotal.
+   */
+  readonly efficiency: number;
+  /** leak / (keyLength * h(qber)), tag included. */
+  readonly efficiencyTotal: number;
+  readonly iterations: number;
+  readonly rounds: number;
+  /** Bob's corrected key (one bit per byte) when ok; never set for a failed frame. */
+  readonly key?: Uint8Array;
+  /** Why a frame failed: 'budget' (gave up) or 'verify' (its last decoding was a wrong word). */
+  readonly failure?: 'budget' | 'verify';
+}
+
+export interface BobFrame {
+  readonly frame: number;
+  /** Bob's key bits, one per byte, plan.keyLength of them. */
+  readonly key: Uint8Array;
+}
+
+interface Lane {
+  readonly frame: number;
+  punctured: number;
+  revealedPunctured: number;
+  revealedKey: number;
+  iterations: number;
+  roundIterations: number;
+  best: number;
+  sinceBest: number;
+  rounds: number;
+  /** Tag bits received so far. */
+  tagBits: number;
+  /** The tag that came with the syndrome, if any: used for every check of the frame. */
+  readonly tag: VerifyTag | undefined;
+  readonly revealed: Uint8Array;
+}
+
+export class BobReconciler {
+  readonly plan: FramePlan;
+  private readonly decoder: LaneDecoder;
+  private readonly o: Required<Omit<BlindOptions, 'frameBits'>>;
+  private readonly entropy: number;
+  private readonly verifier: FrameVerifier;
+
+  constructor(family: CodeFamily, qber: number, options: BlindOptions = {}, load?: LoadOptions) {
+    this.o = {
+      startEfficiency: options.startEfficiency ?? defaultStartEfficiency(qber),
+      revealStep: options.revealStep ?? 0.01,
+      patience: options.patience ?? 4,
+      roundIterations: options.roundIterations ?? 40,
+      maxIterations: options.maxIterations ?? 400,
+      maxEfficiency: options.maxEfficiency ?? 1.6,
+    };
+    this.plan = family.plan(qber, this.o.startEfficiency, options.frameBits);
+    this.decoder = new LaneDecoder(this.plan.code, load);
+    this.decoder.setLayout(this.plan.keyPositions, this.plan.code.punctureOrder);
+    this.verifier = new FrameVerifier(load);
+    this.entropy = binaryEntropy(qber);
+  }
+
+  get target(): string {
+    return this.decoder.target;
+  }
+
+  /** Reconciles frames against Alice; returns one report per frame, in input order. */
+  reconcile(frames: readonly BobFrame[], alice: AlicePeer): FrameReport[] {
+    const { plan } = this;
+    const { code } = plan;
+    for (const f of frames) if (f.key.length !== plan.keyLength) throw new FrameLengthError('key', f.key.length, plan.keyLength);
+    const dec = this.decoder;
+    const lc = channelLlr(plan.qber);
+    const kh = plan.keyLength * this.entropy;
+    const step = Math.max(1, Math.round(this.o.revealStep * kh));
+    const reports = new Map<number, FrameReport>();
+    const lanes: (Lane | undefined)[] = new Array(LANES).fill(undefined);
+    let next = 0;
+
+    const finish = (slot: number, lane: Lane, ok: boolean, failure?: 'budget' | 'verify', key?: Uint8Array) => {
+      const verifyBits = lane.tagBits;
+      const ecLeak = code.m - lane.punctured + lane.revealedKey;
+      const leak = ecLeak + verifyBits;
+      reports.set(lane.frame, {
+        frame: lane.frame, ok, codeId: code.id, keyLength: plan.keyLength, syndromeBits: code.m, punctured: lane.punctured,
+        revealedPunctured: lane.revealedPunctured, revealedKey: lane.revealedKey, verifyBits, ecLeak, leak,
+        efficiency: ecLeak / kh, efficiencyTotal: leak / kh, iterations: lane.iterations, rounds: lane.rounds,
+        ...(ok && key ? { key } : {}), ...(failure ? { failure } : {}),
+      });
+      lanes[slot] = undefined;
+    };
+
+    const blindRound = (slot: number, lane: Lane): boolean => {
+      const leakNow = code.m - lane.punctured + lane.revealedKey + lane.tagBits;
+      // Fine steps first; a frame still failing after several rounds is far off, so the step
+      // doubles every four rounds rather than spending hundreds of iterations on small reveals.
+      const size = step * 2 ** Math.floor(lane.rounds / 4);
+      if (lane.iterations >= this.o.maxIterations || leakNow + size > this.o.maxEfficiency * kh) return false;
+      let positions: Uint32Array;
+      if (lane.punctured > 0) {
+        const take = Math.min(size, lane.punctured);
+        positions = code.punctureOrder.slice(lane.punctured - take, lane.punctured);
+      } else {
+        positions = this.leastReliable(slot, lane, size);
+      }
+      const values = alice.reveal(lane.frame, positions);
+      if (values.length !== positions.length) throw new ProtocolError(`reveal answered ${values.length} values for ${positions.length} positions`);
+      for (let i = 0; i < positions.length; i++) {
+        dec.setPosterior(slot, positions[i]!, values[i] ? -LLR_KNOWN : LLR_KNOWN);
+        lane.revealed[positions[i]!] = 1;
+      }
+      if (lane.punctured > 0) { lane.punctured -= positions.length; lane.revealedPunctured += positions.length; } else lane.revealedKey += positions.length;
+      lane.rounds++;
+      lane.best = Infinity;
+      lane.sinceBest = 0;
+      lane.roundIterations = 0;
+      return true;
+    };
+
+    for (;;) {
+      for (let slot = 0; slot < LANES && next < frames.length; slot++) {
+        if (lanes[slot]) continue;
+        const f = frames[next++]!;
+        const msg = alice.syndrome(f.frame);
+        if (msg.codeId !== code.id || msg.punctured !== plan.punctured) throw new ProtocolError(`frame ${f.frame}: Alice used code ${msg.codeId}/${msg.punctured}, Bob expects ${code.id}/${plan.punctured}`);
+        dec.loadFrame(slot, f.key, lc, plan.punctured, msg.syndrome);
+        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tagBits: 0, tag: msg.tag, revealed: new Uint8Array(code.n) };
+      }
+      let active = 0;
+      for (let slot = 0; slot < LANES; slot++) if (lanes[slot]) active |= 1 << slot;
+      if (active === 0) break;
+      let unsat = dec.iterate(active);
+      // The running estimate is free; confirm a candidate zero with an exact syndrome pass.
+      for (let slot = 0; slot < LANES; slot++) {
+        if (lanes[slot] && unsat[slot] === 0) { unsat = dec.unsatisfied(); break; }
+      }
+      for (let slot = 0; slot < LANES; slot++) {
+        const lane = lanes[slot];
+        if (!lane) continue;
+        lane.iterations++;
+        lane.roundIterations++;
+        const u = unsat[slot]!;
+        if (u === 0) {
+          const key = dec.extractKey(slot);
+          const tag = lane.tag ?? alice.verify(lane.frame);
+          if (!lane.tag || lane.tagBits === 0) lane.tagBits += 8 * tag.tag.length;
+          if (this.verifier.check(key, tag)) {
+            finish(slot, lane, true, undefined, key);
+          } else if (!blindRound(slot, lane)) {
+            // The decoder settled on a wrong word that satisfies the syndrome (a near-codeword of
+            // the code): reveal more and go on, until the budget runs out.
+            finish(slot, lane, false, 'verify');
+          }
+          continue;
+        }
+        if (u < lane.best) { lane.best = u; lane.sinceBest = 0; } else lane.sinceBest++;
+        if (lane.sinceBest >= this.o.patience || lane.roundIterations >= this.o.roundIterations) {
+          if (!blindRound(slot, lane)) finish(slot, lane, false, 'budget');
+        }
+      }
+    }
+    return frames.map((f) => reports.get(f.frame)!);
+  }
+
+  /** The `count` unrevealed key positions with the smallest posterior magnitude in a lane. */
+  private leastReliable(slot: number, lane: Lane, count: number): Uint32Array {
+    const post = this.decoder.posteriors(slot);
+    const kp = this.plan.keyPositions;
+    // Histogram of |LLR| >> 5, then take whole buckets from the bottom and part of the last one.
+    const hist = new Uint32Array(1025);
+    for (let j = 0; j < kp.length; j++) {
+      const v = kp[j]!;
+      if (!lane.revealed[v]) hist[Math.abs(post[v]!) >> 5]!++;
+    }
+    let cut = 0;
+    let below = 0;
+    while (cut < 1024 && below + hist[cut]! < count) below += hist[cut++]!;
+    const out: number[] = [];
+    let fromCut = count - below;
+    for (let j = 0; j < kp.length && out.length < count; j++) {
+      const v = kp[j]!;
+      if (lane.revealed[v]) continue;
+      const b = Math.abs(post[v]!) >> 5;
+      if (b < cut) out.push(v);
+      else if (b === cut && fromCut > 0) { out.push(v); fromCut--; }
+    }
+    return Uint32Array.from(out);
+  }
+}
+
+/** Convenience: reconciles whole keys in-process (both ends here), e.g. for tests and the bench. */
+export function reconcileLocal(family: CodeFamily, qber: number, aliceKeys: readonly Uint8Array[], bobKeys: readonly Uint8Array[], random: () => number, options?: BlindOptions, load?: LoadOptions): FrameReport[] {
+  const bob = new BobReconciler(family, qber, options, load);
+  const alice = new AliceEndpoint(random, load);
+  aliceKeys.forEach((k, i) => alice.open(i, bob.plan, k));
+  return bob.reconcile(bobKeys.map((key, frame) => ({ frame, key })), alice);
+}

@@ -1,0 +1,251 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decodeCodeFile, encodeCodeFile, expandCode, syndromeOf } from './code.js';
+import { CodeFamily } from './codebook.js';
+import { LaneDecoder, channelLlr } from './decoder.js';
+import { seededRandom, binaryEntropy } from './design.js';
+import { CodeFileError, FrameLengthError, QberOutOfRangeError, SyndromeLengthError, UnknownCodeError } from './errors.js';
+import { AliceEndpoint, BobReconciler, reconcileLocal, type AlicePeer } from './reconcile.js';
+import { ReferenceDecoder } from './reference.js';
+import { FrameVerifier, packBits } from './verify.js';
+
+const family = CodeFamily.load();
+
+function bsc(rnd: () => number, k: number, qber: number, frames: number): { a: Uint8Array[]; b: Uint8Array[] } {
+  const a: Uint8Array[] = [];
+  const b: Uint8Array[] = [];
+  for (let i = 0; i < frames; i++) {
+    const x = Uint8Array.from({ length: k }, () => (rnd() < 0.5 ? 1 : 0));
+    a.push(x);
+    b.push(Uint8Array.from(x, (bit) => bit ^ (rnd() < qber ? 1 : 0)));
+  }
+  return { a, b };
+}
+
+for (const qber of [0.01, 0.02, 0.03, 0.05, 0.08]) {
+  test(`reconciliation corrects BSC frames at QBER ${qber * 100} % and accounts the leak`, () => {
+    const rnd = seededRandom(1000 + qber * 1e4);
+    const plan = family.plan(qber);
+    const { a, b } = bsc(rnd, plan.keyLength, qber, 8);
+    const errors = a.map((x, i) => x.reduce((s, bit, j) => s + (bit ^ b[i]![j]!), 0));
+    assert.ok(errors.every((e) => e > 0.7 * qber * plan.keyLength), 'frames carry errors');
+    const reports = reconcileLocal(family, qber, a, b, rnd);
+    for (const [i, r] of reports.entries()) {
+      assert.ok(r.ok, `frame ${i} decoded`);
+      assert.equal(Array.from(r.key!), Array.from(a[i]!), `frame ${i} equals Alice's key`);
+      assert.is(r.ecLeak, r.syndromeBits - r.punctured + r.revealedKey);
+      assert.is(r.leak, r.ecLeak + r.verifyBits);
+      assert.is(r.verifyBits, 64);
+      assert.ok(Math.abs(r.efficiency - r.ecLeak / (plan.keyLength * binaryEntropy(qber))) < 1e-9);
+      assert.ok(Math.abs(r.efficiencyTotal - r.leak / (plan.keyLength * binaryEntropy(qber))) < 1e-9);
+      assert.ok(r.efficiency > 1 && r.efficiency < 1.35, `efficiency ${r.efficiency}`);
+    }
+  });
+}
+
+test('2^17-bit frames: reconciliation corrects BSC frames at QBER 3 %', () => {
+  const qber = 0.03;
+  const rnd = seededRandom(2017);
+  const plan = family.plan(qber, undefined, 131072);
+  assert.is(plan.code.n, 131072);
+  const { a, b } = bsc(rnd, plan.keyLength, qber, 4);
+  const reports = reconcileLocal(family, qber, a, b, rnd, { frameBits: 131072 });
+  for (const [i, r] of reports.entries()) {
+    assert.ok(r.ok, `frame ${i} decoded`);
+    assert.equal(Array.from(r.key!), Array.from(a[i]!));
+    assert.ok(r.efficiency < 1.2, `efficiency ${r.efficiency}`);
+  }
+  assert.throws(() => family.plan(qber, undefined, 1000), (e: unknown) => e instanceof FrameLengthError);
+});
+
+test('SIMD, scalar and TypeScript decoders agree bit for bit', () => {
+  const plan = family.plan(0.03);
+  const code = plan.code;
+  const rnd = seededRandom(77);
+  const x = Uint8Array.from({ length: code.n }, () => (rnd() < 0.5 ? 1 : 0));
+  const s = syndromeOf(code, x);
+  const lc = channelLlr(0.03);
+  const llr = Int16Array.from(x, (bit) => ((bit ^ (rnd() < 0.03 ? 1 : 0)) ? -lc : lc));
+  for (let i = 0; i < 500; i++) llr[code.punctureOrder[i]!] = 0;
+  const simd = new LaneDecoder(code, { target: 'release-simd' });
+  const scalar = new LaneDecoder(code, { target: 'release' });
+  assert.equal(Array.from(simd.syndrome(x)), Array.from(s), 'kernel syndrome equals the TypeScript one');
+  simd.loadLane(5, llr, s);
+  scalar.loadLane(5, llr, s);
+  const ref = new ReferenceDecoder(code, llr, s);
+  for (let it = 0; it < 3; it++) {
+    const estSimd = simd.iterate()[5];
+    const estScalar = scalar.iterate(1 << 5)[5];
+    const estRef = ref.iterate();
+    assert.is(estSimd, estRef, 'running unsatisfied estimates agree');
+    assert.is(estScalar, estRef);
+    assert.equal(Array.from(simd.posteriors(5)), Array.from(ref.post), `SIMD = reference after ${it + 1} iterations`);
+    assert.equal(Array.from(scalar.posteriors(5)), Array.from(ref.post), `scalar = reference after ${it + 1} iterations`);
+    assert.is(simd.unsatisfied()[5], ref.unsatisfied());
+  }
+});
+
+test('a lane reused for a new frame decodes exactly as a fresh decoder would (kernel frame loading)', () => {
+  const plan = family.plan(0.05);
+  const code = plan.code;
+  const rnd = seededRandom(31);
+  const lc = channelLlr(0.05);
+  for (const target of ['release-simd', 'release'] as const) {
+    const dec = new LaneDecoder(code, { target });
+    dec.setLayout(plan.keyPositions, code.punctureOrder);
+    const frame = () => {
+      const key = Uint8Array.from({ length: plan.keyLength }, () => (rnd() < 0.5 ? 1 : 0));
+      const syn = Uint8Array.from({ length: code.m }, () => (rnd() < 0.5 ? 1 : 0));
+      return { key, syn };
+    };
+    const old = frame();
+    dec.loadFrame(2, old.key, lc, plan.punctured, old.syn);
+    dec.iterate(1 << 2);
+    dec.iterate(1 << 2); // lane 2 now holds messages of another frame
+    const f = frame();
+    dec.loadFrame(2, f.key, lc, plan.punctured, f.syn);
+    const llr = new Int16Array(code.n).fill(32767);
+    for (let i = 0; i < plan.punctured; i++) llr[code.punctureOrder[i]!] = 0;
+    plan.keyPositions.forEach((v, j) => { llr[v] = f.key[j] ? -lc : lc; });
+    const ref = new ReferenceDecoder(code, llr, f.syn);
+    assert.equal(Array.from(dec.posteriors(2)), Array.from(ref.post), `${target}: loaded posteriors`);
+    for (let it = 0; it < 2; it++) {
+      dec.iterate(1 << 2);
+      ref.iterate();
+      assert.equal(Array.from(dec.posteriors(2)), Array.from(ref.post), `${target}: iteration ${it + 1}`);
+    }
+    assert.equal(Array.from(dec.extractKey(2)), Array.from(plan.keyPositions, (v) => (ref.post[v]! < 0 ? 1 : 0)));
+  }
+});
+
+test('a wrong decoding is caught by the verification tag and reported as failed', () => {
+  const qber = 0.03;
+  const rnd = seededRandom(5);
+  const bob = new BobReconciler(family, qber);
+  const { a, b } = bsc(rnd, bob.plan.keyLength, qber, 2);
+  const honest = new AliceEndpoint(rnd);
+  const forged = new AliceEndpoint(rnd);
+  // The syndrome Bob decodes belongs to a word 3 bits away from Alice's key in frame 1: the
+  // decoder converges to that word, which satisfies every check but is not Alice's.
+  a.forEach((k, i) => {
+    honest.open(i, bob.plan, k);
+    const wrong = Uint8Array.from(k);
+    if (i === 1) for (const j of [10, 2000, 40000]) wrong[j]! ^= 1;
+    forged.open(i, bob.plan, wrong);
+  });
+  const peer: AlicePeer = {
+    syndrome: (f) => forged.syndrome(f),
+    reveal: (f, p) => forged.reveal(f, p),
+    verify: (f) => honest.verify(f),
+  };
+  const [r0, r1] = bob.reconcile(b.map((key, frame) => ({ frame, key })), peer);
+  assert.ok(r0!.ok);
+  assert.not.ok(r1!.ok);
+  assert.is(r1!.failure, 'verify');
+  assert.is(r1!.key, undefined, 'no key is returned for a failed frame');
+});
+
+test('with the tag sent alongside the syndrome, frames verify without asking and a wrong decoding is still caught', () => {
+  const qber = 0.03;
+  const rnd = seededRandom(6);
+  const bob = new BobReconciler(family, qber);
+  const { a, b } = bsc(rnd, bob.plan.keyLength, qber, 3);
+  const honest = new AliceEndpoint(rnd, undefined, undefined, true);
+  const forged = new AliceEndpoint(rnd);
+  a.forEach((k, i) => {
+    honest.open(i, bob.plan, k);
+    const wrong = Uint8Array.from(k);
+    if (i === 2) for (const j of [10, 2000, 40000]) wrong[j]! ^= 1;
+    forged.open(i, bob.plan, wrong);
+  });
+  let verifies = 0;
+  const peer: AlicePeer = {
+    // Frame 2's syndrome belongs to another word; its tag (computed on Alice's key) is honest.
+    syndrome: (f) => ({ ...forged.syndrome(f), tag: honest.syndrome(f).tag! }),
+    reveal: (f, p) => forged.reveal(f, p),
+    verify: (f) => {
+      verifies++;
+      return honest.verify(f);
+    },
+  };
+  const reports = bob.reconcile(b.map((key, frame) => ({ frame, key })), peer);
+  assert.is(verifies, 0, 'no tag was asked for');
+  assert.ok(reports[0]!.ok && reports[1]!.ok);
+  assert.equal(Array.from(reports[0]!.key!), Array.from(a[0]!));
+  assert.is(reports[0]!.verifyBits, 64, 'the tag counts once');
+  assert.not.ok(reports[2]!.ok);
+  assert.is(reports[2]!.failure, 'verify');
+});
+
+test('a frame beyond the reveal budget is reported failed, never returned as corrected', () => {
+  const qber = 0.03;
+  const rnd = seededRandom(9);
+  const plan = family.plan(qber);
+  const { a } = bsc(rnd, plan.keyLength, qber, 1);
+  const b = [Uint8Array.from(a[0]!, (x) => x ^ (rnd() < 0.06 ? 1 : 0))]; // twice the announced QBER
+  const [r] = reconcileLocal(family, qber, a, b, rnd, { maxEfficiency: 1.15, maxIterations: 80 });
+  assert.not.ok(r!.ok);
+  assert.is(r!.failure, 'budget');
+  assert.is(r!.key, undefined);
+});
+
+test('bad input gives typed errors', () => {
+  assert.throws(() => family.plan(0.3), (e: unknown) => e instanceof QberOutOfRangeError && e.code === 'ERR_RECONCILIATION_QBER_OUT_OF_RANGE');
+  assert.throws(() => family.plan(Number.NaN), (e: unknown) => e instanceof QberOutOfRangeError);
+  assert.throws(() => family.plan(0), (e: unknown) => e instanceof QberOutOfRangeError);
+  assert.throws(() => family.byId(999), (e: unknown) => e instanceof UnknownCodeError && e.code === 'ERR_RECONCILIATION_UNKNOWN_CODE');
+  const plan = family.plan(0.05);
+  const alice = new AliceEndpoint(Math.random);
+  assert.throws(() => alice.open(0, plan, new Uint8Array(plan.keyLength - 1)), (e: unknown) => e instanceof FrameLengthError && e.code === 'ERR_RECONCILIATION_FRAME_LENGTH');
+  const bob = new BobReconciler(family, 0.05);
+  assert.throws(() => bob.reconcile([{ frame: 0, key: new Uint8Array(3) }], alice), (e: unknown) => e instanceof FrameLengthError);
+  const dec = new LaneDecoder(plan.code);
+  assert.throws(() => dec.loadLane(0, new Int16Array(plan.code.n), new Uint8Array(plan.code.m + 1)), (e: unknown) => e instanceof SyndromeLengthError);
+  assert.throws(() => dec.loadLane(0, new Int16Array(5), new Uint8Array(plan.code.m)), (e: unknown) => e instanceof FrameLengthError);
+});
+
+test('code files: round trip, and damaged or foreign files are refused', () => {
+  const code = family.codes[0]!;
+  const bytes = encodeCodeFile(code.spec);
+  const back = expandCode(decodeCodeFile(bytes));
+  assert.equal(Array.from(back.cols), Array.from(code.cols));
+  assert.equal(Array.from(back.punctureOrder), Array.from(code.punctureOrder));
+  const flipped = Uint8Array.from(bytes);
+  flipped[50]! ^= 1;
+  assert.throws(() => decodeCodeFile(flipped), (e: unknown) => e instanceof CodeFileError && /checksum/.test((e as Error).message));
+  const version = Uint8Array.from(bytes);
+  version[4] = 2;
+  assert.throws(() => decodeCodeFile(version), (e: unknown) => e instanceof CodeFileError && /version/.test((e as Error).message));
+  assert.throws(() => decodeCodeFile(bytes.subarray(0, 100)), (e: unknown) => e instanceof CodeFileError);
+});
+
+test('shipped codes: puncturing orders are untainted and rates cover 0.5 % to 11 % QBER', () => {
+  for (const code of family.codes) {
+    const punct = new Uint8Array(code.n);
+    for (const v of code.punctureOrder) punct[v] = 1;
+    for (let c = 0; c < code.m; c++) {
+      let k = 0;
+      for (let e = code.rowStart[c]!; e < code.rowStart[c + 1]!; e++) k += punct[code.cols[e]!]!;
+      assert.ok(k <= 1, `code ${code.id} check ${c} touches ${k} punctured bits`);
+    }
+  }
+  for (const q of [0.005, 0.011, 0.04, 0.07, 0.1, 0.11]) assert.ok(family.plan(q).keyLength > 0, `covers ${q}`);
+});
+
+test('verification: the tag size follows ε_cor and a flipped bit fails the check', () => {
+  const rnd = seededRandom(3);
+  const v = new FrameVerifier();
+  const key = Uint8Array.from({ length: 59215 }, () => (rnd() < 0.5 ? 1 : 0));
+  const t = v.makeTag(key, rnd);
+  assert.is(t.tag.length, 8, 'one 64-bit key reaches 1e-15 for a 2^16-bit frame');
+  assert.is(v.makeTag(key, rnd, 1e-30).tag.length, 16);
+  assert.ok(v.check(key, t));
+  for (let i = 0; i < 50; i++) {
+    const other = Uint8Array.from(key);
+    other[Math.floor(rnd() * key.length)]! ^= 1;
+    assert.not.ok(v.check(other, t));
+  }
+  assert.equal(Array.from(packBits(Uint8Array.of(1, 0, 1, 1, 0, 0, 0, 1, 1))), [0b10001101, 1]);
+});
+
+test.run();

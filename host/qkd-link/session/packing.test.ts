@@ -1,0 +1,47 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { countBits, decodeSlotDeltas, decodeU32s, encodeSlotDeltas, encodeU32s, pack2, packBits, unpack2, unpackBits } from './packing.js';
+import { SessionMessageError } from './messages.js';
+
+test('bits, 2-bit classes and u32 lists survive a round trip', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 300 }), (xs) => {
+      const bits = xs.map((x) => x & 1);
+      assert.equal(Array.from(unpackBits(packBits(bits), bits.length, 'bits')), bits);
+      assert.is(countBits(packBits(bits), bits.length), bits.filter((b) => b).length);
+      assert.equal(Array.from(unpack2(pack2(xs), xs.length, 'cls')), xs);
+      assert.equal(Array.from(decodeU32s(encodeU32s(xs.map((x) => x * 0x3fffffff)), 'pos')), xs.map((x) => x * 0x3fffffff));
+    }),
+    { numRuns: 200, seed: 3 },
+  );
+});
+
+test('slot deltas: LEB128 round trip up to 2^53, one byte per delta below 128', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 2 ** 50 }), fc.array(fc.integer({ min: 0, max: 2 ** 40 }), { maxLength: 100 }), (s, ds) => {
+      const slots: number[] = [];
+      let at = s;
+      for (const d of ds) slots.push((at += d));
+      const enc = encodeSlotDeltas(s, slots);
+      assert.equal(Array.from(decodeSlotDeltas(enc, s, at + 1, slots.length)), slots);
+    }),
+    { numRuns: 200, seed: 4 },
+  );
+  assert.is(encodeSlotDeltas(1000, [1000, 1005, 1132]).length, 3);
+});
+
+test('decoders refuse wrong lengths, truncated deltas and events outside the block', () => {
+  const bad: [() => unknown, RegExp][] = [
+    [() => unpackBits(Uint8Array.of(1, 2), 3, 'keep'), /keep: 2 bytes for 3 bits/],
+    [() => unpack2(Uint8Array.of(1), 5, 'cls'), /cls: 1 bytes/],
+    [() => decodeU32s(Uint8Array.of(1, 2, 3), 'pos'), /not a whole number/],
+    [() => decodeSlotDeltas(Uint8Array.of(0x85), 0, 100, 1), /end after 0 of 1/],
+    [() => decodeSlotDeltas(Uint8Array.of(5, 200, 1), 0, 100, 2), /not before the block end 100/],
+    [() => decodeSlotDeltas(Uint8Array.of(5, 6), 0, 100, 1), /1 bytes left/],
+  ];
+  for (const [f, want] of bad) assert.throws(f, (e: unknown) => e instanceof SessionMessageError && want.test(e.message));
+  assert.throws(() => encodeSlotDeltas(10, [9]), /before/);
+});
+
+test.run();
