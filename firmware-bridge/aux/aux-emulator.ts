@@ -79,6 +79,11 @@ export class AuxEmulator {
     await this.request({ op: 'temperatures', ...t });
   }
 
+  /** Pulls the cable: the pty goes away; the host's reads see a hangup. */
+  async unplug(): Promise<void> {
+    await this.request({ op: 'unplug' });
+  }
+
   async state(): Promise<FirmataBoardState> {
     return (await this.request({ op: 'state' })).state;
   }

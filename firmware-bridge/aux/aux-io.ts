@@ -11,6 +11,7 @@ import firmataIo from 'firmata-io';
 import five from 'johnny-five';
 import { auxBoardModel, type AuxBoardModel } from './aux-models.js';
 import { BridgeError, BridgeTimeoutError, PortOpenError } from '../errors.js';
+import { systemBinding } from '../driver/serial-line.js';
 
 export interface TamperEvent {
   readonly kind: 'tamper';
@@ -67,7 +68,9 @@ export class AuxIo extends EventEmitter<AuxIoEvents> {
   static async open(o: AuxIoOptions): Promise<AuxIo> {
     const model = auxBoardModel(o.model ?? 'QKDN-AUX-UNO');
     if (!model) throw new PortOpenError(o.path, new Error(`unknown aux board model ${o.model}`));
-    const port = new SerialPort({ path: o.path, baudRate: 57600, autoOpen: false });
+    // The driver's hangup-aware binding: an unplugged aux board is reported, not read forever.
+    const options = { path: o.path, baudRate: 57600, autoOpen: false, binding: systemBinding() };
+    const port = new SerialPort(options as ConstructorParameters<typeof SerialPort>[0]);
     const aux = new AuxIo(model, port);
     try {
       await aux.start(o);

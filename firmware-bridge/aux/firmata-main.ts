@@ -11,6 +11,8 @@ export type AuxControlRequest =
   | { readonly op: 'lid'; readonly open: boolean }
   | { readonly op: 'temperatures'; readonly detectorC?: number; readonly enclosureC?: number }
   | { readonly op: 'state' }
+  /** Pulls the USB cable: the host's port hangs up. */
+  | { readonly op: 'unplug' }
   | { readonly op: 'exit' };
 
 export type AuxControlMessage =
@@ -53,6 +55,10 @@ function bye(): void {
 process.on('message', (m: AuxControlRequest & { id: number }) => {
   if (m.op === 'lid') board.setLid(m.open);
   else if (m.op === 'temperatures') board.setTemperatures(m);
+  else if (m.op === 'unplug') {
+    port.close();
+    removeLink(opts.link);
+  }
   // `at` lets the bench measure how long the host took to see a change.
   send({ op: 'reply', id: m.id, state: board.state(), at: Date.now() });
   if (m.op === 'exit') setImmediate(bye);

@@ -8,7 +8,7 @@ import { boardModel, type BoardModel } from '../boards.js';
 import { cobsEncode } from '../protocol/cobs.js';
 import { encodeDetections, DetectionBatch, MAX_BATCH_EVENTS } from '../protocol/detections.js';
 import { Worker } from 'node:worker_threads';
-import type { ProducerMessage, ProducerRequest } from './producer.js';
+import type { Backpressure, ProducerMessage, ProducerRequest } from './producer.js';
 import { PROTOCOL_MAJOR, PROTOCOL_MINOR, type Frame } from '../protocol/frame.js';
 import { FrameLink, type LinkLogEntry } from '../protocol/link.js';
 import * as msg from '../protocol/messages.js';
@@ -19,6 +19,8 @@ import { MasterPort } from './master-port.js';
 import { openPty, pointLink, removeLink } from './pty.js';
 
 const M = msg.MessageType;
+/** Batches the receiver's FIFO holds by default while the host grants no credit. */
+const DEFAULT_FIFO_BATCHES = 1024;
 /** Start slots of this many recent batches are kept, so BATCH_LOST can name slot ranges. */
 const STARTS_KEPT = 1 << 16;
 
@@ -38,6 +40,8 @@ export interface BoardOptions {
   readonly telemetryMs?: number;
   /** rx: batches the FIFO holds while waiting for credit. */
   readonly fifoBatches?: number;
+  /** rx: past a full FIFO, lose events as a board does ('drop', default) or stretch time ('stretch'). */
+  readonly backpressure?: Backpressure;
   /** rx: batches kept for RESEND (default: the model's caps.replayBatches). */
   readonly replayBatches?: number;
   readonly faults?: FaultSettings;
@@ -122,6 +126,8 @@ export class EmulatedBoard {
   private resendQueue: number[] = [];
   private overflowing = false;
   private reportedUpTo = 0;
+  /** sentUpTo as last told to the producer (under 'stretch'). */
+  private sentReported = 0;
   private counters = { eventsProduced: 0, eventsOverflowed: 0, resentBatches: 0, lostAnswered: 0, batchesSent: 0 };
   private clicksSinceTelemetry = new Float64Array(4);
   private lastTelemetry = Date.now();
@@ -444,7 +450,10 @@ export class EmulatedBoard {
       maxEvents: Math.min(this.model.caps.maxBatchEvents, MAX_BATCH_EVENTS),
       emissions: this.fibreFor(this.clockHz),
       dilation: this.dilation,
+      backpressure: this.opts.backpressure ?? 'drop',
+      fifoBatches: this.opts.fifoBatches ?? DEFAULT_FIFO_BATCHES,
     });
+    this.sentReported = 0;
   }
 
   private toProducer(r: ProducerRequest): void {
@@ -468,6 +477,7 @@ export class EmulatedBoard {
       return;
     }
     this.acquiring = false;
+    this.dilation = m.dilation;
     this.stopSlot = m.lastSlot;
     for (const re of this.stopWaiters.splice(0)) this.ack(re, { acq: this.acq, lastSlot: m.lastSlot, batches: m.batches });
     this.pump();
@@ -563,7 +573,8 @@ export class EmulatedBoard {
   /** Files a batch from the producer: into the FIFO, or, when the FIFO is full, emptied and counted as overflow. */
   private closeBatch(index: number, start: number, end: number, n: number, payload: Uint8Array): void {
     this.produced = index + 1;
-    const fifoFull = this.produced - this.sentUpTo > (this.opts.fifoBatches ?? 1024);
+    // Under 'stretch' the producer waits for room instead (the last, partial batch may take one more).
+    const fifoFull = this.opts.backpressure !== 'stretch' && this.produced - this.sentUpTo > (this.opts.fifoBatches ?? DEFAULT_FIFO_BATCHES);
     if (fifoFull) {
       this.counters.eventsOverflowed += n;
       payload = encodeDetections(new DetectionBatch(this.acq, index, start, end, new Float64Array(0), new Uint8Array(0), n));
@@ -643,6 +654,10 @@ export class EmulatedBoard {
       if (!b) continue; // evicted before it could be sent: the host learns it from RESEND
       this.counters.batchesSent++;
       this.send(M.DETECTIONS, b.payload);
+    }
+    if (this.opts.backpressure === 'stretch' && this.sentUpTo > this.sentReported && this.acquiring) {
+      this.sentReported = this.sentUpTo;
+      this.toProducer({ op: 'sent', upTo: this.sentUpTo });
     }
     this.trimRing();
   }

@@ -323,8 +323,13 @@ export class DetectionGenerator {
   private apDets: number[] = [];
   private readonly deadSlots: number;
   private readonly apMeanSlots: number;
-  private readonly pMax: number;
-  private readonly logQ: number;
+  private pMax = 0;
+  private logQ = 0;
+  /** End of the range generated so far: where a changed candidate process restarts. */
+  private cursor: number;
+  /** The transmitter's choices under the source it emits with (its pMu and pZ, not the receiver's defaults). */
+  private txModel: ChannelModel;
+  private readonly txModels = new Map<string, ChannelModel>();
   /** Per class (index k + 1; 0 = dark only): acceptance p_k / p_max, and P(signal | click). */
   private accept: Float64Array = new Float64Array(0);
   private sigGivenClick: Float64Array = new Float64Array(0);
@@ -345,12 +350,9 @@ export class DetectionGenerator {
     this.rng = new Sfc32(model.params.seed ^ mix32(runSeed), mix32(startSlot >>> 0) ^ Math.floor(startSlot / TWO32));
     this.deadSlots = Math.ceil((d.deadNs * clockHz) / 1e9);
     this.apMeanSlots = Math.max(1, (d.afterpulseDelayNs * clockHz) / 1e9);
-    // p_max over every class any emission interval may use (the largest mean photon number).
-    let muMax = 0;
-    for (const e of emissions) for (const m of e.source.mu) muMax = Math.max(muMax, m);
-    muMax = Math.max(muMax, ...model.params.source.mu);
-    this.pMax = 1 - (1 - model.signalProbability(muMax)) * (1 - d.darkCountProbability) ** 4;
-    this.logQ = Math.log1p(-this.pMax);
+    this.cursor = startSlot;
+    this.txModel = model;
+    this.setPMax(emissions);
     this.pAnyDark = 1 - (1 - d.darkCountProbability) ** 4;
     // P(first dark detector is j | at least one dark) for j = 0..3, cumulative.
     const pd = d.darkCountProbability;
@@ -367,12 +369,33 @@ export class DetectionGenerator {
   /** The fibre reports a change of the transmitter's emission (START, STOP, new configuration). */
   setEmissions(emissions: readonly EmissionInterval[]): void {
     this.emissions = emissions;
+    if (this.setPMax(emissions)) {
+      // A brighter source than any before: candidates must come denser. The candidate process is
+      // memoryless, so restarting it where generation stands is exact.
+      this.emissionKey = '';
+      this.nextCandidate = this.cursor + this.gap();
+    }
+  }
+
+  /** p_max over every class any emission may use (the largest mean photon number); true if it grew. */
+  private setPMax(emissions: readonly EmissionInterval[]): boolean {
+    let muMax = 0;
+    for (const e of emissions) for (const m of e.source.mu) muMax = Math.max(muMax, m);
+    muMax = Math.max(muMax, ...this.model.params.source.mu);
+    const p = 1 - (1 - this.model.signalProbability(muMax)) * (1 - this.model.params.detector.darkCountProbability) ** 4;
+    if (p <= this.pMax) return false;
+    this.pMax = p;
+    this.logQ = Math.log1p(-p);
+    return true;
   }
 
   private prepare(source: SourceSettings): void {
-    const key = `${source.mu.join(',')}`;
+    const key = `${source.mu.join(',')}|${source.pMu.join(',')}|${source.pZ}`;
     if (key === this.emissionKey) return;
     this.emissionKey = key;
+    let tx = this.txModels.get(key);
+    if (!tx) this.txModels.set(key, (tx = new ChannelModel({ ...this.model.params, source })));
+    this.txModel = tx;
     const n = source.mu.length + 1;
     this.accept = new Float64Array(n);
     this.sigGivenClick = new Float64Array(n);
@@ -425,7 +448,10 @@ export class DetectionGenerator {
     while (n < maxEvents) {
       const ap = this.apSlots.length > 0 ? this.apSlots[0]! : Infinity;
       const s = Math.min(this.nextCandidate, ap);
-      if (s >= end) return { n, stoppedAt: end };
+      if (s >= end) {
+        this.cursor = end;
+        return { n, stoppedAt: end };
+      }
       let mask = 0;
       if (s === ap) {
         // After-pulses due in this slot (their detectors must be live again).
@@ -451,7 +477,7 @@ export class DetectionGenerator {
         let basis = 0;
         let value = 0;
         if (emission) {
-          const st = model.txSetting(s);
+          const st = this.txModel.txSetting(s);
           cls = ((st >> 2) & 3) + 1;
           basis = (st >> 1) & 1;
           value = st & 1;
@@ -478,7 +504,8 @@ export class DetectionGenerator {
       n++;
     }
     const last = n > 0 ? slots[n - 1]! + 1 : end;
-    return { n, stoppedAt: Math.min(end, last) };
+    this.cursor = Math.min(end, last);
+    return { n, stoppedAt: this.cursor };
   }
 
   private scheduleAfterpulse(slot: number, det: number): void {

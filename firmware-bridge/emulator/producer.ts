@@ -21,8 +21,13 @@ export type ProducerRequest =
       readonly maxEvents: number;
       readonly emissions: readonly EmissionInterval[];
       readonly dilation: number;
+      /** 'stretch': never run more than fifoBatches ahead of what was sent; stretch time instead. */
+      readonly backpressure: Backpressure;
+      readonly fifoBatches: number;
     }
   | { readonly op: 'stop'; readonly atSlot: number }
+  /** The board has sent batches below upTo (frees FIFO room under 'stretch'). */
+  | { readonly op: 'sent'; readonly upTo: number }
   | { readonly op: 'fibre'; readonly emissions: readonly EmissionInterval[] };
 
 export type ProducerMessage =
@@ -38,7 +43,14 @@ export type ProducerMessage =
       readonly clicks: readonly number[];
       readonly dilation: number;
     }
-  | { readonly op: 'stopped'; readonly acq: number; readonly batches: number; readonly lastSlot: number };
+  | { readonly op: 'stopped'; readonly acq: number; readonly batches: number; readonly lastSlot: number; readonly dilation: number };
+
+/**
+ * What the receiver does when the host does not take batches as fast as they come: 'drop' (a
+ * real board: the FIFO overflows, events are lost and counted) or 'stretch' (the emulator stops
+ * producing and stretches its time, so no event is lost and source-time statistics stay exact).
+ */
+export type Backpressure = 'drop' | 'stretch';
 
 /** Most wall-clock lag, in ms of slots, before the producer stretches its time. */
 const MAX_LAG_MS = 200;
@@ -59,6 +71,11 @@ class Producer {
   private readonly clicks = [0, 0, 0, 0];
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private stretch = false;
+  private fifoBatches = Infinity;
+  private sentUpTo = 0;
+  /** Slot up to which the generator has drawn (within the open batch). */
+  private generatedTo = 0;
 
   constructor(private readonly post: (m: ProducerMessage, transfer?: ArrayBuffer[]) => void) {}
 
@@ -75,17 +92,25 @@ class Producer {
       this.index = 0;
       this.n = 0;
       this.clicks.fill(0);
+      this.stretch = r.backpressure === 'stretch';
+      this.fifoBatches = r.fifoBatches;
+      this.sentUpTo = 0;
+      this.generatedTo = r.startSlot;
       this.generator = new DetectionGenerator(new ChannelModel(r.channel), r.startSlot, r.clockHz, r.emissions, r.acq);
       this.running = true;
       this.tick();
+    } else if (r.op === 'sent') {
+      this.sentUpTo = Math.max(this.sentUpTo, r.upTo);
     } else if (r.op === 'fibre') {
       this.generator?.setEmissions(r.emissions);
     } else if (r.op === 'stop') {
       clearTimeout(this.timer);
       if (!this.running) return;
       this.running = false;
-      this.produce(Math.max(r.atSlot, this.batchStart), true, Infinity);
-      this.post({ op: 'stopped', acq: this.acq, batches: this.index, lastSlot: this.batchStart });
+      // Under 'stretch' the acquisition ends where production stands (the FIFO decided the pace).
+      const at = this.stretch ? this.generatedTo : Math.max(r.atSlot, this.generatedTo);
+      this.produce(at, true, Infinity);
+      this.post({ op: 'stopped', acq: this.acq, batches: this.index, lastSlot: this.batchStart, dilation: this.dilation });
     }
   }
 
@@ -107,10 +132,12 @@ class Producer {
   private produce(target: number, final: boolean, deadline: number): void {
     const g = this.generator!;
     while (this.batchStart < target || (final && this.n > 0)) {
+      if (this.stretch && !final && this.index - this.sentUpTo >= this.fifoBatches - 1) break; // FIFO full: wait, time stretches
       const batchEnd = this.batchStart + this.batchSlots;
       const stopAt = Math.min(batchEnd, target);
       const before = this.n;
       const r = g.generate(stopAt, this.slots, this.masks, this.n, this.maxEvents);
+      this.generatedTo = Math.max(this.generatedTo, r.stoppedAt);
       for (let i = before; i < r.n; i++) {
         const m = this.masks[i]!;
         if (m & 1) this.clicks[0]!++;

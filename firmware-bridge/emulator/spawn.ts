@@ -15,6 +15,7 @@ import type { BoardOptions, BoardStats } from './board.js';
 import { DEFAULT_DETECTOR, DEFAULT_FIBRE, DEFAULT_SOURCE, NO_EVE, type ChannelParams, type DetectorParams, type EmissionInterval } from './channel-model.js';
 import type { ControlMessage, ControlReply, ControlRequest } from './control.js';
 import type { FaultSettings } from './faults.js';
+import type { Backpressure } from './producer.js';
 import type { LinkLogEntry } from '../protocol/link.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -147,6 +148,8 @@ export interface EmulatedLinkOptions {
   readonly rxProtocol?: readonly [number, number];
   readonly txProtocol?: readonly [number, number];
   readonly fifoBatches?: number;
+  /** Receiver past a full FIFO: 'drop' events as a board does (default) or 'stretch' its time. */
+  readonly backpressure?: Backpressure;
   readonly replayBatches?: number;
   readonly telemetryMs?: number;
 }
@@ -183,6 +186,7 @@ export class EmulatedLink {
           link: join(dir, 'rx'),
           ...(o.rxProtocol ? { protocol: o.rxProtocol } : {}),
           ...(o.fifoBatches ? { fifoBatches: o.fifoBatches } : {}),
+          ...(o.backpressure ? { backpressure: o.backpressure } : {}),
           ...(o.replayBatches ? { replayBatches: o.replayBatches } : {}),
         }),
     ]);

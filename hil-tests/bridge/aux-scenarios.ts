@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { AuxEmulator } from '../../firmware-bridge/aux/aux-emulator.js';
 import { AuxIo, type TamperEvent, type TemperatureReading } from '../../firmware-bridge/aux/aux-io.js';
 import type { FirmataBoardState } from '../../firmware-bridge/aux/firmata-board.js';
+import type { BridgeError } from '../../firmware-bridge/errors.js';
 
 export interface AuxSetup {
   readonly path: string;
@@ -125,6 +126,26 @@ export const auxScenarios: AuxScenario[] = [
         await em.setTemperatures({ detectorC: -20 });
         const r = await until(() => hot[0], 1000, 'out-of-range reading');
         assert.ok(Math.abs(r.celsius + 20) < 0.5, `read ${r.celsius} C for -20 C`);
+      });
+    },
+  },
+  {
+    name: 'an unplugged aux board is reported as a disconnect event, not read forever',
+    needs: 'emulator',
+    async run(factory) {
+      await withAux(factory, async (aux, setup) => {
+        const gone: BridgeError[] = [];
+        aux.on('disconnect', (e) => gone.push(e));
+        const cpu0 = process.cpuUsage();
+        const t0 = Date.now();
+        await setup.emulator!.unplug();
+        const e = await until(() => gone[0], 2000, 'disconnect event');
+        assert.is(e.code, 'ERR_BRIDGE_DISCONNECTED');
+        assert.ok(Date.now() - t0 < 1000, `disconnect seen after ${Date.now() - t0} ms`);
+        await sleep(200);
+        const cpu = process.cpuUsage(cpu0);
+        // A read loop spinning on the hung-up tty would burn a whole core here.
+        assert.ok((cpu.user + cpu.system) / 1000 < 0.8 * (Date.now() - t0), `host CPU ${(cpu.user + cpu.system) / 1000} ms in ${Date.now() - t0} ms`);
       });
     },
   },

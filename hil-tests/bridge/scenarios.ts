@@ -129,6 +129,28 @@ async function faultsUntil(em: EmulatorProcess, faults: FaultSettings, enough: (
   await em.setFaults({});
 }
 
+/** A consumer that stops pulling for `ms` at batch `index`; `over` resolves when it pulls again. */
+function pauseAtBatch(index: number, ms: number): { consume: (item: AcquisitionItem) => Promise<void>; over: Promise<void> } {
+  let done!: () => void;
+  const over = new Promise<void>((r) => (done = r));
+  let paused = false;
+  return {
+    over,
+    async consume(item) {
+      if (!paused && item.kind === 'batch' && item.index === index) {
+        paused = true;
+        await sleep(ms);
+        done();
+      }
+    },
+  };
+}
+
+async function waitFor(cond: () => boolean, maxMs: number): Promise<void> {
+  const t0 = Date.now();
+  while (!cond() && Date.now() - t0 < maxMs) await sleep(20);
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -367,18 +389,48 @@ export const scenarios: Scenario[] = [
       await withBoards(factory, { seed: 20, fifoBatches: 16 }, { creditWindow: 8 }, async (b) => {
         const alarms: string[] = [];
         b.rx.on('alarm', (a) => alarms.push(`${a.code}${a.clear ? ' clear' : ''}`));
-        let paused = false;
-        const r = await acquire(b, 800, undefined, async (item) => {
-          if (!paused && item.kind === 'batch' && item.index === 2) {
-            paused = true;
-            await sleep(400); // 400 ms of 3.3 ms batches: far past 8 of credit and 16 in the FIFO
-          }
-        });
+        const pause = pauseAtBatch(2, 400); // 400 ms of 3.3 ms batches: far past 8 of credit and 16 in the FIFO
+        const r = await acquire(
+          b,
+          800,
+          async () => {
+            // Run on until the pause is over and the board has drained its FIFO (slow on a loaded machine).
+            await pause.over;
+            await waitFor(() => alarms.includes('fifo-overflow clear'), 8000);
+          },
+          pause.consume,
+        );
         const st = await b.setup.emulated!.rx.stats();
         assert.ok(st.eventsOverflowed > 0, 'the board lost events to overflow');
         assert.is(b.rx.stats.eventsOverflowed, st.eventsOverflowed, 'the batches report every lost event');
         assert.ok(alarms.includes('fifo-overflow') && alarms.includes('fifo-overflow clear'), alarms.join());
         assertTiling(r, false);
+      });
+    },
+  },
+  {
+    name: "back-pressure with the emulator's 'stretch' option: a stalled consumer stretches the board's time, no event lost",
+    needs: 'emulator',
+    async run(factory) {
+      await withBoards(factory, { seed: 23, fifoBatches: 16, backpressure: 'stretch' }, { creditWindow: 8 }, async (b) => {
+        const alarms: string[] = [];
+        b.rx.on('alarm', (a) => alarms.push(a.code));
+        const pause = pauseAtBatch(2, 400);
+        const r = await acquire(
+          b,
+          800,
+          async () => {
+            await pause.over;
+            await sleep(200);
+          },
+          pause.consume,
+        );
+        const st = await b.setup.emulated!.rx.stats();
+        assert.is(st.eventsOverflowed, 0, 'no event lost to overflow');
+        assert.equal(alarms, [], 'no fifo-overflow alarm');
+        assert.ok(st.dilationSlots > 0, 'the board stretched its time');
+        assertTiling(r, false);
+        assert.is(r.events, st.eventsProduced);
       });
     },
   },
