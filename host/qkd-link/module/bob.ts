@@ -226,6 +226,7 @@ export class BobEnd extends LinkEnd {
     const ok = new Uint8Array(fr.frames);
     for (const rep of rec.reports) ok[rep.frame] = rep.ok ? 1 : 0;
     const corrected = rec.corrected;
+    if (process.env.QKD_LINK_TRACE === '2') process.stderr.write(`[bob] ok ${Array.from(ok).join('')} rounds ${rec.reports.map((x) => x.rounds).join(',')} keyBits ${fr.keyBits} k ${fr.k}\n`);
     // Errors corrected, per class, in the decoded frames (the key string is signal, decoy, vacuum).
     const errZ = { signal: 0, decoy: 0, vacuum: 0 };
     const bounds = [sifted.nZ.signal, sifted.nZ.signal + sifted.nZ.decoy, fr.keyBits];

@@ -134,7 +134,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
   const ownDir = o.dataDir === undefined;
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'qkdn-link-'));
   const boards = await EmulatedLink.start({ seed: o.seed ?? 1, distanceKm, ...(o.interceptFraction ? { interceptFraction: o.interceptFraction } : {}), ...(o.detector ? { detector: o.detector } : {}) });
-  const psk = randomBytes(4096);
+  const psk = randomBytes(1 << 18);
   const ends: RunningLink[] = [];
   const reports = new Map<number, { alice?: BlockReport; bob?: BlockReport }>();
   const progress: LinkProgress[] = [];
