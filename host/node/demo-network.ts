@@ -198,7 +198,9 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
   let program: string[];
   let paths: Awaited<ReturnType<typeof initPki>>;
   try {
-    program = [...(o.execArgv ?? []), ...(o.bundle ? await bundleNodeProgram(dir) : [CLI])];
+    // Without esbuild (a dependency of tsx) the nodes simply load through tsx, more slowly.
+    const entry = o.bundle ? await bundleNodeProgram(dir).catch(() => [CLI]) : [CLI];
+    program = [...(o.execArgv ?? []), ...entry];
     paths = await initPki(join(dir, 'pki'), { network: 'demo', nodes: [...ids], saes: Object.keys(saes) });
   } catch (e) {
     if (own) rmSync(dir, { recursive: true, force: true });
