@@ -146,7 +146,11 @@ async function bundleNodeProgram(dir: string): Promise<string[]> {
 }
 
 function spawnNode(program: readonly string[], configPath: string, standby: boolean): Proc {
-  const child = spawn(process.execPath, [...program, 'node', '--config', configPath, ...(standby ? ['--standby'] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // The node stops when our end of its stdin closes: no node outlives a test runner that died.
+  const child = spawn(process.execPath, [...program, 'node', '--config', configPath, ...(standby ? ['--standby'] : [])], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, QKDN_NODE_EXIT_WITH_STDIN: '1' },
+  });
   const err: string[] = [];
   child.stderr!.on('data', (d: Buffer) => {
     err.push(d.toString());
