@@ -339,9 +339,16 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
         await stopProc(p, 'SIGTERM');
       }));
       spares.clear();
+      process.off('exit', leftovers);
       if (own) rmSync(dir, { recursive: true, force: true });
     },
   };
+  // A runner that exits without stop(): its nodes stop with their stdin; remove what they leave.
+  const leftovers = () => {
+    for (const p of [...procs.values(), ...spares.values()]) p.child.kill('SIGKILL');
+    if (own) rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', leftovers);
   try {
     for (const n of nodes) prepareSpare(n);
     await Promise.all(nodes.map((n) => launch(n)));
