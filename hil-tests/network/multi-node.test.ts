@@ -35,7 +35,7 @@ async function exchange(net: DemoNetwork, master: string, slave: string, n: numb
 }
 
 test('a line of 4 nodes: SAEs two and three hops apart get identical keys through ETSI 014', async () => {
-  const net = await startDemoNetwork({ nodes: 4, shape: 'line', initialUnits: 1000, km, bundle });
+  const net = await startDemoNetwork({ nodes: 4, shape: 'line', initialUnits: 1000, rate: 50, km, bundle });
   try {
     await exchange(net, 'N1', 'N4', 4, 256);
     await exchange(net, 'N4', 'N1', 2, 512);
@@ -55,7 +55,7 @@ test('a line of 4 nodes: SAEs two and three hops apart get identical keys throug
 });
 
 test('a ring of 5 nodes: keys relayed along the shorter way round, in both directions', async () => {
-  const net = await startDemoNetwork({ nodes: 5, shape: 'ring', initialUnits: 1000, km, bundle });
+  const net = await startDemoNetwork({ nodes: 5, shape: 'ring', initialUnits: 1000, rate: 50, km, bundle });
   try {
     await exchange(net, 'N1', 'N3', 2, 256); // N1-N2-N3
     await exchange(net, 'N1', 'N4', 2, 256); // N1-N5-N4
@@ -69,7 +69,7 @@ test('a ring of 5 nodes: keys relayed along the shorter way round, in both direc
 });
 
 test('a node that is down makes supply through it fail with 503, and work again once it is back', async () => {
-  const net = await startDemoNetwork({ nodes: 4, shape: 'line', initialUnits: 500, km, bundle });
+  const net = await startDemoNetwork({ nodes: 4, shape: 'line', initialUnits: 500, rate: 50, km, bundle });
   try {
     await net.stopNode('N2');
     const r = await net.client('sae-N1').encKeys('sae-N4', { number: 1 });
