@@ -146,7 +146,11 @@ async function bundleNodeProgram(dir: string): Promise<string[]> {
 }
 
 function spawnNode(program: readonly string[], configPath: string, standby: boolean): Proc {
-  const child = spawn(process.execPath, [...program, 'node', '--config', configPath, ...(standby ? ['--standby'] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // The node stops when our end of its stdin closes: no node outlives a test runner that died.
+  const child = spawn(process.execPath, [...program, 'node', '--config', configPath, ...(standby ? ['--standby'] : [])], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, QKDN_NODE_EXIT_WITH_STDIN: '1' },
+  });
   const err: string[] = [];
   child.stderr!.on('data', (d: Buffer) => {
     err.push(d.toString());
@@ -198,7 +202,9 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
   let program: string[];
   let paths: Awaited<ReturnType<typeof initPki>>;
   try {
-    program = [...(o.execArgv ?? []), ...(o.bundle ? await bundleNodeProgram(dir) : [CLI])];
+    // Without esbuild (a dependency of tsx) the nodes simply load through tsx, more slowly.
+    const entry = o.bundle ? await bundleNodeProgram(dir).catch(() => [CLI]) : [CLI];
+    program = [...(o.execArgv ?? []), ...entry];
     paths = await initPki(join(dir, 'pki'), { network: 'demo', nodes: [...ids], saes: Object.keys(saes) });
   } catch (e) {
     if (own) rmSync(dir, { recursive: true, force: true });
@@ -333,9 +339,16 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
         await stopProc(p, 'SIGTERM');
       }));
       spares.clear();
+      process.off('exit', leftovers);
       if (own) rmSync(dir, { recursive: true, force: true });
     },
   };
+  // A runner that exits without stop(): its nodes stop with their stdin; remove what they leave.
+  const leftovers = () => {
+    for (const p of [...procs.values(), ...spares.values()]) p.child.kill('SIGKILL');
+    if (own) rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', leftovers);
   try {
     for (const n of nodes) prepareSpare(n);
     await Promise.all(nodes.map((n) => launch(n)));

@@ -218,6 +218,13 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // Under a supervisor that holds our stdin (tests, the demo network): its end means the
+    // supervisor is gone, so stop rather than outlive it.
+    if (process.env.QKDN_NODE_EXIT_WITH_STDIN === '1') {
+      process.stdin.once('end', stop);
+      process.stdin.once('close', stop);
+      process.stdin.resume();
+    }
   });
   await node.stop();
   unlog();
