@@ -301,7 +301,9 @@ export class BobReconciler {
         const msg = alice.syndrome(f.frame);
         if (msg.codeId !== code.id || msg.punctured !== plan.punctured) throw new ProtocolError(`frame ${f.frame}: Alice used code ${msg.codeId}/${msg.punctured}, Bob expects ${code.id}/${plan.punctured}`);
         dec.loadFrame(slot, f.key, lc, plan.punctured, msg.syndrome);
-        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tagBits: 0, tag: msg.tag, revealed: new Uint8Array(code.n) };
+        // A tag sent with the syndrome is disclosed whether or not the frame decodes: count it now.
+        const tagBits = msg.tag ? 8 * msg.tag.tag.length : 0;
+        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tagBits, tag: msg.tag, revealed: new Uint8Array(code.n) };
       }
       let active = 0;
       for (let slot = 0; slot < LANES; slot++) if (lanes[slot]) active |= 1 << slot;
@@ -320,7 +322,7 @@ export class BobReconciler {
         if (u === 0) {
           const key = dec.extractKey(slot);
           const tag = lane.tag ?? alice.verify(lane.frame);
-          if (!lane.tag || lane.tagBits === 0) lane.tagBits += 8 * tag.tag.length;
+          if (!lane.tag) lane.tagBits += 8 * tag.tag.length;
           if (this.verifier.check(key, tag)) {
             finish(slot, lane, true, undefined, key);
           } else if (!blindRound(slot, lane)) {

@@ -209,6 +209,15 @@ test('a frame beyond the reveal budget is reported failed, never returned as cor
   assert.not.ok(r!.ok);
   assert.is(r!.failure, 'budget');
   assert.is(r!.key, undefined);
+  assert.is(r!.verifyBits, 0, 'no tag was asked for');
+  // A tag that travelled with the syndrome was disclosed all the same: the failed frame counts it.
+  const bob = new BobReconciler(family, qber, { maxEfficiency: 1.15, maxIterations: 80 });
+  const alice = new AliceEndpoint(rnd, undefined, undefined, true);
+  alice.open(0, bob.plan, a[0]!);
+  const [t] = bob.reconcile([{ frame: 0, key: b[0]! }], alice);
+  assert.is(t!.failure, 'budget');
+  assert.is(t!.verifyBits, 64);
+  assert.is(t!.leak, t!.ecLeak + 64);
 });
 
 test('bad input gives typed errors', () => {
