@@ -121,7 +121,7 @@ interface Pending {
 }
 
 const DEFAULTS = {
-  requestTimeoutMs: 500,
+  requestTimeoutMs: 1000,
   retries: 3,
   reconnectTimeoutMs: 30_000,
   creditWindow: 256,
@@ -141,6 +141,9 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
   private readonly pending = new Map<number, Pending>();
   private writeChain: Promise<void> = Promise.resolve();
   private closed = false;
+  private signalClosed!: () => void;
+  /** Resolves when close() is called: pending requests stop waiting. */
+  private readonly closing = new Promise<undefined>((r) => (this.signalClosed = () => r(undefined)));
   private connectedWaiters: Array<() => void> = [];
   private reconnecting: Promise<void> | undefined;
   private foreign: Frame | undefined;
@@ -351,6 +354,7 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.signalClosed();
     clearInterval(this.watchdog);
     for (const w of this.connectedWaiters.splice(0)) w();
     this.acquisition?.end(new BridgeClosedError('acquisition'));
@@ -487,7 +491,8 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
           this.log({ level: 'info', event: 'retry', message: `${name}: attempt ${attempt + 1} of ${attempts}` });
         }
         p.seqs.add(this.link.send(type, payload));
-        const f = await Promise.race([answered, sleep(timeout).then(() => undefined)]);
+        const f = await Promise.race([answered, this.closing, sleep(timeout).then(() => undefined)]);
+        if (this.closed) throw new BridgeClosedError(name);
         if (f) return f;
       }
       this.stats.requestTimeouts++;

@@ -4,8 +4,11 @@
  * an option, as in serialport's stream, so another implementation of BindingInterface (another
  * OS, a network bridge) can stand in.
  */
-import { autoDetect } from '@serialport/bindings-cpp';
-import type { BindingInterface, BindingPortInterface, PortInfo } from '@serialport/bindings-cpp';
+import { read as fsRead } from 'node:fs';
+import { promisify } from 'node:util';
+import { autoDetect, DarwinPortBinding, LinuxPortBinding } from '@serialport/bindings-cpp';
+import type { BindingInterface, BindingPortInterface, OpenOptions, PortInfo } from '@serialport/bindings-cpp';
+import { unixRead } from '@serialport/bindings-cpp/dist/unix-read.js';
 import { PortBusyError, PortNotFoundError, PortOpenError } from '../errors.js';
 import { modelsForUsb } from '../boards.js';
 
@@ -17,8 +20,40 @@ export type PortSelector =
   | { readonly usb: { readonly vendorId: string; readonly productId: string; readonly serialNumber?: string } };
 
 let defaultBinding: SerialBinding | undefined;
+/** The platform's binding from @serialport/bindings-cpp, made to report a hung-up tty (see hangupAware). */
 export function systemBinding(): SerialBinding {
-  return (defaultBinding ??= autoDetect() as unknown as SerialBinding);
+  return (defaultBinding ??= hangupAware(autoDetect() as unknown as SerialBinding));
+}
+
+const readAsync = promisify(fsRead);
+
+/**
+ * bindings-cpp 13 treats a 0-byte read as "nothing yet" and reads again at once. But a Unix tty
+ * whose other side is gone (USB device unplugged, pty master closed) is hung up: every read
+ * returns 0 at once, forever, so the read spins on the CPU and the disconnection is never
+ * reported. This wrapper makes such a read fail with code 'EOF' (marked `disconnect`, as the
+ * binding marks ENXIO), which the driver and serialport streams treat as a disconnection.
+ */
+export function hangupAware(base: SerialBinding): SerialBinding {
+  return {
+    list: () => base.list(),
+    async open(options: OpenOptions): Promise<BindingPortInterface> {
+      const port = await base.open(options);
+      if (port instanceof LinuxPortBinding || port instanceof DarwinPortBinding) {
+        const binding = port;
+        const fsReadAsync = (async (fd: number, buffer: Buffer, offset: number, length: number, position: number | null) => {
+          const r = await readAsync(fd, buffer, offset, length, position);
+          if (r.bytesRead === 0 && length > 0) throw Object.assign(new Error('end of file: the device hung up'), { code: 'EOF', disconnect: true });
+          return r;
+        }) as unknown as typeof readAsync;
+        port.read = async (buffer: Buffer, offset: number, length: number) => {
+          if (!binding.isOpen) throw Object.assign(new Error('Port is not open'), { canceled: true });
+          return unixRead({ binding, buffer, offset, length, fsReadAsync });
+        };
+      }
+      return port;
+    },
+  } as SerialBinding;
 }
 
 /** Resolves a selector to a device path (the port list needs udevadm on Linux). */

@@ -7,16 +7,20 @@
 import { boardModel, type BoardModel } from '../boards.js';
 import { cobsEncode } from '../protocol/cobs.js';
 import { encodeDetections, DetectionBatch, MAX_BATCH_EVENTS } from '../protocol/detections.js';
+import { Worker } from 'node:worker_threads';
+import type { Backpressure, ProducerMessage, ProducerRequest } from './producer.js';
 import { PROTOCOL_MAJOR, PROTOCOL_MINOR, type Frame } from '../protocol/frame.js';
 import { FrameLink, type LinkLogEntry } from '../protocol/link.js';
 import * as msg from '../protocol/messages.js';
 import { BadMessageError } from '../errors.js';
-import { ChannelModel, DetectionGenerator, mix32, type ChannelParams, type EmissionInterval, type SourceSettings } from './channel-model.js';
+import { ChannelModel, mix32, type ChannelParams, type EmissionInterval, type SourceSettings } from './channel-model.js';
 import { FaultInjector, type FaultSettings } from './faults.js';
 import { MasterPort } from './master-port.js';
 import { openPty, pointLink, removeLink } from './pty.js';
 
 const M = msg.MessageType;
+/** Batches the receiver's FIFO holds by default while the host grants no credit. */
+const DEFAULT_FIFO_BATCHES = 1024;
 /** Start slots of this many recent batches are kept, so BATCH_LOST can name slot ranges. */
 const STARTS_KEPT = 1 << 16;
 
@@ -36,6 +40,8 @@ export interface BoardOptions {
   readonly telemetryMs?: number;
   /** rx: batches the FIFO holds while waiting for credit. */
   readonly fifoBatches?: number;
+  /** rx: past a full FIFO, lose events as a board does ('drop', default) or stretch time ('stretch'). */
+  readonly backpressure?: Backpressure;
   /** rx: batches kept for RESEND (default: the model's caps.replayBatches). */
   readonly replayBatches?: number;
   readonly faults?: FaultSettings;
@@ -86,7 +92,6 @@ export class EmulatedBoard {
   private stalledFrames: Array<[number, Uint8Array]> = [];
   private stallTimer: NodeJS.Timeout | undefined;
   private telemetryTimer: NodeJS.Timeout | undefined;
-  private tickTimer: NodeJS.Timeout | undefined;
   private reappearTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly logs: LinkLogEntry[] = [];
@@ -110,11 +115,9 @@ export class EmulatedBoard {
   private fibre: EmissionInterval[] = [];
 
   // rx batches
-  private generator: DetectionGenerator | undefined;
+  private producer: Worker | undefined;
+  private stopWaiters: number[] = [];
   private batchStart = 0;
-  private batchSlots: Float64Array = new Float64Array(MAX_BATCH_EVENTS);
-  private batchMasks: Uint8Array = new Uint8Array(MAX_BATCH_EVENTS);
-  private batchN = 0;
   private produced = 0;
   private sentUpTo = 0;
   private credit = 0;
@@ -123,6 +126,8 @@ export class EmulatedBoard {
   private resendQueue: number[] = [];
   private overflowing = false;
   private reportedUpTo = 0;
+  /** sentUpTo as last told to the producer (under 'stretch'). */
+  private sentReported = 0;
   private counters = { eventsProduced: 0, eventsOverflowed: 0, resentBatches: 0, lostAnswered: 0, batchesSent: 0 };
   private clicksSinceTelemetry = new Float64Array(4);
   private lastTelemetry = Date.now();
@@ -209,7 +214,7 @@ export class EmulatedBoard {
   /** The fibre: the transmitter's emission intervals, as the receiver sees them. */
   setFibre(emissions: readonly EmissionInterval[]): void {
     this.fibre = emissions.map((e) => ({ ...e, to: e.to ?? Infinity }));
-    this.generator?.setEmissions(this.fibre);
+    this.toProducer({ op: 'fibre', emissions: this.fibreFor(this.clockHz) });
   }
 
   /** Changes the physics of the channel (distance, eavesdropper) from the next acquisition on. */
@@ -249,7 +254,7 @@ export class EmulatedBoard {
   close(): void {
     this.closed = true;
     clearInterval(this.telemetryTimer);
-    clearTimeout(this.tickTimer);
+    void this.producer?.terminate();
     clearTimeout(this.stallTimer);
     clearTimeout(this.reappearTimer);
     this.port?.close();
@@ -410,6 +415,10 @@ export class EmulatedBoard {
     if (!this.configured) return this.sendError(re, 'bad-state', 'CONFIGURE before START');
     this.acq = s.acq;
     this.acquiring = true;
+    // Time stretched by a slow machine in an earlier acquisition is forgiven: each acquisition
+    // starts on the shared wall clock, so the receiver never starts before a transmitter that
+    // was started ahead of it (its first slots would be dark).
+    if (this.role === 'rx') this.dilation = 0;
     this.startSlot = this.nowSlot();
     this.stopSlot = -1;
     if (this.role === 'tx') {
@@ -420,18 +429,58 @@ export class EmulatedBoard {
       ...this.channel,
       detector: { ...this.channel.detector, pZ: this.rxConf.pZ, deadNs: this.rxConf.deadNs },
     };
-    const model = new ChannelModel(channel);
-    this.generator = new DetectionGenerator(model, this.startSlot, this.clockHz, this.fibreFor(this.clockHz), this.acq);
+    new ChannelModel(channel); // validates before the producer thread sees it
     this.batchStart = this.startSlot;
-    this.batchN = 0;
     this.produced = 0;
     this.sentUpTo = 0;
+    this.reportedUpTo = 0;
     this.credit = s.credit;
     this.ring = [];
     this.resendQueue = [];
     this.counters = { eventsProduced: 0, eventsOverflowed: 0, resentBatches: 0, lostAnswered: 0, batchesSent: 0 };
     this.ack(re, { acq: this.acq, firstSlot: this.startSlot, firstBatch: 0 });
-    this.tick();
+    this.toProducer({
+      op: 'start',
+      acq: this.acq,
+      channel,
+      clockHz: this.clockHz,
+      epochMs: this.opts.epochMs,
+      startSlot: this.startSlot,
+      batchSlots: this.rxConf.batchSlots,
+      maxEvents: Math.min(this.model.caps.maxBatchEvents, MAX_BATCH_EVENTS),
+      emissions: this.fibreFor(this.clockHz),
+      dilation: this.dilation,
+      backpressure: this.opts.backpressure ?? 'drop',
+      fifoBatches: this.opts.fifoBatches ?? DEFAULT_FIFO_BATCHES,
+    });
+    this.sentReported = 0;
+  }
+
+  private toProducer(r: ProducerRequest): void {
+    if (this.role !== 'rx') return;
+    if (!this.producer) {
+      this.producer = new Worker(new URL('./producer-thread.mjs', import.meta.url));
+      this.producer.on('message', (m: ProducerMessage) => this.fromProducer(m));
+      this.producer.on('error', (e) => this.raiseAlarm('detector-pipeline', 'critical', `detector pipeline failed: ${e.message}`));
+      this.producer.unref();
+    }
+    this.producer.postMessage(r);
+  }
+
+  private fromProducer(m: ProducerMessage): void {
+    if (m.acq !== this.acq) return;
+    if (m.op === 'batch') {
+      this.dilation = m.dilation;
+      m.clicks.forEach((c, j) => (this.clicksSinceTelemetry[j]! += c));
+      this.closeBatch(m.index, m.s, m.e, m.n, m.payload);
+      this.pump();
+      return;
+    }
+    this.acquiring = false;
+    this.dilation = m.dilation;
+    this.stopSlot = m.lastSlot;
+    for (const re of this.stopWaiters.splice(0)) this.ack(re, { acq: this.acq, lastSlot: m.lastSlot, batches: m.batches });
+    this.pump();
   }
 
   /** Emission intervals whose clock matches ours: a receiver on another clock sees no signal (sync lost). */
@@ -448,11 +497,8 @@ export class EmulatedBoard {
       this.stopSlot = now;
       return this.ack(re, { acq: this.acq, lastSlot: now, batches: 0 });
     }
-    this.produce(now, true);
-    this.acquiring = false;
-    this.stopSlot = this.batchStart;
-    this.ack(re, { acq: this.acq, lastSlot: this.stopSlot, batches: this.produced });
-    this.pump();
+    // The producer closes the last batch at `now` and reports how many there are; then we answer.
+    if (this.stopWaiters.push(re) === 1) this.toProducer({ op: 'stop', atSlot: now });
   }
 
   private beginEmission(from: number): void {
@@ -524,55 +570,15 @@ export class EmulatedBoard {
 
   // ---- receiver: production and streaming ----------------------------------------------------
 
-  private tick(): void {
-    this.tickTimer = undefined;
-    if (this.closed || !this.acquiring || this.role !== 'rx') return;
-    const t0 = performance.now();
-    const target = this.nowSlot();
-    this.produce(target, false, t0 + 20);
-    // Behind the wall clock by more than 200 ms of slots: stretch time instead of falling further behind.
-    const lag = this.nowSlot() - this.batchStart;
-    const maxLag = (this.clockHz * 200) / 1000;
-    if (lag > maxLag) this.dilation += lag - maxLag / 4;
-    this.pump();
-    this.tickTimer = setTimeout(() => this.tick(), performance.now() - t0 > 15 ? 0 : 2);
-  }
-
-  /** Generates detections up to `target`; closes full batches; `final` closes a partial one too. */
-  private produce(target: number, final: boolean, deadline = Infinity): void {
-    const g = this.generator;
-    if (!g) return;
-    const maxEvents = Math.min(this.model.caps.maxBatchEvents, MAX_BATCH_EVENTS);
-    const batchSlots = this.rxConf.batchSlots;
-    while (this.batchStart < target || (final && this.batchN > 0)) {
-      const batchEnd = this.batchStart + batchSlots;
-      const stopAt = Math.min(batchEnd, target);
-      const before = this.batchN;
-      const r = g.generate(stopAt, this.batchSlots, this.batchMasks, this.batchN, maxEvents);
-      for (let i = before; i < r.n; i++) {
-        const m = this.batchMasks[i]!;
-        for (let j = 0; j < 4; j++) if (m & (1 << j)) this.clicksSinceTelemetry[j]!++;
-      }
-      this.batchN = r.n;
-      if (r.n >= maxEvents) this.closeBatch(r.stoppedAt);
-      else if (stopAt === batchEnd) this.closeBatch(batchEnd);
-      else if (final) {
-        this.closeBatch(target);
-        break;
-      } else break;
-      if (performance.now() > deadline) break;
-    }
-  }
-
-  private closeBatch(end: number): void {
-    const index = this.produced++;
-    const fifoFull = this.produced - this.sentUpTo > (this.opts.fifoBatches ?? 1024);
-    let n = this.batchN;
-    let ovf = 0;
+  /** Files a batch from the producer: into the FIFO, or, when the FIFO is full, emptied and counted as overflow. */
+  private closeBatch(index: number, start: number, end: number, n: number, payload: Uint8Array): void {
+    this.produced = index + 1;
+    // Under 'stretch' the producer waits for room instead (the last, partial batch may take one more).
+    const fifoFull = this.opts.backpressure !== 'stretch' && this.produced - this.sentUpTo > (this.opts.fifoBatches ?? DEFAULT_FIFO_BATCHES);
     if (fifoFull) {
-      ovf = n;
+      this.counters.eventsOverflowed += n;
+      payload = encodeDetections(new DetectionBatch(this.acq, index, start, end, new Float64Array(0), new Uint8Array(0), n));
       n = 0;
-      this.counters.eventsOverflowed += ovf;
       if (!this.overflowing) {
         this.overflowing = true;
         this.raiseAlarm('fifo-overflow', 'critical', `FIFO full: the host is not granting credit; events of batch ${index} on are lost`);
@@ -582,12 +588,9 @@ export class EmulatedBoard {
       this.raiseAlarm('fifo-overflow', 'info', 'FIFO has room again', true);
     }
     this.counters.eventsProduced += n;
-    const batch = new DetectionBatch(this.acq, index, this.batchStart, end, this.batchSlots.subarray(0, n), this.batchMasks.subarray(0, n), ovf);
-    const payload = encodeDetections(batch);
-    this.ring.push({ index, s: this.batchStart, e: end, events: n, payload });
-    this.starts[index % STARTS_KEPT] = this.batchStart;
+    this.ring.push({ index, s: start, e: end, events: n, payload });
+    this.starts[index % STARTS_KEPT] = start;
     this.batchStart = end;
-    this.batchN = 0;
   }
 
   /**
@@ -651,6 +654,10 @@ export class EmulatedBoard {
       if (!b) continue; // evicted before it could be sent: the host learns it from RESEND
       this.counters.batchesSent++;
       this.send(M.DETECTIONS, b.payload);
+    }
+    if (this.opts.backpressure === 'stretch' && this.sentUpTo > this.sentReported && this.acquiring) {
+      this.sentReported = this.sentUpTo;
+      this.toProducer({ op: 'sent', upTo: this.sentUpTo });
     }
     this.trimRing();
   }

@@ -112,6 +112,60 @@ test('errors come from misalignment, and an intercept-resend eavesdropper raises
   assert.ok(Math.abs(qe - eve.expectedQberZ()) < 0.02 && qe > 0.2, `QBER with Eve ${qe} vs ${eve.expectedQberZ()}`);
 });
 
+test("the receiver's clicks follow the transmitter's configured source (its pMu and pZ), not the receiver's defaults", () => {
+  const rx = new ChannelModel(params({ det: { afterpulseProbability: 0 } })); // DEFAULT_SOURCE: pZ 0.9
+  const source = { ...DEFAULT_SOURCE, mu: [0.6, 0.2, 0], pMu: [0.5, 0.3, 0.2], pZ: 0.7 };
+  const tx = new ChannelModel({ ...rx.params, source });
+  const g = new DetectionGenerator(rx, 0, 1e9, [{ from: 0, to: Infinity, source }], 1);
+  const cap = 400_000;
+  const s = new Float64Array(cap);
+  const m = new Uint8Array(cap);
+  const { n } = g.generate(5_000_000, s, m, 0, cap);
+  const perClass = [0, 0, 0];
+  const sifted = [0, 0];
+  const errors = [0, 0];
+  for (let i = 0; i < n; i++) {
+    const st = tx.txSetting(s[i]!);
+    const cls = (st >> 2) & 3;
+    perClass[cls]!++;
+    const mask = m[i]!;
+    if (cls !== 0 || (mask & (mask - 1)) !== 0) continue; // signal, single clicks
+    const channel = 31 - Math.clz32(mask);
+    const basis = (st >> 1) & 1;
+    if (channel >> 1 !== basis) continue;
+    sifted[basis]!++;
+    if ((channel & 1) !== (st & 1)) errors[basis]!++;
+  }
+  // Both bases at about the misalignment, which a wrong pZ would push towards 50 % in X.
+  for (const b of [0, 1]) assert.ok(errors[b]! / sifted[b]! < 0.03, `basis ${b}: QBER ${errors[b]! / sifted[b]!} over ${sifted[b]}`);
+  const exp = tx.expectedEvents(5_000_000, 1e9).perClass;
+  exp.forEach((e, c) => assert.ok(Math.abs(perClass[c]! - e) < 5 * Math.sqrt(e) + 0.02 * e, `class ${c}: ${perClass[c]} vs ${e}`));
+});
+
+test('a brighter source reported after the start raises the candidate rate: counts still match', () => {
+  const rx = new ChannelModel(params({ det: { afterpulseProbability: 0, deadNs: 0 } }));
+  const dim = { ...DEFAULT_SOURCE, mu: [0.1], pMu: [1] };
+  const bright = { ...DEFAULT_SOURCE, mu: [0.8], pMu: [1] };
+  const g = new DetectionGenerator(rx, 0, 1e9, [{ from: 0, to: Infinity, source: dim }], 1);
+  const s = new Float64Array(400_000);
+  const m = new Uint8Array(400_000);
+  let n = g.generate(2_000_000, s, m, 0, s.length).n;
+  g.setEmissions([
+    { from: 0, to: 2_000_000, source: dim },
+    { from: 2_000_000, to: Infinity, source: bright },
+  ]);
+  const n1 = n;
+  n = g.generate(4_000_000, s, m, n, s.length).n;
+  const cp = (mu: number) => new ChannelModel({ ...rx.params, source: { ...DEFAULT_SOURCE, mu: [mu], pMu: [1] } }).clickProbability(0);
+  for (const [got, p] of [
+    [n1, cp(0.1)],
+    [n - n1, cp(0.8)],
+  ] as const) {
+    const e = 2_000_000 * p;
+    assert.ok(Math.abs(got - e) < 5 * Math.sqrt(e), `${got} events vs ${e}`);
+  }
+});
+
 test('a dark source gives dark counts only', () => {
   const model = new ChannelModel(params({ det: { darkCountProbability: 1e-4, deadNs: 0, afterpulseProbability: 0 } }));
   const g = new DetectionGenerator(model, 0, 1e9, [], 1);

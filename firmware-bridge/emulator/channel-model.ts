@@ -168,13 +168,26 @@ export class ChannelModel {
     this.eveThreshold = Math.round(eve.interceptFraction * TWO32);
   }
 
+  private hiWord = -1;
+  private hiMix1 = 0;
+  private hiMix2 = 0;
+
   /** The transmitter's choice for a slot: SETTINGS byte (value, basis, class). */
   txSetting(slot: number): number {
-    const h1 = slotHash(this.params.seed, slot, 1);
+    // slotHash(seed, slot, 1 and 2), with the high word's mixing cached (it changes every 2^32 slots).
+    const hi = Math.floor(slot / TWO32) >>> 0;
+    if (hi !== this.hiWord) {
+      this.hiWord = hi;
+      const seed = this.params.seed;
+      this.hiMix1 = mix32(hi ^ mix32((seed ^ Math.imul(1, 0x9e3779b9)) >>> 0));
+      this.hiMix2 = mix32(hi ^ mix32((seed ^ Math.imul(2, 0x9e3779b9)) >>> 0));
+    }
+    const lo = slot >>> 0;
+    const h1 = mix32(lo ^ this.hiMix1);
     const t = this.classThresholds;
     let k = 0;
     while (k < t.length - 1 && h1 >= t[k]!) k++;
-    const h2 = slotHash(this.params.seed, slot, 2);
+    const h2 = mix32(lo ^ this.hiMix2);
     const basis = h2 >>> 1 < this.zThreshold ? 0 : 1;
     return settingByte(h2 & 1, basis, k);
   }
@@ -286,6 +299,9 @@ function validate(p: ChannelParams): void {
   if (!(f.distanceKm >= 0) || !(f.attenuationDbPerKm >= 0)) throw new RangeError('distance and attenuation must be >= 0');
 }
 
+/** Gap table buckets: the top 32 - GAP_SHIFT bits of a random word. */
+const GAP_SHIFT = 20;
+
 /** Where the transmitter was emitting, as the receiver learns it through the fibre. */
 export interface EmissionInterval {
   readonly from: number;
@@ -303,17 +319,29 @@ export class DetectionGenerator {
   private readonly rng: Sfc32;
   private nextCandidate: number;
   private readonly deadUntil = new Float64Array(4).fill(-1);
+  /** The latest slot any detector is dead until (skips the per-detector check when past it). */
+  private deadMax = -1;
   /** Pending after-pulses: slot and detector, kept sorted by slot (few at a time). */
   private apSlots: number[] = [];
   private apDets: number[] = [];
   private readonly deadSlots: number;
   private readonly apMeanSlots: number;
-  private readonly pMax: number;
-  private readonly logQ: number;
+  private pMax = 0;
+  private logQ = 0;
+  /** End of the range generated so far: where a changed candidate process restarts. */
+  private cursor: number;
+  /** The transmitter's choices under the source it emits with (its pMu and pZ, not the receiver's defaults). */
+  private txModel: ChannelModel;
+  private readonly txModels = new Map<string, ChannelModel>();
+  private readonly gapTable = new Int32Array(2 ** (32 - GAP_SHIFT));
+  /** Surviving clicks until the next one with an after-pulse; signal clicks until the next with a dark count beside it. */
+  private apSkip: number;
+  private darkSkip: number;
   /** Per class (index k + 1; 0 = dark only): acceptance p_k / p_max, and P(signal | click). */
   private accept: Float64Array = new Float64Array(0);
   private sigGivenClick: Float64Array = new Float64Array(0);
   private meanDetected: Float64Array = new Float64Array(0);
+  private pOne: Float64Array = new Float64Array(0);
   private emissionKey = '';
   private readonly pAnyDark: number;
   private readonly darkFirst: Float64Array;
@@ -329,12 +357,9 @@ export class DetectionGenerator {
     this.rng = new Sfc32(model.params.seed ^ mix32(runSeed), mix32(startSlot >>> 0) ^ Math.floor(startSlot / TWO32));
     this.deadSlots = Math.ceil((d.deadNs * clockHz) / 1e9);
     this.apMeanSlots = Math.max(1, (d.afterpulseDelayNs * clockHz) / 1e9);
-    // p_max over every class any emission interval may use (the largest mean photon number).
-    let muMax = 0;
-    for (const e of emissions) for (const m of e.source.mu) muMax = Math.max(muMax, m);
-    muMax = Math.max(muMax, ...model.params.source.mu);
-    this.pMax = 1 - (1 - model.signalProbability(muMax)) * (1 - d.darkCountProbability) ** 4;
-    this.logQ = Math.log1p(-this.pMax);
+    this.cursor = startSlot;
+    this.txModel = model;
+    this.setPMax(emissions);
     this.pAnyDark = 1 - (1 - d.darkCountProbability) ** 4;
     // P(first dark detector is j | at least one dark) for j = 0..3, cumulative.
     const pd = d.darkCountProbability;
@@ -345,22 +370,47 @@ export class DetectionGenerator {
       this.darkFirst[j] = acc;
     }
     this.nextCandidate = startSlot + this.gap();
+    this.apSkip = this.geometric(d.afterpulseProbability);
+    this.darkSkip = this.geometric(this.pAnyDark);
     this.prepare(model.params.source);
   }
 
   /** The fibre reports a change of the transmitter's emission (START, STOP, new configuration). */
   setEmissions(emissions: readonly EmissionInterval[]): void {
     this.emissions = emissions;
+    if (this.setPMax(emissions)) {
+      // A brighter source than any before: candidates must come denser. The candidate process is
+      // memoryless, so restarting it where generation stands is exact.
+      this.emissionKey = '';
+      this.nextCandidate = this.cursor + this.gap();
+    }
+  }
+
+  /** p_max over every class any emission may use (the largest mean photon number); true if it grew. */
+  private setPMax(emissions: readonly EmissionInterval[]): boolean {
+    let muMax = 0;
+    for (const e of emissions) for (const m of e.source.mu) muMax = Math.max(muMax, m);
+    muMax = Math.max(muMax, ...this.model.params.source.mu);
+    const p = 1 - (1 - this.model.signalProbability(muMax)) * (1 - this.model.params.detector.darkCountProbability) ** 4;
+    if (p <= this.pMax) return false;
+    this.pMax = p;
+    this.logQ = Math.log1p(-p);
+    if (p > 0 && p < 1) this.buildGapTable();
+    return true;
   }
 
   private prepare(source: SourceSettings): void {
-    const key = `${source.mu.join(',')}`;
+    const key = `${source.mu.join(',')}|${source.pMu.join(',')}|${source.pZ}`;
     if (key === this.emissionKey) return;
     this.emissionKey = key;
+    let tx = this.txModels.get(key);
+    if (!tx) this.txModels.set(key, (tx = new ChannelModel({ ...this.model.params, source })));
+    this.txModel = tx;
     const n = source.mu.length + 1;
     this.accept = new Float64Array(n);
     this.sigGivenClick = new Float64Array(n);
     this.meanDetected = new Float64Array(n);
+    this.pOne = new Float64Array(n);
     const pd = this.model.params.detector.darkCountProbability;
     for (let i = 0; i < n; i++) {
       const mu = i === 0 ? 0 : source.mu[i - 1]!;
@@ -370,14 +420,34 @@ export class DetectionGenerator {
       // receiver builds a new generator when the fibre reports a new source (receiver.ts).
       this.accept[i] = this.pMax > 0 ? Math.min(1, pc / this.pMax) : 0;
       this.sigGivenClick[i] = pc > 0 ? ys / pc : 0;
-      this.meanDetected[i] = mu * this.model.eta;
+      const lambda = mu * this.model.eta;
+      this.meanDetected[i] = lambda;
+      this.pOne[i] = lambda > 0 ? (lambda * Math.exp(-lambda)) / -Math.expm1(-lambda) : 1;
     }
   }
 
   private gap(): number {
     if (this.pMax <= 0) return Number.MAX_SAFE_INTEGER / 2;
     if (this.pMax >= 1) return 0;
-    return Math.floor(Math.log(this.rng.nextOpen()) / this.logQ);
+    const k = this.rng.nextU32();
+    const g = this.gapTable[k >>> GAP_SHIFT]!;
+    return g >= 0 ? g : Math.floor(Math.log((k + 1) / TWO32) / this.logQ);
+  }
+
+  /**
+   * Geometric gaps by table: floor(log(u) / log(1 - p_max)) for u = (k + 1) / 2^32 is monotone in
+   * k, so wherever both ends of a bucket of k give the same gap every k inside does too; the
+   * table holds it (-1 where they differ, then the log is taken). Same values as the formula, a
+   * fraction of the cost.
+   */
+  private buildGapTable(): void {
+    const t = this.gapTable;
+    const width = 2 ** GAP_SHIFT;
+    for (let b = 0; b < t.length; b++) {
+      const lo = Math.floor(Math.log((b * width + 1) / TWO32) / this.logQ);
+      const hi = Math.floor(Math.log(((b + 1) * width) / TWO32) / this.logQ);
+      t[b] = lo === hi && lo < 2 ** 31 ? lo : -1;
+    }
   }
 
   /** Emission interval covering a slot, or undefined when the source was dark. */
@@ -406,7 +476,10 @@ export class DetectionGenerator {
     while (n < maxEvents) {
       const ap = this.apSlots.length > 0 ? this.apSlots[0]! : Infinity;
       const s = Math.min(this.nextCandidate, ap);
-      if (s >= end) return { n, stoppedAt: end };
+      if (s >= end) {
+        this.cursor = end;
+        return { n, stoppedAt: end };
+      }
       let mask = 0;
       if (s === ap) {
         // After-pulses due in this slot (their detectors must be live again).
@@ -432,7 +505,7 @@ export class DetectionGenerator {
         let basis = 0;
         let value = 0;
         if (emission) {
-          const st = model.txSetting(s);
+          const st = this.txModel.txSetting(s);
           cls = ((st >> 2) & 3) + 1;
           basis = (st >> 1) & 1;
           value = st & 1;
@@ -443,12 +516,14 @@ export class DetectionGenerator {
         this.nextCandidate = s + 1 + this.gap();
       }
       // Dead detectors see nothing.
-      for (let j = 0; j < 4; j++) if (mask & (1 << j) && s <= dead[j]!) mask &= ~(1 << j);
+      if (s <= this.deadMax) for (let j = 0; j < 4; j++) if (mask & (1 << j) && s <= dead[j]!) mask &= ~(1 << j);
       if (mask === 0) continue;
       for (let j = 0; j < 4; j++) {
         if (!(mask & (1 << j))) continue;
         dead[j] = s + this.deadSlots;
-        if (d.afterpulseProbability > 0 && rng.next() < d.afterpulseProbability) {
+        this.deadMax = s + this.deadSlots;
+        if (this.apSkip-- === 0) {
+          this.apSkip = this.geometric(d.afterpulseProbability);
           const delay = Math.floor(Math.log(rng.nextOpen()) / Math.log1p(-1 / (this.apMeanSlots + 1)));
           this.scheduleAfterpulse(s + this.deadSlots + 1 + delay, j);
         }
@@ -458,7 +533,8 @@ export class DetectionGenerator {
       n++;
     }
     const last = n > 0 ? slots[n - 1]! + 1 : end;
-    return { n, stoppedAt: Math.min(end, last) };
+    this.cursor = Math.min(end, last);
+    return { n, stoppedAt: this.cursor };
   }
 
   private scheduleAfterpulse(slot: number, det: number): void {
@@ -479,7 +555,7 @@ export class DetectionGenerator {
         basis = eve >> 1;
         value = eve & 1;
       }
-      const m = this.truncatedPoisson(this.meanDetected[cls]!);
+      const m = this.truncatedPoisson(this.meanDetected[cls]!, this.pOne[cls]!);
       for (let i = 0; i < m; i++) {
         const arm = rng.next() < d.pZ ? 0 : 1;
         let out: number;
@@ -487,11 +563,25 @@ export class DetectionGenerator {
         else out = rng.nextU32() & 1;
         mask |= 1 << ((arm << 1) | out);
       }
-      if (this.pAnyDark > 0 && rng.next() < this.pAnyDark) mask |= this.darkMask();
+      if (this.darkSkip-- === 0) {
+        this.darkSkip = this.geometric(this.pAnyDark);
+        mask |= this.darkMask();
+      }
     } else {
       mask = this.darkMask();
     }
     return mask;
+  }
+
+  /**
+   * Trials to skip before the next success of a Bernoulli(p) sequence (failures before it),
+   * drawn once per success instead of a random number per trial: the after-pulse of a click
+   * (p about 1 %) and a dark count beside a signal click (p about 4e-6) are rare.
+   */
+  private geometric(p: number): number {
+    if (p <= 0) return Infinity;
+    if (p >= 1) return 0;
+    return Math.floor(Math.log(this.rng.nextOpen()) / Math.log1p(-p));
   }
 
   /** Dark clicks given at least one: the first dark detector, then each later one independently. */
@@ -506,10 +596,12 @@ export class DetectionGenerator {
     return mask;
   }
 
-  /** Poisson(lambda) conditioned on at least 1, by inversion. */
-  private truncatedPoisson(lambda: number): number {
+  /** Poisson(lambda) conditioned on at least 1, by inversion; P(1 | >= 1) is cached per class. */
+  private truncatedPoisson(lambda: number, pOne: number): number {
     if (lambda <= 0) return 1;
-    const u = this.rng.next() * -Math.expm1(-lambda);
+    const u0 = this.rng.next();
+    if (u0 < pOne) return 1;
+    const u = u0 * -Math.expm1(-lambda);
     let k = 1;
     let p = lambda * Math.exp(-lambda);
     let c = p;

@@ -15,12 +15,18 @@ import type { BoardOptions, BoardStats } from './board.js';
 import { DEFAULT_DETECTOR, DEFAULT_FIBRE, DEFAULT_SOURCE, NO_EVE, type ChannelParams, type DetectorParams, type EmissionInterval } from './channel-model.js';
 import type { ControlMessage, ControlReply, ControlRequest } from './control.js';
 import type { FaultSettings } from './faults.js';
+import type { Backpressure } from './producer.js';
 import type { LinkLogEntry } from '../protocol/link.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 // tsx's "." export is its loader; resolved to a file URL so the child needs no particular cwd.
 // (createRequire, not import.meta.resolve: this module may itself be loaded through require.)
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** Extra node flags for emulator processes, e.g. QKDN_EMULATOR_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile one. */
+export function extraNodeArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.QKDN_EMULATOR_NODE_ARGS ?? '').split(/\s+/).filter((a) => a.length > 0);
+}
 
 export class EmulatorProcess {
   /** Stable path the host opens. */
@@ -50,7 +56,7 @@ export class EmulatorProcess {
   }
 
   static start(options: BoardOptions): Promise<EmulatorProcess> {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, JSON.stringify(options)], {
+    const child = spawn(process.execPath, [...extraNodeArgs(), '--import', TSX, MAIN, JSON.stringify(options)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
@@ -142,6 +148,8 @@ export interface EmulatedLinkOptions {
   readonly rxProtocol?: readonly [number, number];
   readonly txProtocol?: readonly [number, number];
   readonly fifoBatches?: number;
+  /** Receiver past a full FIFO: 'drop' events as a board does (default) or 'stretch' its time. */
+  readonly backpressure?: Backpressure;
   readonly replayBatches?: number;
   readonly telemetryMs?: number;
 }
@@ -178,6 +186,7 @@ export class EmulatedLink {
           link: join(dir, 'rx'),
           ...(o.rxProtocol ? { protocol: o.rxProtocol } : {}),
           ...(o.fifoBatches ? { fifoBatches: o.fifoBatches } : {}),
+          ...(o.backpressure ? { backpressure: o.backpressure } : {}),
           ...(o.replayBatches ? { replayBatches: o.replayBatches } : {}),
         }),
     ]);

@@ -1,8 +1,8 @@
 /**
  * DETECTIONS (0x20): one batch of detection events, the hot path of the protocol (PROTOCOL.md 3.7).
  * Payload: CBOR map {acq, i, s, e, d, m[, ovf]}: acquisition id, batch index, the batch's slot
- * range [s, e), slot deltas d (u32 LE, slot[k] = s + d[0] + ... + d[k]) and one mask byte per
- * event m (bit j set = detector j clicked: Z0, Z1, X0, X1; bits 4-7 reserved, zero in 1.0).
+ * range [s, e), slot deltas d (LEB128 varints, slot[k] = s + d[0] + ... + d[k]) and one mask byte
+ * per event m (bit j set = detector j clicked: Z0, Z1, X0, X1; bits 4-7 reserved, zero in 1.0).
  * Every click of the receiver in [s, e) is in the batch, so consecutive batches tile the slot axis
  * and a missing index is a known gap.
  */
@@ -17,8 +17,8 @@ export const EVENT_MULTI_CLICK = 0x01;
 const CHANNEL_OF = new Uint8Array(256).map((_, m) => (m & 0x0f ? 31 - Math.clz32(m & -m) : 0xff));
 const FLAGS_OF = new Uint8Array(256).map((_, m) => ((m & 0x0f & ((m & 0x0f) - 1)) !== 0 ? EVENT_MULTI_CLICK : 0));
 
-/** Largest batch that fits a 64 KiB payload with its CBOR overhead: 5 bytes per event. */
-export const MAX_BATCH_EVENTS = 13000;
+/** Largest batch: fits a 64 KiB payload even when every delta takes 5 bytes (6 per event). */
+export const MAX_BATCH_EVENTS = 10000;
 
 export interface DetectionEvent {
   readonly slot: number;
@@ -128,9 +128,9 @@ export function decodeDetections(p: Uint8Array): DetectionBatch {
   if (!(m instanceof Uint8Array)) throw new BadMessageError(M, 'm', 'expected a byte string');
   const n = m.length;
   if (n > MAX_BATCH_EVENTS) throw new BadMessageError(M, 'm', `${n} events exceed ${MAX_BATCH_EVENTS}`);
-  if (d.length !== 4 * n) throw new BadMessageError(M, 'd', `${d.length} bytes for ${n} events (need 4 per event)`);
+  if (d.length < n || d.length > 5 * n) throw new BadMessageError(M, 'd', `${d.length} bytes cannot hold ${n} deltas`);
   if (e < s) throw new BadMessageError(M, 'e', `slot range [${s}, ${e}) is empty backwards`);
-  const slots = decodeSlotDeltas(s, d);
+  const slots = decodeSlotDeltas(s, d, n, M);
   if (n > 0 && slots[n - 1]! >= e) throw new BadMessageError(M, 'd', `event at slot ${slots[n - 1]} outside [${s}, ${e})`);
   const masks = m.slice();
   for (let k = 0; k < n; k++) {

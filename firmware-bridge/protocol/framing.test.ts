@@ -6,7 +6,8 @@ import { cobsDecodeInto, cobsEncode, cobsMaxEncodedLength } from './cobs.js';
 import { encodeFrame, FrameDecoder, MAX_PAYLOAD_LENGTH, seqAfter, type Frame, type FrameRejectReason } from './frame.js';
 import { checkCbor, decodeCbor, encodeCbor } from './cbor.js';
 import { FrameLink } from './link.js';
-import { MessageType } from './messages.js';
+import { decodeSlotDeltas, encodeSlotDeltas, MessageType } from './messages.js';
+import { BadMessageError } from '../errors.js';
 
 test('CRC-32C matches the RFC 3720 check value and the bitwise reference', () => {
   assert.is(crc32c(new TextEncoder().encode('123456789')), 0xe3069283);
@@ -120,6 +121,31 @@ test('CBOR limits: depth, container size, tags, indefinite lengths, non-text key
   assert.not.ok(checkCbor(Uint8Array.of(0x5a, 0xff, 0xff, 0xff, 0xff)).ok); // 4 GiB byte string
   const r = decodeCbor(encodeCbor({ s: 2 ** 40 + 3 }));
   assert.ok(r.ok && (r.value as { s: bigint }).s === BigInt(2 ** 40 + 3), 'integers above 2^32 travel as uint64');
+});
+
+test('slot deltas: varints round-trip any increasing slot list; malformed deltas are refused', () => {
+  fc.assert(
+    fc.property(fc.nat({ max: 2 ** 40 }), fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 200 }), (base, deltas) => {
+      const slots: number[] = [];
+      let s = base;
+      for (const d of deltas) slots.push((s += d));
+      const enc = encodeSlotDeltas(slots, base, 'T');
+      assert.ok(enc.length <= 5 * slots.length && enc.length >= slots.length);
+      assert.equal(Array.from(decodeSlotDeltas(base, enc, slots.length, 'T')), slots);
+    }),
+    { numRuns: 300 },
+  );
+  assert.equal(Array.from(encodeSlotDeltas([119, 119 + 1048455], 0, 'T')), [0x77, 0x87, 0xff, 0x3f]);
+  const refused = (d: number[], n: number, why: RegExp) =>
+    assert.throws(() => decodeSlotDeltas(0, Uint8Array.from(d), n, 'T'), (e: unknown) => e instanceof BadMessageError && why.test(e.message));
+  refused([0x80], 1, /truncated/); // continuation bit on the last byte
+  refused([0x81, 0x00], 1, /not minimally/); // 1 written in two bytes
+  refused([0xff, 0xff, 0xff, 0xff, 0x7f], 1, /2\^32 or more/); // 2^35 - 1
+  refused([0x80, 0x80, 0x80, 0x80, 0x80, 0x01], 1, /longer than 5/);
+  refused([0x01, 0x02], 1, /bytes after/);
+  refused([0x01], 2, /2 deltas expected, 1 found/);
+  assert.throws(() => encodeSlotDeltas([5, 4], 0, 'T'), (e: unknown) => e instanceof BadMessageError); // decreasing
+  assert.throws(() => encodeSlotDeltas([2 ** 32], 0, 'T'), (e: unknown) => e instanceof BadMessageError); // a jump of 2^32
 });
 
 test.run();

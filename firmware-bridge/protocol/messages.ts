@@ -6,7 +6,6 @@
  */
 import { BadMessageError } from '../errors.js';
 import { decodeCbor, encodeCbor, type CborValue } from './cbor.js';
-import { readU32, writeU32 } from './frame.js';
 
 export const MessageType = {
   HELLO: 0x01,
@@ -331,19 +330,20 @@ export function decodeResend(p: Uint8Array): Resend {
   return r;
 }
 
-/** Most slots in one QUERY_SETTINGS (its deltas fill 64 KiB). */
-export const MAX_QUERY_SLOTS = 16000;
+/** Most slots in one QUERY_SETTINGS (at 5 bytes per delta, well inside 64 KiB). */
+export const MAX_QUERY_SLOTS = 12000;
 
 export function encodeQuerySettings(m: QuerySettings): Uint8Array {
   const n = m.slots.length;
   const s = n > 0 ? m.slots[0]! : 0;
-  return encodeCbor({ s, d: encodeSlotDeltas(m.slots, s, 'QUERY_SETTINGS') });
+  return encodeCbor({ s, n, d: encodeSlotDeltas(m.slots, s, 'QUERY_SETTINGS') });
 }
 export function decodeQuerySettings(p: Uint8Array): QuerySettings {
-  const o = payloadMap('QUERY_SETTINGS', p);
-  const d = bytes('QUERY_SETTINGS', o, 'd');
-  if (d.length % 4 !== 0 || d.length / 4 > MAX_QUERY_SLOTS) throw new BadMessageError('QUERY_SETTINGS', 'd', `${d.length} bytes is not 4 x (0..${MAX_QUERY_SLOTS}) slots`);
-  return { slots: decodeSlotDeltas(uint('QUERY_SETTINGS', o, 's'), d) };
+  const M = 'QUERY_SETTINGS';
+  const o = payloadMap(M, p);
+  const n = uint(M, o, 'n');
+  if (n > MAX_QUERY_SLOTS) throw new BadMessageError(M, 'n', `${n} slots exceed ${MAX_QUERY_SLOTS}`);
+  return { slots: decodeSlotDeltas(uint(M, o, 's'), bytes(M, o, 'd'), n, M) };
 }
 
 export function encodeAck(m: Ack): Uint8Array {
@@ -428,29 +428,62 @@ export function decodeError(p: Uint8Array): ErrorMessage {
 // ---- slot lists ----------------------------------------------------------------------------
 
 /**
- * Slot lists travel as a base `s` and u32 little-endian deltas: slot[i] = s + d[0] + ... + d[i].
- * Slots must be non-decreasing and consecutive slots closer than 2^32.
+ * Slot lists travel as a base `s` and deltas `d`: slot[i] = s + d[0] + ... + d[i], each delta an
+ * unsigned LEB128 varint (7 bits per byte, low group first, high bit = more bytes follow) below
+ * 2^32, so at most 5 bytes. Detections at 1 GHz are a few tens of slots apart: one byte each.
  */
+export const MAX_SLOT_DELTA = 0xffffffff;
+
 export function encodeSlotDeltas(slots: ArrayLike<number>, base: number, message: string): Uint8Array {
-  const out = new Uint8Array(slots.length * 4);
+  const out = new Uint8Array(slots.length * 5);
+  let o = 0;
   let prev = base;
   for (let i = 0; i < slots.length; i++) {
     const s = slots[i]!;
-    const d = s - prev;
-    if (!(d >= 0 && d <= 0xffffffff) || !Number.isSafeInteger(s)) throw new BadMessageError(message, 'd', `slot ${s} after ${prev}: slots must increase by less than 2^32`);
-    writeU32(out, i * 4, d);
+    let d = s - prev;
+    if (!(d >= 0 && d <= MAX_SLOT_DELTA) || !Number.isSafeInteger(s)) throw new BadMessageError(message, 'd', `slot ${s} after ${prev}: slots must not decrease, nor jump by 2^32 or more`);
+    while (d >= 0x80) {
+      out[o++] = (d & 0x7f) | 0x80;
+      d = Math.floor(d / 128);
+    }
+    out[o++] = d;
     prev = s;
   }
-  return out;
+  return out.subarray(0, o);
 }
 
-export function decodeSlotDeltas(base: number, d: Uint8Array, into?: Float64Array): Float64Array {
-  const n = d.length >>> 2;
-  const out = into ?? new Float64Array(n);
+/**
+ * Decodes n varint deltas from d onto base. Throws BadMessageError if d does not hold exactly n
+ * deltas, or a delta is not a minimal varint below 2^32.
+ */
+export function decodeSlotDeltas(base: number, d: Uint8Array, n: number, message: string): Float64Array {
+  const out = new Float64Array(n);
   let s = base;
-  for (let i = 0, o = 0; i < n; i++, o += 4) {
-    s += readU32(d, o);
+  let o = 0;
+  const len = d.length;
+  for (let i = 0; i < n; i++) {
+    if (o >= len) throw new BadMessageError(message, 'd', `${n} deltas expected, ${i} found`);
+    let b = d[o++]!;
+    if (b < 0x80) {
+      s += b;
+    } else {
+      let v = b & 0x7f;
+      let mul = 128;
+      for (let k = 1; ; k++) {
+        if (o >= len || k > 4) throw new BadMessageError(message, 'd', `delta ${i} is truncated or longer than 5 bytes`);
+        b = d[o++]!;
+        v += (b & 0x7f) * mul;
+        if (b < 0x80) {
+          if (b === 0) throw new BadMessageError(message, 'd', `delta ${i} is not minimally encoded`);
+          break;
+        }
+        mul *= 128;
+      }
+      if (v > MAX_SLOT_DELTA) throw new BadMessageError(message, 'd', `delta ${i} = ${v} is 2^32 or more`);
+      s += v;
+    }
     out[i] = s;
   }
+  if (o !== len) throw new BadMessageError(message, 'd', `${len - o} bytes after the ${n} deltas`);
   return out;
 }

@@ -10,9 +10,10 @@ import { DetectionBatch } from '../../firmware-bridge/protocol/detections.js';
 import { BoardError, PortBusyError, ProtocolVersionError, WrongBoardError } from '../../firmware-bridge/errors.js';
 import { encodeFrame, rawFrame } from '../../firmware-bridge/protocol/frame.js';
 import { cobsEncode } from '../../firmware-bridge/protocol/cobs.js';
-import { MessageType } from '../../firmware-bridge/protocol/messages.js';
+import { MessageType, SETTING_DARK } from '../../firmware-bridge/protocol/messages.js';
 import type { SourceSettings } from '../../firmware-bridge/emulator/channel-model.js';
-import type { EmulatedLinkOptions } from '../../firmware-bridge/emulator/spawn.js';
+import type { EmulatedLinkOptions, EmulatorProcess } from '../../firmware-bridge/emulator/spawn.js';
+import type { FaultCounts, FaultSettings } from '../../firmware-bridge/emulator/faults.js';
 import type { BoardFactory, BoardSetup } from './board-factory.js';
 
 export interface Scenario {
@@ -54,12 +55,16 @@ interface Run {
   readonly gaps: DetectionGap[];
   readonly events: number;
   readonly total: number;
+  /** The transmitter's emission, [txFirst, txLast): outside it the receiver sees only dark counts. */
+  readonly txFirst: number;
+  readonly txLast: number;
 }
 
 /** Acquires for `ms` (tx first, as a link does), then stops both and drains the stream. */
 async function acquire(b: Boards, ms: number, during?: (elapsedMs: number) => Promise<void> | void, consume?: (item: AcquisitionItem) => Promise<void>): Promise<Run> {
-  await b.tx.start();
+  const txFirst = (await b.tx.start()).firstSlot;
   const acq = await b.rx.start();
+  let txLast = Infinity;
   const batches: DetectionBatch[] = [];
   const gaps: DetectionGap[] = [];
   let events = 0;
@@ -73,10 +78,12 @@ async function acquire(b: Boards, ms: number, during?: (elapsedMs: number) => Pr
   const stopper = control
     .then(async () => {
       total = (await b.rx.stop()).batches;
-      await b.tx.stop();
+      txLast = (await b.tx.stop()).lastSlot;
     })
     .catch(async (e: unknown) => {
-      failure = e;
+      // Keep what the driver saw: a failure here is only diagnosable from its log.
+      const tail = b.rx.recentLog().slice(-15).map((l) => `  ${l.time % 100000} ${l.event}: ${l.message}`);
+      failure = new Error(`${e instanceof Error ? e.message : String(e)}\nrx driver log:\n${tail.join('\n')}`, { cause: e });
       await b.rx.close(); // ends the stream below
     });
   for await (const item of acq) {
@@ -88,7 +95,7 @@ async function acquire(b: Boards, ms: number, during?: (elapsedMs: number) => Pr
   }
   await stopper;
   if (failure) throw failure;
-  return { batches, gaps, events, total };
+  return { batches, gaps, events, total, txFirst, txLast };
 }
 
 /** Batches are delivered once each, in order, and together with the gaps tile the slot axis. */
@@ -108,6 +115,40 @@ function assertTiling(r: Run, allowGaps: boolean): void {
   assert.is(next, r.total, `delivered ${next} batches, the board produced ${r.total}`);
   if (!allowGaps) assert.is(r.gaps.length, 0, 'no gaps');
   for (const b of r.batches) for (let i = 1; i < b.length; i++) assert.ok(b.slots[i]! > b.slots[i - 1]!, 'slots increase');
+}
+
+/**
+ * Turns a fault knob on until enough faults were injected (at least 700 ms), then off: on a
+ * loaded machine the board sends fewer frames per second, so a fixed window could inject too few.
+ */
+async function faultsUntil(em: EmulatorProcess, faults: FaultSettings, enough: (c: FaultCounts) => boolean, maxMs = 8000): Promise<void> {
+  const t0 = Date.now();
+  await em.setFaults(faults);
+  await sleep(700);
+  while (!enough((await em.stats()).faults) && Date.now() - t0 < maxMs) await sleep(50);
+  await em.setFaults({});
+}
+
+/** A consumer that stops pulling for `ms` at batch `index`; `over` resolves when it pulls again. */
+function pauseAtBatch(index: number, ms: number): { consume: (item: AcquisitionItem) => Promise<void>; over: Promise<void> } {
+  let done!: () => void;
+  const over = new Promise<void>((r) => (done = r));
+  let paused = false;
+  return {
+    over,
+    async consume(item) {
+      if (!paused && item.kind === 'batch' && item.index === index) {
+        paused = true;
+        await sleep(ms);
+        done();
+      }
+    },
+  };
+}
+
+async function waitFor(cond: () => boolean, maxMs: number): Promise<void> {
+  const t0 = Date.now();
+  while (!cond() && Date.now() - t0 < maxMs) await sleep(20);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -177,8 +218,8 @@ export const scenarios: Scenario[] = [
           const ms = km === 100 ? 1200 : 500;
           const r = await acquire(b, ms);
           assertTiling(r, false);
-          // Whole batches only: the model's expectation is per slot.
-          const slotsCovered = r.batches.reduce((a, x) => a + (x.slotEnd - x.slotStart), 0);
+          // Slots of the delivered batches while the transmitter emitted: the model's expectation is per slot.
+          const slotsCovered = r.batches.reduce((a, x) => a + Math.max(0, Math.min(x.slotEnd, r.txLast) - Math.max(x.slotStart, r.txFirst)), 0);
           const detected = new Float64Array(r.events);
           let k = 0;
           for (const x of r.batches) for (let i = 0; i < x.length; i++) detected[k++] = x.slots[i]!;
@@ -189,7 +230,13 @@ export const scenarios: Scenario[] = [
           let i = 0;
           for (const x of r.batches) {
             for (let j = 0; j < x.length; j++, i++) {
-              assert.is(settings.status[i], 0, `the transmitter knows slot ${detected[i]}`);
+              const s = detected[i]!;
+              if (s < r.txFirst || s >= r.txLast) {
+                // A dark count while the transmitter was not emitting (the receiver may start first).
+                assert.is(settings.status[i], SETTING_DARK, `slot ${s} outside the emission [${r.txFirst}, ${r.txLast})`);
+                continue;
+              }
+              assert.is(settings.status[i], 0, `the transmitter knows slot ${s}`);
               perClass[settings.intensity[i]!]!++;
               const ev = x.event(j);
               if (!ev.flags && ev.basis === 0 && settings.basis[i] === 0 && settings.intensity[i] === 0) {
@@ -225,9 +272,7 @@ export const scenarios: Scenario[] = [
       await withBoards(factory, { seed: 14 }, {}, async (b) => {
         const em = b.setup.emulated!;
         const r = await acquire(b, 900, async () => {
-          await em.rx.setFaults({ corrupt: 0.05, seed: 3 });
-          await sleep(700);
-          await em.rx.setFaults({});
+          await faultsUntil(em.rx, { corrupt: 0.05, seed: 3 }, (f) => f.corrupted >= 10);
         });
         const st = await em.rx.stats();
         assert.ok(st.faults.corrupted > 5, `only ${st.faults.corrupted} frames corrupted`);
@@ -247,13 +292,12 @@ export const scenarios: Scenario[] = [
       await withBoards(factory, { seed: 15 }, {}, async (b) => {
         const em = b.setup.emulated!;
         const r = await acquire(b, 900, async () => {
-          await em.rx.setFaults({ drop: 0.05, seed: 4 });
-          await sleep(700);
-          await em.rx.setFaults({});
+          await faultsUntil(em.rx, { drop: 0.05, seed: 4 }, (f) => f.dropped >= 10);
         });
         const st = await em.rx.stats();
-        assert.ok(st.faults.dropped > 5);
-        assert.ok(b.rx.stats.resendRequests > 0 && st.resentBatches > 0);
+        assert.ok(st.faults.dropped > 5, `only ${st.faults.dropped} frames dropped`);
+        const diag = `dropped ${st.faults.dropped} of ${st.framesOut} frames, ${st.batchesSent} batches sent; host asked ${b.rx.stats.resendRequests} times, board resent ${st.resentBatches}`;
+        assert.ok(b.rx.stats.resendRequests > 0 && st.resentBatches > 0, diag);
         assertTiling(r, false);
         assert.is(r.events, st.eventsProduced);
       });
@@ -266,9 +310,7 @@ export const scenarios: Scenario[] = [
       await withBoards(factory, { seed: 16 }, {}, async (b) => {
         const em = b.setup.emulated!;
         const r = await acquire(b, 900, async () => {
-          await em.rx.setFaults({ duplicate: 0.04, reorder: 0.04, seed: 5 });
-          await sleep(700);
-          await em.rx.setFaults({});
+          await faultsUntil(em.rx, { duplicate: 0.04, reorder: 0.04, seed: 5 }, (f) => f.duplicated >= 6 && f.reordered >= 6);
         });
         await sleep(400); // a frame held back at the end goes out with the next telemetry
         const st = await em.rx.stats();
@@ -347,18 +389,48 @@ export const scenarios: Scenario[] = [
       await withBoards(factory, { seed: 20, fifoBatches: 16 }, { creditWindow: 8 }, async (b) => {
         const alarms: string[] = [];
         b.rx.on('alarm', (a) => alarms.push(`${a.code}${a.clear ? ' clear' : ''}`));
-        let paused = false;
-        const r = await acquire(b, 800, undefined, async (item) => {
-          if (!paused && item.kind === 'batch' && item.index === 2) {
-            paused = true;
-            await sleep(400); // 400 ms of 3.3 ms batches: far past 8 of credit and 16 in the FIFO
-          }
-        });
+        const pause = pauseAtBatch(2, 400); // 400 ms of 3.3 ms batches: far past 8 of credit and 16 in the FIFO
+        const r = await acquire(
+          b,
+          800,
+          async () => {
+            // Run on until the pause is over and the board has drained its FIFO (slow on a loaded machine).
+            await pause.over;
+            await waitFor(() => alarms.includes('fifo-overflow clear'), 8000);
+          },
+          pause.consume,
+        );
         const st = await b.setup.emulated!.rx.stats();
         assert.ok(st.eventsOverflowed > 0, 'the board lost events to overflow');
         assert.is(b.rx.stats.eventsOverflowed, st.eventsOverflowed, 'the batches report every lost event');
         assert.ok(alarms.includes('fifo-overflow') && alarms.includes('fifo-overflow clear'), alarms.join());
         assertTiling(r, false);
+      });
+    },
+  },
+  {
+    name: "back-pressure with the emulator's 'stretch' option: a stalled consumer stretches the board's time, no event lost",
+    needs: 'emulator',
+    async run(factory) {
+      await withBoards(factory, { seed: 23, fifoBatches: 16, backpressure: 'stretch' }, { creditWindow: 8 }, async (b) => {
+        const alarms: string[] = [];
+        b.rx.on('alarm', (a) => alarms.push(a.code));
+        const pause = pauseAtBatch(2, 400);
+        const r = await acquire(
+          b,
+          800,
+          async () => {
+            await pause.over;
+            await sleep(200);
+          },
+          pause.consume,
+        );
+        const st = await b.setup.emulated!.rx.stats();
+        assert.is(st.eventsOverflowed, 0, 'no event lost to overflow');
+        assert.equal(alarms, [], 'no fifo-overflow alarm');
+        assert.ok(st.dilationSlots > 0, 'the board stretched its time');
+        assertTiling(r, false);
+        assert.is(r.events, st.eventsProduced);
       });
     },
   },

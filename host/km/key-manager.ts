@@ -264,6 +264,11 @@ export class KeyManager {
     return this.store.take(peer, 'link', count, this.#peerHigh.get(peer) ?? -1);
   }
 
+  /** Units of a pool this KM may use now: for a link, only those the peer has confirmed holding too. */
+  #shared(peer: string, origin: PoolOrigin): number {
+    return origin === 'link' ? this.store.allocatable(peer, 'link', this.#peerHigh.get(peer) ?? -1) : this.store.allocatable(peer, origin);
+  }
+
   /** Delivers queued Voids to `peer`, oldest first, until one fails. */
   #flush(peer: string): Promise<void> {
     const running = this.#flushing.get(peer);
@@ -306,11 +311,11 @@ export class KeyManager {
   stock(slaveNode: string, size: number): number {
     const per = this.unitsPerKey(size);
     const { peer, origin } = this.poolFor(slaveNode);
-    let units = this.store.allocatable(peer, origin);
+    let units = this.#shared(peer, origin);
     if (origin === 'relay') {
       try {
         const r = routeOf(this.topology, this.nodeId, slaveNode);
-        if (r.length >= 3) units += this.store.allocatable(r[1]!, 'link');
+        if (r.length >= 3) units += this.#shared(r[1]!, 'link');
       } catch {
         // no route: only what was relayed before
       }
@@ -336,7 +341,7 @@ export class KeyManager {
     const ids = origin === 'link' ? await this.#takeLink(peer, need) : this.store.take(peer, 'relay', need);
     if (!ids) {
       event('refused', 'insufficient keys');
-      throw new InsufficientKeysError(`${origin}:${peer}`, need, this.store.allocatable(peer, origin));
+      throw new InsufficientKeysError(`${origin}:${peer}`, need, this.#shared(peer, origin));
     }
     const keys = chunk(ids, per);
     const supply = randomUUID();
@@ -442,7 +447,7 @@ export class KeyManager {
     if (path.length < 3) throw new NotPermittedError(`${dest} shares a link with ${this.nodeId}: no relay needed`);
     const first = path[1]!;
     const units = await this.#takeLink(first, count);
-    if (!units) throw new InsufficientKeysError(`link:${first}`, count, this.store.allocatable(first, 'link'));
+    if (!units) throw new InsufficientKeysError(`link:${first}`, count, this.#shared(first, 'link'));
     const relay = randomUUID();
     const keys = units.map(() => randomUUID());
     const report = (outcome: 'completed' | 'failed', failedHop?: number, reason?: string) =>

@@ -57,6 +57,9 @@ test('a key goes available → reserved → delivered and its bytes are erased o
   const s = await openStore(tmp());
   const ids = await fill(s, 4);
   assert.is(s.allocatable('B', 'link'), 4);
+  // Only the units the peer also holds (seq ≤ its high) can be taken.
+  assert.is(s.allocatable('B', 'link', 1), 2);
+  assert.is(s.take('B', 'link', 3, 1), null);
   const got = s.take('B', 'link', 2)!;
   assert.equal(got, ids.slice(0, 2));
   assert.is(s.allocatable('B', 'link'), 2);

@@ -2,8 +2,9 @@
  * The KMA key store: LMDB, crash-safe, every key encrypted at rest (AES-256-GCM under a key
  * derived from the node storage key, bound to the key's ID, pool and size), every change made in
  * one durable transaction (`commit`) that checks the one-life state machine (key-state.ts) before
- * it writes anything. A commit resolves only once LMDB has flushed it, so the caller acts (sends a
- * message, answers an SAE) only on what would survive a crash.
+ * it writes anything. A commit resolves only once LMDB has synced it to disk (overlappingSync off:
+ * lmdb-js would otherwise resolve before the sync), so the caller acts (sends a message, answers an
+ * SAE) only on what would survive a crash or a power loss.
  *
  * Keys live in pools named by the node that holds the other copy: `link` pools hold the units of a
  * QKD link (index = the link's unit index), `relay` pools hold keys relayed end to end to a node
@@ -129,6 +130,7 @@ interface PoolMem {
   high: number;
 }
 
+const OUTBOX_CHUNK = 4096;
 const RECORD_INFO = 'qkdn-edge/km/key-records/v1';
 const CHECK_PLAINTEXT = Buffer.from('qkdn-edge key store check v1');
 
@@ -170,7 +172,9 @@ export class KeyStore {
   /** Opens (or creates) the store in `path`; refuses a storage key that did not create it. */
   static async open(o: KeyStoreOptions): Promise<KeyStore> {
     mkdirSync(o.path, { recursive: true });
-    const root = open({ path: join(o.path, 'km.lmdb'), maxDbs: 8, compression: false });
+    // overlappingSync off: a transaction's promise resolves only once it is synced to disk, and
+    // transactions queued meanwhile share the next sync.
+    const root = open({ path: join(o.path, 'km.lmdb'), maxDbs: 8, compression: false, overlappingSync: false });
     const meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
     let salt = meta.get('salt') as Uint8Array | undefined;
     let check = meta.get('check') as { n: Uint8Array; ct: Uint8Array } | undefined;
@@ -210,13 +214,17 @@ export class KeyStore {
    * Reads the states of a store without its storage key (no key bytes can be read): for tests,
    * audits and the reliability checker. The store may be open in a running node meanwhile.
    */
-  static *inspect(path: string): Generator<KeyRecord | Tombstone> {
+  static inspect(path: string): { records: KeyRecord[]; tombstones: Tombstone[]; outbox: OutboxEntry[] } {
     const root = open({ path: join(path, 'km.lmdb'), maxDbs: 8, readOnly: true, compression: false });
     try {
       const keys = root.openDB<StoredRecord, string>({ name: 'keys', encoding: 'msgpack' });
       const tombs = root.openDB<Tombstone, string>({ name: 'tombs', encoding: 'msgpack' });
-      for (const { value } of keys.getRange()) yield strip(value);
-      for (const { value } of tombs.getRange()) yield value;
+      const outbox = root.openDB<OutboxEntry, [string, number]>({ name: 'outbox', encoding: 'msgpack' });
+      return {
+        records: [...keys.getRange()].map(({ value }) => strip(value)),
+        tombstones: [...tombs.getRange()].map(({ value }) => value),
+        outbox: [...outbox.getRange()].map(({ value }) => value),
+      };
     } finally {
       void root.close();
     }
@@ -294,9 +302,17 @@ export class KeyStore {
     }
   }
 
-  /** Available keys that this node may allocate in a pool. */
-  allocatable(peer: string, origin: PoolOrigin): number {
-    return this.#pools.get(poolKey(peer, origin))?.queue.size ?? 0;
+  /** Available keys that this node may allocate in a pool (with seq ≤ `maxSeq`: those the peer also holds). */
+  allocatable(peer: string, origin: PoolOrigin, maxSeq = Number.POSITIVE_INFINITY): number {
+    const q = this.#pools.get(poolKey(peer, origin))?.queue;
+    if (!q) return 0;
+    if (maxSeq === Number.POSITIVE_INFINITY) return q.size;
+    let n = 0;
+    for (const seq of q.values()) {
+      if (seq > maxSeq) break;
+      n++;
+    }
+    return n;
   }
 
   /** Count of keys per state in a pool. */
@@ -463,10 +479,12 @@ export class KeyStore {
       applied.push(x);
     }
     for (const v of batch.outbox ?? []) {
-      if (v.ids.length === 0) continue;
-      const e: OutboxEntry = { peer: v.peer, origin: v.origin, ids: [...v.ids], reason: v.reason, seq: ++this.#outboxSeq };
-      this.#outbox.putSync([v.peer, e.seq], e);
-      outboxAdded.push(e);
+      // One Void message carries at most OUTBOX_CHUNK IDs.
+      for (let i = 0; i < v.ids.length; i += OUTBOX_CHUNK) {
+        const e: OutboxEntry = { peer: v.peer, origin: v.origin, ids: v.ids.slice(i, i + OUTBOX_CHUNK), reason: v.reason, seq: ++this.#outboxSeq };
+        this.#outbox.putSync([v.peer, e.seq], e);
+        outboxAdded.push(e);
+      }
     }
     for (const d of batch.outboxDone ?? []) this.#outbox.removeSync([d.peer, d.seq]);
   }

@@ -110,6 +110,14 @@ export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwo
   };
 
   for (const id of ids) await startNode(id);
+  // Both ends of every link hold the initial units before a test asks for them: supply only
+  // takes units the peer also holds, and a loaded machine may start a source late.
+  const initial = o.initialUnits ?? 256;
+  await eventually(
+    () => links.every((l) => nodes.get(l.ends[0])!.store.high(l.ends[1], 'link') >= initial - 1 && nodes.get(l.ends[1])!.store.high(l.ends[0], 'link') >= initial - 1),
+    30_000,
+    'initial link units at both ends',
+  );
   return {
     dir,
     nodes,

@@ -1,0 +1,178 @@
+/**
+ * The receiver's detection production, on its own thread. A pty buffers only about 12 KB, so the
+ * board's I/O thread must refill it within a millisecond or so to carry millions of events per
+ * second; drawing and encoding the events here keeps that thread free, as an FPGA's detector
+ * pipeline runs beside its USB controller. Paces itself on the shared time base and, when the
+ * machine is too slow for the configured clock, stretches time (never skips slots).
+ */
+import { parentPort } from 'node:worker_threads';
+import { ChannelModel, DetectionGenerator, type ChannelParams, type EmissionInterval } from './channel-model.js';
+import { DetectionBatch, encodeDetections } from '../protocol/detections.js';
+
+export type ProducerRequest =
+  | {
+      readonly op: 'start';
+      readonly acq: number;
+      readonly channel: ChannelParams;
+      readonly clockHz: number;
+      readonly epochMs: number;
+      readonly startSlot: number;
+      readonly batchSlots: number;
+      readonly maxEvents: number;
+      readonly emissions: readonly EmissionInterval[];
+      readonly dilation: number;
+      /** 'stretch': never run more than fifoBatches ahead of what was sent; stretch time instead. */
+      readonly backpressure: Backpressure;
+      readonly fifoBatches: number;
+    }
+  | { readonly op: 'stop'; readonly atSlot: number }
+  /** The board has sent batches below upTo (frees FIFO room under 'stretch'). */
+  | { readonly op: 'sent'; readonly upTo: number }
+  | { readonly op: 'fibre'; readonly emissions: readonly EmissionInterval[] };
+
+export type ProducerMessage =
+  | {
+      readonly op: 'batch';
+      readonly acq: number;
+      readonly index: number;
+      readonly s: number;
+      readonly e: number;
+      readonly n: number;
+      readonly payload: Uint8Array;
+      /** Clicks per detector in this batch (telemetry rates). */
+      readonly clicks: readonly number[];
+      readonly dilation: number;
+    }
+  | { readonly op: 'stopped'; readonly acq: number; readonly batches: number; readonly lastSlot: number; readonly dilation: number };
+
+/**
+ * What the receiver does when the host does not take batches as fast as they come: 'drop' (a
+ * real board: the FIFO overflows, events are lost and counted) or 'stretch' (the emulator stops
+ * producing and stretches its time, so no event is lost and source-time statistics stay exact).
+ */
+export type Backpressure = 'drop' | 'stretch';
+
+/** Most wall-clock lag, in ms of slots, before the producer stretches its time. */
+const MAX_LAG_MS = 200;
+
+class Producer {
+  private generator: DetectionGenerator | undefined;
+  private acq = 0;
+  private clockHz = 1;
+  private epochMs = 0;
+  private dilation = 0;
+  private batchStart = 0;
+  private batchSlots = 1;
+  private maxEvents = 1;
+  private index = 0;
+  private n = 0;
+  private readonly slots = new Float64Array(16384);
+  private readonly masks = new Uint8Array(16384);
+  private readonly clicks = [0, 0, 0, 0];
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private stretch = false;
+  private fifoBatches = Infinity;
+  private sentUpTo = 0;
+  /** Slot up to which the generator has drawn (within the open batch). */
+  private generatedTo = 0;
+
+  constructor(private readonly post: (m: ProducerMessage, transfer?: ArrayBuffer[]) => void) {}
+
+  handle(r: ProducerRequest): void {
+    if (r.op === 'start') {
+      clearTimeout(this.timer);
+      this.acq = r.acq;
+      this.clockHz = r.clockHz;
+      this.epochMs = r.epochMs;
+      this.dilation = r.dilation;
+      this.batchStart = r.startSlot;
+      this.batchSlots = r.batchSlots;
+      this.maxEvents = Math.min(r.maxEvents, this.slots.length);
+      this.index = 0;
+      this.n = 0;
+      this.clicks.fill(0);
+      this.stretch = r.backpressure === 'stretch';
+      this.fifoBatches = r.fifoBatches;
+      this.sentUpTo = 0;
+      this.generatedTo = r.startSlot;
+      this.generator = new DetectionGenerator(new ChannelModel(r.channel), r.startSlot, r.clockHz, r.emissions, r.acq);
+      this.running = true;
+      this.tick();
+    } else if (r.op === 'sent') {
+      this.sentUpTo = Math.max(this.sentUpTo, r.upTo);
+    } else if (r.op === 'fibre') {
+      this.generator?.setEmissions(r.emissions);
+    } else if (r.op === 'stop') {
+      clearTimeout(this.timer);
+      if (!this.running) return;
+      this.running = false;
+      // Under 'stretch' the acquisition ends where production stands (the FIFO decided the pace).
+      const at = this.stretch ? this.generatedTo : Math.max(r.atSlot, this.generatedTo);
+      this.produce(at, true, Infinity);
+      this.post({ op: 'stopped', acq: this.acq, batches: this.index, lastSlot: this.batchStart, dilation: this.dilation });
+    }
+  }
+
+  private nowSlot(): number {
+    return Math.floor(((Date.now() - this.epochMs) * this.clockHz) / 1000) - this.dilation;
+  }
+
+  private tick(): void {
+    if (!this.running) return;
+    const t0 = performance.now();
+    this.produce(this.nowSlot(), false, t0 + 10);
+    const lag = this.nowSlot() - this.batchStart;
+    const maxLag = (this.clockHz * MAX_LAG_MS) / 1000;
+    if (lag > maxLag) this.dilation += lag - maxLag / 4;
+    this.timer = setTimeout(() => this.tick(), performance.now() - t0 > 8 ? 0 : 1);
+  }
+
+  /** Draws events up to `target`, posting each batch as it closes; `final` closes a partial one. */
+  private produce(target: number, final: boolean, deadline: number): void {
+    const g = this.generator!;
+    while (this.batchStart < target || (final && this.n > 0)) {
+      if (this.stretch && !final && this.index - this.sentUpTo >= this.fifoBatches - 1) break; // FIFO full: wait, time stretches
+      const batchEnd = this.batchStart + this.batchSlots;
+      const stopAt = Math.min(batchEnd, target);
+      const before = this.n;
+      const r = g.generate(stopAt, this.slots, this.masks, this.n, this.maxEvents);
+      this.generatedTo = Math.max(this.generatedTo, r.stoppedAt);
+      for (let i = before; i < r.n; i++) {
+        const m = this.masks[i]!;
+        if (m & 1) this.clicks[0]!++;
+        if (m & 2) this.clicks[1]!++;
+        if (m & 4) this.clicks[2]!++;
+        if (m & 8) this.clicks[3]!++;
+      }
+      this.n = r.n;
+      if (r.n >= this.maxEvents) this.close(r.stoppedAt);
+      else if (stopAt === batchEnd) this.close(batchEnd);
+      else if (final) {
+        this.close(target);
+        break;
+      } else break;
+      if (performance.now() > deadline) break;
+    }
+  }
+
+  private close(end: number): void {
+    const b = new DetectionBatch(this.acq, this.index, this.batchStart, end, this.slots.subarray(0, this.n), this.masks.subarray(0, this.n));
+    const payload = encodeDetections(b);
+    const own = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength ? payload : payload.slice();
+    this.post(
+      { op: 'batch', acq: this.acq, index: this.index, s: this.batchStart, e: end, n: this.n, payload: own, clicks: [...this.clicks], dilation: this.dilation },
+      [own.buffer as ArrayBuffer],
+    );
+    this.clicks.fill(0);
+    this.index++;
+    this.batchStart = end;
+    this.n = 0;
+  }
+}
+
+if (parentPort) {
+  const port = parentPort;
+  const p = new Producer((m, transfer) => port.postMessage(m, transfer ?? []));
+  port.on('message', (r: ProducerRequest) => p.handle(r));
+}

@@ -1,0 +1,166 @@
+/**
+ * `npm run bench -- bridge`: detection events per second carried from the emulated receiver,
+ * through a real pseudo-terminal, to decoded DetectionBatch objects in this process, and what it
+ * costs in CPU on each side. The emulator runs a 1 GHz source at 10 km (about 45 M clicks per
+ * second of emulated time): far more than one core can draw, so it stretches its time and the
+ * figure is the pipeline's capacity. The receiver runs with backpressure 'stretch' (it waits for
+ * credit rather than drop), so the rate is what is carried without loss; overflow_events, which
+ * must stay 0, would show otherwise. CPU: host_* is this process (serialport read, COBS, CRC,
+ * CBOR, batch objects), emulator_* the receiver process (drawing the physics, encoding, writing).
+ */
+import { readFileSync } from 'node:fs';
+import type { BenchRecord, BenchSuite } from '../../host/cli/benchmark.js';
+import { median, round } from '../../host/cli/benchmark.js';
+import { BoardDriver } from '../../firmware-bridge/driver/board-driver.js';
+import { EmulatedLink } from '../../firmware-bridge/emulator/spawn.js';
+import { FrameDecoder, encodeFrame } from '../../firmware-bridge/protocol/frame.js';
+import { decodeDetections, encodeDetections, DetectionBatch } from '../../firmware-bridge/protocol/detections.js';
+import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE } from '../../firmware-bridge/emulator/channel-model.js';
+import { MessageType } from '../../firmware-bridge/protocol/messages.js';
+
+/** utime + stime of a process, seconds (Linux /proc; 0 elsewhere). */
+function processCpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; CLK_TCK is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+interface Measure {
+  events: number;
+  seconds: number;
+  hostCpu: number;
+  emulatorCpu: number;
+  bytes: number;
+  overflow: number;
+}
+
+async function measure(link: EmulatedLink, tx: BoardDriver, rx: BoardDriver, seconds: number, warmup: number): Promise<Measure> {
+  await tx.start();
+  const acq = await rx.start();
+  let events = 0;
+  let t0 = 0;
+  let cpu0 = process.cpuUsage();
+  let emu0 = 0;
+  let bytes0 = 0;
+  let started = false;
+  const tStart = performance.now();
+  let result: Measure | undefined;
+  let stopping: Promise<unknown> | undefined;
+  for await (const item of acq) {
+    if (item.kind !== 'batch') continue;
+    const now = performance.now();
+    if (!started && now - tStart >= warmup * 1000) {
+      started = true;
+      t0 = now;
+      cpu0 = process.cpuUsage();
+      emu0 = processCpuSeconds(link.rx.pid);
+      bytes0 = rx.stats.link.bytesIn;
+      events = 0;
+      continue;
+    }
+    events += item.length;
+    if (started && !result && now - t0 >= seconds * 1000) {
+      const cpu = process.cpuUsage(cpu0);
+      const dt = (now - t0) / 1000;
+      result = {
+        events,
+        seconds: dt,
+        hostCpu: (cpu.user + cpu.system) / 1e6,
+        emulatorCpu: processCpuSeconds(link.rx.pid) - emu0,
+        bytes: rx.stats.link.bytesIn - bytes0,
+        overflow: 0,
+      };
+      stopping = rx.stop().then(() => tx.stop());
+    }
+  }
+  await stopping;
+  result!.overflow = (await link.rx.stats()).eventsOverflowed;
+  return result!;
+}
+
+/** Decoding alone, in this process, on frames the emulator's encoder produced: the decoder's headroom. */
+function decodeOnly(quick: boolean): { eventsPerS: number; mbps: number } {
+  const model = new ChannelModel({ seed: 1, source: DEFAULT_SOURCE, fibre: { distanceKm: 10, attenuationDbPerKm: 0.2 }, detector: { ...DEFAULT_DETECTOR, deadNs: 10 }, eve: { interceptFraction: 0 } });
+  const g = new DetectionGenerator(model, 0, 1e9, [{ from: 0, to: Infinity, source: DEFAULT_SOURCE }], 1);
+  const slots = new Float64Array(8192);
+  const masks = new Uint8Array(8192);
+  const frames: Uint8Array[] = [];
+  let slot = 0;
+  let n = 0;
+  for (let i = 0; i < (quick ? 50 : 400); i++) {
+    const r = g.generate(slot + (1 << 20), slots, masks, 0, 8192);
+    frames.push(encodeFrame(MessageType.DETECTIONS, i + 1, encodeDetections(new DetectionBatch(1, i, slot, r.stoppedAt, slots.subarray(0, r.n), masks.subarray(0, r.n)))));
+    slot = r.stoppedAt;
+    n += r.n;
+  }
+  const wire = Buffer.concat(frames);
+  const times: number[] = [];
+  for (let run = 0; run < (quick ? 2 : 5); run++) {
+    let k = 0;
+    const d = new FrameDecoder({ frame: (f) => (k += decodeDetections(f.payload).length), reject: () => {} });
+    const t0 = performance.now();
+    // 4 KB reads, as a pty delivers them.
+    for (let o = 0; o < wire.length; o += 4096) d.push(wire.subarray(o, o + 4096));
+    times.push((performance.now() - t0) / 1000);
+    if (k !== n) throw new Error(`decoded ${k} of ${n} events`);
+  }
+  const t = median(times);
+  return { eventsPerS: n / t, mbps: (wire.length * 8) / t / 1e6 };
+}
+
+export const suite: BenchSuite = {
+  name: 'bridge',
+  description: 'detection events through a pty: emulated receiver -> serialport 13 -> decoded batches',
+  async *run(ctx): AsyncIterable<BenchRecord> {
+    const runs = ctx.quick ? 1 : 3;
+    const seconds = ctx.quick ? 1 : 4;
+    ctx.progress('starting emulated boards');
+    // 'stretch': past a full FIFO the emulator waits instead of dropping, so the figure is what the
+    // pipeline carries without loss (overflow_events stays 0).
+    const link = await EmulatedLink.start({ seed: 7, detector: { deadNs: 10, afterpulseProbability: 0.01 }, backpressure: 'stretch' });
+    const tx = await BoardDriver.open({ port: { path: link.tx.path } });
+    const rx = await BoardDriver.open({ port: { path: link.rx.path }, creditWindow: 128 });
+    try {
+      await tx.configure({ clockHz: 1_000_000_000 });
+      await rx.configure({ clockHz: 1_000_000_000, deadNs: 10, batchSlots: 1 << 20 });
+      const ms: Measure[] = [];
+      for (let r = 0; r < runs; r++) {
+        ctx.progress(`run ${r + 1}/${runs}: ${seconds} s of acquisition`);
+        ms.push(await measure(link, tx, rx, seconds, 0.5));
+      }
+      const rate = median(ms.map((m) => m.events / m.seconds));
+      const d = decodeOnly(ctx.quick);
+      const hostCpuPct = median(ms.map((m) => (100 * m.hostCpu) / m.seconds));
+      yield {
+        suite: 'bridge',
+        mode: 'pty-pipeline',
+        clock_hz: 1_000_000_000,
+        distance_km: 10,
+        seconds,
+        runs,
+        events_per_s: Math.round(rate),
+        required_events_per_s: 2_000_000,
+        mbps: round(median(ms.map((m) => (m.bytes * 8) / m.seconds / 1e6)), 1),
+        bytes_per_event: round(median(ms.map((m) => m.bytes / Math.max(1, m.events))), 2),
+        host_cpu_pct: round(hostCpuPct, 1),
+        host_ns_per_event: round(median(ms.map((m) => (m.hostCpu * 1e9) / Math.max(1, m.events))), 1),
+        emulator_cpu_pct: round(median(ms.map((m) => (100 * m.emulatorCpu) / m.seconds)), 1),
+        emulator_ns_per_event: round(median(ms.map((m) => (m.emulatorCpu * 1e9) / Math.max(1, m.events))), 1),
+        overflow_events: ms.reduce((a, m) => a + m.overflow, 0),
+        decode_only_events_per_s: Math.round(d.eventsPerS),
+        decode_only_mbps: round(d.mbps, 1),
+        decode_headroom: round(d.eventsPerS / rate, 1),
+        cpus: (await import('node:os')).cpus().length,
+        load_avg_1m: round((await import('node:os')).loadavg()[0]!, 2),
+      };
+    } finally {
+      await rx.close();
+      await tx.close();
+      await link.close();
+    }
+  },
+};
