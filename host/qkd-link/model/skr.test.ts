@@ -1,0 +1,148 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE, Sfc32 } from '../../../firmware-bridge/emulator/channel-model.js';
+import { DEFAULT_PROTOCOL } from '../module/config.js';
+import { finiteKeyLength } from '../estimation/finite-key.js';
+import { binaryEntropy } from '../estimation/statistics.js';
+import { squashClicks } from '../session/sifting.js';
+import { expectedStatistics } from './physics.js';
+import { linkBlock, plobBitsPerUse, predictBlock, predictSkr, type BlockSize } from './skr.js';
+import { physicsFromProtocol } from './link-physics.js';
+import { ModelArgumentError } from './errors.js';
+
+const LINK = physicsFromProtocol(DEFAULT_PROTOCOL);
+const BLOCK = linkBlock(1 << 20, DEFAULT_PROTOCOL.pZ);
+const OPTS = { f: 1.1 };
+
+test('the link physics follow the protocol section: source, receiver splitter and dead time', () => {
+  assert.equal(LINK.source.mu, [0.5, 0.2, 0]);
+  assert.is(LINK.source.pZ, 0.7);
+  assert.is(LINK.detector.pZ, DEFAULT_PROTOCOL.rxPZ);
+  assert.is(LINK.detector.deadNs, DEFAULT_PROTOCOL.deadNs);
+  assert.is(LINK.detector.efficiency, DEFAULT_DETECTOR.efficiency);
+  assert.equal(BLOCK, { unit: 'z-events', n: Math.ceil((1 << 20) / 0.7) });
+});
+
+test('rates fall with distance; finite-key <= asymptotic <= PLOB at every distance', () => {
+  let prev = { skr: Infinity, asym: Infinity };
+  for (let km = 0; km <= 150; km += 5) {
+    const r = predictSkr(LINK, km, BLOCK, OPTS);
+    assert.ok(r.skrBps > 0, `${km} km: some key`);
+    assert.ok(r.skrBps < prev.skr && r.asymptoticBps < prev.asym, `${km} km: ${r.skrBps} after ${prev.skr}`);
+    assert.ok(r.skrBps <= r.asymptoticBps && r.asymptoticBps <= r.plobBps, `${km} km: ${r.skrBps} <= ${r.asymptoticBps} <= ${r.plobBps}`);
+    prev = { skr: r.skrBps, asym: r.asymptoticBps };
+  }
+});
+
+test('zero beyond the cutoff: the finite-key rate first, then the asymptotic one', () => {
+  const far = predictSkr(LINK, 170, BLOCK, OPTS);
+  assert.is(far.skrBps, 0);
+  assert.ok(far.block.finiteKey.reason, 'says why');
+  assert.ok(far.asymptoticBps > 0, 'the asymptotic rate reaches further');
+  const farther = predictSkr(LINK, 400, BLOCK, OPTS);
+  assert.is(farther.asymptoticBps, 0);
+  assert.is(farther.skrBps, 0);
+});
+
+test('PLOB: -log2(1 - eta), about 1.44 eta for small eta', () => {
+  assert.is(plobBitsPerUse(0), 0);
+  assert.ok(Math.abs(plobBitsPerUse(0.5) - 1) < 1e-12);
+  assert.ok(Math.abs(plobBitsPerUse(1e-6) / 1e-6 - 1 / Math.LN2) < 1e-5);
+  const r = predictSkr(LINK, 50, BLOCK, OPTS);
+  assert.ok(Math.abs(r.plobBps - -Math.log2(1 - 0.1) * 1e9) < 1, 'η = 0.1 at 50 km of 0.2 dB/km');
+});
+
+test('larger blocks and better error correction give more key; an eavesdropper gives none', () => {
+  const at = (block: BlockSize, f = 1.1) => predictSkr(LINK, 50, block, { f }).skrBps;
+  const small = at({ unit: 'sifted-bits', n: 1e5 });
+  const mid = at({ unit: 'sifted-bits', n: 1e6 });
+  const big = at({ unit: 'sifted-bits', n: 1e8 });
+  assert.ok(small < mid && mid < big, `${small} < ${mid} < ${big}`);
+  assert.ok(at({ unit: 'sifted-bits', n: 1e6 }, 1.0) > at({ unit: 'sifted-bits', n: 1e6 }, 1.5));
+  const eve = predictSkr({ ...LINK, interceptFraction: 1 }, 10, BLOCK, OPTS);
+  assert.is(eve.skrBps, 0);
+  assert.is(eve.asymptoticBps, 0);
+  assert.ok(eve.qberZ > 0.2);
+});
+
+test('block units agree: a block of n sifted bits is n / (sifted bits per pulse) pulses', () => {
+  const s = expectedStatistics(LINK, 30);
+  const a = predictBlock(LINK, s, { unit: 'sifted-bits', n: 1e6 }, OPTS);
+  const b = predictBlock(LINK, s, { unit: 'pulses', n: a.pulses }, OPTS);
+  assert.ok(Math.abs(a.siftedBits - 1e6) <= 2);
+  assert.equal(a.nZ, b.nZ);
+  assert.is(a.secretBits, b.secretBits);
+  const c = predictBlock(LINK, s, BLOCK, OPTS);
+  // The link's rule gives about its target of sifted bits (a Z click may be squashed to X).
+  assert.ok(Math.abs(c.siftedBits / (1 << 20) - 1) < 0.02, `${c.siftedBits}`);
+});
+
+test("the model's finite-key length matches the length computed from a seeded emulator block", () => {
+  const km = 10;
+  const s = expectedStatistics(LINK, km);
+  const predicted = predictBlock(LINK, s, { unit: 'sifted-bits', n: 1 << 20 }, OPTS);
+  const model = new ChannelModel({ seed: 5, source: LINK.source, fibre: { distanceKm: km, attenuationDbPerKm: 0.2 }, detector: { ...DEFAULT_DETECTOR, ...LINK.detector }, eve: { interceptFraction: 0 } });
+  const slots = Math.round(predicted.pulses);
+  const g = new DetectionGenerator(model, 0, 1e9, [{ from: 0, to: Infinity, source: LINK.source }], 6);
+  const cap = 3_000_000;
+  const sl = new Float64Array(cap);
+  const m = new Uint8Array(cap);
+  const { n } = g.generate(slots, sl, m, 0, cap);
+  const rng = new Sfc32(5, 1);
+  const { basis, value } = squashClicks(m.subarray(0, n), (k) => Uint8Array.from({ length: k }, () => rng.nextU32() & 1));
+  const names = ['signal', 'decoy', 'vacuum'] as const;
+  const nZ = { signal: 0, decoy: 0, vacuum: 0 };
+  const nX = { signal: 0, decoy: 0, vacuum: 0 };
+  const eX = { signal: 0, decoy: 0, vacuum: 0 };
+  let eZ = 0;
+  for (let i = 0; i < n; i++) {
+    const st = model.txSetting(sl[i]!);
+    const b = (st >> 1) & 1;
+    if (basis[i] !== b) continue;
+    const c = names[(st >> 2) & 3]!;
+    const wrong = value[i] !== (st & 1);
+    if (b === 0) {
+      nZ[c]++;
+      if (wrong) eZ++;
+    } else {
+      nX[c]++;
+      if (wrong) eX[c]++;
+    }
+  }
+  const sifted = nZ.signal + nZ.decoy + nZ.vacuum;
+  const { mu, pMu } = LINK.source;
+  const fk = finiteKeyLength({
+    source: { intensities: { signal: mu[0]!, decoy: mu[1]!, vacuum: mu[2]! }, probabilities: { signal: pMu[0]!, decoy: pMu[1]!, vacuum: pMu[2]! } },
+    key: { detections: nZ },
+    test: { detections: nX, errors: eX },
+    epsSec: 1e-10,
+    epsCor: 1e-15,
+    leakEC: 1.1 * sifted * binaryEntropy(eZ / sifted),
+  });
+  assert.ok(Math.abs(sifted - predicted.siftedBits) < 5 * Math.sqrt(sifted) + 0.01 * sifted, `sifted ${sifted} vs ${predicted.siftedBits}`);
+  // The spread of ℓ comes mostly from the X-basis errors (a few thousand): a few per cent.
+  assert.ok(Math.abs(fk.length - predicted.secretBits) / predicted.secretBits < 0.06, `ℓ emulated ${fk.length} vs model ${predicted.secretBits}`);
+});
+
+test('the emulator defaults (pZ 0.9, decoy 0.1 sent 20 %): no finite key in 2^20-bit blocks, key in 2^27-bit blocks', () => {
+  const emu = { source: DEFAULT_SOURCE, detector: DEFAULT_DETECTOR, attenuationDbPerKm: 0.2 };
+  const small = predictSkr(emu, 10, linkBlock(1 << 20, 0.9), OPTS);
+  assert.is(small.skrBps, 0);
+  assert.match(small.block.finiteKey.reason ?? '', /single-photon/);
+  const big = predictSkr(emu, 10, { unit: 'sifted-bits', n: 2 ** 27 }, OPTS);
+  assert.ok(big.skrBps > 0 && big.skrBps < big.asymptoticBps);
+});
+
+test('bad options are refused with ModelArgumentError', () => {
+  const cases: [string, () => unknown][] = [
+    ['f', () => predictSkr(LINK, 10, BLOCK, { f: 0.9 })],
+    ['epsSec', () => predictSkr(LINK, 10, BLOCK, { f: 1.1, epsSec: 0 })],
+    ['block.unit', () => predictSkr(LINK, 10, { unit: 'bytes' as 'pulses', n: 10 }, OPTS)],
+    ['block.n', () => predictSkr(LINK, 10, { unit: 'pulses', n: 0 }, OPTS)],
+    ['distanceKm', () => predictSkr(LINK, Number.POSITIVE_INFINITY, BLOCK, OPTS)],
+    ['overheadBits', () => predictSkr(LINK, 10, BLOCK, { f: 1.1, overheadBits: -1 })],
+  ];
+  for (const [arg, run] of cases) assert.throws(run, (e: unknown) => e instanceof ModelArgumentError && e.argument === arg, arg);
+});
+
+test.run();
