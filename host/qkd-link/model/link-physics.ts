@@ -22,3 +22,19 @@ export function physicsFromProtocol(protocol: ProtocolConfig, over: PhysicsOverr
     ...(over.interceptFraction !== undefined ? { interceptFraction: over.interceptFraction } : {}),
   };
 }
+
+export interface LinkOverhead {
+  /** Key bits per LDPC frame at the link's QBER (about 60975 near 2 %). */
+  readonly frameKeyBits?: number;
+  /** Verification tag bits sent with each frame's syndrome. */
+  readonly tagBitsPerFrame?: number;
+}
+
+/**
+ * What the link discloses per block besides λ_EC = f n h(E): a tag per LDPC frame (sent with its
+ * syndrome, decoded or not) and the three per-class error counts (⌈log2(n + 1)⌉ bits each).
+ */
+export function linkOverheadBits(siftedBits: number, o: LinkOverhead = {}): number {
+  const frames = Math.max(1, Math.ceil(siftedBits / (o.frameKeyBits ?? 60_975)));
+  return frames * (o.tagBitsPerFrame ?? 128) + 3 * Math.ceil(Math.log2(siftedBits + 1));
+}

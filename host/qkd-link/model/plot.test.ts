@@ -85,7 +85,7 @@ function checkFigure(svg: string, measured: number): void {
   }
   const group = /<g id="measured"[^>]*>([\s\S]*?)<\/g>/.exec(svg);
   assert.ok(group, 'measured group present');
-  assert.is((group![1]!.match(/<circle /g) ?? []).length, measured, 'one marker per measured point');
+  assert.is((group![1]!.match(/<circle /g) ?? []).length, measured, 'one marker per measured point (regenerate the figure with plot.ts)');
 }
 
 test('the well-formedness checker refuses what it should', () => {

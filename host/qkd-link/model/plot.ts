@@ -3,13 +3,13 @@
  * asymptotic rate and the repeaterless bound over 0-150 km, with the link bench's measured points
  * (measured-skr.json) when present.
  *
- *   node --import tsx host/qkd-link/model/plot.ts [--f 1.1] [--sifted-bits 1048576] [--points FILE] [--out FILE]
+ *   node --import tsx host/qkd-link/model/plot.ts [--f 1.13] [--sifted-bits 1048576] [--points FILE] [--out FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_BLOCK, DEFAULT_PROTOCOL, DEFAULT_SECURITY } from '../module/config.js';
-import { physicsFromProtocol } from './link-physics.js';
+import { linkOverheadBits, physicsFromProtocol } from './link-physics.js';
 import { MEASURED_POINTS_PATH, readMeasuredPoints, type MeasuredPoint } from './measured.js';
 import type { LinkPhysics } from './physics.js';
 import { linkBlock, predictSkr, type BlockSize, type SkrOptions } from './skr.js';
@@ -18,8 +18,8 @@ import { ModelArgumentError } from './errors.js';
 
 export const SVG_PATH = fileURLToPath(new URL('./skr-vs-distance.svg', import.meta.url));
 
-/** EC efficiency the plot assumes by default (the LDPC codes' typical f near 2 % QBER). */
-export const DEFAULT_F = 1.1;
+/** EC efficiency the plot assumes by default: the link's measured f is 1.11-1.16 near 2 % QBER. */
+export const DEFAULT_F = 1.13;
 
 export interface PlotOptions {
   readonly physics: LinkPhysics;
@@ -56,7 +56,7 @@ export function plotData(o: PlotOptions): PlotData {
     caption: [
       `source: ${s.clockHz / 1e9} GHz, μ = ${s.mu.join(' / ')}, p_μ = ${s.pMu.join(' / ')}, pZ = ${s.pZ}`,
       `detectors: η = ${d.efficiency}, p_dc = ${num(d.darkCountProbability)}, p_ap = ${d.afterpulseProbability}, dead time ${d.deadNs} ns, e_mis = ${d.misalignment}, receiver pZ = ${d.pZ}`,
-      `finite key: ${o.blockLabel}, f = ${o.skr.f}, ε_sec = ${o.skr.epsSec ?? 1e-10}, ε_cor = ${o.skr.epsCor ?? 1e-15} (Lim et al. 2014)`,
+      `finite key: ${o.blockLabel}, f = ${o.skr.f}${o.skr.overheadBits ? ` + ${Math.round(o.skr.overheadBits)} bits` : ''}, ε_sec = ${o.skr.epsSec ?? 1e-10}, ε_cor = ${o.skr.epsCor ?? 1e-15} (Lim et al. 2014)`,
     ],
     xMax: o.kmMax,
     curves: [
@@ -82,7 +82,7 @@ function main(argv: string[]): void {
   const data = plotData({
     physics,
     block: linkBlock(sifted, DEFAULT_PROTOCOL.pZ),
-    skr: { f, epsSec: DEFAULT_SECURITY.epsSec, epsCor: DEFAULT_SECURITY.epsCor },
+    skr: { f, epsSec: DEFAULT_SECURITY.epsSec, epsCor: DEFAULT_SECURITY.epsCor, overheadBits: linkOverheadBits(sifted) },
     kmMax: 150,
     stepKm: 1,
     measured,

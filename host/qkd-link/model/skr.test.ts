@@ -1,26 +1,34 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE, Sfc32 } from '../../../firmware-bridge/emulator/channel-model.js';
-import { DEFAULT_PROTOCOL } from '../module/config.js';
+import { DEFAULT_BLOCK, DEFAULT_PROTOCOL } from '../module/config.js';
 import { finiteKeyLength } from '../estimation/finite-key.js';
 import { binaryEntropy } from '../estimation/statistics.js';
 import { squashClicks } from '../session/sifting.js';
-import { expectedStatistics } from './physics.js';
+import { expectedStatistics, type LinkPhysics } from './physics.js';
 import { linkBlock, plobBitsPerUse, predictBlock, predictSkr, type BlockSize } from './skr.js';
-import { physicsFromProtocol } from './link-physics.js';
+import { linkOverheadBits, physicsFromProtocol } from './link-physics.js';
 import { ModelArgumentError } from './errors.js';
 
-const LINK = physicsFromProtocol(DEFAULT_PROTOCOL);
-const BLOCK = linkBlock(1 << 20, DEFAULT_PROTOCOL.pZ);
+/** Fixed parameters (the link's first defaults), so the limits tested here do not move with the link's tuning. */
+const LINK: LinkPhysics = { source: { clockHz: 1e9, mu: [0.5, 0.2, 0], pMu: [0.5, 0.3, 0.2], pZ: 0.7 }, detector: { ...DEFAULT_DETECTOR, pZ: 0.7 }, attenuationDbPerKm: 0.2 };
+const BLOCK = linkBlock(1 << 20, 0.7);
 const OPTS = { f: 1.1 };
 
 test('the link physics follow the protocol section: source, receiver splitter and dead time', () => {
-  assert.equal(LINK.source.mu, [0.5, 0.2, 0]);
-  assert.is(LINK.source.pZ, 0.7);
-  assert.is(LINK.detector.pZ, DEFAULT_PROTOCOL.rxPZ);
-  assert.is(LINK.detector.deadNs, DEFAULT_PROTOCOL.deadNs);
-  assert.is(LINK.detector.efficiency, DEFAULT_DETECTOR.efficiency);
+  const p = physicsFromProtocol(DEFAULT_PROTOCOL);
+  assert.equal(p.source, { clockHz: DEFAULT_PROTOCOL.clockHz, mu: [...DEFAULT_PROTOCOL.mu], pMu: [...DEFAULT_PROTOCOL.pMu], pZ: DEFAULT_PROTOCOL.pZ });
+  assert.is(p.detector.pZ, DEFAULT_PROTOCOL.rxPZ);
+  assert.is(p.detector.deadNs, DEFAULT_PROTOCOL.deadNs);
+  assert.is(p.detector.efficiency, DEFAULT_DETECTOR.efficiency);
+  assert.is(p.attenuationDbPerKm, 0.2);
+  const q = physicsFromProtocol(DEFAULT_PROTOCOL, { detector: { efficiency: 0.3 }, attenuationDbPerKm: 0.18, interceptFraction: 0.5 });
+  assert.is(q.detector.efficiency, 0.3);
+  assert.is(q.attenuationDbPerKm, 0.18);
+  assert.is(q.interceptFraction, 0.5);
   assert.equal(BLOCK, { unit: 'z-events', n: Math.ceil((1 << 20) / 0.7) });
+  // The link's own defaults give key over the plotted range.
+  for (const km of [10, 50, 100]) assert.ok(predictSkr(p, km, linkBlock(DEFAULT_BLOCK.siftedBits, DEFAULT_PROTOCOL.pZ), OPTS).skrBps > 0, `${km} km`);
 });
 
 test('rates fall with distance; finite-key <= asymptotic <= PLOB at every distance', () => {
@@ -131,6 +139,15 @@ test('the emulator defaults (pZ 0.9, decoy 0.1 sent 20 %): no finite key in 2^20
   assert.match(small.block.finiteKey.reason ?? '', /single-photon/);
   const big = predictSkr(emu, 10, { unit: 'sifted-bits', n: 2 ** 27 }, OPTS);
   assert.ok(big.skrBps > 0 && big.skrBps < big.asymptoticBps);
+});
+
+test("the link's overhead: a 128-bit tag per frame and the three error counts, and it costs key bit for bit", () => {
+  assert.is(linkOverheadBits(60_975), 128 + 3 * 16);
+  assert.is(linkOverheadBits(2 ** 21), 35 * 128 + 3 * 22);
+  assert.is(linkOverheadBits(1000, { frameKeyBits: 100, tagBitsPerFrame: 64 }), 640 + 30);
+  const plain = predictSkr(LINK, 30, BLOCK, OPTS).block.secretBits;
+  const taxed = predictSkr(LINK, 30, BLOCK, { ...OPTS, overheadBits: 5000 }).block.secretBits;
+  assert.ok(Math.abs(plain - taxed - 5000) <= 1, `${plain} - ${taxed}`);
 });
 
 test('bad options are refused with ModelArgumentError', () => {
