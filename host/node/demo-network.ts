@@ -97,6 +97,8 @@ export interface DemoNetwork {
   waitForKeys(keys: number, timeoutMs?: number): Promise<void>;
   /** Whether a node's warm standby process is loaded (restart() then takes milliseconds). */
   spareReady(id: string): boolean;
+  /** Recent key management events a node's current process printed (`{"event":"relay",...}`), oldest first. */
+  events(id: string): readonly Record<string, unknown>[];
   /** Recent stderr of a node's process (for diagnosing a failed test). */
   stderr(id: string): string;
   stop(): Promise<void>;
@@ -114,6 +116,7 @@ interface Proc {
   ready: Promise<Ready>;
   standby: Promise<void>;
   loaded: boolean;
+  events: Record<string, unknown>[];
 }
 
 /**
@@ -151,6 +154,7 @@ function spawnNode(program: readonly string[], configPath: string, standby: bool
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const lines = createInterface({ input: child.stdout! });
+  const events: Record<string, unknown>[] = [];
   let onReady!: (v: Ready) => void;
   let onStandby!: () => void;
   let onFail!: (e: Error) => void;
@@ -165,12 +169,16 @@ function spawnNode(program: readonly string[], configPath: string, standby: bool
       const m = JSON.parse(l) as { event?: string; pid?: number; startupMs?: Record<string, number> };
       if (m.event === 'ready') onReady({ pid: m.pid ?? child.pid ?? 0, startupMs: m.startupMs ?? {} });
       if (m.event === 'standby') onStandby();
+      else if (m.event !== 'ready' && m.event !== 'stopped') {
+        events.push(m as Record<string, unknown>);
+        if (events.length > 500) events.shift();
+      }
     } catch {
       // not an event line
     }
   });
   void exited.then((code) => onFail(new Error(`node process exited (${code}) before ready: ${err.join('').slice(-2000)}`)));
-  const proc: Proc = { child, exited, err, ready, standby: standbyP, loaded: false };
+  const proc: Proc = { child, exited, err, ready, standby: standbyP, loaded: false, events };
   void standbyP.then(() => (proc.loaded = true));
   return proc;
 }
@@ -314,6 +322,7 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
       }
     },
     spareReady: (id) => spares.get(id)?.loaded ?? false,
+    events: (id) => procs.get(id)?.events ?? [],
     stderr: (id) => (procs.get(id)?.err ?? []).join(''),
     stop: async () => {
       for (const c of clients) c.close();
