@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { DEFAULT_PROTOCOL } from '../module/config.js';
 import { physicsFromProtocol } from './link-physics.js';
 import { parseMeasuredPoints, readMeasuredPoints, recordMeasuredPoints, formatMeasuredPoints } from './measured.js';
-import { plotData, SVG_PATH, DEFAULT_F } from './plot.js';
-import { linkBlock } from './skr.js';
+import { modelTable, plotData, SVG_PATH, DEFAULT_F } from './plot.js';
+import { linkBlock, predictSkr } from './skr.js';
 import { escapeXml, rateLabel, renderSkrPlot } from './svg.js';
 import { MeasuredPointsError } from './errors.js';
 
@@ -121,6 +121,15 @@ test('a figure with measured points: one marker each, labels escaped, still well
   assert.is(rateLabel(0), '1 bit/s');
   assert.is(rateLabel(4), '10 kbit/s');
   assert.is(rateLabel(9), '1 Gbit/s');
+});
+
+test('the figures table: one row per distance with the predicted rates', () => {
+  const physics = physicsFromProtocol(DEFAULT_PROTOCOL);
+  const block = linkBlock(1 << 20, DEFAULT_PROTOCOL.pZ);
+  const rows = modelTable(physics, block, { f: DEFAULT_F }, [10, 50]).trim().split('\n');
+  assert.is(rows.length, 4);
+  const skr10 = predictSkr(physics, 10, block, { f: DEFAULT_F }).skrBps;
+  assert.ok(rows[2]!.startsWith('| 10 |') && rows[2]!.includes(`| ${(skr10 / 1e3).toFixed(1)} |`), rows[2]);
 });
 
 test('measured points: the documented file format round-trips, one point per distance; bad files are refused', () => {

@@ -3,7 +3,8 @@
  * asymptotic rate and the repeaterless bound over 0-150 km, with the link bench's measured points
  * (measured-skr.json) when present.
  *
- *   node --import tsx host/qkd-link/model/plot.ts [--f 1.13] [--sifted-bits 1048576] [--points FILE] [--out FILE]
+ *   node --import tsx host/qkd-link/model/plot.ts [--f 1.13] [--sifted-bits N] [--points FILE] [--out FILE]
+ *   node --import tsx host/qkd-link/model/plot.ts --table 10,50     (the model's figures, Markdown; writes nothing)
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -69,20 +70,40 @@ export function plotData(o: PlotOptions): PlotData {
   };
 }
 
+/** The model's figures at some distances, as a Markdown table (`--table 10,50`). */
+export function modelTable(physics: LinkPhysics, block: BlockSize, skr: SkrOptions, distances: readonly number[]): string {
+  const rows = ['| km | sifted Mbit/s | QBER Z % | QBER X % | pulses per block | sifted bits | ℓ per block | SKR kbit/s | asymptotic kbit/s | PLOB Mbit/s |', '|---|---|---|---|---|---|---|---|---|---|'];
+  for (const km of distances) {
+    const r = predictSkr(physics, km, block, skr);
+    const b = r.block;
+    rows.push(
+      `| ${km} | ${(r.siftedBps / 1e6).toFixed(2)} | ${(100 * r.qberZ).toFixed(2)} | ${(100 * r.qberX).toFixed(2)} | ${b.pulses.toExponential(3)} | ${b.siftedBits} | ${b.secretBits} | ` +
+        `${(r.skrBps / 1e3).toFixed(1)} | ${(r.asymptoticBps / 1e3).toFixed(1)} | ${(r.plobBps / 1e6).toFixed(1)} |`,
+    );
+  }
+  return `${rows.join('\n')}\n`;
+}
+
 function main(argv: string[]): void {
   const { values } = parseArgs({
     args: argv,
-    options: { f: { type: 'string' }, 'sifted-bits': { type: 'string' }, points: { type: 'string' }, out: { type: 'string' } },
+    options: { f: { type: 'string' }, 'sifted-bits': { type: 'string' }, points: { type: 'string' }, out: { type: 'string' }, table: { type: 'string' } },
   });
   const f = values.f !== undefined ? Number(values.f) : DEFAULT_F;
   const sifted = values['sifted-bits'] !== undefined ? Number(values['sifted-bits']) : DEFAULT_BLOCK.siftedBits;
   if (!Number.isSafeInteger(sifted) || sifted < 1) throw new ModelArgumentError('--sifted-bits', values['sifted-bits'], 'a positive integer');
   const physics = physicsFromProtocol(DEFAULT_PROTOCOL);
+  const skr = { f, epsSec: DEFAULT_SECURITY.epsSec, epsCor: DEFAULT_SECURITY.epsCor, overheadBits: linkOverheadBits(sifted) };
+  const block = linkBlock(sifted, DEFAULT_PROTOCOL.pZ);
+  if (values.table !== undefined) {
+    process.stdout.write(modelTable(physics, block, skr, values.table.split(',').map(Number)));
+    return;
+  }
   const measured = readMeasuredPoints(values.points ?? MEASURED_POINTS_PATH);
   const data = plotData({
     physics,
-    block: linkBlock(sifted, DEFAULT_PROTOCOL.pZ),
-    skr: { f, epsSec: DEFAULT_SECURITY.epsSec, epsCor: DEFAULT_SECURITY.epsCor, overheadBits: linkOverheadBits(sifted) },
+    block,
+    skr,
     kmMax: 150,
     stepKm: 1,
     measured,
