@@ -9,6 +9,7 @@ import { expectedStatistics, type LinkPhysics } from './physics.js';
 import { linkBlock, plobBitsPerUse, predictBlock, predictSkr, type BlockSize } from './skr.js';
 import { linkOverheadBits, physicsFromProtocol } from './link-physics.js';
 import { ModelArgumentError } from './errors.js';
+import { blockSpread } from './spread.js';
 
 /** Fixed parameters (the link's first defaults), so the limits tested here do not move with the link's tuning. */
 const LINK: LinkPhysics = { source: { clockHz: 1e9, mu: [0.5, 0.2, 0], pMu: [0.5, 0.3, 0.2], pZ: 0.7 }, detector: { ...DEFAULT_DETECTOR, pZ: 0.7 }, attenuationDbPerKm: 0.2 };
@@ -128,8 +129,22 @@ test("the model's finite-key length matches the length computed from a seeded em
     leakEC: 1.1 * sifted * binaryEntropy(eZ / sifted),
   });
   assert.ok(Math.abs(sifted - predicted.siftedBits) < 5 * Math.sqrt(sifted) + 0.01 * sifted, `sifted ${sifted} vs ${predicted.siftedBits}`);
-  // The spread of ℓ comes mostly from the X-basis errors (a few thousand): a few per cent.
-  assert.ok(Math.abs(fk.length - predicted.secretBits) / predicted.secretBits < 0.06, `ℓ emulated ${fk.length} vs model ${predicted.secretBits}`);
+  // ℓ of one block varies (mostly with its X-basis errors): within 4 standard deviations of the model's spread.
+  const spread = blockSpread(LINK, s, { unit: 'sifted-bits', n: 1 << 20 }, OPTS, 300, 7);
+  assert.ok(spread.sd > 0.005 * spread.expected && spread.sd < 0.05 * spread.expected, `sd ${spread.sd}`);
+  assert.ok(Math.abs(fk.length - predicted.secretBits) < 4 * spread.sd, `ℓ emulated ${fk.length} vs model ${predicted.secretBits} ± ${spread.sd.toFixed(0)}`);
+});
+
+test('block-to-block spread of ℓ: centred on the expected block, seeded, wider for smaller blocks', () => {
+  const s = expectedStatistics(LINK, 50);
+  const a = blockSpread(LINK, s, BLOCK, OPTS, 200, 3);
+  assert.equal(blockSpread(LINK, s, BLOCK, OPTS, 200, 3), a);
+  assert.ok(Math.abs(a.mean - a.expected) < 3 * (a.sd / Math.sqrt(a.samples)) + 0.002 * a.expected, `mean ${a.mean} vs ${a.expected}`);
+  assert.ok(a.p05 < a.mean && a.sd > 0);
+  const small = blockSpread(LINK, s, { unit: 'sifted-bits', n: 1 << 19 }, OPTS, 200, 3);
+  assert.ok(small.expected > 0);
+  assert.ok(small.sd / small.expected > a.sd / a.expected, 'relative spread grows as blocks shrink');
+  assert.throws(() => blockSpread(LINK, s, BLOCK, OPTS, 1), (e: unknown) => e instanceof ModelArgumentError && e.argument === 'samples');
 });
 
 test('the emulator defaults (pZ 0.9, decoy 0.1 sent 20 %): no finite key in 2^20-bit blocks, key in 2^27-bit blocks', () => {
