@@ -234,7 +234,7 @@ export class BobEnd extends LinkEnd {
       if (!ok[f]) continue;
       const r = realBits(fr, f);
       for (let i = 0; i < r; i++) {
-        const at = f * fr.k + i;
+        const at = f * fr.k + fr.order[i]!;
         if (padded[at] === corrected[at]) continue;
         const j = keyIndex(fr, f, i);
         if (j < bounds[0]!) errZ.signal++;
