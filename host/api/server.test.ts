@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { connect } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { startTestNetwork, type TestNetwork } from '../km/test-network.js';
@@ -54,8 +55,15 @@ function isError(r: EtsiResponse, status: number): void {
   for (const k of delivered) assert.not.ok(r.raw.includes(k), 'key bytes in an error body');
 }
 
+/** Every pool's counts per state at every node (and the Void outboxes): any store change shows. */
 function storeSnapshot(): string {
-  return ['A', 'B', 'C'].map((n) => JSON.stringify(net.node(n).store.counts(n === 'A' ? 'B' : 'A', 'link'))).join('|');
+  return ['A', 'B', 'C']
+    .map((n) => {
+      const s = net.node(n).store;
+      const pools = s.pools().sort((x, y) => `${x.origin}:${x.peer}`.localeCompare(`${y.origin}:${y.peer}`));
+      return `${n}:${pools.map((p) => `${p.origin}:${p.peer}=${JSON.stringify(s.counts(p.peer, p.origin))}`).join(',')};outbox=${s.outbox().length}`;
+    })
+    .join('|');
 }
 
 test('status: all eleven fields, integers, consistent', async () => {
@@ -198,6 +206,47 @@ test('bad input: every malformed request gets 400 with {message, details} and ch
     }
   }
   assert.is(storeSnapshot(), before);
+});
+
+test('property: arbitrary bodies and query strings get a 200 with keys or a 4xx {message, details} that changes no store, never a 5xx', async () => {
+  const a = client('alice', 'A');
+  const b = client('bob', 'B');
+  const value = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.double(), fc.constantFrom(0, 1, 8, 64, 256, 1024, 1e300, -1, '1', null));
+  const body = fc.oneof(
+    fc.record({ number: value, size: value, additional_slave_SAE_IDs: value, extension_mandatory: value, extension_optional: value }, { requiredKeys: [] }),
+    fc.record({ key_IDs: fc.oneof(value, fc.array(fc.record({ key_ID: fc.oneof(value, fc.uuid()) }, { requiredKeys: [] }), { maxLength: 3 })) }, { requiredKeys: [] }),
+    fc.jsonValue({ maxDepth: 3 }),
+    fc.string({ maxLength: 64 }),
+  );
+  const query = fc.array(fc.tuple(fc.constantFrom('number', 'size', 'key_ID', 'x'), fc.oneof(fc.string({ maxLength: 12 }), fc.integer().map(String), fc.uuid())), { maxLength: 3 });
+  const request = fc.oneof(
+    fc.record({ who: fc.constant(a), method: fc.constant<'POST'>('POST'), path: fc.constantFrom('/api/v1/keys/bob/enc_keys', '/api/v1/keys/carol/enc_keys', '/api/v1/keys/nobody/enc_keys'), body }),
+    fc.record({ who: fc.constant(b), method: fc.constant<'POST'>('POST'), path: fc.constantFrom('/api/v1/keys/alice/dec_keys', '/api/v1/keys/nobody/dec_keys'), body }),
+    fc.record({
+      who: fc.constantFrom(a, b),
+      method: fc.constant<'GET'>('GET'),
+      path: fc.tuple(fc.constantFrom('/api/v1/keys/bob/enc_keys', '/api/v1/keys/alice/dec_keys', '/api/v1/keys/bob/status'), query).map(([p, q]) => `${p}?${q.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`),
+      body: fc.constant(undefined),
+    }),
+  );
+  let ok = 0;
+  await fc.assert(
+    fc.asyncProperty(request, async (r) => {
+      const before = storeSnapshot();
+      const res = await r.who.send(r.method, r.path, r.body === undefined ? undefined : typeof r.body === 'string' ? r.body : JSON.stringify(r.body));
+      assert.ok(res.status < 500, `${r.method} ${r.path} ${JSON.stringify(r.body)}: ${res.status} ${res.raw}`);
+      if (res.status === 200) {
+        ok++;
+        for (const k of (res.body as { keys?: { key: string }[] }).keys ?? []) delivered.push(k.key);
+        return;
+      }
+      isError(res, res.status);
+      assert.ok(res.status >= 400, res.raw);
+      assert.is(storeSnapshot(), before, `${r.method} ${r.path} ${JSON.stringify(r.body)} changed a store`);
+    }),
+    { numRuns: 250, seed: 6 },
+  );
+  assert.ok(ok > 0, 'some random requests were valid');
 });
 
 test('unknown, foreign and same-KME SAEs get the same refusal, saying nothing about which', async () => {

@@ -38,6 +38,13 @@ export interface ApiServerOptions {
   readonly bodyLimit?: number;
 }
 
+/** A server with its routes compiled, not yet bound to a key manager or listening. */
+export interface PreparedApiServer {
+  readonly app: FastifyInstance;
+  /** Binds the service and listens; resolves once connections are accepted. */
+  serve(service: Etsi014Service, host: string, port: number): Promise<FastifyInstance>;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     sae: string;
@@ -67,7 +74,20 @@ function fromFastify(e: FastifyError): ApiError {
 }
 
 export async function createApiServer(o: ApiServerOptions): Promise<FastifyInstance> {
-  const svc = o.service;
+  const prepared = await prepareApiServer(o);
+  return prepared.serve(o.service, o.host, o.port);
+}
+
+/**
+ * Builds the server (TLS context, routes, compiled schemas) ahead of the key manager: a standby
+ * node does this before it takes over a data directory, so that failover only opens the store.
+ */
+export async function prepareApiServer(o: Omit<ApiServerOptions, 'service' | 'host' | 'port'>): Promise<PreparedApiServer> {
+  let bound: Etsi014Service | null = null;
+  const service = (): Etsi014Service => {
+    if (!bound) throw new ApiError('ERR_API_SERVICE_UNAVAILABLE', 'the KME is starting');
+    return bound;
+  };
   const app = Fastify({
     https: { key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
     bodyLimit: o.bodyLimit ?? 64 * 1024,
@@ -94,41 +114,50 @@ export async function createApiServer(o: ApiServerOptions): Promise<FastifyInsta
     const socket = req.raw.socket as TLSSocket;
     let sae = identities.get(socket);
     if (sae === undefined) {
-      sae = svc.authenticate(peerIdentity(socket));
+      sae = service().authenticate(peerIdentity(socket));
       identities.set(socket, sae);
     }
     req.sae = sae;
   });
 
   type P = { Params: { SAE_ID: string } };
-  const L = svc.limits;
 
   app.get<P>('/api/v1/keys/:SAE_ID/status', { schema: { params: SCHEMAS.params, response: { 200: SCHEMAS.status } } }, async (req) =>
-    svc.status(req.sae, parseSaeId(req.params.SAE_ID, 'slave_SAE_ID')),
+    service().status(req.sae, parseSaeId(req.params.SAE_ID, 'slave_SAE_ID')),
   );
 
   app.get<P>('/api/v1/keys/:SAE_ID/enc_keys', { schema: { params: SCHEMAS.params, querystring: SCHEMAS.encQuery, response: { 200: SCHEMAS.keyContainer } } }, async (req) => {
     const slave = parseSaeId(req.params.SAE_ID, 'slave_SAE_ID');
-    return svc.encKeys(req.sae, slave, parseKeyRequestQuery(req.query, L));
+    const svc = service();
+    return svc.encKeys(req.sae, slave, parseKeyRequestQuery(req.query, svc.limits));
   });
 
   app.post<P>('/api/v1/keys/:SAE_ID/enc_keys', { schema: { params: SCHEMAS.params, body: SCHEMAS.keyRequest, response: { 200: SCHEMAS.keyContainer } } }, async (req) => {
     const slave = parseSaeId(req.params.SAE_ID, 'slave_SAE_ID');
-    return svc.encKeys(req.sae, slave, parseKeyRequestBody(req.body, req.sae, slave, L));
+    const svc = service();
+    return svc.encKeys(req.sae, slave, parseKeyRequestBody(req.body, req.sae, slave, svc.limits));
   });
 
   app.get<P>('/api/v1/keys/:SAE_ID/dec_keys', { schema: { params: SCHEMAS.params, querystring: SCHEMAS.decQuery, response: { 200: SCHEMAS.keyContainer } } }, async (req) => {
     const master = parseSaeId(req.params.SAE_ID, 'master_SAE_ID');
-    return svc.decKeys(req.sae, master, parseKeyIdQuery(req.query));
+    return service().decKeys(req.sae, master, parseKeyIdQuery(req.query));
   });
 
   app.post<P>('/api/v1/keys/:SAE_ID/dec_keys', { schema: { params: SCHEMAS.params, body: SCHEMAS.keyIds, response: { 200: SCHEMAS.keyContainer } } }, async (req) => {
     const master = parseSaeId(req.params.SAE_ID, 'master_SAE_ID');
-    return svc.decKeys(req.sae, master, parseKeyIdsBody(req.body, L));
+    const svc = service();
+    return svc.decKeys(req.sae, master, parseKeyIdsBody(req.body, svc.limits));
   });
 
-  await app.listen({ host: o.host, port: o.port });
-  return app;
+  await app.ready();
+  return {
+    app,
+    serve: async (svc, host, port) => {
+      bound = svc;
+      await app.listen({ host, port });
+      return app;
+    },
+  };
 }
 
 export function apiPort(app: FastifyInstance): number {

@@ -15,8 +15,10 @@ import { KxTransport, type KxEndpoint } from '../km/kx/transport.js';
 import { KmConfigError, KmError } from '../km/errors.js';
 import type { Topology } from '../km/topology.js';
 import { Etsi014Service } from '../api/etsi014.js';
-import { apiPort, createApiServer } from '../api/server.js';
-import { loadConfig, parseEndpoint, type NodeConfig } from './config.js';
+import { apiPort, prepareApiServer, type PreparedApiServer } from '../api/server.js';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { CHANNELS } from '../km/diagnostics.js';
+import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './config.js';
 import { createKeySource } from './key-sources.js';
 
 export interface RunningNode {
@@ -24,6 +26,8 @@ export interface RunningNode {
   readonly apiPort: number;
   readonly kxPort: number;
   readonly km: KeyManager;
+  /** Milliseconds spent opening each part, for failover diagnostics. */
+  readonly startup: Readonly<Record<'store' | 'kx' | 'km' | 'sources' | 'api', number>>;
   stop(): Promise<void>;
 }
 
@@ -68,12 +72,31 @@ function lockDataDir(dir: string): () => void {
   return () => rmSync(lock, { force: true });
 }
 
-export async function startNode(c: NodeConfig): Promise<RunningNode> {
+/** What a node can set up before it owns its data directory (a warm standby holds this). */
+export interface PreparedNode {
+  readonly tls: { ca: string; cert: string; key: string };
+  readonly api: PreparedApiServer;
+}
+
+export async function prepareNode(c: NodeConfig): Promise<PreparedNode> {
   const tls = readTls(c);
+  return { tls, api: await prepareApiServer({ tls }) };
+}
+
+export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise<RunningNode> {
+  let mark = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    const ms = Math.round((now - mark) * 10) / 10;
+    mark = now;
+    return ms;
+  };
+  const { tls, api } = prepared ?? (await prepareNode(c));
   const unlock = lockDataDir(c.dataDir);
   const passphrase = c.storage?.passphraseEnv ? process.env[c.storage.passphraseEnv] : undefined;
   if (c.storage?.passphraseEnv && passphrase === undefined) throw new KmConfigError('storage.passphraseEnv', `environment variable ${c.storage.passphraseEnv} is not set`);
   const store = await KeyStore.open({ path: c.dataDir, nodeId: c.node, storageKey: StorageKey.openOrCreate(join(c.dataDir, 'storage.key'), passphrase) });
+  const tStore = lap();
   const topology = topologyOf(c);
   const peers = new Map<string, KxEndpoint>(c.network.nodes.filter((n) => n.id !== c.node).map((n) => [n.id, parseEndpoint(n.kx)]));
   let km: KeyManager | null = null;
@@ -92,14 +115,18 @@ export async function startNode(c: NodeConfig): Promise<RunningNode> {
   let app: FastifyInstance | null = null;
   try {
     const kxPort = await kx.listen();
+    const tKx = lap();
     await km.start();
+    const tKm = lap();
     for (const link of c.network.links) {
       if (!link.ends.includes(c.node)) continue;
       const peer = link.ends[0] === c.node ? link.ends[1] : link.ends[0];
       km.attach(await createKeySource({ link, node: c.node, peer, unitBits: c.km.unitBits, config: c }));
     }
+    const tSources = lap();
     const service = new Etsi014Service(km, { keySize: c.km.keySize, minKeySize: c.km.minKeySize, maxKeySize: c.km.maxKeySize, maxKeyPerRequest: c.km.maxKeyPerRequest, maxSaeIdCount: c.km.maxSaeIdCount });
-    app = await createApiServer({ service, tls, host: c.api.host, port: c.api.port });
+    app = await api.serve(service, c.api.host, c.api.port);
+    const startup = { store: tStore, kx: tKx, km: tKm, sources: tSources, api: lap() };
     const running = km;
     let stopping: Promise<void> | null = null;
     return {
@@ -107,6 +134,7 @@ export async function startNode(c: NodeConfig): Promise<RunningNode> {
       apiPort: apiPort(app),
       kxPort,
       km: running,
+      startup,
       stop: () =>
         (stopping ??= (async () => {
           await app!.close();
@@ -117,7 +145,7 @@ export async function startNode(c: NodeConfig): Promise<RunningNode> {
         })()),
     };
   } catch (e) {
-    await app?.close();
+    await (app ?? api.app).close();
     await km.stop();
     await kx.close();
     await store.close();
@@ -128,6 +156,20 @@ export async function startNode(c: NodeConfig): Promise<RunningNode> {
 
 function line(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+const EVENT_CHANNELS: Record<EventKind, string> = { relay: CHANNELS.relay, hop: CHANNELS.relayHop, supply: CHANNELS.supply, sync: CHANNELS.sync };
+
+/** Prints the chosen key management events (diagnostics.ts; never key bytes) as JSON lines: `{"event":"relay",...}`. */
+function logEvents(kinds: readonly EventKind[]): () => void {
+  const subs = kinds.map((k) => {
+    const fn = (m: unknown) => line({ event: k, ...(m as Record<string, unknown>) });
+    subscribe(EVENT_CHANNELS[k], fn);
+    return () => unsubscribe(EVENT_CHANNELS[k], fn);
+  });
+  return () => {
+    for (const u of subs) u();
+  };
 }
 
 /**
@@ -143,7 +185,14 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
     process.stderr.write(`qkdn-edge node: ${(e as Error).message}\n`);
     return 2;
   }
+  let prepared: PreparedNode | undefined;
   if (opts.standby) {
+    try {
+      prepared = await prepareNode(config);
+    } catch (e) {
+      process.stderr.write(`qkdn-edge node ${config.node}: ${e instanceof KmError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
+      return 1;
+    }
     line({ event: 'standby', node: config.node });
     const rl = createInterface({ input: process.stdin });
     const go = await new Promise<boolean>((resolve) => {
@@ -151,22 +200,34 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
       rl.on('close', () => resolve(false));
     });
     rl.close();
-    if (!go) return 0;
+    if (!go) {
+      await prepared.api.app.close();
+      return 0;
+    }
   }
   let node: RunningNode;
   try {
-    node = await startNode(config);
+    node = await startNode(config, prepared);
   } catch (e) {
     process.stderr.write(`qkdn-edge node ${config.node}: ${e instanceof KmError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
     return 1;
   }
-  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, pid: process.pid, sources: node.km.sources });
+  const unlog = logEvents(config.events ?? ['relay', 'sync']);
+  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, pid: process.pid, sources: node.km.sources, startupMs: node.startup });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // Under a supervisor that holds our stdin (tests, the demo network): its end means the
+    // supervisor is gone, so stop rather than outlive it.
+    if (process.env.QKDN_NODE_EXIT_WITH_STDIN === '1') {
+      process.stdin.once('end', stop);
+      process.stdin.once('close', stop);
+      process.stdin.resume();
+    }
   });
   await node.stop();
+  unlog();
   line({ event: 'stopped', node: node.id });
   return 0;
 }

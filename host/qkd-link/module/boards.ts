@@ -1,0 +1,48 @@
+/**
+ * What a link end needs from its board, as two small interfaces: the transmitter answers which
+ * settings it used in given slots; the receiver streams detections. The firmware-bridge driver
+ * (real boards, or the emulator over a pty) implements them through board-ports.ts; nothing else
+ * in the module touches the board.
+ */
+import type { TransmitterAnswer } from '../session/sifting.js';
+import type { LinkError } from './errors.js';
+
+export interface DetectionBatchItem {
+  readonly kind: 'batch';
+  readonly acq: number;
+  readonly slotStart: number;
+  readonly slotEnd: number;
+  /** Slot of each event, increasing. */
+  readonly slots: Float64Array;
+  /** Click mask of each event (bit 0 Z0, 1 Z1, 2 X0, 3 X1). */
+  readonly masks: Uint8Array;
+}
+
+export interface DetectionGapItem {
+  readonly kind: 'gap';
+  readonly slotStart: number;
+  readonly slotEnd: number;
+  readonly reason: 'lost' | 'board-reset';
+}
+
+export type DetectionItem = DetectionBatchItem | DetectionGapItem;
+
+/** A fault of the board: blocks in flight are abandoned (ERR_LINK_BOARD_FAULT). */
+export type FaultListener = (err: LinkError) => void;
+
+export interface TransmitterPort {
+  /** Settings (basis, value, class, status) for each slot, slots increasing. */
+  querySettings(slots: Float64Array): Promise<TransmitterAnswer>;
+  onFault(listener: FaultListener): void;
+  /** Whether the board can be trusted now (no critical alarm standing). */
+  readonly healthy: boolean;
+  close(): Promise<void>;
+}
+
+export interface ReceiverPort {
+  /** The detection stream, in slot order, until the port closes. */
+  detections(): AsyncIterable<DetectionItem>;
+  onFault(listener: FaultListener): void;
+  readonly healthy: boolean;
+  close(): Promise<void>;
+}

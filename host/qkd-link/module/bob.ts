@@ -1,0 +1,310 @@
+/**
+ * Bob's end of a block (the receiver): he cuts his detection stream into blocks and drives each
+ * through the protocol: announcement, disclosure of his test-basis bits, decoding in a worker
+ * (asking Alice for reveals and frame tags over the channel), verification, privacy amplification
+ * with Alice's seed, and the commit when Alice has made her copy durable.
+ */
+import { verificationKeyCount } from '../kernels/verify.js';
+import type { PerClass } from '../estimation/finite-key.js';
+import type { MessageOf, SessionMessage } from '../session/messages.js';
+import { encodeSlotDeltas, encodeU32s, packBits, unpack2, unpackBits } from '../session/packing.js';
+import { perClassArray, siftBlock, squashClicks, totalOf } from '../session/sifting.js';
+import type { DetectionItem, ReceiverPort } from './boards.js';
+import { LinkError } from './errors.js';
+import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
+import { efficiency, frameKey, keptLeak, keyIndex, packKept, paddedKey, qberOf, realBits, secretLength, splitFinalKey, type Framing } from './postprocess.js';
+import { tagsEqual } from '../channel/mac.js';
+
+/** Detections gathered for the next block. */
+class Draft {
+  slots = new Float64Array(1 << 16);
+  masks = new Uint8Array(1 << 16);
+  n = 0;
+  zEvents = 0;
+  acq = -1;
+  constructor(public start: number) {}
+
+  add(acq: number, slot: number, mask: number): void {
+    if (this.n === this.slots.length) {
+      const s = new Float64Array(this.n * 2);
+      s.set(this.slots);
+      this.slots = s;
+      const m = new Uint8Array(this.n * 2);
+      m.set(this.masks);
+      this.masks = m;
+    }
+    this.acq = acq;
+    this.slots[this.n] = slot;
+    this.masks[this.n] = mask;
+    this.n++;
+    if (mask & 3) this.zEvents++;
+  }
+}
+
+export class BobEnd extends LinkEnd {
+  private nextBlock = 1;
+  private capacityWaiter: (() => void) | undefined;
+  private acquiring: Promise<void> | undefined;
+
+  constructor(deps: LinkEndDeps, private readonly rx: ReceiverPort) {
+    super(deps);
+    rx.onFault((err) => {
+      this.state('board-fault', err.message, err);
+      this.abortAll(err, true);
+      this.draft = undefined;
+    });
+  }
+
+  private draft: Draft | undefined;
+
+  /** Starts consuming the receiver's detections (blocks start only while synchronised). */
+  startAcquisition(): void {
+    this.acquiring ??= this.acquire().catch((e: Error) => {
+      const err = e instanceof LinkError ? e : new LinkError('ERR_LINK_BOARD_FAULT', `receiver: ${e.message}`, { cause: e });
+      this.state('board-fault', err.message, err);
+      this.abortAll(err, true);
+    });
+  }
+
+  get acquisition(): Promise<void> | undefined {
+    return this.acquiring;
+  }
+
+  protected onSynchronised(): void {
+    this.draft = undefined;
+  }
+
+  protected afterSync(peer: MessageOf<'sync.state'>): void {
+    const st = this.deps.state;
+    this.nextBlock = Math.max(st.lastBlock, st.committed, peer.last, peer.committed, ...peer.pending) + 1;
+  }
+
+  protected async resolvePending(): Promise<void> {
+    // Bob finished his pending blocks at start-up (recover()); a commit cut by the disconnection
+    // has finished too, since Bob never abandons a block once he stored it.
+    for (const p of this.deps.state.pending()) await this.finishCommit(p);
+  }
+
+  protected onNewBlock(_m: SessionMessage): void {
+    // A late message for a block that is over: nothing to do.
+  }
+
+  protected override closeBlock(ctx: BlockContext, outcome: 'key' | 'no-key' | 'aborted', err?: LinkError): void {
+    super.closeBlock(ctx, outcome, err);
+    const w = this.capacityWaiter;
+    this.capacityWaiter = undefined;
+    w?.();
+  }
+
+  private async waitCapacity(): Promise<void> {
+    while (this.blocks.size >= this.config.block.maxInFlight && !this.stopped) {
+      await new Promise<void>((resolve) => (this.capacityWaiter = resolve));
+    }
+  }
+
+  private get zTarget(): number {
+    // Alice keeps a Z event of Bob's when she chose Z too.
+    return Math.ceil(this.config.block.siftedBits / this.config.protocol.pZ);
+  }
+
+  private async acquire(): Promise<void> {
+    for await (const item of this.rx.detections()) {
+      if (this.stopped) return;
+      await this.take(item);
+    }
+  }
+
+  private taken = 0;
+  private async take(item: DetectionItem): Promise<void> {
+    if (process.env.QKD_LINK_TRACE === '1' && (item.kind === 'gap' || (this.taken++ & 255) === 0)) process.stderr.write(`[bob] take ${item.kind} ${item.slotStart} sync=${this.synchronised} healthy=${this.rx.healthy} draft=${this.draft?.zEvents}\n`);
+    if (!this.synchronised || !this.rx.healthy) {
+      // Nobody to distil with (or data not to be trusted): the detections are dropped.
+      this.draft = undefined;
+      return;
+    }
+    if (item.kind === 'gap') {
+      // Lost batches only thin the block; a reset board ends the acquisition and its block.
+      if (item.reason === 'board-reset') this.draft = undefined;
+      return;
+    }
+    let k = 0;
+    const n = item.slots.length;
+    while (k < n) {
+      this.draft ??= new Draft(k === 0 ? item.slotStart : item.slots[k]!);
+      const d = this.draft;
+      const target = this.zTarget;
+      for (; k < n && d.zEvents < target; k++) d.add(item.acq, item.slots[k]!, item.masks[k]!);
+      if (d.zEvents < target) break;
+      const end = d.slots[d.n - 1]! + 1;
+      this.draft = k < n ? new Draft(end) : undefined;
+      await this.waitCapacity();
+      if (!this.synchronised || this.stopped) {
+        this.draft = undefined;
+        return;
+      }
+      this.startBlock(d, end);
+    }
+  }
+
+  private startBlock(d: Draft, end: number): void {
+    const b = this.nextBlock++;
+    const ctx = this.openBlock(b, { slots: { start: d.start, end, clockHz: this.config.protocol.clockHz }, events: d.n });
+    void this.runBlock(ctx, d, end);
+  }
+
+  private async runBlock(ctx: BlockContext, d: Draft, end: number): Promise<void> {
+    try {
+      const outcome = await this.block(ctx, d, end);
+      this.closeBlock(ctx, outcome.key ? 'key' : outcome.why?.code === 'ERR_LINK_VERIFY' ? 'aborted' : 'no-key', outcome.why);
+    } catch (e) {
+      const err = e instanceof LinkError ? e : new LinkError('ERR_LINK_PROTOCOL', (e as Error).message, { cause: e });
+      this.abortBlock(ctx, err, true);
+      this.closeBlock(ctx, 'aborted', err);
+    }
+  }
+
+  private async block(ctx: BlockContext, d: Draft, end: number): Promise<{ key: boolean; why?: LinkError }> {
+    const { config: c, deps } = this;
+    const mb = ctx.mailbox;
+    const r = ctx.report;
+    const n = d.n;
+
+    // ---- sifting -----------------------------------------------------------------------------
+    const slots = d.slots.subarray(0, n);
+    const { basis, value } = squashClicks(d.masks.subarray(0, n), this.random);
+    await this.send({ t: 'sift.announce', b: ctx.block, acq: Math.max(0, d.acq), s: d.start, e: end, n, d: encodeSlotDeltas(d.start, slots), bb: packBits(basis) });
+    const reply = await mb.next(['sift.reply']);
+    const keep = unpackBits(reply.keep, n, 'sift.reply keep');
+    const kept = keep.reduce((a, b) => a + b, 0);
+    const cls = unpack2(reply.cls, kept, 'sift.reply cls');
+    const sifted = siftBlock(deps.sifter, basis, value, keep, cls, 'receiver');
+    r.sifted = { Z: sifted.nZ, X: sifted.nX };
+    this.counters.siftedBits += sifted.key.length;
+    this.counters.slots += end - d.start;
+    ctx.clock.lap('sift');
+
+    // ---- parameter estimation ----------------------------------------------------------------
+    await this.send({ t: 'pe.disclose', b: ctx.block, bits: packBits(sifted.test) });
+    const pe = await mb.next(['pe.result']);
+    const same = (a: readonly number[], b: PerClass) => a.length === 3 && a.every((x, i) => x === perClassArray(b)[i]);
+    if (!same(pe.nZ, sifted.nZ) || !same(pe.nX, sifted.nX)) throw new LinkError('ERR_LINK_PROTOCOL', `sifted counts differ: Alice ${pe.nZ}/${pe.nX}, Bob ${perClassArray(sifted.nZ)}/${perClassArray(sifted.nX)}`);
+    const eX: PerClass = { signal: pe.eX[0] ?? 0, decoy: pe.eX[1] ?? 0, vacuum: pe.eX[2] ?? 0 };
+    const qX = qberOf(eX, sifted.nX);
+    r.qber = { X: qX };
+    ctx.clock.lap('pe');
+    if (!pe.go) return { key: false, why: new LinkError(qX.all > c.security.qberMax ? 'ERR_LINK_QBER' : 'ERR_LINK_NO_KEY', pe.why) };
+
+    // ---- error correction --------------------------------------------------------------------
+    const sm = await mb.next(['ec.syndromes']);
+    let fr: Framing;
+    try {
+      fr = frameKey(deps.family, sm.qec, sifted.key.length);
+    } catch (e) {
+      throw new LinkError('ERR_LINK_PROTOCOL', `ec.syndromes: ${(e as Error).message}`, { cause: e });
+    }
+    const ldpc = fr.plan.code;
+    if (sm.code !== ldpc.id || sm.punctured !== fr.plan.punctured || sm.frames !== fr.frames || sm.keyBits !== fr.keyBits) {
+      throw new LinkError('ERR_LINK_PROTOCOL', `ec.syndromes: code ${sm.code}/${sm.punctured}, ${sm.frames} frames of ${sm.keyBits} bits; Bob plans ${ldpc.id}/${fr.plan.punctured}, ${fr.frames} of ${fr.keyBits}`);
+    }
+    const syndromes = unpackBits(sm.syn, fr.frames * ldpc.m, 'ec.syndromes syn');
+    const padded = paddedKey(sifted.key, fr);
+    if (sm.tagBytes < 8 || sm.tagBytes % 8 !== 0 || sm.tags.length !== 2 * sm.tagBytes * fr.frames) throw new LinkError('ERR_LINK_PROTOCOL', `ec.syndromes: ${sm.tags.length} tag bytes for ${fr.frames} frames of ${sm.tagBytes}`);
+    const handle = deps.pool.reconcile(
+      { qec: sm.qec, codeId: ldpc.id, punctured: fr.plan.punctured, frames: fr.frames, keys: padded, syndromes, tags: sm.tags, tagBytes: sm.tagBytes },
+      {
+        ask: async (f, positions) => {
+          await this.send({ t: 'ec.ask', b: ctx.block, f, pos: encodeU32s(positions) });
+          const m = await mb.next(['ec.reveal']);
+          if (m.f !== f) throw new LinkError('ERR_LINK_PROTOCOL', `ec.reveal for frame ${m.f}, asked ${f}`);
+          return unpackBits(m.bits, positions.length, 'ec.reveal bits');
+        },
+      },
+    );
+    ctx.onAbort = () => handle.abort();
+    const rec = await handle.result;
+    if (mb.failed) throw mb.failed;
+    const ok = new Uint8Array(fr.frames);
+    for (const rep of rec.reports) ok[rep.frame] = rep.ok ? 1 : 0;
+    const corrected = rec.corrected;
+    if (process.env.QKD_LINK_TRACE === '2') process.stderr.write(`[bob] ok ${Array.from(ok).join('')} rounds ${rec.reports.map((x) => x.rounds).join(',')} keyBits ${fr.keyBits} k ${fr.k}\n`);
+    // Errors corrected, per class, in the decoded frames (the key string is signal, decoy, vacuum).
+    const errZ = { signal: 0, decoy: 0, vacuum: 0 };
+    const bounds = [sifted.nZ.signal, sifted.nZ.signal + sifted.nZ.decoy, fr.keyBits];
+    for (let f = 0; f < fr.frames; f++) {
+      if (!ok[f]) continue;
+      const r = realBits(fr, f);
+      for (let i = 0; i < r; i++) {
+        const at = f * fr.k + fr.order[i]!;
+        if (padded[at] === corrected[at]) continue;
+        const j = keyIndex(fr, f, i);
+        if (j < bounds[0]!) errZ.signal++;
+        else if (j < bounds[1]!) errZ.decoy++;
+        else errZ.vacuum++;
+      }
+    }
+    // Every frame's tag was sent with its syndrome: it is disclosed whether or not the frame decoded.
+    const frameLeak = rec.reports.map((x) => x.ecLeak + 8 * sm.tagBytes);
+    await this.send({ t: 'ec.done', b: ctx.block, ok: packBits(ok), leak: frameLeak.reduce((a, b) => a + b, 0), errZ: perClassArray(errZ) });
+    const acc = keptLeak(fr, frameLeak, ok, sifted.nZ);
+    if (acc.kept === 0) throw new LinkError('ERR_LINK_RECONCILIATION', `none of the ${fr.frames} frames decoded`);
+    const qZ = totalOf(errZ) / acc.kept;
+    r.qber = { X: qX, Z: { ...qberOf(errZ, sifted.nZ), all: qZ } };
+    r.ec = {
+      qec: sm.qec,
+      codeId: ldpc.id,
+      frames: fr.frames,
+      failedFrames: fr.frames - ok.reduce((a, b) => a + b, 0),
+      leak: acc.ecLeak,
+      efficiency: efficiency(fr, rec.reports.map((x) => x.ecLeak), ok, qZ),
+      rounds: rec.reports.reduce((a, x) => a + x.rounds, 0),
+      iterations: rec.reports.reduce((a, x) => a + x.iterations, 0),
+    };
+    ctx.clock.lap('ec');
+
+    // ---- verification ------------------------------------------------------------------------
+    const vt = await mb.next(['ver.tag']);
+    const t = verificationKeyCount(c.security.epsCor, acc.kept);
+    if (vt.keys.length !== 8 * t) throw new LinkError('ERR_LINK_PROTOCOL', `ver.tag with ${vt.keys.length / 8} keys, expected ${t} for ε_cor ${c.security.epsCor}`);
+    const keyPacked = packKept(corrected, fr, ok, acc.kept);
+    const equal = tagsEqual(deps.verifier.tag(keyPacked, acc.kept, vt.keys), vt.tag);
+    await this.send({ t: 'ver.result', b: ctx.block, ok: equal });
+    ctx.clock.lap('verify');
+    if (!equal) return { key: false, why: new LinkError('ERR_LINK_VERIFY', `block ${ctx.block}: the corrected keys' verification tags differ`) };
+
+    // ---- finite-key length and privacy amplification -----------------------------------------
+    const fk = secretLength(c, sifted.nZ, sifted.nX, eX, acc.leak);
+    r.decoy = { s0: fk.key.s0, s1: fk.key.s1, phaseErrorRate: fk.phaseErrorRate, testS1: fk.test.s1, testV1: fk.test.v1 };
+    r.finalBits = fk.length;
+    const ps = await mb.next(['pa.seed']);
+    if (ps.n !== acc.kept || ps.m !== fk.length) throw new LinkError('ERR_LINK_PROTOCOL', `pa.seed for ${ps.n} → ${ps.m} bits; Bob computes ${acc.kept} → ${fk.length}`);
+    if (fk.length === 0) {
+      ctx.clock.lap('pa');
+      return { key: false, why: new LinkError('ERR_LINK_NO_KEY', `finite-key length is zero: ${fk.reason ?? 'no entropy left'}`) };
+    }
+    if (ps.seed.length !== (acc.kept + fk.length - 1 + 7) >>> 3) throw new LinkError('ERR_LINK_PROTOCOL', `pa.seed of ${ps.seed.length} bytes for ${acc.kept + fk.length - 1} bits`);
+    const finalKey = await deps.pool.amplify(ps.seed, keyPacked, acc.kept, fk.length);
+    keyPacked.fill(0);
+    ctx.clock.lap('pa');
+
+    // ---- commit ------------------------------------------------------------------------------
+    const cr = await mb.next(['commit.ready']);
+    await this.gate.turn(ctx.block);
+    const st = deps.state;
+    if (cr.u0 !== st.nextUnit) throw new LinkError('ERR_LINK_PROTOCOL', `commit.ready from unit ${cr.u0}; the next unit here is ${st.nextUnit}`);
+    const { unitBytes, auth } = splitFinalKey(finalKey, fk.length, cr.n, c.unitBits);
+    finalKey.fill(0);
+    if (auth.length * 8 !== cr.auth) throw new LinkError('ERR_LINK_PROTOCOL', `commit.ready gives ${cr.auth} authentication bits; ${auth.length * 8} remain here`);
+    const p = { block: ctx.block, u0: cr.u0, units: cr.n, unitBytes, auth };
+    // From here on the block is finished whatever happens: Alice holds it pending and commits it
+    // when she learns (now or at the next synchronisation) that Bob did.
+    await st.putPending(p);
+    await this.finishCommit(p);
+    r.units = cr.n;
+    r.firstUnit = cr.u0;
+    r.authBits = cr.auth;
+    this.counters.finalBits += fk.length;
+    await this.send({ t: 'commit.done', b: ctx.block, u0: cr.u0, n: cr.n }).catch(() => undefined);
+    ctx.clock.lap('commit');
+    return { key: true };
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * A whole QKD link on one machine: two emulated boards (firmware-bridge, each its own process on
+ * its own pty, joined by the emulated fibre), and both module ends in this process (each with its
+ * own worker threads, durable state and LMDB key store), talking over a loopback TCP connection
+ * through the authenticated channel. What `npm start` shows and what the link bench measures; the
+ * hil-tests run the two ends as separate processes instead (link-main.ts).
+ *
+ * Block by block it reports both ends' block reports, whether the units the block added are
+ * byte-identical in both stores, and the key accumulated.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { EmulatedLink } from '../../../firmware-bridge/emulator/spawn.js';
+import type { DetectorParams } from '../../../firmware-bridge/emulator/channel-model.js';
+import { deriveUnitId } from '../../km/key-id.js';
+import { parseLinkConfig, type LinkConfig, type LinkRole, type ProtocolConfig, type SecurityConfig } from './config.js';
+import type { BlockReport, LinkStateEvent } from './diagnostics.js';
+import { startLinkEnd, type RunningLink } from './link-process.js';
+
+export interface EmulatedLinkRunOptions {
+  /** Fibre length (default 10 km, 0.2 dB/km). */
+  readonly distanceKm?: number;
+  /** Stop after this many blocks have ended at both ends (default 5). */
+  readonly blocks?: number;
+  /** Or after this long (default 10 minutes). */
+  readonly timeoutMs?: number;
+  /** Sifted key-basis bits per block (default 2^20). */
+  readonly siftedBits?: number;
+  /** Intercept-resend eavesdropper on this fraction of the slots. */
+  readonly interceptFraction?: number;
+  readonly detector?: Partial<DetectorParams>;
+  readonly protocol?: Partial<ProtocolConfig>;
+  readonly security?: Partial<SecurityConfig>;
+  /** Worker threads per end (default 1). */
+  readonly workers?: number;
+  /** Seed of the emulated physics (default 1). */
+  readonly seed?: number;
+  /** Where both ends keep their data (default: a temporary directory, removed at the end). */
+  readonly dataDir?: string;
+  readonly onProgress?: (p: LinkProgress) => void;
+  readonly onState?: (role: LinkRole, e: LinkStateEvent) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface LinkProgress {
+  readonly block: number;
+  readonly alice: BlockReport;
+  readonly bob: BlockReport;
+  /** Units this block added, and whether they are byte-identical in both stores (same IDs). */
+  readonly units: number;
+  readonly identical: boolean;
+  /** Totals so far. */
+  readonly totalUnits: number;
+  readonly totalFinalBits: number;
+  readonly keyBlocks: number;
+  /** Source time the finished blocks cover (slots / clock), and the secret key rate over it. */
+  readonly sourceSeconds: number;
+  readonly skrBps: number;
+}
+
+export interface LinkRunSummary {
+  readonly distanceKm: number;
+  readonly blocks: readonly LinkProgress[];
+  readonly totalUnits: number;
+  readonly totalFinalBits: number;
+  readonly siftedBits: number;
+  readonly sourceSeconds: number;
+  readonly skrBps: number;
+  /** Every unit of both stores identical (same IDs, same bytes) at the end. */
+  readonly storesAgree: boolean;
+  readonly wallSeconds: number;
+  /** CPU of this process (both module ends and their workers), seconds. */
+  readonly cpuSeconds: number;
+  readonly config: LinkConfig;
+  /** Authentication key: consumed by the channel and left, per end (bits and frames). */
+  readonly auth: readonly { readonly role: LinkRole; readonly consumedBits: number; readonly remainingSendFrames: number; readonly remainingReceiveFrames: number }[];
+}
+
+/**
+ * The emulated boards' own source settings (firmware-bridge DEFAULT_SOURCE / DEFAULT_DETECTOR):
+ * the link configures its boards with these, so the emulated physics and the analysis agree.
+ */
+export const EMULATED_PROTOCOL: Partial<ProtocolConfig> = { mu: [0.5, 0.1, 0], pMu: [0.7, 0.2, 0.1], pZ: 0.9, rxPZ: 0.5, deadNs: 50 };
+
+/** The configuration of one end of the emulated link (both share the protocol sections). */
+export function emulatedEndConfig(role: LinkRole, o: { dataDir: string; port: number; boardPath: string; psk: Uint8Array; siftedBits: number; protocol?: Partial<ProtocolConfig>; security?: Partial<SecurityConfig>; workers?: number }): LinkConfig {
+  return parseLinkConfig(
+    {
+      linkId: 'EMU-A~EMU-B',
+      role,
+      node: role === 'alice' ? 'EMU-A' : 'EMU-B',
+      peer: role === 'alice' ? 'EMU-B' : 'EMU-A',
+      dataDir: join(o.dataDir, role),
+      board: { port: o.boardPath },
+      address: { host: '127.0.0.1', port: o.port },
+      psk: { hex: Buffer.from(o.psk).toString('hex') },
+      protocol: { ...EMULATED_PROTOCOL, ...o.protocol },
+      block: { siftedBits: o.siftedBits, maxInFlight: 3, timeoutMs: 60_000 },
+      security: { ...o.security },
+      workers: o.workers ?? 1,
+    },
+    o.dataDir,
+  );
+}
+
+/** Units [from, to) of both stores: identical bytes under identical IDs. */
+export function unitsAgree(a: RunningLink, b: RunningLink, from: number, to: number): boolean {
+  const linkId = a.module.linkId;
+  for (let i = from; i < to; i++) {
+    const id = deriveUnitId(linkId, i);
+    let x: Uint8Array;
+    let y: Uint8Array;
+    try {
+      x = a.store.readKey(id);
+      y = b.store.readKey(id);
+    } catch {
+      return false;
+    }
+    if (!Buffer.from(x).equals(Buffer.from(y))) return false;
+  }
+  return true;
+}
+
+/**
+ * Runs a link between two emulated boards until `blocks` blocks have ended (or the timeout, or
+ * the signal), reporting each block as it ends at both ends.
+ */
+export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<LinkRunSummary> {
+  const distanceKm = o.distanceKm ?? 10;
+  const siftedBits = o.siftedBits ?? 1 << 20;
+  const wanted = o.blocks ?? 5;
+  const ownDir = o.dataDir === undefined;
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'qkdn-link-'));
+  const boards = await EmulatedLink.start({ seed: o.seed ?? 1, distanceKm, ...(o.interceptFraction ? { interceptFraction: o.interceptFraction } : {}), ...(o.detector ? { detector: o.detector } : {}) });
+  const psk = randomBytes(1 << 18);
+  const ends: RunningLink[] = [];
+  const reports = new Map<number, { alice?: BlockReport; bob?: BlockReport }>();
+  const progress: LinkProgress[] = [];
+  let totalUnits = 0;
+  let totalFinalBits = 0;
+  let keyBlocks = 0;
+  let sourceSlots = 0;
+  let siftedTotal = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const onBlock = (r: BlockReport) => {
+    const entry = reports.get(r.block) ?? {};
+    entry[r.role] = r;
+    reports.set(r.block, entry);
+    if (!entry.alice || !entry.bob) return;
+    reports.delete(r.block);
+    const { alice, bob } = entry;
+    const units = bob.units ?? 0;
+    const first = bob.firstUnit ?? 0;
+    const identical = alice.outcome === bob.outcome && (alice.units ?? 0) === units && (units === 0 || unitsAgree(ends[0]!, ends[1]!, first, first + units));
+    totalUnits += units;
+    totalFinalBits += bob.outcome === 'key' ? (bob.finalBits ?? 0) : 0;
+    if (bob.outcome === 'key') keyBlocks++;
+    sourceSlots += bob.slots.end - bob.slots.start;
+    siftedTotal += bob.sifted ? bob.sifted.Z.signal + bob.sifted.Z.decoy + bob.sifted.Z.vacuum : 0;
+    const sourceSeconds = sourceSlots / bob.slots.clockHz;
+    const p: LinkProgress = { block: r.block, alice, bob, units, identical, totalUnits, totalFinalBits, keyBlocks, sourceSeconds, skrBps: sourceSeconds > 0 ? totalFinalBits / sourceSeconds : 0 };
+    progress.push(p);
+    o.onProgress?.(p);
+    if (progress.length >= wanted) finish();
+  };
+  const timer = setTimeout(finish, o.timeoutMs ?? 600_000);
+  const abort = () => finish();
+  o.signal?.addEventListener('abort', abort);
+  try {
+    const common = { dataDir, psk, siftedBits, ...(o.protocol ? { protocol: o.protocol } : {}), ...(o.security ? { security: o.security } : {}), ...(o.workers ? { workers: o.workers } : {}) };
+    const aliceConfig = emulatedEndConfig('alice', { ...common, port: 0, boardPath: boards.tx.path });
+    const on = (role: LinkRole) => (kind: string, e: object) => {
+      if (kind === 'block') onBlock(e as BlockReport);
+      else if (kind === 'state') o.onState?.(role, e as LinkStateEvent);
+    };
+    ends.push(await startLinkEnd(aliceConfig, on('alice')));
+    const bobConfig = emulatedEndConfig('bob', { ...common, port: ends[0]!.module.port, boardPath: boards.rx.path });
+    ends.push(await startLinkEnd(bobConfig, on('bob')));
+    if (!o.signal?.aborted) await finished;
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const auth = ends.map((e) => {
+      const st = e.module.authStats;
+      return { role: e.module.config.role, consumedBits: st.consumedBits, remainingSendFrames: st.remainingSendPads, remainingReceiveFrames: st.remainingReceivePads };
+    });
+    const cpu = process.cpuUsage(cpu0);
+    // Bob first: he stops asking for blocks; then Alice.
+    await ends[1]!.close();
+    await ends[0]!.close();
+    // Reopen both stores' views for the final comparison (closed stores cannot be read: compare before).
+    const sourceSeconds = sourceSlots / aliceConfig.protocol.clockHz;
+    return {
+      distanceKm,
+      blocks: progress,
+      totalUnits,
+      totalFinalBits,
+      siftedBits: siftedTotal,
+      sourceSeconds,
+      skrBps: sourceSeconds > 0 ? totalFinalBits / sourceSeconds : 0,
+      storesAgree: progress.every((p) => p.identical),
+      wallSeconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      config: aliceConfig,
+      auth,
+    };
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener('abort', abort);
+    for (const e of ends) await e.close().catch(() => undefined);
+    await boards.close();
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The jobs a module hands to its worker threads (worker.ts), and the shared-memory handshake by
+ * which a worker asks the main thread a question and waits for the answer.
+ *
+ * Bob's reconciliation (reconciliation/reconcile.ts) talks to Alice through the synchronous
+ * AlicePeer interface; over the link every blind round is a message round trip (syndromes and
+ * frame tags come in one message beforehand). The decoder therefore runs in a worker, and each
+ * reveal there posts the question to the main thread and blocks on Atomics.wait until the main
+ * thread, having asked Alice over the channel, writes her answer into shared memory and wakes
+ * it. Other blocks keep going on the main thread and on the other workers meanwhile.
+ */
+import type { FrameReport } from '../reconciliation/reconcile.js';
+
+/** Shared-memory answer slot: ctl[0] = state, ctl[1] = byte length of the answer. */
+export const ANSWER_WAITING = 0;
+export const ANSWER_READY = 1;
+export const ANSWER_ABORTED = 2;
+export const ANSWER_BYTES = 1 << 20;
+
+export interface ReconcileJob {
+  readonly kind: 'reconcile';
+  readonly id: number;
+  /** QBER the code was planned for (both ends plan from the same number). */
+  readonly qec: number;
+  readonly codeId: number;
+  readonly punctured: number;
+  readonly frames: number;
+  /** Bob's key bits, one per byte, frames · keyLength. */
+  readonly keys: Uint8Array;
+  /** Alice's syndromes, one bit per byte, frames · m. */
+  readonly syndromes: Uint8Array;
+  /** Per frame: hash keys then tag, tagBytes each. */
+  readonly tags: Uint8Array;
+  readonly tagBytes: number;
+  /** Int32Array(2) over it: the answer slot's control words. */
+  readonly ctl: SharedArrayBuffer;
+  readonly data: SharedArrayBuffer;
+}
+
+export interface PaJob {
+  readonly kind: 'pa';
+  readonly id: number;
+  /** Packed seed of n + m - 1 bits, packed input of n bits. */
+  readonly seed: Uint8Array;
+  readonly input: Uint8Array;
+  readonly n: number;
+  readonly m: number;
+}
+
+export type Job = ReconcileJob | PaJob;
+
+/** Frame reports without key bits; the corrected keys travel separately, frames · keyLength. */
+export type FrameSummary = Omit<FrameReport, 'key'>;
+
+export type JobResult =
+  | { readonly kind: 'reconcile'; readonly id: number; readonly reports: FrameSummary[]; readonly corrected: Uint8Array }
+  | { readonly kind: 'pa'; readonly id: number; readonly key: Uint8Array };
+
+/** A worker's question to the main thread, while it waits on the answer slot. */
+export interface PeerQuestion {
+  readonly kind: 'ask';
+  readonly id: number;
+  readonly frame: number;
+  readonly positions: Uint32Array;
+}
+
+export type WorkerMessage =
+  | { readonly kind: 'result'; readonly result: JobResult }
+  | { readonly kind: 'failed'; readonly id: number; readonly code: string; readonly message: string }
+  | { readonly kind: 'question'; readonly question: PeerQuestion };
+
