@@ -4,7 +4,7 @@
  * manager errors become ETSI statuses. server.ts binds it to HTTPS.
  */
 import type { KeyManager } from '../km/key-manager.js';
-import { KmError } from '../km/errors.js';
+import { KmError, PeerRefusedError } from '../km/errors.js';
 import type { PeerIdentity } from '../pki/identity.js';
 import { ApiError } from './errors.js';
 import type { EtsiLimits, KeyRequest } from './request.js';
@@ -114,8 +114,12 @@ export function mapKmError(e: unknown, op: 'enc_keys' | 'dec_keys'): ApiError {
       return op === 'dec_keys' ? new ApiError('ERR_API_KEY_NOT_AVAILABLE', 'a requested key is not available to this SAE') : new ApiError('ERR_API_SAE_PAIR', NO_PAIR);
     case 'ERR_KM_INSUFFICIENT_KEYS':
       return new ApiError('ERR_API_KEYS_UNAVAILABLE', 'not enough key material for this request now', [{ reason: e.code }]);
-    case 'ERR_KM_PEER_UNREACHABLE':
     case 'ERR_KM_PEER_REFUSED':
+      // Which KME refused and its code (never key material): what an operator needs to act on.
+      return new ApiError('ERR_API_KEYS_UNAVAILABLE', 'the key supply to the slave SAE cannot be completed now', [
+        { reason: e.code, ...(e instanceof PeerRefusedError ? { kme: e.peer, kme_status: e.status } : {}) },
+      ]);
+    case 'ERR_KM_PEER_UNREACHABLE':
     case 'ERR_KM_TIMEOUT':
     case 'ERR_KM_NO_ROUTE':
       return new ApiError('ERR_API_KEYS_UNAVAILABLE', 'the key supply to the slave SAE cannot be completed now', [{ reason: e.code }]);

@@ -507,7 +507,9 @@ export class KeyManager {
       `relay failed: ${outcome.reason ?? ''}`,
     );
     report('failed', outcome.hop, outcome.reason);
-    throw new KmError('ERR_KM_PEER_REFUSED', `relay to ${dest} failed at hop ${outcome.hop ?? '?'}: ${outcome.reason ?? 'unknown'}`);
+    // The status is the failing hop's error code when it gave one (e.g. ERR_KM_INSUFFICIENT_KEYS).
+    const status = /^ERR_[A-Z_]+/.exec(outcome.reason ?? '')?.[0] ?? 'ERR_KM_RELAY_FAILED';
+    throw new PeerRefusedError(path[outcome.hop ?? 0] ?? dest, status, `relay to ${dest} failed at hop ${outcome.hop ?? '?'}: ${outcome.reason ?? 'unknown'}`);
   }
 
   // ---- Kx requests from peers -------------------------------------------------------------------

@@ -87,7 +87,8 @@ export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwo
       peers,
       onRequest: (peer, m) => km!.handleKx(peer, m),
     });
-    km = new KeyManager({ nodeId: id, store, topology, transport: kx, unitBits, maxKeyCount: o.maxKeyCount ?? 100_000, peerTimeoutMs: o.peerTimeoutMs ?? 1500, syncIntervalMs: 100 });
+    // Generous timeouts: a stopped peer is refused at once anyway, and a loaded CI machine can stall a process for seconds.
+    km = new KeyManager({ nodeId: id, store, topology, transport: kx, unitBits, maxKeyCount: o.maxKeyCount ?? 100_000, peerTimeoutMs: o.peerTimeoutMs ?? 8000, relayHopTimeoutMs: 4000, syncIntervalMs: 100 });
     await kx.listen();
     await km.start();
     for (const l of links)

@@ -408,7 +408,7 @@ export async function runNetworkDemo(o: NetworkDemoOptions = {}): Promise<Networ
   for (const id of ids.slice(1, -1)) saes[`sae-${id}`] = id;
   out.write(`\nKey management: ${n} trusted nodes in a line (${ids.join(' - ')}), simulated QKD links, Kx over mutual TLS\n`);
   const t0 = performance.now();
-  const net = await startDemoNetwork({ ids, shape: 'line', saes, rate: 200, initialUnits: 400 });
+  const net = await startDemoNetwork({ ids, shape: 'line', saes, rate: 200, initialUnits: 400, bundle: true });
   try {
     out.write(`  started   ${n} node processes (qkdn-edge node) and their PKI in ${Math.round(performance.now() - t0)} ms\n`);
     const alice = net.client(master);

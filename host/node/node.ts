@@ -226,6 +226,9 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
       process.stdin.resume();
     }
   });
+  // Let the process exit: nothing may keep the event loop alive after a stop.
+  process.stdin.pause();
+  process.stdin.destroy();
   await node.stop();
   unlog();
   line({ event: 'stopped', node: node.id });
