@@ -299,6 +299,9 @@ function validate(p: ChannelParams): void {
   if (!(f.distanceKm >= 0) || !(f.attenuationDbPerKm >= 0)) throw new RangeError('distance and attenuation must be >= 0');
 }
 
+/** Gap table buckets: the top 32 - GAP_SHIFT bits of a random word. */
+const GAP_SHIFT = 20;
+
 /** Where the transmitter was emitting, as the receiver learns it through the fibre. */
 export interface EmissionInterval {
   readonly from: number;
@@ -330,6 +333,10 @@ export class DetectionGenerator {
   /** The transmitter's choices under the source it emits with (its pMu and pZ, not the receiver's defaults). */
   private txModel: ChannelModel;
   private readonly txModels = new Map<string, ChannelModel>();
+  private readonly gapTable = new Int32Array(2 ** (32 - GAP_SHIFT));
+  /** Surviving clicks until the next one with an after-pulse; signal clicks until the next with a dark count beside it. */
+  private apSkip: number;
+  private darkSkip: number;
   /** Per class (index k + 1; 0 = dark only): acceptance p_k / p_max, and P(signal | click). */
   private accept: Float64Array = new Float64Array(0);
   private sigGivenClick: Float64Array = new Float64Array(0);
@@ -363,6 +370,8 @@ export class DetectionGenerator {
       this.darkFirst[j] = acc;
     }
     this.nextCandidate = startSlot + this.gap();
+    this.apSkip = this.geometric(d.afterpulseProbability);
+    this.darkSkip = this.geometric(this.pAnyDark);
     this.prepare(model.params.source);
   }
 
@@ -386,6 +395,7 @@ export class DetectionGenerator {
     if (p <= this.pMax) return false;
     this.pMax = p;
     this.logQ = Math.log1p(-p);
+    if (p > 0 && p < 1) this.buildGapTable();
     return true;
   }
 
@@ -419,7 +429,25 @@ export class DetectionGenerator {
   private gap(): number {
     if (this.pMax <= 0) return Number.MAX_SAFE_INTEGER / 2;
     if (this.pMax >= 1) return 0;
-    return Math.floor(Math.log(this.rng.nextOpen()) / this.logQ);
+    const k = this.rng.nextU32();
+    const g = this.gapTable[k >>> GAP_SHIFT]!;
+    return g >= 0 ? g : Math.floor(Math.log((k + 1) / TWO32) / this.logQ);
+  }
+
+  /**
+   * Geometric gaps by table: floor(log(u) / log(1 - p_max)) for u = (k + 1) / 2^32 is monotone in
+   * k, so wherever both ends of a bucket of k give the same gap every k inside does too; the
+   * table holds it (-1 where they differ, then the log is taken). Same values as the formula, a
+   * fraction of the cost.
+   */
+  private buildGapTable(): void {
+    const t = this.gapTable;
+    const width = 2 ** GAP_SHIFT;
+    for (let b = 0; b < t.length; b++) {
+      const lo = Math.floor(Math.log((b * width + 1) / TWO32) / this.logQ);
+      const hi = Math.floor(Math.log(((b + 1) * width) / TWO32) / this.logQ);
+      t[b] = lo === hi && lo < 2 ** 31 ? lo : -1;
+    }
   }
 
   /** Emission interval covering a slot, or undefined when the source was dark. */
@@ -494,7 +522,8 @@ export class DetectionGenerator {
         if (!(mask & (1 << j))) continue;
         dead[j] = s + this.deadSlots;
         this.deadMax = s + this.deadSlots;
-        if (d.afterpulseProbability > 0 && rng.next() < d.afterpulseProbability) {
+        if (this.apSkip-- === 0) {
+          this.apSkip = this.geometric(d.afterpulseProbability);
           const delay = Math.floor(Math.log(rng.nextOpen()) / Math.log1p(-1 / (this.apMeanSlots + 1)));
           this.scheduleAfterpulse(s + this.deadSlots + 1 + delay, j);
         }
@@ -534,11 +563,25 @@ export class DetectionGenerator {
         else out = rng.nextU32() & 1;
         mask |= 1 << ((arm << 1) | out);
       }
-      if (this.pAnyDark > 0 && rng.next() < this.pAnyDark) mask |= this.darkMask();
+      if (this.darkSkip-- === 0) {
+        this.darkSkip = this.geometric(this.pAnyDark);
+        mask |= this.darkMask();
+      }
     } else {
       mask = this.darkMask();
     }
     return mask;
+  }
+
+  /**
+   * Trials to skip before the next success of a Bernoulli(p) sequence (failures before it),
+   * drawn once per success instead of a random number per trial: the after-pulse of a click
+   * (p about 1 %) and a dark count beside a signal click (p about 4e-6) are rare.
+   */
+  private geometric(p: number): number {
+    if (p <= 0) return Infinity;
+    if (p >= 1) return 0;
+    return Math.floor(Math.log(this.rng.nextOpen()) / Math.log1p(-p));
   }
 
   /** Dark clicks given at least one: the first dark detector, then each later one independently. */

@@ -4,7 +4,6 @@
  *
  *   QKD_BOARD_TX, QKD_BOARD_RX  device paths (/dev/serial/by-id/...) or usb:VID:PID[:SERIAL]
  *   QKD_AUX                     the aux I/O (Firmata) board's path
- *   QKD_LINK_KM                 fibre length between the real boards, for the physics checks
  */
 import { ChannelModel, type ChannelParams } from '../../firmware-bridge/emulator/channel-model.js';
 import { EmulatedLink, type EmulatedLinkOptions } from '../../firmware-bridge/emulator/spawn.js';

@@ -156,7 +156,7 @@ test(`${KILLS} SIGKILLs of KM processes during supply and relay: nothing deliver
 
     // Converge: every Void queued by a crash delivered, then every key a master got fetched.
     const dirs = net.nodes.map((n) => ({ node: n.id, dir: n.dataDir }));
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (dirs.some((d) => readStore(d.node, d.dir).outbox > 0)) {
       if (Date.now() > deadline) throw new Error('outboxes did not drain');
       await sleep(100);

@@ -36,6 +36,14 @@ test('a line of 4 nodes: SAEs two and three hops apart get identical keys throug
     await exchange(net, 'N4', 'N1', 2, 512);
     await exchange(net, 'N2', 'N4', 3, 128);
     await exchange(net, 'N1', 'N2', 2, 256); // adjacent, for contrast
+    // Each relay is observable at its source: route, hops, latency, outcome (JSON lines on stdout).
+    const relays = net.events('N1').filter((e) => e.event === 'relay');
+    assert.ok(relays.length > 0, 'N1 reported its relays');
+    const r = relays.find((e) => (e.route as string[]).at(-1) === 'N4')!;
+    assert.equal(r.route, ['N1', 'N2', 'N3', 'N4']);
+    assert.is(r.hops, 3);
+    assert.is(r.outcome, 'completed');
+    assert.ok((r.latencyMs as number) > 0);
   } finally {
     await net.stop();
   }

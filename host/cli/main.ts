@@ -11,9 +11,18 @@ program
   .description('run the demo of what qkdn-edge does today (npm start)')
   .option('--blocks <n>', 'post-processing blocks to run', '4')
   .option('--seed <n>', 'seed of the simulated detections', '1')
-  .action(async (opts: { blocks: string; seed: string }) => {
+  .option('--nodes <n>', 'trusted nodes in the key-management network part', '4')
+  .option('--no-network', 'skip the key-management network part')
+  .action(async (opts: { blocks: string; seed: string; nodes: string; network: boolean }) => {
     const { runDemo } = await import('./demo.js');
-    process.exitCode = await runDemo({ blocks: Number(opts.blocks), seed: Number(opts.seed) });
+    const code = await runDemo({ blocks: Number(opts.blocks), seed: Number(opts.seed) });
+    if (code !== 0 || !opts.network) {
+      process.exitCode = code;
+      return;
+    }
+    const { runNetworkDemo } = await import('../node/demo-network.js');
+    const result = await runNetworkDemo({ nodes: Number(opts.nodes) });
+    process.exitCode = result.identical ? 0 : 1;
   });
 
 program

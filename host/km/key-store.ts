@@ -2,8 +2,9 @@
  * The KMA key store: LMDB, crash-safe, every key encrypted at rest (AES-256-GCM under a key
  * derived from the node storage key, bound to the key's ID, pool and size), every change made in
  * one durable transaction (`commit`) that checks the one-life state machine (key-state.ts) before
- * it writes anything. A commit resolves only once LMDB has flushed it, so the caller acts (sends a
- * message, answers an SAE) only on what would survive a crash.
+ * it writes anything. A commit resolves only once LMDB has synced it to disk (overlappingSync off:
+ * lmdb-js would otherwise resolve before the sync), so the caller acts (sends a message, answers an
+ * SAE) only on what would survive a crash or a power loss.
  *
  * Keys live in pools named by the node that holds the other copy: `link` pools hold the units of a
  * QKD link (index = the link's unit index), `relay` pools hold keys relayed end to end to a node
@@ -171,7 +172,9 @@ export class KeyStore {
   /** Opens (or creates) the store in `path`; refuses a storage key that did not create it. */
   static async open(o: KeyStoreOptions): Promise<KeyStore> {
     mkdirSync(o.path, { recursive: true });
-    const root = open({ path: join(o.path, 'km.lmdb'), maxDbs: 8, compression: false });
+    // overlappingSync off: a transaction's promise resolves only once it is synced to disk, and
+    // transactions queued meanwhile share the next sync.
+    const root = open({ path: join(o.path, 'km.lmdb'), maxDbs: 8, compression: false, overlappingSync: false });
     const meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
     let salt = meta.get('salt') as Uint8Array | undefined;
     let check = meta.get('check') as { n: Uint8Array; ct: Uint8Array } | undefined;

@@ -7,13 +7,16 @@
  * slave's KME (POST dec_keys), over HTTPS with client certificates and keep-alive. `rps` counts
  * both requests (each an mTLS round trip); `p50_ms`/`p99_ms` are per request; `pairs_per_s` and
  * `pair_p99_ms` are per enc_keys+dec_keys pair. The load generator is this process, so it shares
- * the machine's cores with the two nodes.
+ * the machine's cores with the two nodes. Every key state change is synced to disk before the KM
+ * acts on it (four syncs per pair), so the file system under `store_dir` (the temporary directory:
+ * TMPDIR) matters: on a shared virtual disk its sync latency dominates.
  *
  * Relay: `relay5_p99_ms` is the time for a node to relay one 256-bit key to a node five hops away
  * (one-time pad hop by hop, every hop durably committed and acknowledged, completion notified
  * back), measured at the source, over a line of six KMs with Kx over TLS on loopback.
  */
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { BenchRecord, BenchSuite } from '../cli/benchmark.js';
 import { round } from '../cli/benchmark.js';
 import { startDemoNetwork } from '../node/demo-network.js';
@@ -101,6 +104,8 @@ async function supplyBench(ctx: { quick: boolean; progress(m: string): void }): 
       pair_p50_ms: round(quantile(pair, 0.5), 2),
       pair_p99_ms: round(quantile(pair, 0.99), 2),
       errors,
+      // Where the stores live: the sync latency of that file system bounds the figures.
+      store_dir: tmpdir(),
       // CPU seconds per 1000 requests: generator (this process), then each node.
       cpu_ms_per_req_gen: round(((cpu1[0]! - cpu0[0]!) * 1000) / req.length, 3),
       cpu_ms_per_req_nodes: round(((cpu1[1]! - cpu0[1]! + cpu1[2]! - cpu0[2]!) * 1000) / req.length, 3),

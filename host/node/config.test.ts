@@ -62,6 +62,9 @@ test('schema and cross-reference errors name the place', () => {
   refused((c) => (c.network.routes = [['A', 'C']]), /no link between A and C/);
   refused((c) => ((c as Record<string, unknown>).km = { minKeySize: 512, keySize: 256 }), /minKeySize <= keySize/);
   refused((c) => ((c as Record<string, unknown>).km = { keySize: 100 }), /km\/keySize/);
+  refused((c) => ((c as Record<string, unknown>).events = ['relay', 'keys']), /\/events\/1/);
+  refused((c) => ((c as Record<string, unknown>).events = ['relay', 'relay']), /\/events/);
+  assert.equal(parseConfig(JSON.stringify({ ...base(), events: ['hop', 'supply'] }), '/x', 'json').events, ['hop', 'supply']);
   assert.throws(() => parseConfig('{', '/x', 'json'), /not valid JSON/);
 });
 

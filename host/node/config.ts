@@ -34,10 +34,14 @@ export interface LinkConfig {
   readonly source: KeySourceConfig;
 }
 
+export type EventKind = 'relay' | 'hop' | 'supply' | 'sync';
+
 export interface NodeConfig {
   readonly node: string;
   readonly dataDir: string;
   readonly storage?: { readonly passphraseEnv?: string };
+  /** Key management events printed as JSON lines on stdout (default: relay and sync). */
+  readonly events?: readonly EventKind[];
   readonly tls: { readonly ca: string; readonly cert: string; readonly key: string };
   readonly api: { readonly host: string; readonly port: number };
   readonly kx: { readonly host: string; readonly port: number };
@@ -86,6 +90,7 @@ export const CONFIG_SCHEMA = {
   properties: {
     node: ID,
     dataDir: { type: 'string', minLength: 1 },
+    events: { type: 'array', uniqueItems: true, items: { enum: ['relay', 'hop', 'supply', 'sync'] } },
     storage: { type: 'object', additionalProperties: false, properties: { passphraseEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } } },
     tls: { type: 'object', additionalProperties: false, required: ['ca', 'cert', 'key'], properties: { ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } } },
     api: ENDPOINT,

@@ -97,6 +97,8 @@ export interface DemoNetwork {
   waitForKeys(keys: number, timeoutMs?: number): Promise<void>;
   /** Whether a node's warm standby process is loaded (restart() then takes milliseconds). */
   spareReady(id: string): boolean;
+  /** Recent key management events a node's current process printed (`{"event":"relay",...}`), oldest first. */
+  events(id: string): readonly Record<string, unknown>[];
   /** Recent stderr of a node's process (for diagnosing a failed test). */
   stderr(id: string): string;
   stop(): Promise<void>;
@@ -114,6 +116,7 @@ interface Proc {
   ready: Promise<Ready>;
   standby: Promise<void>;
   loaded: boolean;
+  events: Record<string, unknown>[];
 }
 
 /**
@@ -143,7 +146,11 @@ async function bundleNodeProgram(dir: string): Promise<string[]> {
 }
 
 function spawnNode(program: readonly string[], configPath: string, standby: boolean): Proc {
-  const child = spawn(process.execPath, [...program, 'node', '--config', configPath, ...(standby ? ['--standby'] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // The node stops when our end of its stdin closes: no node outlives a test runner that died.
+  const child = spawn(process.execPath, [...program, 'node', '--config', configPath, ...(standby ? ['--standby'] : [])], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, QKDN_NODE_EXIT_WITH_STDIN: '1' },
+  });
   const err: string[] = [];
   child.stderr!.on('data', (d: Buffer) => {
     err.push(d.toString());
@@ -151,6 +158,7 @@ function spawnNode(program: readonly string[], configPath: string, standby: bool
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const lines = createInterface({ input: child.stdout! });
+  const events: Record<string, unknown>[] = [];
   let onReady!: (v: Ready) => void;
   let onStandby!: () => void;
   let onFail!: (e: Error) => void;
@@ -165,12 +173,16 @@ function spawnNode(program: readonly string[], configPath: string, standby: bool
       const m = JSON.parse(l) as { event?: string; pid?: number; startupMs?: Record<string, number> };
       if (m.event === 'ready') onReady({ pid: m.pid ?? child.pid ?? 0, startupMs: m.startupMs ?? {} });
       if (m.event === 'standby') onStandby();
+      else if (m.event !== 'ready' && m.event !== 'stopped') {
+        events.push(m as Record<string, unknown>);
+        if (events.length > 500) events.shift();
+      }
     } catch {
       // not an event line
     }
   });
   void exited.then((code) => onFail(new Error(`node process exited (${code}) before ready: ${err.join('').slice(-2000)}`)));
-  const proc: Proc = { child, exited, err, ready, standby: standbyP, loaded: false };
+  const proc: Proc = { child, exited, err, ready, standby: standbyP, loaded: false, events };
   void standbyP.then(() => (proc.loaded = true));
   return proc;
 }
@@ -190,7 +202,9 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
   let program: string[];
   let paths: Awaited<ReturnType<typeof initPki>>;
   try {
-    program = [...(o.execArgv ?? []), ...(o.bundle ? await bundleNodeProgram(dir) : [CLI])];
+    // Without esbuild (a dependency of tsx) the nodes simply load through tsx, more slowly.
+    const entry = o.bundle ? await bundleNodeProgram(dir).catch(() => [CLI]) : [CLI];
+    program = [...(o.execArgv ?? []), ...entry];
     paths = await initPki(join(dir, 'pki'), { network: 'demo', nodes: [...ids], saes: Object.keys(saes) });
   } catch (e) {
     if (own) rmSync(dir, { recursive: true, force: true });
@@ -314,6 +328,7 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
       }
     },
     spareReady: (id) => spares.get(id)?.loaded ?? false,
+    events: (id) => procs.get(id)?.events ?? [],
     stderr: (id) => (procs.get(id)?.err ?? []).join(''),
     stop: async () => {
       for (const c of clients) c.close();
@@ -324,9 +339,16 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
         await stopProc(p, 'SIGTERM');
       }));
       spares.clear();
+      process.off('exit', leftovers);
       if (own) rmSync(dir, { recursive: true, force: true });
     },
   };
+  // A runner that exits without stop(): its nodes stop with their stdin; remove what they leave.
+  const leftovers = () => {
+    for (const p of [...procs.values(), ...spares.values()]) p.child.kill('SIGKILL');
+    if (own) rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', leftovers);
   try {
     for (const n of nodes) prepareSpare(n);
     await Promise.all(nodes.map((n) => launch(n)));

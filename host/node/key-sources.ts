@@ -1,7 +1,7 @@
 /**
  * Which key source implements a link's `source.type`. `simulated` is built in; the QKD link module
- * (host/qkd-link/) registers `qkd` with `registerKeySourceFactory` so that the node can run real
- * links without this module importing the quantum layer.
+ * registers `qkd` with `registerKeySourceFactory` from host/qkd-link/module/node-source.ts, loaded
+ * on first use, so that the node can run real links without this module importing the quantum layer.
  */
 import type { KeySource } from '../km/key-source.js';
 import { SimulatedKeySource } from '../km/simulated-key-source.js';
@@ -30,7 +30,19 @@ registerKeySourceFactory('simulated', (s, ctx) => {
   return new SimulatedKeySource({ linkId: ctx.link.id, peer: ctx.peer, seed: Buffer.from(s.seed, 'hex'), rate: s.rate, unitBits: ctx.unitBits, initialUnits: s.initialUnits ?? 0 });
 });
 
+/**
+ * The QKD link module's registration, loaded the first time a configuration names a `qkd` link
+ * (so nodes with simulated links only never load the quantum layer). That module calls
+ * `registerKeySourceFactory('qkd', ...)` when imported.
+ */
+const QKD_REGISTRATION = new URL('../qkd-link/module/node-source.js', import.meta.url).href;
+
 export async function createKeySource(ctx: KeySourceContext): Promise<KeySource> {
+  if (ctx.link.source.type === 'qkd' && !factories.has('qkd')) {
+    await import(QKD_REGISTRATION).catch((e: unknown) => {
+      if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    });
+  }
   const f = factories.get(ctx.link.source.type);
   if (!f) throw new KmConfigError(`links.${ctx.link.id}.source.type`, `no key source of type ${ctx.link.source.type} in this build (the QKD link module registers "qkd")`);
   return f(ctx.link.source, ctx);

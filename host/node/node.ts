@@ -16,7 +16,9 @@ import { KmConfigError, KmError } from '../km/errors.js';
 import type { Topology } from '../km/topology.js';
 import { Etsi014Service } from '../api/etsi014.js';
 import { apiPort, prepareApiServer, type PreparedApiServer } from '../api/server.js';
-import { loadConfig, parseEndpoint, type NodeConfig } from './config.js';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { CHANNELS } from '../km/diagnostics.js';
+import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './config.js';
 import { createKeySource } from './key-sources.js';
 
 export interface RunningNode {
@@ -156,6 +158,20 @@ function line(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 }
 
+const EVENT_CHANNELS: Record<EventKind, string> = { relay: CHANNELS.relay, hop: CHANNELS.relayHop, supply: CHANNELS.supply, sync: CHANNELS.sync };
+
+/** Prints the chosen key management events (diagnostics.ts; never key bytes) as JSON lines: `{"event":"relay",...}`. */
+function logEvents(kinds: readonly EventKind[]): () => void {
+  const subs = kinds.map((k) => {
+    const fn = (m: unknown) => line({ event: k, ...(m as Record<string, unknown>) });
+    subscribe(EVENT_CHANNELS[k], fn);
+    return () => unsubscribe(EVENT_CHANNELS[k], fn);
+  });
+  return () => {
+    for (const u of subs) u();
+  };
+}
+
 /**
  * The `node` command. With `standby`, everything is loaded but nothing opened until a line
  * `start` arrives on stdin: a warm spare that takes over a data directory in milliseconds (used by
@@ -196,13 +212,22 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
     process.stderr.write(`qkdn-edge node ${config.node}: ${e instanceof KmError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
     return 1;
   }
+  const unlog = logEvents(config.events ?? ['relay', 'sync']);
   line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, pid: process.pid, sources: node.km.sources, startupMs: node.startup });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // Under a supervisor that holds our stdin (tests, the demo network): its end means the
+    // supervisor is gone, so stop rather than outlive it.
+    if (process.env.QKDN_NODE_EXIT_WITH_STDIN === '1') {
+      process.stdin.once('end', stop);
+      process.stdin.once('close', stop);
+      process.stdin.resume();
+    }
   });
   await node.stop();
+  unlog();
   line({ event: 'stopped', node: node.id });
   return 0;
 }

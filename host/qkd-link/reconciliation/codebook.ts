@@ -15,6 +15,7 @@ import { decodeCodeFile, expandCode, type LdpcCode } from './code.js';
 import { binaryEntropy } from './design.js';
 import { FrameLengthError, QberOutOfRangeError, UnknownCodeError } from './errors.js';
 import { FAMILY } from './family.js';
+import { CALIBRATION } from './calibration.js';
 
 export interface FramePlan {
   readonly code: LdpcCode;
@@ -27,6 +28,51 @@ export interface FramePlan {
   /** Code positions carrying key bits, in key order. */
   readonly keyPositions: Uint32Array;
   readonly qber: number;
+  /** Starting leak (m - punctured) over k·h(qber). */
+  readonly startEfficiency?: number;
+  /** The planner's estimate of the mean final efficiency (calibrated plans only). */
+  readonly expectedEfficiency?: number;
+  /** Suggested blind-round reveal as a fraction of k·h (calibrated plans only). */
+  readonly revealStep?: number;
+}
+
+export type CalibrationRow = readonly [qber: number, f50: number, f80: number, f95: number, keyRevealShare: number];
+export type CalibrationTable = ReadonlyMap<number, ReadonlyArray<CalibrationRow>>;
+
+/** Quantile of the measured needs used as the starting leak: most frames decode without a blind round. */
+export const START_QUANTILE = 0.8;
+
+interface Need { readonly f50: number; readonly f80: number; readonly f95: number }
+
+/**
+ * A code's need quantiles at `qber`, interpolated in log QBER between its calibration rows;
+ * undefined outside the measured range or where more than 5 % of frames did not decode.
+ */
+function needAt(rows: ReadonlyArray<CalibrationRow> | undefined, qber: number): Need | undefined {
+  if (!rows) return undefined;
+  for (let i = 0; i + 1 < rows.length; i++) {
+    const a = rows[i]!;
+    const b = rows[i + 1]!;
+    if (qber < a[0] || qber > b[0]) continue;
+    if (a[3] > 2 || b[3] > 2) return undefined;
+    const w = Math.log(qber / a[0]) / Math.log(b[0] / a[0]);
+    const mix = (j: 1 | 2 | 3) => a[j] + w * (b[j] - a[j]);
+    return { f50: mix(1), f80: Math.max(mix(1), mix(2)), f95: Math.max(mix(1), mix(2), mix(3)) };
+  }
+  return undefined;
+}
+
+/** Piecewise-linear inverse of the need distribution through its three quantiles, extended at both ends. */
+function quantileOf(n: Need, u: number): number {
+  if (u <= 0.5) return n.f50 - (0.5 - u) * ((n.f80 - n.f50) / 0.3);
+  if (u <= 0.8) return n.f50 + (u - 0.5) * ((n.f80 - n.f50) / 0.3);
+  if (u <= 0.95) return n.f80 + (u - 0.8) * ((n.f95 - n.f80) / 0.15);
+  return n.f95 + (u - 0.95) * ((n.f95 - n.f80) / 0.15);
+}
+
+/** Blind step for frames past the start: about two rounds to the 95 % point, never below 0.5 % of k·h. */
+function revealStepOf(n: Need): number {
+  return Math.max(0.005, Math.min(0.03, (n.f95 - n.f80) / 2));
 }
 
 /**
@@ -61,7 +107,8 @@ export class CodeFamily {
   readonly codes: readonly LdpcCode[];
   private readonly keyPositionCache = new Map<number, Uint32Array>();
 
-  constructor(codes: readonly LdpcCode[]) {
+  /** Codes plus, optionally, their measured needs (default: the shipped calibration.ts). */
+  constructor(codes: readonly LdpcCode[], private readonly calibration: CalibrationTable = CALIBRATION) {
     this.codes = [...codes].sort((a, b) => b.rate - a.rate);
   }
 
@@ -84,12 +131,14 @@ export class CodeFamily {
     return [...new Set(this.codes.map((c) => c.n))].sort((a, b) => a - b);
   }
 
-  /** QBER range the family covers at this starting efficiency and frame length. */
+  /** QBER range the family covers at this starting efficiency (default: calibrated) and frame length. */
   coverage(startEfficiency?: number, frameBits = DEFAULT_FRAME_BITS): { min: number; max: number } {
     let min = 0.5;
     let max = 0;
     for (let q = 0.001; q < 0.2; q *= 1.01) {
-      if (this.tryPlan(q, startEfficiency ?? defaultStartEfficiency(q), frameBits)) { min = Math.min(min, q); max = Math.max(max, q); }
+      const p = startEfficiency !== undefined ? this.tryPlan(q, startEfficiency, frameBits)
+        : this.calibratedPlan(q, frameBits) ?? this.tryPlan(q, defaultStartEfficiency(q), frameBits);
+      if (p) { min = Math.min(min, q); max = Math.max(max, q); }
     }
     return { min, max };
   }
@@ -115,17 +164,61 @@ export class CodeFamily {
   }
 
   /**
-   * Chooses the code and its starting puncturing for a frame at `qber`, among the codes of length
-   * `frameBits` (2^16 by default; longer frames leak a little less and take more memory).
+   * The calibrated choice: for each code measured near `qber` (calibration.ts; a 2^17-bit code
+   * uses its 2^16-bit sibling's figures, slightly pessimistic), start at the START_QUANTILE of the
+   * leak its frames need, and estimate the mean final efficiency: frames that need less than the
+   * start pay the start, the others what they need plus half a blind step. The code with the
+   * lowest estimate wins.
    */
-  plan(qber: number, startEfficiency = defaultStartEfficiency(qber), frameBits = DEFAULT_FRAME_BITS): FramePlan {
+  private calibratedPlan(qber: number, frameBits: number): FramePlan | undefined {
+    let best: { plan: FramePlan; score: number } | undefined;
+    const h = binaryEntropy(qber);
+    for (const code of this.codes) {
+      if (code.n !== frameBits) continue;
+      const need = needAt(this.calibration.get(code.id) ?? this.calibration.get(code.id - 10), qber);
+      if (!need) continue;
+      const d = code.punctureOrder.length;
+      const k = code.n - d;
+      const kh = k * h;
+      const wanted = Math.round(code.m - quantileOf(need, START_QUANTILE) * kh);
+      const p = Math.min(d, Math.max(0, wanted));
+      const start = (code.m - p) / kh;
+      const step = revealStepOf(need);
+      let score = 0;
+      for (let i = 0; i < 20; i++) {
+        const x = quantileOf(need, (i + 0.5) / 20);
+        score += (x <= start ? start : x + step / 2) / 20;
+      }
+      if (!best || score < best.score) {
+        best = { plan: { code, keyLength: k, reserved: d, punctured: p, keyPositions: this.keyPositions(code), qber, startEfficiency: start, expectedEfficiency: score, revealStep: step }, score };
+      }
+    }
+    return best?.plan;
+  }
+
+  /**
+   * Chooses the code and its starting puncturing for a frame at `qber`, among the codes of length
+   * `frameBits` (2^16 by default; longer frames leak a little less and take more memory). Without
+   * `startEfficiency` the choice is calibrated per code (calibratedPlan); with it, every code
+   * starts at that multiple of k·h(qber) and the one that fits with the least puncturing wins.
+   */
+  plan(qber: number, startEfficiency?: number, frameBits = DEFAULT_FRAME_BITS): FramePlan {
     if (!this.codes.some((c) => c.n === frameBits)) throw new FrameLengthError('frame', frameBits, this.frameLengths);
-    const p = Number.isFinite(qber) && qber > 0 && qber < 0.5 ? this.tryPlan(qber, startEfficiency, frameBits) : undefined;
+    const valid = Number.isFinite(qber) && qber > 0 && qber < 0.5;
+    const p = !valid ? undefined : startEfficiency !== undefined ? this.tryPlan(qber, startEfficiency, frameBits)
+      : this.calibratedPlan(qber, frameBits) ?? this.tryPlan(qber, defaultStartEfficiency(qber), frameBits);
     if (!p) {
       const cov = this.coverage(startEfficiency, frameBits);
       throw new QberOutOfRangeError(qber, Number(cov.min.toPrecision(3)), Number(cov.max.toPrecision(3)));
     }
     return p;
+  }
+
+  /** The plan for a given code and starting puncturing (0 <= punctured <= reserved). */
+  planFor(code: LdpcCode, qber: number, punctured: number): FramePlan {
+    const d = code.punctureOrder.length;
+    if (!Number.isInteger(punctured) || punctured < 0 || punctured > d) throw new RangeError(`punctured ${punctured} outside [0, ${d}] for code ${code.id}`);
+    return { code, keyLength: code.n - d, reserved: d, punctured, keyPositions: this.keyPositions(code), qber };
   }
 
   keyPositions(code: LdpcCode): Uint32Array {

@@ -28,7 +28,15 @@ interface LdpcExports {
   setLayout(keyPos: number, k: number, order: number, d: number): void;
   loadFrame(lane: number, keyBytes: number, llr: number, punctured: number, syndBytes: number): void;
   extractKey(lane: number, out: number): void;
+  setCorrection(full: number): void;
 }
+
+/**
+ * Codes below this rate decode with both correction terms of the box-plus rule (the kernel's
+ * boxplusFull): at their QBERs most messages are small, where the second term matters. Above
+ * it, messages are large and the cheaper rule loses nothing measurable.
+ */
+export const FULL_CORRECTION_RATE = 0.7;
 
 /** Channel LLR of a BSC with crossover probability q, quantised. */
 export function channelLlr(q: number): number {
@@ -49,8 +57,10 @@ export class LaneDecoder {
   private readonly keyIoPtr: number;
   private readonly syndIoPtr: number;
   private keyCount = -1;
+  /** Whether the check update uses both correction terms (see FULL_CORRECTION_RATE). */
+  readonly fullCorrection: boolean;
 
-  constructor(code: LdpcCode, options?: LoadOptions) {
+  constructor(code: LdpcCode, options?: LoadOptions, fullCorrection = code.rate < FULL_CORRECTION_RATE) {
     this.code = code;
     this.k = loadKernel<LdpcExports>('ldpc', options);
     this.views = new MemoryViews(this.k.memory);
@@ -88,6 +98,8 @@ export class LaneDecoder {
     this.views.u8.fill(0, base + postOff, base + scratchOff);
     this.views.u8.set(pairableChecks(code), base + pairOff);
     guard('ldpc', () => this.k.exports.configure(base + rowStartOff, base + colsOff, code.n, code.m, code.maxRowDegree, this.postPtr, base + msgOff, this.syndPtr, base + scratchOff, base + pairOff));
+    this.fullCorrection = fullCorrection;
+    guard('ldpc', () => this.k.exports.setCorrection(fullCorrection ? 1 : 0));
   }
 
   get target(): string {

@@ -36,7 +36,29 @@ const N16: readonly FamilyEntry[] = [
   { id: 7, name: 'qc-r453-n16', nb: 256, mb: 140, z: 256, degrees: DEGREES, checkDegrees: range(6, 14, 1), maxPunctureFraction: 0.1, seed: 0x1007 },
 ];
 
+/**
+ * Codes between those rates (and one below), 2^16 only: with a mother code every ~0.05 of rate,
+ * each QBER is served by a code that needs little puncturing (punctured codes lose the most).
+ */
+const N16_FILL: readonly FamilyEntry[] = [
+  { id: 21, name: 'qc-r926-n16', nb: 512, mb: 38, z: 128, degrees: DEGREES, checkDegrees: range(46, 110, 8), maxPunctureFraction: 0.1, seed: 0x1021 },
+  { id: 22, name: 'qc-r875-n16', nb: 512, mb: 64, z: 128, degrees: DEGREES, checkDegrees: range(28, 70, 4), maxPunctureFraction: 0.1, seed: 0x1022 },
+  { id: 23, name: 'qc-r813-n16', nb: 256, mb: 48, z: 256, degrees: DEGREES, checkDegrees: range(18, 46, 2), maxPunctureFraction: 0.1, seed: 0x1023 },
+  { id: 24, name: 'qc-r734-n16', nb: 256, mb: 68, z: 256, degrees: DEGREES, checkDegrees: range(12, 32, 1), maxPunctureFraction: 0.1, seed: 0x1024 },
+  { id: 25, name: 'qc-r625-n16', nb: 256, mb: 96, z: 256, degrees: DEGREES, checkDegrees: range(8, 22, 1), maxPunctureFraction: 0.1, seed: 0x1025 },
+  { id: 26, name: 'qc-r500-n16', nb: 256, mb: 128, z: 256, degrees: DEGREES, checkDegrees: range(6, 16, 1), maxPunctureFraction: 0.1, seed: 0x1026 },
+  { id: 27, name: 'qc-r398-n16', nb: 256, mb: 154, z: 256, degrees: DEGREES, checkDegrees: range(5, 12, 1), maxPunctureFraction: 0.1, seed: 0x1027 },
+  // Above rate 0.8 a code decodes well only within ~10 % of QBER of its own point (puncturing
+  // costs dearly at high check degrees), so there the rates are closer still.
+  { id: 28, name: 'qc-r938-n16', nb: 512, mb: 32, z: 128, degrees: DEGREES, checkDegrees: range(50, 130, 10), maxPunctureFraction: 0.1, seed: 0x1028 },
+  { id: 29, name: 'qc-r918-n16', nb: 512, mb: 42, z: 128, degrees: DEGREES, checkDegrees: range(40, 100, 6), maxPunctureFraction: 0.1, seed: 0x1029 },
+  { id: 30, name: 'qc-r893-n16', nb: 512, mb: 55, z: 128, degrees: DEGREES, checkDegrees: range(32, 80, 6), maxPunctureFraction: 0.1, seed: 0x1030 },
+  { id: 31, name: 'qc-r859-n16', nb: 256, mb: 36, z: 256, degrees: DEGREES, checkDegrees: range(24, 60, 4), maxPunctureFraction: 0.1, seed: 0x1031 },
+  { id: 32, name: 'qc-r828-n16', nb: 256, mb: 44, z: 256, degrees: DEGREES, checkDegrees: range(20, 50, 3), maxPunctureFraction: 0.1, seed: 0x1032 },
+];
+
 export const FAMILY: readonly FamilyEntry[] = [
   ...N16,
   ...N16.map((e) => ({ ...e, id: e.id + 10, name: e.name.replace('-n16', '-n17'), z: e.z * 2 })),
+  ...N16_FILL,
 ];

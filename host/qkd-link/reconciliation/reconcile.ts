@@ -11,7 +11,7 @@
  * The two ends talk through the AlicePeer interface; here it is called in-process (tests, bench),
  * over the link it is carried by the authenticated classical channel.
  */
-import { CodeFamily, defaultStartEfficiency, type FramePlan } from './codebook.js';
+import { CodeFamily, type FramePlan } from './codebook.js';
 import { LaneDecoder, LANES, LLR_KNOWN, channelLlr } from './decoder.js';
 import { binaryEntropy } from './design.js';
 import { FrameLengthError, ProtocolError } from './errors.js';
@@ -138,9 +138,9 @@ export class AliceEndpoint implements AlicePeer {
 export interface BlindOptions {
   /** Code length n of the frames (a length the family has; 2^16 by default). */
   readonly frameBits?: number;
-  /** Starting leak as a multiple of k*h(QBER); default from defaultStartEfficiency(). */
+  /** Starting leak as a multiple of k*h(QBER) for every code; default: each code's calibrated start (calibration.ts). */
   readonly startEfficiency?: number;
-  /** Bits revealed per blind round, as a fraction of k*h(QBER). */
+  /** Bits revealed per blind round, as a fraction of k*h(QBER); default: the plan's calibrated step, else 1 %. */
   readonly revealStep?: number;
   /** Iterations without a new lowest unsatisfied-check count before a blind round. */
   readonly patience?: number;
@@ -150,6 +150,10 @@ export interface BlindOptions {
   readonly maxIterations?: number;
   /** Leak (as a multiple of k*h) beyond which the frame is given up rather than revealed further. */
   readonly maxEfficiency?: number;
+  /** Blind rounds per doubling of the reveal step (default 4). */
+  readonly revealGrowth?: number;
+  /** A fixed plan (code and starting puncturing, e.g. from CodeFamily.planFor) instead of the family's choice. */
+  readonly plan?: FramePlan;
 }
 
 export interface FrameReport {
@@ -211,20 +215,22 @@ interface Lane {
 export class BobReconciler {
   readonly plan: FramePlan;
   private readonly decoder: LaneDecoder;
-  private readonly o: Required<Omit<BlindOptions, 'frameBits'>>;
+  private readonly o: Required<Omit<BlindOptions, 'frameBits' | 'plan' | 'startEfficiency' | 'revealStep'>>;
+  /** Bits revealed per blind round as a fraction of k·h: the caller's, else the plan's (calibrated), else 1 %. */
+  private readonly revealStep: number;
   private readonly entropy: number;
   private readonly verifier: FrameVerifier;
 
   constructor(family: CodeFamily, qber: number, options: BlindOptions = {}, load?: LoadOptions) {
     this.o = {
-      startEfficiency: options.startEfficiency ?? defaultStartEfficiency(qber),
-      revealStep: options.revealStep ?? 0.01,
       patience: options.patience ?? 4,
       roundIterations: options.roundIterations ?? 40,
       maxIterations: options.maxIterations ?? 400,
       maxEfficiency: options.maxEfficiency ?? 1.6,
+      revealGrowth: options.revealGrowth ?? 4,
     };
-    this.plan = family.plan(qber, this.o.startEfficiency, options.frameBits);
+    this.plan = options.plan ?? family.plan(qber, options.startEfficiency, options.frameBits);
+    this.revealStep = options.revealStep ?? this.plan.revealStep ?? 0.01;
     this.decoder = new LaneDecoder(this.plan.code, load);
     this.decoder.setLayout(this.plan.keyPositions, this.plan.code.punctureOrder);
     this.verifier = new FrameVerifier(load);
@@ -243,7 +249,7 @@ export class BobReconciler {
     const dec = this.decoder;
     const lc = channelLlr(plan.qber);
     const kh = plan.keyLength * this.entropy;
-    const step = Math.max(1, Math.round(this.o.revealStep * kh));
+    const step = Math.max(1, Math.round(this.revealStep * kh));
     const reports = new Map<number, FrameReport>();
     const lanes: (Lane | undefined)[] = new Array(LANES).fill(undefined);
     let next = 0;
@@ -265,7 +271,7 @@ export class BobReconciler {
       const leakNow = code.m - lane.punctured + lane.revealedKey + lane.tagBits;
       // Fine steps first; a frame still failing after several rounds is far off, so the step
       // doubles every four rounds rather than spending hundreds of iterations on small reveals.
-      const size = step * 2 ** Math.floor(lane.rounds / 4);
+      const size = step * 2 ** Math.floor(lane.rounds / this.o.revealGrowth);
       if (lane.iterations >= this.o.maxIterations || leakNow + size > this.o.maxEfficiency * kh) return false;
       let positions: Uint32Array;
       if (lane.punctured > 0) {
@@ -295,7 +301,9 @@ export class BobReconciler {
         const msg = alice.syndrome(f.frame);
         if (msg.codeId !== code.id || msg.punctured !== plan.punctured) throw new ProtocolError(`frame ${f.frame}: Alice used code ${msg.codeId}/${msg.punctured}, Bob expects ${code.id}/${plan.punctured}`);
         dec.loadFrame(slot, f.key, lc, plan.punctured, msg.syndrome);
-        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tagBits: 0, tag: msg.tag, revealed: new Uint8Array(code.n) };
+        // A tag sent with the syndrome is disclosed whether or not the frame decodes: count it now.
+        const tagBits = msg.tag ? 8 * msg.tag.tag.length : 0;
+        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tagBits, tag: msg.tag, revealed: new Uint8Array(code.n) };
       }
       let active = 0;
       for (let slot = 0; slot < LANES; slot++) if (lanes[slot]) active |= 1 << slot;
@@ -314,7 +322,7 @@ export class BobReconciler {
         if (u === 0) {
           const key = dec.extractKey(slot);
           const tag = lane.tag ?? alice.verify(lane.frame);
-          if (!lane.tag || lane.tagBits === 0) lane.tagBits += 8 * tag.tag.length;
+          if (!lane.tag) lane.tagBits += 8 * tag.tag.length;
           if (this.verifier.check(key, tag)) {
             finish(slot, lane, true, undefined, key);
           } else if (!blindRound(slot, lane)) {

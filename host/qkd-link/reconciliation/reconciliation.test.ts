@@ -22,7 +22,7 @@ function bsc(rnd: () => number, k: number, qber: number, frames: number): { a: U
   return { a, b };
 }
 
-for (const qber of [0.01, 0.02, 0.03, 0.05, 0.08]) {
+for (const qber of [0.005, 0.01, 0.0125, 0.02, 0.03, 0.05, 0.08, 0.11]) {
   test(`reconciliation corrects BSC frames at QBER ${qber * 100} % and accounts the leak`, () => {
     const rnd = seededRandom(1000 + qber * 1e4);
     const plan = family.plan(qber);
@@ -38,10 +38,31 @@ for (const qber of [0.01, 0.02, 0.03, 0.05, 0.08]) {
       assert.is(r.verifyBits, 64);
       assert.ok(Math.abs(r.efficiency - r.ecLeak / (plan.keyLength * binaryEntropy(qber))) < 1e-9);
       assert.ok(Math.abs(r.efficiencyTotal - r.leak / (plan.keyLength * binaryEntropy(qber))) < 1e-9);
-      assert.ok(r.efficiency > 1 && r.efficiency < 1.35, `efficiency ${r.efficiency}`);
+      assert.ok(r.efficiency > 1 && r.efficiency < 1.5, `efficiency ${r.efficiency}`);
     }
+    // The mean is what the finite-key length pays; frames far in the tail are rare.
+    const mean = reports.reduce((x, r) => x + r.efficiency, 0) / reports.length;
+    assert.ok(mean < (qber < 0.01 ? 1.35 : qber < 0.02 ? 1.25 : 1.17), `mean efficiency ${mean}`);
   });
 }
+
+test('calibrated planning: every QBER from 0.5 % to 11 % gets a code that starts close to what frames need', () => {
+  for (let q = 0.005; q <= 0.11; q *= 1.05) {
+    const p = family.plan(q);
+    const bound = q < 0.01 ? 1.33 : q < 0.02 ? 1.23 : 1.16;
+    assert.ok(p.expectedEfficiency !== undefined && p.expectedEfficiency < bound, `QBER ${q}: code ${p.code.id} expects f = ${p.expectedEfficiency}`);
+    assert.ok(p.startEfficiency! <= p.expectedEfficiency! + 1e-9, 'the start is below the expected mean');
+    assert.ok(p.punctured >= 0 && p.punctured <= p.reserved);
+    assert.ok(Math.abs((p.code.m - p.punctured) / (p.keyLength * binaryEntropy(q)) - p.startEfficiency!) < 1e-9);
+  }
+  // An explicit start efficiency still picks the code that fits it with the least puncturing.
+  const fixed = family.plan(0.03, 1.2);
+  assert.ok(Math.abs((fixed.code.m - fixed.punctured) / (fixed.keyLength * binaryEntropy(0.03)) - 1.2) < 0.01);
+  // A fixed plan (code and puncturing) is honoured by Bob.
+  const pinned = family.planFor(family.byId(4), 0.03, 100);
+  assert.is(new BobReconciler(family, 0.03, { plan: pinned }).plan, pinned);
+  assert.throws(() => family.planFor(family.byId(4), 0.03, 1e6), RangeError);
+});
 
 test('2^17-bit frames: reconciliation corrects BSC frames at QBER 3 %', () => {
   const qber = 0.03;
@@ -58,17 +79,18 @@ test('2^17-bit frames: reconciliation corrects BSC frames at QBER 3 %', () => {
   assert.throws(() => family.plan(qber, undefined, 1000), (e: unknown) => e instanceof FrameLengthError);
 });
 
-test('SIMD, scalar and TypeScript decoders agree bit for bit', () => {
-  const plan = family.plan(0.03);
+for (const qber of [0.03, 0.08]) test(`SIMD, scalar and TypeScript decoders agree bit for bit (QBER ${qber * 100} %, ${qber > 0.05 ? 'two' : 'one'} correction term(s))`, () => {
+  const plan = family.plan(qber);
   const code = plan.code;
   const rnd = seededRandom(77);
   const x = Uint8Array.from({ length: code.n }, () => (rnd() < 0.5 ? 1 : 0));
   const s = syndromeOf(code, x);
-  const lc = channelLlr(0.03);
-  const llr = Int16Array.from(x, (bit) => ((bit ^ (rnd() < 0.03 ? 1 : 0)) ? -lc : lc));
+  const lc = channelLlr(qber);
+  const llr = Int16Array.from(x, (bit) => ((bit ^ (rnd() < qber ? 1 : 0)) ? -lc : lc));
   for (let i = 0; i < 500; i++) llr[code.punctureOrder[i]!] = 0;
   const simd = new LaneDecoder(code, { target: 'release-simd' });
   const scalar = new LaneDecoder(code, { target: 'release' });
+  assert.is(simd.fullCorrection, qber > 0.05, 'low-rate codes use both correction terms');
   assert.equal(Array.from(simd.syndrome(x)), Array.from(s), 'kernel syndrome equals the TypeScript one');
   simd.loadLane(5, llr, s);
   scalar.loadLane(5, llr, s);
@@ -187,6 +209,15 @@ test('a frame beyond the reveal budget is reported failed, never returned as cor
   assert.not.ok(r!.ok);
   assert.is(r!.failure, 'budget');
   assert.is(r!.key, undefined);
+  assert.is(r!.verifyBits, 0, 'no tag was asked for');
+  // A tag that travelled with the syndrome was disclosed all the same: the failed frame counts it.
+  const bob = new BobReconciler(family, qber, { maxEfficiency: 1.15, maxIterations: 80 });
+  const alice = new AliceEndpoint(rnd, undefined, undefined, true);
+  alice.open(0, bob.plan, a[0]!);
+  const [t] = bob.reconcile([{ frame: 0, key: b[0]! }], alice);
+  assert.is(t!.failure, 'budget');
+  assert.is(t!.verifyBits, 64);
+  assert.is(t!.leak, t!.ecLeak + 64);
 });
 
 test('bad input gives typed errors', () => {

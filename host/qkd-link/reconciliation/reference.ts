@@ -4,6 +4,7 @@
  * kernel's lane for lane. Slow; for tests and the benchmark's reference figure.
  */
 import type { LdpcCode } from './code.js';
+import { FULL_CORRECTION_RATE } from './decoder.js';
 import { FrameLengthError, SyndromeLengthError } from './errors.js';
 
 const CORR = 5;
@@ -24,6 +25,14 @@ function boxplus(x: number, y: number): number {
   return r > 0 ? r : 0;
 }
 
+/** boxplus() with the c(x + y) term as well (the kernel's boxplusFull, for codes of low rate). */
+function boxplusFull(x: number, y: number): number {
+  const m = x < y ? x : y;
+  const d = x > y ? x - y : y - x;
+  const r = m + corr(x + y) - corr(d);
+  return r > 0 ? r : 0;
+}
+
 export class ReferenceDecoder {
   readonly post: Int16Array;
   private readonly msg: Int8Array;
@@ -33,7 +42,11 @@ export class ReferenceDecoder {
   private readonly mag: Int32Array;
   private readonly fwd: Int32Array;
 
-  constructor(readonly code: LdpcCode, llr: Int16Array, syndrome: Uint8Array) {
+  private readonly bp: (x: number, y: number) => number;
+
+  /** `fullCorrection` as the kernel's (LaneDecoder's default: below FULL_CORRECTION_RATE). */
+  constructor(readonly code: LdpcCode, llr: Int16Array, syndrome: Uint8Array, fullCorrection = code.rate < FULL_CORRECTION_RATE) {
+    this.bp = fullCorrection ? boxplusFull : boxplus;
     if (llr.length !== code.n) throw new FrameLengthError('llr', llr.length, code.n);
     if (syndrome.length !== code.m) throw new SyndromeLengthError(syndrome.length, code.m);
     this.post = Int16Array.from(llr);
@@ -48,7 +61,7 @@ export class ReferenceDecoder {
   /** One layered iteration; returns the running unsatisfied-check estimate (as the kernel's). */
   iterate(): number {
     const { rowStart, cols, m } = this.code;
-    const { post, msg, q, mag, fwd, wide } = this;
+    const { post, msg, q, mag, fwd, wide, bp } = this;
     let unsat = 0;
     for (let c = 0; c < m; c++) {
       const e0 = rowStart[c]!;
@@ -66,15 +79,15 @@ export class ReferenceDecoder {
       }
       let f = mag[0]!;
       fwd[0] = f;
-      for (let k = 1; k + 1 < d; k++) fwd[k] = f = boxplus(f, mag[k]!);
+      for (let k = 1; k + 1 < d; k++) fwd[k] = f = bp(f, mag[k]!);
       let b = mag[d - 1]!;
       for (let k = d - 1; k >= 0; k--) {
         let ext: number;
         if (k === d - 1) ext = fwd[k - 1]!;
         else if (k === 0) ext = b;
         else {
-          ext = boxplus(fwd[k - 1]!, b);
-          b = boxplus(b, mag[k]!);
+          ext = bp(fwd[k - 1]!, b);
+          b = bp(b, mag[k]!);
         }
         const x = q[k]!;
         const r = (par ^ (x >> 31)) !== 0 ? -ext : ext;
