@@ -8,6 +8,7 @@ import { boardModel, type BoardModel } from '../boards.js';
 import { cobsEncode } from '../protocol/cobs.js';
 import { encodeDetections, DetectionBatch, MAX_BATCH_EVENTS } from '../protocol/detections.js';
 import { Worker } from 'node:worker_threads';
+import { inspect } from 'node:util';
 import type { Backpressure, ProducerMessage, ProducerRequest } from './producer.js';
 import { PROTOCOL_MAJOR, PROTOCOL_MINOR, type Frame } from '../protocol/frame.js';
 import { FrameLink, type LinkLogEntry } from '../protocol/link.js';
@@ -461,7 +462,11 @@ export class EmulatedBoard {
     if (!this.producer) {
       this.producer = new Worker(new URL('./producer-thread.mjs', import.meta.url));
       this.producer.on('message', (m: ProducerMessage) => this.fromProducer(m));
-      this.producer.on('error', (e) => this.raiseAlarm('detector-pipeline', 'critical', `detector pipeline failed: ${e.message}`));
+      this.producer.on('error', (e: unknown) => {
+        const why = e instanceof Error ? e.message : inspect(e);
+        process.stderr.write(`emulated rx ${this.opts.serial}: detector pipeline failed: ${e instanceof Error ? e.stack : why}\n`);
+        this.raiseAlarm('detector-pipeline', 'critical', `detector pipeline failed: ${why}`);
+      });
       this.producer.unref();
     }
     this.producer.postMessage(r);
@@ -469,10 +474,12 @@ export class EmulatedBoard {
 
   private fromProducer(m: ProducerMessage): void {
     if (m.acq !== this.acq) return;
-    if (m.op === 'batch') {
+    if (m.op === 'batches') {
       this.dilation = m.dilation;
-      m.clicks.forEach((c, j) => (this.clicksSinceTelemetry[j]! += c));
-      this.closeBatch(m.index, m.s, m.e, m.n, m.payload);
+      for (const b of m.list) {
+        b.clicks.forEach((c, j) => (this.clicksSinceTelemetry[j]! += c));
+        this.closeBatch(b.index, b.s, b.e, b.n, b.payload);
+      }
       this.pump();
       return;
     }

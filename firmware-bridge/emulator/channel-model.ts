@@ -549,18 +549,24 @@ export class DetectionGenerator {
     const rng = this.rng;
     const d = this.model.params.detector;
     let mask = 0;
-    if (rng.next() < this.sigGivenClick[cls]!) {
+    // One uniform decides signal-or-dark and, rescaled, the photon number: given u < p, u / p is
+    // again uniform (likewise below for the splitter arm and then the detector in that arm).
+    const u = rng.next();
+    const sig = this.sigGivenClick[cls]!;
+    if (u < sig) {
       const eve = this.model.eveState(slot, basis, value);
       if (eve >= 0) {
         basis = eve >> 1;
         value = eve & 1;
       }
-      const m = this.truncatedPoisson(this.meanDetected[cls]!, this.pOne[cls]!);
+      const m = this.truncatedPoisson(this.meanDetected[cls]!, this.pOne[cls]!, u / sig);
+      const pZ = d.pZ;
       for (let i = 0; i < m; i++) {
-        const arm = rng.next() < d.pZ ? 0 : 1;
-        let out: number;
-        if (arm === basis) out = rng.next() < d.misalignment ? value ^ 1 : value;
-        else out = rng.nextU32() & 1;
+        const a = rng.next();
+        const arm = a < pZ ? 0 : 1;
+        const r = arm === 0 ? a / pZ : (a - pZ) / (1 - pZ);
+        // In the photon's basis the right detector unless misaligned; in the other, either at 1/2.
+        const out = arm === basis ? (r < d.misalignment ? value ^ 1 : value) : r < 0.5 ? 0 : 1;
         mask |= 1 << ((arm << 1) | out);
       }
       if (this.darkSkip-- === 0) {
@@ -596,10 +602,9 @@ export class DetectionGenerator {
     return mask;
   }
 
-  /** Poisson(lambda) conditioned on at least 1, by inversion; P(1 | >= 1) is cached per class. */
-  private truncatedPoisson(lambda: number, pOne: number): number {
+  /** Poisson(lambda) conditioned on at least 1, by inversion of uniform u0; P(1 | >= 1) is cached per class. */
+  private truncatedPoisson(lambda: number, pOne: number, u0: number): number {
     if (lambda <= 0) return 1;
-    const u0 = this.rng.next();
     if (u0 < pOne) return 1;
     const u = u0 * -Math.expm1(-lambda);
     let k = 1;

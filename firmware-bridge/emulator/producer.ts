@@ -30,19 +30,20 @@ export type ProducerRequest =
   | { readonly op: 'sent'; readonly upTo: number }
   | { readonly op: 'fibre'; readonly emissions: readonly EmissionInterval[] };
 
+/** One closed batch, encoded. */
+export interface ProducedBatch {
+  readonly index: number;
+  readonly s: number;
+  readonly e: number;
+  readonly n: number;
+  readonly payload: Uint8Array;
+  /** Clicks per detector in this batch (telemetry rates). */
+  readonly clicks: readonly number[];
+}
+
 export type ProducerMessage =
-  | {
-      readonly op: 'batch';
-      readonly acq: number;
-      readonly index: number;
-      readonly s: number;
-      readonly e: number;
-      readonly n: number;
-      readonly payload: Uint8Array;
-      /** Clicks per detector in this batch (telemetry rates). */
-      readonly clicks: readonly number[];
-      readonly dilation: number;
-    }
+  /** The batches closed since the last message (one message per production step: fewer, cheaper posts). */
+  | { readonly op: 'batches'; readonly acq: number; readonly list: readonly ProducedBatch[]; readonly dilation: number }
   | { readonly op: 'stopped'; readonly acq: number; readonly batches: number; readonly lastSlot: number; readonly dilation: number };
 
 /**
@@ -71,6 +72,7 @@ class Producer {
   private readonly clicks = [0, 0, 0, 0];
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private outbox: ProducedBatch[] = [];
   private stretch = false;
   private fifoBatches = Infinity;
   private sentUpTo = 0;
@@ -110,6 +112,7 @@ class Producer {
       // Under 'stretch' the acquisition ends where production stands (the FIFO decided the pace).
       const at = this.stretch ? this.generatedTo : Math.max(r.atSlot, this.generatedTo);
       this.produce(at, true, Infinity);
+      this.flush();
       this.post({ op: 'stopped', acq: this.acq, batches: this.index, lastSlot: this.batchStart, dilation: this.dilation });
     }
   }
@@ -122,6 +125,7 @@ class Producer {
     if (!this.running) return;
     const t0 = performance.now();
     this.produce(this.nowSlot(), false, t0 + 10);
+    this.flush();
     const lag = this.nowSlot() - this.batchStart;
     const maxLag = (this.clockHz * MAX_LAG_MS) / 1000;
     if (lag > maxLag) this.dilation += lag - maxLag / 4;
@@ -159,16 +163,26 @@ class Producer {
   private close(end: number): void {
     const b = new DetectionBatch(this.acq, this.index, this.batchStart, end, this.slots.subarray(0, this.n), this.masks.subarray(0, this.n));
     const payload = encodeDetections(b);
-    const own = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength ? payload : payload.slice();
-    this.post(
-      { op: 'batch', acq: this.acq, index: this.index, s: this.batchStart, e: end, n: this.n, payload: own, clicks: [...this.clicks], dilation: this.dilation },
-      [own.buffer as ArrayBuffer],
-    );
+    // Always a copy: cbor-x encodes into a buffer it reuses, so a view of it would be overwritten
+    // by the next batch before the outbox is posted (and two views could not both be transferred).
+    // (Not payload.slice(): cbor-x returns a Node Buffer, whose slice() is a view.)
+    const own = new Uint8Array(payload);
+    this.outbox.push({ index: this.index, s: this.batchStart, e: end, n: this.n, payload: own, clicks: [...this.clicks] });
     this.clicks.fill(0);
     this.index++;
     this.batchStart = end;
     this.n = 0;
+    if (this.outbox.length >= 4) this.flush(); // keep the pty fed while a long step runs
   }
+
+  /** Posts the batches closed so far, their buffers transferred. */
+  private flush(): void {
+    if (this.outbox.length === 0) return;
+    const list = this.outbox;
+    this.outbox = [];
+    this.post({ op: 'batches', acq: this.acq, list, dilation: this.dilation }, list.map((b) => b.payload.buffer as ArrayBuffer));
+  }
+
 }
 
 if (parentPort) {

@@ -154,6 +154,19 @@ export interface EmulatedLinkOptions {
   readonly telemetryMs?: number;
 }
 
+/** Directories of links not closed yet: removed at exit if the caller never got to close() (a failed test). */
+const liveDirs = new Set<string>();
+let exitHookInstalled = false;
+function trackDir(dir: string): void {
+  liveDirs.add(dir);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // The boards themselves exit when their IPC channel closes with this process.
+  process.once('exit', () => {
+    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+  });
+}
+
 /** A transmitter and a receiver on fresh ptys, joined by an emulated fibre. */
 export class EmulatedLink {
   readonly dir: string;
@@ -168,6 +181,7 @@ export class EmulatedLink {
 
   static async start(o: EmulatedLinkOptions = {}): Promise<EmulatedLink> {
     const dir = mkdtempSync(join(tmpdir(), 'qkdn-bridge-'));
+    trackDir(dir);
     const channel: ChannelParams = {
       seed: o.seed ?? 1,
       source: DEFAULT_SOURCE,
@@ -194,6 +208,7 @@ export class EmulatedLink {
     if (t.status === 'rejected' || r.status === 'rejected') {
       await Promise.all(started.map((x) => (x.status === 'fulfilled' ? x.value.close() : undefined)));
       rmSync(dir, { recursive: true, force: true });
+      liveDirs.delete(dir);
       throw t.status === 'rejected' ? t.reason : (r as PromiseRejectedResult).reason;
     }
     t.value.onEmission = (e) => void r.value.setFibre(e).catch(() => {});
@@ -203,5 +218,6 @@ export class EmulatedLink {
   async close(): Promise<void> {
     await Promise.all([this.tx.close(), this.rx.close()]);
     rmSync(this.dir, { recursive: true, force: true });
+    liveDirs.delete(this.dir);
   }
 }

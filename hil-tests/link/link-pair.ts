@@ -3,9 +3,10 @@
  * board over a real pty, joined by loopback TCP (optionally through a tampering proxy). Both write
  * their own LMDB key store; storesCompared() opens the two after the processes stopped.
  *
- * The emulated source runs at 10 MHz here (not the bench's 1 GHz): a pty carries a few hundred
- * thousand detection events a second, and at 1 GHz the emulated receiver would overflow its FIFO.
- * The protocol is the same; only the slot rate differs.
+ * The emulated source runs at 25 MHz here, with blocks of 2^19 sifted bits and ε_sec = 1e-6 (the
+ * bench: 1 GHz, 2^21, 1e-10), so that a block takes about two seconds through a pty and each
+ * scenario a few blocks; the receiver's back-pressure is 'stretch' (no event is dropped when the
+ * host lags). The protocol and its physics per slot are the same as at 1 GHz.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ import { KeyStore } from '../../host/km/key-store.js';
 import { StorageKey } from '../../host/km/storage-key.js';
 import type { BlockReport } from '../../host/qkd-link/module/diagnostics.js';
 import { EMULATED_PROTOCOL } from '../../host/qkd-link/module/emulated-link.js';
+import { HEADER_BYTES, FrameType, decodeHeader } from '../../host/qkd-link/channel/frame.js';
+import { DEFAULT_SECURITY } from '../../host/qkd-link/module/config.js';
 
 const MAIN = fileURLToPath(new URL('../../host/qkd-link/module/link-main.ts', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -98,11 +101,34 @@ export class ModuleProcess {
   }
 }
 
-/** A TCP proxy between Bob and Alice that can corrupt bytes on their way to Alice. */
+/** Channel frames of a byte stream (channel/frame.ts): header, payload, tag of 8·macKeys bytes. */
+class FrameSplitter {
+  private buf = Buffer.alloc(0);
+  private readonly tagBytes = 8 * DEFAULT_SECURITY.macKeys;
+  push(chunk: Buffer): Buffer[] {
+    this.buf = Buffer.concat([this.buf, chunk]);
+    const out: Buffer[] = [];
+    while (this.buf.length >= HEADER_BYTES) {
+      const total = HEADER_BYTES + decodeHeader(this.buf.subarray(0, HEADER_BYTES)).payloadLength + this.tagBytes;
+      if (this.buf.length < total) break;
+      out.push(this.buf.subarray(0, total));
+      this.buf = this.buf.subarray(total);
+    }
+    return out;
+  }
+}
+
+/**
+ * A TCP proxy between Bob and Alice that can tamper with Bob's frames on their way to Alice: flip
+ * a bit of the next data frame (a bad tag), or send an earlier data frame again after the next one
+ * (a replay, with its original, valid tag).
+ */
 export class TamperProxy {
   private readonly sockets = new Set<Socket>();
-  /** Flip a byte of the next chunk Bob sends. */
+  /** Flip a bit of the next data frame Bob sends. */
   corruptNext = false;
+  /** Resend the previous data frame Bob sent, right after the next one. */
+  replayNext = false;
   private constructor(readonly server: Server, readonly port: number) {}
 
   static async start(target: number): Promise<TamperProxy> {
@@ -111,13 +137,23 @@ export class TamperProxy {
       const proxy = held.proxy!;
       const up = connect(target, '127.0.0.1');
       proxy.sockets.add(down).add(up);
+      const frames = new FrameSplitter();
+      let previous: Buffer | undefined;
       down.on('data', (chunk: Buffer) => {
-        if (proxy.corruptNext && chunk.length > 64) {
-          proxy.corruptNext = false;
-          chunk = Buffer.from(chunk);
-          chunk[chunk.length - 1]! ^= 0x5a;
+        for (let frame of frames.push(chunk)) {
+          const data = decodeHeader(frame.subarray(0, HEADER_BYTES)).type === FrameType.Data;
+          if (data && proxy.corruptNext) {
+            proxy.corruptNext = false;
+            frame = Buffer.from(frame);
+            frame[frame.length - 1]! ^= 0x01;
+          }
+          up.write(frame);
+          if (data && proxy.replayNext && previous) {
+            proxy.replayNext = false;
+            up.write(previous);
+          }
+          if (data) previous = Buffer.from(frame);
         }
-        up.write(chunk);
       });
       up.on('data', (chunk: Buffer) => down.write(chunk));
       const end = () => {
@@ -177,15 +213,15 @@ export class LinkPair {
     let boards: EmulatedLink | undefined;
     let proxy: TamperProxy | undefined;
     try {
-      boards = await EmulatedLink.start({ seed: 11, distanceKm: 10, ...o });
+      boards = await EmulatedLink.start({ seed: 11, distanceKm: 10, backpressure: 'stretch', ...o });
       const port = await freePort();
       proxy = o.proxy ? await TamperProxy.start(port) : undefined;
       writeFileSync(join(dir, 'psk.bin'), randomBytes(1 << 18), { mode: 0o600 });
       const common = {
         linkId: 'HIL-A~HIL-B',
         psk: { file: join(dir, 'psk.bin') },
-        protocol: { ...EMULATED_PROTOCOL, clockHz: 10_000_000 },
-        block: { siftedBits: o.siftedBits ?? 1 << 21, maxInFlight: 2, timeoutMs: 20_000 },
+        protocol: { ...EMULATED_PROTOCOL, clockHz: 25_000_000 },
+        block: { siftedBits: o.siftedBits ?? 1 << 19, maxInFlight: 2, timeoutMs: 20_000 },
         security: { epsSec: 1e-6, ...o.security },
         workers: 1,
       };

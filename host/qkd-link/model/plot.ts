@@ -3,13 +3,13 @@
  * asymptotic rate and the repeaterless bound over 0-150 km, with the link bench's measured points
  * (measured-skr.json) when present.
  *
- *   node --import tsx host/qkd-link/model/plot.ts [--f 1.13] [--sifted-bits N] [--points FILE] [--out FILE]
+ *   node --import tsx host/qkd-link/model/plot.ts [--f 1.13] [--sifted-bits 2097152] [--points FILE] [--out FILE]
  *   node --import tsx host/qkd-link/model/plot.ts --table 10,50     (the model's figures, Markdown; writes nothing)
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_BLOCK, DEFAULT_PROTOCOL, DEFAULT_SECURITY } from '../module/config.js';
+import { DEFAULT_PROTOCOL, DEFAULT_SECURITY } from '../module/config.js';
 import { linkOverheadBits, physicsFromProtocol } from './link-physics.js';
 import { MEASURED_POINTS_PATH, readMeasuredPoints, type MeasuredPoint } from './measured.js';
 import type { LinkPhysics } from './physics.js';
@@ -18,6 +18,9 @@ import { renderSkrPlot, type PlotData } from './svg.js';
 import { ModelArgumentError } from './errors.js';
 
 export const SVG_PATH = fileURLToPath(new URL('./skr-vs-distance.svg', import.meta.url));
+
+/** Sifted bits per block of the link bench (`npm run bench -- link`), the plot's default. */
+export const BENCH_SIFTED_BITS = 2 ** 21;
 
 /** EC efficiency the plot assumes by default: the link's measured f is 1.11-1.16 near 2 % QBER. */
 export const DEFAULT_F = 1.13;
@@ -90,7 +93,7 @@ function main(argv: string[]): void {
     options: { f: { type: 'string' }, 'sifted-bits': { type: 'string' }, points: { type: 'string' }, out: { type: 'string' }, table: { type: 'string' } },
   });
   const f = values.f !== undefined ? Number(values.f) : DEFAULT_F;
-  const sifted = values['sifted-bits'] !== undefined ? Number(values['sifted-bits']) : DEFAULT_BLOCK.siftedBits;
+  const sifted = values['sifted-bits'] !== undefined ? Number(values['sifted-bits']) : BENCH_SIFTED_BITS;
   if (!Number.isSafeInteger(sifted) || sifted < 1) throw new ModelArgumentError('--sifted-bits', values['sifted-bits'], 'a positive integer');
   const physics = physicsFromProtocol(DEFAULT_PROTOCOL);
   const skr = { f, epsSec: DEFAULT_SECURITY.epsSec, epsCor: DEFAULT_SECURITY.epsCor, overheadBits: linkOverheadBits(sifted) };

@@ -24,7 +24,7 @@ export interface PlotData {
 
 const W = 820;
 const H = 560;
-const M = { left: 86, right: 24, top: 96, bottom: 60 };
+const M = { left: 108, right: 24, top: 96, bottom: 60 };
 
 export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -74,7 +74,7 @@ export function renderSkrPlot(d: PlotData): string {
   for (let dec = lo; dec <= hi; dec++) out.push(`<text x="${M.left - 6}" y="${f(y(10 ** dec) + 4)}" text-anchor="end">${escapeXml(rateLabel(dec))}</text>`);
   for (let km = 0; km <= d.xMax + 1e-9; km += step * 2) out.push(`<text x="${f(x(km))}" y="${H - M.bottom + 18}" text-anchor="middle">${km}</text>`);
   out.push(`<text x="${M.left + pw / 2}" y="${H - 16}" text-anchor="middle" font-size="13">Fibre length (km), 0.2 dB/km</text>`);
-  out.push(`<text transform="translate(18 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13">Secret key rate (bit per second of source time)</text>`);
+  out.push(`<text transform="translate(20 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13">Secret key rate (bit per second of source time)</text>`);
   out.push('</g>');
   // Curves, clipped to the plot area.
   out.push(`<clipPath id="plot-area"><rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}"/></clipPath>`);

@@ -6,6 +6,7 @@
  * abandoned (ERR_LINK_BOARD_FAULT) and no detection is used until the alarm clears.
  */
 import { BoardDriver, type Acquisition, type BoardDriverOptions } from '../../../firmware-bridge/driver/board-driver.js';
+import { BoardError } from '../../../firmware-bridge/errors.js';
 import type { PortSelector } from '../../../firmware-bridge/driver/serial-line.js';
 import type { Alarm } from '../../../firmware-bridge/protocol/messages.js';
 import type { TransmitterAnswer } from '../session/sifting.js';
@@ -68,6 +69,21 @@ function driverOptions(c: LinkConfig, role: 'tx' | 'rx'): BoardDriverOptions {
   return { port: portSelector(c.board.port), role, ...(c.board.serial ? { serial: c.board.serial } : {}), requestTimeoutMs: 2000, retries: 3, reconnectTimeoutMs: 30_000 };
 }
 
+/**
+ * Runs a request that a board refuses while an acquisition is running ('bad-state'): a module
+ * that was killed left its board acquiring, so on a refusal the stale acquisition is stopped and
+ * the request made again.
+ */
+async function leftRunning<T>(driver: BoardDriver, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (e) {
+    if (!(e instanceof BoardError) || e.boardCode !== 'bad-state') throw e;
+    await driver.stop();
+    return request();
+  }
+}
+
 export class BoardTransmitterPort implements TransmitterPort {
   private readonly watch: FaultWatch;
   private constructor(readonly driver: BoardDriver) {
@@ -79,8 +95,8 @@ export class BoardTransmitterPort implements TransmitterPort {
     const driver = await BoardDriver.open(driverOptions(c, 'tx'));
     try {
       const p = c.protocol;
-      await driver.configure({ clockHz: p.clockHz, mu: [...p.mu], pMu: [...p.pMu], pZ: p.pZ });
-      await driver.start();
+      await leftRunning(driver, () => driver.configure({ clockHz: p.clockHz, mu: [...p.mu], pMu: [...p.pMu], pZ: p.pZ }));
+      await leftRunning(driver, () => driver.start());
     } catch (e) {
       await driver.close();
       throw new LinkError('ERR_LINK_BOARD_FAULT', `transmitter board: ${(e as Error).message}`, { cause: e });
@@ -124,7 +140,7 @@ export class BoardReceiverPort implements ReceiverPort {
     const driver = await BoardDriver.open(driverOptions(c, 'rx'));
     try {
       const p = c.protocol;
-      await driver.configure({ clockHz: p.clockHz, pZ: p.rxPZ, gateNs: p.gateNs, biasV: p.biasV, deadNs: p.deadNs, batchSlots: p.batchSlots });
+      await leftRunning(driver, () => driver.configure({ clockHz: p.clockHz, pZ: p.rxPZ, gateNs: p.gateNs, biasV: p.biasV, deadNs: p.deadNs, batchSlots: p.batchSlots }));
     } catch (e) {
       await driver.close();
       throw new LinkError('ERR_LINK_BOARD_FAULT', `receiver board: ${(e as Error).message}`, { cause: e });

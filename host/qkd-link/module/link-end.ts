@@ -21,6 +21,8 @@ import type { LinkState, PendingBlock } from './link-state.js';
 import type { WorkerPool } from './worker-pool.js';
 
 const TRACE = process.env.QKD_LINK_TRACE === '1';
+/** How often our sync.state is repeated until the peer's arrives. */
+const SYNC_REPEAT_MS = 1000;
 
 export interface LinkEndDeps {
   readonly config: LinkConfig;
@@ -73,6 +75,8 @@ export abstract class LinkEnd {
   protected stopped = false;
   private syncWaiter: ((m: MessageOf<'sync.state'>) => void) | undefined;
   private earlySync: MessageOf<'sync.state'> | undefined;
+  /** Our sync.state on this connection, repeated to a peer that did not get it. */
+  private mySync: MessageOf<'sync.state'> | undefined;
   private pushing: Promise<void> = Promise.resolve();
   protected readonly random: (n: number) => Uint8Array;
 
@@ -129,6 +133,7 @@ export abstract class LinkEnd {
     this.channel = undefined;
     this.syncWaiter = undefined;
     this.earlySync = undefined;
+    this.mySync = undefined;
     this.abortAll(new LinkError('ERR_LINK_PEER_LOST', `connection to the peer lost: ${reason}`), false);
     this.state('disconnected', reason);
   }
@@ -149,6 +154,11 @@ export abstract class LinkEnd {
     }
     if (TRACE) process.stderr.write(`[${this.role}] <- ${m.t} b${m.b} ${payload.length}B\n`);
     if (m.t === 'sync.state') {
+      // A repeat: the peer has not had ours (refused as stale after its restart): answer it again.
+      if (this.synchronised) {
+        if (this.mySync) void this.send(this.mySync).catch(() => undefined);
+        return;
+      }
       if (this.syncWaiter) this.syncWaiter(m);
       else this.earlySync = m;
       return;
@@ -198,8 +208,18 @@ export abstract class LinkEnd {
       };
     });
     got.catch(() => undefined);
+    this.mySync = mine;
     await this.send(mine);
-    const peer = await got;
+    // After a restart either end may refuse the other's first frames as stale (their pad indices
+    // are below its floor) and tell the channel where to resume: a sync.state is then lost. Ours
+    // goes again until the peer's arrives, and a synchronised end answers a repeat with its own.
+    const again = setInterval(() => void this.send(mine).catch(() => undefined), SYNC_REPEAT_MS);
+    let peer: MessageOf<'sync.state'>;
+    try {
+      peer = await got;
+    } finally {
+      clearInterval(again);
+    }
     this.syncWaiter = undefined;
     if (peer.cfg !== mine.cfg) throw new LinkError('ERR_LINK_MISMATCH', `the peer's protocol configuration differs (digest ${peer.cfg}, ours ${mine.cfg}): both ends need the same protocol, block and security sections`);
     await this.resolvePending(peer);
