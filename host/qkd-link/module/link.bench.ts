@@ -93,6 +93,8 @@ export const suite: BenchSuite = {
         source_sifted_mbps: round(sourceSiftedBps / 1e6, 3),
         pp_mbps: round(ppBps / 1e6, 3),
         pp_keeps_up: ppBps >= sourceSiftedBps,
+        // Sifted bits per CPU-second of this process (both ends, their workers and the detection intake).
+        pp_cpu_mbps: summary.cpuSeconds > 0 ? round(summary.siftedBits / summary.cpuSeconds / 1e6, 3) : null,
         ec_mbps: ecSeconds > 0 ? round(sum(keyed.map((b) => b.bob.sifted!.Z.signal + b.bob.sifted!.Z.decoy + b.bob.sifted!.Z.vacuum)) / ecSeconds / 1e6, 3) : null,
         wall_s: round(summary.wallSeconds, 2),
         cpu_s: round(summary.cpuSeconds, 2),
