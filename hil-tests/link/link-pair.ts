@@ -293,6 +293,23 @@ export class LinkPair {
     await this.alice?.stop();
   }
 
+  /**
+   * Stops both ends, restarts them until both have resynchronised, and stops them again. A stop can
+   * land between the receiver's commit and the transmitter's release of a block (two-phase commit):
+   * the transmitter then holds it as pending and releases or destroys it by the peer's word at the
+   * next synchronisation. The guarantee under test is agreement after that, so compare stores after
+   * settle(). Returns the processes that ran before, whose reports the caller may still need.
+   */
+  async settle(): Promise<{ alice: ModuleProcess; bob: ModuleProcess }> {
+    const before = { alice: this.alice!, bob: this.bob! };
+    await this.stopEnds();
+    await this.startBoth();
+    const synchronised = (e: LinkEvent): boolean => e.event === 'state' && e.state === 'synchronised';
+    await Promise.all([this.alice!.waitFor(synchronised, 30_000, 'resynchronisation'), this.bob!.waitFor(synchronised, 30_000, 'resynchronisation')]);
+    await this.stopEnds();
+    return before;
+  }
+
   async close(): Promise<void> {
     await this.bob?.kill().catch(() => undefined);
     await this.alice?.kill().catch(() => undefined);
