@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { startDemoNetwork, type DemoNetwork } from '../../host/node/demo-network.js';
 
 // A down node is refused at once; these only keep a loaded CI machine's stalls from failing a supply.
-const km = { peerTimeoutMs: 10_000, relayHopTimeoutMs: 5_000 };
+const km = { peerTimeoutMs: 20_000, relayHopTimeoutMs: 15_000 };
 // Node processes from a one-file build of the tree: they start in half the CPU time.
 const bundle = true;
 

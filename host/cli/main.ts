@@ -12,17 +12,29 @@ program
   .option('--blocks <n>', 'post-processing blocks to run', '4')
   .option('--seed <n>', 'seed of the simulated detections', '1')
   .option('--nodes <n>', 'trusted nodes in the key-management network part', '4')
+  .option('--distance <km>', 'fibre length of the emulated QKD link part', '10')
+  .option('--no-link', 'skip the QKD link part (two modules on emulated boards)')
   .option('--no-network', 'skip the key-management network part')
-  .action(async (opts: { blocks: string; seed: string; nodes: string; network: boolean }) => {
+  .action(async (opts: { blocks: string; seed: string; nodes: string; distance: string; link: boolean; network: boolean }) => {
     const { runDemo } = await import('./demo.js');
     const code = await runDemo({ blocks: Number(opts.blocks), seed: Number(opts.seed) });
-    if (code !== 0 || !opts.network) {
+    if (code !== 0) {
       process.exitCode = code;
       return;
     }
-    const { runNetworkDemo } = await import('../node/demo-network.js');
-    const result = await runNetworkDemo({ nodes: Number(opts.nodes) });
-    process.exitCode = result.identical ? 0 : 1;
+    if (opts.link) {
+      const { runLinkDemo } = await import('./link-demo.js');
+      const link = await runLinkDemo({ distanceKm: Number(opts.distance), seed: Number(opts.seed) });
+      if (!link.storesAgree || link.totalUnits === 0) {
+        process.exitCode = 1;
+        return;
+      }
+    }
+    if (opts.network) {
+      const { runNetworkDemo } = await import('../node/demo-network.js');
+      const result = await runNetworkDemo({ nodes: Number(opts.nodes) });
+      process.exitCode = result.identical ? 0 : 1;
+    }
   });
 
 program

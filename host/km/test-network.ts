@@ -110,15 +110,25 @@ export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwo
     await n.store.close();
   };
 
-  for (const id of ids) await startNode(id);
+  const closeAll = async () => {
+    for (const id of [...nodes.keys()]) await stopNode(id);
+    rmSync(dir, { recursive: true, force: true });
+  };
   // Both ends of every link hold the initial units before a test asks for them: supply only
   // takes units the peer also holds, and a loaded machine may start a source late.
   const initial = o.initialUnits ?? 256;
-  await eventually(
-    () => links.every((l) => nodes.get(l.ends[0])!.store.high(l.ends[1], 'link') >= initial - 1 && nodes.get(l.ends[1])!.store.high(l.ends[0], 'link') >= initial - 1),
-    30_000,
-    'initial link units at both ends',
-  );
+  try {
+    for (const id of ids) await startNode(id);
+    await eventually(
+      () => links.every((l) => nodes.get(l.ends[0])!.store.high(l.ends[1], 'link') >= initial - 1 && nodes.get(l.ends[1])!.store.high(l.ends[0], 'link') >= initial - 1),
+      30_000,
+      'initial link units at both ends',
+    );
+  } catch (e) {
+    // Nothing left behind when the network cannot start.
+    await closeAll().catch(() => {});
+    throw e;
+  }
   return {
     dir,
     nodes,
@@ -130,10 +140,7 @@ export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwo
     },
     stopNode,
     startNode,
-    close: async () => {
-      for (const id of [...nodes.keys()]) await stopNode(id);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close: closeAll,
   };
 }
 

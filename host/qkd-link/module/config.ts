@@ -105,7 +105,7 @@ export const DEFAULT_PROTOCOL: ProtocolConfig = {
   batchSlots: 1 << 22,
 };
 
-export const DEFAULT_BLOCK: BlockConfig = { siftedBits: 1 << 20, maxInFlight: 3, timeoutMs: 30_000 };
+export const DEFAULT_BLOCK: BlockConfig = { siftedBits: 1 << 21, maxInFlight: 3, timeoutMs: 30_000 };
 export const DEFAULT_SECURITY: SecurityConfig = { epsSec: 1e-10, epsCor: 1e-15, qberMax: 0.11, macKeys: 2, framesPerKey: 64 };
 export const DEFAULT_AUTH: AuthConfig = { shareBits: 16_384, lowWaterFrames: 4096 };
 

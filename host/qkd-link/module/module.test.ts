@@ -6,7 +6,8 @@ import { agreementDigest, parseLinkConfig } from './config.js';
 import { LinkConfigError } from './errors.js';
 import { BlockMailbox, CommitGate } from './block.js';
 import { reconcileLocal } from '../reconciliation/reconcile.js';
-import { frameKey, frameOrder, keyIndex, keptLeak, packKept, paddedKey, realBits, splitFinalKey, unitsFor } from './postprocess.js';
+import { binaryEntropy } from '../estimation/statistics.js';
+import { efficiency, frameKey, frameOrder, keyIndex, keptLeak, packKept, paddedKey, realBits, splitFinalKey, unitsFor } from './postprocess.js';
 
 const family = CodeFamily.load();
 const base = { linkId: 'A~B', role: 'alice', node: 'A', peer: 'B', dataDir: '/tmp/x', board: { port: '/dev/null' }, psk: { hex: '00'.repeat(1024) } };
@@ -75,6 +76,14 @@ test('a failed frame costs all its real bits; kept bits are packed from decoded 
   const bits = new Uint8Array(fr.frames * fr.k).fill(1);
   const packed = packKept(bits, fr, ok, acc.kept);
   assert.is(packed.length, Math.ceil(acc.kept / 8));
+});
+
+test('f counts the real key bits of the decoded frames, not the zeros that pad them', () => {
+  const fr = frameKey(family, 0.02, 2 * 60_000);
+  assert.ok(fr.k > 60_000, 'frames are padded');
+  const f = efficiency(fr, [5000, 5000], Uint8Array.of(1, 1), 0.02);
+  assert.ok(Math.abs(f - 10_000 / (120_000 * binaryEntropy(0.02))) < 1e-9, `f ${f}`);
+  assert.ok(Math.abs(efficiency(fr, [5000, 9999], Uint8Array.of(1, 0), 0.02) - 5000 / (60_000 * binaryEntropy(0.02))) < 1e-9);
 });
 
 test('final key split: whole units first, the rest to the authentication ledger', () => {

@@ -110,14 +110,18 @@ export function keptLeak(fr: Framing, frameLeak: readonly number[], ok: Uint8Arr
   return { leak: ecLeak + dropped + counts, dropped, kept, ecLeak };
 }
 
-/** f of the decoded frames: error-correction leak (tags excluded) over n·h(QBER) of their real bits. */
+/**
+ * f of the decoded frames: error-correction leak (tags excluded) over n·h(QBER) of their real
+ * bits (not the zeros that pad a frame: they carry no key, so the syndrome bits spent on them
+ * count against f).
+ */
 export function efficiency(fr: Framing, ecLeak: readonly number[], ok: Uint8Array, qber: number): number {
   let leak = 0;
   let bits = 0;
   for (let f = 0; f < fr.frames; f++) {
     if (!ok[f]) continue;
     leak += ecLeak[f]!;
-    bits += fr.k;
+    bits += realBits(fr, f);
   }
   return qber > 0 && bits > 0 ? leak / (bits * binaryEntropy(qber)) : 0;
 }

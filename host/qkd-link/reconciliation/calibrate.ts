@@ -2,7 +2,7 @@
  * Measures, for every 2^16-bit code of the family and a grid of QBERs, how much each frame must
  * disclose before it decodes, and writes calibration.ts, which the planner reads:
  * `npx tsx host/qkd-link/reconciliation/calibrate.ts [id...]` (with ids: reruns those codes and
- * keeps the other rows). Deterministic: seeded frames, integer decoder; about ten minutes for
+ * keeps the other rows). Deterministic: seeded frames, integer decoder; about ten CPU minutes for
  * all codes on one core.
  *
  * Each frame starts below what frames need (all reserved positions punctured, or fewer where

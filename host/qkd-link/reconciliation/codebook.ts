@@ -39,8 +39,18 @@ export interface FramePlan {
 export type CalibrationRow = readonly [qber: number, f50: number, f80: number, f95: number, keyRevealShare: number];
 export type CalibrationTable = ReadonlyMap<number, ReadonlyArray<CalibrationRow>>;
 
-/** Quantile of the measured needs used as the starting leak: most frames decode without a blind round. */
-export const START_QUANTILE = 0.8;
+/**
+ * What one blind round is worth, in efficiency, when the planner weighs leak against decoder
+ * work: a round costs a stall (4 iterations) and the iterations to converge after the reveal,
+ * about a third of a frame's decoding. Measured at 3 % QBER (128 frames): 0.015 gives f 1.108
+ * at 41 iterations per frame, 0.02 1.110 at 36, 0.03 1.114 at 31 (a fixed start of 1.13 with
+ * the old table: 1.132 at 29); 0.03 keeps the decoder's work near that of a fixed start.
+ */
+export const ROUND_COST = 0.03;
+
+/** Start points (quantiles of the measured needs) and blind steps (fractions of k·h) the planner weighs. */
+const START_QUANTILES = [0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+const REVEAL_STEPS = [0.005, 0.01, 0.015, 0.02, 0.03];
 
 interface Need { readonly f50: number; readonly f80: number; readonly f95: number }
 
@@ -70,15 +80,26 @@ function quantileOf(n: Need, u: number): number {
   return n.f95 + (u - 0.95) * ((n.f95 - n.f80) / 0.15);
 }
 
-/** Blind step for frames past the start: about two rounds to the 95 % point, never below 0.5 % of k·h. */
-function revealStepOf(n: Need): number {
-  return Math.max(0.005, Math.min(0.03, (n.f95 - n.f80) / 2));
+/**
+ * Estimated mean final efficiency plus ROUND_COST per expected blind round, for a start and a
+ * step: frames that need less than the start pay the start, the others what they need plus half
+ * a step, after ceil((need - start) / step) rounds. Twenty quantiles of the need distribution.
+ */
+function planScore(n: Need, start: number, step: number): { f: number; score: number } {
+  let f = 0;
+  let rounds = 0;
+  for (let i = 0; i < 20; i++) {
+    const x = quantileOf(n, (i + 0.5) / 20);
+    if (x <= start) f += start / 20;
+    else { f += (x + step / 2) / 20; rounds += Math.ceil((x - start) / step) / 20; }
+  }
+  return { f, score: f + ROUND_COST * rounds };
 }
 
 /**
- * Default starting efficiency by QBER, measured with the shipped codes (bench, 32-128 frames):
- * just below where most frames decode without a blind round. Starting lower saves little leak
- * and costs rounds (decoder iterations); starting higher leaks for nothing.
+ * Starting efficiency by QBER for the uncalibrated rule (plan() where no code has calibration
+ * rows, e.g. below 0.36 %, or a family loaded without them), measured with codes 1-7 (bench,
+ * 32-128 frames): just below where most frames decode without a blind round.
  */
 const START_EFFICIENCY: ReadonlyArray<readonly [number, number]> = [
   [0.005, 1.22], [0.01, 1.19], [0.02, 1.09], [0.03, 1.13], [0.05, 1.08], [0.08, 1.08], [0.11, 1.2],
@@ -165,10 +186,10 @@ export class CodeFamily {
 
   /**
    * The calibrated choice: for each code measured near `qber` (calibration.ts; a 2^17-bit code
-   * uses its 2^16-bit sibling's figures, slightly pessimistic), start at the START_QUANTILE of the
-   * leak its frames need, and estimate the mean final efficiency: frames that need less than the
-   * start pay the start, the others what they need plus half a blind step. The code with the
-   * lowest estimate wins.
+   * uses its 2^16-bit sibling's figures, slightly pessimistic), each start point (a quantile of
+   * the leak its frames need, or as near as its reserved positions allow) and each blind step,
+   * estimate the mean final efficiency and the blind rounds (planScore); the lowest efficiency
+   * plus ROUND_COST per round wins.
    */
   private calibratedPlan(qber: number, frameBits: number): FramePlan | undefined {
     let best: { plan: FramePlan; score: number } | undefined;
@@ -180,17 +201,15 @@ export class CodeFamily {
       const d = code.punctureOrder.length;
       const k = code.n - d;
       const kh = k * h;
-      const wanted = Math.round(code.m - quantileOf(need, START_QUANTILE) * kh);
-      const p = Math.min(d, Math.max(0, wanted));
-      const start = (code.m - p) / kh;
-      const step = revealStepOf(need);
-      let score = 0;
-      for (let i = 0; i < 20; i++) {
-        const x = quantileOf(need, (i + 0.5) / 20);
-        score += (x <= start ? start : x + step / 2) / 20;
-      }
-      if (!best || score < best.score) {
-        best = { plan: { code, keyLength: k, reserved: d, punctured: p, keyPositions: this.keyPositions(code), qber, startEfficiency: start, expectedEfficiency: score, revealStep: step }, score };
+      for (const u of START_QUANTILES) {
+        const p = Math.min(d, Math.max(0, Math.round(code.m - quantileOf(need, u) * kh)));
+        const start = (code.m - p) / kh;
+        for (const step of REVEAL_STEPS) {
+          const { f, score } = planScore(need, start, step);
+          if (!best || score < best.score - 1e-12) {
+            best = { plan: { code, keyLength: k, reserved: d, punctured: p, keyPositions: this.keyPositions(code), qber, startEfficiency: start, expectedEfficiency: f, revealStep: step }, score };
+          }
+        }
       }
     }
     return best?.plan;

@@ -55,6 +55,8 @@ const N16_FILL: readonly FamilyEntry[] = [
   { id: 30, name: 'qc-r893-n16', nb: 512, mb: 55, z: 128, degrees: DEGREES, checkDegrees: range(32, 80, 6), maxPunctureFraction: 0.1, seed: 0x1030 },
   { id: 31, name: 'qc-r859-n16', nb: 256, mb: 36, z: 256, degrees: DEGREES, checkDegrees: range(24, 60, 4), maxPunctureFraction: 0.1, seed: 0x1031 },
   { id: 32, name: 'qc-r828-n16', nb: 256, mb: 44, z: 256, degrees: DEGREES, checkDegrees: range(20, 50, 3), maxPunctureFraction: 0.1, seed: 0x1032 },
+  { id: 33, name: 'qc-r852-n16', nb: 256, mb: 38, z: 256, degrees: DEGREES, checkDegrees: range(23, 56, 3), maxPunctureFraction: 0.1, seed: 0x1033 },
+  { id: 34, name: 'qc-r797-n16', nb: 256, mb: 52, z: 256, degrees: DEGREES, checkDegrees: range(17, 44, 2), maxPunctureFraction: 0.1, seed: 0x1034 },
 ];
 
 export const FAMILY: readonly FamilyEntry[] = [

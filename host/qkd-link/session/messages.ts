@@ -92,6 +92,14 @@ export function encodeMessage(m: SessionMessage): Uint8Array {
   return encodeCbor({ v: SESSION_VERSION, ...m } as CborValue);
 }
 
+/**
+ * CBOR carries integers of 2^32 and above as 64-bit, which the decoder yields as bigint: slot
+ * numbers pass 2^32 after about four seconds at 1 GHz. Those up to 2^53 become numbers again.
+ */
+function safeNumber(v: unknown): unknown {
+  return typeof v === 'bigint' && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
 function kindOk(kind: FieldKind, v: unknown): boolean {
   switch (kind) {
     case 'uint':
@@ -119,11 +127,12 @@ export function decodeMessage(bytes: Uint8Array): SessionMessage {
   if (m.v !== SESSION_VERSION) throw new SessionMessageError(`unsupported session version ${String(m.v)}`);
   const t = m.t;
   if (typeof t !== 'string' || !Object.hasOwn(MESSAGE_FIELDS, t)) throw new SessionMessageError(`unknown message type ${String(t)}`);
-  if (!kindOk('uint', m.b)) throw new SessionMessageError(`${t}: block number ${String(m.b)} is not an unsigned integer`);
+  const b = safeNumber(m.b);
+  if (!kindOk('uint', b)) throw new SessionMessageError(`${t}: block number ${String(m.b)} is not an unsigned integer`);
   const fields = MESSAGE_FIELDS[t as MessageType] as Record<string, FieldKind>;
-  const out: Record<string, unknown> = { t, b: m.b };
+  const out: Record<string, unknown> = { t, b };
   for (const [name, kind] of Object.entries(fields)) {
-    const v = m[name];
+    const v = kind === 'uint' ? safeNumber(m[name]) : kind === 'uints' && Array.isArray(m[name]) ? (m[name] as unknown[]).map(safeNumber) : m[name];
     if (!kindOk(kind, v)) throw new SessionMessageError(`${t}: field ${name} is missing or not ${kind}`);
     // cbor-x yields Buffers; hand out plain Uint8Array views so callers see one type.
     out[name] = v instanceof Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v;
