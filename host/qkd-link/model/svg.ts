@@ -90,9 +90,9 @@ export function renderSkrPlot(d: PlotData): string {
   out.push('</g>');
   // Legend, top right inside the plot.
   const entries = [...d.curves.map((c) => ({ label: c.label, line: c })), ...(d.measured.length ? [{ label: d.measuredLabel, line: undefined }] : [])];
-  const lx = W - M.right - 330;
+  const lx = W - M.right - 352;
   const ly = M.top + 12;
-  out.push(`<g id="legend"><rect x="${lx - 8}" y="${ly - 10}" width="322" height="${entries.length * 18 + 8}" fill="#ffffff" fill-opacity="0.9" stroke="#999999"/>`);
+  out.push(`<g id="legend"><rect x="${lx - 8}" y="${ly - 10}" width="344" height="${entries.length * 18 + 8}" fill="#ffffff" fill-opacity="0.9" stroke="#999999"/>`);
   entries.forEach((e, i) => {
     const yy = ly + i * 18 + 4;
     if (e.line) out.push(`<line x1="${lx}" y1="${yy}" x2="${lx + 28}" y2="${yy}" stroke="${e.line.color}" stroke-width="2"${e.line.dash ? ` stroke-dasharray="${e.line.dash}"` : ''}/>`);
