@@ -259,12 +259,17 @@ test('restarts resynchronise: a restarted receiver moves an honest sender above 
   assert.ok(bobLedger.floor > usedByAlice, `floor ${bobLedger.floor} vs Alice's next ${usedByAlice}`);
   r = await rig(s, { alice: aliceLedger, bob: bobLedger });
   const stale: ChannelError[] = [];
-  r.bob.on('error', (e) => stale.push(e));
+  const errors: ChannelError[] = [];
+  r.bob.on('stale-hello', (e: ChannelError) => stale.push(e));
+  r.bob.on('error', (e) => errors.push(e));
   await Promise.all([r.alice.handshake(1000), r.bob.handshake(1000)]);
   const got = nextMessage(r.bob);
   await r.alice.send(Buffer.from('resumed'));
   assert.is(await got, 'resumed');
   assert.ok(stale.length >= 1 && stale.every((e) => e instanceof ChannelReplayError), 'the stale hello was refused first');
+  assert.equal(errors, [], 'a restarted honest peer raises no security error');
+  assert.is(r.bob.counters.staleHellos, stale.length);
+  assert.is(r.bob.counters.replays, 0);
   assert.ok(aliceLedger.stats().nextSend > bobLedger.floor - 1);
   await r.close();
   // Now Alice restarts: she resumes at her durable reservation, beyond every pad she may have used.

@@ -34,6 +34,8 @@ export interface ChannelCounters {
   framesReceived: number;
   authFailures: number;
   replays: number;
+  /** Hellos below our floor during a handshake: the mark of a peer that restarted (see process()). */
+  staleHellos: number;
   malformed: number;
   bytesSent: number;
   bytesReceived: number;
@@ -56,11 +58,13 @@ interface HelloPayload {
 interface ChannelEvents {
   message: [payload: Uint8Array];
   error: [err: ChannelError];
+  /** A refused hello of a peer that restarted behind our floor; it is told where to resume. */
+  'stale-hello': [err: ChannelReplayError];
   close: [reason: string];
 }
 
 export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
-  readonly counters: ChannelCounters = { framesSent: 0, framesReceived: 0, authFailures: 0, replays: 0, malformed: 0, bytesSent: 0, bytesReceived: 0 };
+  readonly counters: ChannelCounters = { framesSent: 0, framesReceived: 0, authFailures: 0, replays: 0, staleHellos: 0, malformed: 0, bytesSent: 0, bytesReceived: 0 };
   private readonly sendDir: Direction;
   private readonly recvDir: Direction;
   private readonly maxPayload: number;
@@ -187,8 +191,16 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
     try {
       ledger.checkFresh(index);
     } catch (err) {
-      this.counters.replays++;
-      this.fail(err as ChannelReplayError);
+      if (type === FrameType.Hello && this.peerHelloSeen === undefined) {
+        // A restarted peer resumes at its durable reservation, which our floor (persisted a window
+        // ahead) may exceed: its first hello is refused here as a matter of course. Refused all the
+        // same, so a replayed hello gains nothing; counted and reported, but not as an attack.
+        this.counters.staleHellos++;
+        this.emit('stale-hello', err as ChannelReplayError);
+      } else {
+        this.counters.replays++;
+        this.fail(err as ChannelReplayError);
+      }
       // An honest peer that restarted is behind our floor: tell it where to resume, and whether
       // its hello is still wanted (the refused frame may have been it).
       await this.sendFrame(FrameType.Resync, encode({ floor: ledger.floor, hello: this.peerHelloSeen === undefined })).catch(() => undefined);
