@@ -25,17 +25,15 @@
  * basis equals the transmitter's, and is an error when its bit differs.
  */
 import type { PerClass } from '../estimation/finite-key.js';
+import type { SourceSettings } from '../../../firmware-bridge/emulator/channel-model.js';
 import { ModelArgumentError, checkFinite, checkProbability } from './errors.js';
 
-export interface SourceModel {
-  readonly clockHz: number;
-  /** Mean photon numbers: signal μ1, decoy μ2, vacuum μ3 (μ1 > μ2 + μ3, μ2 > μ3 >= 0). */
-  readonly mu: readonly number[];
-  /** Probability of each intensity class. */
-  readonly pMu: readonly number[];
-  /** Probability of the Z (key) basis at the transmitter. */
-  readonly pZ: number;
-}
+/**
+ * The source as the emulated transmitter is configured with it (one definition, the emulator's):
+ * mean photon numbers signal μ1, decoy μ2, vacuum μ3 (μ1 > μ2 + μ3, μ2 > μ3 >= 0), their
+ * probabilities, and the probability of the Z (key) basis.
+ */
+export type SourceModel = SourceSettings;
 
 export interface DetectorModel {
   /** Detection efficiency including the receiver's internal loss. */
