@@ -25,7 +25,7 @@
  * basis equals the transmitter's, and is an error when its bit differs.
  */
 import type { PerClass } from '../estimation/finite-key.js';
-import type { SourceSettings } from '../../../firmware-bridge/emulator/channel-model.js';
+import type { DetectorParams, SourceSettings } from '../../../firmware-bridge/emulator/channel-model.js';
 import { ModelArgumentError, checkFinite, checkProbability } from './errors.js';
 
 /**
@@ -35,22 +35,8 @@ import { ModelArgumentError, checkFinite, checkProbability } from './errors.js';
  */
 export type SourceModel = SourceSettings;
 
-export interface DetectorModel {
-  /** Detection efficiency including the receiver's internal loss. */
-  readonly efficiency: number;
-  /** Dark-count probability per gate, per detector (four detectors). */
-  readonly darkCountProbability: number;
-  /** Probability that a click causes one after-pulse. */
-  readonly afterpulseProbability: number;
-  /** Mean delay of an after-pulse after the end of the dead time, ns. */
-  readonly afterpulseDelayNs: number;
-  /** Dead time after a click, ns. */
-  readonly deadNs: number;
-  /** Probability that a photon in the matching basis reaches the wrong detector. */
-  readonly misalignment: number;
-  /** Probability of the Z arm of the receiver's passive splitter. */
-  readonly pZ: number;
-}
+/** The receiver's detectors as the emulated receiver is configured with them (the emulator's definition). */
+export type DetectorModel = DetectorParams;
 
 /**
  * Everything the model needs. Field names follow the emulator's ChannelParams, so its
