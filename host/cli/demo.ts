@@ -16,6 +16,7 @@ import { estimateQber, serflingDelta, binaryEntropy, type QberEstimate } from '.
 import { countBitErrors, qberPerClass } from '../qkd-link/estimation/disclosed.js';
 import { CodeFamily } from '../qkd-link/reconciliation/codebook.js';
 import { reconcileLocal, type FrameReport } from '../qkd-link/reconciliation/reconcile.js';
+import { packBits, unpackBits } from '../qkd-link/session/packing.js';
 
 export interface DemoOptions {
   readonly blocks: number;
@@ -154,19 +155,11 @@ interface ReconcileSummary {
   readonly ms: number;
 }
 
-/** Unpacks bits [from, from + n) of a packed string, one bit per byte (the reconciler's form). */
-function unpack(bits: Uint8Array, from: number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (bits[(from + i) >> 3]! >> ((from + i) & 7)) & 1;
-  return out;
-}
-
+/** Concatenates frames (one bit per byte) into one packed string. */
 function pack(frames: readonly Uint8Array[]): { bits: Uint8Array; length: number } {
-  const length = frames.reduce((a, f) => a + f.length, 0);
-  const bits = new Uint8Array(Math.ceil(length / 8));
-  let at = 0;
-  for (const f of frames) for (let i = 0; i < f.length; i++, at++) if (f[i]) bits[at >> 3]! |= 1 << (at & 7);
-  return { bits, length };
+  const all = new Uint8Array(frames.reduce((a, f) => a + f.length, 0));
+  frames.reduce((at, f) => (all.set(f, at), at + f.length), 0);
+  return { bits: packBits(all), length: all.length };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -238,8 +231,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       const t0 = performance.now();
       const k = family.plan(est.keySample.qber).keyLength;
       const frames = Math.floor(est.alice.keptLength / k);
-      const aliceFrames = Array.from({ length: frames }, (_, i) => unpack(est.alice.kept, i * k, k));
-      const bobFrames = Array.from({ length: frames }, (_, i) => unpack(est.bob.kept, i * k, k));
+      const aliceBits = unpackBits(est.alice.kept, est.alice.keptLength, 'Alice kept key');
+      const bobBits = unpackBits(est.bob.kept, est.bob.keptLength, 'Bob kept key');
+      const aliceFrames = Array.from({ length: frames }, (_, i) => aliceBits.slice(i * k, (i + 1) * k));
+      const bobFrames = Array.from({ length: frames }, (_, i) => bobBits.slice(i * k, (i + 1) * k));
       const reports: FrameReport[] = reconcileLocal(family, est.keySample.qber, aliceFrames, bobFrames, next);
       const ok = reports.filter((r) => r.ok);
       const leak = ok.reduce((a, r) => a + r.leak, 0);
