@@ -5,6 +5,7 @@
  * textbook one (ε-ASU per message) at the cost of keyBytes more key per frame, which is small
  * beside a block's output. The ledger (ledger.ts) may also let one hash key serve several frames.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { ErrorVerifier } from '../kernels/verify.js';
 import type { LoadOptions } from '../kernels/loader.js';
 
@@ -31,12 +32,9 @@ export function wegmanCarterTag(h: UniversalHash, pad: Uint8Array, parts: readon
   return tag;
 }
 
-/** Compares in time independent of where the tags differ. */
+/** Compares in time independent of where the tags differ (tag lengths are public). */
 export function tagsEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
