@@ -29,6 +29,11 @@ export interface KeyContainer {
   keys: { key_ID: string; key: string }[];
 }
 
+/** Key container (ETSI 014 clause 6.3): key bytes as base64. */
+function container(keys: readonly { readonly id: string; readonly bytes: Uint8Array }[]): KeyContainer {
+  return { keys: keys.map((k) => ({ key_ID: k.id, key: Buffer.from(k.bytes).toString('base64') })) };
+}
+
 const NO_PAIR = 'no key supply is available between these SAEs';
 
 export class Etsi014Service {
@@ -86,8 +91,7 @@ export class Etsi014Service {
     const slaves = [slave, ...req.additionalSlaves];
     this.#target(master, slaves);
     try {
-      const keys = await this.km.supply({ master, slaves, size: req.size, number: req.number });
-      return { keys: keys.map((k) => ({ key_ID: k.id, key: Buffer.from(k.bytes).toString('base64') })) };
+      return container(await this.km.supply({ master, slaves, size: req.size, number: req.number }));
     } catch (e) {
       throw mapKmError(e, 'enc_keys');
     }
@@ -95,8 +99,7 @@ export class Etsi014Service {
 
   async decKeys(slave: string, master: string, ids: readonly string[]): Promise<KeyContainer> {
     try {
-      const keys = await this.km.fetch({ slave, master, ids });
-      return { keys: keys.map((k) => ({ key_ID: k.id, key: Buffer.from(k.bytes).toString('base64') })) };
+      return container(await this.km.fetch({ slave, master, ids }));
     } catch (e) {
       throw mapKmError(e, 'dec_keys');
     }

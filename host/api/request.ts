@@ -15,6 +15,7 @@
  * - dec_keys GET: `key_ID` once.
  */
 import { ApiError, invalid } from './errors.js';
+import { ID_PATTERN } from '../pki/ids.js';
 
 export interface EtsiLimits {
   /** Default key size in bits (status `key_size`). */
@@ -32,7 +33,6 @@ export interface KeyRequest {
   readonly additionalSlaves: readonly string[];
 }
 
-export const SAE_ID_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
 const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const DIGITS = /^[0-9]{1,9}$/;
 
@@ -44,7 +44,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 export function parseSaeId(v: unknown, parameter: string): string {
-  if (typeof v !== 'string' || !SAE_ID_PATTERN.test(v)) throw invalid(parameter, 'an SAE ID is 1-64 of A-Z a-z 0-9 . _ ~ -');
+  if (typeof v !== 'string' || !ID_PATTERN.test(v)) throw invalid(parameter, 'an SAE ID is 1-64 of A-Z a-z 0-9 . _ ~ -');
   return v;
 }
 

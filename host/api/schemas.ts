@@ -4,7 +4,9 @@
  * serialization fast and guarantee that integers go out as JSON integers and that nothing but the
  * standard's fields (and its extensions) leaves the server.
  */
-const SAE_ID = { type: 'string', pattern: '^[A-Za-z0-9._~-]{1,64}$' } as const;
+import { ID_PATTERN } from '../pki/ids.js';
+
+const SAE_ID = { type: 'string', pattern: ID_PATTERN.source } as const;
 
 export const SCHEMAS = {
   params: { type: 'object', required: ['SAE_ID'], properties: { SAE_ID: SAE_ID } },

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { KeyRecord, KeyChange, KeyStore, PoolOrigin, VoidNotice } from './key-store.js';
 import type { KeySink, KeySource } from './key-source.js';
 import { deriveUnitId } from './key-id.js';
-import { linkAllocator, linkBetween, route as routeOf, type Topology } from './topology.js';
+import { linkAllocator, linkBetween, neighbours, route as routeOf, type Topology } from './topology.js';
 import { InsufficientKeysError, KmError, KmConfigError, NotPermittedError, PeerRefusedError } from './errors.js';
 import type { KxAnswer, KxTransport } from './kx/transport.js';
 import type { KxMessage } from './kx/messages.js';
@@ -220,9 +220,7 @@ export class KeyManager {
 
   #tick(): void {
     if (this.#stopped) return;
-    const peers = new Set<string>();
-    for (const l of this.topology.links) if (l.ends.includes(this.nodeId)) peers.add(l.ends[0] === this.nodeId ? l.ends[1] : l.ends[0]);
-    for (const p of peers) this.#bg(this.#sync(p));
+    for (const p of neighbours(this.topology, this.nodeId)) this.#bg(this.#sync(p));
     for (const e of this.store.outbox()) this.#bg(this.#flush(e.peer));
   }
 

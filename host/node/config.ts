@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { KmConfigError } from '../km/errors.js';
+import { ID_PATTERN } from '../pki/ids.js';
 
 export interface SimulatedSourceConfig {
   readonly type: 'simulated';
@@ -78,7 +79,7 @@ export const KM_DEFAULTS: NodeConfig['km'] = {
   syncIntervalMs: 500,
 };
 
-const ID = { type: 'string', pattern: '^[A-Za-z0-9._~-]{1,64}$' };
+const ID = { type: 'string', pattern: ID_PATTERN.source };
 const PORT = { type: 'integer', minimum: 0, maximum: 65535 };
 const ENDPOINT = { type: 'object', additionalProperties: false, required: ['host', 'port'], properties: { host: { type: 'string', minLength: 1 }, port: PORT } };
 const posInt = (max: number) => ({ type: 'integer', minimum: 1, maximum: max });

@@ -5,11 +5,9 @@
  */
 import { isKeyId } from '../key-id.js';
 import { KxDecodeError } from './errors.js';
+import { ID_PATTERN } from '../../pki/ids.js';
 
 export type Body = Readonly<Record<string, unknown>>;
-
-/** Node and SAE IDs: the same alphabet as certificates (host/pki). */
-const ID_RE = /^[A-Za-z0-9._~-]{1,64}$/;
 
 export function body(v: unknown, msg: string): Body {
   if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) throw new KxDecodeError(msg, 'a map');
@@ -34,7 +32,7 @@ export function optText(b: Body, msg: string, k: string, maxLen = 256): string |
 
 export function id(b: Body, msg: string, k: string): string {
   const v = b[k];
-  if (typeof v !== 'string' || !ID_RE.test(v)) throw new KxDecodeError(`${msg}.${k}`, 'an ID (1-64 of A-Z a-z 0-9 . _ ~ -)');
+  if (typeof v !== 'string' || !ID_PATTERN.test(v)) throw new KxDecodeError(`${msg}.${k}`, 'an ID (1-64 of A-Z a-z 0-9 . _ ~ -)');
   return v;
 }
 
@@ -42,7 +40,7 @@ export function ids(b: Body, msg: string, k: string, min: number, max: number): 
   const v = b[k];
   if (!Array.isArray(v) || v.length < min || v.length > max) throw new KxDecodeError(`${msg}.${k}`, `an array of ${min}-${max} IDs`);
   return v.map((x, i) => {
-    if (typeof x !== 'string' || !ID_RE.test(x)) throw new KxDecodeError(`${msg}.${k}[${i}]`, 'an ID');
+    if (typeof x !== 'string' || !ID_PATTERN.test(x)) throw new KxDecodeError(`${msg}.${k}[${i}]`, 'an ID');
     return x;
   });
 }

@@ -7,27 +7,18 @@
  *
  *   { re: uint, status: text, reason?: text, high?: uint }
  */
-import { body, defined, optText, text, uint } from './fields.js';
+import { decodeStatusAnswer, encodeStatusAnswer, type Response } from './response.js';
 import type { KxMessageSpec } from './spec.js';
 
-export interface KeySupplyNotificationResponse {
-  readonly re: number;
-  readonly status: string;
-  readonly reason?: string;
-  readonly high?: number;
-}
+/** The same body as Response; only the type number differs. */
+export type KeySupplyNotificationResponse = Response;
 
 export const KeySupplyNotificationResponseSpec: KxMessageSpec<'KeySupplyNotificationResponse', KeySupplyNotificationResponse> = {
   name: 'KeySupplyNotificationResponse',
   type: 19,
   answer: true,
-  encode: (m) => defined({ re: m.re, status: m.status, reason: m.reason, high: m.high }),
-  decode(v) {
-    const M = 'KeySupplyNotificationResponse';
-    const b = body(v, M);
-    const reason = optText(b, M, 'reason', 512);
-    return { re: uint(b, M, 're'), status: text(b, M, 'status', 64), ...(reason !== undefined ? { reason } : {}), ...(b.high !== undefined ? { high: uint(b, M, 'high') } : {}) };
-  },
+  encode: encodeStatusAnswer,
+  decode: (v) => decodeStatusAnswer(v, 'KeySupplyNotificationResponse'),
   example: { re: 7, status: 'ERR_KM_KEY_NOT_AVAILABLE', reason: 'a unit is not available' },
   vector: '84011307a3627265076673746174757378184552525f4b4d5f4b45595f4e4f545f415641494c41424c4566726561736f6e776120756e6974206973206e6f7420617661696c61626c65',
 };

@@ -17,21 +17,27 @@ export interface Response {
   readonly high?: number;
 }
 
+/** Encoding of a status answer; KeySupplyNotificationResponse has the same body. */
+export const encodeStatusAnswer = (m: Response) => defined({ re: m.re, status: m.status, reason: m.reason, high: m.high });
+
+/** Decoding of a status answer; `msg` names the message in a KxDecodeError. */
+export function decodeStatusAnswer(v: unknown, msg: string): Response {
+  const b = body(v, msg);
+  const reason = optText(b, msg, 'reason', 512);
+  return {
+    re: uint(b, msg, 're'),
+    status: text(b, msg, 'status', 64),
+    ...(reason !== undefined ? { reason } : {}),
+    ...(b.high !== undefined ? { high: uint(b, msg, 'high') } : {}),
+  };
+}
+
 export const ResponseSpec: KxMessageSpec<'Response', Response> = {
   name: 'Response',
   type: 2,
   answer: true,
-  encode: (m) => defined({ re: m.re, status: m.status, reason: m.reason, high: m.high }),
-  decode(v) {
-    const b = body(v, 'Response');
-    const reason = optText(b, 'Response', 'reason', 512);
-    return {
-      re: uint(b, 'Response', 're'),
-      status: text(b, 'Response', 'status', 64),
-      ...(reason !== undefined ? { reason } : {}),
-      ...(b.high !== undefined ? { high: uint(b, 'Response', 'high') } : {}),
-    };
-  },
+  encode: encodeStatusAnswer,
+  decode: (v) => decodeStatusAnswer(v, 'Response'),
   example: { re: 7, status: 'ok', high: 1023 },
   vector: '84010207a36272650766737461747573626f6b64686967681903ff',
 };
