@@ -68,8 +68,8 @@ export interface SkrPrediction {
   readonly statistics: ExpectedStatistics;
 }
 
-const DEFAULT_EPS_SEC = 1e-10;
-const DEFAULT_EPS_COR = 1e-15;
+export const DEFAULT_EPS_SEC = 1e-10;
+export const DEFAULT_EPS_COR = 1e-15;
 
 function checkOptions(o: SkrOptions): void {
   if (typeof o !== 'object' || o === null) throw new ModelArgumentError('options', o, 'an object with f');
@@ -90,7 +90,8 @@ function checkBlock(b: BlockSize): void {
   checkFinite('block.n', b.n, 1, 2 ** 50, 'a block length in [1, 2^50]');
 }
 
-function decoySource(p: LinkPhysics): DecoySource {
+/** The link's source as the finite-key bound's decoy source (classes in mu/pMu order). */
+export function decoySource(p: LinkPhysics): DecoySource {
   const { mu, pMu } = p.source;
   return { intensities: { signal: mu[0]!, decoy: mu[1]!, vacuum: mu[2]! }, probabilities: { signal: pMu[0]!, decoy: pMu[1]!, vacuum: pMu[2]! } };
 }
