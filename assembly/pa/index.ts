@@ -235,14 +235,20 @@ function dit(a: usize, b: usize, c: usize, e1: i32, e2: i32): void {
 }
 
 // @ts-ignore: decorator
+@inline function shlIn(lo: v128, x: v128, s: i32): v128 {
+  // x << s as a 128-bit number, its low s bits filled from the top of lo (the next-lower v128); 0 < s < 64.
+  return v128.or(i64x2.shl(x, s), i64x2.shr_u(i64x2.shuffle(lo, x, 1, 2), 64 - s));
+}
+
+// @ts-ignore: decorator
 @inline function shl1x4(p: usize, q: usize): void {
   // q[0..4) = p[0..4) << 1 as one 512-bit number (four v128, low first).
   const x0 = v128.load(p), x1 = v128.load(p, 16), x2 = v128.load(p, 32), x3 = v128.load(p, 48);
   const z = i64x2.splat(0);
-  v128.store(q, v128.or(i64x2.shl(x0, 1), i64x2.shr_u(i64x2.shuffle(z, x0, 1, 2), 63)));
-  v128.store(q, v128.or(i64x2.shl(x1, 1), i64x2.shr_u(i64x2.shuffle(x0, x1, 1, 2), 63)), 16);
-  v128.store(q, v128.or(i64x2.shl(x2, 1), i64x2.shr_u(i64x2.shuffle(x1, x2, 1, 2), 63)), 32);
-  v128.store(q, v128.or(i64x2.shl(x3, 1), i64x2.shr_u(i64x2.shuffle(x2, x3, 1, 2), 63)), 48);
+  v128.store(q, shlIn(z, x0, 1));
+  v128.store(q, shlIn(x0, x1, 1), 16);
+  v128.store(q, shlIn(x1, x2, 1), 32);
+  v128.store(q, shlIn(x2, x3, 1), 48);
 }
 
 // @ts-ignore: decorator
@@ -308,12 +314,12 @@ function combMulSimd6(out: usize, a: usize, b: usize, n: i32, tab: usize): void 
       }
     }
     if (k > 0) {
-      c5 = v128.or(i64x2.shl(c5, 4), i64x2.shr_u(i64x2.shuffle(c4, c5, 1, 2), 60));
-      c4 = v128.or(i64x2.shl(c4, 4), i64x2.shr_u(i64x2.shuffle(c3, c4, 1, 2), 60));
-      c3 = v128.or(i64x2.shl(c3, 4), i64x2.shr_u(i64x2.shuffle(c2, c3, 1, 2), 60));
-      c2 = v128.or(i64x2.shl(c2, 4), i64x2.shr_u(i64x2.shuffle(c1, c2, 1, 2), 60));
-      c1 = v128.or(i64x2.shl(c1, 4), i64x2.shr_u(i64x2.shuffle(c0, c1, 1, 2), 60));
-      c0 = v128.or(i64x2.shl(c0, 4), i64x2.shr_u(i64x2.shuffle(z, c0, 1, 2), 60));
+      c5 = shlIn(c4, c5, 4);
+      c4 = shlIn(c3, c4, 4);
+      c3 = shlIn(c2, c3, 4);
+      c2 = shlIn(c1, c2, 4);
+      c1 = shlIn(c0, c1, 4);
+      c0 = shlIn(z, c0, 4);
     }
   }
   v128.store(out, c0);
@@ -414,7 +420,7 @@ function combMulSimd10(out: usize, a: usize, b: usize, n: i32, tab: usize): void
       let prev = z;
       for (let w: usize = 0; w < 96; w += 16) {
         const x = v128.load(p + w);
-        v128.store(d + w, v128.or(i64x2.shl(x, 1), i64x2.shr_u(i64x2.shuffle(prev, x, 1, 2), 63)));
+        v128.store(d + w, shlIn(prev, x, 1));
         prev = x;
       }
     } else {
@@ -471,16 +477,16 @@ function combMulSimd10(out: usize, a: usize, b: usize, n: i32, tab: usize): void
       c4 = v128.xor(c4, v128.load(p, 0)); c5 = v128.xor(c5, v128.load(p, 16)); c6 = v128.xor(c6, v128.load(p, 32)); c7 = v128.xor(c7, v128.load(p, 48)); c8 = v128.xor(c8, v128.load(p, 64)); c9 = v128.xor(c9, v128.load(p, 80));
     }
     if (k > 0) {
-      c9 = v128.or(i64x2.shl(c9, 4), i64x2.shr_u(i64x2.shuffle(c8, c9, 1, 2), 60));
-      c8 = v128.or(i64x2.shl(c8, 4), i64x2.shr_u(i64x2.shuffle(c7, c8, 1, 2), 60));
-      c7 = v128.or(i64x2.shl(c7, 4), i64x2.shr_u(i64x2.shuffle(c6, c7, 1, 2), 60));
-      c6 = v128.or(i64x2.shl(c6, 4), i64x2.shr_u(i64x2.shuffle(c5, c6, 1, 2), 60));
-      c5 = v128.or(i64x2.shl(c5, 4), i64x2.shr_u(i64x2.shuffle(c4, c5, 1, 2), 60));
-      c4 = v128.or(i64x2.shl(c4, 4), i64x2.shr_u(i64x2.shuffle(c3, c4, 1, 2), 60));
-      c3 = v128.or(i64x2.shl(c3, 4), i64x2.shr_u(i64x2.shuffle(c2, c3, 1, 2), 60));
-      c2 = v128.or(i64x2.shl(c2, 4), i64x2.shr_u(i64x2.shuffle(c1, c2, 1, 2), 60));
-      c1 = v128.or(i64x2.shl(c1, 4), i64x2.shr_u(i64x2.shuffle(c0, c1, 1, 2), 60));
-      c0 = v128.or(i64x2.shl(c0, 4), i64x2.shr_u(i64x2.shuffle(z, c0, 1, 2), 60));
+      c9 = shlIn(c8, c9, 4);
+      c8 = shlIn(c7, c8, 4);
+      c7 = shlIn(c6, c7, 4);
+      c6 = shlIn(c5, c6, 4);
+      c5 = shlIn(c4, c5, 4);
+      c4 = shlIn(c3, c4, 4);
+      c3 = shlIn(c2, c3, 4);
+      c2 = shlIn(c1, c2, 4);
+      c1 = shlIn(c0, c1, 4);
+      c0 = shlIn(z, c0, 4);
     }
   }
   if (n > 0) v128.store(out, c0, 0);

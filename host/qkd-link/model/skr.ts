@@ -3,7 +3,7 @@
  * Xu, Zbinden, PRA 89, 022307, 2014, through ../estimation/finite-key.ts) fed with the model's
  * expected counts, the asymptotic rate, and the repeaterless (PLOB) bound.
  */
-import { finiteKeyLength, type DecoySource, type FiniteKeyResult, type PerClass } from '../estimation/finite-key.js';
+import { finiteKeyLength, photonNumberProbability, type DecoySource, type FiniteKeyResult, type PerClass } from '../estimation/finite-key.js';
 import { binaryEntropy } from '../estimation/statistics.js';
 import { ModelArgumentError, checkFinite } from './errors.js';
 import { CLASSES, channelTransmittance, checkDistance, checkPhysics, expectedStatistics, type ExpectedStatistics, type LinkPhysics } from './physics.js';
@@ -68,8 +68,8 @@ export interface SkrPrediction {
   readonly statistics: ExpectedStatistics;
 }
 
-const DEFAULT_EPS_SEC = 1e-10;
-const DEFAULT_EPS_COR = 1e-15;
+export const DEFAULT_EPS_SEC = 1e-10;
+export const DEFAULT_EPS_COR = 1e-15;
 
 function checkOptions(o: SkrOptions): void {
   if (typeof o !== 'object' || o === null) throw new ModelArgumentError('options', o, 'an object with f');
@@ -90,7 +90,8 @@ function checkBlock(b: BlockSize): void {
   checkFinite('block.n', b.n, 1, 2 ** 50, 'a block length in [1, 2^50]');
 }
 
-function decoySource(p: LinkPhysics): DecoySource {
+/** The link's source as the finite-key bound's decoy source (classes in mu/pMu order). */
+export function decoySource(p: LinkPhysics): DecoySource {
   const { mu, pMu } = p.source;
   return { intensities: { signal: mu[0]!, decoy: mu[1]!, vacuum: mu[2]! }, probabilities: { signal: pMu[0]!, decoy: pMu[1]!, vacuum: pMu[2]! } };
 }
@@ -131,11 +132,6 @@ export function predictBlock(p: LinkPhysics, stats: ExpectedStatistics, block: B
   return { pulses, seconds: pulses / p.source.clockHz, nZ, nX, eX, siftedBits, leakBits, secretBits: finiteKey.length, finiteKey };
 }
 
-/** τ_n: the probability that the transmitter sends n photons (n = 0, 1). */
-function tau(p: LinkPhysics, n: 0 | 1): number {
-  return p.source.mu.reduce((s, mu, k) => s + p.source.pMu[k]! * Math.exp(-mu) * (n === 1 ? mu : 1), 0);
-}
-
 /**
  * Asymptotic secret bits per pulse (GLLP with infinitely many decoys, Lo, Ma, Chen, PRL 94,
  * 230504, 2005, in the key/test-basis form of Lim et al.): p_Z [τ_0 Y_0 + τ_1 Y_1 (1 - h(e_1^X))]
@@ -145,7 +141,8 @@ export function asymptoticBitsPerPulse(p: LinkPhysics, stats: ExpectedStatistics
   const pz = p.source.pZ;
   const yZ = stats.yields.Z;
   const qZ = sum(stats.sifted.Z.gain);
-  const entropy = pz * (tau(p, 0) * yZ.y0 + tau(p, 1) * yZ.y1 * (1 - binaryEntropy(Math.min(0.5, stats.yields.X.e1))));
+  const source = decoySource(p);
+  const entropy = pz * (photonNumberProbability(source, 0) * yZ.y0 + photonNumberProbability(source, 1) * yZ.y1 * (1 - binaryEntropy(Math.min(0.5, stats.yields.X.e1))));
   return Math.max(0, entropy - f * qZ * binaryEntropy(stats.sifted.Z.qber.all));
 }
 

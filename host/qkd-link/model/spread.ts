@@ -8,7 +8,7 @@ import { finiteKeyLength, type PerClass } from '../estimation/finite-key.js';
 import { binaryEntropy } from '../estimation/statistics.js';
 import { ModelArgumentError } from './errors.js';
 import { CLASSES, type ExpectedStatistics, type LinkPhysics } from './physics.js';
-import { predictBlock, type BlockSize, type SkrOptions } from './skr.js';
+import { DEFAULT_EPS_COR, DEFAULT_EPS_SEC, decoySource, predictBlock, type BlockSize, type SkrOptions } from './skr.js';
 
 export interface BlockSpread {
   /** ℓ of the expected block (predictBlock). */
@@ -54,8 +54,7 @@ export function blockSpread(p: LinkPhysics, stats: ExpectedStatistics, block: Bl
   if (!Number.isSafeInteger(samples) || samples < 2 || samples > 100_000) throw new ModelArgumentError('samples', samples, 'an integer in [2, 100000]');
   const b = predictBlock(p, stats, block, o);
   const u = uniform(seed);
-  const { mu, pMu } = p.source;
-  const source = { intensities: { signal: mu[0]!, decoy: mu[1]!, vacuum: mu[2]! }, probabilities: { signal: pMu[0]!, decoy: pMu[1]!, vacuum: pMu[2]! } };
+  const source = decoySource(p);
   const qZ = stats.sifted.Z.qber.all;
   const lengths: number[] = [];
   for (let i = 0; i < samples; i++) {
@@ -70,7 +69,7 @@ export function blockSpread(p: LinkPhysics, stats: ExpectedStatistics, block: Bl
     const errZ = poisson(n * qZ, u);
     const leak = o.f * n * binaryEntropy(n > 0 ? Math.min(0.5, errZ / n) : 0) + (o.overheadBits ?? 0);
     for (const c of CLASSES) if (eXraw[c] > nX[c]) throw new ModelArgumentError('statistics', eXraw[c], `errors <= detections in class ${c}`);
-    const fk = finiteKeyLength({ source, key: { detections: nZ }, test: { detections: nX, errors: eXraw }, epsSec: o.epsSec ?? 1e-10, epsCor: o.epsCor ?? 1e-15, leakEC: leak });
+    const fk = finiteKeyLength({ source, key: { detections: nZ }, test: { detections: nX, errors: eXraw }, epsSec: o.epsSec ?? DEFAULT_EPS_SEC, epsCor: o.epsCor ?? DEFAULT_EPS_COR, leakEC: leak });
     lengths.push(fk.length);
   }
   const mean = lengths.reduce((a, x) => a + x, 0) / samples;
