@@ -18,7 +18,9 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { LinkConfigError } from './errors.js';
 
-export type LinkRole = 'alice' | 'bob';
+import type { LinkRole } from '../channel/channel.js';
+
+export type { LinkRole };
 
 /** What the transmitter sends and how the receiver's board is set: both ends need it for the decoy analysis. */
 export interface ProtocolConfig {
