@@ -23,6 +23,7 @@ import { PROTOCOL_MAJOR, PROTOCOL_MINOR, type Frame } from '../protocol/frame.js
 import { FrameLink, type LinkLogEntry, type LinkStats } from '../protocol/link.js';
 import * as msg from '../protocol/messages.js';
 import { openLine, resolvePort, systemBinding, type PortSelector, type SerialBinding } from './serial-line.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const M = msg.MessageType;
 const FROM_BOARD = new Set<number>([M.IDENTIFY, M.ACK, M.SETTINGS, M.TELEMETRY, M.DETECTIONS, M.BATCH_LOST, M.ALARM, M.ERROR]);
@@ -821,8 +822,4 @@ export class Acquisition implements AsyncIterable<AcquisitionItem> {
       await new Promise<void>((r) => (this.waiter = r));
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

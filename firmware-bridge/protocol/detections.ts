@@ -8,7 +8,7 @@
  */
 import { BadMessageError } from '../errors.js';
 import { encodeCbor } from './cbor.js';
-import { decodeSlotDeltas, encodeSlotDeltas, payloadMap } from './messages.js';
+import { decodeSlotDeltas, encodeSlotDeltas, payloadMap, uint } from './messages.js';
 
 /** Per-event flags derived on the host. */
 export const EVENT_MULTI_CLICK = 0x01;
@@ -111,17 +111,11 @@ export function encodeDetections(b: DetectionBatch): Uint8Array {
 export function decodeDetections(p: Uint8Array): DetectionBatch {
   const M = 'DETECTIONS';
   const o = payloadMap(M, p);
-  const int = (k: string): number => {
-    let v = o[k];
-    if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER)) v = Number(v);
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new BadMessageError(M, k, 'expected an unsigned integer');
-    return v;
-  };
-  const acq = int('acq');
-  const index = int('i');
-  const s = int('s');
-  const e = int('e');
-  const ovf = o.ovf === undefined ? 0 : int('ovf');
+  const acq = uint(M, o, 'acq');
+  const index = uint(M, o, 'i');
+  const s = uint(M, o, 's');
+  const e = uint(M, o, 'e');
+  const ovf = uint(M, o, 'ovf', true) ?? 0;
   const d = o.d;
   const m = o.m;
   if (!(d instanceof Uint8Array)) throw new BadMessageError(M, 'd', 'expected a byte string');

@@ -11,7 +11,7 @@
  * versions so that either side can always read the version byte and answer ERROR
  * `unsupported-version` in a form the other understands.
  */
-import { cobsDecodeInto, cobsEncodeInto, cobsMaxEncodedLength, COBS_DELIMITER } from './cobs.js';
+import { cobsDecodeInto, cobsEncode, cobsMaxEncodedLength, COBS_DELIMITER } from './cobs.js';
 import { crc32c } from './crc32c.js';
 
 export const PROTOCOL_MAJOR = 1;
@@ -46,14 +46,7 @@ export const FRAME_REJECT_REASONS: readonly FrameRejectReason[] = ['truncated', 
 /** Encodes one frame (COBS and delimiter included) into a new buffer. */
 export function encodeFrame(type: number, seq: number, payload: Uint8Array, version = PROTOCOL_MAJOR): Uint8Array {
   if (payload.length > MAX_PAYLOAD_LENGTH) throw new RangeError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_LENGTH}`);
-  const raw = new Uint8Array(HEADER_LENGTH + payload.length + CRC_LENGTH);
-  raw[0] = version;
-  raw[1] = type;
-  writeU32(raw, 2, seq >>> 0);
-  raw.set(payload, HEADER_LENGTH);
-  writeU32(raw, raw.length - CRC_LENGTH, crc32c(raw, 0, raw.length - CRC_LENGTH));
-  const out = new Uint8Array(cobsMaxEncodedLength(raw.length) + 1);
-  return out.subarray(0, cobsEncodeInto(raw, out));
+  return cobsEncode(rawFrame(type, seq, payload, version));
 }
 
 /** The decoded (pre-COBS) bytes of a frame: what the test vectors list as `frame`. */

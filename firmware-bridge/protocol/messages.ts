@@ -187,9 +187,9 @@ function asMap(message: string, v: unknown): Obj {
   if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) throw new BadMessageError(message, '', 'payload is not a map');
   return v as Obj;
 }
-function uint(message: string, o: Obj, k: string, optional?: false): number;
-function uint(message: string, o: Obj, k: string, optional: true): number | undefined;
-function uint(message: string, o: Obj, k: string, optional = false): number | undefined {
+export function uint(message: string, o: Obj, k: string, optional?: false): number;
+export function uint(message: string, o: Obj, k: string, optional: true): number | undefined;
+export function uint(message: string, o: Obj, k: string, optional = false): number | undefined {
   let v = o[k];
   if (v === undefined && optional) return undefined;
   if (typeof v === 'bigint' && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) v = Number(v);

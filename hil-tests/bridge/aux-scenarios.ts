@@ -9,6 +9,7 @@ import { AuxEmulator } from '../../firmware-bridge/aux/aux-emulator.js';
 import { AuxIo, type TamperEvent, type TemperatureReading } from '../../firmware-bridge/aux/aux-io.js';
 import type { FirmataBoardState } from '../../firmware-bridge/aux/firmata-board.js';
 import type { BridgeError } from '../../firmware-bridge/errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface AuxSetup {
   readonly path: string;
@@ -33,8 +34,6 @@ export interface AuxScenario {
   readonly needs?: 'emulator';
   run(factory: AuxFactory): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function withAux(factory: AuxFactory, fn: (aux: AuxIo, setup: AuxSetup) => Promise<void>): Promise<void> {
   const setup = await factory();

@@ -15,6 +15,7 @@ import type { SourceSettings } from '../../firmware-bridge/emulator/channel-mode
 import type { EmulatedLinkOptions, EmulatorProcess } from '../../firmware-bridge/emulator/spawn.js';
 import type { FaultCounts, FaultSettings } from '../../firmware-bridge/emulator/faults.js';
 import type { BoardFactory, BoardSetup } from './board-factory.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Scenario {
   readonly name: string;
@@ -149,10 +150,6 @@ function pauseAtBatch(index: number, ms: number): { consume: (item: AcquisitionI
 async function waitFor(cond: () => boolean, maxMs: number): Promise<void> {
   const t0 = Date.now();
   while (!cond() && Date.now() - t0 < maxMs) await sleep(20);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 async function expectReject(p: Promise<unknown>, check: (e: unknown) => boolean, what: string): Promise<unknown> {
@@ -378,7 +375,6 @@ export const scenarios: Scenario[] = [
         assert.equal(gapEvents.map((g) => g.fromBatch), r.gaps.map((g) => g.fromBatch));
         assert.ok(r.gaps.every((g) => g.reason === 'lost' && g.slotEnd > g.slotStart));
         assertTiling(r, true);
-        assert.is(b.rx.stats.duplicateBatches >= 0, true);
       });
     },
   },
