@@ -17,27 +17,49 @@ import { tagsEqual } from '../channel/mac.js';
 
 /** Detections gathered for the next block. */
 class Draft {
-  slots = new Float64Array(1 << 16);
-  masks = new Uint8Array(1 << 16);
+  slots = new Float64Array(1 << 20);
+  masks = new Uint8Array(1 << 20);
   n = 0;
   zEvents = 0;
   acq = -1;
   constructor(public start: number) {}
 
-  add(acq: number, slot: number, mask: number): void {
-    if (this.n === this.slots.length) {
-      const s = new Float64Array(this.n * 2);
-      s.set(this.slots);
-      this.slots = s;
-      const m = new Uint8Array(this.n * 2);
-      m.set(this.masks);
-      this.masks = m;
+  /**
+   * Takes events [from, to) of a batch, or fewer: stops after the one that brings the Z events to
+   * `zTarget`. Returns where it stopped.
+   */
+  take(acq: number, slots: Float64Array, masks: Uint8Array, from: number, to: number, zTarget: number): number {
+    let end = to;
+    let z = this.zEvents;
+    // (m & 3) is 0 for an X-only click, 1-3 for a Z click: + 3 >> 2 makes that 0 or 1 without a branch.
+    let all = 0;
+    for (let k = from; k < to; k++) all += ((masks[k]! & 3) + 3) >> 2;
+    if (z + all < zTarget) z += all;
+    else {
+      for (let k = from; k < to; k++) {
+        z += ((masks[k]! & 3) + 3) >> 2;
+        if (z === zTarget) {
+          end = k + 1;
+          break;
+        }
+      }
     }
-    this.acq = acq;
-    this.slots[this.n] = slot;
-    this.masks[this.n] = mask;
-    this.n++;
-    if (mask & 3) this.zEvents++;
+    this.zEvents = z;
+    const m = end - from;
+    if (this.n + m > this.slots.length) {
+      const cap = Math.max(this.n + m, this.slots.length * 2);
+      const grown = new Float64Array(cap);
+      grown.set(this.slots.subarray(0, this.n));
+      this.slots = grown;
+      const gm = new Uint8Array(cap);
+      gm.set(this.masks.subarray(0, this.n));
+      this.masks = gm;
+    }
+    this.slots.set(slots.subarray(from, end), this.n);
+    this.masks.set(masks.subarray(from, end), this.n);
+    this.n += m;
+    if (m > 0) this.acq = acq;
+    return end;
   }
 }
 
@@ -133,7 +155,7 @@ export class BobEnd extends LinkEnd {
       this.draft ??= new Draft(k === 0 ? item.slotStart : item.slots[k]!);
       const d = this.draft;
       const target = this.zTarget;
-      for (; k < n && d.zEvents < target; k++) d.add(item.acq, item.slots[k]!, item.masks[k]!);
+      k = d.take(item.acq, item.slots, item.masks, k, n, target);
       if (d.zEvents < target) break;
       const end = d.slots[d.n - 1]! + 1;
       this.draft = k < n ? new Draft(end) : undefined;

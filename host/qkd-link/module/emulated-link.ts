@@ -8,7 +8,7 @@
  * Block by block it reports both ends' block reports, whether the units the block added are
  * byte-identical in both stores, and the key accumulated.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +18,20 @@ import { deriveUnitId } from '../../km/key-id.js';
 import { parseLinkConfig, type LinkConfig, type LinkRole, type ProtocolConfig, type SecurityConfig } from './config.js';
 import type { BlockReport, LinkStateEvent } from './diagnostics.js';
 import { startLinkEnd, type RunningLink } from './link-process.js';
+
+/**
+ * CPU seconds a process (all its threads) has used, from /proc (Linux; USER_HZ = 100 there). The
+ * emulated boards are separate processes: their CPU is the emulation's cost, not the link's.
+ */
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
 
 export interface EmulatedLinkRunOptions {
   /** Fibre length (default 10 km, 0.2 dB/km). */
@@ -73,6 +87,12 @@ export interface LinkRunSummary {
   readonly wallSeconds: number;
   /** CPU of this process (both module ends and their workers), seconds. */
   readonly cpuSeconds: number;
+  /**
+   * The steady state: from the end of the first block to the end of the last, the sifted bits of
+   * the blocks that ended in between, the wall and the CPU of this process spent on them (start-up,
+   * code expansion and this harness's own store comparisons left out). Undefined with one block.
+   */
+  readonly steady?: { readonly blocks: number; readonly siftedBits: number; readonly wallSeconds: number; readonly cpuSeconds: number; readonly emulatorCpuSeconds: number };
   readonly config: LinkConfig;
   /** Authentication key: consumed by the channel and left, per end (bits and frames). */
   readonly auth: readonly { readonly role: LinkRole; readonly consumedBits: number; readonly remainingSendFrames: number; readonly remainingReceiveFrames: number }[];
@@ -151,6 +171,11 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
   const finished = new Promise<void>((r) => (finish = r));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  let steady0: { cpu: NodeJS.CpuUsage; wall: number; sifted: number; emu: number } | undefined;
+  const emulatorCpu = () => processCpuSeconds(boards.tx.pid) + processCpuSeconds(boards.rx.pid);
+  let steady: LinkRunSummary['steady'];
+  /** CPU this harness spends comparing the stores, not the link's. */
+  let checkMicros = 0;
   const onBlock = (r: BlockReport) => {
     const entry = reports.get(r.block) ?? {};
     entry[r.role] = r;
@@ -162,7 +187,10 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
     if (bob.code === 'ERR_LINK_STOPPED' || alice.code === 'ERR_LINK_STOPPED') return;
     const units = bob.units ?? 0;
     const first = bob.firstUnit ?? 0;
+    const c0 = process.cpuUsage();
     const identical = alice.outcome === bob.outcome && (alice.units ?? 0) === units && (units === 0 || unitsAgree(ends[0]!, ends[1]!, first, first + units));
+    const c1 = process.cpuUsage(c0);
+    checkMicros += c1.user + c1.system;
     totalUnits += units;
     totalFinalBits += bob.outcome === 'key' ? (bob.finalBits ?? 0) : 0;
     if (bob.outcome === 'key') keyBlocks++;
@@ -171,6 +199,12 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
     const sourceSeconds = sourceSlots / bob.slots.clockHz;
     const p: LinkProgress = { block: r.block, alice, bob, units, identical, totalUnits, totalFinalBits, keyBlocks, sourceSeconds, skrBps: sourceSeconds > 0 ? totalFinalBits / sourceSeconds : 0 };
     progress.push(p);
+    const now = { cpu: process.cpuUsage(), wall: performance.now(), sifted: siftedTotal, emu: emulatorCpu() };
+    if (!steady0) steady0 = { ...now, cpu: { user: now.cpu.user - checkMicros, system: now.cpu.system } };
+    else {
+      const cpu = (now.cpu.user + now.cpu.system - checkMicros - (steady0.cpu.user + steady0.cpu.system)) / 1e6;
+      steady = { blocks: progress.length - 1, siftedBits: now.sifted - steady0.sifted, wallSeconds: (now.wall - steady0.wall) / 1000, cpuSeconds: cpu, emulatorCpuSeconds: now.emu - steady0.emu };
+    }
     o.onProgress?.(p);
     if (progress.length >= wanted) finish();
   };
@@ -210,6 +244,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
       storesAgree: progress.every((p) => p.identical),
       wallSeconds,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      ...(steady ? { steady } : {}),
       config: aliceConfig,
       auth,
     };

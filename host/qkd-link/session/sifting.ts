@@ -72,13 +72,18 @@ export interface AliceSift {
 export function aliceKeep(bobBasis: Uint8Array, tx: TransmitterAnswer): AliceSift {
   const n = bobBasis.length;
   const keep = new Uint8Array(n);
-  const cls: number[] = [];
+  const cls = new Uint8Array(n);
+  const { status, basis, intensity } = tx;
+  let c = 0;
+  // Branch-free: the bases are random, so a branch per event would mispredict about half the time.
   for (let k = 0; k < n; k++) {
-    if (tx.status[k] !== 0 || tx.basis[k] !== bobBasis[k] || tx.intensity[k]! > 2) continue;
-    keep[k] = 1;
-    cls.push(tx.intensity[k]!);
+    const i = intensity[k]!;
+    const kept = ((status[k]! | (basis[k]! ^ bobBasis[k]!)) === 0 ? 1 : 0) & (i <= 2 ? 1 : 0);
+    keep[k] = kept;
+    cls[c] = i;
+    c += kept;
   }
-  return { keep, cls: Uint8Array.from(cls) };
+  return { keep, cls: cls.slice(0, c) };
 }
 
 /** The sifted strings of a block at one end (bits one per byte). */
@@ -104,25 +109,37 @@ export function siftBlock(sifter: Sifter, basis: Uint8Array, value: Uint8Array, 
   if (kept !== cls.length) throw new RangeError(`${cls.length} classes for ${kept} kept events`);
   // The kernel sifts events against per-slot settings; here "slot" i is kept event i, whose
   // setting (basis agreed, class) both ends know once Alice answered.
-  const settings = new Uint8Array(kept);
-  const flags = new Uint8Array(kept);
+  const settings = new Uint8Array(kept + 1);
+  const flags = new Uint8Array(kept + 1);
   const index = new Uint32Array(kept);
+  // Compaction without branches (keep is random): every event is written, only kept ones advance i.
   for (let k = 0, i = 0; k < n; k++) {
-    if (!keep[k]) continue;
-    const b = basis[k]! & 1;
-    settings[i] = (value[k]! & 1) | (b << 1) | ((cls[i]! & 3) << 2);
-    flags[i] = (value[k]! & 1) | (b << 1);
-    index[i] = i;
-    i++;
+    const f = (value[k]! & 1) | ((basis[k]! & 1) << 1);
+    settings[i] = f | ((cls[i]! & 3) << 2);
+    flags[i] = f;
+    i += keep[k]! & 1;
   }
-  const r = sifter.siftEvents(settings, index, flags, valueFrom);
+  for (let i = 0; i < kept; i++) index[i] = i;
+  const r = sifter.siftEvents(settings.subarray(0, kept), index, flags.subarray(0, kept), valueFrom);
   const stream = (b: 'Z' | 'X'): Uint8Array => {
     const total = INTENSITY_CLASSES.reduce((s, c) => s + r.streams[c][b].length, 0);
     const out = new Uint8Array(total);
     let o = 0;
     for (const c of INTENSITY_CLASSES) {
       const { bits, length } = r.streams[c][b];
-      for (let i = 0; i < length; i++) out[o++] = (bits[i >>> 3]! >>> (i & 7)) & 1;
+      const whole = length >>> 3;
+      for (let j = 0; j < whole; j++, o += 8) {
+        const x = bits[j]!;
+        out[o] = x & 1;
+        out[o + 1] = (x >>> 1) & 1;
+        out[o + 2] = (x >>> 2) & 1;
+        out[o + 3] = (x >>> 3) & 1;
+        out[o + 4] = (x >>> 4) & 1;
+        out[o + 5] = (x >>> 5) & 1;
+        out[o + 6] = (x >>> 6) & 1;
+        out[o + 7] = x >>> 7;
+      }
+      for (let i = whole << 3; i < length; i++) out[o++] = (bits[i >>> 3]! >>> (i & 7)) & 1;
     }
     return out;
   };
