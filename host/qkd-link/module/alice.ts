@@ -8,13 +8,13 @@ import { AliceEndpoint } from '../reconciliation/reconcile.js';
 import { DEFAULT_EPS_COR } from '../reconciliation/verify.js';
 import { verificationKeyCount } from '../kernels/verify.js';
 import type { MessageOf, SessionMessage } from '../session/messages.js';
-import { decodeSlotDeltas, decodeU32s, pack2, packBits, unpackBits } from '../session/packing.js';
-import { aliceKeep, errorsPerClass, perClassArray, perClassFrom, siftBlock, totalOf } from '../session/sifting.js';
+import { decodeSlotDeltas, decodeU32s, packBits, unpackBits } from '../session/packing.js';
+import { errorsPerClass, perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
 import type { TransmitterPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
 import type { PendingBlock } from './link-state.js';
-import { efficiency, expectedLeak, frameKey, keptLeak, packKept, paddedKey, planningQber, qberOf, secretLength, splitFinalKey, unitsFor } from './postprocess.js';
+import { efficiency, expectedLeak, frameKey, keptLeak, planningQber, qberOf, secretLength, splitFinalKey, unitsFor } from './postprocess.js';
 
 /** Uniform floats in [0, 1) from cryptographic bytes, for the reconciliation's punctured fill and hash points. */
 export function floatSource(random: (n: number) => Uint8Array): () => number {
@@ -104,8 +104,8 @@ export class AliceEnd extends LinkEnd {
     const r = ctx.report;
 
     // ---- sifting -----------------------------------------------------------------------------
+    if (ann.bb.length !== (ann.n + 7) >>> 3) throw new LinkError('ERR_LINK_PROTOCOL', `sift.announce bb: ${ann.bb.length} bytes for ${ann.n} bases`);
     const slots = decodeSlotDeltas(ann.d, ann.s, ann.e, ann.n);
-    const bobBasis = unpackBits(ann.bb, ann.n, 'sift.announce bb');
     let tx;
     try {
       tx = await this.tx.querySettings(slots);
@@ -113,9 +113,10 @@ export class AliceEnd extends LinkEnd {
       throw e instanceof LinkError ? e : new LinkError('ERR_LINK_BOARD_FAULT', `transmitter settings: ${(e as Error).message}`, { cause: e });
     }
     if (mb.failed) throw mb.failed;
-    const { keep, cls } = aliceKeep(bobBasis, tx);
-    await this.send({ t: 'sift.reply', b: ctx.block, keep: packBits(keep), cls: pack2(cls) });
-    const sifted = siftBlock(deps.sifter, bobBasis, tx.value, keep, cls, 'transmitter');
+    // The answer's buffers move to the worker (keep, classes and the sifted strings come back).
+    const st = await deps.pool.run({ kind: 'sift-tx', n: ann.n, bobBasis: ann.bb, basis: tx.basis, value: tx.value, intensity: tx.intensity, status: tx.status }, [...new Set([tx.basis.buffer, tx.value.buffer, tx.intensity.buffer, tx.status.buffer])] as ArrayBuffer[]);
+    await this.send({ t: 'sift.reply', b: ctx.block, keep: st.keep, cls: st.cls });
+    const sifted = { key: st.sifted.key, test: st.sifted.test, nZ: perClassFrom(st.sifted.nZ, 'nZ'), nX: perClassFrom(st.sifted.nX, 'nX') };
     r.sifted = { Z: sifted.nZ, X: sifted.nX };
     this.counters.siftedBits += sifted.key.length;
     this.counters.slots += ann.e - ann.s;
@@ -144,7 +145,7 @@ export class AliceEnd extends LinkEnd {
 
     // ---- error correction --------------------------------------------------------------------
     const fr = frameKey(deps.family, qec, sifted.key.length);
-    const padded = paddedKey(sifted.key, fr);
+    const { padded } = await deps.pool.run({ kind: 'frames', qec, key: sifted.key });
     const { code: ldpc } = fr.plan;
     const syn = new Uint8Array(fr.frames * ldpc.m);
     const tags: Uint8Array[] = [];
@@ -213,7 +214,7 @@ export class AliceEnd extends LinkEnd {
     ctx.clock.lap('ec');
 
     // ---- verification ------------------------------------------------------------------------
-    const keyPacked = packKept(padded, fr, ok, acc.kept);
+    const { packed: keyPacked } = await deps.pool.run({ kind: 'pack', qec, keyBits: fr.keyBits, bits: padded, ok, kept: acc.kept });
     const keys = this.random(8 * verificationKeyCount(c.security.epsCor, acc.kept));
     await this.send({ t: 'ver.tag', b: ctx.block, keys, tag: deps.verifier.tag(keyPacked, acc.kept, keys) });
     const vr = await mb.next(['ver.result']);

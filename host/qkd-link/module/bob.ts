@@ -7,12 +7,12 @@
 import { verificationKeyCount } from '../kernels/verify.js';
 import type { PerClass } from '../estimation/finite-key.js';
 import type { MessageOf, SessionMessage } from '../session/messages.js';
-import { encodeSlotDeltas, encodeU32s, packBits, unpack2, unpackBits } from '../session/packing.js';
-import { perClassArray, siftBlock, squashClicks, totalOf } from '../session/sifting.js';
+import { encodeU32s, packBits, unpackBits } from '../session/packing.js';
+import { perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
 import type { DetectionItem, ReceiverPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
-import { efficiency, frameKey, keptLeak, keyIndex, packKept, paddedKey, qberOf, realBits, secretLength, splitFinalKey, type Framing } from './postprocess.js';
+import { efficiency, frameKey, keptLeak, qberOf, secretLength, splitFinalKey, type Framing } from './postprocess.js';
 import { tagsEqual } from '../channel/mac.js';
 
 /** Detections gathered for the next block. */
@@ -192,21 +192,19 @@ export class BobEnd extends LinkEnd {
     const n = d.n;
 
     // ---- sifting -----------------------------------------------------------------------------
-    const slots = d.slots.subarray(0, n);
-    const { basis, value } = squashClicks(d.masks.subarray(0, n), this.random);
-    await this.send({ t: 'sift.announce', b: ctx.block, acq: Math.max(0, d.acq), s: d.start, e: end, n, d: encodeSlotDeltas(d.start, slots), bb: packBits(basis) });
+    // The draft's buffers move to the worker: nothing here reads them again.
+    const ann = await deps.pool.run({ kind: 'announce', start: d.start, slots: d.slots.subarray(0, n), masks: d.masks.subarray(0, n) }, [d.slots.buffer as ArrayBuffer, d.masks.buffer as ArrayBuffer]);
+    await this.send({ t: 'sift.announce', b: ctx.block, acq: Math.max(0, d.acq), s: d.start, e: end, n, d: ann.d, bb: ann.bb });
     const reply = await mb.next(['sift.reply']);
-    const keep = unpackBits(reply.keep, n, 'sift.reply keep');
-    const kept = keep.reduce((a, b) => a + b, 0);
-    const cls = unpack2(reply.cls, kept, 'sift.reply cls');
-    const sifted = siftBlock(deps.sifter, basis, value, keep, cls, 'receiver');
+    const sr = await deps.pool.run({ kind: 'sift-rx', basis: ann.basis, value: ann.value, keep: reply.keep, cls: reply.cls }, [ann.basis.buffer as ArrayBuffer, ann.value.buffer as ArrayBuffer]);
+    const sifted = { key: sr.sifted.key, test: sr.sifted.test, nZ: perClassFrom(sr.sifted.nZ, 'nZ'), nX: perClassFrom(sr.sifted.nX, 'nX') };
     r.sifted = { Z: sifted.nZ, X: sifted.nX };
     this.counters.siftedBits += sifted.key.length;
     this.counters.slots += end - d.start;
     ctx.clock.lap('sift');
 
     // ---- parameter estimation ----------------------------------------------------------------
-    await this.send({ t: 'pe.disclose', b: ctx.block, bits: packBits(sifted.test) });
+    await this.send({ t: 'pe.disclose', b: ctx.block, bits: sr.testPacked });
     const pe = await mb.next(['pe.result']);
     const same = (a: readonly number[], b: PerClass) => a.length === 3 && a.every((x, i) => x === perClassArray(b)[i]);
     if (!same(pe.nZ, sifted.nZ) || !same(pe.nX, sifted.nX)) throw new LinkError('ERR_LINK_PROTOCOL', `sifted counts differ: Alice ${pe.nZ}/${pe.nX}, Bob ${perClassArray(sifted.nZ)}/${perClassArray(sifted.nX)}`);
@@ -229,7 +227,7 @@ export class BobEnd extends LinkEnd {
       throw new LinkError('ERR_LINK_PROTOCOL', `ec.syndromes: code ${sm.code}/${sm.punctured}, ${sm.frames} frames of ${sm.keyBits} bits; Bob plans ${ldpc.id}/${fr.plan.punctured}, ${fr.frames} of ${fr.keyBits}`);
     }
     const syndromes = unpackBits(sm.syn, fr.frames * ldpc.m, 'ec.syndromes syn');
-    const padded = paddedKey(sifted.key, fr);
+    const { padded } = await deps.pool.run({ kind: 'frames', qec: sm.qec, key: sifted.key });
     if (sm.tagBytes < 8 || sm.tagBytes % 8 !== 0 || sm.tags.length !== 2 * sm.tagBytes * fr.frames) throw new LinkError('ERR_LINK_PROTOCOL', `ec.syndromes: ${sm.tags.length} tag bytes for ${fr.frames} frames of ${sm.tagBytes}`);
     const handle = deps.pool.reconcile(
       { qec: sm.qec, codeId: ldpc.id, punctured: fr.plan.punctured, frames: fr.frames, keys: padded, syndromes, tags: sm.tags, tagBytes: sm.tagBytes },
@@ -249,25 +247,13 @@ export class BobEnd extends LinkEnd {
     for (const rep of rec.reports) ok[rep.frame] = rep.ok ? 1 : 0;
     const corrected = rec.corrected;
     if (process.env.QKD_LINK_TRACE === '2') process.stderr.write(`[bob] ok ${Array.from(ok).join('')} rounds ${rec.reports.map((x) => x.rounds).join(',')} keyBits ${fr.keyBits} k ${fr.k}\n`);
-    // Errors corrected, per class, in the decoded frames (the key string is signal, decoy, vacuum).
-    const errZ = { signal: 0, decoy: 0, vacuum: 0 };
-    const bounds = [sifted.nZ.signal, sifted.nZ.signal + sifted.nZ.decoy, fr.keyBits];
-    for (let f = 0; f < fr.frames; f++) {
-      if (!ok[f]) continue;
-      const r = realBits(fr, f);
-      for (let i = 0; i < r; i++) {
-        const at = f * fr.k + fr.order[i]!;
-        if (padded[at] === corrected[at]) continue;
-        const j = keyIndex(fr, f, i);
-        if (j < bounds[0]!) errZ.signal++;
-        else if (j < bounds[1]!) errZ.decoy++;
-        else errZ.vacuum++;
-      }
-    }
     // Every frame's tag was sent with its syndrome: it is disclosed whether or not the frame decoded.
     const frameLeak = rec.reports.map((x) => x.ecLeak + 8 * sm.tagBytes);
-    await this.send({ t: 'ec.done', b: ctx.block, ok: packBits(ok), leak: frameLeak.reduce((a, b) => a + b, 0), errZ: perClassArray(errZ) });
     const acc = keptLeak(fr, frameLeak, ok, sifted.nZ);
+    // The decoded frames' real bits, packed, and the errors corrected per class (signal, decoy, vacuum).
+    const pk = await deps.pool.run({ kind: 'pack', qec: sm.qec, keyBits: fr.keyBits, bits: corrected, ok, kept: acc.kept, reference: padded, bounds: [sifted.nZ.signal, sifted.nZ.signal + sifted.nZ.decoy] });
+    const errZ = perClassFrom(pk.errZ ?? [], 'errZ');
+    await this.send({ t: 'ec.done', b: ctx.block, ok: packBits(ok), leak: frameLeak.reduce((a, b) => a + b, 0), errZ: perClassArray(errZ) });
     if (acc.kept === 0) throw new LinkError('ERR_LINK_RECONCILIATION', `none of the ${fr.frames} frames decoded`);
     const qZ = totalOf(errZ) / acc.kept;
     r.qber = { X: qX, Z: { ...qberOf(errZ, sifted.nZ), all: qZ } };
@@ -287,7 +273,7 @@ export class BobEnd extends LinkEnd {
     const vt = await mb.next(['ver.tag']);
     const t = verificationKeyCount(c.security.epsCor, acc.kept);
     if (vt.keys.length !== 8 * t) throw new LinkError('ERR_LINK_PROTOCOL', `ver.tag with ${vt.keys.length / 8} keys, expected ${t} for ε_cor ${c.security.epsCor}`);
-    const keyPacked = packKept(corrected, fr, ok, acc.kept);
+    const keyPacked = pk.packed;
     const equal = tagsEqual(deps.verifier.tag(keyPacked, acc.kept, vt.keys), vt.tag);
     await this.send({ t: 'ver.result', b: ctx.block, ok: equal });
     ctx.clock.lap('verify');

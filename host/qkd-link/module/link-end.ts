@@ -9,7 +9,6 @@ import type { AuthenticatedChannel } from '../channel/channel.js';
 import type { ChannelError } from '../channel/errors.js';
 import type { AuthPadLedger } from '../channel/ledger.js';
 import type { CodeFamily } from '../reconciliation/codebook.js';
-import type { Sifter } from '../kernels/sift.js';
 import type { ErrorVerifier } from '../kernels/verify.js';
 import type { KeySink, KeyUnit } from '../../km/key-source.js';
 import { decodeMessage, encodeMessage, SessionMessageError, type MessageOf, type SessionMessage } from '../session/messages.js';
@@ -30,7 +29,6 @@ export interface LinkEndDeps {
   readonly ledger: AuthPadLedger;
   readonly pool: WorkerPool;
   readonly family: CodeFamily;
-  readonly sifter: Sifter;
   readonly verifier: ErrorVerifier;
   /** Cryptographic randomness (tests may seed it). */
   readonly random?: (n: number) => Uint8Array;
