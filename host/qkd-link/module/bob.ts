@@ -119,9 +119,12 @@ export class BobEnd extends LinkEnd {
   }
 
   private async waitCapacity(): Promise<void> {
+    if (this.blocks.size < this.config.block.maxInFlight) return;
+    const t0 = performance.now();
     while (this.blocks.size >= this.config.block.maxInFlight && !this.stopped) {
       await new Promise<void>((resolve) => (this.capacityWaiter = resolve));
     }
+    this.counters.heldBackMs += performance.now() - t0;
   }
 
   private get zTarget(): number {

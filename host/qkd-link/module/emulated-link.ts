@@ -94,6 +94,8 @@ export interface LinkRunSummary {
    */
   readonly steady?: { readonly blocks: number; readonly siftedBits: number; readonly wallSeconds: number; readonly cpuSeconds: number; readonly mainThreadCpuSeconds: number; readonly emulatorCpuSeconds: number };
   readonly config: LinkConfig;
+  /** Seconds the receiver's acquisition waited for post-processing capacity (the source held back). */
+  readonly heldBackSeconds: number;
   /** Authentication key: consumed by the channel and left, per end (bits and frames). */
   readonly auth: readonly { readonly role: LinkRole; readonly consumedBits: number; readonly remainingSendFrames: number; readonly remainingReceiveFrames: number }[];
 }
@@ -230,6 +232,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
       return { role: e.module.config.role, consumedBits: st.consumedBits, remainingSendFrames: st.remainingSendPads, remainingReceiveFrames: st.remainingReceivePads };
     });
     const cpu = process.cpuUsage(cpu0);
+    const heldBackSeconds = ends[1]!.module.counters.heldBackMs / 1000;
     // Bob first: he stops asking for blocks; then Alice.
     await ends[1]!.close();
     await ends[0]!.close();
@@ -248,6 +251,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       ...(steady ? { steady } : {}),
       config: aliceConfig,
+      heldBackSeconds,
       auth,
     };
   } finally {
