@@ -8,7 +8,7 @@ import { AliceEndpoint } from '../reconciliation/reconcile.js';
 import { DEFAULT_EPS_COR } from '../reconciliation/verify.js';
 import { verificationKeyCount } from '../kernels/verify.js';
 import type { MessageOf, SessionMessage } from '../session/messages.js';
-import { decodeSlotDeltas, decodeU32s, packBits, unpackBits } from '../session/packing.js';
+import { decodeU32s, packBits, unpackBits } from '../session/packing.js';
 import { errorsPerClass, perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
 import type { TransmitterPort } from './boards.js';
 import { LinkError } from './errors.js';
@@ -105,7 +105,7 @@ export class AliceEnd extends LinkEnd {
 
     // ---- sifting -----------------------------------------------------------------------------
     if (ann.bb.length !== (ann.n + 7) >>> 3) throw new LinkError('ERR_LINK_PROTOCOL', `sift.announce bb: ${ann.bb.length} bytes for ${ann.n} bases`);
-    const slots = decodeSlotDeltas(ann.d, ann.s, ann.e, ann.n);
+    const { slots } = await deps.pool.run({ kind: 'slots', s: ann.s, e: ann.e, n: ann.n, d: ann.d });
     let tx;
     try {
       tx = await this.tx.querySettings(slots);

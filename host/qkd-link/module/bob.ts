@@ -17,12 +17,16 @@ import { tagsEqual } from '../channel/mac.js';
 
 /** Detections gathered for the next block. */
 class Draft {
-  slots = new Float64Array(1 << 20);
-  masks = new Uint8Array(1 << 20);
+  slots: Float64Array;
+  masks: Uint8Array;
   n = 0;
   zEvents = 0;
   acq = -1;
-  constructor(public start: number) {}
+  /** `expected` events: sized once (a block is tens of MB; growing it by copies costs as much again). */
+  constructor(public start: number, expected: number) {
+    this.slots = new Float64Array(expected);
+    this.masks = new Uint8Array(expected);
+  }
 
   /**
    * Takes events [from, to) of a batch, or fewer: stops after the one that brings the Z events to
@@ -127,6 +131,9 @@ export class BobEnd extends LinkEnd {
     this.counters.heldBackMs += performance.now() - t0;
   }
 
+  /** Events a block's draft is sized for: a guess from the basis split, then what blocks took. */
+  private expectedEvents = Math.ceil(this.zTarget * 1.4);
+
   private get zTarget(): number {
     // Alice keeps a Z event of Bob's when she chose Z too.
     return Math.ceil(this.config.block.siftedBits / this.config.protocol.pZ);
@@ -155,13 +162,14 @@ export class BobEnd extends LinkEnd {
     let k = 0;
     const n = item.slots.length;
     while (k < n) {
-      this.draft ??= new Draft(k === 0 ? item.slotStart : item.slots[k]!);
+      this.draft ??= new Draft(k === 0 ? item.slotStart : item.slots[k]!, this.expectedEvents);
       const d = this.draft;
       const target = this.zTarget;
       k = d.take(item.acq, item.slots, item.masks, k, n, target);
       if (d.zEvents < target) break;
       const end = d.slots[d.n - 1]! + 1;
-      this.draft = k < n ? new Draft(end) : undefined;
+      if (d.n > this.expectedEvents) this.expectedEvents = Math.ceil(d.n * 1.02);
+      this.draft = k < n ? new Draft(end, this.expectedEvents) : undefined;
       await this.waitCapacity();
       if (!this.synchronised || this.stopped) {
         this.draft = undefined;

@@ -55,6 +55,8 @@ export interface PaJob {
 export type BlockJob =
   /** Bob: squash his click masks, LEB128-encode the slots and pack the bases for sift.announce. */
   | { readonly kind: 'announce'; readonly id: number; readonly start: number; readonly slots: Float64Array; readonly masks: Uint8Array }
+  /** Alice: decode Bob's LEB128 slot deltas (sift.announce s, e, n, d) into absolute slots. */
+  | { readonly kind: 'slots'; readonly id: number; readonly s: number; readonly e: number; readonly n: number; readonly d: Uint8Array }
   /** Bob: sift by Alice's reply (packed keep flags and classes). */
   | { readonly kind: 'sift-rx'; readonly id: number; readonly basis: Uint8Array; readonly value: Uint8Array; readonly keep: Uint8Array; readonly cls: Uint8Array }
   /** Alice: decide keep and class per event from her board's answer and Bob's packed bases, and sift. */
@@ -81,6 +83,7 @@ export interface SiftedStrings {
 
 export type BlockJobResult =
   | { readonly kind: 'announce'; readonly id: number; readonly d: Uint8Array; readonly bb: Uint8Array; readonly basis: Uint8Array; readonly value: Uint8Array }
+  | { readonly kind: 'slots'; readonly id: number; readonly slots: Float64Array }
   | { readonly kind: 'sift-rx'; readonly id: number; readonly sifted: SiftedStrings; readonly testPacked: Uint8Array }
   | { readonly kind: 'sift-tx'; readonly id: number; readonly keep: Uint8Array; readonly cls: Uint8Array; readonly sifted: SiftedStrings }
   | { readonly kind: 'frames'; readonly id: number; readonly padded: Uint8Array }

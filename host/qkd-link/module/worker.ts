@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { Sifter } from '../kernels/sift.js';
 import { SessionMessageError } from '../session/messages.js';
-import { encodeSlotDeltas, pack2, packBits, unpack2, unpackBits, countBits } from '../session/packing.js';
+import { decodeSlotDeltas, encodeSlotDeltas, pack2, packBits, unpack2, unpackBits, countBits } from '../session/packing.js';
 import { aliceKeep, perClassArray, siftBlock, squashClicks, type SiftedBlock } from '../session/sifting.js';
 import { frameKey, keyIndex, packKept, paddedKey, realBits } from './postprocess.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
@@ -114,6 +114,10 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
       const d = encodeSlotDeltas(job.start, job.slots);
       const bb = packBits(basis);
       return { result: { kind: 'announce', id: job.id, d, bb, basis, value }, transfer: [d.buffer, bb.buffer, basis.buffer, value.buffer] };
+    }
+    case 'slots': {
+      const slots = decodeSlotDeltas(job.d, job.s, job.e, job.n);
+      return { result: { kind: 'slots', id: job.id, slots }, transfer: [slots.buffer] };
     }
     case 'sift-rx': {
       const n = job.basis.length;
