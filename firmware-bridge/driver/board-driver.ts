@@ -118,6 +118,10 @@ export interface BoardDriverEvents {
 
 interface Pending {
   readonly seqs: Set<number>;
+  /** The answer, once it came (to any attempt). */
+  frame: Frame | undefined;
+  /** Wakes the attempt waiting now (answer, timeout or close). */
+  wake: (() => void) | undefined;
   resolve(f: Frame): void;
 }
 
@@ -151,9 +155,6 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
   private readonly pending = new Map<number, Pending>();
   private writeChain: Promise<void> = Promise.resolve();
   private closed = false;
-  private signalClosed!: () => void;
-  /** Resolves when close() is called: pending requests stop waiting. */
-  private readonly closing = new Promise<undefined>((r) => (this.signalClosed = () => r(undefined)));
   private connectedWaiters: Array<() => void> = [];
   private reconnecting: Promise<void> | undefined;
   private foreign: Frame | undefined;
@@ -364,7 +365,7 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.signalClosed();
+    for (const p of this.pending.values()) p.wake?.(); // pending requests stop waiting
     clearInterval(this.watchdog);
     for (const w of this.connectedWaiters.splice(0)) w();
     this.acquisition?.end(new BridgeClosedError('acquisition'));
@@ -487,23 +488,39 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
     const attempts = this.o.retries + 1;
     const deadline = Date.now() + timeout * attempts + (handshake ? 0 : this.o.reconnectTimeoutMs);
     const id = this.nextRequestId++;
-    let resolveFrame!: (f: Frame) => void;
-    const answered = new Promise<Frame>((r) => (resolveFrame = r));
-    const p: Pending = { seqs: new Set(), resolve: (f) => resolveFrame(f) };
+    // One timer per attempt, cleared on the answer: requests run at thousands a second, and a
+    // race against a shared "closing" promise would pile up reactions on it until close().
+    const p: Pending = {
+      seqs: new Set(),
+      frame: undefined,
+      wake: undefined,
+      resolve(f) {
+        p.frame = f;
+        p.wake?.();
+      },
+    };
     this.pending.set(id, p);
     try {
       for (let attempt = 0; attempt < attempts; attempt++) {
         if (!handshake && !(await this.waitConnected(deadline))) break;
         if (this.closed) throw new BridgeClosedError(name);
         if (this.foreign) return this.foreign;
+        if (p.frame) return p.frame; // a late answer to an earlier attempt
         if (attempt > 0) {
           this.stats.requestRetries++;
           this.log({ level: 'info', event: 'retry', message: `${name}: attempt ${attempt + 1} of ${attempts}` });
         }
         p.seqs.add(this.link.send(type, payload));
-        const f = await Promise.race([answered, this.closing, sleep(timeout).then(() => undefined)]);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeout);
+          p.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        p.wake = undefined;
         if (this.closed) throw new BridgeClosedError(name);
-        if (f) return f;
+        if (p.frame) return p.frame;
       }
       this.stats.requestTimeouts++;
       throw new BridgeTimeoutError(name, attempts, timeout);
@@ -582,7 +599,7 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
     for (let o = 0; o < n; o += msg.MAX_QUERY_SLOTS) {
       const chunk = all.subarray(o, Math.min(n, o + msg.MAX_QUERY_SLOTS));
       const f = await this.request('QUERY_SETTINGS', M.QUERY_SETTINGS, msg.encodeQuerySettings({ slots: chunk }), M.SETTINGS);
-      const s = msg.decodeSettings(f.payload).settings;
+      const s = msg.decodeSettings(f.payload, true).settings; // f.payload is this request's own copy
       if (s.length !== chunk.length) throw new BadMessageError('SETTINGS', 'b', `${s.length} settings for ${chunk.length} slots`);
       for (let i = 0, k = o; i < s.length; i++, k++) {
         const b = s[i]!;
