@@ -336,7 +336,7 @@ export const MAX_QUERY_SLOTS = 12000;
 export function encodeQuerySettings(m: QuerySettings): Uint8Array {
   const n = m.slots.length;
   const s = n > 0 ? m.slots[0]! : 0;
-  return encodeCbor({ s, n, d: encodeSlotDeltas(m.slots, s, 'QUERY_SETTINGS') });
+  return encodeCbor({ s, n, d: encodeSlotDeltasScratch(m.slots, s, 'QUERY_SETTINGS') });
 }
 export function decodeQuerySettings(p: Uint8Array): QuerySettings {
   const M = 'QUERY_SETTINGS';
@@ -359,9 +359,11 @@ export function decodeAck(p: Uint8Array): Ack {
 export function encodeSettings(m: Settings): Uint8Array {
   return encodeCbor({ re: m.re, b: m.settings });
 }
-export function decodeSettings(p: Uint8Array): Settings {
+/** With `view`, settings is a view into p (for a caller that owns p); else a fresh copy. */
+export function decodeSettings(p: Uint8Array, view = false): Settings {
   const o = payloadMap('SETTINGS', p);
-  return { re: uint('SETTINGS', o, 're'), settings: bytes('SETTINGS', o, 'b').slice() };
+  const b = bytes('SETTINGS', o, 'b');
+  return { re: uint('SETTINGS', o, 're'), settings: view ? b : b.slice() };
 }
 
 export function encodeTelemetry(m: Telemetry): Uint8Array {
@@ -436,20 +438,36 @@ export const MAX_SLOT_DELTA = 0xffffffff;
 
 export function encodeSlotDeltas(slots: ArrayLike<number>, base: number, message: string): Uint8Array {
   const out = new Uint8Array(slots.length * 5);
+  return out.subarray(0, encodeSlotDeltasInto(slots, base, message, out));
+}
+
+/** Scratch for deltas that go straight into a CBOR encoder (which copies them): one buffer, reused. */
+let deltaScratch = new Uint8Array(0);
+/** encodeSlotDeltas into a shared buffer: the view is valid until the next call. */
+export function encodeSlotDeltasScratch(slots: ArrayLike<number>, base: number, message: string): Uint8Array {
+  if (deltaScratch.length < slots.length * 5) deltaScratch = new Uint8Array(Math.max(slots.length * 5, 4096));
+  return deltaScratch.subarray(0, encodeSlotDeltasInto(slots, base, message, deltaScratch));
+}
+
+/** Writes the deltas into out (room for 5 bytes per slot); returns the bytes written. */
+function encodeSlotDeltasInto(slots: ArrayLike<number>, base: number, message: string, out: Uint8Array): number {
   let o = 0;
   let prev = base;
   for (let i = 0; i < slots.length; i++) {
     const s = slots[i]!;
     let d = s - prev;
     if (!(d >= 0 && d <= MAX_SLOT_DELTA) || !Number.isSafeInteger(s)) throw new BadMessageError(message, 'd', `slot ${s} after ${prev}: slots must not decrease, nor jump by 2^32 or more`);
-    while (d >= 0x80) {
-      out[o++] = (d & 0x7f) | 0x80;
-      d = Math.floor(d / 128);
+    if (d < 0x80) out[o++] = d;
+    else {
+      while (d >= 0x80) {
+        out[o++] = (d & 0x7f) | 0x80;
+        d = Math.floor(d / 128);
+      }
+      out[o++] = d;
     }
-    out[o++] = d;
     prev = s;
   }
-  return out.subarray(0, o);
+  return o;
 }
 
 /**
