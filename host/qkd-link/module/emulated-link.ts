@@ -187,6 +187,8 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
     if (!entry.alice || !entry.bob) return;
     reports.delete(r.block);
     const { alice, bob } = entry;
+    // Past the blocks asked for the run is ending: a block cut short by the shutdown neither counts nor costs source time.
+    if (progress.length >= wanted) return;
     // Blocks cut short by the run's own end are not the link's doing: they neither count nor cost source time.
     if (bob.code === 'ERR_LINK_STOPPED' || alice.code === 'ERR_LINK_STOPPED') return;
     const units = bob.units ?? 0;
