@@ -22,10 +22,14 @@ class Draft {
   n = 0;
   zEvents = 0;
   acq = -1;
-  /** `expected` events: sized once (a block is tens of MB; growing it by copies costs as much again). */
-  constructor(public start: number, expected: number) {
-    this.slots = new Float64Array(expected);
-    this.masks = new Uint8Array(expected);
+  /**
+   * `expected` events: sized once (a block is tens of MB; growing it by copies costs as much
+   * again), in recycled buffers when there are some big enough.
+   */
+  constructor(public start: number, expected: number, spare?: { slots: Float64Array; masks: Uint8Array }) {
+    const reuse = spare && spare.slots.length >= expected && spare.masks.length >= expected;
+    this.slots = reuse ? spare.slots : new Float64Array(expected);
+    this.masks = reuse ? spare.masks : new Uint8Array(expected);
   }
 
   /**
@@ -131,6 +135,9 @@ export class BobEnd extends LinkEnd {
     this.counters.heldBackMs += performance.now() - t0;
   }
 
+  /** Draft buffers back from the announcement job, for the next drafts (a block's are tens of MB). */
+  private readonly spare: Array<{ slots: Float64Array; masks: Uint8Array }> = [];
+
   /** Events a block's draft is sized for: a guess from the basis split, then what blocks took. */
   private expectedEvents = Math.ceil(this.zTarget * 1.4);
 
@@ -162,14 +169,14 @@ export class BobEnd extends LinkEnd {
     let k = 0;
     const n = item.slots.length;
     while (k < n) {
-      this.draft ??= new Draft(k === 0 ? item.slotStart : item.slots[k]!, this.expectedEvents);
+      this.draft ??= new Draft(k === 0 ? item.slotStart : item.slots[k]!, this.expectedEvents, this.spare.pop());
       const d = this.draft;
       const target = this.zTarget;
       k = d.take(item.acq, item.slots, item.masks, k, n, target);
       if (d.zEvents < target) break;
       const end = d.slots[d.n - 1]! + 1;
       if (d.n > this.expectedEvents) this.expectedEvents = Math.ceil(d.n * 1.02);
-      this.draft = k < n ? new Draft(end, this.expectedEvents) : undefined;
+      this.draft = k < n ? new Draft(end, this.expectedEvents, this.spare.pop()) : undefined;
       await this.waitCapacity();
       if (!this.synchronised || this.stopped) {
         this.draft = undefined;
@@ -206,6 +213,7 @@ export class BobEnd extends LinkEnd {
     // ---- sifting -----------------------------------------------------------------------------
     // The draft's buffers move to the worker: nothing here reads them again.
     const ann = await deps.pool.run({ kind: 'announce', start: d.start, slots: d.slots.subarray(0, n), masks: d.masks.subarray(0, n) }, [d.slots.buffer as ArrayBuffer, d.masks.buffer as ArrayBuffer]);
+    if (this.spare.length < 2) this.spare.push({ slots: new Float64Array(ann.slots.buffer), masks: new Uint8Array(ann.masks.buffer) });
     await this.send({ t: 'sift.announce', b: ctx.block, acq: Math.max(0, d.acq), s: d.start, e: end, n, d: ann.d, bb: ann.bb });
     const reply = await mb.next(['sift.reply']);
     const sr = await deps.pool.run({ kind: 'sift-rx', basis: ann.basis, value: ann.value, keep: reply.keep, cls: reply.cls }, [ann.basis.buffer as ArrayBuffer, ann.value.buffer as ArrayBuffer]);

@@ -113,7 +113,7 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
       const { basis, value } = squashClicks(job.masks, (n) => new Uint8Array(randomBytes(n)));
       const d = encodeSlotDeltas(job.start, job.slots);
       const bb = packBits(basis);
-      return { result: { kind: 'announce', id: job.id, d, bb, basis, value }, transfer: [d.buffer, bb.buffer, basis.buffer, value.buffer] };
+      return { result: { kind: 'announce', id: job.id, d, bb, basis, value, slots: job.slots, masks: job.masks }, transfer: [d.buffer, bb.buffer, basis.buffer, value.buffer, job.slots.buffer, job.masks.buffer] };
     }
     case 'slots': {
       const slots = decodeSlotDeltas(job.d, job.s, job.e, job.n);
