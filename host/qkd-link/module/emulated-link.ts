@@ -42,6 +42,12 @@ export interface EmulatedLinkRunOptions {
   readonly timeoutMs?: number;
   /** Sifted key-basis bits per block (default 2^20). */
   readonly siftedBits?: number;
+  /**
+   * What the emulated receiver does when the host does not take its batches in time: 'stretch'
+   * (default: its time stands still, no event is lost, source-time statistics stay exact) or
+   * 'drop' (as a real board: its FIFO overflows and the events are lost, and counted).
+   */
+  readonly backpressure?: 'stretch' | 'drop';
   /** Intercept-resend eavesdropper on this fraction of the slots. */
   readonly interceptFraction?: number;
   readonly detector?: Partial<DetectorParams>;
@@ -94,6 +100,8 @@ export interface LinkRunSummary {
    */
   readonly steady?: { readonly blocks: number; readonly siftedBits: number; readonly wallSeconds: number; readonly cpuSeconds: number; readonly mainThreadCpuSeconds: number; readonly emulatorCpuSeconds: number };
   readonly config: LinkConfig;
+  /** Events the receiver board lost to FIFO overflow (only with backpressure 'drop'). */
+  readonly lostEvents: number;
   /** Seconds the receiver's acquisition waited for post-processing capacity (the source held back). */
   readonly heldBackSeconds: number;
   /** Authentication key: consumed by the channel and left, per end (bits and frames). */
@@ -159,7 +167,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
   // 'stretch': when the host cannot take the receiver's events as fast as the source produces
   // them (1 GHz over a pty), the emulator slows its clock instead of dropping events, so the
   // statistics per source second stay exact.
-  const boards = await EmulatedLink.start({ seed: o.seed ?? 1, distanceKm, backpressure: 'stretch', ...(o.interceptFraction ? { interceptFraction: o.interceptFraction } : {}), ...(o.detector ? { detector: o.detector } : {}) });
+  const boards = await EmulatedLink.start({ seed: o.seed ?? 1, distanceKm, backpressure: o.backpressure ?? 'stretch', ...(o.interceptFraction ? { interceptFraction: o.interceptFraction } : {}), ...(o.detector ? { detector: o.detector } : {}) });
   const psk = randomBytes(1 << 18);
   const ends: RunningLink[] = [];
   const reports = new Map<number, { alice?: BlockReport; bob?: BlockReport }>();
@@ -235,6 +243,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
     });
     const cpu = process.cpuUsage(cpu0);
     const heldBackSeconds = ends[1]!.module.counters.heldBackMs / 1000;
+    const lostEvents = ends[1]!.module.lostEvents;
     // Bob first: he stops asking for blocks; then Alice.
     await ends[1]!.close();
     await ends[0]!.close();
@@ -254,6 +263,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
       ...(steady ? { steady } : {}),
       config: aliceConfig,
       heldBackSeconds,
+      lostEvents,
       auth,
     };
   } finally {
