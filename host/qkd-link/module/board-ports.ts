@@ -192,7 +192,11 @@ export class BoardReceiverPort implements ReceiverPort {
       try {
         for await (const item of this.acquisition) {
           if (item.kind === 'gap') yield { kind: 'gap', slotStart: item.slotStart, slotEnd: item.slotEnd, reason: item.reason };
-          else yield { kind: 'batch', acq: item.acq, slotStart: item.slotStart, slotEnd: item.slotEnd, slots: item.slots, masks: item.masks };
+          else {
+            // The slots stay undecoded unless the link asks: whole batches travel in wire form.
+            const deltas = 'deltas' in item && item.deltas instanceof Uint8Array ? item.deltas : undefined;
+            yield { kind: 'batch', acq: item.acq, slotStart: item.slotStart, slotEnd: item.slotEnd, get slots() { return item.slots; }, masks: item.masks, ...(deltas ? { deltas } : {}) };
+          }
           if (this.closing) return;
         }
       } catch (e) {

@@ -12,8 +12,10 @@ export interface DetectionBatchItem {
   readonly acq: number;
   readonly slotStart: number;
   readonly slotEnd: number;
-  /** Slot of each event, increasing. */
+  /** Slot of each event, increasing (may be decoded on first use: read it only where needed). */
   readonly slots: Float64Array;
+  /** The same slots in wire form, when the board delivers it: LEB128 deltas from slotStart. */
+  readonly deltas?: Uint8Array;
   /** Click mask of each event (bit 0 Z0, 1 Z1, 2 X0, 3 X1). */
   readonly masks: Uint8Array;
 }

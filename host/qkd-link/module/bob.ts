@@ -7,36 +7,57 @@
 import { verificationKeyCount } from '../kernels/verify.js';
 import type { PerClass } from '../estimation/finite-key.js';
 import type { MessageOf, SessionMessage } from '../session/messages.js';
-import { encodeU32s, packBits, unpackBits } from '../session/packing.js';
+import { encodeU32s, packBits, unpackBits, type SlotSegments } from '../session/packing.js';
 import { perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
-import type { DetectionItem, ReceiverPort } from './boards.js';
+import type { DetectionBatchItem, DetectionItem, ReceiverPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
 import { efficiency, frameKey, keptLeak, qberOf, secretLength, splitFinalKey, type Framing } from './postprocess.js';
 import { tagsEqual } from '../channel/mac.js';
 
-/** Detections gathered for the next block. */
+/** Buffers a draft can reuse: the masks and raw deltas of an earlier block. */
+interface Spare {
+  masks: Uint8Array;
+  raw: Uint8Array;
+}
+
+/**
+ * Detections gathered for the next block. Whole batches keep their slots in wire form (LEB128
+ * deltas), so the main thread neither decodes nor stores 8 bytes per event; only the batches where
+ * a block starts or ends are decoded. The announcement job turns the segments into the block's
+ * slot deltas on a worker.
+ */
 class Draft {
-  slots: Float64Array;
   masks: Uint8Array;
   n = 0;
   zEvents = 0;
   acq = -1;
+  /** Slot of the block's last event, once the block is complete. */
+  lastSlot = -1;
+  private raw: Uint8Array;
+  private rawLen = 0;
+  private decoded = new Float64Array(1 << 14);
+  private decodedLen = 0;
+  private readonly segBase: number[] = [];
+  private readonly segCount: number[] = [];
+  private readonly segRaw: number[] = [];
+
   /**
-   * `expected` events: sized once (a block is tens of MB; growing it by copies costs as much
-   * again), in recycled buffers when there are some big enough.
+   * `expected` events: sized once (a block is megabytes; growing by copies costs as much again),
+   * in recycled buffers when there are some big enough.
    */
-  constructor(public start: number, expected: number, spare?: { slots: Float64Array; masks: Uint8Array }) {
-    const reuse = spare && spare.slots.length >= expected && spare.masks.length >= expected;
-    this.slots = reuse ? spare.slots : new Float64Array(expected);
+  constructor(public start: number, expected: number, spare?: Spare) {
+    const reuse = spare && spare.masks.length >= expected && spare.raw.length >= 2 * expected;
     this.masks = reuse ? spare.masks : new Uint8Array(expected);
+    this.raw = reuse ? spare.raw : new Uint8Array(2 * expected);
   }
 
   /**
    * Takes events [from, to) of a batch, or fewer: stops after the one that brings the Z events to
    * `zTarget`. Returns where it stopped.
    */
-  take(acq: number, slots: Float64Array, masks: Uint8Array, from: number, to: number, zTarget: number): number {
+  take(item: DetectionBatchItem, from: number, to: number, zTarget: number): number {
+    const masks = item.masks;
     let end = to;
     let z = this.zEvents;
     // (m & 3) is 0 for an X-only click, 1-3 for a Z click: + 3 >> 2 makes that 0 or 1 without a branch.
@@ -54,21 +75,55 @@ class Draft {
     }
     this.zEvents = z;
     const m = end - from;
-    if (this.n + m > this.slots.length) {
-      const cap = Math.max(this.n + m, this.slots.length * 2);
-      const grown = new Float64Array(cap);
-      grown.set(this.slots.subarray(0, this.n));
-      this.slots = grown;
-      const gm = new Uint8Array(cap);
-      gm.set(this.masks.subarray(0, this.n));
-      this.masks = gm;
-    }
-    this.slots.set(slots.subarray(from, end), this.n);
+    if (m === 0) return end;
+    if (this.n + m > this.masks.length) this.masks = grow(this.masks, this.n, this.n + m);
     this.masks.set(masks.subarray(from, end), this.n);
     this.n += m;
-    if (m > 0) this.acq = acq;
+    this.acq = item.acq;
+    const deltas = item.deltas;
+    if (from === 0 && end === to && deltas) {
+      if (this.rawLen + deltas.length > this.raw.length) this.raw = grow(this.raw, this.rawLen, this.rawLen + deltas.length);
+      this.raw.set(deltas, this.rawLen);
+      this.rawLen += deltas.length;
+      this.segment(item.slotStart, m, deltas.length);
+    } else {
+      const slots = item.slots;
+      if (this.decodedLen + m > this.decoded.length) {
+        const cap = Math.max(this.decodedLen + m, 2 * this.decoded.length);
+        const g = new Float64Array(cap);
+        g.set(this.decoded.subarray(0, this.decodedLen));
+        this.decoded = g;
+      }
+      this.decoded.set(slots.subarray(from, end), this.decodedLen);
+      this.decodedLen += m;
+      this.segment(0, m, -1);
+    }
+    if (z === zTarget) this.lastSlot = item.slots[end - 1]!;
     return end;
   }
+
+  private segment(base: number, count: number, rawBytes: number): void {
+    this.segBase.push(base);
+    this.segCount.push(count);
+    this.segRaw.push(rawBytes);
+  }
+
+  /** The gathered slots for the announcement job (the masks' and raw buffers move with it). */
+  segments(): SlotSegments {
+    return {
+      base: Float64Array.from(this.segBase),
+      count: Uint32Array.from(this.segCount),
+      rawBytes: Int32Array.from(this.segRaw),
+      raw: this.raw.subarray(0, this.rawLen),
+      decoded: this.decoded.subarray(0, this.decodedLen),
+    };
+  }
+}
+
+function grow(a: Uint8Array, used: number, need: number): Uint8Array {
+  const g = new Uint8Array(Math.max(need, 2 * a.length));
+  g.set(a.subarray(0, used));
+  return g;
 }
 
 export class BobEnd extends LinkEnd {
@@ -135,8 +190,8 @@ export class BobEnd extends LinkEnd {
     this.counters.heldBackMs += performance.now() - t0;
   }
 
-  /** Draft buffers back from the announcement job, for the next drafts (a block's are tens of MB). */
-  private readonly spare: Array<{ slots: Float64Array; masks: Uint8Array }> = [];
+  /** Draft buffers back from the announcement job, for the next drafts. */
+  private readonly spare: Spare[] = [];
 
   /** Events a block's draft is sized for: a guess from the basis split, then what blocks took. */
   private expectedEvents = Math.ceil(this.zTarget * 1.4);
@@ -167,14 +222,14 @@ export class BobEnd extends LinkEnd {
       return;
     }
     let k = 0;
-    const n = item.slots.length;
+    const n = item.masks.length;
     while (k < n) {
       this.draft ??= new Draft(k === 0 ? item.slotStart : item.slots[k]!, this.expectedEvents, this.spare.pop());
       const d = this.draft;
       const target = this.zTarget;
-      k = d.take(item.acq, item.slots, item.masks, k, n, target);
+      k = d.take(item, k, n, target);
       if (d.zEvents < target) break;
-      const end = d.slots[d.n - 1]! + 1;
+      const end = d.lastSlot + 1;
       if (d.n > this.expectedEvents) this.expectedEvents = Math.ceil(d.n * 1.02);
       this.draft = k < n ? new Draft(end, this.expectedEvents, this.spare.pop()) : undefined;
       await this.waitCapacity();
@@ -212,8 +267,9 @@ export class BobEnd extends LinkEnd {
 
     // ---- sifting -----------------------------------------------------------------------------
     // The draft's buffers move to the worker: nothing here reads them again.
-    const ann = await deps.pool.run({ kind: 'announce', start: d.start, slots: d.slots.subarray(0, n), masks: d.masks.subarray(0, n) }, [d.slots.buffer as ArrayBuffer, d.masks.buffer as ArrayBuffer]);
-    if (this.spare.length < 2) this.spare.push({ slots: new Float64Array(ann.slots.buffer), masks: new Uint8Array(ann.masks.buffer) });
+    const segments = d.segments();
+    const ann = await deps.pool.run({ kind: 'announce', start: d.start, segments, masks: d.masks.subarray(0, n) }, [segments.raw.buffer as ArrayBuffer, d.masks.buffer as ArrayBuffer]);
+    if (this.spare.length < 2) this.spare.push({ masks: new Uint8Array(ann.masks.buffer), raw: new Uint8Array(ann.raw.buffer) });
     await this.send({ t: 'sift.announce', b: ctx.block, acq: Math.max(0, d.acq), s: d.start, e: end, n, d: ann.d, bb: ann.bb });
     const reply = await mb.next(['sift.reply']);
     const sr = await deps.pool.run({ kind: 'sift-rx', basis: ann.basis, value: ann.value, keep: reply.keep, cls: reply.cls }, [ann.basis.buffer as ArrayBuffer, ann.value.buffer as ArrayBuffer]);

@@ -10,6 +10,7 @@
  * it. Other blocks keep going on the main thread and on the other workers meanwhile.
  */
 import type { FrameReport } from '../reconciliation/reconcile.js';
+import type { SlotSegments } from '../session/packing.js';
 
 /** Shared-memory answer slot: ctl[0] = state, ctl[1] = byte length of the answer. */
 export const ANSWER_WAITING = 0;
@@ -54,7 +55,7 @@ export interface PaJob {
  */
 export type BlockJob =
   /** Bob: squash his click masks, LEB128-encode the slots and pack the bases for sift.announce. */
-  | { readonly kind: 'announce'; readonly id: number; readonly start: number; readonly slots: Float64Array; readonly masks: Uint8Array }
+  | { readonly kind: 'announce'; readonly id: number; readonly start: number; readonly segments: SlotSegments; readonly masks: Uint8Array }
   /** Alice: decode Bob's LEB128 slot deltas (sift.announce s, e, n, d) into absolute slots. */
   | { readonly kind: 'slots'; readonly id: number; readonly s: number; readonly e: number; readonly n: number; readonly d: Uint8Array }
   /** Bob: sift by Alice's reply (packed keep flags and classes). */
@@ -82,8 +83,8 @@ export interface SiftedStrings {
 }
 
 export type BlockJobResult =
-  /** `slots` and `masks` come back (their buffers, for the receiver's next draft). */
-  | { readonly kind: 'announce'; readonly id: number; readonly d: Uint8Array; readonly bb: Uint8Array; readonly basis: Uint8Array; readonly value: Uint8Array; readonly slots: Float64Array; readonly masks: Uint8Array }
+  /** `masks` and the segments' `raw` come back (their buffers, for the receiver's next draft). */
+  | { readonly kind: 'announce'; readonly id: number; readonly d: Uint8Array; readonly bb: Uint8Array; readonly basis: Uint8Array; readonly value: Uint8Array; readonly raw: Uint8Array; readonly masks: Uint8Array }
   | { readonly kind: 'slots'; readonly id: number; readonly slots: Float64Array }
   | { readonly kind: 'sift-rx'; readonly id: number; readonly sifted: SiftedStrings; readonly testPacked: Uint8Array }
   | { readonly kind: 'sift-tx'; readonly id: number; readonly keep: Uint8Array; readonly cls: Uint8Array; readonly sifted: SiftedStrings }

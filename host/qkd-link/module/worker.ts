@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { Sifter } from '../kernels/sift.js';
 import { SessionMessageError } from '../session/messages.js';
-import { decodeSlotDeltas, encodeSlotDeltas, pack2, packBits, unpack2, unpackBits, countBits } from '../session/packing.js';
+import { decodeSlotDeltas, encodeSegmentDeltas, pack2, packBits, unpack2, unpackBits, countBits } from '../session/packing.js';
 import { aliceKeep, perClassArray, siftBlock, squashClicks, type SiftedBlock } from '../session/sifting.js';
 import { frameKey, keyIndex, packKept, paddedKey, realBits } from './postprocess.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
@@ -111,9 +111,10 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
   switch (job.kind) {
     case 'announce': {
       const { basis, value } = squashClicks(job.masks, (n) => new Uint8Array(randomBytes(n)));
-      const d = encodeSlotDeltas(job.start, job.slots);
+      const d = encodeSegmentDeltas(job.start, job.segments);
       const bb = packBits(basis);
-      return { result: { kind: 'announce', id: job.id, d, bb, basis, value, slots: job.slots, masks: job.masks }, transfer: [d.buffer, bb.buffer, basis.buffer, value.buffer, job.slots.buffer, job.masks.buffer] };
+      const raw = job.segments.raw;
+      return { result: { kind: 'announce', id: job.id, d, bb, basis, value, raw, masks: job.masks }, transfer: [d.buffer, bb.buffer, basis.buffer, value.buffer, raw.buffer, job.masks.buffer] };
     }
     case 'slots': {
       const slots = decodeSlotDeltas(job.d, job.s, job.e, job.n);

@@ -129,6 +129,76 @@ export function decodeSlotDeltas(bytes: Uint8Array, s: number, e: number, n: num
   return out;
 }
 
+/**
+ * The events of a block, as the receiver gathers them: segments of slots, each either a whole
+ * detection batch still in its wire form (LEB128 deltas from the batch's first slot `base`, as
+ * firmware-bridge delivers them) or decoded slots (part of a batch, where a block starts or ends).
+ */
+export interface SlotSegments {
+  /** Per segment: its base slot (raw segments; ignored for decoded ones). */
+  readonly base: Float64Array;
+  /** Per segment: its number of events. */
+  readonly count: Uint32Array;
+  /** Per segment: bytes of its raw deltas in `raw`, or -1 when its slots are in `decoded`. */
+  readonly rawBytes: Int32Array;
+  readonly raw: Uint8Array;
+  readonly decoded: Float64Array;
+}
+
+/**
+ * encodeSlotDeltas of the segments' slots from s, without materialising them: each slot is
+ * decoded from its batch's varint and re-encoded against the previous one in one pass.
+ */
+export function encodeSegmentDeltas(s: number, seg: SlotSegments): Uint8Array {
+  let n = 0;
+  for (let i = 0; i < seg.count.length; i++) n += seg.count[i]!;
+  let out = new Uint8Array(Math.max(16, n * 3));
+  let pos = 0;
+  let prev = s;
+  let rp = 0;
+  let dp = 0;
+  const raw = seg.raw;
+  for (let i = 0; i < seg.count.length; i++) {
+    const count = seg.count[i]!;
+    const bytes = seg.rawBytes[i]!;
+    const rawEnd = rp + bytes;
+    let slot = seg.base[i]!;
+    if (bytes >= 0 && rawEnd > raw.length) throw new RangeError(`segment ${i}: ${bytes} bytes of deltas past the end of ${raw.length}`);
+    for (let k = 0; k < count; k++) {
+      if (bytes >= 0) {
+        let d = 0;
+        let scale = 1;
+        for (;;) {
+          if (rp >= rawEnd) throw new RangeError(`segment ${i}: its deltas end after ${k} of ${count} events`);
+          const b = raw[rp++]!;
+          d += (b & 0x7f) * scale;
+          if (b < 0x80) break;
+          scale *= 0x80;
+        }
+        slot += d;
+      } else slot = seg.decoded[dp++]!;
+      let d = slot - prev;
+      if (!(d >= 0) || !Number.isSafeInteger(d)) throw new RangeError(`slot ${slot} in segment ${i} is before ${prev}`);
+      prev = slot;
+      if (pos + 8 > out.length) {
+        const grown = new Uint8Array(out.length * 2);
+        grown.set(out);
+        out = grown;
+      }
+      if (d < 0x80) out[pos++] = d;
+      else {
+        while (d >= 0x80) {
+          out[pos++] = (d % 0x80) | 0x80;
+          d = Math.floor(d / 0x80);
+        }
+        out[pos++] = d;
+      }
+    }
+    if (bytes >= 0 && rp !== rawEnd) throw new RangeError(`segment ${i}: ${rawEnd - rp} bytes left after ${count} deltas`);
+  }
+  return out.slice(0, pos);
+}
+
 export function encodeU32s(values: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(values.length * 4);
   const dv = new DataView(out.buffer);
