@@ -125,6 +125,10 @@ interface Pending {
   resolve(f: Frame): void;
 }
 
+function newSettings(n: number): TransmitterSettings {
+  return { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
+}
+
 /**
  * An unsigned integer of an ACK's info, 0 if absent. Slots above 2^32 travel as CBOR uint64,
  * which decodes as a bigint: at 1 GHz every slot from 4.3 s after the epoch on.
@@ -594,22 +598,51 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
       all = new Float64Array(n);
       for (let i = 0; i < n; i++) all[i] = slots[i]!;
     }
-    const out: TransmitterSettings = { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
-    const { basis, value, intensity, status } = out;
+    const out = newSettings(n);
     for (let o = 0; o < n; o += msg.MAX_QUERY_SLOTS) {
       const chunk = all.subarray(o, Math.min(n, o + msg.MAX_QUERY_SLOTS));
-      const f = await this.request('QUERY_SETTINGS', M.QUERY_SETTINGS, msg.encodeQuerySettings({ slots: chunk }), M.SETTINGS);
-      const s = msg.decodeSettings(f.payload, true).settings; // f.payload is this request's own copy
-      if (s.length !== chunk.length) throw new BadMessageError('SETTINGS', 'b', `${s.length} settings for ${chunk.length} slots`);
-      for (let i = 0, k = o; i < s.length; i++, k++) {
-        const b = s[i]!;
-        status[k] = b & 0xe0;
-        value[k] = b & msg.SETTING_VALUE;
-        basis[k] = (b & msg.SETTING_BASIS_X) >> 1;
-        intensity[k] = (b >> msg.SETTING_CLASS_SHIFT) & 3;
-      }
+      await this.querySettingsChunk(msg.encodeQuerySettings({ slots: chunk }), chunk.length, out, o);
     }
     return out;
+  }
+
+  /**
+   * querySettings for n slots given as LEB128 deltas from `start` (slot[k] = start + d[0] + ...
+   * + d[k], PROTOCOL.md 3.6), as a peer's sift announcement carries them: the deltas go out as
+   * they are, cut into MAX_QUERY_SLOTS runs, never decoded into slots. Malformed deltas are a
+   * BridgeArgumentError, found before anything is sent.
+   */
+  async querySettingsDeltas(start: number, n: number, deltas: Uint8Array): Promise<TransmitterSettings> {
+    if (!Number.isSafeInteger(n) || n < 0) throw new BridgeArgumentError('n', n, 'a count of slots');
+    let runs: msg.SlotDeltaRun[];
+    try {
+      runs = msg.splitSlotDeltas(start, deltas, n, msg.MAX_QUERY_SLOTS, 'QUERY_SETTINGS');
+    } catch (e) {
+      if (e instanceof BadMessageError) throw new BridgeArgumentError(e.field === 's' ? 'start' : 'deltas', e.field === 's' ? start : `${deltas.length} bytes`, `${n} slot deltas from a slot number: ${e.message}`);
+      throw e;
+    }
+    const out = newSettings(n);
+    let k = 0;
+    for (const r of runs) {
+      await this.querySettingsChunk(msg.encodeQuerySettingsDeltas(r.s, r.n, deltas.subarray(r.from, r.to)), r.n, out, k);
+      k += r.n;
+    }
+    return out;
+  }
+
+  /** One QUERY_SETTINGS of `count` slots; the answer unpacked into out from index `at`. */
+  private async querySettingsChunk(payload: Uint8Array, count: number, out: TransmitterSettings, at: number): Promise<void> {
+    const f = await this.request('QUERY_SETTINGS', M.QUERY_SETTINGS, payload, M.SETTINGS);
+    const s = msg.decodeSettings(f.payload, true).settings; // f.payload is this request's own copy
+    if (s.length !== count) throw new BadMessageError('SETTINGS', 'b', `${s.length} settings for ${count} slots`);
+    const { basis, value, intensity, status } = out;
+    for (let i = 0, k = at; i < count; i++, k++) {
+      const b = s[i]!;
+      status[k] = b & 0xe0;
+      value[k] = b & msg.SETTING_VALUE;
+      basis[k] = (b & msg.SETTING_BASIS_X) >> 1;
+      intensity[k] = (b >> msg.SETTING_CLASS_SHIFT) & 3;
+    }
   }
 
   // ---- used by Acquisition -------------------------------------------------------------------

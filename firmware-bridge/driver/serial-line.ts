@@ -39,10 +39,10 @@ function canceled(): Error {
 }
 
 type PollerPort = LinuxPortBinding | DarwinPortBinding;
+/** The binding's poller flags (bindings-cpp dist/poller.js EVENTS, libuv's UV_READABLE and UV_WRITABLE). */
+const UV_READABLE = 1;
+const UV_WRITABLE = 2;
 
-function whenPolled(port: PollerPort, event: 'readable' | 'writable'): Promise<void> {
-  return new Promise((resolve, reject) => port.poller.once(event, (err?: Error | null) => (err ? reject(err) : resolve())));
-}
 
 /**
  * Wraps the platform binding of @serialport/bindings-cpp for two reasons:
@@ -76,6 +76,22 @@ function pollerIo(port: PollerPort): void {
   // After a read that ended in EAGAIN the next one waits for the poller first: a read that is
   // bound to fail costs a thrown exception, a poll that finds data waiting costs one loop turn.
   let drained = false;
+  // The binding's poller restarts its epoll watch with only the event asked last, so a read
+  // waiting for data would drop a write's wait for room (and the other way round) until some
+  // event fires: ask for every event someone waits for.
+  let awaited = 0;
+  const whenPolled = (event: 'readable' | 'writable'): Promise<void> => {
+    const flag = event === 'readable' ? UV_READABLE : UV_WRITABLE;
+    awaited |= flag;
+    return new Promise((resolve, reject) => {
+      port.poller.once(event, (err: Error | null) => {
+        awaited &= ~flag;
+        if (err) reject(err);
+        else resolve();
+      });
+      if (awaited !== flag) port.poller.poll(awaited);
+    });
+  };
   port.read = async (buffer: Buffer, offset: number, length: number) => {
     // A hung-up tty polls as an error (libuv reports POLLERR as EBADF): the read after it says what happened.
     let pollError: (Error & { disconnect?: boolean }) | undefined;
@@ -102,7 +118,7 @@ function pollerIo(port: PollerPort): void {
         if (got > 0) return { bytesRead: got, buffer };
       }
       try {
-        await whenPolled(port, 'readable');
+        await whenPolled('readable');
       } catch (e) {
         if ((e as { canceled?: boolean }).canceled) throw e;
         if (pollError) throw Object.assign(e as Error, { disconnect: true });
@@ -120,7 +136,7 @@ function pollerIo(port: PollerPort): void {
         offset += writeSync(port.fd, buffer, offset, buffer.length - offset);
       } catch (e) {
         if (!NOT_NOW.has((e as NodeJS.ErrnoException).code ?? '')) throw disconnectError(e);
-        await whenPolled(port, 'writable').catch((p: Error & { canceled?: boolean }) => {
+        await whenPolled('writable').catch((p: Error & { canceled?: boolean }) => {
           throw p.canceled ? p : Object.assign(p, { disconnect: true });
         });
       }

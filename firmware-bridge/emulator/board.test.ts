@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { EmulatedBoard } from './board.js';
 import { ChannelModel, DEFAULT_DETECTOR, DEFAULT_FIBRE, DEFAULT_SOURCE, NO_EVE, type ChannelParams, type EmissionInterval } from './channel-model.js';
 import { BoardDriver } from '../driver/board-driver.js';
-import { SETTING_DARK, SETTING_EXPIRED, SETTING_FUTURE } from '../protocol/messages.js';
+import { encodeSlotDeltas, SETTING_DARK, SETTING_EXPIRED, SETTING_FUTURE } from '../protocol/messages.js';
+import { BridgeArgumentError } from '../errors.js';
 
 const CHANNEL: ChannelParams = { seed: 5, source: DEFAULT_SOURCE, fibre: DEFAULT_FIBRE, detector: DEFAULT_DETECTOR, eve: NO_EVE };
 
@@ -70,6 +71,49 @@ test('transmitter settings: known, dark, expired and future slots across emissio
     const inE1 = slots.map((s, i) => (s >= e1.from && s < e1.to! ? got.basis[i]! : -1)).filter((b) => b >= 0);
     const x = inE1.reduce((n, b) => n + b, 0) / inE1.length;
     assert.ok(x > 0.3 && x < 0.5, `X fraction ${x} in the pZ 0.6 interval`);
+  } finally {
+    await tx.close();
+    board.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('settings for slots given as LEB128 deltas: the same answers as for the slots, malformed lists refused before sending', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdn-board-test-'));
+  const board = new EmulatedBoard({ role: 'tx', serial: 'T2', link: join(dir, 'tx'), channel: CHANNEL, epochMs: Date.now() - 10_000 });
+  board.plugIn();
+  const tx = await BoardDriver.open({ port: { path: join(dir, 'tx') } });
+  try {
+    await tx.configure({ clockHz: 1e9 });
+    const a = await tx.start();
+    // 30,000 slots (three queries), gaps of 1 to 5 varint bytes, some slots dark before START,
+    // all in the past when asked (0.4 s of slots), so both queries get the same answers.
+    const slots = new Float64Array(30_000);
+    let s = a.firstSlot - 2_000_000;
+    for (let i = 0; i < slots.length; i++) slots[i] = s += (i === 100 ? 300_000_000 : [0, 1, 57, 200, 20_000][i % 5]!) + (i % 3);
+    await new Promise((r) => setTimeout(r, Math.ceil((s - a.firstSlot) / 1e6) + 50));
+    const start = a.firstSlot - 2_000_123;
+    const deltas = encodeSlotDeltas(slots, start, 'test');
+    const want = await tx.querySettings(slots);
+    const got = await tx.querySettingsDeltas(start, slots.length, deltas);
+    assert.equal(got, want);
+    assert.ok(want.status.includes(SETTING_DARK) && want.status.includes(0), 'dark and known slots both asked');
+    const out0 = tx.stats.link.framesOut;
+    const refused = async (st: number, n: number, d: Uint8Array, arg: string) => {
+      const e = await tx.querySettingsDeltas(st, n, d).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      assert.ok(e instanceof BridgeArgumentError && e.argument === arg, `${arg}: ${String(e)}`);
+    };
+    await refused(start, slots.length + 1, deltas, 'deltas'); // fewer deltas than slots
+    await refused(start, slots.length - 1, deltas, 'deltas'); // bytes left over
+    await refused(start, 2, Uint8Array.of(0x81, 0x00, 0x01), 'deltas'); // not minimal
+    await refused(start, 1, Uint8Array.of(0x80), 'deltas'); // truncated
+    await refused(-1, 1, Uint8Array.of(1), 'start');
+    await refused(start, 1.5, Uint8Array.of(1), 'n');
+    assert.is(tx.stats.link.framesOut, out0, 'nothing sent for a malformed list');
+    assert.equal(await tx.querySettingsDeltas(start, 0, new Uint8Array(0)), await tx.querySettings([]));
   } finally {
     await tx.close();
     board.close();

@@ -336,7 +336,11 @@ export const MAX_QUERY_SLOTS = 12000;
 export function encodeQuerySettings(m: QuerySettings): Uint8Array {
   const n = m.slots.length;
   const s = n > 0 ? m.slots[0]! : 0;
-  return encodeCbor({ s, n, d: encodeSlotDeltasScratch(m.slots, s, 'QUERY_SETTINGS') });
+  return encodeQuerySettingsDeltas(s, n, encodeSlotDeltasScratch(m.slots, s, 'QUERY_SETTINGS'));
+}
+/** QUERY_SETTINGS of n slots given as encoded deltas d from s (slot[k] = s + d[0] + ... + d[k]). */
+export function encodeQuerySettingsDeltas(s: number, n: number, d: Uint8Array): Uint8Array {
+  return encodeCbor({ s, n, d });
 }
 export function decodeQuerySettings(p: Uint8Array): QuerySettings {
   const M = 'QUERY_SETTINGS';
@@ -453,10 +457,15 @@ export function encodeSlotDeltasScratch(slots: ArrayLike<number>, base: number, 
 function encodeSlotDeltasInto(slots: ArrayLike<number>, base: number, message: string, out: Uint8Array): number {
   let o = 0;
   let prev = base;
+  // From a safe-integer base, a delta that is a u32 integer keeps every slot an integer; only
+  // the 2^53 ceiling is left to check.
+  const fast = Number.isSafeInteger(base);
   for (let i = 0; i < slots.length; i++) {
     const s = slots[i]!;
     let d = s - prev;
-    if (!(d >= 0 && d <= MAX_SLOT_DELTA) || !Number.isSafeInteger(s)) throw new BadMessageError(message, 'd', `slot ${s} after ${prev}: slots must not decrease, nor jump by 2^32 or more`);
+    if (!(fast && d >>> 0 === d && s <= Number.MAX_SAFE_INTEGER) && !(d >= 0 && d <= MAX_SLOT_DELTA && Number.isSafeInteger(s))) {
+      throw new BadMessageError(message, 'd', `slot ${s} after ${prev}: slots must not decrease, nor jump by 2^32 or more`);
+    }
     if (d < 0x80) out[o++] = d;
     else {
       while (d >= 0x80) {
@@ -470,6 +479,31 @@ function encodeSlotDeltasInto(slots: ArrayLike<number>, base: number, message: s
   return o;
 }
 
+/** Where readDelta stands in its byte string. */
+let deltaAt = 0;
+
+/** Reads the varint delta i at deltaAt and advances past it; throws on a malformed one. */
+function readDelta(d: Uint8Array, i: number, n: number, message: string): number {
+  const len = d.length;
+  if (deltaAt >= len) throw new BadMessageError(message, 'd', `${n} deltas expected, ${i} found`);
+  let b = d[deltaAt++]!;
+  if (b < 0x80) return b;
+  let v = b & 0x7f;
+  let mul = 128;
+  for (let k = 1; ; k++) {
+    if (deltaAt >= len || k > 4) throw new BadMessageError(message, 'd', `delta ${i} is truncated or longer than 5 bytes`);
+    b = d[deltaAt++]!;
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      if (b === 0) throw new BadMessageError(message, 'd', `delta ${i} is not minimally encoded`);
+      break;
+    }
+    mul *= 128;
+  }
+  if (v > MAX_SLOT_DELTA) throw new BadMessageError(message, 'd', `delta ${i} = ${v} is 2^32 or more`);
+  return v;
+}
+
 /**
  * Decodes n varint deltas from d onto base. Throws BadMessageError if d does not hold exactly n
  * deltas, or a delta is not a minimal varint below 2^32.
@@ -477,31 +511,47 @@ function encodeSlotDeltasInto(slots: ArrayLike<number>, base: number, message: s
 export function decodeSlotDeltas(base: number, d: Uint8Array, n: number, message: string): Float64Array {
   const out = new Float64Array(n);
   let s = base;
-  let o = 0;
-  const len = d.length;
+  deltaAt = 0;
   for (let i = 0; i < n; i++) {
-    if (o >= len) throw new BadMessageError(message, 'd', `${n} deltas expected, ${i} found`);
-    let b = d[o++]!;
-    if (b < 0x80) {
-      s += b;
-    } else {
-      let v = b & 0x7f;
-      let mul = 128;
-      for (let k = 1; ; k++) {
-        if (o >= len || k > 4) throw new BadMessageError(message, 'd', `delta ${i} is truncated or longer than 5 bytes`);
-        b = d[o++]!;
-        v += (b & 0x7f) * mul;
-        if (b < 0x80) {
-          if (b === 0) throw new BadMessageError(message, 'd', `delta ${i} is not minimally encoded`);
-          break;
-        }
-        mul *= 128;
-      }
-      if (v > MAX_SLOT_DELTA) throw new BadMessageError(message, 'd', `delta ${i} = ${v} is 2^32 or more`);
-      s += v;
-    }
+    s += readDelta(d, i, n, message);
     out[i] = s;
   }
-  if (o !== len) throw new BadMessageError(message, 'd', `${len - o} bytes after the ${n} deltas`);
+  if (deltaAt !== d.length) throw new BadMessageError(message, 'd', `${d.length - deltaAt} bytes after the ${n} deltas`);
   return out;
+}
+
+/** A run of consecutive deltas: bytes [from, to) of the list, `n` slots counted from `s`. */
+export interface SlotDeltaRun {
+  readonly s: number;
+  readonly n: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * Cuts a list of n deltas from base into runs of at most `per` slots without decoding it into
+ * slots: each run, counted from the slot before it, is a valid list of its own. Checks what
+ * decodeSlotDeltas checks (same errors), and that every slot is a safe integer.
+ */
+export function splitSlotDeltas(base: number, d: Uint8Array, n: number, per: number, message: string): SlotDeltaRun[] {
+  if (!Number.isSafeInteger(base) || base < 0) throw new BadMessageError(message, 's', `${base} is not a slot number`);
+  const runs: SlotDeltaRun[] = [];
+  let s = base;
+  let runS = base;
+  let runFrom = 0;
+  let runStart = 0;
+  deltaAt = 0;
+  for (let i = 0; i < n; i++) {
+    if (i - runStart === per) {
+      runs.push({ s: runS, n: per, from: runFrom, to: deltaAt });
+      runS = s;
+      runFrom = deltaAt;
+      runStart = i;
+    }
+    s += readDelta(d, i, n, message);
+  }
+  if (deltaAt !== d.length) throw new BadMessageError(message, 'd', `${d.length - deltaAt} bytes after the ${n} deltas`);
+  if (s > Number.MAX_SAFE_INTEGER) throw new BadMessageError(message, 'd', `slots reach ${s}, beyond 2^53`);
+  if (n > 0) runs.push({ s: runS, n: n - runStart, from: runFrom, to: deltaAt });
+  return runs;
 }

@@ -9,7 +9,8 @@
  * CBOR, batch objects), emulator_* the receiver process (drawing the physics, encoding, writing).
  * query_*: QUERY_SETTINGS as the link sends them (12,000-slot chunks, 4 streams in flight) to the
  * emulated transmitter over its pty: slots answered per second and the CPU per slot of this
- * process (driver) and of the transmitter process.
+ * process (driver) and of the transmitter process; query_deltas_*: the same slots asked with
+ * querySettingsDeltas (LEB128 deltas as a sift announcement carries them, never decoded).
  */
 import { readFileSync } from 'node:fs';
 import type { BenchRecord, BenchSuite } from '../../host/cli/benchmark.js';
@@ -19,7 +20,7 @@ import { EmulatedLink } from '../../firmware-bridge/emulator/spawn.js';
 import { FrameDecoder, encodeFrame } from '../../firmware-bridge/protocol/frame.js';
 import { decodeDetections, encodeDetections, DetectionBatch } from '../../firmware-bridge/protocol/detections.js';
 import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE } from '../../firmware-bridge/emulator/channel-model.js';
-import { MAX_QUERY_SLOTS, MessageType } from '../../firmware-bridge/protocol/messages.js';
+import { encodeSlotDeltas, MAX_QUERY_SLOTS, MessageType } from '../../firmware-bridge/protocol/messages.js';
 
 /** utime + stime of a process, seconds (Linux /proc; 0 elsewhere). */
 function processCpuSeconds(pid: number): number {
@@ -99,9 +100,19 @@ interface QueryMeasure {
  * sends MAX_QUERY_SLOTS-slot QUERY_SETTINGS one after another, so `streams` are in flight.
  * Slots are ~50 apart (10 km at 1 GHz) inside what the transmitter has emitted since START.
  */
-async function measureQueries(link: EmulatedLink, tx: BoardDriver, firstSlot: number, blockSlots: number, streams: number, seconds: number): Promise<QueryMeasure> {
+async function measureQueries(link: EmulatedLink, tx: BoardDriver, firstSlot: number, blockSlots: number, streams: number, seconds: number, mode: 'slots' | 'deltas'): Promise<QueryMeasure> {
   const block = new Float64Array(blockSlots);
   const spacing = 50;
+  const size = Math.ceil(blockSlots / streams);
+  const pattern = (i: number) => i * spacing + (i % 7);
+  // 'deltas': each stream's slots as a peer's announcement carries them, LEB128 from the slot
+  // before its first; the same bytes for every block (only the base moves), so encoded once here.
+  const parts = Array.from({ length: streams }, (_, k) => {
+    const from = k * size;
+    const to = Math.min(blockSlots, from + size);
+    const rel = Float64Array.from({ length: to - from }, (_, i) => pattern(from + i));
+    return { from, n: to - from, deltas: encodeSlotDeltas(rel, pattern(from) - 1, 'bench') };
+  });
   // The tx emits from firstSlot on its wall clock: wait until a whole block lies in the past.
   const clockHz = 1e9;
   await new Promise((r) => setTimeout(r, Math.ceil((blockSlots * spacing * 1000) / clockHz) + 20));
@@ -111,12 +122,16 @@ async function measureQueries(link: EmulatedLink, tx: BoardDriver, firstSlot: nu
   const emu0 = processCpuSeconds(link.tx.pid);
   let slots = 0;
   let dark = 0;
-  const size = Math.ceil(blockSlots / streams);
   while (performance.now() - t0 < seconds * 1000) {
     if (cursor + blockSlots * spacing > firstSlot + ((performance.now() - t0) * clockHz) / 1000) cursor = firstSlot;
-    for (let i = 0; i < blockSlots; i++) block[i] = cursor + i * spacing + (i % 7);
+    let answers;
+    if (mode === 'slots') {
+      for (let i = 0; i < blockSlots; i++) block[i] = cursor + pattern(i);
+      answers = await Promise.all(parts.map((p) => tx.querySettings(block.subarray(p.from, p.from + p.n))));
+    } else {
+      answers = await Promise.all(parts.map((p) => tx.querySettingsDeltas(cursor + pattern(p.from) - 1, p.n, p.deltas)));
+    }
     cursor += blockSlots * spacing;
-    const answers = await Promise.all(Array.from({ length: streams }, (_, k) => tx.querySettings(block.subarray(k * size, Math.min(blockSlots, (k + 1) * size)))));
     for (const a of answers) for (let i = 0; i < a.status.length; i++) if (a.status[i] !== 0) dark++;
     slots += blockSlots;
   }
@@ -178,9 +193,11 @@ export const suite: BenchSuite = {
       // Settings queries while the transmitter keeps emitting (the acquisition above stopped it).
       const txAcq = await tx.start();
       const qs: QueryMeasure[] = [];
+      const qd: QueryMeasure[] = [];
       for (let r = 0; r < runs; r++) {
         ctx.progress(`settings queries, run ${r + 1}/${runs}`);
-        qs.push(await measureQueries(link, tx, txAcq.firstSlot, 4 * 4 * MAX_QUERY_SLOTS, 4, seconds / 2));
+        qs.push(await measureQueries(link, tx, txAcq.firstSlot, 4 * 4 * MAX_QUERY_SLOTS, 4, seconds / 2, 'slots'));
+        qd.push(await measureQueries(link, tx, txAcq.firstSlot, 4 * 4 * MAX_QUERY_SLOTS, 4, seconds / 2, 'deltas'));
       }
       await tx.stop();
       const d = decodeOnly(ctx.quick);
@@ -209,7 +226,9 @@ export const suite: BenchSuite = {
         query_in_flight: 4,
         query_host_ns_per_slot: round(median(qs.map((q) => (q.hostCpu * 1e9) / Math.max(1, q.slots))), 1),
         query_emulator_ns_per_slot: round(median(qs.map((q) => (q.emulatorCpu * 1e9) / Math.max(1, q.slots))), 1),
-        query_unknown_settings: qs.reduce((a, q) => a + q.dark, 0),
+        query_deltas_slots_per_s: Math.round(median(qd.map((q) => q.slots / q.seconds))),
+        query_deltas_host_ns_per_slot: round(median(qd.map((q) => (q.hostCpu * 1e9) / Math.max(1, q.slots))), 1),
+        query_unknown_settings: [...qs, ...qd].reduce((a, q) => a + q.dark, 0),
         cpus: (await import('node:os')).cpus().length,
         load_avg_1m: round((await import('node:os')).loadavg()[0]!, 2),
       };

@@ -10,7 +10,7 @@ import { DetectionBatch } from '../../firmware-bridge/protocol/detections.js';
 import { BoardError, PortBusyError, ProtocolVersionError, WrongBoardError } from '../../firmware-bridge/errors.js';
 import { encodeFrame, rawFrame } from '../../firmware-bridge/protocol/frame.js';
 import { cobsEncode } from '../../firmware-bridge/protocol/cobs.js';
-import { MessageType, SETTING_DARK } from '../../firmware-bridge/protocol/messages.js';
+import { MessageType, SETTING_DARK, type Telemetry } from '../../firmware-bridge/protocol/messages.js';
 import type { SourceSettings } from '../../firmware-bridge/emulator/channel-model.js';
 import type { EmulatedLinkOptions, EmulatorProcess } from '../../firmware-bridge/emulator/spawn.js';
 import type { FaultCounts, FaultSettings } from '../../firmware-bridge/emulator/faults.js';
@@ -213,8 +213,17 @@ export const scenarios: Scenario[] = [
         for (const km of [10, 50, 100]) {
           if (b.setup.emulated) await b.setup.emulated.rx.setChannel({ distanceKm: km });
           const ms = km === 100 ? 1200 : 500;
+          const rates = [0, 0, 0, 0];
+          const onTelemetry = (t: Telemetry) => t.acquiring && t.rates.forEach((x, j) => (rates[j]! += x));
+          b.rx.on('telemetry', onTelemetry);
           const r = await acquire(b, ms);
+          b.rx.off('telemetry', onTelemetry);
           assertTiling(r, false);
+          // TELEMETRY's click rates per detector split like the delivered clicks.
+          const clicks = [0, 0, 0, 0];
+          for (const x of r.batches) for (let i = 0; i < x.length; i++) for (let j = 0; j < 4; j++) if (x.masks[i]! & (1 << j)) clicks[j]!++;
+          const share = (v: number[]) => v.map((x) => x / v.reduce((a, y) => a + y, 0));
+          if (km === 10) share(rates).forEach((f, j) => assert.ok(Math.abs(f - share(clicks)[j]!) < 0.03, `detector ${j}: ${(100 * f).toFixed(1)} % of the telemetry rate, ${(100 * share(clicks)[j]!).toFixed(1)} % of the clicks`));
           // Slots of the delivered batches while the transmitter emitted: the model's expectation is per slot.
           const slotsCovered = r.batches.reduce((a, x) => a + Math.max(0, Math.min(x.slotEnd, r.txLast) - Math.max(x.slotStart, r.txFirst)), 0);
           const detected = new Float64Array(r.events);
