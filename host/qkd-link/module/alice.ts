@@ -106,13 +106,19 @@ export class AliceEnd extends LinkEnd {
 
     // ---- sifting -----------------------------------------------------------------------------
     if (ann.bb.length !== (ann.n + 7) >>> 3) throw new LinkError('ERR_LINK_PROTOCOL', `sift.announce bb: ${ann.bb.length} bytes for ${ann.n} bases`);
-    const { slots } = await deps.pool.run({ kind: 'slots', s: ann.s, e: ann.e, n: ann.n, d: ann.d });
+    // Bob's slot deltas go to the board as they are; a worker checks them meanwhile (every slot in
+    // this block's range), and the block goes on only if both succeed.
+    const checked = deps.pool.run({ kind: 'slots', s: ann.s, e: ann.e, n: ann.n, d: ann.d });
     let tx;
     try {
-      tx = await this.tx.querySettings(slots);
+      tx = await this.tx.querySettingsDeltas(ann.s, ann.n, ann.d);
     } catch (e) {
+      await checked; // a malformed announcement is the peer's protocol error, not a board fault
       throw e instanceof LinkError ? e : new LinkError('ERR_LINK_BOARD_FAULT', `transmitter settings: ${(e as Error).message}`, { cause: e });
+    } finally {
+      checked.catch(() => undefined);
     }
+    await checked;
     if (mb.failed) throw mb.failed;
     // The answer's buffers move to the worker (keep, classes and the sifted strings come back).
     const st = await deps.pool.run({ kind: 'sift-tx', n: ann.n, bobBasis: ann.bb, basis: tx.basis, value: tx.value, intensity: tx.intensity, status: tx.status }, [...new Set([tx.basis.buffer, tx.value.buffer, tx.intensity.buffer, tx.status.buffer])] as ArrayBuffer[]);

@@ -16,6 +16,8 @@ export interface DetectionBatchItem {
   readonly slots: Float64Array;
   /** The same slots in wire form, when the board delivers it: LEB128 deltas from slotStart. */
   readonly deltas?: Uint8Array;
+  /** Events of this batch's time the board lost to a full FIFO (not in slots). */
+  readonly lost?: number;
   /** Click mask of each event (bit 0 Z0, 1 Z1, 2 X0, 3 X1). */
   readonly masks: Uint8Array;
 }
@@ -35,6 +37,8 @@ export type FaultListener = (err: LinkError) => void;
 export interface TransmitterPort {
   /** Settings (basis, value, class, status) for each slot, slots increasing. */
   querySettings(slots: Float64Array): Promise<TransmitterAnswer>;
+  /** The same for n slots given as LEB128 deltas from `start` (slot k = start + d0 + ... + dk), as the receiver announces them. */
+  querySettingsDeltas(start: number, n: number, deltas: Uint8Array): Promise<TransmitterAnswer>;
   onFault(listener: FaultListener): void;
   /** Whether the board can be trusted now (no critical alarm standing). */
   readonly healthy: boolean;

@@ -221,6 +221,8 @@ export class BobEnd extends LinkEnd {
       if (item.reason === 'board-reset') this.draft = undefined;
       return;
     }
+    // Events lost to the board's FIFO while gathering blocks: the link did not keep up (they only thin the block).
+    this.counters.lostEvents += item.lost ?? 0;
     let k = 0;
     const n = item.masks.length;
     while (k < n) {

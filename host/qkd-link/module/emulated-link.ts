@@ -100,8 +100,12 @@ export interface LinkRunSummary {
    */
   readonly steady?: { readonly blocks: number; readonly siftedBits: number; readonly wallSeconds: number; readonly cpuSeconds: number; readonly mainThreadCpuSeconds: number; readonly emulatorCpuSeconds: number };
   readonly config: LinkConfig;
-  /** Events the receiver board lost to FIFO overflow (only with backpressure 'drop'). */
+  /**
+   * Events the receiver board lost to FIFO overflow (only with backpressure 'drop') while the link
+   * gathered blocks; and in all, counting the start-up before the two ends synchronised.
+   */
   readonly lostEvents: number;
+  readonly lostEventsTotal: number;
   /** Seconds the receiver's acquisition waited for post-processing capacity (the source held back). */
   readonly heldBackSeconds: number;
   /** Authentication key: consumed by the channel and left, per end (bits and frames). */
@@ -243,7 +247,8 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
     });
     const cpu = process.cpuUsage(cpu0);
     const heldBackSeconds = ends[1]!.module.counters.heldBackMs / 1000;
-    const lostEvents = ends[1]!.module.lostEvents;
+    const lostEvents = ends[1]!.module.counters.lostEvents;
+    const lostEventsTotal = ends[1]!.module.lostEvents;
     // Bob first: he stops asking for blocks; then Alice.
     await ends[1]!.close();
     await ends[0]!.close();
@@ -264,6 +269,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
       config: aliceConfig,
       heldBackSeconds,
       lostEvents,
+      lostEventsTotal,
       auth,
     };
   } finally {

@@ -56,7 +56,10 @@ export interface PaJob {
 export type BlockJob =
   /** Bob: squash his click masks, LEB128-encode the slots and pack the bases for sift.announce. */
   | { readonly kind: 'announce'; readonly id: number; readonly start: number; readonly segments: SlotSegments; readonly masks: Uint8Array }
-  /** Alice: decode Bob's LEB128 slot deltas (sift.announce s, e, n, d) into absolute slots. */
+  /**
+   * Alice: check Bob's LEB128 slot deltas (sift.announce s, e, n, d): exactly n, every slot in
+   * [s, e) (no event of another block). Her board is asked for the same deltas meanwhile.
+   */
   | { readonly kind: 'slots'; readonly id: number; readonly s: number; readonly e: number; readonly n: number; readonly d: Uint8Array }
   /** Bob: sift by Alice's reply (packed keep flags and classes). */
   | { readonly kind: 'sift-rx'; readonly id: number; readonly basis: Uint8Array; readonly value: Uint8Array; readonly keep: Uint8Array; readonly cls: Uint8Array }
@@ -85,7 +88,7 @@ export interface SiftedStrings {
 export type BlockJobResult =
   /** `masks` and the segments' `raw` come back (their buffers, for the receiver's next draft). */
   | { readonly kind: 'announce'; readonly id: number; readonly d: Uint8Array; readonly bb: Uint8Array; readonly basis: Uint8Array; readonly value: Uint8Array; readonly raw: Uint8Array; readonly masks: Uint8Array }
-  | { readonly kind: 'slots'; readonly id: number; readonly slots: Float64Array }
+  | { readonly kind: 'slots'; readonly id: number; readonly last: number }
   | { readonly kind: 'sift-rx'; readonly id: number; readonly sifted: SiftedStrings; readonly testPacked: Uint8Array }
   | { readonly kind: 'sift-tx'; readonly id: number; readonly keep: Uint8Array; readonly cls: Uint8Array; readonly sifted: SiftedStrings }
   | { readonly kind: 'frames'; readonly id: number; readonly padded: Uint8Array }

@@ -63,12 +63,14 @@ export interface LinkCounters {
    * post-processed, i.e. the post-processing held the source back (0 when it keeps up).
    */
   heldBackMs: number;
+  /** Receiver: events its board lost to a full FIFO while blocks were being gathered. */
+  lostEvents: number;
 }
 
 export abstract class LinkEnd {
   readonly config: LinkConfig;
   readonly role: LinkRole;
-  readonly counters: LinkCounters = { blocks: 0, keyBlocks: 0, noKeyBlocks: 0, abortedBlocks: 0, units: 0, finalBits: 0, authBits: 0, siftedBits: 0, slots: 0, heldBackMs: 0 };
+  readonly counters: LinkCounters = { blocks: 0, keyBlocks: 0, noKeyBlocks: 0, abortedBlocks: 0, units: 0, finalBits: 0, authBits: 0, siftedBits: 0, slots: 0, heldBackMs: 0, lostEvents: 0 };
   protected readonly deps: LinkEndDeps;
   protected readonly blocks = new Map<number, BlockContext>();
   protected readonly gate = new CommitGate();

@@ -91,6 +91,8 @@ export const suite: BenchSuite = {
         // Keeping up with the emulated source as it runs here: no event lost, the source never held back.
         pp_keeps_up: summary.lostEvents === 0 && summary.heldBackSeconds === 0,
         lost_events: summary.lostEvents,
+        // (and lost before the two ends synchronised, when no block is being gathered: start-up, not post-processing)
+        lost_events_startup: summary.lostEventsTotal - summary.lostEvents,
         held_back_s: round(summary.heldBackSeconds, 3),
         // The emulated source's pace against real time (its time stretches when the machine is too slow for 1 GHz),
         source_real_time: st && st.wallSeconds > 0 ? round(steadySourceS / st.wallSeconds, 3) : null,

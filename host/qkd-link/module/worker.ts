@@ -118,7 +118,7 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
     }
     case 'slots': {
       const slots = decodeSlotDeltas(job.d, job.s, job.e, job.n);
-      return { result: { kind: 'slots', id: job.id, slots }, transfer: [slots.buffer] };
+      return { result: { kind: 'slots', id: job.id, last: slots.length > 0 ? slots[slots.length - 1]! : job.s }, transfer: [] };
     }
     case 'sift-rx': {
       const n = job.basis.length;
