@@ -23,8 +23,14 @@ export function packBits(bits: ArrayLike<number>, n = bits.length): Uint8Array {
 export function unpackBits(packed: Uint8Array, n: number, what: string): Uint8Array {
   if (packed.length !== (n + 7) >>> 3) throw new SessionMessageError(`${what}: ${packed.length} bytes for ${n} bits, expected ${(n + 7) >>> 3}`);
   const out = new Uint8Array(n);
+  unpackBitsInto(packed, n, out, 0);
+  return out;
+}
+
+/** Unpacks the first n bits of `packed` into out[at..at+n), one per byte (no length checks). */
+export function unpackBitsInto(packed: Uint8Array, n: number, out: Uint8Array, at: number): void {
   const whole = n >>> 3;
-  for (let o = 0, i = 0; o < whole; o++, i += 8) {
+  for (let o = 0, i = at; o < whole; o++, i += 8) {
     const b = packed[o]!;
     out[i] = b & 1;
     out[i + 1] = (b >>> 1) & 1;
@@ -35,8 +41,7 @@ export function unpackBits(packed: Uint8Array, n: number, what: string): Uint8Ar
     out[i + 6] = (b >>> 6) & 1;
     out[i + 7] = b >>> 7;
   }
-  for (let i = whole << 3; i < n; i++) out[i] = (packed[i >>> 3]! >>> (i & 7)) & 1;
-  return out;
+  for (let i = whole << 3; i < n; i++) out[at + i] = (packed[i >>> 3]! >>> (i & 7)) & 1;
 }
 
 /** Number of set bits in the first n bits of a packed field. */
