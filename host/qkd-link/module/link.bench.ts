@@ -31,7 +31,7 @@ export const suite: BenchSuite = {
   description: 'QKD link end to end on emulated boards (1 GHz): secret key rate vs the finite-key model at 10-125 km, post-processing throughput and the cores it needs to keep up',
   async *run(ctx): AsyncIterable<BenchRecord> {
     const siftedBits = ctx.quick ? 1 << 19 : 1 << 21;
-    const blocks = ctx.quick ? 2 : 3;
+    const blocks = ctx.quick ? 2 : 4;
     const cores = availableParallelism();
     const measured: Array<{ distance_km: number; skr_bps: number; skr_model_bps: number; blocks: number }> = [];
     for (const distanceKm of ctx.quick ? [10] : [10, 50, 75, 100, 125]) {
