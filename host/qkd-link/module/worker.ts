@@ -177,8 +177,10 @@ port.on('message', (job: Job) => {
     post({ kind: 'result', result }, transfer as ArrayBuffer[]);
   } catch (e) {
     const err = e as Error & { code?: string };
-    // A malformed field of the peer's (caught while unpacking it here) is a protocol error of the block.
-    const code = e instanceof SessionMessageError ? 'ERR_LINK_PROTOCOL' : typeof err.code === 'string' ? err.code : 'ERR_LINK_WORKER';
+    // A malformed field of the peer's (caught while unpacking it here), or data of a block that does
+    // not add up, is a protocol error of the block; reconciliation and amplification keep their codes.
+    const blockJob = job.kind !== 'reconcile' && job.kind !== 'pa';
+    const code = e instanceof SessionMessageError || (blockJob && typeof err.code !== 'string') ? 'ERR_LINK_PROTOCOL' : typeof err.code === 'string' ? err.code : 'ERR_LINK_WORKER';
     post({ kind: 'failed', id: job.id, code, message: err.message });
   }
 });
