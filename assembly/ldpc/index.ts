@@ -23,10 +23,11 @@ export { arena } from '../arena';
 
 let rowStartBase: usize = 0; // u32[m + 1]: first edge of each check
 let colsBase: usize = 0; // u32[E]: variable of each edge, rows in order
+let addrBase: usize = 0; // u32[E]: address of the posterior of each edge's variable (SIMD pass)
 let postBase: usize = 0; // i16[n * 16]: posterior per variable and lane (32 bytes per variable)
 let msgBase: usize = 0; // i8[E * 16]: check-to-variable message per edge and lane
 let syndBase: usize = 0; // i8[m * 16]: 0 or -1 (syndrome bit) per check and lane
-let scratch: usize = 0; // 8 * dmax * 16 bytes
+let scratch: usize = 0; // 10 * dmax * 16 bytes (see SLOT)
 let pairBase: usize = 0; // u8[m]: 1 where checks c and c + 1 may be updated together
 let nVars: u32 = 0;
 let nChecks: u32 = 0;
@@ -37,6 +38,15 @@ let maxDeg: u32 = 0;
  */
 const keepPtr: usize = memory.data(16, 16);
 let freshLanes: u32 = 0;
+/**
+ * Vector constants, loaded from memory at the top of a pass so that they stay in registers
+ * (an inline v128.const may be rebuilt at every use inside the loops). Bytes 0-15: 4 * CORR
+ * (see corrV); 16-31: -127 (the floor of an 8-bit value).
+ */
+const constPtr: usize = memory.data<u8>([
+  20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20,
+  0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81,
+], 16);
 
 // @ts-ignore: decorator
 @inline function keepAll(): void {
@@ -46,7 +56,7 @@ let freshLanes: u32 = 0;
 }
 
 /** Points the decoder at a code (CSR rows) and its working buffers; all laid out by the host. */
-export function configure(rowStartPtr: usize, colsPtr: usize, n: u32, m: u32, dmax: u32, postPtr: usize, msgPtr: usize, syndPtr: usize, scratchPtr: usize, pairPtr: usize): void {
+export function configure(rowStartPtr: usize, colsPtr: usize, n: u32, m: u32, dmax: u32, postPtr: usize, msgPtr: usize, syndPtr: usize, scratchPtr: usize, pairPtr: usize, addrPtr: usize): void {
   pairBase = pairPtr;
   rowStartBase = rowStartPtr;
   colsBase = colsPtr;
@@ -57,6 +67,11 @@ export function configure(rowStartPtr: usize, colsPtr: usize, n: u32, m: u32, dm
   msgBase = msgPtr;
   syndBase = syndPtr;
   scratch = scratchPtr;
+  addrBase = addrPtr;
+  const edges = load<u32>(rowStartPtr + (<usize>m << 2));
+  for (let e: u32 = 0; e < edges; e++) {
+    store<u32>(addrPtr + (<usize>e << 2), <u32>(postPtr + (<usize>load<u32>(colsPtr + (<usize>e << 2)) << 5)));
+  }
   keepAll();
 }
 
@@ -125,14 +140,24 @@ export function resetLane(lane: u32): void {
  * compile-time switch: each variant of the decoder loop is compiled on its own.
  */
 // @ts-ignore: decorator
-@inline function boxplusV<C>(x: v128, y: v128, cst: v128): v128 {
+@inline function boxplusV<C>(x: v128, y: v128, k20: v128, zero: v128): v128 {
   const mn = i8x16.min_u(x, y);
   const d = i8x16.sub(i8x16.max_u(x, y), mn);
   if (sizeof<C>() == 8) {
-    const cs = i8x16.sub_sat_u(cst, i8x16.shr_u(i8x16.add(x, y), 2));
-    return i8x16.sub_sat_u(i8x16.add(mn, cs), i8x16.sub_sat_u(cst, i8x16.shr_u(d, 2)));
+    const cs = corrV(i8x16.add(x, y), k20, zero);
+    return i8x16.sub_sat_u(i8x16.add(mn, cs), corrV(d, k20, zero));
   }
-  return i8x16.sub_sat_u(mn, i8x16.sub_sat_u(cst, i8x16.shr_u(d, 2)));
+  return i8x16.sub_sat_u(mn, corrV(d, k20, zero));
+}
+
+/**
+ * c(t) = max(0, 5 - floor(t/4)) on sixteen bytes, as floor((max(0, 20 - t) + 3) / 4): two
+ * rounding averages with 0 ((a + 1) >> 1 each) do the division. x86 has no byte shift, and the
+ * engine's emulation of one costs five instructions; averages issue on every vector port.
+ */
+// @ts-ignore: decorator
+@inline function corrV(t: v128, k20: v128, zero: v128): v128 {
+  return i8x16.avgr_u(i8x16.avgr_u(i8x16.sub_sat_u(k20, t), zero), zero);
 }
 
 /** Sign masks (0 or -1 per lane) of sixteen 16-bit values held in two vectors, as one i8x16. */
@@ -142,48 +167,56 @@ export function resetLane(lane: u32): void {
   return i8x16.lt_s(i8x16.narrow_i16x8_s(lo, hi), i8x16.splat(0));
 }
 
-/** Pass 1 for one edge: stores the wide and the 8-bit variable-to-check value; returns its sign mask. */
+/**
+ * Pass 1 for one edge: variable-to-check value q = posterior - old message, stored wide (for the
+ * posterior update) and as an 8-bit magnitude and sign mask (for the check update). Returns the
+ * sign mask. `pa` is the posterior's address, `mp` the message's, `slot` the edge's scratch.
+ */
 // @ts-ignore: decorator
-@inline function gather(post: usize, msg: usize, cols: usize, e: u32, slot: usize, keepNow: v128, floor: v128, zero: v128): v128 {
-  const pa = post + (<usize>load<u32>(cols + (<usize>e << 2)) << 5);
-  const r = v128.and(v128.load(msg + (<usize>e << 4)), keepNow);
+@inline function gather(pa: usize, mp: usize, slot: usize, keepNow: v128, floor: v128, zero: v128): v128 {
+  const r = v128.and(v128.load(mp), keepNow);
   const qLo = i16x8.sub_sat_s(v128.load(pa), i16x8.extend_low_i8x16_s(r));
   const qHi = i16x8.sub_sat_s(v128.load(pa, 16), i16x8.extend_high_i8x16_s(r));
   const q8 = i8x16.max_s(i8x16.narrow_i16x8_s(qLo, qHi), floor);
+  const neg = i8x16.lt_s(q8, zero);
   v128.store(slot, qLo);
   v128.store(slot, qHi, 16);
-  v128.store(slot, q8, 32);
-  return i8x16.lt_s(q8, zero);
+  v128.store(slot, i8x16.abs(q8), 32);
+  v128.store(slot, neg, 48);
+  return neg;
 }
 
-/** Output for one edge: signs the extrinsic magnitude, stores message and posterior; returns the new hard-decision mask. */
+/**
+ * Output for one edge: signs the extrinsic magnitude, stores message and posterior; returns the
+ * new posterior narrowed to bytes (sign kept). The caller xors these: the sign bit of the xor is
+ * the parity of the hard decisions, turned into a mask once per check instead of once per edge.
+ */
 // @ts-ignore: decorator
-@inline function scatter(post: usize, msg: usize, cols: usize, e: u32, slot: usize, ext: v128, par: v128, zero: v128): v128 {
-  const s = v128.xor(par, i8x16.lt_s(v128.load(slot, 32), zero));
+@inline function scatter(pa: usize, mp: usize, slot: usize, ext: v128, par: v128): v128 {
+  const s = v128.xor(par, v128.load(slot, 48));
   const r = i8x16.sub(v128.xor(ext, s), s);
-  v128.store(msg + (<usize>e << 4), r);
-  const pa = post + (<usize>load<u32>(cols + (<usize>e << 2)) << 5);
+  v128.store(mp, r);
   const nLo = i16x8.add_sat_s(v128.load(slot), i16x8.extend_low_i8x16_s(r));
   const nHi = i16x8.add_sat_s(v128.load(slot, 16), i16x8.extend_high_i8x16_s(r));
   v128.store(pa, nLo);
   v128.store(pa, nHi, 16);
-  return signs16(nLo, nHi);
+  return i8x16.narrow_i16x8_s(nLo, nHi);
 }
 
 // @ts-ignore: decorator
 @inline function mag(slot: usize): v128 {
-  return i8x16.abs(v128.load(slot, 32));
+  return v128.load(slot, 32);
 }
 
-// Scratch per row: 48 bytes per edge (wide value, 8-bit value) then 16 bytes per edge of prefixes.
+// Scratch per edge: wide value (32 bytes), 8-bit magnitude, sign mask; then 16 bytes per edge of
+// forward prefixes. All walks below bump pointers: the engine does not strength-reduce indexing.
 // @ts-ignore: decorator
-@inline const SLOT: usize = 48;
+@inline const SLOT: usize = 64;
 
 function iterateSimd<C>(out: usize): void {
   // Module globals in locals: the engine then keeps them in registers in the hot loops.
-  const post = postBase;
   const msg = msgBase;
-  const cols = colsBase;
+  const addr = addrBase;
   const rowStart = rowStartBase;
   const synd = syndBase;
   const pairs = pairBase;
@@ -191,8 +224,8 @@ function iterateSimd<C>(out: usize): void {
   let cntLo = i16x8.splat(0);
   let cntHi = i16x8.splat(0);
   let pending: u32 = 0;
-  const cst = i8x16.splat(<i8>CORR);
-  const floor = i8x16.splat(-127);
+  const k20 = v128.load(constPtr);
+  const floor = v128.load(constPtr, 16);
   const zero = i8x16.splat(0);
   const keepNow = v128.load(keepPtr);
   const bufA = scratch;
@@ -203,68 +236,111 @@ function iterateSimd<C>(out: usize): void {
   while (c < nChecks) {
     const e0 = load<u32>(rowStart + (<usize>c << 2));
     const d = load<u32>(rowStart + (<usize>(c + 1) << 2)) - e0;
+    const last = <usize>(d - 1);
     if (load<u8>(pairs + <usize>c)) {
       // Two checks with the same degree and no variable in common (neighbours in a circulant):
       // updating them together equals updating them one after the other, and their two
       // box-plus chains run side by side instead of waiting on each other's latency.
-      const e0b = e0 + d;
       let parA = v128.load(synd + (<usize>c << 4));
       let parB = v128.load(synd + (<usize>(c + 1) << 4));
-      let hardA = parA;
-      let hardB = parB;
-      for (let k: u32 = 0; k < d; k++) {
-        parA = v128.xor(parA, gather(post, msg, cols, e0 + k, bufA + <usize>k * SLOT, keepNow, floor, zero));
-        parB = v128.xor(parB, gather(post, msg, cols, e0b + k, bufB + <usize>k * SLOT, keepNow, floor, zero));
+      const hardA0 = parA;
+      const hardB0 = parB;
+      let apA = addr + (<usize>e0 << 2);
+      let apB = apA + (<usize>d << 2);
+      let mpA = msg + (<usize>e0 << 4);
+      let mpB = mpA + (<usize>d << 4);
+      let sA = bufA;
+      let sB = bufB;
+      // Gather fused with the forward prefixes f[k] = m[0] [+] ... [+] m[k] (k < d - 1): the
+      // gathers' independent work fills the latency of the two box-plus chains.
+      parA = v128.xor(parA, gather(<usize>load<u32>(apA), mpA, sA, keepNow, floor, zero));
+      parB = v128.xor(parB, gather(<usize>load<u32>(apB), mpB, sB, keepNow, floor, zero));
+      let xa = mag(sA);
+      let xb = mag(sB);
+      let fpA = fA;
+      let fpB = fB;
+      v128.store(fpA, xa);
+      v128.store(fpB, xb);
+      const sLast = bufA + last * SLOT;
+      apA += 4; apB += 4; mpA += 16; mpB += 16; sA += SLOT; sB += SLOT;
+      while (sA < sLast) {
+        parA = v128.xor(parA, gather(<usize>load<u32>(apA), mpA, sA, keepNow, floor, zero));
+        parB = v128.xor(parB, gather(<usize>load<u32>(apB), mpB, sB, keepNow, floor, zero));
+        xa = boxplusV<C>(xa, mag(sA), k20, zero);
+        xb = boxplusV<C>(xb, mag(sB), k20, zero);
+        fpA += 16; fpB += 16;
+        v128.store(fpA, xa);
+        v128.store(fpB, xb);
+        apA += 4; apB += 4; mpA += 16; mpB += 16; sA += SLOT; sB += SLOT;
       }
-      let xa = mag(bufA);
-      let xb = mag(bufB);
-      v128.store(fA, xa);
-      v128.store(fB, xb);
-      for (let k: u32 = 1; k + 1 < d; k++) {
-        xa = boxplusV<C>(xa, mag(bufA + <usize>k * SLOT), cst);
-        xb = boxplusV<C>(xb, mag(bufB + <usize>k * SLOT), cst);
-        v128.store(fA + (<usize>k << 4), xa);
-        v128.store(fB + (<usize>k << 4), xb);
+      parA = v128.xor(parA, gather(<usize>load<u32>(apA), mpA, sA, keepNow, floor, zero));
+      parB = v128.xor(parB, gather(<usize>load<u32>(apB), mpB, sB, keepNow, floor, zero));
+      // Backward: edge k gets f[k-1] [+] b, b = m[k+1] [+] ... [+] m[d-1].
+      apA = addr + (<usize>(e0 + d - 1) << 2);
+      apB = apA + (<usize>d << 2);
+      mpA = msg + (<usize>(e0 + d - 1) << 4);
+      mpB = mpA + (<usize>d << 4);
+      sA = bufA + last * SLOT;
+      sB = bufB + last * SLOT;
+      fpA = fA + ((last - 1) << 4);
+      fpB = fB + ((last - 1) << 4);
+      let ba = mag(sA);
+      let bb = mag(sB);
+      let hA = scatter(<usize>load<u32>(apA), mpA, sA, v128.load(fpA), parA);
+      let hB = scatter(<usize>load<u32>(apB), mpB, sB, v128.load(fpB), parB);
+      while (sA > bufA + SLOT) {
+        apA -= 4; apB -= 4; mpA -= 16; mpB -= 16; sA -= SLOT; sB -= SLOT; fpA -= 16; fpB -= 16;
+        const ea = boxplusV<C>(v128.load(fpA), ba, k20, zero);
+        const eb = boxplusV<C>(v128.load(fpB), bb, k20, zero);
+        ba = boxplusV<C>(ba, mag(sA), k20, zero);
+        bb = boxplusV<C>(bb, mag(sB), k20, zero);
+        hA = v128.xor(hA, scatter(<usize>load<u32>(apA), mpA, sA, ea, parA));
+        hB = v128.xor(hB, scatter(<usize>load<u32>(apB), mpB, sB, eb, parB));
       }
-      let ba = mag(bufA + <usize>(d - 1) * SLOT);
-      let bb = mag(bufB + <usize>(d - 1) * SLOT);
-      hardA = v128.xor(hardA, scatter(post, msg, cols, e0 + d - 1, bufA + <usize>(d - 1) * SLOT, v128.load(fA + (<usize>(d - 2) << 4)), parA, zero));
-      hardB = v128.xor(hardB, scatter(post, msg, cols, e0b + d - 1, bufB + <usize>(d - 1) * SLOT, v128.load(fB + (<usize>(d - 2) << 4)), parB, zero));
-      for (let k: u32 = d - 2; k >= 1; k--) {
-        const sa = bufA + <usize>k * SLOT;
-        const sb = bufB + <usize>k * SLOT;
-        const ea = boxplusV<C>(v128.load(fA + (<usize>(k - 1) << 4)), ba, cst);
-        const eb = boxplusV<C>(v128.load(fB + (<usize>(k - 1) << 4)), bb, cst);
-        ba = boxplusV<C>(ba, mag(sa), cst);
-        bb = boxplusV<C>(bb, mag(sb), cst);
-        hardA = v128.xor(hardA, scatter(post, msg, cols, e0 + k, sa, ea, parA, zero));
-        hardB = v128.xor(hardB, scatter(post, msg, cols, e0b + k, sb, eb, parB, zero));
-      }
-      hardA = v128.xor(hardA, scatter(post, msg, cols, e0, bufA, ba, parA, zero));
-      hardB = v128.xor(hardB, scatter(post, msg, cols, e0b, bufB, bb, parB, zero));
+      apA -= 4; apB -= 4; mpA -= 16; mpB -= 16;
+      hA = v128.xor(hA, scatter(<usize>load<u32>(apA), mpA, bufA, ba, parA));
+      hB = v128.xor(hB, scatter(<usize>load<u32>(apB), mpB, bufB, bb, parB));
+      const hardA = v128.xor(hardA0, i8x16.lt_s(hA, zero));
+      const hardB = v128.xor(hardB0, i8x16.lt_s(hB, zero));
       cntLo = i16x8.sub(i16x8.sub(cntLo, i16x8.extend_low_i8x16_s(hardA)), i16x8.extend_low_i8x16_s(hardB));
       cntHi = i16x8.sub(i16x8.sub(cntHi, i16x8.extend_high_i8x16_s(hardA)), i16x8.extend_high_i8x16_s(hardB));
       c += 2;
       pending += 2;
     } else {
       let par = v128.load(synd + (<usize>c << 4));
-      let hard = par;
-      for (let k: u32 = 0; k < d; k++) par = v128.xor(par, gather(post, msg, cols, e0 + k, bufA + <usize>k * SLOT, keepNow, floor, zero));
-      let x = mag(bufA);
-      v128.store(fA, x);
-      for (let k: u32 = 1; k + 1 < d; k++) {
-        x = boxplusV<C>(x, mag(bufA + <usize>k * SLOT), cst);
-        v128.store(fA + (<usize>k << 4), x);
+      const hard0 = par;
+      let ap = addr + (<usize>e0 << 2);
+      let mp = msg + (<usize>e0 << 4);
+      let sp = bufA;
+      par = v128.xor(par, gather(<usize>load<u32>(ap), mp, sp, keepNow, floor, zero));
+      let x = mag(sp);
+      let fp = fA;
+      v128.store(fp, x);
+      const sLast = bufA + last * SLOT;
+      ap += 4; mp += 16; sp += SLOT;
+      while (sp < sLast) {
+        par = v128.xor(par, gather(<usize>load<u32>(ap), mp, sp, keepNow, floor, zero));
+        x = boxplusV<C>(x, mag(sp), k20, zero);
+        fp += 16;
+        v128.store(fp, x);
+        ap += 4; mp += 16; sp += SLOT;
       }
-      let b = mag(bufA + <usize>(d - 1) * SLOT);
-      hard = v128.xor(hard, scatter(post, msg, cols, e0 + d - 1, bufA + <usize>(d - 1) * SLOT, v128.load(fA + (<usize>(d - 2) << 4)), par, zero));
-      for (let k: u32 = d - 2; k >= 1; k--) {
-        const sa = bufA + <usize>k * SLOT;
-        const ext = boxplusV<C>(v128.load(fA + (<usize>(k - 1) << 4)), b, cst);
-        b = boxplusV<C>(b, mag(sa), cst);
-        hard = v128.xor(hard, scatter(post, msg, cols, e0 + k, sa, ext, par, zero));
+      par = v128.xor(par, gather(<usize>load<u32>(ap), mp, sp, keepNow, floor, zero));
+      ap = addr + (<usize>(e0 + d - 1) << 2);
+      mp = msg + (<usize>(e0 + d - 1) << 4);
+      sp = bufA + last * SLOT;
+      fp = fA + ((last - 1) << 4);
+      let b = mag(sp);
+      let h = scatter(<usize>load<u32>(ap), mp, sp, v128.load(fp), par);
+      while (sp > bufA + SLOT) {
+        ap -= 4; mp -= 16; sp -= SLOT; fp -= 16;
+        const ext = boxplusV<C>(v128.load(fp), b, k20, zero);
+        b = boxplusV<C>(b, mag(sp), k20, zero);
+        h = v128.xor(h, scatter(<usize>load<u32>(ap), mp, sp, ext, par));
       }
-      hard = v128.xor(hard, scatter(post, msg, cols, e0, bufA, b, par, zero));
+      ap -= 4; mp -= 16;
+      h = v128.xor(h, scatter(<usize>load<u32>(ap), mp, bufA, b, par));
+      const hard = v128.xor(hard0, i8x16.lt_s(h, zero));
       cntLo = i16x8.sub(cntLo, i16x8.extend_low_i8x16_s(hard));
       cntHi = i16x8.sub(cntHi, i16x8.extend_high_i8x16_s(hard));
       c += 1;

@@ -19,7 +19,7 @@ export const LLR_KNOWN = 32767;
 
 interface LdpcExports {
   arena(bytes: number): number;
-  configure(rowStart: number, cols: number, n: number, m: number, dmax: number, post: number, msg: number, synd: number, scratch: number, pairs: number): void;
+  configure(rowStart: number, cols: number, n: number, m: number, dmax: number, post: number, msg: number, synd: number, scratch: number, pairs: number, addr: number): void;
   resetLane(lane: number): void;
   iterate(active: number, out: number): number;
   unsatisfied(out: number): number;
@@ -72,8 +72,9 @@ export class LaneDecoder {
     const postOff = o; o = align(o + code.n * 32);
     const msgOff = o; o = align(o + edges * 16);
     const syndOff = o; o = align(o + code.m * 16);
-    const scratchOff = o; o = align(o + 8 * code.maxRowDegree * 16);
+    const scratchOff = o; o = align(o + 10 * code.maxRowDegree * 16);
     const pairOff = o; o = align(o + code.m);
+    const addrOff = o; o = align(o + edges * 4);
     const unsatOff = o; o = align(o + 4 * LANES);
     const bitsOff = o; o = align(o + Math.ceil(code.n / 32) * 4);
     const outOff = o; o = align(o + Math.ceil(Math.max(code.n, code.m) / 32) * 4);
@@ -97,7 +98,7 @@ export class LaneDecoder {
     this.syndIoPtr = base + syndIoOff;
     this.views.u8.fill(0, base + postOff, base + scratchOff);
     this.views.u8.set(pairableChecks(code), base + pairOff);
-    guard('ldpc', () => this.k.exports.configure(base + rowStartOff, base + colsOff, code.n, code.m, code.maxRowDegree, this.postPtr, base + msgOff, this.syndPtr, base + scratchOff, base + pairOff));
+    guard('ldpc', () => this.k.exports.configure(base + rowStartOff, base + colsOff, code.n, code.m, code.maxRowDegree, this.postPtr, base + msgOff, this.syndPtr, base + scratchOff, base + pairOff, base + addrOff));
     this.fullCorrection = fullCorrection;
     guard('ldpc', () => this.k.exports.setCorrection(fullCorrection ? 1 : 0));
   }
