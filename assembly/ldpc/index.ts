@@ -55,6 +55,7 @@ let msgStride: usize = 0;
 let syndBase: usize = 0; // lane 0's syndrome
 let syndStride: usize = 0;
 let scratch: usize = 0; // 12 * dmax * 16 bytes
+let addrTab: usize = 0; // E / 2 bytes: per row, group of 32 checks and entry, see edgeAddr
 let nVars: u32 = 0;
 let nChecks: u32 = 0;
 let maxDeg: u32 = 0;
@@ -74,7 +75,7 @@ const constPtr: usize = memory.data<u8>([
  * matrix by rows (`entryStart`, each entry's column and shift), the expanded CSR rows (for
  * syndrome()), lane 0's posteriors, messages and syndrome and the stride to the next lane's.
  */
-export function configure(z: u32, mb: u32, nb: u32, entryStart: usize, entryCol: usize, entryShift: usize, rowStartPtr: usize, colsPtr: usize, dmax: u32, postPtr: usize, postLaneStride: usize, msgPtr: usize, msgLaneStride: usize, syndPtr: usize, syndLaneStride: usize, scratchPtr: usize): void {
+export function configure(z: u32, mb: u32, nb: u32, entryStart: usize, entryCol: usize, entryShift: usize, rowStartPtr: usize, colsPtr: usize, dmax: u32, postPtr: usize, postLaneStride: usize, msgPtr: usize, msgLaneStride: usize, syndPtr: usize, syndLaneStride: usize, scratchPtr: usize, tabPtr: usize): void {
   zSize = z;
   zShift = <u32>ctz(z);
   mbRows = mb;
@@ -94,6 +95,22 @@ export function configure(z: u32, mb: u32, nb: u32, entryStart: usize, entryCol:
   syndBase = syndPtr;
   syndStride = syndLaneStride;
   scratch = scratchPtr;
+  addrTab = tabPtr;
+  // The table follows the messages' order: row, group of 32 checks, entry (16 bytes for 32 bytes).
+  let tp = tabPtr;
+  for (let i: u32 = 0; i < mb; i++) {
+    const k0 = load<u32>(entryStart + (<usize>i << 2));
+    const k1 = load<u32>(entryStart + (<usize>(i + 1) << 2));
+    for (let r0: u32 = 0; r0 < z; r0 += 32) {
+      for (let k = k0; k < k1; k++) {
+        const colOff = load<u32>(entryCol + (<usize>k << 2));
+        const shift = load<u32>(entryShift + (<usize>k << 2));
+        edgeAddr(colOff, shift, r0, tp);
+        edgeAddr(colOff, shift, r0 + 16, tp + 8);
+        tp += 16;
+      }
+    }
+  }
 }
 
 let fullCorrection = false;
@@ -243,23 +260,24 @@ export function mirrorLane(lane: u32): void {
   return v128.load(slot, 32);
 }
 
-// Scratch per edge: wide value (32 bytes), 8-bit magnitude, sign mask. Then per edge 16 bytes of
-// forward prefixes, and 8 bytes: the posteriors' address and the offset to their mirror copy.
+// Scratch per edge: wide value (32 bytes), 8-bit magnitude, sign mask; then per edge 16 bytes of
+// forward prefixes.
 // @ts-ignore: decorator
 @inline const SLOT: usize = 64;
 
-/** Posterior address and mirror offset of sixteen checks from r0 on, for an entry (column block, shift). */
-// @ts-ignore: decorator
-@inline function edgeAddr(post: usize, colOff: usize, shift: u32, r0: u32, ap: usize): usize {
+/**
+ * Stores at `ap` where the posteriors of sixteen checks from r0 on sit for an entry (column block
+ * offset, shift), relative to a lane's posteriors, and the offset from there to the other copy of
+ * any of a circulant's first sixteen variables among them (0: none).
+ */
+function edgeAddr(colOff: u32, shift: u32, r0: u32, ap: usize): void {
   const z = zSize;
   const o = (r0 + shift) & (z - 1);
-  const pa = post + colOff + (<usize>o << 1);
-  // o < 16: variables 0..15 are (partly) here and in the mirror after Z; o > Z - 16: the load ran
+  // o < 16: variables 0..15 are (partly) here and in the mirror after Z; o > Z - 16: the load runs
   // into the mirror, so the originals at the block's start are written too.
-  const delta: usize = o < PAD ? <usize>z << 1 : o > z - PAD ? <usize>(-(<isize>z << 1)) : 0;
-  store<u32>(ap, <u32>pa);
-  store<u32>(ap, <u32>delta, 4);
-  return pa;
+  const delta: u32 = o < PAD ? z << 1 : o > z - PAD ? <u32>(-(<i32>z << 1)) : 0;
+  store<u32>(ap, colOff + (o << 1));
+  store<u32>(ap, delta, 4);
 }
 
 /** One layered iteration of one lane (SIMD); returns the running unsatisfied-check count. */
@@ -273,10 +291,8 @@ function iterateFrame<C>(lane: u32): u32 {
   const zero = i8x16.splat(0);
   const bufA = scratch;
   const fA = bufA + <usize>maxDeg * SLOT;
-  const aA = fA + (<usize>maxDeg << 4);
-  const bufB = aA + (<usize>maxDeg << 3);
+  const bufB = fA + (<usize>maxDeg << 4);
   const fB = bufB + <usize>maxDeg * SLOT;
-  const aB = fB + (<usize>maxDeg << 4);
   let cnt = i8x16.splat(0);
   let total: u32 = 0;
   let pending: u32 = 0;
@@ -284,8 +300,6 @@ function iterateFrame<C>(lane: u32): u32 {
     const k0 = load<u32>(entryStartBase + (<usize>i << 2));
     const d = load<u32>(entryStartBase + (<usize>(i + 1) << 2)) - k0;
     const last = <usize>(d - 1);
-    const colRow = entryColBase + (<usize>k0 << 2);
-    const shiftRow = entryShiftBase + (<usize>k0 << 2);
     const msgRow = msg + <usize>k0 * <usize>z;
     // Two groups of sixteen checks at once: their box-plus chains run side by side.
     for (let r0: u32 = 0; r0 < z; r0 += 32) {
@@ -297,16 +311,11 @@ function iterateFrame<C>(lane: u32): u32 {
       let mpA = msgRow + <usize>r0 * <usize>d;
       let sA = bufA;
       let sB = bufB;
-      let apA = aA;
-      let apB = aB;
-      let cp = colRow;
-      let sp = shiftRow;
+      let tp = addrTab + ((mpA - msg) >> 1);
       // Gather fused with the forward prefixes f[k] = m[0] [+] ... [+] m[k] (k < d - 1): the
       // gathers' independent work fills the latency of the two box-plus chains.
-      let colOff = <usize>load<u32>(cp);
-      let shift = load<u32>(sp);
-      parA = v128.xor(parA, gather(edgeAddr(post, colOff, shift, r0, apA), mpA, sA, floor, zero));
-      parB = v128.xor(parB, gather(edgeAddr(post, colOff, shift, r0 + 16, apB), mpA + 16, sB, floor, zero));
+      parA = v128.xor(parA, gather(post + <usize>load<u32>(tp), mpA, sA, floor, zero));
+      parB = v128.xor(parB, gather(post + <usize>load<u32>(tp, 8), mpA + 16, sB, floor, zero));
       let xa = mag(sA);
       let xb = mag(sB);
       let fpA = fA;
@@ -314,43 +323,39 @@ function iterateFrame<C>(lane: u32): u32 {
       v128.store(fpA, xa);
       v128.store(fpB, xb);
       const sLast = bufA + last * SLOT;
-      cp += 4; sp += 4; mpA += 32; sA += SLOT; sB += SLOT; apA += 8; apB += 8;
+      tp += 16; mpA += 32; sA += SLOT; sB += SLOT;
       while (sA < sLast) {
-        colOff = <usize>load<u32>(cp);
-        shift = load<u32>(sp);
-        parA = v128.xor(parA, gather(edgeAddr(post, colOff, shift, r0, apA), mpA, sA, floor, zero));
-        parB = v128.xor(parB, gather(edgeAddr(post, colOff, shift, r0 + 16, apB), mpA + 16, sB, floor, zero));
+        parA = v128.xor(parA, gather(post + <usize>load<u32>(tp), mpA, sA, floor, zero));
+        parB = v128.xor(parB, gather(post + <usize>load<u32>(tp, 8), mpA + 16, sB, floor, zero));
         xa = boxplusV<C>(xa, mag(sA), k20, zero);
         xb = boxplusV<C>(xb, mag(sB), k20, zero);
         fpA += 16; fpB += 16;
         v128.store(fpA, xa);
         v128.store(fpB, xb);
-        cp += 4; sp += 4; mpA += 32; sA += SLOT; sB += SLOT; apA += 8; apB += 8;
+        tp += 16; mpA += 32; sA += SLOT; sB += SLOT;
       }
-      colOff = <usize>load<u32>(cp);
-      shift = load<u32>(sp);
-      parA = v128.xor(parA, gather(edgeAddr(post, colOff, shift, r0, apA), mpA, sA, floor, zero));
-      parB = v128.xor(parB, gather(edgeAddr(post, colOff, shift, r0 + 16, apB), mpA + 16, sB, floor, zero));
+      parA = v128.xor(parA, gather(post + <usize>load<u32>(tp), mpA, sA, floor, zero));
+      parB = v128.xor(parB, gather(post + <usize>load<u32>(tp, 8), mpA + 16, sB, floor, zero));
       // Backward: edge k gets f[k-1] [+] b, b = m[k+1] [+] ... [+] m[d-1].
       sB = bufB + last * SLOT;
       fpA = fA + ((last - 1) << 4);
       fpB = fB + ((last - 1) << 4);
       let ba = mag(sA);
       let bb = mag(sB);
-      let hA = scatter(<usize>load<u32>(apA), <usize>load<u32>(apA, 4), mpA, sA, v128.load(fpA), parA);
-      let hB = scatter(<usize>load<u32>(apB), <usize>load<u32>(apB, 4), mpA + 16, sB, v128.load(fpB), parB);
+      let hA = scatter(post + <usize>load<u32>(tp), <usize>load<u32>(tp, 4), mpA, sA, v128.load(fpA), parA);
+      let hB = scatter(post + <usize>load<u32>(tp, 8), <usize>load<u32>(tp, 12), mpA + 16, sB, v128.load(fpB), parB);
       while (sA > bufA + SLOT) {
-        mpA -= 32; sA -= SLOT; sB -= SLOT; fpA -= 16; fpB -= 16; apA -= 8; apB -= 8;
+        mpA -= 32; sA -= SLOT; sB -= SLOT; fpA -= 16; fpB -= 16; tp -= 16;
         const ea = boxplusV<C>(v128.load(fpA), ba, k20, zero);
         const eb = boxplusV<C>(v128.load(fpB), bb, k20, zero);
         ba = boxplusV<C>(ba, mag(sA), k20, zero);
         bb = boxplusV<C>(bb, mag(sB), k20, zero);
-        hA = v128.xor(hA, scatter(<usize>load<u32>(apA), <usize>load<u32>(apA, 4), mpA, sA, ea, parA));
-        hB = v128.xor(hB, scatter(<usize>load<u32>(apB), <usize>load<u32>(apB, 4), mpA + 16, sB, eb, parB));
+        hA = v128.xor(hA, scatter(post + <usize>load<u32>(tp), <usize>load<u32>(tp, 4), mpA, sA, ea, parA));
+        hB = v128.xor(hB, scatter(post + <usize>load<u32>(tp, 8), <usize>load<u32>(tp, 12), mpA + 16, sB, eb, parB));
       }
-      mpA -= 32; apA -= 8; apB -= 8;
-      hA = v128.xor(hA, scatter(<usize>load<u32>(apA), <usize>load<u32>(apA, 4), mpA, bufA, ba, parA));
-      hB = v128.xor(hB, scatter(<usize>load<u32>(apB), <usize>load<u32>(apB, 4), mpA + 16, bufB, bb, parB));
+      mpA -= 32; tp -= 16;
+      hA = v128.xor(hA, scatter(post + <usize>load<u32>(tp), <usize>load<u32>(tp, 4), mpA, bufA, ba, parA));
+      hB = v128.xor(hB, scatter(post + <usize>load<u32>(tp, 8), <usize>load<u32>(tp, 12), mpA + 16, bufB, bb, parB));
       // Count checks left unsatisfied right after their update (bytes: flushed every 120 pairs).
       cnt = i8x16.sub(i8x16.sub(cnt, v128.xor(hardA0, i8x16.lt_s(hA, zero))), v128.xor(hardB0, i8x16.lt_s(hB, zero)));
       if (++pending == 120) {

@@ -23,7 +23,7 @@ const POST_PAD = 16;
 
 interface LdpcExports {
   arena(bytes: number): number;
-  configure(z: number, mb: number, nb: number, entryStart: number, entryCol: number, entryShift: number, rowStart: number, cols: number, dmax: number, post: number, postStride: number, msg: number, msgStride: number, synd: number, syndStride: number, scratch: number): void;
+  configure(z: number, mb: number, nb: number, entryStart: number, entryCol: number, entryShift: number, rowStart: number, cols: number, dmax: number, post: number, postStride: number, msg: number, msgStride: number, synd: number, syndStride: number, scratch: number, addrTable: number): void;
   resetLane(lane: number): void;
   mirrorLane(lane: number): void;
   iterate(active: number, out: number): number;
@@ -101,6 +101,7 @@ export class LaneDecoder {
     const msgOff = o; o = align(o + lanes * this.msgStride);
     const syndOff = o; o = align(o + lanes * this.syndStride);
     const scratchOff = o; o = align(o + 12 * code.maxRowDegree * 16);
+    const tabOff = o; o = align(o + edges / 2);
     const unsatOff = o; o = align(o + 4 * LANES);
     const bitsOff = o; o = align(o + Math.ceil(code.n / 32) * 4);
     const outOff = o; o = align(o + Math.ceil(Math.max(code.n, code.m) / 32) * 4);
@@ -130,7 +131,7 @@ export class LaneDecoder {
     this.syndIoPtr = base + syndIoOff;
     this.views.u8.fill(0, base + postOff, base + scratchOff);
     guard('ldpc', () => this.k.exports.configure(z, mb, nb, base + entryStartOff, base + entryColOff, base + entryShiftOff, base + rowStartOff, base + colsOff, code.maxRowDegree,
-      this.postPtr, this.postStride, base + msgOff, this.msgStride, this.syndPtr, this.syndStride, base + scratchOff));
+      this.postPtr, this.postStride, base + msgOff, this.msgStride, this.syndPtr, this.syndStride, base + scratchOff, base + tabOff));
     this.fullCorrection = fullCorrection;
     guard('ldpc', () => this.k.exports.setCorrection(fullCorrection ? 1 : 0));
   }
