@@ -1,8 +1,9 @@
 /**
  * Host wrapper of the `ldpc` kernel: a layered belief-propagation decoder holding sixteen frames
- * (lanes) of one code at once. Each lane is independent: the host loads a frame into a free lane,
- * runs iterations, and takes the lane back when its syndrome matches or it gives up, so slow frames
- * never hold fast ones back.
+ * (lanes) of one quasi-cyclic code at once. Each lane is independent: the host loads a frame into
+ * a free lane, runs iterations, and takes the lane back when its syndrome matches or it gives up,
+ * so slow frames never hold fast ones back. The kernel works on sixteen checks of one frame per
+ * instruction, so an iteration costs work only for the lanes asked for.
  *
  * LLRs are fixed point, LLR_SCALE units per nat (posteriors 16-bit, messages 8-bit); positive
  * means bit 0.
@@ -12,17 +13,21 @@ import { loadKernel, guard, MemoryViews, type KernelInstance, type LoadOptions }
 import type { LdpcCode } from './code.js';
 import { FrameLengthError, SyndromeLengthError } from './errors.js';
 
+/** Most frames a decoder holds (its lanes). */
 export const LANES = 16;
 export const LLR_SCALE = 8;
 /** LLR of a bit whose value is known (shortened or revealed). */
 export const LLR_KNOWN = 32767;
+/** The kernel's padding (i16 entries) before each circulant's posteriors (its PAD). */
+const POST_PAD = 16;
 
 interface LdpcExports {
   arena(bytes: number): number;
-  configure(rowStart: number, cols: number, n: number, m: number, dmax: number, post: number, msg: number, synd: number, scratch: number, pairs: number): void;
+  configure(z: number, mb: number, nb: number, entryStart: number, entryCol: number, entryShift: number, rowStart: number, cols: number, dmax: number, post: number, postStride: number, msg: number, msgStride: number, synd: number, syndStride: number, scratch: number, addrTable: number): void;
   resetLane(lane: number): void;
+  mirrorLane(lane: number): void;
   iterate(active: number, out: number): number;
-  unsatisfied(out: number): number;
+  unsatisfied(active: number, out: number): number;
   hardBits(lane: number, out: number): void;
   syndrome(bits: number, out: number): void;
   setLayout(keyPos: number, k: number, order: number, d: number): void;
@@ -57,23 +62,46 @@ export class LaneDecoder {
   private readonly keyIoPtr: number;
   private readonly syndIoPtr: number;
   private keyCount = -1;
+  private readonly z: number;
+  /** i16 entries per base column in a lane's posteriors (padding and mirror included). */
+  private readonly blockStride: number;
+  private readonly postStride: number;
+  private readonly msgStride: number;
+  private readonly syndStride: number;
   /** Whether the check update uses both correction terms (see FULL_CORRECTION_RATE). */
   readonly fullCorrection: boolean;
 
-  constructor(code: LdpcCode, options?: LoadOptions, fullCorrection = code.rate < FULL_CORRECTION_RATE) {
+  /**
+   * `lanes` (1-16): how many frames it holds; each takes about n * 2.4 + edges bytes of WASM
+   * memory. One lane whose frame runs many iterations in a row keeps its memory in the CPU's L2
+   * cache; lanes taken in turn evict each other.
+   */
+  constructor(code: LdpcCode, options?: LoadOptions, fullCorrection = code.rate < FULL_CORRECTION_RATE, readonly lanes = LANES) {
+    if (!Number.isInteger(lanes) || lanes < 1 || lanes > LANES) throw new KernelArgumentError('lanes', lanes, `an integer in [1, ${LANES}]`);
     this.code = code;
+    const { z, nb, mb } = code.spec;
+    if (z < 32 || (z & (z - 1)) !== 0 || z > 4096) throw new KernelArgumentError('code.spec.z', z, 'a circulant size that is a power of two in [32, 4096]');
     this.k = loadKernel<LdpcExports>('ldpc', options);
     this.views = new MemoryViews(this.k.memory);
     const edges = code.cols.length;
+    const entries = [...code.spec.entries].sort((a, b) => a.row - b.row || a.col - b.col);
+    this.z = z;
+    this.blockStride = z + 3 * POST_PAD;
     const align = (x: number) => (x + 63) & ~63;
+    this.postStride = align(nb * this.blockStride * 2);
+    this.msgStride = align(edges);
+    this.syndStride = align(code.m);
     let o = 0;
+    const entryStartOff = o; o = align(o + (mb + 1) * 4);
+    const entryColOff = o; o = align(o + entries.length * 4);
+    const entryShiftOff = o; o = align(o + entries.length * 4);
     const rowStartOff = o; o = align(o + (code.m + 1) * 4);
     const colsOff = o; o = align(o + edges * 4);
-    const postOff = o; o = align(o + code.n * 32);
-    const msgOff = o; o = align(o + edges * 16);
-    const syndOff = o; o = align(o + code.m * 16);
-    const scratchOff = o; o = align(o + 8 * code.maxRowDegree * 16);
-    const pairOff = o; o = align(o + code.m);
+    const postOff = o; o = align(o + lanes * this.postStride);
+    const msgOff = o; o = align(o + lanes * this.msgStride);
+    const syndOff = o; o = align(o + lanes * this.syndStride);
+    const scratchOff = o; o = align(o + 12 * code.maxRowDegree * 16);
+    const tabOff = o; o = align(o + edges / 2);
     const unsatOff = o; o = align(o + 4 * LANES);
     const bitsOff = o; o = align(o + Math.ceil(code.n / 32) * 4);
     const outOff = o; o = align(o + Math.ceil(Math.max(code.n, code.m) / 32) * 4);
@@ -84,6 +112,12 @@ export class LaneDecoder {
     const base = guard('ldpc', () => this.k.exports.arena(o));
     if (base === 0) throw new KernelArgumentError('code.n', code.n, 'a code whose decoder fits in WASM memory');
     const u32 = this.views.u32;
+    const entryStart = new Uint32Array(mb + 1);
+    for (const e of entries) entryStart[e.row + 1]!++;
+    for (let i = 0; i < mb; i++) entryStart[i + 1]! += entryStart[i]!;
+    u32.set(entryStart, (base + entryStartOff) >>> 2);
+    u32.set(entries.map((e) => (e.col * this.blockStride + POST_PAD) * 2), (base + entryColOff) >>> 2);
+    u32.set(entries.map((e) => e.shift), (base + entryShiftOff) >>> 2);
     u32.set(code.rowStart, (base + rowStartOff) >>> 2);
     u32.set(code.cols, (base + colsOff) >>> 2);
     this.postPtr = base + postOff;
@@ -96,10 +130,14 @@ export class LaneDecoder {
     this.keyIoPtr = base + keyIoOff;
     this.syndIoPtr = base + syndIoOff;
     this.views.u8.fill(0, base + postOff, base + scratchOff);
-    this.views.u8.set(pairableChecks(code), base + pairOff);
-    guard('ldpc', () => this.k.exports.configure(base + rowStartOff, base + colsOff, code.n, code.m, code.maxRowDegree, this.postPtr, base + msgOff, this.syndPtr, base + scratchOff, base + pairOff));
+    guard('ldpc', () => this.k.exports.configure(z, mb, nb, base + entryStartOff, base + entryColOff, base + entryShiftOff, base + rowStartOff, base + colsOff, code.maxRowDegree,
+      this.postPtr, this.postStride, base + msgOff, this.msgStride, this.syndPtr, this.syndStride, base + scratchOff, base + tabOff));
     this.fullCorrection = fullCorrection;
     guard('ldpc', () => this.k.exports.setCorrection(fullCorrection ? 1 : 0));
+  }
+
+  private get laneMask(): number {
+    return (1 << this.lanes) - 1;
   }
 
   get target(): string {
@@ -111,7 +149,7 @@ export class LaneDecoder {
   }
 
   private checkLane(lane: number): void {
-    if (!Number.isInteger(lane) || lane < 0 || lane >= LANES) throw new KernelArgumentError('lane', lane, `an integer in [0, ${LANES - 1}]`);
+    if (!Number.isInteger(lane) || lane < 0 || lane >= this.lanes) throw new KernelArgumentError('lane', lane, `an integer in [0, ${this.lanes - 1}]`);
   }
 
   /**
@@ -123,12 +161,18 @@ export class LaneDecoder {
     if (llr.length !== this.code.n) throw new FrameLengthError('llr', llr.length, this.code.n);
     if (syndrome.length !== this.code.m) throw new SyndromeLengthError(syndrome.length, this.code.m);
     const h = this.i16();
-    let p = (this.postPtr >>> 1) + lane;
-    for (let v = 0; v < llr.length; v++, p += LANES) h[p] = llr[v]!;
+    for (let v = 0; v < llr.length; v++) h[this.postIndex(lane, v)] = llr[v]!;
+    guard('ldpc', () => this.k.exports.mirrorLane(lane));
     const s8 = new Int8Array(this.k.memory.buffer);
-    p = this.syndPtr + lane;
-    for (let c = 0; c < syndrome.length; c++, p += LANES) s8[p] = syndrome[c] ? -1 : 0;
+    const p = this.syndPtr + lane * this.syndStride;
+    for (let c = 0; c < syndrome.length; c++) s8[p + c] = syndrome[c] ? -1 : 0;
     guard('ldpc', () => this.k.exports.resetLane(lane));
+  }
+
+  /** Index in the i16 view of variable v's posterior in a lane (see the kernel's memory layout). */
+  private postIndex(lane: number, v: number): number {
+    const j = Math.floor(v / this.z);
+    return ((this.postPtr + lane * this.postStride) >>> 1) + j * this.blockStride + POST_PAD + (v - j * this.z);
   }
 
   /**
@@ -167,11 +211,14 @@ export class LaneDecoder {
 
   /** Sets one posterior (a revealed bit becomes ±LLR_KNOWN). */
   setPosterior(lane: number, v: number, value: number): void {
-    this.i16()[(this.postPtr >>> 1) + v * LANES + lane] = value;
+    const h = this.i16();
+    const i = this.postIndex(lane, v);
+    h[i] = value;
+    if (v % this.z < POST_PAD) h[i + this.z] = value; // the kernel's mirror of a circulant's first variables
   }
 
   posterior(lane: number, v: number): number {
-    return this.i16()[(this.postPtr >>> 1) + v * LANES + lane]!;
+    return this.i16()[this.postIndex(lane, v)]!;
   }
 
   /** A copy of one lane's posteriors. */
@@ -179,7 +226,11 @@ export class LaneDecoder {
     this.checkLane(lane);
     const h = this.i16();
     const out = new Int16Array(this.code.n);
-    for (let v = 0, p = (this.postPtr >>> 1) + lane; v < out.length; v++, p += LANES) out[v] = h[p]!;
+    const { z } = this;
+    for (let v = 0; v < out.length; v += z) {
+      const p = this.postIndex(lane, v);
+      out.set(h.subarray(p, p + z), v);
+    }
     return out;
   }
 
@@ -189,13 +240,13 @@ export class LaneDecoder {
    * candidate to confirm with unsatisfied().
    */
   iterate(active = 0xffff): Uint32Array {
-    guard('ldpc', () => this.k.exports.iterate(active & 0xffff, this.unsatPtr));
+    guard('ldpc', () => this.k.exports.iterate(active & this.laneMask, this.unsatPtr));
     return this.views.u32.slice(this.unsatPtr >>> 2, (this.unsatPtr >>> 2) + LANES);
   }
 
-  /** Unsatisfied check count of each lane. */
-  unsatisfied(): Uint32Array {
-    guard('ldpc', () => this.k.exports.unsatisfied(this.unsatPtr));
+  /** Unsatisfied check count of each lane in `active` (0 for the others). */
+  unsatisfied(active = 0xffff): Uint32Array {
+    guard('ldpc', () => this.k.exports.unsatisfied(active & this.laneMask, this.unsatPtr));
     return this.views.u32.slice(this.unsatPtr >>> 2, (this.unsatPtr >>> 2) + LANES);
   }
 
@@ -211,9 +262,8 @@ export class LaneDecoder {
   bitsAt(lane: number, positions: Uint32Array): Uint8Array {
     this.checkLane(lane);
     const h = this.i16();
-    const base = (this.postPtr >>> 1) + lane;
     const out = new Uint8Array(positions.length);
-    for (let j = 0; j < positions.length; j++) out[j] = h[base + positions[j]! * LANES]! < 0 ? 1 : 0;
+    for (let j = 0; j < positions.length; j++) out[j] = h[this.postIndex(lane, positions[j]!)]! < 0 ? 1 : 0;
     return out;
   }
 
@@ -230,30 +280,6 @@ export class LaneDecoder {
     guard('ldpc', () => this.k.exports.syndrome(this.bitsPtr, this.outPtr));
     return unpackBits(this.views.u32.subarray(this.outPtr >>> 2, (this.outPtr >>> 2) + Math.ceil(this.code.m / 32)), this.code.m);
   }
-}
-
-/**
- * Walking the checks in order, marks c when checks c and c + 1 have the same degree and no
- * variable in common (then c + 1 is taken with it and the walk goes on at c + 2). Such a pair can
- * be updated at once with the same result as one after the other; in a quasi-cyclic code every
- * circulant row pairs with the next.
- */
-export function pairableChecks(code: LdpcCode): Uint8Array {
-  const { m, rowStart, cols } = code;
-  const pairs = new Uint8Array(m);
-  const mark = new Int32Array(code.n).fill(-1);
-  for (let c = 0; c + 1 < m; ) {
-    const a0 = rowStart[c]!;
-    const b0 = rowStart[c + 1]!;
-    const b1 = rowStart[c + 2]!;
-    let ok = b1 - b0 === b0 - a0;
-    if (ok) {
-      for (let e = a0; e < b0; e++) mark[cols[e]!] = c;
-      for (let e = b0; e < b1 && ok; e++) if (mark[cols[e]!] === c) ok = false;
-    }
-    if (ok) { pairs[c] = 1; c += 2; } else c += 1;
-  }
-  return pairs;
 }
 
 function unpackBits(words: Uint32Array, count: number): Uint8Array {
