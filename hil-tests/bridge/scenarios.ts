@@ -99,6 +99,11 @@ async function acquire(b: Boards, ms: number, during?: (elapsedMs: number) => Pr
   return { batches, gaps, events, total, txFirst, txLast };
 }
 
+/** Blocks this thread (no timers, no reads) for ms milliseconds, as a host busy elsewhere does. */
+function blockThread(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** Batches are delivered once each, in order, and together with the gaps tile the slot axis. */
 function assertTiling(r: Run, allowGaps: boolean): void {
   const items: Array<{ from: number; to: number; s: number; e: number }> = [
@@ -216,7 +221,11 @@ export const scenarios: Scenario[] = [
           const rates = [0, 0, 0, 0];
           const onTelemetry = (t: Telemetry) => t.acquiring && t.rates.forEach((x, j) => (rates[j]! += x));
           b.rx.on('telemetry', onTelemetry);
-          const r = await acquire(b, ms);
+          // A loaded machine may deliver the periodic TELEMETRY late: acquire until rates worth some
+          // thousands of clicks came (20 k/s over intervals of at least 250 ms).
+          const r = await acquire(b, ms, async () => {
+            for (let waited = 0; km === 10 && rates[0]! + rates[1]! + rates[2]! + rates[3]! < 20_000 && waited < 20_000; waited += 20) await sleep(20);
+          });
           b.rx.off('telemetry', onTelemetry);
           assertTiling(r, false);
           // TELEMETRY's click rates per detector split like the delivered clicks.
@@ -378,7 +387,14 @@ export const scenarios: Scenario[] = [
         b.rx.on('gap', (g) => gapEvents.push(g));
         const r = await acquire(b, 900, async () => {
           await sleep(100);
-          await em.rx.unplug(500); // 500 ms away: far more than 4 batches go by
+          // The host stops reading for a while (busy elsewhere): the board keeps sending what the
+          // credit allows into its queue and the pty. Then the cable goes with that backlog in
+          // flight, far more than the 4 batches the board replays. (A host that keeps up has next to
+          // nothing in flight when the cable goes, and loses nothing.)
+          blockThread(200);
+          const unplugged = em.rx.unplug(500);
+          blockThread(150); // the board acts on the unplug while this side still reads nothing
+          await unplugged;
         });
         assert.ok(r.gaps.length > 0, 'a gap was reported');
         assert.equal(gapEvents.map((g) => g.fromBatch), r.gaps.map((g) => g.fromBatch));
