@@ -9,7 +9,7 @@ import { DEFAULT_EPS_COR } from '../reconciliation/verify.js';
 import { verificationKeyCount } from '../kernels/verify.js';
 import type { MessageOf, SessionMessage } from '../session/messages.js';
 import { decodeU32s, packBits, unpackBits } from '../session/packing.js';
-import { errorsPerClass, perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
+import { errorsPerClass, perClassArray, perClassFrom, totalOf, type TransmitterAnswer } from '../session/sifting.js';
 import type { TransmitterPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
@@ -28,6 +28,23 @@ export function floatSource(random: (n: number) => Uint8Array): () => number {
     }
     return buf[i++]! / 2 ** 32;
   };
+}
+
+/** Settings queries in flight to the transmitter board for one block. */
+const SETTINGS_STREAMS = 4;
+
+/** The answers for consecutive parts of a block, as one. */
+function joinAnswers(answers: readonly TransmitterAnswer[], n: number): TransmitterAnswer {
+  const out: TransmitterAnswer = { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
+  let at = 0;
+  for (const a of answers) {
+    out.basis.set(a.basis, at);
+    out.value.set(a.value, at);
+    out.intensity.set(a.intensity, at);
+    out.status.set(a.status, at);
+    at += a.basis.length;
+  }
+  return out;
 }
 
 /** Frame IDs of the shared reconciliation endpoint: unique across the blocks in flight. */
@@ -106,19 +123,17 @@ export class AliceEnd extends LinkEnd {
 
     // ---- sifting -----------------------------------------------------------------------------
     if (ann.bb.length !== (ann.n + 7) >>> 3) throw new LinkError('ERR_LINK_PROTOCOL', `sift.announce bb: ${ann.bb.length} bytes for ${ann.n} bases`);
-    // Bob's slot deltas go to the board as they are; a worker checks them meanwhile (every slot in
-    // this block's range), and the block goes on only if both succeed.
-    const checked = deps.pool.run({ kind: 'slots', s: ann.s, e: ann.e, n: ann.n, d: ann.d });
-    let tx;
+    // Bob's slot deltas go to the board as they are, in SETTINGS_STREAMS parts in flight together
+    // (one request at a time would leave the serial line idle for every round trip); a worker
+    // first checks them (every slot in this block's range) and finds where the parts start.
+    const { parts } = await deps.pool.run({ kind: 'slots', s: ann.s, e: ann.e, n: ann.n, d: ann.d, parts: SETTINGS_STREAMS });
+    let tx: TransmitterAnswer;
     try {
-      tx = await this.tx.querySettingsDeltas(ann.s, ann.n, ann.d);
+      const answers = await Promise.all(parts.map((p) => this.tx.querySettingsDeltas(p.s, p.n, ann.d.subarray(p.from, p.to))));
+      tx = answers.length === 1 ? answers[0]! : joinAnswers(answers, ann.n);
     } catch (e) {
-      await checked; // a malformed announcement is the peer's protocol error, not a board fault
       throw e instanceof LinkError ? e : new LinkError('ERR_LINK_BOARD_FAULT', `transmitter settings: ${(e as Error).message}`, { cause: e });
-    } finally {
-      checked.catch(() => undefined);
     }
-    await checked;
     if (mb.failed) throw mb.failed;
     // The answer's buffers move to the worker (keep, classes and the sifted strings come back).
     const st = await deps.pool.run({ kind: 'sift-tx', n: ann.n, bobBasis: ann.bb, basis: tx.basis, value: tx.value, intensity: tx.intensity, status: tx.status }, [...new Set([tx.basis.buffer, tx.value.buffer, tx.intensity.buffer, tx.status.buffer])] as ArrayBuffer[]);

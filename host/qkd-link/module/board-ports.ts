@@ -7,7 +7,7 @@
  */
 import { BoardDriver, type Acquisition, type BoardDriverOptions } from '../../../firmware-bridge/driver/board-driver.js';
 import { BoardError } from '../../../firmware-bridge/errors.js';
-import { MAX_QUERY_SLOTS, splitSlotDeltas } from '../../../firmware-bridge/protocol/messages.js';
+import { MAX_QUERY_SLOTS } from '../../../firmware-bridge/protocol/messages.js';
 import type { PortSelector } from '../../../firmware-bridge/driver/serial-line.js';
 import type { Alarm } from '../../../firmware-bridge/protocol/messages.js';
 import type { TransmitterAnswer } from '../session/sifting.js';
@@ -142,22 +142,8 @@ export class BoardTransmitterPort implements TransmitterPort {
   async querySettingsDeltas(start: number, n: number, deltas: Uint8Array): Promise<TransmitterAnswer> {
     if (!this.watch.healthy) throw new LinkError('ERR_LINK_BOARD_FAULT', 'transmitter board has a critical alarm standing: its settings are not trusted');
     try {
-      // As querySettings: contiguous parts, each a stream of requests, in flight together; the
-      // deltas go to the board as they came from the receiver, never decoded here.
-      const parts = Math.max(1, Math.min(QUERY_STREAMS, Math.ceil(n / MAX_QUERY_SLOTS)));
-      const runs = splitSlotDeltas(start, deltas, n, Math.ceil(n / parts), 'QUERY_SETTINGS');
-      if (runs.length <= 1) return await this.driver.querySettingsDeltas(start, n, deltas);
-      const answers = await Promise.all(runs.map((r) => this.driver.querySettingsDeltas(r.s, r.n, deltas.subarray(r.from, r.to))));
-      const out: TransmitterAnswer = { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
-      let at = 0;
-      answers.forEach((a) => {
-        out.basis.set(a.basis, at);
-        out.value.set(a.value, at);
-        out.intensity.set(a.intensity, at);
-        out.status.set(a.status, at);
-        at += a.basis.length;
-      });
-      return out;
+      // The deltas go to the board as they came from the receiver, never decoded here.
+      return await this.driver.querySettingsDeltas(start, n, deltas);
     } catch (e) {
       throw new LinkError('ERR_LINK_BOARD_FAULT', `transmitter settings query: ${(e as Error).message}`, { cause: e });
     }

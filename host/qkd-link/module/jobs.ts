@@ -10,7 +10,7 @@
  * it. Other blocks keep going on the main thread and on the other workers meanwhile.
  */
 import type { FrameReport } from '../reconciliation/reconcile.js';
-import type { SlotSegments } from '../session/packing.js';
+import type { SlotDeltaPart, SlotSegments } from '../session/packing.js';
 
 /** Shared-memory answer slot: ctl[0] = state, ctl[1] = byte length of the answer. */
 export const ANSWER_WAITING = 0;
@@ -58,9 +58,9 @@ export type BlockJob =
   | { readonly kind: 'announce'; readonly id: number; readonly start: number; readonly segments: SlotSegments; readonly masks: Uint8Array }
   /**
    * Alice: check Bob's LEB128 slot deltas (sift.announce s, e, n, d): exactly n, every slot in
-   * [s, e) (no event of another block). Her board is asked for the same deltas meanwhile.
+   * [s, e) (no event of another block); and cut them into `parts` for her board's query streams.
    */
-  | { readonly kind: 'slots'; readonly id: number; readonly s: number; readonly e: number; readonly n: number; readonly d: Uint8Array }
+  | { readonly kind: 'slots'; readonly id: number; readonly s: number; readonly e: number; readonly n: number; readonly d: Uint8Array; readonly parts: number }
   /** Bob: sift by Alice's reply (packed keep flags and classes). */
   | { readonly kind: 'sift-rx'; readonly id: number; readonly basis: Uint8Array; readonly value: Uint8Array; readonly keep: Uint8Array; readonly cls: Uint8Array }
   /** Alice: decide keep and class per event from her board's answer and Bob's packed bases, and sift. */
@@ -88,7 +88,7 @@ export interface SiftedStrings {
 export type BlockJobResult =
   /** `masks` and the segments' `raw` come back (their buffers, for the receiver's next draft). */
   | { readonly kind: 'announce'; readonly id: number; readonly d: Uint8Array; readonly bb: Uint8Array; readonly basis: Uint8Array; readonly value: Uint8Array; readonly raw: Uint8Array; readonly masks: Uint8Array }
-  | { readonly kind: 'slots'; readonly id: number; readonly last: number }
+  | { readonly kind: 'slots'; readonly id: number; readonly parts: readonly SlotDeltaPart[] }
   | { readonly kind: 'sift-rx'; readonly id: number; readonly sifted: SiftedStrings; readonly testPacked: Uint8Array }
   | { readonly kind: 'sift-tx'; readonly id: number; readonly keep: Uint8Array; readonly cls: Uint8Array; readonly sifted: SiftedStrings }
   | { readonly kind: 'frames'; readonly id: number; readonly padded: Uint8Array }

@@ -40,7 +40,7 @@ test("a malformed field of the peer's, or an announced slot outside the block, f
     // Alice's keep flags one byte short for Bob's 20 events.
     () => pool.run({ kind: 'sift-rx', basis: new Uint8Array(n), value: new Uint8Array(n), keep: new Uint8Array(2), cls: new Uint8Array(0) }),
     // Bob announces an event at slot 150 for a block [100, 120).
-    () => pool.run({ kind: 'slots', s: 100, e: 120, n: 2, d: Uint8Array.of(3, 47) }),
+    () => pool.run({ kind: 'slots', s: 100, e: 120, n: 2, d: Uint8Array.of(3, 47), parts: 1 }),
     // Bob's packed bases too short for his 20 events.
     () => pool.run({ kind: 'sift-tx', n, bobBasis: new Uint8Array(1), basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) }),
   ];
@@ -54,8 +54,8 @@ test("a malformed field of the peer's, or an announced slot outside the block, f
     }
   }
   // The pool still works after the failures.
-  const ok = await pool.run({ kind: 'slots', s: 100, e: 120, n: 2, d: Uint8Array.of(3, 4) });
-  assert.is(ok.last, 107);
+  const ok = await pool.run({ kind: 'slots', s: 100, e: 120, n: 3, d: Uint8Array.of(3, 4, 2), parts: 2 });
+  assert.equal(ok.parts, [{ s: 100, n: 2, from: 0, to: 2 }, { s: 107, n: 1, from: 2, to: 3 }]);
 });
 
 test.run();

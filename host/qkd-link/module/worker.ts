@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { Sifter } from '../kernels/sift.js';
 import { SessionMessageError } from '../session/messages.js';
-import { decodeSlotDeltas, encodeSegmentDeltas, pack2, packBits, unpack2, unpackBits, countBits } from '../session/packing.js';
+import { decodeSlotDeltas, encodeSegmentDeltas, pack2, partitionSlotDeltas, packBits, unpack2, unpackBits, countBits } from '../session/packing.js';
 import { aliceKeep, perClassArray, siftBlock, squashClicks, type SiftedBlock } from '../session/sifting.js';
 import { frameKey, keyIndex, packKept, paddedKey, realBits } from './postprocess.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
@@ -118,7 +118,7 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
     }
     case 'slots': {
       const slots = decodeSlotDeltas(job.d, job.s, job.e, job.n);
-      return { result: { kind: 'slots', id: job.id, last: slots.length > 0 ? slots[slots.length - 1]! : job.s }, transfer: [] };
+      return { result: { kind: 'slots', id: job.id, parts: partitionSlotDeltas(job.d, job.s, slots, job.parts) }, transfer: [] };
     }
     case 'sift-rx': {
       const n = job.basis.length;

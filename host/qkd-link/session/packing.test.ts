@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { countBits, decodeSlotDeltas, decodeU32s, encodeSegmentDeltas, encodeSlotDeltas, encodeU32s, pack2, packBits, unpack2, unpackBits } from './packing.js';
+import { countBits, decodeSlotDeltas, decodeU32s, encodeSegmentDeltas, partitionSlotDeltas, encodeSlotDeltas, encodeU32s, pack2, packBits, unpack2, unpackBits } from './packing.js';
 import { SessionMessageError } from './messages.js';
 
 test('bits, 2-bit classes and u32 lists survive a round trip', () => {
@@ -86,6 +86,23 @@ test('a block announced from whole batches in wire form and decoded parts gives 
   assert.throws(() => encodeSegmentDeltas(0, seg([0x85], 1)), /end after 0 of 1/);
   assert.throws(() => encodeSegmentDeltas(0, seg([1, 2], 1)), /1 bytes left/);
   assert.throws(() => encodeSegmentDeltas(200, seg([1], 1)), /before 200/);
+});
+
+test('slot deltas cut into parts: each part decodes on its own to its share of the slots', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 300_000 }), { maxLength: 200 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 0, max: 2 ** 40 }), (deltas, parts, s) => {
+      let at = s;
+      const slots = deltas.map((d) => (at += d));
+      const bytes = encodeSlotDeltas(s, slots);
+      const decoded = decodeSlotDeltas(bytes, s, at + 1, slots.length);
+      const cut = partitionSlotDeltas(bytes, s, decoded, parts);
+      assert.ok(cut.length <= parts);
+      assert.is(cut.reduce((a, p) => a + p.n, 0), slots.length);
+      const again = cut.flatMap((p) => Array.from(decodeSlotDeltas(bytes.subarray(p.from, p.to), p.s, at + 1, p.n)));
+      assert.equal(again, slots);
+    }),
+    { numRuns: 200, seed: 5 },
+  );
 });
 
 test.run();

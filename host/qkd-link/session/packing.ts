@@ -204,6 +204,35 @@ export function encodeSegmentDeltas(s: number, seg: SlotSegments): Uint8Array {
   return out.slice(0, pos);
 }
 
+/** Part of a list of slot deltas that is a valid list of its own, counted from the slot before it. */
+export interface SlotDeltaPart {
+  /** The slot before the part's first (the list's base for the first part). */
+  readonly s: number;
+  readonly n: number;
+  /** Byte range of its deltas in the list. */
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * Cuts n deltas from s (already checked, e.g. by decodeSlotDeltas, whose slots are `slots`) into
+ * `parts` contiguous parts of nearly equal counts, by counting varint terminators: each part can
+ * go to the board on its own.
+ */
+export function partitionSlotDeltas(bytes: Uint8Array, s: number, slots: Float64Array, parts: number): SlotDeltaPart[] {
+  const n = slots.length;
+  const per = Math.max(1, Math.ceil(n / Math.max(1, parts)));
+  const out: SlotDeltaPart[] = [];
+  let pos = 0;
+  for (let first = 0; first < n; first += per) {
+    const count = Math.min(per, n - first);
+    const from = pos;
+    for (let k = 0; k < count; k++) while (bytes[pos++]! & 0x80);
+    out.push({ s: first === 0 ? s : slots[first - 1]!, n: count, from, to: pos });
+  }
+  return out;
+}
+
 export function encodeU32s(values: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(values.length * 4);
   const dv = new DataView(out.buffer);
