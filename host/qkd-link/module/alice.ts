@@ -167,7 +167,7 @@ export class AliceEnd extends LinkEnd {
 
     // ---- error correction --------------------------------------------------------------------
     const fr = frameKey(deps.family, qec, sifted.key.length);
-    const { padded } = await deps.pool.run({ kind: 'frames', qec, key: sifted.key });
+    const { padded } = await deps.pool.run({ kind: 'frames', qec, key: sifted.key }, [sifted.key.buffer as ArrayBuffer]);
     const { code: ldpc } = fr.plan;
     const syn = new Uint8Array(fr.frames * ldpc.m);
     const tags: Uint8Array[] = [];

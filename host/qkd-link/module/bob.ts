@@ -305,7 +305,8 @@ export class BobEnd extends LinkEnd {
       throw new LinkError('ERR_LINK_PROTOCOL', `ec.syndromes: code ${sm.code}/${sm.punctured}, ${sm.frames} frames of ${sm.keyBits} bits; Bob plans ${ldpc.id}/${fr.plan.punctured}, ${fr.frames} of ${fr.keyBits}`);
     }
     const syndromes = unpackBits(sm.syn, fr.frames * ldpc.m, 'ec.syndromes syn');
-    const { padded } = await deps.pool.run({ kind: 'frames', qec: sm.qec, key: sifted.key });
+    // The sifted key, and below the decoded and the reference bits, are not read here again: they move.
+    const { padded } = await deps.pool.run({ kind: 'frames', qec: sm.qec, key: sifted.key }, [sifted.key.buffer as ArrayBuffer]);
     if (sm.tagBytes < 8 || sm.tagBytes % 8 !== 0 || sm.tags.length !== 2 * sm.tagBytes * fr.frames) throw new LinkError('ERR_LINK_PROTOCOL', `ec.syndromes: ${sm.tags.length} tag bytes for ${fr.frames} frames of ${sm.tagBytes}`);
     const handle = deps.pool.reconcile(
       { qec: sm.qec, codeId: ldpc.id, punctured: fr.plan.punctured, frames: fr.frames, keys: padded, syndromes, tags: sm.tags, tagBytes: sm.tagBytes },
@@ -329,7 +330,7 @@ export class BobEnd extends LinkEnd {
     const frameLeak = rec.reports.map((x) => x.ecLeak + 8 * sm.tagBytes);
     const acc = keptLeak(fr, frameLeak, ok, sifted.nZ);
     // The decoded frames' real bits, packed, and the errors corrected per class (signal, decoy, vacuum).
-    const pk = await deps.pool.run({ kind: 'pack', qec: sm.qec, keyBits: fr.keyBits, bits: corrected, ok, kept: acc.kept, reference: padded, bounds: [sifted.nZ.signal, sifted.nZ.signal + sifted.nZ.decoy] });
+    const pk = await deps.pool.run({ kind: 'pack', qec: sm.qec, keyBits: fr.keyBits, bits: corrected, ok, kept: acc.kept, reference: padded, bounds: [sifted.nZ.signal, sifted.nZ.signal + sifted.nZ.decoy] }, [corrected.buffer as ArrayBuffer, padded.buffer as ArrayBuffer]);
     const errZ = perClassFrom(pk.errZ ?? [], 'errZ');
     await this.send({ t: 'ec.done', b: ctx.block, ok: packBits(ok), leak: frameLeak.reduce((a, b) => a + b, 0), errZ: perClassArray(errZ) });
     if (acc.kept === 0) throw new LinkError('ERR_LINK_RECONCILIATION', `none of the ${fr.frames} frames decoded`);
