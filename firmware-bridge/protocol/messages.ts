@@ -367,7 +367,7 @@ export function encodeSettings(m: Settings): Uint8Array {
 export function decodeSettings(p: Uint8Array, view = false): Settings {
   const o = payloadMap('SETTINGS', p);
   const b = bytes('SETTINGS', o, 'b');
-  return { re: uint('SETTINGS', o, 're'), settings: view ? b : b.slice() };
+  return { re: uint('SETTINGS', o, 're'), settings: view ? b : new Uint8Array(b) }; // a copy even of a Buffer
 }
 
 export function encodeTelemetry(m: Telemetry): Uint8Array {
@@ -528,6 +528,26 @@ export function decodeSlotDeltas(base: number, d: Uint8Array, n: number, message
   }
   if (o !== len) throw new BadMessageError(message, 'd', `${len - o} bytes after the ${n} deltas`);
   return out;
+}
+
+/** Checks what decodeSlotDeltas checks (same errors) without writing the slots; returns the last slot (base if n = 0). */
+export function checkSlotDeltas(base: number, d: Uint8Array, n: number, message: string): number {
+  const len = d.length;
+  let s = base;
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const b = o < len ? d[o]! : 0x80;
+    if (b < 0x80) {
+      o++;
+      s += b;
+    } else {
+      deltaAt = o;
+      s += readDelta(d, i, n, message);
+      o = deltaAt;
+    }
+  }
+  if (o !== len) throw new BadMessageError(message, 'd', `${len - o} bytes after the ${n} deltas`);
+  return s;
 }
 
 /** A run of consecutive deltas: bytes [from, to) of the list, `n` slots counted from `s`. */
