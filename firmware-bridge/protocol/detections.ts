@@ -8,7 +8,9 @@
  */
 import { BadMessageError } from '../errors.js';
 import { encodeCbor } from './cbor.js';
-import { decodeSlotDeltas, encodeSlotDeltasScratch, payloadMap, uint } from './messages.js';
+import { checkSlotDeltas, decodeSlotDeltas, encodeSlotDeltas, encodeSlotDeltasScratch, payloadMap, uint } from './messages.js';
+
+const EMPTY_SLOTS = new Float64Array(0);
 
 /** Per-event flags derived on the host. */
 export const EVENT_MULTI_CLICK = 0x01;
@@ -44,21 +46,48 @@ export class DetectionBatch {
   /** The batch covers slots [slotStart, slotEnd). */
   readonly slotStart: number;
   readonly slotEnd: number;
-  /** Slot of each event, increasing (exact integers below 2^53: 104 days at 1 GHz). */
-  readonly slots: Float64Array;
   /** Click mask of each event. */
   readonly masks: Uint8Array;
   /** Events the board lost to FIFO overflow inside this batch's slot range. */
   readonly overflow: number;
+  private decodedSlots: Float64Array | undefined;
+  private encodedDeltas: Uint8Array | undefined;
 
   constructor(acq: number, index: number, slotStart: number, slotEnd: number, slots: Float64Array, masks: Uint8Array, overflow = 0) {
     this.acq = acq;
     this.index = index;
     this.slotStart = slotStart;
     this.slotEnd = slotEnd;
-    this.slots = slots;
+    this.decodedSlots = slots;
     this.masks = masks;
     this.overflow = overflow;
+  }
+
+  /**
+   * A batch as it came off the wire: its slots stay LEB128 deltas from slotStart (a byte or two
+   * per event instead of eight) until someone reads `slots`. The deltas must be valid for
+   * masks.length events (decodeDetections checks them).
+   */
+  static fromDeltas(acq: number, index: number, slotStart: number, slotEnd: number, deltas: Uint8Array, masks: Uint8Array, overflow = 0): DetectionBatch {
+    const b = new DetectionBatch(acq, index, slotStart, slotEnd, EMPTY_SLOTS, masks, overflow);
+    b.decodedSlots = undefined;
+    b.encodedDeltas = deltas;
+    return b;
+  }
+
+  /** Slot of each event, increasing (exact integers below 2^53: 104 days at 1 GHz); decoded on first use. */
+  get slots(): Float64Array {
+    return (this.decodedSlots ??= decodeSlotDeltas(this.slotStart, this.encodedDeltas!, this.masks.length, 'DETECTIONS'));
+  }
+
+  /** The slots as LEB128 deltas from slotStart, as on the wire (PROTOCOL.md 3.7): slot[k] = slotStart + d[0] + ... + d[k]. */
+  get deltas(): Uint8Array {
+    return (this.encodedDeltas ??= encodeSlotDeltas(this.decodedSlots!, this.slotStart, 'DETECTIONS'));
+  }
+
+  /** Whether the deltas are at hand without encoding (a batch from the wire). */
+  get hasDeltas(): boolean {
+    return this.encodedDeltas !== undefined;
   }
 
   get length(): number {
@@ -100,14 +129,14 @@ export function encodeDetections(b: DetectionBatch): Uint8Array {
     i: b.index,
     s: b.slotStart,
     e: b.slotEnd,
-    d: encodeSlotDeltasScratch(b.slots, b.slotStart, 'DETECTIONS'),
+    d: b.hasDeltas ? b.deltas : encodeSlotDeltasScratch(b.slots, b.slotStart, 'DETECTIONS'),
     m: b.masks,
   };
   if (b.overflow > 0) body.ovf = b.overflow;
   return encodeCbor(body);
 }
 
-/** Decodes and validates a batch; the arrays are fresh copies (the frame buffer is reused). */
+/** Decodes and validates a batch; its arrays are fresh copies (the frame buffer is reused). */
 export function decodeDetections(p: Uint8Array): DetectionBatch {
   const M = 'DETECTIONS';
   const o = payloadMap(M, p);
@@ -124,12 +153,13 @@ export function decodeDetections(p: Uint8Array): DetectionBatch {
   if (n > MAX_BATCH_EVENTS) throw new BadMessageError(M, 'm', `${n} events exceed ${MAX_BATCH_EVENTS}`);
   if (d.length < n || d.length > 5 * n) throw new BadMessageError(M, 'd', `${d.length} bytes cannot hold ${n} deltas`);
   if (e < s) throw new BadMessageError(M, 'e', `slot range [${s}, ${e}) is empty backwards`);
-  const slots = decodeSlotDeltas(s, d, n, M);
-  if (n > 0 && slots[n - 1]! >= e) throw new BadMessageError(M, 'd', `event at slot ${slots[n - 1]} outside [${s}, ${e})`);
-  const masks = m.slice();
+  // Checked here, decoded into slots only if someone asks (DetectionBatch.slots).
+  const last = checkSlotDeltas(s, d, n, M);
+  if (n > 0 && last >= e) throw new BadMessageError(M, 'd', `event at slot ${last} outside [${s}, ${e})`);
   for (let k = 0; k < n; k++) {
-    const x = masks[k]!;
+    const x = m[k]!;
     if (x === 0 || x > 0x0f) throw new BadMessageError(M, 'm', `event ${k} has click mask 0x${x.toString(16)} (need 0x01-0x0f)`);
   }
-  return new DetectionBatch(acq, index, s, e, slots, masks, ovf);
+  // new Uint8Array(x) copies even when x is a Node Buffer (whose slice() is a view).
+  return DetectionBatch.fromDeltas(acq, index, s, e, new Uint8Array(d), new Uint8Array(m), ovf);
 }

@@ -8,6 +8,7 @@ import { checkCbor, decodeCbor, encodeCbor } from './cbor.js';
 import { FrameLink } from './link.js';
 import { decodeSlotDeltas, encodeSlotDeltas, MessageType, splitSlotDeltas } from './messages.js';
 import { BadMessageError } from '../errors.js';
+import { decodeDetections, DetectionBatch, encodeDetections } from './detections.js';
 
 test('CRC-32C matches the RFC 3720 check value and the bitwise reference', () => {
   assert.is(crc32c(new TextEncoder().encode('123456789')), 0xe3069283);
@@ -178,6 +179,37 @@ test('slot deltas: split into runs without decoding, each run a valid list from 
   refused([0x01], 2, /2 deltas expected, 1 found/);
   refused([0x01], 1, /beyond 2\^53/, Number.MAX_SAFE_INTEGER);
   refused([0x01], 1, /not a slot number/, 0.5);
+});
+
+test('a decoded DETECTIONS batch keeps its wire deltas, decodes slots on demand, and re-encodes to the same bytes', () => {
+  fc.assert(
+    fc.property(fc.nat({ max: 2 ** 40 }), fc.array(fc.tuple(fc.nat({ max: 0xffffffff }), fc.integer({ min: 1, max: 15 })), { maxLength: 300 }), (start, events) => {
+      const slots: number[] = [];
+      let s = start;
+      for (const [d] of events) slots.push((s += d));
+      const masks = Uint8Array.from(events.map(([, m]) => m));
+      const sent = new DetectionBatch(9, 4, start, s + 1, Float64Array.from(slots), masks, 3);
+      const wire = encodeDetections(sent);
+      const payload = new Uint8Array(wire);
+      const got = decodeDetections(payload);
+      payload.fill(0xee); // the frame buffer is reused: the batch must hold its own copies
+      assert.ok(got.hasDeltas && !sent.hasDeltas);
+      assert.equal(Array.from(got.deltas), Array.from(encodeSlotDeltas(slots, start, 'T')));
+      assert.equal(Array.from(sent.deltas), Array.from(got.deltas));
+      assert.equal(Array.from(got.masks), Array.from(masks));
+      assert.equal(Array.from(got.slots), slots);
+      assert.is(got.slots, got.slots, 'decoded once');
+      assert.equal(Array.from(encodeDetections(got)), Array.from(wire));
+      assert.equal([got.acq, got.index, got.slotStart, got.slotEnd, got.overflow, got.length], [9, 4, start, s + 1, 3, slots.length]);
+    }),
+    { numRuns: 200 },
+  );
+  // Checked at decode time, as before: a delta list that does not hold the events, or runs past e.
+  const bad = (d: Uint8Array, n: number, e: number) => encodeCbor({ acq: 1, i: 0, s: 10, e, d, m: new Uint8Array(n).fill(1) });
+  assert.throws(() => decodeDetections(bad(Uint8Array.of(0x81, 0x01), 2, 100)), (x: unknown) => x instanceof BadMessageError && /2 deltas expected, 1 found/.test(x.message));
+  assert.throws(() => decodeDetections(bad(Uint8Array.of(1, 0x81, 0x00), 2, 100)), (x: unknown) => x instanceof BadMessageError && /minimally/.test(x.message));
+  assert.throws(() => decodeDetections(bad(Uint8Array.of(1, 89), 2, 100)), (x: unknown) => x instanceof BadMessageError && /outside/.test(x.message));
+  assert.is(decodeDetections(bad(Uint8Array.of(1, 88), 2, 100)).slots[1], 99);
 });
 
 test.run();

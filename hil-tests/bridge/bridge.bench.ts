@@ -6,7 +6,8 @@
  * figure is the pipeline's capacity. The receiver runs with backpressure 'stretch' (it waits for
  * credit rather than drop), so the rate is what is carried without loss; overflow_events, which
  * must stay 0, would show otherwise. CPU: host_* is this process (serialport read, COBS, CRC,
- * CBOR, batch objects), emulator_* the receiver process (drawing the physics, encoding, writing).
+ * CBOR, batch objects; batches keep their wire deltas, and the bench, like the link, does not ask
+ * for their slots), emulator_* the receiver process (drawing the physics, encoding, writing).
  * query_*: QUERY_SETTINGS as the link sends them (12,000-slot chunks, 4 streams in flight) to the
  * emulated transmitter over its pty: slots answered per second and the CPU per slot of this
  * process (driver) and of the transmitter process; query_deltas_*: the same slots asked with
@@ -140,7 +141,7 @@ async function measureQueries(link: EmulatedLink, tx: BoardDriver, firstSlot: nu
 }
 
 /** Decoding alone, in this process, on frames the emulator's encoder produced: the decoder's headroom. */
-function decodeOnly(quick: boolean): { eventsPerS: number; mbps: number } {
+function decodeOnly(quick: boolean, withSlots: boolean): { eventsPerS: number; mbps: number } {
   const model = new ChannelModel({ seed: 1, source: DEFAULT_SOURCE, fibre: { distanceKm: 10, attenuationDbPerKm: 0.2 }, detector: { ...DEFAULT_DETECTOR, deadNs: 10 }, eve: { interceptFraction: 0 } });
   const g = new DetectionGenerator(model, 0, 1e9, [{ from: 0, to: Infinity, source: DEFAULT_SOURCE }], 1);
   const slots = new Float64Array(8192);
@@ -158,7 +159,8 @@ function decodeOnly(quick: boolean): { eventsPerS: number; mbps: number } {
   const times: number[] = [];
   for (let run = 0; run < (quick ? 2 : 5); run++) {
     let k = 0;
-    const d = new FrameDecoder({ frame: (f) => (k += decodeDetections(f.payload).length), reject: () => {} });
+    // withSlots: also decode every batch's slots (batches keep the wire deltas and decode slots on first use).
+    const d = new FrameDecoder({ frame: (f) => (k += withSlots ? decodeDetections(f.payload).slots.length : decodeDetections(f.payload).length), reject: () => {} });
     const t0 = performance.now();
     // 4 KB reads, as a pty delivers them.
     for (let o = 0; o < wire.length; o += 4096) d.push(wire.subarray(o, o + 4096));
@@ -200,7 +202,8 @@ export const suite: BenchSuite = {
         qd.push(await measureQueries(link, tx, txAcq.firstSlot, 4 * 4 * MAX_QUERY_SLOTS, 4, seconds / 2, 'deltas'));
       }
       await tx.stop();
-      const d = decodeOnly(ctx.quick);
+      const d = decodeOnly(ctx.quick, false);
+      const ds = decodeOnly(ctx.quick, true);
       const hostCpuPct = median(ms.map((m) => (100 * m.hostCpu) / m.seconds));
       yield {
         suite: 'bridge',
@@ -220,6 +223,7 @@ export const suite: BenchSuite = {
         overflow_events: ms.reduce((a, m) => a + m.overflow, 0),
         decode_only_events_per_s: Math.round(d.eventsPerS),
         decode_only_mbps: round(d.mbps, 1),
+        decode_only_with_slots_events_per_s: Math.round(ds.eventsPerS),
         decode_headroom: round(d.eventsPerS / rate, 1),
         query_slots_per_s: Math.round(median(qs.map((q) => q.slots / q.seconds))),
         query_chunk_slots: MAX_QUERY_SLOTS,
