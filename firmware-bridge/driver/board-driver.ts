@@ -118,7 +118,24 @@ export interface BoardDriverEvents {
 
 interface Pending {
   readonly seqs: Set<number>;
+  /** The answer, once it came (to any attempt). */
+  frame: Frame | undefined;
+  /** Wakes the attempt waiting now (answer, timeout or close). */
+  wake: (() => void) | undefined;
   resolve(f: Frame): void;
+}
+
+function newSettings(n: number): TransmitterSettings {
+  return { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
+}
+
+/**
+ * An unsigned integer of an ACK's info, 0 if absent. Slots above 2^32 travel as CBOR uint64,
+ * which decodes as a bigint: at 1 GHz every slot from 4.3 s after the epoch on.
+ */
+function infoUint(v: unknown): number {
+  if (typeof v === 'bigint' && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
 }
 
 const DEFAULTS = {
@@ -142,9 +159,6 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
   private readonly pending = new Map<number, Pending>();
   private writeChain: Promise<void> = Promise.resolve();
   private closed = false;
-  private signalClosed!: () => void;
-  /** Resolves when close() is called: pending requests stop waiting. */
-  private readonly closing = new Promise<undefined>((r) => (this.signalClosed = () => r(undefined)));
   private connectedWaiters: Array<() => void> = [];
   private reconnecting: Promise<void> | undefined;
   private foreign: Frame | undefined;
@@ -355,7 +369,7 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.signalClosed();
+    for (const p of this.pending.values()) p.wake?.(); // pending requests stop waiting
     clearInterval(this.watchdog);
     for (const w of this.connectedWaiters.splice(0)) w();
     this.acquisition?.end(new BridgeClosedError('acquisition'));
@@ -478,23 +492,39 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
     const attempts = this.o.retries + 1;
     const deadline = Date.now() + timeout * attempts + (handshake ? 0 : this.o.reconnectTimeoutMs);
     const id = this.nextRequestId++;
-    let resolveFrame!: (f: Frame) => void;
-    const answered = new Promise<Frame>((r) => (resolveFrame = r));
-    const p: Pending = { seqs: new Set(), resolve: (f) => resolveFrame(f) };
+    // One timer per attempt, cleared on the answer: requests run at thousands a second, and a
+    // race against a shared "closing" promise would pile up reactions on it until close().
+    const p: Pending = {
+      seqs: new Set(),
+      frame: undefined,
+      wake: undefined,
+      resolve(f) {
+        p.frame = f;
+        p.wake?.();
+      },
+    };
     this.pending.set(id, p);
     try {
       for (let attempt = 0; attempt < attempts; attempt++) {
         if (!handshake && !(await this.waitConnected(deadline))) break;
         if (this.closed) throw new BridgeClosedError(name);
         if (this.foreign) return this.foreign;
+        if (p.frame) return p.frame; // a late answer to an earlier attempt
         if (attempt > 0) {
           this.stats.requestRetries++;
           this.log({ level: 'info', event: 'retry', message: `${name}: attempt ${attempt + 1} of ${attempts}` });
         }
         p.seqs.add(this.link.send(type, payload));
-        const f = await Promise.race([answered, this.closing, sleep(timeout).then(() => undefined)]);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeout);
+          p.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        p.wake = undefined;
         if (this.closed) throw new BridgeClosedError(name);
-        if (f) return f;
+        if (p.frame) return p.frame;
       }
       this.stats.requestTimeouts++;
       throw new BridgeTimeoutError(name, attempts, timeout);
@@ -539,7 +569,7 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
     try {
       const f = await this.request('START', M.START, msg.encodeStart({ acq, credit: this.o.creditWindow }), M.ACK);
       const info = msg.decodeAck(f.payload).info ?? {};
-      a.begin(typeof info.firstSlot === 'number' ? info.firstSlot : 0);
+      a.begin(infoUint(info.firstSlot));
       return a;
     } catch (e) {
       this.acquisition = undefined;
@@ -551,8 +581,8 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
   async stop(): Promise<{ lastSlot: number; batches: number }> {
     const f = await this.request('STOP', M.STOP, new Uint8Array([0xa0]), M.ACK);
     const info = msg.decodeAck(f.payload).info ?? {};
-    const batches = typeof info.batches === 'number' ? info.batches : 0;
-    const lastSlot = typeof info.lastSlot === 'number' ? info.lastSlot : 0;
+    const batches = infoUint(info.batches);
+    const lastSlot = infoUint(info.lastSlot);
     this.acquisition?.stopAt(batches);
     return { lastSlot, batches };
   }
@@ -560,23 +590,59 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
   /** The transmitter's basis, value and intensity class for each slot (any number, split into queries). */
   async querySettings(slots: ArrayLike<number>): Promise<TransmitterSettings> {
     const n = slots.length;
-    const out: TransmitterSettings = { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
+    // The whole list is checked before anything is sent; a Float64Array is sent from views of itself.
+    for (let i = 1; i < n; i++) if (slots[i]! < slots[i - 1]!) throw new BridgeArgumentError(`slots[${i}]`, slots[i], 'slots in increasing order');
+    let all: Float64Array;
+    if (slots instanceof Float64Array) all = slots;
+    else {
+      all = new Float64Array(n);
+      for (let i = 0; i < n; i++) all[i] = slots[i]!;
+    }
+    const out = newSettings(n);
     for (let o = 0; o < n; o += msg.MAX_QUERY_SLOTS) {
-      const chunk = Float64Array.from({ length: Math.min(msg.MAX_QUERY_SLOTS, n - o) }, (_, i) => slots[o + i]!);
-      for (let i = 1; i < chunk.length; i++) if (chunk[i]! < chunk[i - 1]!) throw new BridgeArgumentError(`slots[${o + i}]`, chunk[i], 'slots in increasing order');
-      const f = await this.request('QUERY_SETTINGS', M.QUERY_SETTINGS, msg.encodeQuerySettings({ slots: chunk }), M.SETTINGS);
-      const s = msg.decodeSettings(f.payload).settings;
-      if (s.length !== chunk.length) throw new BadMessageError('SETTINGS', 'b', `${s.length} settings for ${chunk.length} slots`);
-      for (let i = 0; i < s.length; i++) {
-        const b = s[i]!;
-        const k = o + i;
-        out.status[k] = b & 0xe0;
-        out.value[k] = b & msg.SETTING_VALUE;
-        out.basis[k] = (b & msg.SETTING_BASIS_X) >> 1;
-        out.intensity[k] = (b >> msg.SETTING_CLASS_SHIFT) & 3;
-      }
+      const chunk = all.subarray(o, Math.min(n, o + msg.MAX_QUERY_SLOTS));
+      await this.querySettingsChunk(msg.encodeQuerySettings({ slots: chunk }), chunk.length, out, o);
     }
     return out;
+  }
+
+  /**
+   * querySettings for n slots given as LEB128 deltas from `start` (slot[k] = start + d[0] + ...
+   * + d[k], PROTOCOL.md 3.6), as a peer's sift announcement carries them: the deltas go out as
+   * they are, cut into MAX_QUERY_SLOTS runs, never decoded into slots. Malformed deltas are a
+   * BridgeArgumentError, found before anything is sent.
+   */
+  async querySettingsDeltas(start: number, n: number, deltas: Uint8Array): Promise<TransmitterSettings> {
+    if (!Number.isSafeInteger(n) || n < 0) throw new BridgeArgumentError('n', n, 'a count of slots');
+    let runs: msg.SlotDeltaRun[];
+    try {
+      runs = msg.splitSlotDeltas(start, deltas, n, msg.MAX_QUERY_SLOTS, 'QUERY_SETTINGS');
+    } catch (e) {
+      if (e instanceof BadMessageError) throw new BridgeArgumentError(e.field === 's' ? 'start' : 'deltas', e.field === 's' ? start : `${deltas.length} bytes`, `${n} slot deltas from a slot number: ${e.message}`);
+      throw e;
+    }
+    const out = newSettings(n);
+    let k = 0;
+    for (const r of runs) {
+      await this.querySettingsChunk(msg.encodeQuerySettingsDeltas(r.s, r.n, deltas.subarray(r.from, r.to)), r.n, out, k);
+      k += r.n;
+    }
+    return out;
+  }
+
+  /** One QUERY_SETTINGS of `count` slots; the answer unpacked into out from index `at`. */
+  private async querySettingsChunk(payload: Uint8Array, count: number, out: TransmitterSettings, at: number): Promise<void> {
+    const f = await this.request('QUERY_SETTINGS', M.QUERY_SETTINGS, payload, M.SETTINGS);
+    const s = msg.decodeSettings(f.payload, true).settings; // f.payload is this request's own copy
+    if (s.length !== count) throw new BadMessageError('SETTINGS', 'b', `${s.length} settings for ${count} slots`);
+    const { basis, value, intensity, status } = out;
+    for (let i = 0, k = at; i < count; i++, k++) {
+      const b = s[i]!;
+      status[k] = b & 0xe0;
+      value[k] = b & msg.SETTING_VALUE;
+      basis[k] = (b & msg.SETTING_BASIS_X) >> 1;
+      intensity[k] = (b >> msg.SETTING_CLASS_SHIFT) & 3;
+    }
   }
 
   // ---- used by Acquisition -------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import { closeSync, readSync, writeSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { openPty } from '../emulator/pty.js';
 import { MasterPort } from '../emulator/master-port.js';
@@ -27,6 +28,46 @@ test('a line whose device hung up (pty master closed) fails its read with EOF in
   } finally {
     await line.close().catch(() => {});
     board.close();
+  }
+});
+
+test('a write waiting for room and a read waiting for data both complete, whichever waited last', async () => {
+  const pty = openPty();
+  const line = await openLine(pty.slavePath);
+  const board = { got: [] as Buffer[], sent: 0 };
+  // The board side: drains the pty slowly (the host's write must wait for room) and, in the first
+  // half only, answers a few bytes now and then (the host's read wakes and waits again meanwhile).
+  const master = setInterval(() => {
+    const b = Buffer.alloc(16384);
+    try {
+      const n = readSync(pty.master, b, 0, b.length, null);
+      board.got.push(b.subarray(0, n));
+    } catch {
+      // EAGAIN: nothing written yet
+    }
+    if (board.sent < 8) board.sent += writeSync(pty.master, Buffer.from([board.sent + 1]));
+  }, 4);
+  try {
+    const out = Buffer.alloc(512 * 1024);
+    for (let i = 0; i < out.length; i++) out[i] = (i * 7919) % 251;
+    const received: number[] = [];
+    const reading = (async () => {
+      const buf = Buffer.alloc(64);
+      while (received.length < 8) {
+        const { bytesRead } = await line.read(buf, 0, buf.length);
+        received.push(...buf.subarray(0, bytesRead));
+      }
+    })();
+    const deadline = new Promise((_, reject) => setTimeout(() => reject(new Error('stuck')), 10_000).unref());
+    await Promise.race([Promise.all([line.write(out), reading]), deadline]);
+    assert.equal(received, [1, 2, 3, 4, 5, 6, 7, 8]);
+    while (Buffer.concat(board.got).length < out.length) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(Buffer.concat(board.got).equals(out), 'every byte written arrived, in order');
+  } finally {
+    clearInterval(master);
+    await line.close().catch(() => {});
+    closeSync(pty.master);
+    closeSync(pty.slaveHold);
   }
 });
 

@@ -113,6 +113,7 @@ export class EmulatedBoard {
   private stopSlot = -1;
   private dilation = 0;
   private emissions: EmissionInterval[] = [];
+  private readonly txModels = new Map<SourceSettings, ChannelModel>();
   private fibre: EmissionInterval[] = [];
 
   // rx batches
@@ -220,6 +221,7 @@ export class EmulatedBoard {
 
   /** Changes the physics of the channel (distance, eavesdropper) from the next acquisition on. */
   setChannel(patch: { distanceKm?: number; interceptFraction?: number }): void {
+    this.txModels.clear();
     this.channel = {
       ...this.channel,
       fibre: { ...this.channel.fibre, distanceKm: patch.distanceKm ?? this.channel.fibre.distanceKm },
@@ -521,24 +523,49 @@ export class EmulatedBoard {
 
   private querySettings(re: number, q: msg.QuerySettings): void {
     const now = this.nowSlot();
-    const ring = this.model.caps.ringSlots;
-    const out = new Uint8Array(q.slots.length);
-    const models = new Map<SourceSettings, ChannelModel>();
-    for (let i = 0; i < out.length; i++) {
-      const s = q.slots[i]!;
-      if (s > now) out[i] = msg.SETTING_FUTURE;
-      else if (s < now - ring) out[i] = msg.SETTING_EXPIRED;
-      else {
-        const e = this.emissions.find((x) => s >= x.from && s < x.to);
-        if (!e) out[i] = msg.SETTING_DARK;
-        else {
-          let m = models.get(e.source);
-          if (!m) models.set(e.source, (m = new ChannelModel({ ...this.channel, source: e.source })));
-          out[i] = m.txSetting(s);
-        }
+    const oldest = now - this.model.caps.ringSlots;
+    const slots = q.slots;
+    const n = slots.length;
+    const out = new Uint8Array(n);
+    // Queried slots are increasing (deltas are unsigned) and emission intervals are ordered and
+    // disjoint: one cursor walks both.
+    const em = this.emissions;
+    let k = 0;
+    let model: ChannelModel | undefined;
+    let modelOf: EmissionInterval | undefined;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i]!;
+      if (s > now) {
+        out.fill(msg.SETTING_FUTURE, i);
+        break;
       }
+      if (s < oldest) {
+        out[i] = msg.SETTING_EXPIRED;
+        continue;
+      }
+      while (k < em.length && em[k]!.to <= s) k++;
+      const e = em[k];
+      if (!e || s < e.from) {
+        out[i] = msg.SETTING_DARK;
+        continue;
+      }
+      if (e !== modelOf) {
+        modelOf = e;
+        model = this.txModel(e.source);
+      }
+      out[i] = model!.txSetting(s);
     }
     this.send(M.SETTINGS, msg.encodeSettings({ re, settings: out }));
+  }
+
+  /** The transmitter's choices for a source it was configured with (kept: a model is dear to build). */
+  private txModel(source: SourceSettings): ChannelModel {
+    let m = this.txModels.get(source);
+    if (!m) {
+      if (this.txModels.size >= 16) this.txModels.clear();
+      this.txModels.set(source, (m = new ChannelModel({ ...this.channel, source })));
+    }
+    return m;
   }
 
   // ---- telemetry -----------------------------------------------------------------------------

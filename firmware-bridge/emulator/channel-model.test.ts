@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE, NO_EVE, type ChannelParams, type EmissionInterval } from './channel-model.js';
+import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE, NO_EVE, slotHash, type ChannelParams, type EmissionInterval } from './channel-model.js';
 
 const params = (over: Partial<ChannelParams> & { km?: number; det?: Partial<ChannelParams['detector']> } = {}): ChannelParams => ({
   seed: over.seed ?? 42,
@@ -42,6 +42,26 @@ test('transmitter choices follow pMu and pZ and are a pure function of seed and 
   let same = 0;
   for (let s = 0; s < 1000; s++) if (reseeded.txSetting(s) === model.txSetting(s)) same++;
   assert.ok(same < 700, 'another seed gives other choices');
+});
+
+test('transmitter choices are slotHash streams 1 (class against the cumulative pMu) and 2 (value bit, then basis against pZ)', () => {
+  const sources = [DEFAULT_SOURCE, { ...DEFAULT_SOURCE, mu: [0.5], pMu: [1] }, { ...DEFAULT_SOURCE, mu: [0.6, 0.3, 0.1, 0], pMu: [0.4, 0.3, 0.2, 0.1], pZ: 0.5 }, { ...DEFAULT_SOURCE, mu: [0.5, 0.1, 0.2], pMu: [0.5, 0, 0.5] }];
+  for (const source of sources) {
+    const model = new ChannelModel(params({ source }));
+    const seed = params().seed;
+    let rng = 12345;
+    for (let i = 0; i < 20_000; i++) {
+      rng = (Math.imul(rng, 1103515245) + 12345) >>> 0;
+      const s = i < 10 ? [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 52, 2 ** 53 - 1, 7, 2 ** 40, 2 ** 31, 2 ** 33 + 5][i]! : rng * 2 ** 20 + (i % 1024);
+      const h1 = slotHash(seed, s, 1);
+      const h2 = slotHash(seed, s, 2);
+      let acc = 0;
+      let k = 0;
+      while (k < source.pMu.length - 1 && h1 >= Math.min(0xffffffff, Math.round((acc += source.pMu[k]!) * 2 ** 32))) k++;
+      const basis = h2 >>> 1 < Math.round(source.pZ * 0x80000000) ? 0 : 1;
+      assert.is(model.txSetting(s), (h2 & 1) | (basis << 1) | (k << 2), `slot ${s} with pMu ${source.pMu}`);
+    }
+  }
 });
 
 test('without dead time and after-pulses the click count per intensity class matches the model within 5 sigma', () => {

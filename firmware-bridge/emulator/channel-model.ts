@@ -149,6 +149,7 @@ export class ChannelModel {
   /** Fibre transmittance times detector efficiency. */
   readonly eta: number;
   private readonly classThresholds: Uint32Array;
+  private readonly classCuts: Float64Array;
   private readonly zThreshold: number;
   private readonly eveThreshold: number;
 
@@ -164,6 +165,8 @@ export class ChannelModel {
       acc += p;
       this.classThresholds[k] = k === source.pMu.length - 1 ? 0xffffffff : Math.min(0xffffffff, Math.round(acc * TWO32));
     });
+    // The last class has no cut; absent classes (fewer than 4) have cuts no word reaches.
+    this.classCuts = Float64Array.from({ length: 3 }, (_, k) => (k < source.pMu.length - 1 ? this.classThresholds[k]! : TWO32));
     this.zThreshold = Math.round(source.pZ * 0x80000000);
     this.eveThreshold = Math.round(eve.interceptFraction * TWO32);
   }
@@ -184,12 +187,11 @@ export class ChannelModel {
     }
     const lo = slot >>> 0;
     const h1 = mix32(lo ^ this.hiMix1);
-    const t = this.classThresholds;
-    let k = 0;
-    while (k < t.length - 1 && h1 >= t[k]!) k++;
+    // The class is how many cuts h1 reaches (they increase); counted without branches, which a
+    // random class would mispredict (this runs per queried slot and per candidate click).
+    const k = +(h1 >= this.classCuts[0]!) + +(h1 >= this.classCuts[1]!) + +(h1 >= this.classCuts[2]!);
     const h2 = mix32(lo ^ this.hiMix2);
-    const basis = h2 >>> 1 < this.zThreshold ? 0 : 1;
-    return settingByte(h2 & 1, basis, k);
+    return settingByte(h2 & 1, +(h2 >>> 1 >= this.zThreshold), k);
   }
 
   /** Whether the eavesdropper attacks this slot, and the state she resends (basis << 1 | value). */

@@ -69,7 +69,8 @@ class Producer {
   private n = 0;
   private readonly slots = new Float64Array(16384);
   private readonly masks = new Uint8Array(16384);
-  private readonly clicks = [0, 0, 0, 0];
+  /** Events per click mask in the open batch (folded into per-detector clicks when it closes). */
+  private readonly maskCounts = new Float64Array(16);
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private outbox: ProducedBatch[] = [];
@@ -93,7 +94,7 @@ class Producer {
       this.maxEvents = Math.min(r.maxEvents, this.slots.length);
       this.index = 0;
       this.n = 0;
-      this.clicks.fill(0);
+      this.maskCounts.fill(0);
       this.stretch = r.backpressure === 'stretch';
       this.fifoBatches = r.fifoBatches;
       this.sentUpTo = 0;
@@ -142,13 +143,9 @@ class Producer {
       const before = this.n;
       const r = g.generate(stopAt, this.slots, this.masks, this.n, this.maxEvents);
       this.generatedTo = Math.max(this.generatedTo, r.stoppedAt);
-      for (let i = before; i < r.n; i++) {
-        const m = this.masks[i]!;
-        if (m & 1) this.clicks[0]!++;
-        if (m & 2) this.clicks[1]!++;
-        if (m & 4) this.clicks[2]!++;
-        if (m & 8) this.clicks[3]!++;
-      }
+      const masks = this.masks;
+      const counts = this.maskCounts;
+      for (let i = before; i < r.n; i++) counts[masks[i]! & 15]!++;
       this.n = r.n;
       if (r.n >= this.maxEvents) this.close(r.stoppedAt);
       else if (stopAt === batchEnd) this.close(batchEnd);
@@ -167,8 +164,10 @@ class Producer {
     // by the next batch before the outbox is posted (and two views could not both be transferred).
     // (Not payload.slice(): cbor-x returns a Node Buffer, whose slice() is a view.)
     const own = new Uint8Array(payload);
-    this.outbox.push({ index: this.index, s: this.batchStart, e: end, n: this.n, payload: own, clicks: [...this.clicks] });
-    this.clicks.fill(0);
+    const clicks = [0, 0, 0, 0];
+    for (let m = 1; m < 16; m++) for (let j = 0; j < 4; j++) if (m & (1 << j)) clicks[j]! += this.maskCounts[m]!;
+    this.maskCounts.fill(0);
+    this.outbox.push({ index: this.index, s: this.batchStart, e: end, n: this.n, payload: own, clicks });
     this.index++;
     this.batchStart = end;
     this.n = 0;

@@ -8,7 +8,7 @@
  */
 import { BadMessageError } from '../errors.js';
 import { encodeCbor } from './cbor.js';
-import { decodeSlotDeltas, encodeSlotDeltas, payloadMap, uint } from './messages.js';
+import { decodeSlotDeltas, encodeSlotDeltasScratch, payloadMap, uint } from './messages.js';
 
 /** Per-event flags derived on the host. */
 export const EVENT_MULTI_CLICK = 0x01;
@@ -100,7 +100,7 @@ export function encodeDetections(b: DetectionBatch): Uint8Array {
     i: b.index,
     s: b.slotStart,
     e: b.slotEnd,
-    d: encodeSlotDeltas(b.slots, b.slotStart, 'DETECTIONS'),
+    d: encodeSlotDeltasScratch(b.slots, b.slotStart, 'DETECTIONS'),
     m: b.masks,
   };
   if (b.overflow > 0) body.ovf = b.overflow;

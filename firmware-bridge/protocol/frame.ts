@@ -11,7 +11,7 @@
  * versions so that either side can always read the version byte and answer ERROR
  * `unsupported-version` in a form the other understands.
  */
-import { cobsDecodeInto, cobsEncode, cobsMaxEncodedLength, COBS_DELIMITER } from './cobs.js';
+import { cobsDecodeInto, cobsEncodeInto, cobsMaxEncodedLength, COBS_DELIMITER } from './cobs.js';
 import { crc32c } from './crc32c.js';
 
 export const PROTOCOL_MAJOR = 1;
@@ -43,21 +43,32 @@ export type FrameRejectReason =
 
 export const FRAME_REJECT_REASONS: readonly FrameRejectReason[] = ['truncated', 'oversized', 'cobs', 'crc', 'version'];
 
+/** Decoded frames are built here before COBS encoding: one allocation per frame sent, the wire bytes. */
+const rawScratch = new Uint8Array(MAX_FRAME_LENGTH);
+
 /** Encodes one frame (COBS and delimiter included) into a new buffer. */
 export function encodeFrame(type: number, seq: number, payload: Uint8Array, version = PROTOCOL_MAJOR): Uint8Array {
   if (payload.length > MAX_PAYLOAD_LENGTH) throw new RangeError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_LENGTH}`);
-  return cobsEncode(rawFrame(type, seq, payload, version));
+  const raw = rawScratch.subarray(0, writeRawFrame(type, seq, payload, version, rawScratch));
+  const wire = new Uint8Array(cobsMaxEncodedLength(raw.length) + 1);
+  return wire.subarray(0, cobsEncodeInto(raw, wire));
 }
 
 /** The decoded (pre-COBS) bytes of a frame: what the test vectors list as `frame`. */
 export function rawFrame(type: number, seq: number, payload: Uint8Array, version = PROTOCOL_MAJOR): Uint8Array {
   const raw = new Uint8Array(HEADER_LENGTH + payload.length + CRC_LENGTH);
+  writeRawFrame(type, seq, payload, version, raw);
+  return raw;
+}
+
+function writeRawFrame(type: number, seq: number, payload: Uint8Array, version: number, raw: Uint8Array): number {
+  const n = HEADER_LENGTH + payload.length + CRC_LENGTH;
   raw[0] = version;
   raw[1] = type;
   writeU32(raw, 2, seq >>> 0);
   raw.set(payload, HEADER_LENGTH);
-  writeU32(raw, raw.length - CRC_LENGTH, crc32c(raw, 0, raw.length - CRC_LENGTH));
-  return raw;
+  writeU32(raw, n - CRC_LENGTH, crc32c(raw, 0, n - CRC_LENGTH));
+  return n;
 }
 
 export interface FrameSink {

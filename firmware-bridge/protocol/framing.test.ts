@@ -6,7 +6,7 @@ import { cobsDecodeInto, cobsEncode, cobsMaxEncodedLength } from './cobs.js';
 import { encodeFrame, FrameDecoder, MAX_PAYLOAD_LENGTH, seqAfter, type Frame, type FrameRejectReason } from './frame.js';
 import { checkCbor, decodeCbor, encodeCbor } from './cbor.js';
 import { FrameLink } from './link.js';
-import { decodeSlotDeltas, encodeSlotDeltas, MessageType } from './messages.js';
+import { decodeSlotDeltas, encodeSlotDeltas, MessageType, splitSlotDeltas } from './messages.js';
 import { BadMessageError } from '../errors.js';
 
 test('CRC-32C matches the RFC 3720 check value and the bitwise reference', () => {
@@ -146,6 +146,38 @@ test('slot deltas: varints round-trip any increasing slot list; malformed deltas
   refused([0x01], 2, /2 deltas expected, 1 found/);
   assert.throws(() => encodeSlotDeltas([5, 4], 0, 'T'), (e: unknown) => e instanceof BadMessageError); // decreasing
   assert.throws(() => encodeSlotDeltas([2 ** 32], 0, 'T'), (e: unknown) => e instanceof BadMessageError); // a jump of 2^32
+  assert.throws(() => encodeSlotDeltas([2 ** 53 + 2], 2 ** 53 - 2, 'T'), (e: unknown) => e instanceof BadMessageError); // past 2^53
+  assert.throws(() => encodeSlotDeltas([1.5], 0.5, 'T'), (e: unknown) => e instanceof BadMessageError); // not integers
+});
+
+test('slot deltas: split into runs without decoding, each run a valid list from the slot before it', () => {
+  fc.assert(
+    fc.property(fc.nat({ max: 2 ** 40 }), fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 200 }), fc.integer({ min: 1, max: 64 }), (base, deltas, per) => {
+      const slots: number[] = [];
+      let s = base;
+      for (const d of deltas) slots.push((s += d));
+      const enc = encodeSlotDeltas(slots, base, 'T');
+      const runs = splitSlotDeltas(base, enc, slots.length, per, 'T');
+      assert.is(runs.length, Math.ceil(slots.length / per));
+      let k = 0;
+      for (const r of runs) {
+        assert.ok(r.n <= per && r.n > 0);
+        assert.is(r.s, k === 0 ? base : slots[k - 1]);
+        assert.equal(Array.from(decodeSlotDeltas(r.s, enc.subarray(r.from, r.to), r.n, 'T')), slots.slice(k, k + r.n));
+        k += r.n;
+      }
+      assert.is(k, slots.length);
+    }),
+    { numRuns: 300 },
+  );
+  const refused = (d: number[], n: number, why: RegExp, base = 0) =>
+    assert.throws(() => splitSlotDeltas(base, Uint8Array.from(d), n, 4, 'T'), (e: unknown) => e instanceof BadMessageError && why.test(e.message));
+  refused([0x80], 1, /truncated/);
+  refused([0x81, 0x00], 1, /not minimally/);
+  refused([0x01, 0x02], 1, /bytes after/);
+  refused([0x01], 2, /2 deltas expected, 1 found/);
+  refused([0x01], 1, /beyond 2\^53/, Number.MAX_SAFE_INTEGER);
+  refused([0x01], 1, /not a slot number/, 0.5);
 });
 
 test.run();

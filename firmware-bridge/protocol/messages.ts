@@ -336,7 +336,11 @@ export const MAX_QUERY_SLOTS = 12000;
 export function encodeQuerySettings(m: QuerySettings): Uint8Array {
   const n = m.slots.length;
   const s = n > 0 ? m.slots[0]! : 0;
-  return encodeCbor({ s, n, d: encodeSlotDeltas(m.slots, s, 'QUERY_SETTINGS') });
+  return encodeQuerySettingsDeltas(s, n, encodeSlotDeltasScratch(m.slots, s, 'QUERY_SETTINGS'));
+}
+/** QUERY_SETTINGS of n slots given as encoded deltas d from s (slot[k] = s + d[0] + ... + d[k]). */
+export function encodeQuerySettingsDeltas(s: number, n: number, d: Uint8Array): Uint8Array {
+  return encodeCbor({ s, n, d });
 }
 export function decodeQuerySettings(p: Uint8Array): QuerySettings {
   const M = 'QUERY_SETTINGS';
@@ -359,9 +363,11 @@ export function decodeAck(p: Uint8Array): Ack {
 export function encodeSettings(m: Settings): Uint8Array {
   return encodeCbor({ re: m.re, b: m.settings });
 }
-export function decodeSettings(p: Uint8Array): Settings {
+/** With `view`, settings is a view into p (for a caller that owns p); else a fresh copy. */
+export function decodeSettings(p: Uint8Array, view = false): Settings {
   const o = payloadMap('SETTINGS', p);
-  return { re: uint('SETTINGS', o, 're'), settings: bytes('SETTINGS', o, 'b').slice() };
+  const b = bytes('SETTINGS', o, 'b');
+  return { re: uint('SETTINGS', o, 're'), settings: view ? b : b.slice() };
 }
 
 export function encodeTelemetry(m: Telemetry): Uint8Array {
@@ -436,20 +442,66 @@ export const MAX_SLOT_DELTA = 0xffffffff;
 
 export function encodeSlotDeltas(slots: ArrayLike<number>, base: number, message: string): Uint8Array {
   const out = new Uint8Array(slots.length * 5);
+  return out.subarray(0, encodeSlotDeltasInto(slots, base, message, out));
+}
+
+/** Scratch for deltas that go straight into a CBOR encoder (which copies them): one buffer, reused. */
+let deltaScratch = new Uint8Array(0);
+/** encodeSlotDeltas into a shared buffer: the view is valid until the next call. */
+export function encodeSlotDeltasScratch(slots: ArrayLike<number>, base: number, message: string): Uint8Array {
+  if (deltaScratch.length < slots.length * 5) deltaScratch = new Uint8Array(Math.max(slots.length * 5, 4096));
+  return deltaScratch.subarray(0, encodeSlotDeltasInto(slots, base, message, deltaScratch));
+}
+
+/** Writes the deltas into out (room for 5 bytes per slot); returns the bytes written. */
+function encodeSlotDeltasInto(slots: ArrayLike<number>, base: number, message: string, out: Uint8Array): number {
   let o = 0;
   let prev = base;
+  // From a safe-integer base, a delta that is a u32 integer keeps every slot an integer; only
+  // the 2^53 ceiling is left to check.
+  const fast = Number.isSafeInteger(base);
   for (let i = 0; i < slots.length; i++) {
     const s = slots[i]!;
     let d = s - prev;
-    if (!(d >= 0 && d <= MAX_SLOT_DELTA) || !Number.isSafeInteger(s)) throw new BadMessageError(message, 'd', `slot ${s} after ${prev}: slots must not decrease, nor jump by 2^32 or more`);
-    while (d >= 0x80) {
-      out[o++] = (d & 0x7f) | 0x80;
-      d = Math.floor(d / 128);
+    if (!(fast && d >>> 0 === d && s <= Number.MAX_SAFE_INTEGER) && !(d >= 0 && d <= MAX_SLOT_DELTA && Number.isSafeInteger(s))) {
+      throw new BadMessageError(message, 'd', `slot ${s} after ${prev}: slots must not decrease, nor jump by 2^32 or more`);
     }
-    out[o++] = d;
+    if (d < 0x80) out[o++] = d;
+    else {
+      while (d >= 0x80) {
+        out[o++] = (d & 0x7f) | 0x80;
+        d = Math.floor(d / 128);
+      }
+      out[o++] = d;
+    }
     prev = s;
   }
-  return out.subarray(0, o);
+  return o;
+}
+
+/** Where readDelta stands in its byte string. */
+let deltaAt = 0;
+
+/** Reads the varint delta i at deltaAt and advances past it; throws on a malformed one. */
+function readDelta(d: Uint8Array, i: number, n: number, message: string): number {
+  const len = d.length;
+  if (deltaAt >= len) throw new BadMessageError(message, 'd', `${n} deltas expected, ${i} found`);
+  let b = d[deltaAt++]!;
+  if (b < 0x80) return b;
+  let v = b & 0x7f;
+  let mul = 128;
+  for (let k = 1; ; k++) {
+    if (deltaAt >= len || k > 4) throw new BadMessageError(message, 'd', `delta ${i} is truncated or longer than 5 bytes`);
+    b = d[deltaAt++]!;
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      if (b === 0) throw new BadMessageError(message, 'd', `delta ${i} is not minimally encoded`);
+      break;
+    }
+    mul *= 128;
+  }
+  if (v > MAX_SLOT_DELTA) throw new BadMessageError(message, 'd', `delta ${i} = ${v} is 2^32 or more`);
+  return v;
 }
 
 /**
@@ -459,31 +511,47 @@ export function encodeSlotDeltas(slots: ArrayLike<number>, base: number, message
 export function decodeSlotDeltas(base: number, d: Uint8Array, n: number, message: string): Float64Array {
   const out = new Float64Array(n);
   let s = base;
-  let o = 0;
-  const len = d.length;
+  deltaAt = 0;
   for (let i = 0; i < n; i++) {
-    if (o >= len) throw new BadMessageError(message, 'd', `${n} deltas expected, ${i} found`);
-    let b = d[o++]!;
-    if (b < 0x80) {
-      s += b;
-    } else {
-      let v = b & 0x7f;
-      let mul = 128;
-      for (let k = 1; ; k++) {
-        if (o >= len || k > 4) throw new BadMessageError(message, 'd', `delta ${i} is truncated or longer than 5 bytes`);
-        b = d[o++]!;
-        v += (b & 0x7f) * mul;
-        if (b < 0x80) {
-          if (b === 0) throw new BadMessageError(message, 'd', `delta ${i} is not minimally encoded`);
-          break;
-        }
-        mul *= 128;
-      }
-      if (v > MAX_SLOT_DELTA) throw new BadMessageError(message, 'd', `delta ${i} = ${v} is 2^32 or more`);
-      s += v;
-    }
+    s += readDelta(d, i, n, message);
     out[i] = s;
   }
-  if (o !== len) throw new BadMessageError(message, 'd', `${len - o} bytes after the ${n} deltas`);
+  if (deltaAt !== d.length) throw new BadMessageError(message, 'd', `${d.length - deltaAt} bytes after the ${n} deltas`);
   return out;
+}
+
+/** A run of consecutive deltas: bytes [from, to) of the list, `n` slots counted from `s`. */
+export interface SlotDeltaRun {
+  readonly s: number;
+  readonly n: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * Cuts a list of n deltas from base into runs of at most `per` slots without decoding it into
+ * slots: each run, counted from the slot before it, is a valid list of its own. Checks what
+ * decodeSlotDeltas checks (same errors), and that every slot is a safe integer.
+ */
+export function splitSlotDeltas(base: number, d: Uint8Array, n: number, per: number, message: string): SlotDeltaRun[] {
+  if (!Number.isSafeInteger(base) || base < 0) throw new BadMessageError(message, 's', `${base} is not a slot number`);
+  const runs: SlotDeltaRun[] = [];
+  let s = base;
+  let runS = base;
+  let runFrom = 0;
+  let runStart = 0;
+  deltaAt = 0;
+  for (let i = 0; i < n; i++) {
+    if (i - runStart === per) {
+      runs.push({ s: runS, n: per, from: runFrom, to: deltaAt });
+      runS = s;
+      runFrom = deltaAt;
+      runStart = i;
+    }
+    s += readDelta(d, i, n, message);
+  }
+  if (deltaAt !== d.length) throw new BadMessageError(message, 'd', `${d.length - deltaAt} bytes after the ${n} deltas`);
+  if (s > Number.MAX_SAFE_INTEGER) throw new BadMessageError(message, 'd', `slots reach ${s}, beyond 2^53`);
+  if (n > 0) runs.push({ s: runS, n: n - runStart, from: runFrom, to: deltaAt });
+  return runs;
 }

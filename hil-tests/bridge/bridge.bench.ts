@@ -7,6 +7,10 @@
  * credit rather than drop), so the rate is what is carried without loss; overflow_events, which
  * must stay 0, would show otherwise. CPU: host_* is this process (serialport read, COBS, CRC,
  * CBOR, batch objects), emulator_* the receiver process (drawing the physics, encoding, writing).
+ * query_*: QUERY_SETTINGS as the link sends them (12,000-slot chunks, 4 streams in flight) to the
+ * emulated transmitter over its pty: slots answered per second and the CPU per slot of this
+ * process (driver) and of the transmitter process; query_deltas_*: the same slots asked with
+ * querySettingsDeltas (LEB128 deltas as a sift announcement carries them, never decoded).
  */
 import { readFileSync } from 'node:fs';
 import type { BenchRecord, BenchSuite } from '../../host/cli/benchmark.js';
@@ -16,7 +20,7 @@ import { EmulatedLink } from '../../firmware-bridge/emulator/spawn.js';
 import { FrameDecoder, encodeFrame } from '../../firmware-bridge/protocol/frame.js';
 import { decodeDetections, encodeDetections, DetectionBatch } from '../../firmware-bridge/protocol/detections.js';
 import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE } from '../../firmware-bridge/emulator/channel-model.js';
-import { MessageType } from '../../firmware-bridge/protocol/messages.js';
+import { encodeSlotDeltas, MAX_QUERY_SLOTS, MessageType } from '../../firmware-bridge/protocol/messages.js';
 
 /** utime + stime of a process, seconds (Linux /proc; 0 elsewhere). */
 function processCpuSeconds(pid: number): number {
@@ -82,6 +86,59 @@ async function measure(link: EmulatedLink, tx: BoardDriver, rx: BoardDriver, sec
   return result!;
 }
 
+interface QueryMeasure {
+  slots: number;
+  seconds: number;
+  hostCpu: number;
+  emulatorCpu: number;
+  dark: number;
+}
+
+/**
+ * Settings queries as the link asks them (host/qkd-link/module/board-ports.ts): a block of
+ * detection slots split into `streams` contiguous parts, each part a driver.querySettings that
+ * sends MAX_QUERY_SLOTS-slot QUERY_SETTINGS one after another, so `streams` are in flight.
+ * Slots are ~50 apart (10 km at 1 GHz) inside what the transmitter has emitted since START.
+ */
+async function measureQueries(link: EmulatedLink, tx: BoardDriver, firstSlot: number, blockSlots: number, streams: number, seconds: number, mode: 'slots' | 'deltas'): Promise<QueryMeasure> {
+  const block = new Float64Array(blockSlots);
+  const spacing = 50;
+  const size = Math.ceil(blockSlots / streams);
+  const pattern = (i: number) => i * spacing + (i % 7);
+  // 'deltas': each stream's slots as a peer's announcement carries them, LEB128 from the slot
+  // before its first; the same bytes for every block (only the base moves), so encoded once here.
+  const parts = Array.from({ length: streams }, (_, k) => {
+    const from = k * size;
+    const to = Math.min(blockSlots, from + size);
+    const rel = Float64Array.from({ length: to - from }, (_, i) => pattern(from + i));
+    return { from, n: to - from, deltas: encodeSlotDeltas(rel, pattern(from) - 1, 'bench') };
+  });
+  // The tx emits from firstSlot on its wall clock: wait until a whole block lies in the past.
+  const clockHz = 1e9;
+  await new Promise((r) => setTimeout(r, Math.ceil((blockSlots * spacing * 1000) / clockHz) + 20));
+  let cursor = firstSlot;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const emu0 = processCpuSeconds(link.tx.pid);
+  let slots = 0;
+  let dark = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    if (cursor + blockSlots * spacing > firstSlot + ((performance.now() - t0) * clockHz) / 1000) cursor = firstSlot;
+    let answers;
+    if (mode === 'slots') {
+      for (let i = 0; i < blockSlots; i++) block[i] = cursor + pattern(i);
+      answers = await Promise.all(parts.map((p) => tx.querySettings(block.subarray(p.from, p.from + p.n))));
+    } else {
+      answers = await Promise.all(parts.map((p) => tx.querySettingsDeltas(cursor + pattern(p.from) - 1, p.n, p.deltas)));
+    }
+    cursor += blockSlots * spacing;
+    for (const a of answers) for (let i = 0; i < a.status.length; i++) if (a.status[i] !== 0) dark++;
+    slots += blockSlots;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { slots, seconds: (performance.now() - t0) / 1000, hostCpu: (cpu.user + cpu.system) / 1e6, emulatorCpu: processCpuSeconds(link.tx.pid) - emu0, dark };
+}
+
 /** Decoding alone, in this process, on frames the emulator's encoder produced: the decoder's headroom. */
 function decodeOnly(quick: boolean): { eventsPerS: number; mbps: number } {
   const model = new ChannelModel({ seed: 1, source: DEFAULT_SOURCE, fibre: { distanceKm: 10, attenuationDbPerKm: 0.2 }, detector: { ...DEFAULT_DETECTOR, deadNs: 10 }, eve: { interceptFraction: 0 } });
@@ -133,6 +190,16 @@ export const suite: BenchSuite = {
         ms.push(await measure(link, tx, rx, seconds, 0.5));
       }
       const rate = median(ms.map((m) => m.events / m.seconds));
+      // Settings queries while the transmitter keeps emitting (the acquisition above stopped it).
+      const txAcq = await tx.start();
+      const qs: QueryMeasure[] = [];
+      const qd: QueryMeasure[] = [];
+      for (let r = 0; r < runs; r++) {
+        ctx.progress(`settings queries, run ${r + 1}/${runs}`);
+        qs.push(await measureQueries(link, tx, txAcq.firstSlot, 4 * 4 * MAX_QUERY_SLOTS, 4, seconds / 2, 'slots'));
+        qd.push(await measureQueries(link, tx, txAcq.firstSlot, 4 * 4 * MAX_QUERY_SLOTS, 4, seconds / 2, 'deltas'));
+      }
+      await tx.stop();
       const d = decodeOnly(ctx.quick);
       const hostCpuPct = median(ms.map((m) => (100 * m.hostCpu) / m.seconds));
       yield {
@@ -154,6 +221,20 @@ export const suite: BenchSuite = {
         decode_only_events_per_s: Math.round(d.eventsPerS),
         decode_only_mbps: round(d.mbps, 1),
         decode_headroom: round(d.eventsPerS / rate, 1),
+        query_slots_per_s: Math.round(median(qs.map((q) => q.slots / q.seconds))),
+        query_chunk_slots: MAX_QUERY_SLOTS,
+        query_in_flight: 4,
+        query_host_ns_per_slot: round(median(qs.map((q) => (q.hostCpu * 1e9) / Math.max(1, q.slots))), 1),
+        query_emulator_ns_per_slot: round(median(qs.map((q) => (q.emulatorCpu * 1e9) / Math.max(1, q.slots))), 1),
+        query_deltas_slots_per_s: Math.round(median(qd.map((q) => q.slots / q.seconds))),
+        query_deltas_host_ns_per_slot: round(median(qd.map((q) => (q.hostCpu * 1e9) / Math.max(1, q.slots))), 1),
+        query_unknown_settings: [...qs, ...qd].reduce((a, q) => a + q.dark, 0),
+        // What the bridge costs the host per second of a 1 GHz source at 10 km: about 20 M events in
+        // and 20 M slots queried (the better of the two query paths).
+        bridge_host_cpu_s_per_source_s: round(
+          (20e6 * (median(ms.map((m) => m.hostCpu / Math.max(1, m.events))) + Math.min(...[qs, qd].filter((x) => x.length > 0).map((x) => median(x.map((q) => q.hostCpu / Math.max(1, q.slots))))))),
+          2,
+        ),
         cpus: (await import('node:os')).cpus().length,
         load_avg_1m: round((await import('node:os')).loadavg()[0]!, 2),
       };

@@ -10,7 +10,7 @@ import { DetectionBatch } from '../../firmware-bridge/protocol/detections.js';
 import { BoardError, PortBusyError, ProtocolVersionError, WrongBoardError } from '../../firmware-bridge/errors.js';
 import { encodeFrame, rawFrame } from '../../firmware-bridge/protocol/frame.js';
 import { cobsEncode } from '../../firmware-bridge/protocol/cobs.js';
-import { MessageType, SETTING_DARK } from '../../firmware-bridge/protocol/messages.js';
+import { MessageType, SETTING_DARK, type Telemetry } from '../../firmware-bridge/protocol/messages.js';
 import type { SourceSettings } from '../../firmware-bridge/emulator/channel-model.js';
 import type { EmulatedLinkOptions, EmulatorProcess } from '../../firmware-bridge/emulator/spawn.js';
 import type { FaultCounts, FaultSettings } from '../../firmware-bridge/emulator/faults.js';
@@ -97,6 +97,11 @@ async function acquire(b: Boards, ms: number, during?: (elapsedMs: number) => Pr
   await stopper;
   if (failure) throw failure;
   return { batches, gaps, events, total, txFirst, txLast };
+}
+
+/** Blocks this thread (no timers, no reads) for ms milliseconds, as a host busy elsewhere does. */
+function blockThread(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Batches are delivered once each, in order, and together with the gaps tile the slot axis. */
@@ -213,8 +218,21 @@ export const scenarios: Scenario[] = [
         for (const km of [10, 50, 100]) {
           if (b.setup.emulated) await b.setup.emulated.rx.setChannel({ distanceKm: km });
           const ms = km === 100 ? 1200 : 500;
-          const r = await acquire(b, ms);
+          const rates = [0, 0, 0, 0];
+          const onTelemetry = (t: Telemetry) => t.acquiring && t.rates.forEach((x, j) => (rates[j]! += x));
+          b.rx.on('telemetry', onTelemetry);
+          // A loaded machine may deliver the periodic TELEMETRY late: acquire until rates worth some
+          // thousands of clicks came (20 k/s over intervals of at least 250 ms).
+          const r = await acquire(b, ms, async () => {
+            for (let waited = 0; km === 10 && rates[0]! + rates[1]! + rates[2]! + rates[3]! < 20_000 && waited < 20_000; waited += 20) await sleep(20);
+          });
+          b.rx.off('telemetry', onTelemetry);
           assertTiling(r, false);
+          // TELEMETRY's click rates per detector split like the delivered clicks.
+          const clicks = [0, 0, 0, 0];
+          for (const x of r.batches) for (let i = 0; i < x.length; i++) for (let j = 0; j < 4; j++) if (x.masks[i]! & (1 << j)) clicks[j]!++;
+          const share = (v: number[]) => v.map((x) => x / v.reduce((a, y) => a + y, 0));
+          if (km === 10) share(rates).forEach((f, j) => assert.ok(Math.abs(f - share(clicks)[j]!) < 0.03, `detector ${j}: ${(100 * f).toFixed(1)} % of the telemetry rate, ${(100 * share(clicks)[j]!).toFixed(1)} % of the clicks`));
           // Slots of the delivered batches while the transmitter emitted: the model's expectation is per slot.
           const slotsCovered = r.batches.reduce((a, x) => a + Math.max(0, Math.min(x.slotEnd, r.txLast) - Math.max(x.slotStart, r.txFirst)), 0);
           const detected = new Float64Array(r.events);
@@ -369,7 +387,14 @@ export const scenarios: Scenario[] = [
         b.rx.on('gap', (g) => gapEvents.push(g));
         const r = await acquire(b, 900, async () => {
           await sleep(100);
-          await em.rx.unplug(500); // 500 ms away: far more than 4 batches go by
+          // The host stops reading for a while (busy elsewhere): the board keeps sending what the
+          // credit allows into its queue and the pty. Then the cable goes with that backlog in
+          // flight, far more than the 4 batches the board replays. (A host that keeps up has next to
+          // nothing in flight when the cable goes, and loses nothing.)
+          blockThread(200);
+          const unplugged = em.rx.unplug(500);
+          blockThread(150); // the board acts on the unplug while this side still reads nothing
+          await unplugged;
         });
         assert.ok(r.gaps.length > 0, 'a gap was reported');
         assert.equal(gapEvents.map((g) => g.fromBatch), r.gaps.map((g) => g.fromBatch));

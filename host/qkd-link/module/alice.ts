@@ -8,13 +8,13 @@ import { AliceEndpoint } from '../reconciliation/reconcile.js';
 import { DEFAULT_EPS_COR } from '../reconciliation/verify.js';
 import { verificationKeyCount } from '../kernels/verify.js';
 import type { MessageOf, SessionMessage } from '../session/messages.js';
-import { decodeSlotDeltas, decodeU32s, pack2, packBits, unpackBits } from '../session/packing.js';
-import { aliceKeep, errorsPerClass, perClassArray, perClassFrom, siftBlock, totalOf } from '../session/sifting.js';
+import { decodeU32s, packBits, unpackBits } from '../session/packing.js';
+import { errorsPerClass, perClassArray, perClassFrom, totalOf, type TransmitterAnswer } from '../session/sifting.js';
 import type { TransmitterPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
 import type { PendingBlock } from './link-state.js';
-import { efficiency, expectedLeak, frameKey, keptLeak, packKept, paddedKey, planningQber, qberOf, secretLength, splitFinalKey, unitsFor } from './postprocess.js';
+import { efficiency, expectedLeak, frameKey, keptLeak, planningQber, qberOf, secretLength, splitFinalKey, unitsFor } from './postprocess.js';
 
 /** Uniform floats in [0, 1) from cryptographic bytes, for the reconciliation's punctured fill and hash points. */
 export function floatSource(random: (n: number) => Uint8Array): () => number {
@@ -28,6 +28,23 @@ export function floatSource(random: (n: number) => Uint8Array): () => number {
     }
     return buf[i++]! / 2 ** 32;
   };
+}
+
+/** Settings queries in flight to the transmitter board for one block. */
+const SETTINGS_STREAMS = 4;
+
+/** The answers for consecutive parts of a block, as one. */
+function joinAnswers(answers: readonly TransmitterAnswer[], n: number): TransmitterAnswer {
+  const out: TransmitterAnswer = { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
+  let at = 0;
+  for (const a of answers) {
+    out.basis.set(a.basis, at);
+    out.value.set(a.value, at);
+    out.intensity.set(a.intensity, at);
+    out.status.set(a.status, at);
+    at += a.basis.length;
+  }
+  return out;
 }
 
 /** Frame IDs of the shared reconciliation endpoint: unique across the blocks in flight. */
@@ -85,7 +102,8 @@ export class AliceEnd extends LinkEnd {
       const outcome = await this.block(ctx, ann, ids, (p) => (pending = p));
       this.closeBlock(ctx, outcome.key ? 'key' : outcome.why?.code === 'ERR_LINK_VERIFY' ? 'aborted' : 'no-key', outcome.why);
     } catch (e) {
-      const err = e instanceof LinkError ? e : new LinkError('ERR_LINK_PROTOCOL', (e as Error).message, { cause: e });
+      // A block cut short because this end is stopping says so, whatever its last step reported.
+      const err = this.stopped ? new LinkError('ERR_LINK_STOPPED', 'the link module is stopping', { cause: e }) : e instanceof LinkError ? e : new LinkError('ERR_LINK_PROTOCOL', (e as Error).message, { cause: e });
       this.abortBlock(ctx, err, true);
       this.closeBlock(ctx, 'aborted', err);
       if (pending && this.deps.state.getPending(pending.block)) {
@@ -104,18 +122,23 @@ export class AliceEnd extends LinkEnd {
     const r = ctx.report;
 
     // ---- sifting -----------------------------------------------------------------------------
-    const slots = decodeSlotDeltas(ann.d, ann.s, ann.e, ann.n);
-    const bobBasis = unpackBits(ann.bb, ann.n, 'sift.announce bb');
-    let tx;
+    if (ann.bb.length !== (ann.n + 7) >>> 3) throw new LinkError('ERR_LINK_PROTOCOL', `sift.announce bb: ${ann.bb.length} bytes for ${ann.n} bases`);
+    // Bob's slot deltas go to the board as they are, in SETTINGS_STREAMS parts in flight together
+    // (one request at a time would leave the serial line idle for every round trip); a worker
+    // first checks them (every slot in this block's range) and finds where the parts start.
+    const { parts } = await deps.pool.run({ kind: 'slots', s: ann.s, e: ann.e, n: ann.n, d: ann.d, parts: SETTINGS_STREAMS });
+    let tx: TransmitterAnswer;
     try {
-      tx = await this.tx.querySettings(slots);
+      const answers = await Promise.all(parts.map((p) => this.tx.querySettingsDeltas(p.s, p.n, ann.d.subarray(p.from, p.to))));
+      tx = answers.length === 1 ? answers[0]! : joinAnswers(answers, ann.n);
     } catch (e) {
       throw e instanceof LinkError ? e : new LinkError('ERR_LINK_BOARD_FAULT', `transmitter settings: ${(e as Error).message}`, { cause: e });
     }
     if (mb.failed) throw mb.failed;
-    const { keep, cls } = aliceKeep(bobBasis, tx);
-    await this.send({ t: 'sift.reply', b: ctx.block, keep: packBits(keep), cls: pack2(cls) });
-    const sifted = siftBlock(deps.sifter, bobBasis, tx.value, keep, cls, 'transmitter');
+    // The answer's buffers move to the worker (keep, classes and the sifted strings come back).
+    const st = await deps.pool.run({ kind: 'sift-tx', n: ann.n, bobBasis: ann.bb, basis: tx.basis, value: tx.value, intensity: tx.intensity, status: tx.status }, [...new Set([tx.basis.buffer, tx.value.buffer, tx.intensity.buffer, tx.status.buffer])] as ArrayBuffer[]);
+    await this.send({ t: 'sift.reply', b: ctx.block, keep: st.keep, cls: st.cls });
+    const sifted = { key: st.sifted.key, test: st.sifted.test, nZ: perClassFrom(st.sifted.nZ, 'nZ'), nX: perClassFrom(st.sifted.nX, 'nX') };
     r.sifted = { Z: sifted.nZ, X: sifted.nX };
     this.counters.siftedBits += sifted.key.length;
     this.counters.slots += ann.e - ann.s;
@@ -144,7 +167,7 @@ export class AliceEnd extends LinkEnd {
 
     // ---- error correction --------------------------------------------------------------------
     const fr = frameKey(deps.family, qec, sifted.key.length);
-    const padded = paddedKey(sifted.key, fr);
+    const { padded } = await deps.pool.run({ kind: 'frames', qec, key: sifted.key });
     const { code: ldpc } = fr.plan;
     const syn = new Uint8Array(fr.frames * ldpc.m);
     const tags: Uint8Array[] = [];
@@ -213,7 +236,7 @@ export class AliceEnd extends LinkEnd {
     ctx.clock.lap('ec');
 
     // ---- verification ------------------------------------------------------------------------
-    const keyPacked = packKept(padded, fr, ok, acc.kept);
+    const { packed: keyPacked } = await deps.pool.run({ kind: 'pack', qec, keyBits: fr.keyBits, bits: padded, ok, kept: acc.kept });
     const keys = this.random(8 * verificationKeyCount(c.security.epsCor, acc.kept));
     await this.send({ t: 'ver.tag', b: ctx.block, keys, tag: deps.verifier.tag(keyPacked, acc.kept, keys) });
     const vr = await mb.next(['ver.result']);

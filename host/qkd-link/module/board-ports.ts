@@ -139,6 +139,16 @@ export class BoardTransmitterPort implements TransmitterPort {
     }
   }
 
+  async querySettingsDeltas(start: number, n: number, deltas: Uint8Array): Promise<TransmitterAnswer> {
+    if (!this.watch.healthy) throw new LinkError('ERR_LINK_BOARD_FAULT', 'transmitter board has a critical alarm standing: its settings are not trusted');
+    try {
+      // The deltas go to the board as they came from the receiver, never decoded here.
+      return await this.driver.querySettingsDeltas(start, n, deltas);
+    } catch (e) {
+      throw new LinkError('ERR_LINK_BOARD_FAULT', `transmitter settings query: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
   async close(): Promise<void> {
     await this.driver.stop().catch(() => undefined);
     await this.driver.close();
@@ -152,6 +162,10 @@ export class BoardReceiverPort implements ReceiverPort {
 
   private constructor(readonly driver: BoardDriver) {
     this.watch = new FaultWatch('receiver', driver);
+  }
+
+  get lostEvents(): number {
+    return this.driver.stats.eventsOverflowed;
   }
 
   static async open(c: LinkConfig): Promise<BoardReceiverPort> {
@@ -188,7 +202,11 @@ export class BoardReceiverPort implements ReceiverPort {
       try {
         for await (const item of this.acquisition) {
           if (item.kind === 'gap') yield { kind: 'gap', slotStart: item.slotStart, slotEnd: item.slotEnd, reason: item.reason };
-          else yield { kind: 'batch', acq: item.acq, slotStart: item.slotStart, slotEnd: item.slotEnd, slots: item.slots, masks: item.masks };
+          else {
+            // The slots stay undecoded unless the link asks: whole batches travel in wire form.
+            const deltas = 'deltas' in item && item.deltas instanceof Uint8Array ? item.deltas : undefined;
+            yield { kind: 'batch', acq: item.acq, slotStart: item.slotStart, slotEnd: item.slotEnd, get slots() { return item.slots; }, masks: item.masks, ...(deltas ? { deltas } : {}), ...(item.overflow > 0 ? { lost: item.overflow } : {}) };
+          }
           if (this.closing) return;
         }
       } catch (e) {

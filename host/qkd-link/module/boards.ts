@@ -12,8 +12,12 @@ export interface DetectionBatchItem {
   readonly acq: number;
   readonly slotStart: number;
   readonly slotEnd: number;
-  /** Slot of each event, increasing. */
+  /** Slot of each event, increasing (may be decoded on first use: read it only where needed). */
   readonly slots: Float64Array;
+  /** The same slots in wire form, when the board delivers it: LEB128 deltas from slotStart. */
+  readonly deltas?: Uint8Array;
+  /** Events of this batch's time the board lost to a full FIFO (not in slots). */
+  readonly lost?: number;
   /** Click mask of each event (bit 0 Z0, 1 Z1, 2 X0, 3 X1). */
   readonly masks: Uint8Array;
 }
@@ -33,6 +37,11 @@ export type FaultListener = (err: LinkError) => void;
 export interface TransmitterPort {
   /** Settings (basis, value, class, status) for each slot, slots increasing. */
   querySettings(slots: Float64Array): Promise<TransmitterAnswer>;
+  /**
+   * The same for n slots given as LEB128 deltas from `start` (slot k = start + d0 + ... + dk), as
+   * the receiver announces them. Several calls may be in flight (parts of one block).
+   */
+  querySettingsDeltas(start: number, n: number, deltas: Uint8Array): Promise<TransmitterAnswer>;
   onFault(listener: FaultListener): void;
   /** Whether the board can be trusted now (no critical alarm standing). */
   readonly healthy: boolean;
@@ -44,5 +53,7 @@ export interface ReceiverPort {
   detections(): AsyncIterable<DetectionItem>;
   onFault(listener: FaultListener): void;
   readonly healthy: boolean;
+  /** Events the board reported lost because its FIFO overflowed (the host did not keep up). */
+  readonly lostEvents: number;
   close(): Promise<void>;
 }

@@ -7,28 +7,57 @@
 import { verificationKeyCount } from '../kernels/verify.js';
 import type { PerClass } from '../estimation/finite-key.js';
 import type { MessageOf, SessionMessage } from '../session/messages.js';
-import { encodeSlotDeltas, encodeU32s, packBits, unpack2, unpackBits } from '../session/packing.js';
-import { perClassArray, siftBlock, squashClicks, totalOf } from '../session/sifting.js';
-import type { DetectionItem, ReceiverPort } from './boards.js';
+import { encodeU32s, packBits, unpackBits, type SlotSegments } from '../session/packing.js';
+import { perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
+import type { DetectionBatchItem, DetectionItem, ReceiverPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
-import { efficiency, frameKey, keptLeak, keyIndex, packKept, paddedKey, qberOf, realBits, secretLength, splitFinalKey, type Framing } from './postprocess.js';
+import { efficiency, frameKey, keptLeak, qberOf, secretLength, splitFinalKey, type Framing } from './postprocess.js';
 import { tagsEqual } from '../channel/mac.js';
 
-/** Detections gathered for the next block. */
+/** Buffers a draft can reuse: the masks and raw deltas of an earlier block. */
+interface Spare {
+  masks: Uint8Array;
+  raw: Uint8Array;
+}
+
+/**
+ * Detections gathered for the next block. Whole batches keep their slots in wire form (LEB128
+ * deltas), so the main thread neither decodes nor stores 8 bytes per event; only the batches where
+ * a block starts or ends are decoded. The announcement job turns the segments into the block's
+ * slot deltas on a worker.
+ */
 class Draft {
-  slots = new Float64Array(1 << 20);
-  masks = new Uint8Array(1 << 20);
+  masks: Uint8Array;
   n = 0;
   zEvents = 0;
   acq = -1;
-  constructor(public start: number) {}
+  /** Slot of the block's last event, once the block is complete. */
+  lastSlot = -1;
+  private raw: Uint8Array;
+  private rawLen = 0;
+  private decoded = new Float64Array(1 << 14);
+  private decodedLen = 0;
+  private readonly segBase: number[] = [];
+  private readonly segCount: number[] = [];
+  private readonly segRaw: number[] = [];
+
+  /**
+   * `expected` events: sized once (a block is megabytes; growing by copies costs as much again),
+   * in recycled buffers when there are some big enough.
+   */
+  constructor(public start: number, expected: number, spare?: Spare) {
+    const reuse = spare && spare.masks.length >= expected && spare.raw.length >= 2 * expected;
+    this.masks = reuse ? spare.masks : new Uint8Array(expected);
+    this.raw = reuse ? spare.raw : new Uint8Array(2 * expected);
+  }
 
   /**
    * Takes events [from, to) of a batch, or fewer: stops after the one that brings the Z events to
    * `zTarget`. Returns where it stopped.
    */
-  take(acq: number, slots: Float64Array, masks: Uint8Array, from: number, to: number, zTarget: number): number {
+  take(item: DetectionBatchItem, from: number, to: number, zTarget: number): number {
+    const masks = item.masks;
     let end = to;
     let z = this.zEvents;
     // (m & 3) is 0 for an X-only click, 1-3 for a Z click: + 3 >> 2 makes that 0 or 1 without a branch.
@@ -46,21 +75,55 @@ class Draft {
     }
     this.zEvents = z;
     const m = end - from;
-    if (this.n + m > this.slots.length) {
-      const cap = Math.max(this.n + m, this.slots.length * 2);
-      const grown = new Float64Array(cap);
-      grown.set(this.slots.subarray(0, this.n));
-      this.slots = grown;
-      const gm = new Uint8Array(cap);
-      gm.set(this.masks.subarray(0, this.n));
-      this.masks = gm;
-    }
-    this.slots.set(slots.subarray(from, end), this.n);
+    if (m === 0) return end;
+    if (this.n + m > this.masks.length) this.masks = grow(this.masks, this.n, this.n + m);
     this.masks.set(masks.subarray(from, end), this.n);
     this.n += m;
-    if (m > 0) this.acq = acq;
+    this.acq = item.acq;
+    const deltas = item.deltas;
+    if (from === 0 && end === to && deltas) {
+      if (this.rawLen + deltas.length > this.raw.length) this.raw = grow(this.raw, this.rawLen, this.rawLen + deltas.length);
+      this.raw.set(deltas, this.rawLen);
+      this.rawLen += deltas.length;
+      this.segment(item.slotStart, m, deltas.length);
+    } else {
+      const slots = item.slots;
+      if (this.decodedLen + m > this.decoded.length) {
+        const cap = Math.max(this.decodedLen + m, 2 * this.decoded.length);
+        const g = new Float64Array(cap);
+        g.set(this.decoded.subarray(0, this.decodedLen));
+        this.decoded = g;
+      }
+      this.decoded.set(slots.subarray(from, end), this.decodedLen);
+      this.decodedLen += m;
+      this.segment(0, m, -1);
+    }
+    if (z === zTarget) this.lastSlot = item.slots[end - 1]!;
     return end;
   }
+
+  private segment(base: number, count: number, rawBytes: number): void {
+    this.segBase.push(base);
+    this.segCount.push(count);
+    this.segRaw.push(rawBytes);
+  }
+
+  /** The gathered slots for the announcement job (the masks' and raw buffers move with it). */
+  segments(): SlotSegments {
+    return {
+      base: Float64Array.from(this.segBase),
+      count: Uint32Array.from(this.segCount),
+      rawBytes: Int32Array.from(this.segRaw),
+      raw: this.raw.subarray(0, this.rawLen),
+      decoded: this.decoded.subarray(0, this.decodedLen),
+    };
+  }
+}
+
+function grow(a: Uint8Array, used: number, need: number): Uint8Array {
+  const g = new Uint8Array(Math.max(need, 2 * a.length));
+  g.set(a.subarray(0, used));
+  return g;
 }
 
 export class BobEnd extends LinkEnd {
@@ -119,10 +182,19 @@ export class BobEnd extends LinkEnd {
   }
 
   private async waitCapacity(): Promise<void> {
+    if (this.blocks.size < this.config.block.maxInFlight) return;
+    const t0 = performance.now();
     while (this.blocks.size >= this.config.block.maxInFlight && !this.stopped) {
       await new Promise<void>((resolve) => (this.capacityWaiter = resolve));
     }
+    this.counters.heldBackMs += performance.now() - t0;
   }
+
+  /** Draft buffers back from the announcement job, for the next drafts. */
+  private readonly spare: Spare[] = [];
+
+  /** Events a block's draft is sized for: a guess from the basis split, then what blocks took. */
+  private expectedEvents = Math.ceil(this.zTarget * 1.4);
 
   private get zTarget(): number {
     // Alice keeps a Z event of Bob's when she chose Z too.
@@ -149,16 +221,19 @@ export class BobEnd extends LinkEnd {
       if (item.reason === 'board-reset') this.draft = undefined;
       return;
     }
+    // Events lost to the board's FIFO while gathering blocks: the link did not keep up (they only thin the block).
+    this.counters.lostEvents += item.lost ?? 0;
     let k = 0;
-    const n = item.slots.length;
+    const n = item.masks.length;
     while (k < n) {
-      this.draft ??= new Draft(k === 0 ? item.slotStart : item.slots[k]!);
+      this.draft ??= new Draft(k === 0 ? item.slotStart : item.slots[k]!, this.expectedEvents, this.spare.pop());
       const d = this.draft;
       const target = this.zTarget;
-      k = d.take(item.acq, item.slots, item.masks, k, n, target);
+      k = d.take(item, k, n, target);
       if (d.zEvents < target) break;
-      const end = d.slots[d.n - 1]! + 1;
-      this.draft = k < n ? new Draft(end) : undefined;
+      const end = d.lastSlot + 1;
+      if (d.n > this.expectedEvents) this.expectedEvents = Math.ceil(d.n * 1.02);
+      this.draft = k < n ? new Draft(end, this.expectedEvents, this.spare.pop()) : undefined;
       await this.waitCapacity();
       if (!this.synchronised || this.stopped) {
         this.draft = undefined;
@@ -179,7 +254,8 @@ export class BobEnd extends LinkEnd {
       const outcome = await this.block(ctx, d, end);
       this.closeBlock(ctx, outcome.key ? 'key' : outcome.why?.code === 'ERR_LINK_VERIFY' ? 'aborted' : 'no-key', outcome.why);
     } catch (e) {
-      const err = e instanceof LinkError ? e : new LinkError('ERR_LINK_PROTOCOL', (e as Error).message, { cause: e });
+      // A block cut short because this end is stopping says so, whatever its last step reported.
+      const err = this.stopped ? new LinkError('ERR_LINK_STOPPED', 'the link module is stopping', { cause: e }) : e instanceof LinkError ? e : new LinkError('ERR_LINK_PROTOCOL', (e as Error).message, { cause: e });
       this.abortBlock(ctx, err, true);
       this.closeBlock(ctx, 'aborted', err);
     }
@@ -192,21 +268,21 @@ export class BobEnd extends LinkEnd {
     const n = d.n;
 
     // ---- sifting -----------------------------------------------------------------------------
-    const slots = d.slots.subarray(0, n);
-    const { basis, value } = squashClicks(d.masks.subarray(0, n), this.random);
-    await this.send({ t: 'sift.announce', b: ctx.block, acq: Math.max(0, d.acq), s: d.start, e: end, n, d: encodeSlotDeltas(d.start, slots), bb: packBits(basis) });
+    // The draft's buffers move to the worker: nothing here reads them again.
+    const segments = d.segments();
+    const ann = await deps.pool.run({ kind: 'announce', start: d.start, segments, masks: d.masks.subarray(0, n) }, [segments.raw.buffer as ArrayBuffer, d.masks.buffer as ArrayBuffer]);
+    if (this.spare.length < 2) this.spare.push({ masks: new Uint8Array(ann.masks.buffer), raw: new Uint8Array(ann.raw.buffer) });
+    await this.send({ t: 'sift.announce', b: ctx.block, acq: Math.max(0, d.acq), s: d.start, e: end, n, d: ann.d, bb: ann.bb });
     const reply = await mb.next(['sift.reply']);
-    const keep = unpackBits(reply.keep, n, 'sift.reply keep');
-    const kept = keep.reduce((a, b) => a + b, 0);
-    const cls = unpack2(reply.cls, kept, 'sift.reply cls');
-    const sifted = siftBlock(deps.sifter, basis, value, keep, cls, 'receiver');
+    const sr = await deps.pool.run({ kind: 'sift-rx', basis: ann.basis, value: ann.value, keep: reply.keep, cls: reply.cls }, [ann.basis.buffer as ArrayBuffer, ann.value.buffer as ArrayBuffer]);
+    const sifted = { key: sr.sifted.key, test: sr.sifted.test, nZ: perClassFrom(sr.sifted.nZ, 'nZ'), nX: perClassFrom(sr.sifted.nX, 'nX') };
     r.sifted = { Z: sifted.nZ, X: sifted.nX };
     this.counters.siftedBits += sifted.key.length;
     this.counters.slots += end - d.start;
     ctx.clock.lap('sift');
 
     // ---- parameter estimation ----------------------------------------------------------------
-    await this.send({ t: 'pe.disclose', b: ctx.block, bits: packBits(sifted.test) });
+    await this.send({ t: 'pe.disclose', b: ctx.block, bits: sr.testPacked });
     const pe = await mb.next(['pe.result']);
     const same = (a: readonly number[], b: PerClass) => a.length === 3 && a.every((x, i) => x === perClassArray(b)[i]);
     if (!same(pe.nZ, sifted.nZ) || !same(pe.nX, sifted.nX)) throw new LinkError('ERR_LINK_PROTOCOL', `sifted counts differ: Alice ${pe.nZ}/${pe.nX}, Bob ${perClassArray(sifted.nZ)}/${perClassArray(sifted.nX)}`);
@@ -229,7 +305,7 @@ export class BobEnd extends LinkEnd {
       throw new LinkError('ERR_LINK_PROTOCOL', `ec.syndromes: code ${sm.code}/${sm.punctured}, ${sm.frames} frames of ${sm.keyBits} bits; Bob plans ${ldpc.id}/${fr.plan.punctured}, ${fr.frames} of ${fr.keyBits}`);
     }
     const syndromes = unpackBits(sm.syn, fr.frames * ldpc.m, 'ec.syndromes syn');
-    const padded = paddedKey(sifted.key, fr);
+    const { padded } = await deps.pool.run({ kind: 'frames', qec: sm.qec, key: sifted.key });
     if (sm.tagBytes < 8 || sm.tagBytes % 8 !== 0 || sm.tags.length !== 2 * sm.tagBytes * fr.frames) throw new LinkError('ERR_LINK_PROTOCOL', `ec.syndromes: ${sm.tags.length} tag bytes for ${fr.frames} frames of ${sm.tagBytes}`);
     const handle = deps.pool.reconcile(
       { qec: sm.qec, codeId: ldpc.id, punctured: fr.plan.punctured, frames: fr.frames, keys: padded, syndromes, tags: sm.tags, tagBytes: sm.tagBytes },
@@ -249,25 +325,13 @@ export class BobEnd extends LinkEnd {
     for (const rep of rec.reports) ok[rep.frame] = rep.ok ? 1 : 0;
     const corrected = rec.corrected;
     if (process.env.QKD_LINK_TRACE === '2') process.stderr.write(`[bob] ok ${Array.from(ok).join('')} rounds ${rec.reports.map((x) => x.rounds).join(',')} keyBits ${fr.keyBits} k ${fr.k}\n`);
-    // Errors corrected, per class, in the decoded frames (the key string is signal, decoy, vacuum).
-    const errZ = { signal: 0, decoy: 0, vacuum: 0 };
-    const bounds = [sifted.nZ.signal, sifted.nZ.signal + sifted.nZ.decoy, fr.keyBits];
-    for (let f = 0; f < fr.frames; f++) {
-      if (!ok[f]) continue;
-      const r = realBits(fr, f);
-      for (let i = 0; i < r; i++) {
-        const at = f * fr.k + fr.order[i]!;
-        if (padded[at] === corrected[at]) continue;
-        const j = keyIndex(fr, f, i);
-        if (j < bounds[0]!) errZ.signal++;
-        else if (j < bounds[1]!) errZ.decoy++;
-        else errZ.vacuum++;
-      }
-    }
     // Every frame's tag was sent with its syndrome: it is disclosed whether or not the frame decoded.
     const frameLeak = rec.reports.map((x) => x.ecLeak + 8 * sm.tagBytes);
-    await this.send({ t: 'ec.done', b: ctx.block, ok: packBits(ok), leak: frameLeak.reduce((a, b) => a + b, 0), errZ: perClassArray(errZ) });
     const acc = keptLeak(fr, frameLeak, ok, sifted.nZ);
+    // The decoded frames' real bits, packed, and the errors corrected per class (signal, decoy, vacuum).
+    const pk = await deps.pool.run({ kind: 'pack', qec: sm.qec, keyBits: fr.keyBits, bits: corrected, ok, kept: acc.kept, reference: padded, bounds: [sifted.nZ.signal, sifted.nZ.signal + sifted.nZ.decoy] });
+    const errZ = perClassFrom(pk.errZ ?? [], 'errZ');
+    await this.send({ t: 'ec.done', b: ctx.block, ok: packBits(ok), leak: frameLeak.reduce((a, b) => a + b, 0), errZ: perClassArray(errZ) });
     if (acc.kept === 0) throw new LinkError('ERR_LINK_RECONCILIATION', `none of the ${fr.frames} frames decoded`);
     const qZ = totalOf(errZ) / acc.kept;
     r.qber = { X: qX, Z: { ...qberOf(errZ, sifted.nZ), all: qZ } };
@@ -287,7 +351,7 @@ export class BobEnd extends LinkEnd {
     const vt = await mb.next(['ver.tag']);
     const t = verificationKeyCount(c.security.epsCor, acc.kept);
     if (vt.keys.length !== 8 * t) throw new LinkError('ERR_LINK_PROTOCOL', `ver.tag with ${vt.keys.length / 8} keys, expected ${t} for ε_cor ${c.security.epsCor}`);
-    const keyPacked = packKept(corrected, fr, ok, acc.kept);
+    const keyPacked = pk.packed;
     const equal = tagsEqual(deps.verifier.tag(keyPacked, acc.kept, vt.keys), vt.tag);
     await this.send({ t: 'ver.result', b: ctx.block, ok: equal });
     ctx.clock.lap('verify');

@@ -23,9 +23,9 @@ import { startLinkEnd, type RunningLink } from './link-process.js';
  * CPU seconds a process (all its threads) has used, from /proc (Linux; USER_HZ = 100 there). The
  * emulated boards are separate processes: their CPU is the emulation's cost, not the link's.
  */
-function processCpuSeconds(pid: number): number {
+function processCpuSeconds(pid: number, task?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
@@ -42,12 +42,18 @@ export interface EmulatedLinkRunOptions {
   readonly timeoutMs?: number;
   /** Sifted key-basis bits per block (default 2^20). */
   readonly siftedBits?: number;
+  /**
+   * What the emulated receiver does when the host does not take its batches in time: 'stretch'
+   * (default: its time stands still, no event is lost, source-time statistics stay exact) or
+   * 'drop' (as a real board: its FIFO overflows and the events are lost, and counted).
+   */
+  readonly backpressure?: 'stretch' | 'drop';
   /** Intercept-resend eavesdropper on this fraction of the slots. */
   readonly interceptFraction?: number;
   readonly detector?: Partial<DetectorParams>;
   readonly protocol?: Partial<ProtocolConfig>;
   readonly security?: Partial<SecurityConfig>;
-  /** Worker threads per end (default 1). */
+  /** Worker threads per end (default 2: a block's sifting need not wait behind another's decoding). */
   readonly workers?: number;
   /** Seed of the emulated physics (default 1). */
   readonly seed?: number;
@@ -92,8 +98,16 @@ export interface LinkRunSummary {
    * the blocks that ended in between, the wall and the CPU of this process spent on them (start-up,
    * code expansion and this harness's own store comparisons left out). Undefined with one block.
    */
-  readonly steady?: { readonly blocks: number; readonly siftedBits: number; readonly wallSeconds: number; readonly cpuSeconds: number; readonly emulatorCpuSeconds: number };
+  readonly steady?: { readonly blocks: number; readonly siftedBits: number; readonly wallSeconds: number; readonly cpuSeconds: number; readonly mainThreadCpuSeconds: number; readonly emulatorCpuSeconds: number };
   readonly config: LinkConfig;
+  /**
+   * Events the receiver board lost to FIFO overflow (only with backpressure 'drop') while the link
+   * gathered blocks; and in all, counting the start-up before the two ends synchronised.
+   */
+  readonly lostEvents: number;
+  readonly lostEventsTotal: number;
+  /** Seconds the receiver's acquisition waited for post-processing capacity (the source held back). */
+  readonly heldBackSeconds: number;
   /** Authentication key: consumed by the channel and left, per end (bits and frames). */
   readonly auth: readonly { readonly role: LinkRole; readonly consumedBits: number; readonly remainingSendFrames: number; readonly remainingReceiveFrames: number }[];
 }
@@ -120,7 +134,7 @@ export function emulatedEndConfig(role: LinkRole, o: { dataDir: string; port: nu
       protocol: { ...EMULATED_PROTOCOL, ...o.protocol },
       block: { siftedBits: o.siftedBits, maxInFlight: 3, timeoutMs: 60_000 },
       security: { ...o.security },
-      workers: o.workers ?? 1,
+      workers: o.workers ?? 2,
     },
     o.dataDir,
   );
@@ -157,7 +171,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
   // 'stretch': when the host cannot take the receiver's events as fast as the source produces
   // them (1 GHz over a pty), the emulator slows its clock instead of dropping events, so the
   // statistics per source second stay exact.
-  const boards = await EmulatedLink.start({ seed: o.seed ?? 1, distanceKm, backpressure: 'stretch', ...(o.interceptFraction ? { interceptFraction: o.interceptFraction } : {}), ...(o.detector ? { detector: o.detector } : {}) });
+  const boards = await EmulatedLink.start({ seed: o.seed ?? 1, distanceKm, backpressure: o.backpressure ?? 'stretch', ...(o.interceptFraction ? { interceptFraction: o.interceptFraction } : {}), ...(o.detector ? { detector: o.detector } : {}) });
   const psk = randomBytes(1 << 18);
   const ends: RunningLink[] = [];
   const reports = new Map<number, { alice?: BlockReport; bob?: BlockReport }>();
@@ -171,7 +185,9 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
   const finished = new Promise<void>((r) => (finish = r));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  let steady0: { cpu: NodeJS.CpuUsage; wall: number; sifted: number; emu: number } | undefined;
+  let steady0: { cpu: NodeJS.CpuUsage; wall: number; sifted: number; emu: number; main: number } | undefined;
+  // The main thread's own CPU (its task ID is the process ID): the one thread the link cannot spread over cores.
+  const mainCpu = () => processCpuSeconds(process.pid, process.pid);
   const emulatorCpu = () => processCpuSeconds(boards.tx.pid) + processCpuSeconds(boards.rx.pid);
   let steady: LinkRunSummary['steady'];
   /** CPU this harness spends comparing the stores, not the link's. */
@@ -183,14 +199,16 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
     if (!entry.alice || !entry.bob) return;
     reports.delete(r.block);
     const { alice, bob } = entry;
+    // Past the blocks asked for the run is ending: a block cut short by the shutdown neither counts nor costs source time.
+    if (progress.length >= wanted) return;
     // Blocks cut short by the run's own end are not the link's doing: they neither count nor cost source time.
     if (bob.code === 'ERR_LINK_STOPPED' || alice.code === 'ERR_LINK_STOPPED') return;
     const units = bob.units ?? 0;
     const first = bob.firstUnit ?? 0;
-    const c0 = process.cpuUsage();
+    // Synchronous on the main thread: its wall time is the main thread's CPU for it.
+    const c0 = performance.now();
     const identical = alice.outcome === bob.outcome && (alice.units ?? 0) === units && (units === 0 || unitsAgree(ends[0]!, ends[1]!, first, first + units));
-    const c1 = process.cpuUsage(c0);
-    checkMicros += c1.user + c1.system;
+    checkMicros += (performance.now() - c0) * 1000;
     totalUnits += units;
     totalFinalBits += bob.outcome === 'key' ? (bob.finalBits ?? 0) : 0;
     if (bob.outcome === 'key') keyBlocks++;
@@ -199,11 +217,11 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
     const sourceSeconds = sourceSlots / bob.slots.clockHz;
     const p: LinkProgress = { block: r.block, alice, bob, units, identical, totalUnits, totalFinalBits, keyBlocks, sourceSeconds, skrBps: sourceSeconds > 0 ? totalFinalBits / sourceSeconds : 0 };
     progress.push(p);
-    const now = { cpu: process.cpuUsage(), wall: performance.now(), sifted: siftedTotal, emu: emulatorCpu() };
-    if (!steady0) steady0 = { ...now, cpu: { user: now.cpu.user - checkMicros, system: now.cpu.system } };
+    const now = { cpu: process.cpuUsage(), wall: performance.now(), sifted: siftedTotal, emu: emulatorCpu(), main: mainCpu() };
+    if (!steady0) steady0 = { ...now, cpu: { user: now.cpu.user - checkMicros, system: now.cpu.system }, main: now.main - checkMicros / 1e6 };
     else {
       const cpu = (now.cpu.user + now.cpu.system - checkMicros - (steady0.cpu.user + steady0.cpu.system)) / 1e6;
-      steady = { blocks: progress.length - 1, siftedBits: now.sifted - steady0.sifted, wallSeconds: (now.wall - steady0.wall) / 1000, cpuSeconds: cpu, emulatorCpuSeconds: now.emu - steady0.emu };
+      steady = { blocks: progress.length - 1, siftedBits: now.sifted - steady0.sifted, wallSeconds: (now.wall - steady0.wall) / 1000, cpuSeconds: cpu, mainThreadCpuSeconds: now.main - checkMicros / 1e6 - steady0.main, emulatorCpuSeconds: now.emu - steady0.emu };
     }
     o.onProgress?.(p);
     if (progress.length >= wanted) finish();
@@ -228,6 +246,9 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
       return { role: e.module.config.role, consumedBits: st.consumedBits, remainingSendFrames: st.remainingSendPads, remainingReceiveFrames: st.remainingReceivePads };
     });
     const cpu = process.cpuUsage(cpu0);
+    const heldBackSeconds = ends[1]!.module.counters.heldBackMs / 1000;
+    const lostEvents = ends[1]!.module.counters.lostEvents;
+    const lostEventsTotal = ends[1]!.module.lostEvents;
     // Bob first: he stops asking for blocks; then Alice.
     await ends[1]!.close();
     await ends[0]!.close();
@@ -246,6 +267,9 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       ...(steady ? { steady } : {}),
       config: aliceConfig,
+      heldBackSeconds,
+      lostEvents,
+      lostEventsTotal,
       auth,
     };
   } finally {

@@ -10,6 +10,7 @@
  * it. Other blocks keep going on the main thread and on the other workers meanwhile.
  */
 import type { FrameReport } from '../reconciliation/reconcile.js';
+import type { SlotDeltaPart, SlotSegments } from '../session/packing.js';
 
 /** Shared-memory answer slot: ctl[0] = state, ctl[1] = byte length of the answer. */
 export const ANSWER_WAITING = 0;
@@ -47,14 +48,59 @@ export interface PaJob {
   readonly m: number;
 }
 
-export type Job = ReconcileJob | PaJob;
+/**
+ * The bulk per-event and per-bit work of a block, off the main thread: at 1 GHz a block is
+ * millions of events, and the main thread must keep reading the board (it cannot move: the serial
+ * binding's poller runs on the main event loop) and moving the session along.
+ */
+export type BlockJob =
+  /** Bob: squash his click masks, LEB128-encode the slots and pack the bases for sift.announce. */
+  | { readonly kind: 'announce'; readonly id: number; readonly start: number; readonly segments: SlotSegments; readonly masks: Uint8Array }
+  /**
+   * Alice: check Bob's LEB128 slot deltas (sift.announce s, e, n, d): exactly n, every slot in
+   * [s, e) (no event of another block); and cut them into `parts` for her board's query streams.
+   */
+  | { readonly kind: 'slots'; readonly id: number; readonly s: number; readonly e: number; readonly n: number; readonly d: Uint8Array; readonly parts: number }
+  /** Bob: sift by Alice's reply (packed keep flags and classes). */
+  | { readonly kind: 'sift-rx'; readonly id: number; readonly basis: Uint8Array; readonly value: Uint8Array; readonly keep: Uint8Array; readonly cls: Uint8Array }
+  /** Alice: decide keep and class per event from her board's answer and Bob's packed bases, and sift. */
+  | { readonly kind: 'sift-tx'; readonly id: number; readonly n: number; readonly bobBasis: Uint8Array; readonly basis: Uint8Array; readonly value: Uint8Array; readonly intensity: Uint8Array; readonly status: Uint8Array }
+  /** Both: lay the key string out over the LDPC frames planned for qec (postprocess.ts paddedKey). */
+  | { readonly kind: 'frames'; readonly id: number; readonly qec: number; readonly key: Uint8Array }
+  /**
+   * Both: pack the real bits of the decoded frames (postprocess.ts packKept). Bob also counts, per
+   * intensity class, where his corrected bits differ from `reference` (his bits before decoding);
+   * `bounds` are where the decoy and the vacuum bits start in the key string.
+   */
+  | { readonly kind: 'pack'; readonly id: number; readonly qec: number; readonly keyBits: number; readonly bits: Uint8Array; readonly ok: Uint8Array; readonly kept: number; readonly reference?: Uint8Array; readonly bounds?: readonly [number, number] };
+
+export type Job = ReconcileJob | PaJob | BlockJob;
+
+/** A block's sifted strings as a job returns them (session/sifting.ts SiftedBlock, counts as arrays). */
+export interface SiftedStrings {
+  readonly key: Uint8Array;
+  readonly test: Uint8Array;
+  /** Signal, decoy, vacuum. */
+  readonly nZ: readonly [number, number, number];
+  readonly nX: readonly [number, number, number];
+}
+
+export type BlockJobResult =
+  /** `masks` and the segments' `raw` come back (their buffers, for the receiver's next draft). */
+  | { readonly kind: 'announce'; readonly id: number; readonly d: Uint8Array; readonly bb: Uint8Array; readonly basis: Uint8Array; readonly value: Uint8Array; readonly raw: Uint8Array; readonly masks: Uint8Array }
+  | { readonly kind: 'slots'; readonly id: number; readonly parts: readonly SlotDeltaPart[] }
+  | { readonly kind: 'sift-rx'; readonly id: number; readonly sifted: SiftedStrings; readonly testPacked: Uint8Array }
+  | { readonly kind: 'sift-tx'; readonly id: number; readonly keep: Uint8Array; readonly cls: Uint8Array; readonly sifted: SiftedStrings }
+  | { readonly kind: 'frames'; readonly id: number; readonly padded: Uint8Array }
+  | { readonly kind: 'pack'; readonly id: number; readonly packed: Uint8Array; readonly errZ?: readonly [number, number, number] };
 
 /** Frame reports without key bits; the corrected keys travel separately, frames · keyLength. */
 export type FrameSummary = Omit<FrameReport, 'key'>;
 
 export type JobResult =
   | { readonly kind: 'reconcile'; readonly id: number; readonly reports: FrameSummary[]; readonly corrected: Uint8Array }
-  | { readonly kind: 'pa'; readonly id: number; readonly key: Uint8Array };
+  | { readonly kind: 'pa'; readonly id: number; readonly key: Uint8Array }
+  | BlockJobResult;
 
 /** A worker's question to the main thread, while it waits on the answer slot. */
 export interface PeerQuestion {

@@ -9,7 +9,6 @@ import type { AuthenticatedChannel } from '../channel/channel.js';
 import type { ChannelError } from '../channel/errors.js';
 import type { AuthPadLedger } from '../channel/ledger.js';
 import type { CodeFamily } from '../reconciliation/codebook.js';
-import type { Sifter } from '../kernels/sift.js';
 import type { ErrorVerifier } from '../kernels/verify.js';
 import type { KeySink, KeyUnit } from '../../km/key-source.js';
 import { decodeMessage, encodeMessage, SessionMessageError, type MessageOf, type SessionMessage } from '../session/messages.js';
@@ -30,7 +29,6 @@ export interface LinkEndDeps {
   readonly ledger: AuthPadLedger;
   readonly pool: WorkerPool;
   readonly family: CodeFamily;
-  readonly sifter: Sifter;
   readonly verifier: ErrorVerifier;
   /** Cryptographic randomness (tests may seed it). */
   readonly random?: (n: number) => Uint8Array;
@@ -60,12 +58,19 @@ export interface LinkCounters {
   authBits: number;
   siftedBits: number;
   slots: number;
+  /**
+   * Receiver: milliseconds its acquisition waited because maxInFlight blocks were already being
+   * post-processed, i.e. the post-processing held the source back (0 when it keeps up).
+   */
+  heldBackMs: number;
+  /** Receiver: events its board lost to a full FIFO while blocks were being gathered. */
+  lostEvents: number;
 }
 
 export abstract class LinkEnd {
   readonly config: LinkConfig;
   readonly role: LinkRole;
-  readonly counters: LinkCounters = { blocks: 0, keyBlocks: 0, noKeyBlocks: 0, abortedBlocks: 0, units: 0, finalBits: 0, authBits: 0, siftedBits: 0, slots: 0 };
+  readonly counters: LinkCounters = { blocks: 0, keyBlocks: 0, noKeyBlocks: 0, abortedBlocks: 0, units: 0, finalBits: 0, authBits: 0, siftedBits: 0, slots: 0, heldBackMs: 0, lostEvents: 0 };
   protected readonly deps: LinkEndDeps;
   protected readonly blocks = new Map<number, BlockContext>();
   protected readonly gate = new CommitGate();

@@ -13,7 +13,6 @@ import { Direction } from '../channel/frame.js';
 import { AuthPadLedger } from '../channel/ledger.js';
 import { PolyMac } from '../channel/mac.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
-import { Sifter } from '../kernels/sift.js';
 import { ErrorVerifier } from '../kernels/verify.js';
 import { AliceEnd } from './alice.js';
 import { BobEnd } from './bob.js';
@@ -74,7 +73,7 @@ export class LinkModule implements KeySource {
       psk: c.psk,
     });
     m.pool = new WorkerPool(c.workers);
-    const deps = { config: c, state: m.state, ledger, pool: m.pool, family: CodeFamily.load(), sifter: new Sifter(), verifier: new ErrorVerifier(), ...(o.random ? { random: o.random } : {}) };
+    const deps = { config: c, state: m.state, ledger, pool: m.pool, family: CodeFamily.load(), verifier: new ErrorVerifier(), ...(o.random ? { random: o.random } : {}) };
     m.mac = mac;
     m.ledger = ledger;
     m.end = c.role === 'alice' ? new AliceEnd(deps, o.board as TransmitterPort) : new BobEnd(deps, o.board as ReceiverPort);
@@ -86,6 +85,11 @@ export class LinkModule implements KeySource {
 
   get counters(): Readonly<LinkCounters> {
     return this.end.counters;
+  }
+
+  /** Receiver: events its board lost to a full FIFO (0 at the transmitter). */
+  get lostEvents(): number {
+    return 'lostEvents' in this.o.board ? this.o.board.lostEvents : 0;
   }
 
   get synchronised(): boolean {

@@ -4,8 +4,8 @@
  * machine's cores while the main thread keeps the channel, the board and the stores moving.
  */
 import { Worker } from 'node:worker_threads';
-import { LinkError } from './errors.js';
-import { ANSWER_ABORTED, ANSWER_BYTES, ANSWER_READY, type Job, type JobResult, type PeerQuestion, type WorkerMessage } from './jobs.js';
+import { LinkError, type LinkErrorCode } from './errors.js';
+import { ANSWER_ABORTED, ANSWER_BYTES, ANSWER_READY, type BlockJob, type BlockJobResult, type Job, type JobResult, type PeerQuestion, type WorkerMessage } from './jobs.js';
 
 const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
 
@@ -19,8 +19,12 @@ interface Slot {
   busy: Running | undefined;
 }
 
+/** Codes a worker's failure keeps; anything else is a reconciliation failure, as before. */
+const PASSED_CODES: ReadonlySet<string> = new Set<LinkErrorCode>(['ERR_LINK_PROTOCOL', 'ERR_LINK_PEER_LOST']);
+
 interface Running {
   readonly job: Job;
+  readonly transfer?: readonly ArrayBuffer[];
   readonly resolve: (r: JobResult) => void;
   readonly reject: (e: Error) => void;
   readonly answers?: PeerAnswers;
@@ -84,7 +88,7 @@ export class WorkerPool {
         return;
       case 'failed':
         slot.busy = undefined;
-        r.reject(new LinkError(r.aborted ? 'ERR_LINK_PEER_LOST' : 'ERR_LINK_RECONCILIATION', m.message));
+        r.reject(new LinkError(r.aborted ? 'ERR_LINK_PEER_LOST' : PASSED_CODES.has(m.code) ? (m.code as LinkErrorCode) : 'ERR_LINK_RECONCILIATION', m.message));
         this.pump();
         return;
     }
@@ -114,15 +118,15 @@ export class WorkerPool {
       if (!next) return;
       const running: Running = { ...next, aborted: false };
       slot.busy = running;
-      slot.worker.postMessage(next.job);
+      slot.worker.postMessage(next.job, next.transfer ? [...next.transfer] : []);
     }
   }
 
-  private submit(job: Job, answers?: PeerAnswers, ctl?: Int32Array, data?: SharedArrayBuffer): { promise: Promise<JobResult>; pending: () => Running | Pending | undefined } {
+  private submit(job: Job, answers?: PeerAnswers, ctl?: Int32Array, data?: SharedArrayBuffer, transfer?: readonly ArrayBuffer[]): { promise: Promise<JobResult>; pending: () => Running | Pending | undefined } {
     if (this.closed) return { promise: Promise.reject(new LinkError('ERR_LINK_STOPPED', 'worker pool is closed')), pending: () => undefined };
     let entry!: Pending;
     const promise = new Promise<JobResult>((resolve, reject) => {
-      entry = { job, resolve, reject, ...(answers ? { answers } : {}), ...(ctl ? { ctl } : {}), ...(data ? { data } : {}) };
+      entry = { job, resolve, reject, ...(answers ? { answers } : {}), ...(ctl ? { ctl } : {}), ...(data ? { data } : {}), ...(transfer ? { transfer } : {}) };
     });
     this.queue.push(entry);
     this.pump();
@@ -153,6 +157,17 @@ export class WorkerPool {
         Atomics.notify(ctl, 0);
       },
     };
+  }
+
+  /**
+   * A block's bulk work (jobs.ts BlockJob). Buffers in `transfer` move to the worker: the caller
+   * must not use them afterwards.
+   */
+  async run<K extends BlockJob['kind']>(job: Omit<Extract<BlockJob, { kind: K }>, 'id'> & { readonly kind: K }, transfer: readonly ArrayBuffer[] = []): Promise<Extract<BlockJobResult, { kind: K }>> {
+    const full = { ...job, id: nextId++ } as unknown as BlockJob;
+    const r = await this.submit(full, undefined, undefined, undefined, transfer).promise;
+    if (r.kind !== job.kind) throw new LinkError('ERR_LINK_PROTOCOL', `worker answered a ${r.kind} job for a ${job.kind} job`);
+    return r as Extract<BlockJobResult, { kind: K }>;
   }
 
   /** Toeplitz hashing of a packed n-bit input to m bits. */

@@ -1,20 +1,28 @@
 /**
- * A post-processing worker thread (started through worker-entry.mjs): runs reconciliation and
- * privacy-amplification jobs (jobs.ts) with its own WASM kernel instances. One job at a time.
+ * A post-processing worker thread (started through worker-entry.mjs): runs a block's bulk work
+ * (announcement, sifting, framing, packing), reconciliation and privacy-amplification jobs
+ * (jobs.ts) with its own WASM kernel instances. One job at a time.
  */
+import { randomBytes } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { Sifter } from '../kernels/sift.js';
+import { SessionMessageError } from '../session/messages.js';
+import { decodeSlotDeltas, encodeSegmentDeltas, pack2, partitionSlotDeltas, packBits, unpack2, unpackBits, countBits } from '../session/packing.js';
+import { aliceKeep, perClassArray, siftBlock, squashClicks, type SiftedBlock } from '../session/sifting.js';
+import { frameKey, keyIndex, packKept, paddedKey, realBits } from './postprocess.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
 import { BobReconciler, type AlicePeer, type SyndromeMessage } from '../reconciliation/reconcile.js';
 import type { VerifyTag } from '../reconciliation/verify.js';
 import { ProtocolError } from '../reconciliation/errors.js';
 import { PrivacyAmplifier } from '../kernels/pa.js';
-import { ANSWER_ABORTED, ANSWER_READY, ANSWER_WAITING, type Job, type JobResult, type PaJob, type ReconcileJob, type WorkerMessage } from './jobs.js';
+import { ANSWER_ABORTED, ANSWER_READY, ANSWER_WAITING, type BlockJob, type Job, type JobResult, type PaJob, type ReconcileJob, type SiftedStrings, type WorkerMessage } from './jobs.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts runs in a worker thread');
 
 let family: CodeFamily | undefined;
 let amplifier: PrivacyAmplifier | undefined;
+let sifter: Sifter | undefined;
 /** Reconcilers by planned QBER: a link's QBER barely moves, so a few cover a long run. */
 const reconcilers = new Map<number, BobReconciler>();
 
@@ -92,13 +100,87 @@ function pa(job: PaJob): JobResult {
   return { kind: 'pa', id: job.id, key: amplifier.hash(job.seed, job.input, job.n, job.m) };
 }
 
+function strings(s: SiftedBlock): SiftedStrings {
+  const [zs, zd, zv] = perClassArray(s.nZ);
+  const [xs, xd, xv] = perClassArray(s.nX);
+  return { key: s.key, test: s.test, nZ: [zs!, zd!, zv!], nX: [xs!, xd!, xv!] };
+}
+
+/** The block's bulk work (jobs.ts BlockJob); its results' buffers are transferred back. */
+function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike[] } {
+  switch (job.kind) {
+    case 'announce': {
+      const { basis, value } = squashClicks(job.masks, (n) => new Uint8Array(randomBytes(n)));
+      const d = encodeSegmentDeltas(job.start, job.segments);
+      const bb = packBits(basis);
+      const raw = job.segments.raw;
+      return { result: { kind: 'announce', id: job.id, d, bb, basis, value, raw, masks: job.masks }, transfer: [d.buffer, bb.buffer, basis.buffer, value.buffer, raw.buffer, job.masks.buffer] };
+    }
+    case 'slots': {
+      const slots = decodeSlotDeltas(job.d, job.s, job.e, job.n);
+      return { result: { kind: 'slots', id: job.id, parts: partitionSlotDeltas(job.d, job.s, slots, job.parts) }, transfer: [] };
+    }
+    case 'sift-rx': {
+      const n = job.basis.length;
+      const keep = unpackBits(job.keep, n, 'sift.reply keep');
+      const cls = unpack2(job.cls, countBits(job.keep, n), 'sift.reply cls');
+      const s = siftBlock((sifter ??= new Sifter()), job.basis, job.value, keep, cls, 'receiver');
+      const testPacked = packBits(s.test);
+      return { result: { kind: 'sift-rx', id: job.id, sifted: strings(s), testPacked }, transfer: [s.key.buffer, s.test.buffer, testPacked.buffer] };
+    }
+    case 'sift-tx': {
+      const bobBasis = unpackBits(job.bobBasis, job.n, 'sift.announce bb');
+      const { keep, cls } = aliceKeep(bobBasis, job);
+      const s = siftBlock((sifter ??= new Sifter()), bobBasis, job.value, keep, cls, 'transmitter');
+      const keepPacked = packBits(keep);
+      const clsPacked = pack2(cls);
+      return { result: { kind: 'sift-tx', id: job.id, keep: keepPacked, cls: clsPacked, sifted: strings(s) }, transfer: [keepPacked.buffer, clsPacked.buffer, s.key.buffer, s.test.buffer] };
+    }
+    case 'frames': {
+      const padded = paddedKey(job.key, frameKey((family ??= CodeFamily.load()), job.qec, job.key.length));
+      return { result: { kind: 'frames', id: job.id, padded }, transfer: [padded.buffer] };
+    }
+    case 'pack': {
+      const fr = frameKey((family ??= CodeFamily.load()), job.qec, job.keyBits);
+      const packed = packKept(job.bits, fr, job.ok, job.kept);
+      if (!job.reference || !job.bounds) return { result: { kind: 'pack', id: job.id, packed }, transfer: [packed.buffer] };
+      // Errors corrected, per class, in the decoded frames (the key string is signal, decoy, vacuum).
+      const ref = job.reference;
+      const bits = job.bits;
+      const [b0, b1] = job.bounds;
+      const errZ: [number, number, number] = [0, 0, 0];
+      for (let f = 0; f < fr.frames; f++) {
+        if (!job.ok[f]) continue;
+        const r = realBits(fr, f);
+        const base = f * fr.k;
+        for (let i = 0; i < r; i++) {
+          const at = base + fr.order[i]!;
+          if (ref[at] === bits[at]) continue;
+          const j = keyIndex(fr, f, i);
+          errZ[j < b0 ? 0 : j < b1 ? 1 : 2]++;
+        }
+      }
+      return { result: { kind: 'pack', id: job.id, packed, errZ }, transfer: [packed.buffer] };
+    }
+  }
+}
+
 port.on('message', (job: Job) => {
   try {
-    const result = job.kind === 'reconcile' ? reconcile(job) : pa(job);
-    const transfer = result.kind === 'reconcile' ? [result.corrected.buffer as ArrayBuffer] : [result.key.buffer as ArrayBuffer];
-    post({ kind: 'result', result }, transfer);
+    if (job.kind === 'reconcile' || job.kind === 'pa') {
+      const result = job.kind === 'reconcile' ? reconcile(job) : pa(job);
+      const transfer = result.kind === 'reconcile' ? [result.corrected.buffer as ArrayBuffer] : result.kind === 'pa' ? [result.key.buffer as ArrayBuffer] : [];
+      post({ kind: 'result', result }, transfer);
+      return;
+    }
+    const { result, transfer } = blockJob(job);
+    post({ kind: 'result', result }, transfer as ArrayBuffer[]);
   } catch (e) {
     const err = e as Error & { code?: string };
-    post({ kind: 'failed', id: job.id, code: typeof err.code === 'string' ? err.code : 'ERR_LINK_WORKER', message: err.message });
+    // A malformed field of the peer's (caught while unpacking it here), or data of a block that does
+    // not add up, is a protocol error of the block; reconciliation and amplification keep their codes.
+    const blockJob = job.kind !== 'reconcile' && job.kind !== 'pa';
+    const code = e instanceof SessionMessageError || (blockJob && typeof err.code !== 'string') ? 'ERR_LINK_PROTOCOL' : typeof err.code === 'string' ? err.code : 'ERR_LINK_WORKER';
+    post({ kind: 'failed', id: job.id, code, message: err.message });
   }
 });

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { countBits, decodeSlotDeltas, decodeU32s, encodeSlotDeltas, encodeU32s, pack2, packBits, unpack2, unpackBits } from './packing.js';
+import { countBits, decodeSlotDeltas, decodeU32s, encodeSegmentDeltas, partitionSlotDeltas, encodeSlotDeltas, encodeU32s, pack2, packBits, unpack2, unpackBits } from './packing.js';
 import { SessionMessageError } from './messages.js';
 
 test('bits, 2-bit classes and u32 lists survive a round trip', () => {
@@ -42,6 +42,67 @@ test('decoders refuse wrong lengths, truncated deltas and events outside the blo
   ];
   for (const [f, want] of bad) assert.throws(f, (e: unknown) => e instanceof SessionMessageError && want.test(e.message));
   assert.throws(() => encodeSlotDeltas(10, [9]), /before/);
+});
+
+test('a block announced from whole batches in wire form and decoded parts gives the same bytes as from its slots', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.array(fc.integer({ min: 0, max: 70_000 }), { maxLength: 40 }), fc.boolean(), fc.integer({ min: 0, max: 2 ** 33 })), { maxLength: 12 }),
+      fc.integer({ min: 0, max: 2 ** 40 }),
+      (batches, s0) => {
+        // Batch i starts `gap` slots after the previous batch's last event; its deltas are from its own start.
+        const slots: number[] = [];
+        const base: number[] = [];
+        const count: number[] = [];
+        const rawBytes: number[] = [];
+        const raw: number[] = [];
+        const decoded: number[] = [];
+        let at = s0;
+        for (const [deltas, wire, gap] of batches) {
+          const start = at + gap;
+          let slot = start;
+          const mine = deltas.map((d) => (slot += d));
+          base.push(start);
+          count.push(mine.length);
+          if (wire) {
+            const bytes = encodeSlotDeltas(start, mine);
+            rawBytes.push(bytes.length);
+            raw.push(...bytes);
+          } else {
+            rawBytes.push(-1);
+            decoded.push(...mine);
+          }
+          slots.push(...mine);
+          at = mine.length > 0 ? slot : start;
+        }
+        const seg = { base: Float64Array.from(base), count: Uint32Array.from(count), rawBytes: Int32Array.from(rawBytes), raw: Uint8Array.from(raw), decoded: Float64Array.from(decoded) };
+        assert.equal(encodeSegmentDeltas(s0, seg), encodeSlotDeltas(s0, slots));
+      },
+    ),
+    { numRuns: 200, seed: 11 },
+  );
+  // A segment whose wire deltas are cut short, or have bytes left over, is refused.
+  const seg = (raw: number[], count: number) => ({ base: Float64Array.of(100), count: Uint32Array.of(count), rawBytes: Int32Array.of(raw.length), raw: Uint8Array.from(raw), decoded: new Float64Array(0) });
+  assert.throws(() => encodeSegmentDeltas(0, seg([0x85], 1)), /end after 0 of 1/);
+  assert.throws(() => encodeSegmentDeltas(0, seg([1, 2], 1)), /1 bytes left/);
+  assert.throws(() => encodeSegmentDeltas(200, seg([1], 1)), /before 200/);
+});
+
+test('slot deltas cut into parts: each part decodes on its own to its share of the slots', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 300_000 }), { maxLength: 200 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 0, max: 2 ** 40 }), (deltas, parts, s) => {
+      let at = s;
+      const slots = deltas.map((d) => (at += d));
+      const bytes = encodeSlotDeltas(s, slots);
+      const decoded = decodeSlotDeltas(bytes, s, at + 1, slots.length);
+      const cut = partitionSlotDeltas(bytes, s, decoded, parts);
+      assert.ok(cut.length <= parts);
+      assert.is(cut.reduce((a, p) => a + p.n, 0), slots.length);
+      const again = cut.flatMap((p) => Array.from(decodeSlotDeltas(bytes.subarray(p.from, p.to), p.s, at + 1, p.n)));
+      assert.equal(again, slots);
+    }),
+    { numRuns: 200, seed: 5 },
+  );
 });
 
 test.run();

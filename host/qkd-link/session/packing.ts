@@ -23,8 +23,14 @@ export function packBits(bits: ArrayLike<number>, n = bits.length): Uint8Array {
 export function unpackBits(packed: Uint8Array, n: number, what: string): Uint8Array {
   if (packed.length !== (n + 7) >>> 3) throw new SessionMessageError(`${what}: ${packed.length} bytes for ${n} bits, expected ${(n + 7) >>> 3}`);
   const out = new Uint8Array(n);
+  unpackBitsInto(packed, n, out, 0);
+  return out;
+}
+
+/** Unpacks the first n bits of `packed` into out[at..at+n), one per byte (no length checks). */
+export function unpackBitsInto(packed: Uint8Array, n: number, out: Uint8Array, at: number): void {
   const whole = n >>> 3;
-  for (let o = 0, i = 0; o < whole; o++, i += 8) {
+  for (let o = 0, i = at; o < whole; o++, i += 8) {
     const b = packed[o]!;
     out[i] = b & 1;
     out[i + 1] = (b >>> 1) & 1;
@@ -35,8 +41,7 @@ export function unpackBits(packed: Uint8Array, n: number, what: string): Uint8Ar
     out[i + 6] = (b >>> 6) & 1;
     out[i + 7] = b >>> 7;
   }
-  for (let i = whole << 3; i < n; i++) out[i] = (packed[i >>> 3]! >>> (i & 7)) & 1;
-  return out;
+  for (let i = whole << 3; i < n; i++) out[at + i] = (packed[i >>> 3]! >>> (i & 7)) & 1;
 }
 
 /** Number of set bits in the first n bits of a packed field. */
@@ -126,6 +131,105 @@ export function decodeSlotDeltas(bytes: Uint8Array, s: number, e: number, n: num
   // Slots only grow, so checking the last against the end checks them all.
   if (n > 0 && slot >= e) throw new SessionMessageError(`sift.announce: event ${n - 1} at slot ${slot} is not before the block end ${e}`);
   if (pos !== len) throw new SessionMessageError(`sift.announce: ${len - pos} bytes left after ${n} slot deltas`);
+  return out;
+}
+
+/**
+ * The events of a block, as the receiver gathers them: segments of slots, each either a whole
+ * detection batch still in its wire form (LEB128 deltas from the batch's first slot `base`, as
+ * firmware-bridge delivers them) or decoded slots (part of a batch, where a block starts or ends).
+ */
+export interface SlotSegments {
+  /** Per segment: its base slot (raw segments; ignored for decoded ones). */
+  readonly base: Float64Array;
+  /** Per segment: its number of events. */
+  readonly count: Uint32Array;
+  /** Per segment: bytes of its raw deltas in `raw`, or -1 when its slots are in `decoded`. */
+  readonly rawBytes: Int32Array;
+  readonly raw: Uint8Array;
+  readonly decoded: Float64Array;
+}
+
+/**
+ * encodeSlotDeltas of the segments' slots from s, without materialising them: each slot is
+ * decoded from its batch's varint and re-encoded against the previous one in one pass.
+ */
+export function encodeSegmentDeltas(s: number, seg: SlotSegments): Uint8Array {
+  let n = 0;
+  for (let i = 0; i < seg.count.length; i++) n += seg.count[i]!;
+  let out = new Uint8Array(Math.max(16, n * 3));
+  let pos = 0;
+  let prev = s;
+  let rp = 0;
+  let dp = 0;
+  const raw = seg.raw;
+  for (let i = 0; i < seg.count.length; i++) {
+    const count = seg.count[i]!;
+    const bytes = seg.rawBytes[i]!;
+    const rawEnd = rp + bytes;
+    let slot = seg.base[i]!;
+    if (bytes >= 0 && rawEnd > raw.length) throw new RangeError(`segment ${i}: ${bytes} bytes of deltas past the end of ${raw.length}`);
+    for (let k = 0; k < count; k++) {
+      if (bytes >= 0) {
+        let d = 0;
+        let scale = 1;
+        for (;;) {
+          if (rp >= rawEnd) throw new RangeError(`segment ${i}: its deltas end after ${k} of ${count} events`);
+          const b = raw[rp++]!;
+          d += (b & 0x7f) * scale;
+          if (b < 0x80) break;
+          scale *= 0x80;
+        }
+        slot += d;
+      } else slot = seg.decoded[dp++]!;
+      let d = slot - prev;
+      if (!(d >= 0) || !Number.isSafeInteger(d)) throw new RangeError(`slot ${slot} in segment ${i} is before ${prev}`);
+      prev = slot;
+      if (pos + 8 > out.length) {
+        const grown = new Uint8Array(out.length * 2);
+        grown.set(out);
+        out = grown;
+      }
+      if (d < 0x80) out[pos++] = d;
+      else {
+        while (d >= 0x80) {
+          out[pos++] = (d % 0x80) | 0x80;
+          d = Math.floor(d / 0x80);
+        }
+        out[pos++] = d;
+      }
+    }
+    if (bytes >= 0 && rp !== rawEnd) throw new RangeError(`segment ${i}: ${rawEnd - rp} bytes left after ${count} deltas`);
+  }
+  return out.slice(0, pos);
+}
+
+/** Part of a list of slot deltas that is a valid list of its own, counted from the slot before it. */
+export interface SlotDeltaPart {
+  /** The slot before the part's first (the list's base for the first part). */
+  readonly s: number;
+  readonly n: number;
+  /** Byte range of its deltas in the list. */
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * Cuts n deltas from s (already checked, e.g. by decodeSlotDeltas, whose slots are `slots`) into
+ * `parts` contiguous parts of nearly equal counts, by counting varint terminators: each part can
+ * go to the board on its own.
+ */
+export function partitionSlotDeltas(bytes: Uint8Array, s: number, slots: Float64Array, parts: number): SlotDeltaPart[] {
+  const n = slots.length;
+  const per = Math.max(1, Math.ceil(n / Math.max(1, parts)));
+  const out: SlotDeltaPart[] = [];
+  let pos = 0;
+  for (let first = 0; first < n; first += per) {
+    const count = Math.min(per, n - first);
+    const from = pos;
+    for (let k = 0; k < count; k++) while (bytes[pos++]! & 0x80);
+    out.push({ s: first === 0 ? s : slots[first - 1]!, n: count, from, to: pos });
+  }
   return out;
 }
 

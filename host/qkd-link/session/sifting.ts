@@ -13,6 +13,7 @@
  */
 import { INTENSITY_CLASSES, type IntensityClass, type Sifter } from '../kernels/sift.js';
 import type { PerClass } from '../estimation/finite-key.js';
+import { unpackBitsInto } from './packing.js';
 
 /** Setting status from the transmitter: 0 = known; anything else (expired, future, dark) drops the event. */
 export interface TransmitterAnswer {
@@ -127,19 +128,8 @@ export function siftBlock(sifter: Sifter, basis: Uint8Array, value: Uint8Array, 
     let o = 0;
     for (const c of INTENSITY_CLASSES) {
       const { bits, length } = r.streams[c][b];
-      const whole = length >>> 3;
-      for (let j = 0; j < whole; j++, o += 8) {
-        const x = bits[j]!;
-        out[o] = x & 1;
-        out[o + 1] = (x >>> 1) & 1;
-        out[o + 2] = (x >>> 2) & 1;
-        out[o + 3] = (x >>> 3) & 1;
-        out[o + 4] = (x >>> 4) & 1;
-        out[o + 5] = (x >>> 5) & 1;
-        out[o + 6] = (x >>> 6) & 1;
-        out[o + 7] = x >>> 7;
-      }
-      for (let i = whole << 3; i < length; i++) out[o++] = (bits[i >>> 3]! >>> (i & 7)) & 1;
+      unpackBitsInto(bits, length, out, o);
+      o += length;
     }
     return out;
   };
