@@ -593,3 +593,11 @@ export function extractKey(lane: u32, out: usize): void {
     store<u8>(out + <usize>j, <u8>(<u32>load<i16>(post + <usize>load<u32>(keyOffBase + (<usize>j << 2))) >>> 31));
   }
 }
+
+/** Posteriors of one lane at the key positions, in key order: i16 at `out`. */
+export function keyPosteriors(lane: u32, out: usize): void {
+  const post = postBase + <usize>lane * postStride;
+  for (let j: u32 = 0; j < keyCount; j++) {
+    store<i16>(out + (<usize>j << 1), load<i16>(post + <usize>load<u32>(keyOffBase + (<usize>j << 2))));
+  }
+}

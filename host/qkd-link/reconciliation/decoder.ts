@@ -33,6 +33,7 @@ interface LdpcExports {
   setLayout(keyPos: number, k: number, order: number, d: number): void;
   loadFrame(lane: number, keyBytes: number, llr: number, punctured: number, syndBytes: number): void;
   extractKey(lane: number, out: number): void;
+  keyPosteriors(lane: number, out: number): void;
   setCorrection(full: number): void;
 }
 
@@ -60,6 +61,7 @@ export class LaneDecoder {
   private readonly keyPosPtr: number;
   private readonly orderPtr: number;
   private readonly keyIoPtr: number;
+  private readonly keyPostPtr: number;
   private readonly syndIoPtr: number;
   private keyCount = -1;
   private readonly z: number;
@@ -108,6 +110,7 @@ export class LaneDecoder {
     const keyPosOff = o; o = align(o + code.n * 4);
     const orderOff = o; o = align(o + code.n * 4);
     const keyIoOff = o; o = align(o + code.n);
+    const keyPostOff = o; o = align(o + code.n * 2);
     const syndIoOff = o; o = align(o + code.m);
     const base = guard('ldpc', () => this.k.exports.arena(o));
     if (base === 0) throw new KernelArgumentError('code.n', code.n, 'a code whose decoder fits in WASM memory');
@@ -128,6 +131,7 @@ export class LaneDecoder {
     this.keyPosPtr = base + keyPosOff;
     this.orderPtr = base + orderOff;
     this.keyIoPtr = base + keyIoOff;
+    this.keyPostPtr = base + keyPostOff;
     this.syndIoPtr = base + syndIoOff;
     this.views.u8.fill(0, base + postOff, base + scratchOff);
     guard('ldpc', () => this.k.exports.configure(z, mb, nb, base + entryStartOff, base + entryColOff, base + entryShiftOff, base + rowStartOff, base + colsOff, code.maxRowDegree,
@@ -207,6 +211,13 @@ export class LaneDecoder {
     this.checkLane(lane);
     guard('ldpc', () => this.k.exports.extractKey(lane, this.keyIoPtr));
     return this.views.u8.slice(this.keyIoPtr, this.keyIoPtr + this.keyCount);
+  }
+
+  /** Posteriors of one lane at the key positions (setLayout's order). */
+  keyPosteriors(lane: number): Int16Array {
+    this.checkLane(lane);
+    guard('ldpc', () => this.k.exports.keyPosteriors(lane, this.keyPostPtr));
+    return new Int16Array(this.k.memory.buffer, this.keyPostPtr, this.keyCount).slice();
   }
 
   /** Sets one posterior (a revealed bit becomes ±LLR_KNOWN). */

@@ -351,13 +351,12 @@ export class BobReconciler {
 
   /** The `count` unrevealed key positions with the smallest posterior magnitude in a lane. */
   private leastReliable(slot: number, lane: Lane, count: number): Uint32Array {
-    const post = this.decoder.posteriors(slot);
+    const post = this.decoder.keyPosteriors(slot);
     const kp = this.plan.keyPositions;
     // Histogram of |LLR| >> 5, then take whole buckets from the bottom and part of the last one.
     const hist = new Uint32Array(1025);
     for (let j = 0; j < kp.length; j++) {
-      const v = kp[j]!;
-      if (!lane.revealed[v]) hist[Math.abs(post[v]!) >> 5]!++;
+      if (!lane.revealed[kp[j]!]) hist[Math.abs(post[j]!) >> 5]!++;
     }
     let cut = 0;
     let below = 0;
@@ -367,7 +366,7 @@ export class BobReconciler {
     for (let j = 0; j < kp.length && out.length < count; j++) {
       const v = kp[j]!;
       if (lane.revealed[v]) continue;
-      const b = Math.abs(post[v]!) >> 5;
+      const b = Math.abs(post[j]!) >> 5;
       if (b < cut) out.push(v);
       else if (b === cut && fromCut > 0) { out.push(v); fromCut--; }
     }
