@@ -14,21 +14,7 @@ import type { TransmitterPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
 import type { PendingBlock } from './link-state.js';
-import { efficiency, expectedLeak, frameKey, keptLeak, planningQber, qberOf, secretLength, splitFinalKey, unitsFor } from './postprocess.js';
-
-/** Uniform floats in [0, 1) from cryptographic bytes, for the reconciliation's punctured fill and hash points. */
-export function floatSource(random: (n: number) => Uint8Array): () => number {
-  let buf: Uint32Array = new Uint32Array(0);
-  let i = 0;
-  return () => {
-    if (i >= buf.length) {
-      const b = random(4096);
-      buf = new Uint32Array(b.buffer, b.byteOffset, 1024);
-      i = 0;
-    }
-    return buf[i++]! / 2 ** 32;
-  };
-}
+import { efficiency, expectedLeak, floatSource, frameKey, keptLeak, planningQber, qberOf, secretLength, splitFinalKey, unitsFor } from './postprocess.js';
 
 /** Settings queries in flight to the transmitter board for one block. */
 const SETTINGS_STREAMS = 4;
@@ -167,13 +153,14 @@ export class AliceEnd extends LinkEnd {
 
     // ---- error correction --------------------------------------------------------------------
     const fr = frameKey(deps.family, qec, sifted.key.length);
-    const { padded } = await deps.pool.run({ kind: 'frames', qec, key: sifted.key }, [sifted.key.buffer as ArrayBuffer]);
+    const { padded, prepared } = await deps.pool.run({ kind: 'frames', qec, key: sifted.key, prepare: { epsCor: DEFAULT_EPS_COR } }, [sifted.key.buffer as ArrayBuffer]);
+    if (!prepared || prepared.length !== fr.frames) throw new LinkError('ERR_LINK_PROTOCOL', `worker prepared ${prepared?.length ?? 0} of ${fr.frames} frames`);
     const { code: ldpc } = fr.plan;
     const syn = new Uint8Array(fr.frames * ldpc.m);
     const tags: Uint8Array[] = [];
     for (let f = 0; f < fr.frames; f++) {
       const id = frameId(ctx.block, f);
-      this.endpoint.open(id, fr.plan, padded.subarray(f * fr.k, (f + 1) * fr.k));
+      this.endpoint.open(id, fr.plan, padded.subarray(f * fr.k, (f + 1) * fr.k), prepared[f]);
       ids.push(id);
       const sm = this.endpoint.syndrome(id);
       syn.set(sm.syndrome, f * ldpc.m);

@@ -9,7 +9,7 @@
  * thread, having asked Alice over the channel, writes her answer into shared memory and wakes
  * it. Other blocks keep going on the main thread and on the other workers meanwhile.
  */
-import type { FrameReport } from '../reconciliation/reconcile.js';
+import type { FrameReport, PreparedFrame } from '../reconciliation/reconcile.js';
 import type { SlotDeltaPart, SlotSegments } from '../session/packing.js';
 
 /** Shared-memory answer slot: ctl[0] = state, ctl[1] = byte length of the answer. */
@@ -65,8 +65,12 @@ export type BlockJob =
   | { readonly kind: 'sift-rx'; readonly id: number; readonly basis: Uint8Array; readonly value: Uint8Array; readonly keep: Uint8Array; readonly cls: Uint8Array }
   /** Alice: decide keep and class per event from her board's answer and Bob's packed bases, and sift. */
   | { readonly kind: 'sift-tx'; readonly id: number; readonly n: number; readonly bobBasis: Uint8Array; readonly basis: Uint8Array; readonly value: Uint8Array; readonly intensity: Uint8Array; readonly status: Uint8Array }
-  /** Both: lay the key string out over the LDPC frames planned for qec (postprocess.ts paddedKey). */
-  | { readonly kind: 'frames'; readonly id: number; readonly qec: number; readonly key: Uint8Array }
+  /**
+   * Both: lay the key string out over the LDPC frames planned for qec (postprocess.ts paddedKey).
+   * With `prepare` (Alice), also each frame's codeword, syndrome and first verification tag
+   * (AliceEndpoint.prepare, ε_cor `prepare.epsCor`).
+   */
+  | { readonly kind: 'frames'; readonly id: number; readonly qec: number; readonly key: Uint8Array; readonly prepare?: { readonly epsCor: number } }
   /**
    * Both: pack the real bits of the decoded frames (postprocess.ts packKept). Bob also counts, per
    * intensity class, where his corrected bits differ from `reference` (his bits before decoding);
@@ -91,7 +95,7 @@ export type BlockJobResult =
   | { readonly kind: 'slots'; readonly id: number; readonly parts: readonly SlotDeltaPart[] }
   | { readonly kind: 'sift-rx'; readonly id: number; readonly sifted: SiftedStrings; readonly testPacked: Uint8Array }
   | { readonly kind: 'sift-tx'; readonly id: number; readonly keep: Uint8Array; readonly cls: Uint8Array; readonly sifted: SiftedStrings }
-  | { readonly kind: 'frames'; readonly id: number; readonly padded: Uint8Array }
+  | { readonly kind: 'frames'; readonly id: number; readonly padded: Uint8Array; readonly prepared?: readonly PreparedFrame[] }
   | { readonly kind: 'pack'; readonly id: number; readonly packed: Uint8Array; readonly errZ?: readonly [number, number, number] };
 
 /** Frame reports without key bits; the corrected keys travel separately, frames · keyLength. */

@@ -149,6 +149,20 @@ export function secretLength(c: LinkConfig, nZ: PerClass, nX: PerClass, eX: PerC
 }
 
 /** Efficiency assumed when Alice checks, before error correction, whether a block can give key at all. */
+/** Uniform floats in [0, 1) from cryptographic bytes, for the reconciliation's punctured fill and hash points. */
+export function floatSource(random: (n: number) => Uint8Array): () => number {
+  let buf: Uint32Array = new Uint32Array(0);
+  let i = 0;
+  return () => {
+    if (i >= buf.length) {
+      const b = random(4096);
+      buf = new Uint32Array(b.buffer, b.byteOffset, 1024);
+      i = 0;
+    }
+    return buf[i++]! / 2 ** 32;
+  };
+}
+
 export const PLANNING_EFFICIENCY = 1.2;
 
 /** A family's QBER coverage: a sweep over its plans, fixed for the family, asked once per block. */

@@ -9,9 +9,9 @@ import { Sifter } from '../kernels/sift.js';
 import { SessionMessageError } from '../session/messages.js';
 import { decodeSlotDeltas, encodeSegmentDeltas, pack2, partitionSlotDeltas, packBits, unpack2, unpackBits, countBits } from '../session/packing.js';
 import { aliceKeep, perClassArray, siftBlock, squashClicks, type SiftedBlock } from '../session/sifting.js';
-import { frameKey, keyIndex, packKept, paddedKey, realBits } from './postprocess.js';
+import { floatSource, frameKey, keyIndex, packKept, paddedKey, realBits } from './postprocess.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
-import { BobReconciler, type AlicePeer, type SyndromeMessage } from '../reconciliation/reconcile.js';
+import { AliceEndpoint, BobReconciler, type AlicePeer, type SyndromeMessage } from '../reconciliation/reconcile.js';
 import type { VerifyTag } from '../reconciliation/verify.js';
 import { ProtocolError } from '../reconciliation/errors.js';
 import { PrivacyAmplifier } from '../kernels/pa.js';
@@ -23,6 +23,8 @@ if (!port) throw new Error('worker.ts runs in a worker thread');
 let family: CodeFamily | undefined;
 let amplifier: PrivacyAmplifier | undefined;
 let sifter: Sifter | undefined;
+/** Alice's frame preparation (its own kernels and randomness; no frames are kept open here). */
+let aliceSide: AliceEndpoint | undefined;
 /** Reconcilers by planned QBER: a link's QBER barely moves, so a few cover a long run. */
 const reconcilers = new Map<number, BobReconciler>();
 
@@ -137,8 +139,14 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
       return { result: { kind: 'sift-tx', id: job.id, keep: keepPacked, cls: clsPacked, sifted: strings(s) }, transfer: [keepPacked.buffer, clsPacked.buffer, s.key.buffer, s.test.buffer] };
     }
     case 'frames': {
-      const padded = paddedKey(job.key, frameKey((family ??= CodeFamily.load()), job.qec, job.key.length));
-      return { result: { kind: 'frames', id: job.id, padded }, transfer: [padded.buffer] };
+      const fr = frameKey((family ??= CodeFamily.load()), job.qec, job.key.length);
+      const padded = paddedKey(job.key, fr);
+      if (!job.prepare) return { result: { kind: 'frames', id: job.id, padded }, transfer: [padded.buffer] };
+      // Alice's frames made ready here (codeword with a fresh random fill, syndrome, tag): her main thread only registers them.
+      const alice = (aliceSide ??= new AliceEndpoint(floatSource((n) => new Uint8Array(randomBytes(n))), undefined, job.prepare.epsCor, true));
+      const prepared = Array.from({ length: fr.frames }, (_, f) => alice.prepare(fr.plan, padded.subarray(f * fr.k, (f + 1) * fr.k)));
+      const transfer = [padded.buffer, ...prepared.flatMap((p) => [p.word.buffer, p.syndrome.buffer])];
+      return { result: { kind: 'frames', id: job.id, padded, prepared }, transfer };
     }
     case 'pack': {
       const fr = frameKey((family ??= CodeFamily.load()), job.qec, job.keyBits);

@@ -52,6 +52,13 @@ interface AliceFrame {
   nextTag: VerifyTag | undefined;
 }
 
+/** A frame made ready for Alice's side (AliceEndpoint.prepare), possibly on another thread. */
+export interface PreparedFrame {
+  readonly word: Uint8Array;
+  readonly syndrome: Uint8Array;
+  readonly tag: VerifyTag | undefined;
+}
+
 /** Alice's side. `random` must be a cryptographic source in production (punctured fill, hash points). */
 export class AliceEndpoint implements AlicePeer {
   private readonly frames = new Map<number, AliceFrame>();
@@ -68,16 +75,31 @@ export class AliceEndpoint implements AlicePeer {
     this.verifier = new FrameVerifier(options);
   }
 
-  /** Registers a frame of key bits (one per byte, plan.keyLength of them). */
-  open(frame: number, plan: FramePlan, key: Uint8Array): void {
+  /**
+   * Registers a frame of key bits (one per byte, plan.keyLength of them). `prepared` is what
+   * prepare() gave for the same plan and key elsewhere (a worker thread), so this thread need not
+   * compute the codeword and syndrome.
+   */
+  open(frame: number, plan: FramePlan, key: Uint8Array, prepared?: PreparedFrame): void {
     if (key.length !== plan.keyLength) throw new FrameLengthError('key', key.length, plan.keyLength);
     if (this.frames.has(frame)) throw new ProtocolError(`frame ${frame} is already open`);
+    const p = prepared ?? this.prepare(plan, key);
+    if (p.word.length !== plan.code.n) throw new FrameLengthError('word', p.word.length, plan.code.n);
+    if (p.syndrome.length !== plan.code.m) throw new FrameLengthError('syndrome', p.syndrome.length, plan.code.m);
+    this.frames.set(frame, { plan, word: p.word, key, syndrome: p.syndrome, nextTag: p.tag });
+  }
+
+  /**
+   * A frame's codeword (key bits at their positions, a random fill of the punctured ones), its
+   * syndrome and its first verification tag: computed when the frame is ready, not when Bob asks.
+   */
+  prepare(plan: FramePlan, key: Uint8Array): PreparedFrame {
+    if (key.length !== plan.keyLength) throw new FrameLengthError('key', key.length, plan.keyLength);
     const { code } = plan;
     const word = new Uint8Array(code.n); // shortened positions stay 0
     for (let j = 0; j < key.length; j++) word[plan.keyPositions[j]!] = key[j]! & 1;
     for (let i = 0; i < plan.punctured; i++) word[code.punctureOrder[i]!] = this.random() < 0.5 ? 1 : 0;
-    // The syndrome is computed here, when the frame is ready, not when Bob asks for it.
-    this.frames.set(frame, { plan, word, key, syndrome: this.encoder(plan).syndrome(word), nextTag: this.verifier.makeTag(key, this.random, this.epsCor) });
+    return { word, syndrome: this.encoder(plan).syndrome(word), tag: this.verifier.makeTag(key, this.random, this.epsCor) };
   }
 
   private get(frame: number): AliceFrame {
