@@ -67,7 +67,13 @@ function storeSnapshot(): string {
 }
 
 test('status: all eleven fields, integers, consistent', async () => {
-  const r = await client('alice', 'A').status('bob');
+  // The count is of keys both KMEs hold: it stays 0 until the first key sync with B has run.
+  const c = client('alice', 'A');
+  let r = await c.status('bob');
+  for (let tries = 0; tries < 100 && r.status === 200 && (r.body as Record<string, number>).stored_key_count === 0; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    r = await c.status('bob');
+  }
   assert.is(r.status, 200, r.raw);
   const s = r.body;
   for (const f of ['source_KME_ID', 'target_KME_ID', 'master_SAE_ID', 'slave_SAE_ID']) assert.type(s[f], 'string', f);
