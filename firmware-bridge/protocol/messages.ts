@@ -510,44 +510,35 @@ function readDelta(d: Uint8Array, i: number, n: number, message: string): number
  */
 export function decodeSlotDeltas(base: number, d: Uint8Array, n: number, message: string): Float64Array {
   const out = new Float64Array(n);
-  const len = d.length;
-  let s = base;
-  let o = 0;
-  for (let i = 0; i < n; i++) {
-    // One-byte deltas (most, at 1 GHz) inline; longer ones and errors through readDelta.
-    const b = o < len ? d[o]! : 0x80;
-    if (b < 0x80) {
-      o++;
-      s += b;
-    } else {
-      deltaAt = o;
-      s += readDelta(d, i, n, message);
-      o = deltaAt;
-    }
-    out[i] = s;
-  }
-  if (o !== len) throw new BadMessageError(message, 'd', `${len - o} bytes after the ${n} deltas`);
+  walkSlotDeltas(base, d, n, message, out);
   return out;
 }
 
 /** Checks what decodeSlotDeltas checks (same errors) without writing the slots; returns the last slot (base if n = 0). */
 export function checkSlotDeltas(base: number, d: Uint8Array, n: number, message: string): number {
-  const len = d.length;
+  return walkSlotDeltas(base, d, n, message, undefined);
+}
+
+/** The slots of n deltas from base, into `out` when given; returns the last. */
+function walkSlotDeltas(base: number, d: Uint8Array, n: number, message: string, out: Float64Array | undefined): number {
   let s = base;
-  let o = 0;
+  deltaAt = 0;
   for (let i = 0; i < n; i++) {
-    const b = o < len ? d[o]! : 0x80;
-    if (b < 0x80) {
-      o++;
-      s += b;
-    } else {
-      deltaAt = o;
-      s += readDelta(d, i, n, message);
-      o = deltaAt;
-    }
+    s += nextDelta(d, i, n, message);
+    if (out) out[i] = s;
   }
-  if (o !== len) throw new BadMessageError(message, 'd', `${len - o} bytes after the ${n} deltas`);
+  if (deltaAt !== d.length) throw new BadMessageError(message, 'd', `${d.length - deltaAt} bytes after the ${n} deltas`);
   return s;
+}
+
+/** The delta at deltaAt, advancing it: one-byte deltas (most, at 1 GHz) inline, longer ones and errors through readDelta. */
+function nextDelta(d: Uint8Array, i: number, n: number, message: string): number {
+  const b = deltaAt < d.length ? d[deltaAt]! : 0x80;
+  if (b < 0x80) {
+    deltaAt++;
+    return b;
+  }
+  return readDelta(d, i, n, message);
 }
 
 /** A run of consecutive deltas: bytes [from, to) of the list, `n` slots counted from `s`. */
@@ -570,27 +561,18 @@ export function splitSlotDeltas(base: number, d: Uint8Array, n: number, per: num
   let runS = base;
   let runFrom = 0;
   let runStart = 0;
-  const len = d.length;
-  let o = 0;
+  deltaAt = 0;
   for (let i = 0; i < n; i++) {
     if (i - runStart === per) {
-      runs.push({ s: runS, n: per, from: runFrom, to: o });
+      runs.push({ s: runS, n: per, from: runFrom, to: deltaAt });
       runS = s;
-      runFrom = o;
+      runFrom = deltaAt;
       runStart = i;
     }
-    const b = o < len ? d[o]! : 0x80;
-    if (b < 0x80) {
-      o++;
-      s += b;
-    } else {
-      deltaAt = o;
-      s += readDelta(d, i, n, message);
-      o = deltaAt;
-    }
+    s += nextDelta(d, i, n, message);
   }
-  if (o !== len) throw new BadMessageError(message, 'd', `${len - o} bytes after the ${n} deltas`);
+  if (deltaAt !== d.length) throw new BadMessageError(message, 'd', `${d.length - deltaAt} bytes after the ${n} deltas`);
   if (s > Number.MAX_SAFE_INTEGER) throw new BadMessageError(message, 'd', `slots reach ${s}, beyond 2^53`);
-  if (n > 0) runs.push({ s: runS, n: n - runStart, from: runFrom, to: o });
+  if (n > 0) runs.push({ s: runS, n: n - runStart, from: runFrom, to: deltaAt });
   return runs;
 }
