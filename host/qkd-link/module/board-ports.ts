@@ -7,16 +7,12 @@
  */
 import { BoardDriver, type Acquisition, type BoardDriverOptions } from '../../../firmware-bridge/driver/board-driver.js';
 import { BoardError } from '../../../firmware-bridge/errors.js';
-import { MAX_QUERY_SLOTS } from '../../../firmware-bridge/protocol/messages.js';
 import type { PortSelector } from '../../../firmware-bridge/driver/serial-line.js';
 import type { Alarm } from '../../../firmware-bridge/protocol/messages.js';
 import type { TransmitterAnswer } from '../session/sifting.js';
 import type { DetectionItem, FaultListener, ReceiverPort, TransmitterPort } from './boards.js';
 import type { LinkConfig } from './config.js';
 import { LinkError } from './errors.js';
-
-/** Settings queries a transmitter port keeps in flight for one block. */
-const QUERY_STREAMS = 4;
 
 /** `usb:VID:PID[:SERIAL]` or a device path. */
 export function portSelector(port: string): PortSelector {
@@ -114,29 +110,6 @@ export class BoardTransmitterPort implements TransmitterPort {
 
   onFault(listener: FaultListener): void {
     this.watch.on(listener);
-  }
-
-  async querySettings(slots: Float64Array): Promise<TransmitterAnswer> {
-    if (!this.watch.healthy) throw new LinkError('ERR_LINK_BOARD_FAULT', 'transmitter board has a critical alarm standing: its settings are not trusted');
-    try {
-      // The driver asks MAX_QUERY_SLOTS at a time and waits for each answer; several such streams
-      // over contiguous parts of the block keep the link busy instead of idle for each round trip.
-      const n = slots.length;
-      const parts = Math.max(1, Math.min(QUERY_STREAMS, Math.ceil(n / MAX_QUERY_SLOTS)));
-      if (parts === 1) return await this.driver.querySettings(slots);
-      const size = Math.ceil(n / parts);
-      const answers = await Promise.all(Array.from({ length: parts }, (_, i) => this.driver.querySettings(slots.subarray(i * size, Math.min(n, (i + 1) * size)))));
-      const out: TransmitterAnswer = { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
-      answers.forEach((a, i) => {
-        out.basis.set(a.basis, i * size);
-        out.value.set(a.value, i * size);
-        out.intensity.set(a.intensity, i * size);
-        out.status.set(a.status, i * size);
-      });
-      return out;
-    } catch (e) {
-      throw new LinkError('ERR_LINK_BOARD_FAULT', `transmitter settings query: ${(e as Error).message}`, { cause: e });
-    }
   }
 
   async querySettingsDeltas(start: number, n: number, deltas: Uint8Array): Promise<TransmitterAnswer> {

@@ -35,11 +35,10 @@ export type DetectionItem = DetectionBatchItem | DetectionGapItem;
 export type FaultListener = (err: LinkError) => void;
 
 export interface TransmitterPort {
-  /** Settings (basis, value, class, status) for each slot, slots increasing. */
-  querySettings(slots: Float64Array): Promise<TransmitterAnswer>;
   /**
-   * The same for n slots given as LEB128 deltas from `start` (slot k = start + d0 + ... + dk), as
-   * the receiver announces them. Several calls may be in flight (parts of one block).
+   * Settings (basis, value, class, status) for n slots given as LEB128 deltas from `start` (slot
+   * k = start + d0 + ... + dk), as the receiver announces them. Several calls may be in flight
+   * (parts of one block).
    */
   querySettingsDeltas(start: number, n: number, deltas: Uint8Array): Promise<TransmitterAnswer>;
   onFault(listener: FaultListener): void;
