@@ -165,13 +165,9 @@ export function floatSource(random: (n: number) => Uint8Array): () => number {
 
 export const PLANNING_EFFICIENCY = 1.2;
 
-/** A family's QBER coverage: a sweep over its plans, fixed for the family, asked once per block. */
-const coverages = new WeakMap<CodeFamily, { min: number; max: number }>();
-
 /** The QBER to plan error correction for: the key basis' measured rate when known, else the test basis', clamped to the codes. */
 export function planningQber(family: CodeFamily, known: number | undefined, testQber: number): number {
-  let cov = coverages.get(family);
-  if (!cov) coverages.set(family, (cov = family.coverage()));
+  const cov = family.coverage();
   const q = known ?? testQber;
   const clamped = Math.min(cov.max, Math.max(cov.min * 1.01, q));
   return Number(clamped.toPrecision(4));

@@ -127,6 +127,7 @@ const codesDir = fileURLToPath(new URL('./codes/', import.meta.url));
 export class CodeFamily {
   readonly codes: readonly LdpcCode[];
   private readonly keyPositionCache = new Map<number, Uint32Array>();
+  private readonly coverageCache = new Map<string, { readonly min: number; readonly max: number }>();
 
   /** Codes plus, optionally, their measured needs (default: the shipped calibration.ts). */
   constructor(codes: readonly LdpcCode[], private readonly calibration: CalibrationTable = CALIBRATION) {
@@ -154,6 +155,14 @@ export class CodeFamily {
 
   /** QBER range the family covers at this starting efficiency (default: calibrated) and frame length. */
   coverage(startEfficiency?: number, frameBits = DEFAULT_FRAME_BITS): { min: number; max: number } {
+    // A sweep over every plan, fixed for the family: the link asks it for every block.
+    const key = `${startEfficiency ?? 'calibrated'}/${frameBits}`;
+    let c = this.coverageCache.get(key);
+    if (!c) this.coverageCache.set(key, (c = this.sweepCoverage(startEfficiency, frameBits)));
+    return c;
+  }
+
+  private sweepCoverage(startEfficiency: number | undefined, frameBits: number): { min: number; max: number } {
     let min = 0.5;
     let max = 0;
     for (let q = 0.001; q < 0.2; q *= 1.01) {
