@@ -14,6 +14,7 @@
  * Node processes run from a one-file build (demo-network `bundle`) so that a restart costs little.
  */
 import { test } from 'uvu';
+import { seededRandom } from '../../host/qkd-link/reconciliation/design.js';
 import * as assert from 'uvu/assert';
 import { startDemoNetwork, type DemoNetwork } from '../../host/node/demo-network.js';
 import type { EtsiClient } from '../../host/api/client.js';
@@ -21,18 +22,6 @@ import { disagreements, readStore } from './agreement.js';
 
 const KILLS = Number(process.env.QKDN_CRASH_KILLS ?? 100);
 const SEED = Number(process.env.QKDN_CRASH_SEED ?? 20240611);
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -46,7 +35,7 @@ interface Ledger {
 }
 
 test(`${KILLS} SIGKILLs of KM processes during supply and relay: nothing delivered twice, nothing lost at one end, both ends agree`, async () => {
-  const rand = rng(SEED);
+  const rand = seededRandom(SEED);
   const net: DemoNetwork = await startDemoNetwork({
     nodes: 3,
     shape: 'line',

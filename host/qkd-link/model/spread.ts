@@ -6,6 +6,7 @@
  */
 import { finiteKeyLength, type PerClass } from '../estimation/finite-key.js';
 import { binaryEntropy } from '../estimation/statistics.js';
+import { seededRandom } from '../reconciliation/design.js';
 import { ModelArgumentError } from './errors.js';
 import { CLASSES, type ExpectedStatistics, type LinkPhysics } from './physics.js';
 import { DEFAULT_EPS_COR, DEFAULT_EPS_SEC, decoySource, predictBlock, type BlockSize, type SkrOptions } from './skr.js';
@@ -20,17 +21,10 @@ export interface BlockSpread {
   readonly samples: number;
 }
 
-/** Small seeded generator (xorshift32 with a multiply), enough for sampling counts. */
+/** Seeded uniform draws in (0, 1]: never 0, so logarithms of them are finite. */
 function uniform(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (Math.imul(s, 0x2545f491) >>> 0) / 4294967296 + 1 / 8589934592;
-  };
+  const next = seededRandom(seed);
+  return () => 1 - next();
 }
 
 /** Poisson(λ): by inversion below 30, else normal (λ large: the error is far below the spread we estimate). */
