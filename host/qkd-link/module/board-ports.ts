@@ -137,10 +137,6 @@ export class BoardReceiverPort implements ReceiverPort {
     this.watch = new FaultWatch('receiver', driver);
   }
 
-  get lostEvents(): number {
-    return this.driver.stats.eventsOverflowed;
-  }
-
   static async open(c: LinkConfig): Promise<BoardReceiverPort> {
     const driver = await BoardDriver.open(driverOptions(c, 'rx'));
     try {

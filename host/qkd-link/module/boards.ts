@@ -52,7 +52,5 @@ export interface ReceiverPort {
   detections(): AsyncIterable<DetectionItem>;
   onFault(listener: FaultListener): void;
   readonly healthy: boolean;
-  /** Events the board reported lost because its FIFO overflowed (the host did not keep up). */
-  readonly lostEvents: number;
   close(): Promise<void>;
 }

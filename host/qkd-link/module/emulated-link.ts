@@ -98,14 +98,10 @@ export interface LinkRunSummary {
    * the blocks that ended in between, the wall and the CPU of this process spent on them (start-up,
    * code expansion and this harness's own store comparisons left out). Undefined with one block.
    */
-  readonly steady?: { readonly blocks: number; readonly siftedBits: number; readonly wallSeconds: number; readonly cpuSeconds: number; readonly mainThreadCpuSeconds: number; readonly emulatorCpuSeconds: number };
+  readonly steady?: { readonly blocks: number; readonly siftedBits: number; readonly sourceSeconds: number; readonly wallSeconds: number; readonly cpuSeconds: number; readonly mainThreadCpuSeconds: number; readonly emulatorCpuSeconds: number };
   readonly config: LinkConfig;
-  /**
-   * Events the receiver board lost to FIFO overflow (only with backpressure 'drop') while the link
-   * gathered blocks; and in all, counting the start-up before the two ends synchronised.
-   */
+  /** Events the receiver board lost to FIFO overflow (only with backpressure 'drop') while the link gathered blocks. */
   readonly lostEvents: number;
-  readonly lostEventsTotal: number;
   /** Seconds the receiver's acquisition waited for post-processing capacity (the source held back). */
   readonly heldBackSeconds: number;
   /** Authentication key: consumed by the channel and left, per end (bits and frames). */
@@ -185,7 +181,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
   const finished = new Promise<void>((r) => (finish = r));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  let steady0: { cpu: NodeJS.CpuUsage; wall: number; sifted: number; emu: number; main: number } | undefined;
+  let steady0: { cpu: NodeJS.CpuUsage; wall: number; sifted: number; slots: number; emu: number; main: number } | undefined;
   // The main thread's own CPU (its task ID is the process ID): the one thread the link cannot spread over cores.
   const mainCpu = () => processCpuSeconds(process.pid, process.pid);
   const emulatorCpu = () => processCpuSeconds(boards.tx.pid) + processCpuSeconds(boards.rx.pid);
@@ -217,11 +213,11 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
     const sourceSeconds = sourceSlots / bob.slots.clockHz;
     const p: LinkProgress = { block: r.block, alice, bob, units, identical, totalUnits, totalFinalBits, keyBlocks, sourceSeconds, skrBps: sourceSeconds > 0 ? totalFinalBits / sourceSeconds : 0 };
     progress.push(p);
-    const now = { cpu: process.cpuUsage(), wall: performance.now(), sifted: siftedTotal, emu: emulatorCpu(), main: mainCpu() };
+    const now = { cpu: process.cpuUsage(), wall: performance.now(), sifted: siftedTotal, slots: sourceSlots, emu: emulatorCpu(), main: mainCpu() };
     if (!steady0) steady0 = { ...now, cpu: { user: now.cpu.user - checkMicros, system: now.cpu.system }, main: now.main - checkMicros / 1e6 };
     else {
       const cpu = (now.cpu.user + now.cpu.system - checkMicros - (steady0.cpu.user + steady0.cpu.system)) / 1e6;
-      steady = { blocks: progress.length - 1, siftedBits: now.sifted - steady0.sifted, wallSeconds: (now.wall - steady0.wall) / 1000, cpuSeconds: cpu, mainThreadCpuSeconds: now.main - checkMicros / 1e6 - steady0.main, emulatorCpuSeconds: now.emu - steady0.emu };
+      steady = { blocks: progress.length - 1, siftedBits: now.sifted - steady0.sifted, sourceSeconds: (now.slots - steady0.slots) / bob.slots.clockHz, wallSeconds: (now.wall - steady0.wall) / 1000, cpuSeconds: cpu, mainThreadCpuSeconds: now.main - checkMicros / 1e6 - steady0.main, emulatorCpuSeconds: now.emu - steady0.emu };
     }
     o.onProgress?.(p);
     if (progress.length >= wanted) finish();
@@ -248,7 +244,6 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
     const cpu = process.cpuUsage(cpu0);
     const heldBackSeconds = ends[1]!.module.counters.heldBackMs / 1000;
     const lostEvents = ends[1]!.module.counters.lostEvents;
-    const lostEventsTotal = ends[1]!.module.lostEvents;
     // Bob first: he stops asking for blocks; then Alice.
     await ends[1]!.close();
     await ends[0]!.close();
@@ -269,7 +264,6 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
       config: aliceConfig,
       heldBackSeconds,
       lostEvents,
-      lostEventsTotal,
       auth,
     };
   } finally {

@@ -87,11 +87,6 @@ export class LinkModule implements KeySource {
     return this.end.counters;
   }
 
-  /** Receiver: events its board lost to a full FIFO (0 at the transmitter). */
-  get lostEvents(): number {
-    return 'lostEvents' in this.o.board ? this.o.board.lostEvents : 0;
-  }
-
   get synchronised(): boolean {
     return this.end.isSynchronised;
   }
