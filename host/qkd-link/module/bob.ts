@@ -11,7 +11,7 @@ import { encodeU32s, packBits, unpackBits, type SlotSegments } from '../session/
 import { perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
 import type { DetectionBatchItem, DetectionItem, ReceiverPort } from './boards.js';
 import { LinkError } from './errors.js';
-import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
+import { LinkEnd, TRACE_LEVEL, type BlockContext, type LinkEndDeps } from './link-end.js';
 import { efficiency, frameKey, keptLeak, qberOf, secretLength, splitFinalKey, type Framing } from './postprocess.js';
 import { tagsEqual } from '../channel/mac.js';
 
@@ -210,7 +210,7 @@ export class BobEnd extends LinkEnd {
 
   private taken = 0;
   private async take(item: DetectionItem): Promise<void> {
-    if (process.env.QKD_LINK_TRACE === '1' && (item.kind === 'gap' || (this.taken++ & 255) === 0)) process.stderr.write(`[bob] take ${item.kind} ${item.slotStart} sync=${this.synchronised} healthy=${this.rx.healthy} draft=${this.draft?.zEvents}\n`);
+    if (TRACE_LEVEL === '1' && (item.kind === 'gap' || (this.taken++ & 255) === 0)) process.stderr.write(`[bob] take ${item.kind} ${item.slotStart} sync=${this.synchronised} healthy=${this.rx.healthy} draft=${this.draft?.zEvents}\n`);
     if (!this.synchronised || !this.rx.healthy) {
       // Nobody to distil with (or data not to be trusted): the detections are dropped.
       this.draft = undefined;
@@ -325,7 +325,7 @@ export class BobEnd extends LinkEnd {
     const ok = new Uint8Array(fr.frames);
     for (const rep of rec.reports) ok[rep.frame] = rep.ok ? 1 : 0;
     const corrected = rec.corrected;
-    if (process.env.QKD_LINK_TRACE === '2') process.stderr.write(`[bob] ok ${Array.from(ok).join('')} rounds ${rec.reports.map((x) => x.rounds).join(',')} keyBits ${fr.keyBits} k ${fr.k}\n`);
+    if (TRACE_LEVEL === '2') process.stderr.write(`[bob] ok ${Array.from(ok).join('')} rounds ${rec.reports.map((x) => x.rounds).join(',')} keyBits ${fr.keyBits} k ${fr.k}\n`);
     // Every frame's tag was sent with its syndrome: it is disclosed whether or not the frame decoded.
     const frameLeak = rec.reports.map((x) => x.ecLeak + 8 * sm.tagBytes);
     const acc = keptLeak(fr, frameLeak, ok, sifted.nZ);

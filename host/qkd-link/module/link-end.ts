@@ -19,7 +19,9 @@ import { LinkError } from './errors.js';
 import type { LinkState, PendingBlock } from './link-state.js';
 import type { WorkerPool } from './worker-pool.js';
 
-const TRACE = process.env.QKD_LINK_TRACE === '1';
+/** QKD_LINK_TRACE: '1' traces messages and acquisition, '2' the decoded frames; read once, not per event. */
+export const TRACE_LEVEL = process.env.QKD_LINK_TRACE ?? '';
+const TRACE = TRACE_LEVEL === '1';
 /** How often our sync.state is repeated until the peer's arrives. */
 const SYNC_REPEAT_MS = 1000;
 
