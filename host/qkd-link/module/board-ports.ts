@@ -84,24 +84,26 @@ async function leftRunning<T>(driver: BoardDriver, request: () => Promise<T>): P
   }
 }
 
-export class BoardTransmitterPort implements TransmitterPort {
-  private readonly watch: FaultWatch;
-  private constructor(readonly driver: BoardDriver) {
-    this.watch = new FaultWatch('transmitter', driver);
+/**
+ * Opens a board and makes it ready (`setup`); a board that cannot be made ready is closed again
+ * and reported as a board fault of `what`.
+ */
+async function openBoard(c: LinkConfig, role: 'tx' | 'rx', what: string, setup: (driver: BoardDriver) => Promise<void>): Promise<BoardDriver> {
+  const driver = await BoardDriver.open(driverOptions(c, role));
+  try {
+    await setup(driver);
+  } catch (e) {
+    await driver.close();
+    throw new LinkError('ERR_LINK_BOARD_FAULT', `${what} board: ${(e as Error).message}`, { cause: e });
   }
+  return driver;
+}
 
-  /** Opens and configures the transmitter board and starts emission. */
-  static async open(c: LinkConfig): Promise<BoardTransmitterPort> {
-    const driver = await BoardDriver.open(driverOptions(c, 'tx'));
-    try {
-      const p = c.protocol;
-      await leftRunning(driver, () => driver.configure({ clockHz: p.clockHz, mu: [...p.mu], pMu: [...p.pMu], pZ: p.pZ }));
-      await leftRunning(driver, () => driver.start());
-    } catch (e) {
-      await driver.close();
-      throw new LinkError('ERR_LINK_BOARD_FAULT', `transmitter board: ${(e as Error).message}`, { cause: e });
-    }
-    return new BoardTransmitterPort(driver);
+/** What both ports share: the driver and its fault watch. */
+abstract class BoardPort {
+  protected readonly watch: FaultWatch;
+  protected constructor(readonly driver: BoardDriver, what: string) {
+    this.watch = new FaultWatch(what, driver);
   }
 
   get healthy(): boolean {
@@ -110,6 +112,22 @@ export class BoardTransmitterPort implements TransmitterPort {
 
   onFault(listener: FaultListener): void {
     this.watch.on(listener);
+  }
+}
+
+export class BoardTransmitterPort extends BoardPort implements TransmitterPort {
+  private constructor(driver: BoardDriver) {
+    super(driver, 'transmitter');
+  }
+
+  /** Opens and configures the transmitter board and starts emission. */
+  static async open(c: LinkConfig): Promise<BoardTransmitterPort> {
+    const p = c.protocol;
+    const driver = await openBoard(c, 'tx', 'transmitter', async (d) => {
+      await leftRunning(d, () => d.configure({ clockHz: p.clockHz, mu: [...p.mu], pMu: [...p.pMu], pZ: p.pZ }));
+      await leftRunning(d, () => d.start());
+    });
+    return new BoardTransmitterPort(driver);
   }
 
   async querySettingsDeltas(start: number, n: number, deltas: Uint8Array): Promise<TransmitterAnswer> {
@@ -128,33 +146,20 @@ export class BoardTransmitterPort implements TransmitterPort {
   }
 }
 
-export class BoardReceiverPort implements ReceiverPort {
-  private readonly watch: FaultWatch;
+export class BoardReceiverPort extends BoardPort implements ReceiverPort {
   private acquisition: Acquisition | undefined;
   private closing = false;
 
-  private constructor(readonly driver: BoardDriver) {
-    this.watch = new FaultWatch('receiver', driver);
+  private constructor(driver: BoardDriver) {
+    super(driver, 'receiver');
   }
 
   static async open(c: LinkConfig): Promise<BoardReceiverPort> {
-    const driver = await BoardDriver.open(driverOptions(c, 'rx'));
-    try {
-      const p = c.protocol;
-      await leftRunning(driver, () => driver.configure({ clockHz: p.clockHz, pZ: p.rxPZ, gateNs: p.gateNs, biasV: p.biasV, deadNs: p.deadNs, batchSlots: p.batchSlots }));
-    } catch (e) {
-      await driver.close();
-      throw new LinkError('ERR_LINK_BOARD_FAULT', `receiver board: ${(e as Error).message}`, { cause: e });
-    }
+    const p = c.protocol;
+    const driver = await openBoard(c, 'rx', 'receiver', async (d) => {
+      await leftRunning(d, () => d.configure({ clockHz: p.clockHz, pZ: p.rxPZ, gateNs: p.gateNs, biasV: p.biasV, deadNs: p.deadNs, batchSlots: p.batchSlots }));
+    });
     return new BoardReceiverPort(driver);
-  }
-
-  get healthy(): boolean {
-    return this.watch.healthy;
-  }
-
-  onFault(listener: FaultListener): void {
-    this.watch.on(listener);
   }
 
   /** Acquisitions one after another: a reset board ends one (a gap says so) and a new one starts. */
@@ -172,9 +177,8 @@ export class BoardReceiverPort implements ReceiverPort {
         for await (const item of this.acquisition) {
           if (item.kind === 'gap') yield { kind: 'gap', slotStart: item.slotStart, slotEnd: item.slotEnd, reason: item.reason };
           else {
-            // The slots stay undecoded unless the link asks: whole batches travel in wire form.
-            const deltas = 'deltas' in item && item.deltas instanceof Uint8Array ? item.deltas : undefined;
-            yield { kind: 'batch', acq: item.acq, slotStart: item.slotStart, slotEnd: item.slotEnd, get slots() { return item.slots; }, masks: item.masks, ...(deltas ? { deltas } : {}), ...(item.overflow > 0 ? { lost: item.overflow } : {}) };
+            // The slots stay undecoded unless the link asks: batches from the wire travel in wire form.
+            yield { kind: 'batch', acq: item.acq, slotStart: item.slotStart, slotEnd: item.slotEnd, get slots() { return item.slots; }, masks: item.masks, ...(item.hasDeltas ? { deltas: item.deltas } : {}), ...(item.overflow > 0 ? { lost: item.overflow } : {}) };
           }
           if (this.closing) return;
         }
