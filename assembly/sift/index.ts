@@ -82,3 +82,5 @@ export function siftEvents(settings: usize, window: u32, slots: usize, flags: us
   }
   return -1;
 }
+
+export { answerKeep, siftKept } from './block';

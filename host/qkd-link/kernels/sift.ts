@@ -13,6 +13,29 @@ interface SiftExports {
   arena(bytes: number): number;
   siftPacked(basesA: number, basesB: number, values: number, n: number, out: number): number;
   siftEvents(settings: number, window: number, slots: number, flags: number, nEvents: number, fromSettings: number, out: number, streamBytes: number, counts: number): number;
+  answerKeep(bb: number, basis: number, intensity: number, status: number, n: number, keepOut: number, clsOut: number): number;
+  siftKept(bb: number, value: number, keep: number, cls: number, n: number, kept: number, outKey: number, outTest: number, testPacked: number, counts: number, spare: number): number;
+}
+
+/** Alice's answer to a block's announcement, packed as the session sends it (session/packing.ts). */
+export interface KeepAnswer {
+  /** Keep flag per event, bit-packed. */
+  readonly keep: Uint8Array;
+  /** Intensity class (0 signal, 1 decoy, 2 vacuum) of each kept event, two bits each. */
+  readonly cls: Uint8Array;
+  readonly kept: number;
+}
+
+/** A block's sifted strings at one end, one bit per byte, with counts (signal, decoy, vacuum). */
+export interface KeptStrings {
+  /** Z values of the kept signal, then decoy, then vacuum events. */
+  readonly key: Uint8Array;
+  /** X values, same order. */
+  readonly test: Uint8Array;
+  /** The test string bit-packed. */
+  readonly testPacked: Uint8Array;
+  readonly nZ: [number, number, number];
+  readonly nX: [number, number, number];
 }
 
 export type IntensityClass = 'signal' | 'decoy' | 'vacuum';
@@ -141,6 +164,87 @@ export class Sifter {
       return { bits: view.slice(start, start + Math.ceil(length / 8)), length };
     };
     return assembleEventResult(stream, (cls, kept, b) => c[4 * cls + 2 * kept + b]!);
+  }
+
+  /**
+   * Alice's keep decision for a block (session/sifting.ts aliceKeep, with packed output): event k
+   * is kept when her setting is known (status 0), her basis equals Bob's (bit k of `bb`) and its
+   * intensity class is 0-2. One byte per event in basis, intensity and status.
+   */
+  answerKeep(bb: Uint8Array, basis: Uint8Array, intensity: Uint8Array, status: Uint8Array, n: number): KeepAnswer {
+    checkCount(n);
+    checkPacked('bb', bb, n);
+    for (const [name, a] of [['basis', basis], ['intensity', intensity], ['status', status]] as const) {
+      if (!(a instanceof Uint8Array) || a.length < n) throw new KernelArgumentError(`${name}.length`, a?.length, `>= n = ${n}`);
+    }
+    const pb = (n + 7) >>> 3;
+    const pc = (((n + 3) >>> 2) + 15) & ~7;
+    const pBb = 0;
+    const pBasis = pBb + pb + 8;
+    const pInt = pBasis + n;
+    const pStatus = pInt + n;
+    const pKeep = pStatus + n;
+    const pCls = pKeep + pb + 8;
+    const bytes = pCls + pc;
+    const base = this.arena(bytes, n);
+    const u8 = this.views.u8;
+    u8.set(bb.subarray(0, pb), base + pBb);
+    u8.set(basis.subarray(0, n), base + pBasis);
+    u8.set(intensity.subarray(0, n), base + pInt);
+    u8.set(status.subarray(0, n), base + pStatus);
+    const kept = guard('sift', () => this.k.exports.answerKeep(base + pBb, base + pBasis, base + pInt, base + pStatus, n, base + pKeep, base + pCls)) >>> 0;
+    const v = this.views.u8;
+    return { keep: v.slice(base + pKeep, base + pKeep + pb), cls: v.slice(base + pCls, base + pCls + ((kept + 3) >>> 2)), kept };
+  }
+
+  /**
+   * Sifts a block's kept events into its key and test strings (session/sifting.ts siftBlock, from
+   * packed fields): `bb` Bob's bases (bit-packed), `value` this end's bit per event, `keep` and
+   * `cls` Alice's answer with `kept` keep flags among the first n. Throws a KernelArgumentError
+   * naming the field when the classes are not 0-2 or the flags count other than `kept`.
+   */
+  siftKept(bb: Uint8Array, value: Uint8Array, keep: Uint8Array, cls: Uint8Array, n: number, kept: number): KeptStrings {
+    checkCount(n);
+    checkPacked('bb', bb, n);
+    checkPacked('keep', keep, n);
+    if (!(value instanceof Uint8Array) || value.length < n) throw new KernelArgumentError('value.length', value?.length, `>= n = ${n}`);
+    if (!Number.isSafeInteger(kept) || kept < 0 || kept > n) throw new KernelArgumentError('kept', kept, `an integer in [0, n = ${n}]`);
+    if (!(cls instanceof Uint8Array) || cls.length < (kept + 3) >>> 2) throw new KernelArgumentError('cls.length', cls?.length, `>= ceil(kept / 4) = ${(kept + 3) >>> 2}`);
+    const pb = (n + 7) >>> 3;
+    const pCounts = 0;
+    const pBb = 64;
+    const pValue = pBb + pb + 8;
+    const pKeep = pValue + n;
+    const pCls = pKeep + pb + 8;
+    const pKey = pCls + ((kept + 3) >>> 2) + 8;
+    const pTest = pKey + kept;
+    const pPacked = pTest + kept;
+    const pSpare = pPacked + ((kept + 7) >>> 3) + 8;
+    const bytes = pSpare + 4 * kept;
+    const base = this.arena(bytes, n);
+    const u8 = this.views.u8;
+    u8.set(bb.subarray(0, pb), base + pBb);
+    u8.set(value.subarray(0, n), base + pValue);
+    u8.set(keep.subarray(0, pb), base + pKeep);
+    u8.set(cls.subarray(0, (kept + 3) >>> 2), base + pCls);
+    const r = guard('sift', () => this.k.exports.siftKept(base + pBb, base + pValue, base + pKeep, base + pCls, n, kept, base + pKey, base + pTest, base + pPacked, base + pCounts, base + pSpare));
+    if (r === -2) throw new KernelArgumentError('kept', kept, 'the number of keep flags set among the first n');
+    if (r >= 0) throw new KernelArgumentError(`cls[${r}]`, 3, 'an intensity class 0-2 (signal, decoy, vacuum)');
+    const c = this.views.u32.slice((base + pCounts) / 4, (base + pCounts) / 4 + 6);
+    const nZ: [number, number, number] = [c[0]!, c[2]!, c[4]!];
+    const nX: [number, number, number] = [c[1]!, c[3]!, c[5]!];
+    const zs = nZ[0] + nZ[1] + nZ[2];
+    const xs = nX[0] + nX[1] + nX[2];
+    const v = this.views.u8;
+    return { key: v.slice(base + pKey, base + pKey + zs), test: v.slice(base + pTest, base + pTest + xs), testPacked: v.slice(base + pPacked, base + pPacked + ((xs + 7) >>> 3)), nZ, nX };
+  }
+
+  /** A scratch region of `bytes` (64-byte aligned, so offsets from it keep their alignment). */
+  private arena(bytes: number, n: number): number {
+    ensureMemory(this.k, bytes + 2 ** 16);
+    const base = guard('sift', () => this.k.exports.arena(bytes));
+    if (base === 0) throw new KernelArgumentError('n', n, 'a size that fits in WASM memory');
+    return base;
   }
 }
 

@@ -274,7 +274,7 @@ export class BobEnd extends LinkEnd {
     if (this.spare.length < 2) this.spare.push({ masks: new Uint8Array(ann.masks.buffer), raw: new Uint8Array(ann.raw.buffer) });
     await this.send({ t: 'sift.announce', b: ctx.block, acq: Math.max(0, d.acq), s: d.start, e: end, n, d: ann.d, bb: ann.bb });
     const reply = await mb.next(['sift.reply']);
-    const sr = await deps.pool.run({ kind: 'sift-rx', basis: ann.basis, value: ann.value, keep: reply.keep, cls: reply.cls }, [ann.basis.buffer as ArrayBuffer, ann.value.buffer as ArrayBuffer]);
+    const sr = await deps.pool.run({ kind: 'sift-rx', bb: ann.bb, value: ann.value, keep: reply.keep, cls: reply.cls }, [ann.value.buffer as ArrayBuffer]);
     const sifted = { key: sr.sifted.key, test: sr.sifted.test, nZ: perClassFrom(sr.sifted.nZ, 'nZ'), nX: perClassFrom(sr.sifted.nX, 'nX') };
     r.sifted = { Z: sifted.nZ, X: sifted.nX };
     this.counters.siftedBits += sifted.key.length;

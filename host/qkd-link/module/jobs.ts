@@ -61,8 +61,8 @@ export type BlockJob =
    * [s, e) (no event of another block); and cut them into `parts` for her board's query streams.
    */
   | { readonly kind: 'slots'; readonly id: number; readonly s: number; readonly e: number; readonly n: number; readonly d: Uint8Array; readonly parts: number }
-  /** Bob: sift by Alice's reply (packed keep flags and classes). */
-  | { readonly kind: 'sift-rx'; readonly id: number; readonly basis: Uint8Array; readonly value: Uint8Array; readonly keep: Uint8Array; readonly cls: Uint8Array }
+  /** Bob: sift by Alice's reply (packed keep flags and classes); bb his announced bases, packed. */
+  | { readonly kind: 'sift-rx'; readonly id: number; readonly bb: Uint8Array; readonly value: Uint8Array; readonly keep: Uint8Array; readonly cls: Uint8Array }
   /** Alice: decide keep and class per event from her board's answer and Bob's packed bases, and sift. */
   | { readonly kind: 'sift-tx'; readonly id: number; readonly n: number; readonly bobBasis: Uint8Array; readonly basis: Uint8Array; readonly value: Uint8Array; readonly intensity: Uint8Array; readonly status: Uint8Array }
   /**

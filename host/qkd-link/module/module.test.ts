@@ -7,7 +7,7 @@ import { LinkConfigError } from './errors.js';
 import { BlockMailbox, CommitGate } from './block.js';
 import { reconcileLocal } from '../reconciliation/reconcile.js';
 import { binaryEntropy } from '../estimation/statistics.js';
-import { efficiency, frameKey, frameOrder, keyIndex, keptLeak, packKept, paddedKey, realBits, splitFinalKey, unitsFor } from './postprocess.js';
+import { correctionsPerClass, efficiency, frameKey, frameOrder, keyIndex, keptLeak, packKept, paddedKey, realBits, splitFinalKey, unitsFor } from './postprocess.js';
 
 const family = CodeFamily.load();
 const base = { linkId: 'A~B', role: 'alice', node: 'A', peer: 'B', dataDir: '/tmp/x', board: { port: '/dev/null' }, psk: { hex: '00'.repeat(1024) } };
@@ -28,6 +28,31 @@ test('interleaved framing: every key bit lands in exactly one frame position and
       return total === keyBits;
     }),
     { numRuns: 30, seed: 7 },
+  );
+});
+
+test('corrections per class: every corrected bit of a decoded frame counted once, in the class its key index falls in', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 200_000 }), fc.integer({ min: 0, max: 1000 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (keyBits, seed, a, b) => {
+      const fr = frameKey(family, 0.02, keyBits);
+      const bounds: [number, number] = [Math.floor(Math.min(a, b) * keyBits), Math.floor(Math.max(a, b) * keyBits)];
+      const reference = paddedKey(new Uint8Array(keyBits).map((_, i) => (Math.imul(i + seed, 2654435761) >>> 31) & 1), fr);
+      const corrected = reference.map((v, i) => (Math.imul(i ^ seed, 40503) % 37 === 0 ? v ^ 1 : v));
+      const ok = Uint8Array.from({ length: fr.frames }, (_, f) => ((f + seed) % 3 === 0 ? 0 : 1));
+      // Bit by bit: the key index of each real bit says its class.
+      const want = [0, 0, 0];
+      for (let f = 0; f < fr.frames; f++) {
+        if (!ok[f]) continue;
+        for (let i = 0; i < realBits(fr, f); i++) {
+          const at = f * fr.k + fr.order[i]!;
+          if (reference[at] === corrected[at]) continue;
+          const j = keyIndex(fr, f, i);
+          want[j < bounds[0] ? 0 : j < bounds[1] ? 1 : 2]!++;
+        }
+      }
+      assert.equal(correctionsPerClass(fr, ok, reference, corrected, bounds), want);
+    }),
+    { numRuns: 30, seed: 9 },
   );
 });
 

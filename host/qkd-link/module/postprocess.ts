@@ -73,7 +73,12 @@ export function paddedKey(key: Uint8Array, fr: Framing): Uint8Array {
   const out = new Uint8Array(fr.frames * fr.k);
   const F = fr.frames;
   const { order } = fr;
-  for (let j = 0; j < fr.keyBits; j++) out[(j % F) * fr.k + order[Math.floor(j / F)]!] = key[j]!;
+  // Frame by frame (key bit f + F·i is rank i of frame f): no division per bit.
+  for (let f = 0; f < F; f++) {
+    const r = realBits(fr, f);
+    const base = f * fr.k;
+    for (let i = 0, j = f; i < r; i++, j += F) out[base + order[i]!] = key[j]!;
+  }
   return out;
 }
 
@@ -129,12 +134,42 @@ export function efficiency(fr: Framing, ecLeak: readonly number[], ok: Uint8Arra
 /** The kept real bits, packed (bit i of byte k is bit 8k + i), frame by frame in rank order. */
 export function packKept(bits: Uint8Array, fr: Framing, ok: Uint8Array, kept: number): Uint8Array {
   const out = new Uint8Array((kept + 7) >>> 3);
+  const { order } = fr;
   let o = 0;
   for (let f = 0; f < fr.frames; f++) {
     if (!ok[f]) continue;
     const r = realBits(fr, f);
     const base = f * fr.k;
-    for (let i = 0; i < r; i++, o++) if (bits[base + fr.order[i]!]! & 1) out[o >>> 3]! |= 1 << (o & 7);
+    // Branch-free: the bits are random.
+    for (let i = 0; i < r; i++, o++) out[o >>> 3]! |= (bits[base + order[i]!]! & 1) << (o & 7);
+  }
+  return out;
+}
+
+/**
+ * Per intensity class, the real bits of the decoded frames where `corrected` differs from
+ * `reference`; `bounds` are where the decoy and the vacuum bits start in the key string.
+ */
+export function correctionsPerClass(fr: Framing, ok: Uint8Array, reference: Uint8Array, corrected: Uint8Array, bounds: readonly [number, number]): [number, number, number] {
+  const out: [number, number, number] = [0, 0, 0];
+  const F = fr.frames;
+  const { order } = fr;
+  for (let f = 0; f < F; f++) {
+    if (!ok[f]) continue;
+    const r = realBits(fr, f);
+    const base = f * fr.k;
+    // Rank i of frame f is key bit f + F·i: the classes are consecutive runs of ranks.
+    const cut0 = Math.min(r, Math.max(0, Math.ceil((bounds[0] - f) / F)));
+    const cut1 = Math.min(r, Math.max(cut0, Math.ceil((bounds[1] - f) / F)));
+    let i = 0;
+    for (const [c, end] of [[0, cut0], [1, cut1], [2, r]] as const) {
+      let e = 0;
+      for (; i < end; i++) {
+        const at = base + order[i]!;
+        e += (reference[at]! ^ corrected[at]!) & 1;
+      }
+      out[c] += e;
+    }
   }
   return out;
 }

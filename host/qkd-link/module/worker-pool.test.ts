@@ -38,7 +38,9 @@ test("a malformed field of the peer's, or an announced slot outside the block, f
   const n = 20;
   const bad = [
     // Alice's keep flags one byte short for Bob's 20 events.
-    () => pool.run({ kind: 'sift-rx', basis: new Uint8Array(n), value: new Uint8Array(n), keep: new Uint8Array(2), cls: new Uint8Array(0) }),
+    () => pool.run({ kind: 'sift-rx', bb: new Uint8Array(3), value: new Uint8Array(n), keep: new Uint8Array(2), cls: new Uint8Array(0) }),
+    // Alice keeps all 20 events and gives the second an intensity class 3, which the protocol does not have.
+    () => pool.run({ kind: 'sift-rx', bb: new Uint8Array(3), value: new Uint8Array(n), keep: Uint8Array.of(255, 255, 15), cls: Uint8Array.of(0b1100, 0, 0, 0, 0) }),
     // Bob announces an event at slot 150 for a block [100, 120).
     () => pool.run({ kind: 'slots', s: 100, e: 120, n: 2, d: Uint8Array.of(3, 47), parts: 1 }),
     // Bob's packed bases too short for his 20 events.

@@ -7,15 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { Sifter } from '../kernels/sift.js';
 import { SessionMessageError } from '../session/messages.js';
-import { decodeSlotDeltas, encodeSegmentDeltas, pack2, partitionSlotDeltas, packBits, unpack2, unpackBits, countBits } from '../session/packing.js';
-import { aliceKeep, perClassArray, siftBlock, squashClicks, type SiftedBlock } from '../session/sifting.js';
-import { floatSource, frameKey, keyIndex, packKept, paddedKey, realBits } from './postprocess.js';
+import { checkPacked2, checkPackedBits, countBits, decodeSlotDeltas, encodeSegmentDeltas, partitionSlotDeltas, packBits } from '../session/packing.js';
+import { squashClicks } from '../session/sifting.js';
+import { KernelArgumentError } from '../kernels/errors.js';
+import { correctionsPerClass, floatSource, frameKey, packKept, paddedKey } from './postprocess.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
 import { AliceEndpoint, BobReconciler, type AlicePeer, type SyndromeMessage } from '../reconciliation/reconcile.js';
 import type { VerifyTag } from '../reconciliation/verify.js';
 import { ProtocolError } from '../reconciliation/errors.js';
 import { PrivacyAmplifier } from '../kernels/pa.js';
-import { ANSWER_ABORTED, ANSWER_READY, ANSWER_WAITING, type BlockJob, type Job, type JobResult, type PaJob, type ReconcileJob, type SiftedStrings, type WorkerMessage } from './jobs.js';
+import { ANSWER_ABORTED, ANSWER_READY, ANSWER_WAITING, type BlockJob, type Job, type JobResult, type PaJob, type ReconcileJob, type WorkerMessage } from './jobs.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts runs in a worker thread');
@@ -102,10 +103,14 @@ function pa(job: PaJob): JobResult {
   return { kind: 'pa', id: job.id, key: amplifier.hash(job.seed, job.input, job.n, job.m) };
 }
 
-function strings(s: SiftedBlock): SiftedStrings {
-  const [zs, zd, zv] = perClassArray(s.nZ);
-  const [xs, xd, xv] = perClassArray(s.nX);
-  return { key: s.key, test: s.test, nZ: [zs!, zd!, zv!], nX: [xs!, xd!, xv!] };
+/** A kernel's refusal of a field that came from the peer is a protocol error of the block. */
+function peerField<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof KernelArgumentError) throw new SessionMessageError(`${what}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** The block's bulk work (jobs.ts BlockJob); its results' buffers are transferred back. */
@@ -123,20 +128,21 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
       return { result: { kind: 'slots', id: job.id, parts: partitionSlotDeltas(job.d, job.s, slots, job.parts) }, transfer: [] };
     }
     case 'sift-rx': {
-      const n = job.basis.length;
-      const keep = unpackBits(job.keep, n, 'sift.reply keep');
-      const cls = unpack2(job.cls, countBits(job.keep, n), 'sift.reply cls');
-      const s = siftBlock((sifter ??= new Sifter()), job.basis, job.value, keep, cls, 'receiver');
-      const testPacked = packBits(s.test);
-      return { result: { kind: 'sift-rx', id: job.id, sifted: strings(s), testPacked }, transfer: [s.key.buffer, s.test.buffer, testPacked.buffer] };
+      // Alice's keep flags and classes are the peer's: their sizes and values are checked as a message's.
+      const n = job.value.length;
+      checkPackedBits(job.keep, n, 'sift.reply keep');
+      const kept = countBits(job.keep, n);
+      checkPacked2(job.cls, kept, 'sift.reply cls');
+      const s = peerField('sift.reply', () => (sifter ??= new Sifter()).siftKept(job.bb, job.value, job.keep, job.cls, n, kept));
+      const { testPacked, ...sifted } = s;
+      return { result: { kind: 'sift-rx', id: job.id, sifted, testPacked }, transfer: [s.key.buffer, s.test.buffer, testPacked.buffer] };
     }
     case 'sift-tx': {
-      const bobBasis = unpackBits(job.bobBasis, job.n, 'sift.announce bb');
-      const { keep, cls } = aliceKeep(bobBasis, job);
-      const s = siftBlock((sifter ??= new Sifter()), bobBasis, job.value, keep, cls, 'transmitter');
-      const keepPacked = packBits(keep);
-      const clsPacked = pack2(cls);
-      return { result: { kind: 'sift-tx', id: job.id, keep: keepPacked, cls: clsPacked, sifted: strings(s) }, transfer: [keepPacked.buffer, clsPacked.buffer, s.key.buffer, s.test.buffer] };
+      checkPackedBits(job.bobBasis, job.n, 'sift.announce bb');
+      const k = (sifter ??= new Sifter());
+      const { keep, cls, kept } = k.answerKeep(job.bobBasis, job.basis, job.intensity, job.status, job.n);
+      const { testPacked: _unused, ...sifted } = k.siftKept(job.bobBasis, job.value, keep, cls, job.n, kept);
+      return { result: { kind: 'sift-tx', id: job.id, keep, cls, sifted }, transfer: [keep.buffer, cls.buffer, sifted.key.buffer, sifted.test.buffer] };
     }
     case 'frames': {
       const fr = frameKey((family ??= CodeFamily.load()), job.qec, job.key.length);
@@ -153,21 +159,7 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
       const packed = packKept(job.bits, fr, job.ok, job.kept);
       if (!job.reference || !job.bounds) return { result: { kind: 'pack', id: job.id, packed }, transfer: [packed.buffer] };
       // Errors corrected, per class, in the decoded frames (the key string is signal, decoy, vacuum).
-      const ref = job.reference;
-      const bits = job.bits;
-      const [b0, b1] = job.bounds;
-      const errZ: [number, number, number] = [0, 0, 0];
-      for (let f = 0; f < fr.frames; f++) {
-        if (!job.ok[f]) continue;
-        const r = realBits(fr, f);
-        const base = f * fr.k;
-        for (let i = 0; i < r; i++) {
-          const at = base + fr.order[i]!;
-          if (ref[at] === bits[at]) continue;
-          const j = keyIndex(fr, f, i);
-          errZ[j < b0 ? 0 : j < b1 ? 1 : 2]++;
-        }
-      }
+      const errZ = correctionsPerClass(fr, job.ok, job.reference, job.bits, job.bounds);
       return { result: { kind: 'pack', id: job.id, packed, errZ }, transfer: [packed.buffer] };
     }
   }

@@ -19,9 +19,19 @@ export function packBits(bits: ArrayLike<number>, n = bits.length): Uint8Array {
   return out;
 }
 
+/** Checks that a bit-packed field of n items is exactly ceil(n/8) bytes. */
+export function checkPackedBits(packed: Uint8Array, n: number, what: string): void {
+  if (packed.length !== (n + 7) >>> 3) throw new SessionMessageError(`${what}: ${packed.length} bytes for ${n} bits, expected ${(n + 7) >>> 3}`);
+}
+
+/** Checks that a field of n 2-bit values is exactly ceil(n/4) bytes. */
+export function checkPacked2(packed: Uint8Array, n: number, what: string): void {
+  if (packed.length !== (n + 3) >>> 2) throw new SessionMessageError(`${what}: ${packed.length} bytes for ${n} 2-bit values, expected ${(n + 3) >>> 2}`);
+}
+
 /** Unpacks n bits into one byte each; the field must be exactly ceil(n/8) bytes. */
 export function unpackBits(packed: Uint8Array, n: number, what: string): Uint8Array {
-  if (packed.length !== (n + 7) >>> 3) throw new SessionMessageError(`${what}: ${packed.length} bytes for ${n} bits, expected ${(n + 7) >>> 3}`);
+  checkPackedBits(packed, n, what);
   const out = new Uint8Array(n);
   unpackBitsInto(packed, n, out, 0);
   return out;
@@ -47,9 +57,17 @@ export function unpackBitsInto(packed: Uint8Array, n: number, out: Uint8Array, a
 /** Number of set bits in the first n bits of a packed field. */
 export function countBits(packed: Uint8Array, n: number): number {
   let c = 0;
-  for (let i = 0; i < n; i++) c += (packed[i >>> 3]! >>> (i & 7)) & 1;
+  const whole = Math.min(n >>> 3, packed.length);
+  for (let o = 0; o < whole; o++) c += BYTE_POPCOUNT[packed[o]!]!;
+  for (let i = whole << 3; i < n; i++) c += (packed[i >>> 3]! >>> (i & 7)) & 1;
   return c;
 }
+
+const BYTE_POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
+  let c = 0;
+  for (let x = b; x; x &= x - 1) c++;
+  return c;
+});
 
 /** Packs values 0..3 two bits each (item i in bits 2(i mod 4)..+1 of byte i/4). */
 export function pack2(values: ArrayLike<number>, n = values.length): Uint8Array {
@@ -59,7 +77,7 @@ export function pack2(values: ArrayLike<number>, n = values.length): Uint8Array 
 }
 
 export function unpack2(packed: Uint8Array, n: number, what: string): Uint8Array {
-  if (packed.length !== (n + 3) >>> 2) throw new SessionMessageError(`${what}: ${packed.length} bytes for ${n} 2-bit values, expected ${(n + 3) >>> 2}`);
+  checkPacked2(packed, n, what);
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = (packed[i >>> 2]! >>> ((i & 3) << 1)) & 3;
   return out;
