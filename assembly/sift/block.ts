@@ -4,12 +4,14 @@
 // One call per step and block: the per-event work of a block never runs in JavaScript.
 
 /**
- * Alice's answer. Event k is kept when her setting is known (status 0), her basis equals Bob's
- * (bit k of `bb`) and its intensity class is 0-2 (signal, decoy, vacuum). Writes the keep flags at
- * `keepOut` (ceil(n/8) bytes) and each kept event's class at `clsOut` (2 bits per kept event, room
- * for ceil(n/4) bytes rounded up to 8), and returns how many were kept.
+ * Alice's answer. `settings` holds her board's SETTINGS byte per event, as on the wire (bit 0
+ * value, bit 1 basis X, bits 2-3 intensity class, bits 5-7 not known: dark, future, expired).
+ * Event k is kept when its setting is known, her basis equals Bob's (bit k of `bb`) and its class
+ * is 0-2 (signal, decoy, vacuum). Writes the keep flags at `keepOut` (ceil(n/8) bytes) and each
+ * kept event's class at `clsOut` (2 bits per kept event, room for ceil(n/4) bytes rounded up to
+ * 8), and returns how many were kept.
  */
-export function answerKeep(bb: usize, basis: usize, intensity: usize, status: usize, n: u32, keepOut: usize, clsOut: usize): u32 {
+export function answerKeep(bb: usize, settings: usize, n: u32, keepOut: usize, clsOut: usize): u32 {
   let kept: u32 = 0;
   let acc: u64 = 0; // pending 2-bit classes, low first
   let fill: u32 = 0;
@@ -21,9 +23,9 @@ export function answerKeep(bb: usize, basis: usize, intensity: usize, status: us
     let kb: u32 = 0;
     // Branch-free per event: the bases are random, a branch would mispredict half the time.
     for (let j: u32 = 0; j < m; j++) {
-      const k = <usize>((o << 3) + j);
-      const i = <u32>load<u8>(intensity + k);
-      const miss = <u32>load<u8>(status + k) | ((<u32>load<u8>(basis + k) ^ (b >>> j)) & 1);
+      const a = <u32>load<u8>(settings + <usize>((o << 3) + j));
+      const i = (a >>> 2) & 3;
+      const miss = (a & 0xe0) | (((a >>> 1) ^ (b >>> j)) & 1);
       const keep = <u32>(miss == 0) & <u32>(i <= 2);
       kb |= keep << j;
       acc |= <u64>(i & (0 - keep)) << (<u64>fill << 1);

@@ -125,8 +125,19 @@ interface Pending {
   resolve(f: Frame): void;
 }
 
-function newSettings(n: number): TransmitterSettings {
-  return { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
+/** SETTINGS bytes (one per slot, as on the wire) unpacked into their fields. */
+export function settingsFromBytes(bytes: Uint8Array): TransmitterSettings {
+  const n = bytes.length;
+  const out: TransmitterSettings = { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
+  const { basis, value, intensity, status } = out;
+  for (let k = 0; k < n; k++) {
+    const b = bytes[k]!;
+    status[k] = b & 0xe0;
+    value[k] = b & msg.SETTING_VALUE;
+    basis[k] = (b & msg.SETTING_BASIS_X) >> 1;
+    intensity[k] = (b >> msg.SETTING_CLASS_SHIFT) & 3;
+  }
+  return out;
 }
 
 /**
@@ -598,12 +609,12 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
       all = new Float64Array(n);
       for (let i = 0; i < n; i++) all[i] = slots[i]!;
     }
-    const out = newSettings(n);
+    const out = new Uint8Array(n);
     for (let o = 0; o < n; o += msg.MAX_QUERY_SLOTS) {
       const chunk = all.subarray(o, Math.min(n, o + msg.MAX_QUERY_SLOTS));
       await this.querySettingsChunk(msg.encodeQuerySettings({ slots: chunk }), chunk.length, out, o);
     }
-    return out;
+    return settingsFromBytes(out);
   }
 
   /**
@@ -613,7 +624,18 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
    * BridgeArgumentError, found before anything is sent.
    */
   async querySettingsDeltas(start: number, n: number, deltas: Uint8Array): Promise<TransmitterSettings> {
+    return settingsFromBytes(await this.querySettingsBytes(start, n, deltas));
+  }
+
+  /**
+   * querySettingsDeltas with the answer as it came over the wire: one SETTINGS byte per slot
+   * (bit 0 value, bit 1 basis X, bits 2-3 intensity class, bits 5-7 SETTING_DARK, _FUTURE,
+   * _EXPIRED), written at `out[at..at+n)` when `out` is given. Nothing is unpacked per slot here,
+   * so a host can hand the bytes to its sifting kernel as they are.
+   */
+  async querySettingsBytes(start: number, n: number, deltas: Uint8Array, out: Uint8Array = new Uint8Array(n), at = 0): Promise<Uint8Array> {
     if (!Number.isSafeInteger(n) || n < 0) throw new BridgeArgumentError('n', n, 'a count of slots');
+    if (!Number.isSafeInteger(at) || at < 0 || at + n > out.length) throw new BridgeArgumentError('at', at, `an offset with room for ${n} settings in ${out.length} bytes`);
     let runs: msg.SlotDeltaRun[];
     try {
       runs = msg.splitSlotDeltas(start, deltas, n, msg.MAX_QUERY_SLOTS, 'QUERY_SETTINGS');
@@ -621,8 +643,7 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
       if (e instanceof BadMessageError) throw new BridgeArgumentError(e.field === 's' ? 'start' : 'deltas', e.field === 's' ? start : `${deltas.length} bytes`, `${n} slot deltas from a slot number: ${e.message}`);
       throw e;
     }
-    const out = newSettings(n);
-    let k = 0;
+    let k = at;
     for (const r of runs) {
       await this.querySettingsChunk(msg.encodeQuerySettingsDeltas(r.s, r.n, deltas.subarray(r.from, r.to)), r.n, out, k);
       k += r.n;
@@ -630,19 +651,12 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
     return out;
   }
 
-  /** One QUERY_SETTINGS of `count` slots; the answer unpacked into out from index `at`. */
-  private async querySettingsChunk(payload: Uint8Array, count: number, out: TransmitterSettings, at: number): Promise<void> {
+  /** One QUERY_SETTINGS of `count` slots; the answer's bytes copied into out from index `at`. */
+  private async querySettingsChunk(payload: Uint8Array, count: number, out: Uint8Array, at: number): Promise<void> {
     const f = await this.request('QUERY_SETTINGS', M.QUERY_SETTINGS, payload, M.SETTINGS);
     const s = msg.decodeSettings(f.payload, true).settings; // f.payload is this request's own copy
     if (s.length !== count) throw new BadMessageError('SETTINGS', 'b', `${s.length} settings for ${count} slots`);
-    const { basis, value, intensity, status } = out;
-    for (let i = 0, k = at; i < count; i++, k++) {
-      const b = s[i]!;
-      status[k] = b & 0xe0;
-      value[k] = b & msg.SETTING_VALUE;
-      basis[k] = (b & msg.SETTING_BASIS_X) >> 1;
-      intensity[k] = (b >> msg.SETTING_CLASS_SHIFT) & 3;
-    }
+    out.set(s, at);
   }
 
   // ---- used by Acquisition -------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmulatedBoard } from './board.js';
 import { ChannelModel, DEFAULT_DETECTOR, DEFAULT_FIBRE, DEFAULT_SOURCE, NO_EVE, type ChannelParams, type EmissionInterval } from './channel-model.js';
-import { BoardDriver } from '../driver/board-driver.js';
+import { BoardDriver, settingsFromBytes } from '../driver/board-driver.js';
 import { encodeSlotDeltas, SETTING_DARK, SETTING_EXPIRED, SETTING_FUTURE } from '../protocol/messages.js';
 import { BridgeArgumentError } from '../errors.js';
 
@@ -97,6 +97,11 @@ test('settings for slots given as LEB128 deltas: the same answers as for the slo
     const want = await tx.querySettings(slots);
     const got = await tx.querySettingsDeltas(start, slots.length, deltas);
     assert.equal(got, want);
+    // The same answer as wire bytes, written where asked in a caller's buffer.
+    const raw = new Uint8Array(slots.length + 7).fill(0xff);
+    assert.is(await tx.querySettingsBytes(start, slots.length, deltas, raw, 3), raw);
+    assert.equal(settingsFromBytes(raw.subarray(3, 3 + slots.length)), want);
+    assert.equal([...raw.subarray(0, 3), ...raw.subarray(3 + slots.length)], [255, 255, 255, 255, 255, 255, 255], 'nothing written outside its range');
     assert.ok(want.status.includes(SETTING_DARK) && want.status.includes(0), 'dark and known slots both asked');
     const out0 = tx.stats.link.framesOut;
     const refused = async (st: number, n: number, d: Uint8Array, arg: string) => {

@@ -13,7 +13,7 @@ interface SiftExports {
   arena(bytes: number): number;
   siftPacked(basesA: number, basesB: number, values: number, n: number, out: number): number;
   siftEvents(settings: number, window: number, slots: number, flags: number, nEvents: number, fromSettings: number, out: number, streamBytes: number, counts: number): number;
-  answerKeep(bb: number, basis: number, intensity: number, status: number, n: number, keepOut: number, clsOut: number): number;
+  answerKeep(bb: number, settings: number, n: number, keepOut: number, clsOut: number): number;
   siftKept(bb: number, value: number, keep: number, cls: number, n: number, kept: number, outKey: number, outTest: number, testPacked: number, counts: number, spare: number): number;
 }
 
@@ -167,32 +167,27 @@ export class Sifter {
   }
 
   /**
-   * Alice's keep decision for a block (session/sifting.ts aliceKeep, with packed output): event k
-   * is kept when her setting is known (status 0), her basis equals Bob's (bit k of `bb`) and its
-   * intensity class is 0-2. One byte per event in basis, intensity and status.
+   * Alice's keep decision for a block (session/sifting.ts aliceKeep, with packed output):
+   * `settings` is her board's SETTINGS byte per event as on the wire (bit 0 value, bit 1 basis X,
+   * bits 2-3 class, bits 5-7 not known); event k is kept when its setting is known, her basis
+   * equals Bob's (bit k of `bb`) and its class is 0-2.
    */
-  answerKeep(bb: Uint8Array, basis: Uint8Array, intensity: Uint8Array, status: Uint8Array, n: number): KeepAnswer {
+  answerKeep(bb: Uint8Array, settings: Uint8Array, n: number): KeepAnswer {
     checkCount(n);
     checkPacked('bb', bb, n);
-    for (const [name, a] of [['basis', basis], ['intensity', intensity], ['status', status]] as const) {
-      if (!(a instanceof Uint8Array) || a.length < n) throw new KernelArgumentError(`${name}.length`, a?.length, `>= n = ${n}`);
-    }
+    if (!(settings instanceof Uint8Array) || settings.length < n) throw new KernelArgumentError('settings.length', settings?.length, `>= n = ${n}`);
     const pb = (n + 7) >>> 3;
     const pc = (((n + 3) >>> 2) + 15) & ~7;
     const pBb = 0;
-    const pBasis = pBb + pb + 8;
-    const pInt = pBasis + n;
-    const pStatus = pInt + n;
-    const pKeep = pStatus + n;
+    const pSettings = pBb + pb + 8;
+    const pKeep = pSettings + n;
     const pCls = pKeep + pb + 8;
     const bytes = pCls + pc;
     const base = this.arena(bytes, n);
     const u8 = this.views.u8;
     u8.set(bb.subarray(0, pb), base + pBb);
-    u8.set(basis.subarray(0, n), base + pBasis);
-    u8.set(intensity.subarray(0, n), base + pInt);
-    u8.set(status.subarray(0, n), base + pStatus);
-    const kept = guard('sift', () => this.k.exports.answerKeep(base + pBb, base + pBasis, base + pInt, base + pStatus, n, base + pKeep, base + pCls)) >>> 0;
+    u8.set(settings.subarray(0, n), base + pSettings);
+    const kept = guard('sift', () => this.k.exports.answerKeep(base + pBb, base + pSettings, n, base + pKeep, base + pCls)) >>> 0;
     const v = this.views.u8;
     return { keep: v.slice(base + pKeep, base + pKeep + pb), cls: v.slice(base + pCls, base + pCls + ((kept + 3) >>> 2)), kept };
   }

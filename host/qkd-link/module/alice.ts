@@ -9,7 +9,7 @@ import { DEFAULT_EPS_COR } from '../reconciliation/verify.js';
 import { verificationKeyCount } from '../kernels/verify.js';
 import type { MessageOf, SessionMessage } from '../session/messages.js';
 import { decodeU32s, packBits, unpackBits } from '../session/packing.js';
-import { errorsPerClass, perClassArray, perClassFrom, totalOf, type TransmitterAnswer } from '../session/sifting.js';
+import { errorsPerClass, perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
 import type { TransmitterPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
@@ -20,19 +20,6 @@ import { efficiency, expectedLeak, floatSource, frameKey, keptLeak, planningQber
 const SETTINGS_STREAMS = 4;
 
 /** The answers for consecutive parts of a block, as one. */
-function joinAnswers(answers: readonly TransmitterAnswer[], n: number): TransmitterAnswer {
-  const out: TransmitterAnswer = { basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) };
-  let at = 0;
-  for (const a of answers) {
-    out.basis.set(a.basis, at);
-    out.value.set(a.value, at);
-    out.intensity.set(a.intensity, at);
-    out.status.set(a.status, at);
-    at += a.basis.length;
-  }
-  return out;
-}
-
 /** Frame IDs of the shared reconciliation endpoint: unique across the blocks in flight. */
 const frameId = (block: number, f: number) => block * 65536 + f;
 
@@ -113,16 +100,16 @@ export class AliceEnd extends LinkEnd {
     // (one request at a time would leave the serial line idle for every round trip); a worker
     // first checks them (every slot in this block's range) and finds where the parts start.
     const { parts } = await deps.pool.run({ kind: 'slots', s: ann.s, e: ann.e, n: ann.n, d: ann.d, parts: SETTINGS_STREAMS });
-    let tx: TransmitterAnswer;
+    const settings = new Uint8Array(ann.n);
     try {
-      const answers = await Promise.all(parts.map((p) => this.tx.querySettingsDeltas(p.s, p.n, ann.d.subarray(p.from, p.to))));
-      tx = answers.length === 1 ? answers[0]! : joinAnswers(answers, ann.n);
+      let at = 0;
+      await Promise.all(parts.map((p) => this.tx.querySettingsBytes(p.s, p.n, ann.d.subarray(p.from, p.to), settings, (at += p.n) - p.n)));
     } catch (e) {
       throw e instanceof LinkError ? e : new LinkError('ERR_LINK_BOARD_FAULT', `transmitter settings: ${(e as Error).message}`, { cause: e });
     }
     if (mb.failed) throw mb.failed;
-    // The answer's buffers move to the worker (keep, classes and the sifted strings come back).
-    const st = await deps.pool.run({ kind: 'sift-tx', n: ann.n, bobBasis: ann.bb, basis: tx.basis, value: tx.value, intensity: tx.intensity, status: tx.status }, [...new Set([tx.basis.buffer, tx.value.buffer, tx.intensity.buffer, tx.status.buffer])] as ArrayBuffer[]);
+    // The answer's bytes move to the worker (keep, classes and the sifted strings come back).
+    const st = await deps.pool.run({ kind: 'sift-tx', n: ann.n, bobBasis: ann.bb, settings }, [settings.buffer]);
     await this.send({ t: 'sift.reply', b: ctx.block, keep: st.keep, cls: st.cls });
     const sifted = { key: st.sifted.key, test: st.sifted.test, nZ: perClassFrom(st.sifted.nZ, 'nZ'), nX: perClassFrom(st.sifted.nX, 'nX') };
     r.sifted = { Z: sifted.nZ, X: sifted.nX };

@@ -4,7 +4,6 @@
  * (real boards, or the emulator over a pty) implements them through board-ports.ts; nothing else
  * in the module touches the board.
  */
-import type { TransmitterAnswer } from '../session/sifting.js';
 import type { LinkError } from './errors.js';
 
 export interface DetectionBatchItem {
@@ -36,11 +35,11 @@ export type FaultListener = (err: LinkError) => void;
 
 export interface TransmitterPort {
   /**
-   * Settings (basis, value, class, status) for n slots given as LEB128 deltas from `start` (slot
-   * k = start + d0 + ... + dk), as the receiver announces them. Several calls may be in flight
-   * (parts of one block).
+   * The board's SETTINGS byte (value, basis, class, status; firmware-bridge PROTOCOL.md) for n
+   * slots given as LEB128 deltas from `start` (slot k = start + d0 + ... + dk), as the receiver
+   * announces them, written at out[at..at+n). Several calls may be in flight (parts of one block).
    */
-  querySettingsDeltas(start: number, n: number, deltas: Uint8Array): Promise<TransmitterAnswer>;
+  querySettingsBytes(start: number, n: number, deltas: Uint8Array, out: Uint8Array, at: number): Promise<void>;
   onFault(listener: FaultListener): void;
   /** Whether the board can be trusted now (no critical alarm standing). */
   readonly healthy: boolean;

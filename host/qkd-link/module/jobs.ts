@@ -63,8 +63,11 @@ export type BlockJob =
   | { readonly kind: 'slots'; readonly id: number; readonly s: number; readonly e: number; readonly n: number; readonly d: Uint8Array; readonly parts: number }
   /** Bob: sift by Alice's reply (packed keep flags and classes); bb his announced bases, packed. */
   | { readonly kind: 'sift-rx'; readonly id: number; readonly bb: Uint8Array; readonly value: Uint8Array; readonly keep: Uint8Array; readonly cls: Uint8Array }
-  /** Alice: decide keep and class per event from her board's answer and Bob's packed bases, and sift. */
-  | { readonly kind: 'sift-tx'; readonly id: number; readonly n: number; readonly bobBasis: Uint8Array; readonly basis: Uint8Array; readonly value: Uint8Array; readonly intensity: Uint8Array; readonly status: Uint8Array }
+  /**
+   * Alice: decide keep and class per event from her board's answer (its SETTINGS bytes, one per
+   * event) and Bob's packed bases, and sift.
+   */
+  | { readonly kind: 'sift-tx'; readonly id: number; readonly n: number; readonly bobBasis: Uint8Array; readonly settings: Uint8Array }
   /**
    * Both: lay the key string out over the LDPC frames planned for qec (postprocess.ts paddedKey).
    * With `prepare` (Alice), also each frame's codeword, syndrome and first verification tag

@@ -44,7 +44,7 @@ test("a malformed field of the peer's, or an announced slot outside the block, f
     // Bob announces an event at slot 150 for a block [100, 120).
     () => pool.run({ kind: 'slots', s: 100, e: 120, n: 2, d: Uint8Array.of(3, 47), parts: 1 }),
     // Bob's packed bases too short for his 20 events.
-    () => pool.run({ kind: 'sift-tx', n, bobBasis: new Uint8Array(1), basis: new Uint8Array(n), value: new Uint8Array(n), intensity: new Uint8Array(n), status: new Uint8Array(n) }),
+    () => pool.run({ kind: 'sift-tx', n, bobBasis: new Uint8Array(1), settings: new Uint8Array(n) }),
   ];
   for (const run of bad) {
     try {

@@ -140,8 +140,9 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
     case 'sift-tx': {
       checkPackedBits(job.bobBasis, job.n, 'sift.announce bb');
       const k = (sifter ??= new Sifter());
-      const { keep, cls, kept } = k.answerKeep(job.bobBasis, job.basis, job.intensity, job.status, job.n);
-      const { testPacked: _unused, ...sifted } = k.siftKept(job.bobBasis, job.value, keep, cls, job.n, kept);
+      const { keep, cls, kept } = k.answerKeep(job.bobBasis, job.settings, job.n);
+      // Bit 0 of a setting is Alice's value: the kernel reads only that bit.
+      const { testPacked: _unused, ...sifted } = k.siftKept(job.bobBasis, job.settings, keep, cls, job.n, kept);
       return { result: { kind: 'sift-tx', id: job.id, keep, cls, sifted }, transfer: [keep.buffer, cls.buffer, sifted.key.buffer, sifted.test.buffer] };
     }
     case 'frames': {

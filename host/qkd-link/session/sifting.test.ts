@@ -19,15 +19,19 @@ const block = fc.integer({ min: 0, max: 2500 }).chain((n) => {
     value: bytes(1),
     // Mostly valid classes, some 3 (not a class: never kept); status mostly known.
     intensity: fc.uint8Array({ minLength: n, maxLength: n, max: 3 }),
-    status: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((a) => Uint8Array.from(a, (x) => (x < 8 ? 0 : x - 7))),
+    status: fc.array(fc.integer({ min: 0, max: 10 }), { minLength: n, maxLength: n }).map((a) => Uint8Array.from(a, (x) => (x < 8 ? 0 : 0x10 << (x - 7)))),
   });
 });
+
+/** Alice's settings as her board sends them: value, basis, class, status in one byte per slot. */
+const wire = (b: { n: number; value: Uint8Array; basis: Uint8Array; intensity: Uint8Array; status: Uint8Array }) =>
+  Uint8Array.from({ length: b.n }, (_, k) => b.value[k]! | (b.basis[k]! << 1) | (b.intensity[k]! << 2) | b.status[k]!);
 
 test('answerKeep: Alice keeps exactly the events the reference keeps, with their classes', () => {
   fc.assert(
     fc.property(block, (b) => {
       const bb = packBits(b.bobBasis);
-      const got = sifter.answerKeep(bb, b.basis, b.intensity, b.status, b.n);
+      const got = sifter.answerKeep(bb, wire(b), b.n);
       const want = aliceKeep(b.bobBasis, { basis: b.basis, value: b.value, intensity: b.intensity, status: b.status });
       assert.equal(got.keep, packBits(want.keep));
       assert.equal(got.cls, pack2(want.cls));
@@ -41,10 +45,11 @@ test('siftKept: both ends get the reference strings and counts, and agree where 
   fc.assert(
     fc.property(block, (b) => {
       const bb = packBits(b.bobBasis);
-      const ans = sifter.answerKeep(bb, b.basis, b.intensity, b.status, b.n);
+      const ans = sifter.answerKeep(bb, wire(b), b.n);
       const want = aliceKeep(b.bobBasis, { basis: b.basis, value: b.value, intensity: b.intensity, status: b.status });
+      // Alice sifts her settings bytes as they are (bit 0 is her value), Bob his bits.
       for (const [value, from] of [[b.value, 'transmitter'], [b.bobValue, 'receiver']] as const) {
-        const got = sifter.siftKept(bb, value, ans.keep, ans.cls, b.n, ans.kept);
+        const got = sifter.siftKept(bb, from === 'transmitter' ? wire(b) : value, ans.keep, ans.cls, b.n, ans.kept);
         const ref = siftBlock(sifter, b.bobBasis, value, want.keep, want.cls, from);
         assert.equal(got.key, ref.key);
         assert.equal(got.test, ref.test);
