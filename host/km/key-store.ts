@@ -389,12 +389,15 @@ export class KeyStore {
     const now = Date.now();
     const fresh: StoredRecord[] = [];
     for (const u of units) if (u.bytes.length * 8 !== bits) throw new RangeError(`unit ${u.seq}: ${u.bytes.length * 8} bits, expected ${bits}`);
+    // One draw of randomness for the batch's nonces: a draw per record costs more than its sealing.
+    const nonces = randomBytes(12 * units.length);
     const added = await this.#root.transaction(() => {
       let n = 0;
-      for (const u of units) {
+      for (let i = 0; i < units.length; i++) {
+        const u = units[i]!;
         if (this.#keys.get(u.id) || this.#tombs.get(u.id)) continue;
         const base = { id: u.id, peer, origin: 'link' as const, seq: u.seq, allocator: u.allocator, bits, state: 'available' as const, since: now };
-        const { n: nonce, ct } = seal(dek, aad(base), u.bytes);
+        const { n: nonce, ct } = seal(dek, aad(base), u.bytes, nonces.subarray(12 * i, 12 * i + 12));
         const rec: StoredRecord = { ...base, n: nonce, ct };
         this.#keys.putSync(u.id, rec);
         fresh.push(rec);
@@ -575,8 +578,8 @@ function aad(r: Pick<KeyRecord, 'id' | 'peer' | 'origin' | 'bits'> | string): st
   return typeof r === 'string' ? r : `${r.id}|${r.peer}|${r.origin}|${r.bits}`;
 }
 
-function seal(dek: Buffer, ad: string, plain: Uint8Array): { n: Buffer; ct: Buffer } {
-  const n = randomBytes(12);
+/** AES-256-GCM under the DEK; `n` a fresh random 96-bit nonce (drawn here unless given). */
+function seal(dek: Buffer, ad: string, plain: Uint8Array, n: Buffer = randomBytes(12)): { n: Buffer; ct: Buffer } {
   const c = createCipheriv('aes-256-gcm', dek, n);
   c.setAAD(Buffer.from(ad));
   const ct = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
