@@ -82,3 +82,4 @@ export function siftEvents(settings: usize, window: u32, slots: usize, flags: us
   }
   return -1;
 }
+export * from './deltas';

@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { Sifter } from '../kernels/sift.js';
+import { SlotDeltaCoder } from '../kernels/deltas.js';
 import { SessionMessageError } from '../session/messages.js';
-import { decodeSlotDeltas, encodeSegmentDeltas, pack2, partitionSlotDeltas, packBits, unpack2, unpackBits, countBits } from '../session/packing.js';
-import { aliceKeep, perClassArray, siftBlock, squashClicks, type SiftedBlock } from '../session/sifting.js';
+import { pack2, packBits, unpack2, unpackBits, countBits } from '../session/packing.js';
+import { aliceKeep, perClassArray, siftBlock, type SiftedBlock } from '../session/sifting.js';
 import { floatSource, frameKey, keyIndex, packKept, paddedKey, realBits } from './postprocess.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
 import { AliceEndpoint, BobReconciler, type AlicePeer, type SyndromeMessage } from '../reconciliation/reconcile.js';
@@ -23,6 +24,7 @@ if (!port) throw new Error('worker.ts runs in a worker thread');
 let family: CodeFamily | undefined;
 let amplifier: PrivacyAmplifier | undefined;
 let sifter: Sifter | undefined;
+let deltas: SlotDeltaCoder | undefined;
 /** Alice's frame preparation (its own kernels and randomness; no frames are kept open here). */
 let aliceSide: AliceEndpoint | undefined;
 /** Reconcilers by planned QBER: a link's QBER barely moves, so a few cover a long run. */
@@ -112,15 +114,12 @@ function strings(s: SiftedBlock): SiftedStrings {
 function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike[] } {
   switch (job.kind) {
     case 'announce': {
-      const { basis, value } = squashClicks(job.masks, (n) => new Uint8Array(randomBytes(n)));
-      const d = encodeSegmentDeltas(job.start, job.segments);
-      const bb = packBits(basis);
+      const { d, bb, basis, value } = (deltas ??= new SlotDeltaCoder()).announce(job.start, job.segments, job.masks, (n) => new Uint8Array(randomBytes(n)));
       const raw = job.segments.raw;
       return { result: { kind: 'announce', id: job.id, d, bb, basis, value, raw, masks: job.masks }, transfer: [d.buffer, bb.buffer, basis.buffer, value.buffer, raw.buffer, job.masks.buffer] };
     }
     case 'slots': {
-      const slots = decodeSlotDeltas(job.d, job.s, job.e, job.n);
-      return { result: { kind: 'slots', id: job.id, parts: partitionSlotDeltas(job.d, job.s, slots, job.parts) }, transfer: [] };
+      return { result: { kind: 'slots', id: job.id, parts: (deltas ??= new SlotDeltaCoder()).partition(job.d, job.s, job.e, job.n, job.parts) }, transfer: [] };
     }
     case 'sift-rx': {
       const n = job.basis.length;
