@@ -84,3 +84,4 @@ export function siftEvents(settings: usize, window: u32, slots: usize, flags: us
 }
 
 export { answerKeep, siftKept } from './block';
+export * from './deltas';

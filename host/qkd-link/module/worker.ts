@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { Sifter } from '../kernels/sift.js';
+import { SlotDeltaCoder } from '../kernels/deltas.js';
 import { SessionMessageError } from '../session/messages.js';
-import { checkPacked2, checkPackedBits, countBits, decodeSlotDeltas, encodeSegmentDeltas, partitionSlotDeltas, packBits } from '../session/packing.js';
-import { squashClicks } from '../session/sifting.js';
+import { checkPacked2, checkPackedBits, countBits } from '../session/packing.js';
 import { KernelArgumentError } from '../kernels/errors.js';
 import { correctionsPerClass, floatSource, frameKey, packKept, paddedKey } from './postprocess.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
@@ -24,6 +24,7 @@ if (!port) throw new Error('worker.ts runs in a worker thread');
 let family: CodeFamily | undefined;
 let amplifier: PrivacyAmplifier | undefined;
 let sifter: Sifter | undefined;
+let deltas: SlotDeltaCoder | undefined;
 /** Alice's frame preparation (its own kernels and randomness; no frames are kept open here). */
 let aliceSide: AliceEndpoint | undefined;
 /** Reconcilers by planned QBER: a link's QBER barely moves, so a few cover a long run. */
@@ -117,15 +118,12 @@ function peerField<T>(what: string, f: () => T): T {
 function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike[] } {
   switch (job.kind) {
     case 'announce': {
-      const { basis, value } = squashClicks(job.masks, (n) => new Uint8Array(randomBytes(n)));
-      const d = encodeSegmentDeltas(job.start, job.segments);
-      const bb = packBits(basis);
+      const { d, bb, basis, value } = (deltas ??= new SlotDeltaCoder()).announce(job.start, job.segments, job.masks, (n) => new Uint8Array(randomBytes(n)));
       const raw = job.segments.raw;
       return { result: { kind: 'announce', id: job.id, d, bb, basis, value, raw, masks: job.masks }, transfer: [d.buffer, bb.buffer, basis.buffer, value.buffer, raw.buffer, job.masks.buffer] };
     }
     case 'slots': {
-      const slots = decodeSlotDeltas(job.d, job.s, job.e, job.n);
-      return { result: { kind: 'slots', id: job.id, parts: partitionSlotDeltas(job.d, job.s, slots, job.parts) }, transfer: [] };
+      return { result: { kind: 'slots', id: job.id, parts: (deltas ??= new SlotDeltaCoder()).partition(job.d, job.s, job.e, job.n, job.parts) }, transfer: [] };
     }
     case 'sift-rx': {
       // Alice's keep flags and classes are the peer's: their sizes and values are checked as a message's.
