@@ -14,13 +14,15 @@
  * Databases in the environment: `keys` (ID → record), `tombs` (ID → destroyed tombstone),
  * `outbox` ([peer, seq] → void notices still to deliver to a peer KM), `meta`.
  */
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { canTransition, holdsKeyBytes, isTerminal, KEY_STATES, type KeyState } from './key-state.js';
 import { KeyIntegrityError, KeyNotAvailableError, KeyStateError, KeyUnknownError, StorageKeyError, StoreClosedError, ZeroizedError } from './errors.js';
 import type { StorageKey } from './storage-key.js';
+import { NONCE_BYTES, OFFLOAD_MIN_RECORDS, openRecord, RecordSealer, sealRecords, TAG_BYTES } from './record-sealer.js';
 
 export type PoolOrigin = 'link' | 'relay';
 export type KeyPurpose = 'supply' | 'relay' | 'pad';
@@ -158,6 +160,10 @@ export class KeyStore {
   readonly #held = new Set<string>();
   #outboxSeq = 0;
   #inDoubt: KeyRecord[] = [];
+  /** The sealing thread for large batches of link units, started on the first one. */
+  #sealer: RecordSealer | undefined;
+  /** addLinkUnits calls, one after the other: units enter their pools in the order they came. */
+  #adding: Promise<unknown> = Promise.resolve();
 
   private constructor(o: KeyStoreOptions, root: RootDatabase, dek: Buffer) {
     this.nodeId = o.nodeId;
@@ -199,7 +205,7 @@ export class KeyStore {
     }
     const dek = o.storageKey.derive(salt, RECORD_INFO);
     try {
-      if (!check || !Buffer.from(unseal(dek, 'check', check.n, check.ct)).equals(CHECK_PLAINTEXT)) throw new Error('check value differs');
+      if (!check || !Buffer.from(openRecord(dek, 'check', check.n, check.ct)).equals(CHECK_PLAINTEXT)) throw new Error('check value differs');
     } catch (e) {
       dek.fill(0);
       await root.close();
@@ -296,7 +302,7 @@ export class KeyStore {
     if (!r) throw new KeyUnknownError(id);
     if (!r.n || !r.ct || !holdsKeyBytes(r.state)) throw new KeyNotAvailableError(id, r.state, 'available or reserved');
     try {
-      return unseal(dek, aad(r), r.n, r.ct);
+      return openRecord(dek, aad(r), r.n, r.ct);
     } catch {
       throw new KeyIntegrityError(id);
     }
@@ -385,20 +391,36 @@ export class KeyStore {
    * tombstone, e.g. voided by the peer before they arrived here) are skipped. Resolves when durable.
    */
   async addLinkUnits(peer: string, units: readonly { id: string; seq: number; bytes: Uint8Array; allocator: string }[], bits: number): Promise<number> {
+    const run = this.#adding.then(() => this.#addLinkUnits(peer, units, bits));
+    this.#adding = run.catch(() => undefined);
+    return run;
+  }
+
+  async #addLinkUnits(peer: string, units: readonly { id: string; seq: number; bytes: Uint8Array; allocator: string }[], bits: number): Promise<number> {
     const dek = this.#ensureOpen();
     const now = Date.now();
     const fresh: StoredRecord[] = [];
-    for (const u of units) if (u.bytes.length * 8 !== bits) throw new RangeError(`unit ${u.seq}: ${u.bytes.length * 8} bits, expected ${bits}`);
+    const size = bits / 8;
+    for (const u of units) if (u.bytes.length !== size) throw new RangeError(`unit ${u.seq}: ${u.bytes.length * 8} bits, expected ${bits}`);
     // One draw of randomness for the batch's nonces: a draw per record costs more than its sealing.
-    const nonces = randomBytes(12 * units.length);
+    const nonces = randomBytes(NONCE_BYTES * units.length);
+    const ads = units.map((u) => aad({ id: u.id, peer, origin: 'link', bits }));
+    const plain = new Uint8Array(units.length * size);
+    units.forEach((u, i) => plain.set(u.bytes, i * size));
+    let sealed: Uint8Array;
+    if (units.length >= OFFLOAD_MIN_RECORDS) {
+      if (!this.#sealer?.usable) this.#sealer = new RecordSealer(dek);
+      sealed = await this.#sealer.seal(ads, plain, size, nonces);
+      this.#ensureOpen(); // closed or zeroized meanwhile: nothing is written
+    } else sealed = sealRecords(crypto, dek, ads, plain, size, nonces);
+    plain.fill(0);
+    const step = size + TAG_BYTES;
     const added = await this.#root.transaction(() => {
       let n = 0;
       for (let i = 0; i < units.length; i++) {
         const u = units[i]!;
         if (this.#keys.get(u.id) || this.#tombs.get(u.id)) continue;
-        const base = { id: u.id, peer, origin: 'link' as const, seq: u.seq, allocator: u.allocator, bits, state: 'available' as const, since: now };
-        const { n: nonce, ct } = seal(dek, aad(base), u.bytes, nonces.subarray(12 * i, 12 * i + 12));
-        const rec: StoredRecord = { ...base, n: nonce, ct };
+        const rec: StoredRecord = { id: u.id, peer, origin: 'link', seq: u.seq, allocator: u.allocator, bits, state: 'available', since: now, n: nonces.subarray(NONCE_BYTES * i, NONCE_BYTES * (i + 1)), ct: sealed.subarray(i * step, (i + 1) * step) };
         this.#keys.putSync(u.id, rec);
         fresh.push(rec);
         n++;
@@ -542,6 +564,7 @@ export class KeyStore {
     this.#zeroized = true;
     this.#dek?.fill(0);
     this.#dek = null;
+    await this.#sealer?.close();
     this.#storageKey.destroy();
     for (const p of this.#pools.values()) p.queue.clear();
     this.#held.clear();
@@ -553,6 +576,7 @@ export class KeyStore {
     this.#closed = true;
     this.#dek?.fill(0);
     this.#dek = null;
+    await this.#sealer?.close();
     await this.#root.close();
   }
 }
@@ -578,17 +602,8 @@ function aad(r: Pick<KeyRecord, 'id' | 'peer' | 'origin' | 'bits'> | string): st
   return typeof r === 'string' ? r : `${r.id}|${r.peer}|${r.origin}|${r.bits}`;
 }
 
-/** AES-256-GCM under the DEK; `n` a fresh random 96-bit nonce (drawn here unless given). */
-function seal(dek: Buffer, ad: string, plain: Uint8Array, n: Buffer = randomBytes(12)): { n: Buffer; ct: Buffer } {
-  const c = createCipheriv('aes-256-gcm', dek, n);
-  c.setAAD(Buffer.from(ad));
-  const ct = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
-  return { n, ct };
-}
-
-function unseal(dek: Buffer, ad: string, n: Uint8Array, sealed: Uint8Array): Uint8Array {
-  const d = createDecipheriv('aes-256-gcm', dek, n);
-  d.setAAD(Buffer.from(ad));
-  d.setAuthTag(sealed.subarray(sealed.length - 16));
-  return new Uint8Array(Buffer.concat([d.update(sealed.subarray(0, sealed.length - 16)), d.final()]));
+/** One record sealed (record-sealer.ts) under a fresh random nonce. */
+function seal(dek: Buffer, ad: string, plain: Uint8Array): { n: Buffer; ct: Uint8Array } {
+  const n = randomBytes(NONCE_BYTES);
+  return { n, ct: sealRecords(crypto, dek, [ad], plain, plain.length, n) };
 }
