@@ -55,6 +55,12 @@ export interface EmulatedLinkRunOptions {
   readonly security?: Partial<SecurityConfig>;
   /** Worker threads per end (default 2: a block's sifting need not wait behind another's decoding). */
   readonly workers?: number;
+  /**
+   * When to compare the two stores' units: as each block ends (default; each progress report
+   * says whether its units agree) or once when the run ends (a benchmark: reading every unit back
+   * would cost the main thread and the collector inside the measured window).
+   */
+  readonly compare?: 'each-block' | 'at-end';
   /** Seed of the emulated physics (default 1). */
   readonly seed?: number;
   /** Where both ends keep their data (default: a temporary directory, removed at the end). */
@@ -98,7 +104,17 @@ export interface LinkRunSummary {
    * the blocks that ended in between, the wall and the CPU of this process spent on them (start-up,
    * code expansion and this harness's own store comparisons left out). Undefined with one block.
    */
-  readonly steady?: { readonly blocks: number; readonly siftedBits: number; readonly sourceSeconds: number; readonly wallSeconds: number; readonly cpuSeconds: number; readonly mainThreadCpuSeconds: number; readonly emulatorCpuSeconds: number };
+  readonly steady?: {
+    readonly blocks: number;
+    readonly siftedBits: number;
+    readonly sourceSeconds: number;
+    readonly wallSeconds: number;
+    readonly cpuSeconds: number;
+    readonly mainThreadCpuSeconds: number;
+    /** Each end's worker threads (Alice, Bob): with half the shared main thread, what each end costs. */
+    readonly workerCpuSeconds: readonly [number, number];
+    readonly emulatorCpuSeconds: number;
+  };
   readonly config: LinkConfig;
   /** Events the receiver board lost to FIFO overflow (only with backpressure 'drop') while the link gathered blocks. */
   readonly lostEvents: number;
@@ -181,13 +197,16 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
   const finished = new Promise<void>((r) => (finish = r));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  let steady0: { cpu: NodeJS.CpuUsage; wall: number; sifted: number; slots: number; emu: number; main: number } | undefined;
+  let steady0: { cpu: NodeJS.CpuUsage; wall: number; sifted: number; slots: number; emu: number; main: number; workers: [number, number] } | undefined;
   // The main thread's own CPU (its task ID is the process ID): the one thread the link cannot spread over cores.
   const mainCpu = () => processCpuSeconds(process.pid, process.pid);
   const emulatorCpu = () => processCpuSeconds(boards.tx.pid) + processCpuSeconds(boards.rx.pid);
   let steady: LinkRunSummary['steady'];
   /** CPU this harness spends comparing the stores, not the link's. */
   let checkMicros = 0;
+  const compareAtEnd = o.compare === 'at-end';
+  /** Unit ranges still to compare when the run ends (compare: 'at-end'). */
+  const toCompare: [number, number][] = [];
   const onBlock = (r: BlockReport) => {
     const entry = reports.get(r.block) ?? {};
     entry[r.role] = r;
@@ -203,7 +222,9 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
     const first = bob.firstUnit ?? 0;
     // Synchronous on the main thread: its wall time is the main thread's CPU for it.
     const c0 = performance.now();
-    const identical = alice.outcome === bob.outcome && (alice.units ?? 0) === units && (units === 0 || unitsAgree(ends[0]!, ends[1]!, first, first + units));
+    const sameOutcome = alice.outcome === bob.outcome && (alice.units ?? 0) === units;
+    if (compareAtEnd && units > 0) toCompare.push([first, first + units]);
+    const identical = sameOutcome && (compareAtEnd || units === 0 || unitsAgree(ends[0]!, ends[1]!, first, first + units));
     checkMicros += (performance.now() - c0) * 1000;
     totalUnits += units;
     totalFinalBits += bob.outcome === 'key' ? (bob.finalBits ?? 0) : 0;
@@ -213,11 +234,12 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
     const sourceSeconds = sourceSlots / bob.slots.clockHz;
     const p: LinkProgress = { block: r.block, alice, bob, units, identical, totalUnits, totalFinalBits, keyBlocks, sourceSeconds, skrBps: sourceSeconds > 0 ? totalFinalBits / sourceSeconds : 0 };
     progress.push(p);
-    const now = { cpu: process.cpuUsage(), wall: performance.now(), sifted: siftedTotal, slots: sourceSlots, emu: emulatorCpu(), main: mainCpu() };
+    const workers: [number, number] = [ends[0]!.module.workerCpuSeconds(), ends[1]!.module.workerCpuSeconds()];
+    const now = { cpu: process.cpuUsage(), wall: performance.now(), sifted: siftedTotal, slots: sourceSlots, emu: emulatorCpu(), main: mainCpu(), workers };
     if (!steady0) steady0 = { ...now, cpu: { user: now.cpu.user - checkMicros, system: now.cpu.system }, main: now.main - checkMicros / 1e6 };
     else {
       const cpu = (now.cpu.user + now.cpu.system - checkMicros - (steady0.cpu.user + steady0.cpu.system)) / 1e6;
-      steady = { blocks: progress.length - 1, siftedBits: now.sifted - steady0.sifted, sourceSeconds: (now.slots - steady0.slots) / bob.slots.clockHz, wallSeconds: (now.wall - steady0.wall) / 1000, cpuSeconds: cpu, mainThreadCpuSeconds: now.main - checkMicros / 1e6 - steady0.main, emulatorCpuSeconds: now.emu - steady0.emu };
+      steady = { blocks: progress.length - 1, siftedBits: now.sifted - steady0.sifted, sourceSeconds: (now.slots - steady0.slots) / bob.slots.clockHz, wallSeconds: (now.wall - steady0.wall) / 1000, cpuSeconds: cpu, mainThreadCpuSeconds: now.main - checkMicros / 1e6 - steady0.main, workerCpuSeconds: [workers[0] - steady0.workers[0], workers[1] - steady0.workers[1]], emulatorCpuSeconds: now.emu - steady0.emu };
     }
     o.onProgress?.(p);
     if (progress.length >= wanted) finish();
@@ -242,6 +264,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
       return { role: e.module.config.role, consumedBits: st.consumedBits, remainingSendFrames: st.remainingSendPads, remainingReceiveFrames: st.remainingReceivePads };
     });
     const cpu = process.cpuUsage(cpu0);
+    const agreeAtEnd = toCompare.every(([from, to]) => unitsAgree(ends[0]!, ends[1]!, from, to));
     const heldBackSeconds = ends[1]!.module.counters.heldBackMs / 1000;
     const lostEvents = ends[1]!.module.counters.lostEvents;
     // Bob first: he stops asking for blocks; then Alice.
@@ -257,7 +280,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
       siftedBits: siftedTotal,
       sourceSeconds,
       skrBps: sourceSeconds > 0 ? totalFinalBits / sourceSeconds : 0,
-      storesAgree: progress.every((p) => p.identical),
+      storesAgree: progress.every((p) => p.identical) && agreeAtEnd,
       wallSeconds,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       ...(steady ? { steady } : {}),

@@ -117,8 +117,9 @@ export interface PeerQuestion {
   readonly positions: Uint32Array;
 }
 
+/** `cpu`: the worker thread's CPU seconds so far (Linux; absent elsewhere), reported with every job's end. */
 export type WorkerMessage =
-  | { readonly kind: 'result'; readonly result: JobResult }
-  | { readonly kind: 'failed'; readonly id: number; readonly code: string; readonly message: string }
+  | { readonly kind: 'result'; readonly result: JobResult; readonly cpu?: number }
+  | { readonly kind: 'failed'; readonly id: number; readonly code: string; readonly message: string; readonly cpu?: number }
   | { readonly kind: 'question'; readonly question: PeerQuestion };
 

@@ -83,6 +83,11 @@ export class LinkModule implements KeySource {
   private mac!: PolyMac;
   private ledger!: AuthPadLedger;
 
+  /** CPU seconds this end's worker threads have used (worker-pool.ts cpuSeconds). */
+  workerCpuSeconds(): number {
+    return this.pool.cpuSeconds();
+  }
+
   get counters(): Readonly<LinkCounters> {
     return this.end.counters;
   }

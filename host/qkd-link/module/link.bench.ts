@@ -39,6 +39,7 @@ export const suite: BenchSuite = {
     for (const distanceKm of ctx.quick ? [10] : [10, 50, 75, 100, 125]) {
       ctx.progress(`${distanceKm} km: ${blocks} block(s) of ${siftedBits} sifted bits`);
       const summary = await runEmulatedLink({
+        compare: 'at-end',
         distanceKm,
         blocks,
         siftedBits,
@@ -67,6 +68,9 @@ export const suite: BenchSuite = {
       const coresToKeepUp = ppCpuBps > 0 ? sourceSiftedBps / ppCpuBps : null;
       // Both ends share this process's main thread here; in a deployment each end has its own.
       const mainPerEnd = st && steadySourceS > 0 ? st.mainThreadCpuSeconds / steadySourceS / 2 : null;
+      // Each end alone, as on a node of its own: its worker threads, and half of what both share
+      // here (the main thread, the collector's threads, the stores' threads).
+      const perEnd = st && steadySourceS > 0 ? st.workerCpuSeconds.map((w) => (w + (st.cpuSeconds - st.workerCpuSeconds[0] - st.workerCpuSeconds[1]) / 2) / steadySourceS) : null;
       if (keyed.length > 0) measured.push({ distance_km: distanceKm, skr_bps: Math.round(summary.skrBps), skr_model_bps: Math.round(model.skrBps), blocks: summary.blocks.length });
       yield {
         suite: 'link',
@@ -106,6 +110,9 @@ export const suite: BenchSuite = {
         cores_to_keep_up: coresToKeepUp === null ? null : round(coresToKeepUp, 2),
         // the main thread's CPU per source-second, per end (below 1, or it cannot keep up on any number of cores),
         main_thread_load: mainPerEnd === null ? null : round(mainPerEnd, 3),
+        // the cores each end needs on a machine of its own (Alice, Bob),
+        cores_alice_end: perEnd === null ? null : round(perEnd[0]!, 2),
+        cores_bob_end: perEnd === null ? null : round(perEnd[1]!, 2),
         // and whether this machine could follow the source in real time.
         machine_cores: cores,
         pp_keeps_up: coresToKeepUp !== null && coresToKeepUp <= cores && (mainPerEnd ?? Infinity) < 1,

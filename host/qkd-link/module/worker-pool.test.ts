@@ -60,4 +60,16 @@ test("a malformed field of the peer's, or an announced slot outside the block, f
   assert.equal(ok.parts, [{ s: 100, n: 2, from: 0, to: 2 }, { s: 107, n: 1, from: 2, to: 3 }]);
 });
 
+
+test("the pool counts its threads' CPU: a block's privacy amplification shows in it", async () => {
+  const before = pool.cpuSeconds();
+  // A 2^22-bit block hashed to 2^21 bits, a few times: tens of milliseconds of one thread's CPU.
+  const n = 1 << 22;
+  const m = 1 << 21;
+  for (let i = 0; i < 4; i++) await pool.amplify(new Uint8Array((n + m - 1 + 7) >>> 3).fill(i + 1), new Uint8Array(n >>> 3).fill(0x5a), n, m);
+  const after = pool.cpuSeconds();
+  assert.ok(after > before, `worker CPU ${before} -> ${after} s`);
+  assert.ok(after - before < 60, 'seconds, not ticks or microseconds');
+});
+
 test.run();

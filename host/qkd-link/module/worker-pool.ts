@@ -17,6 +17,8 @@ export interface PeerAnswers {
 interface Slot {
   readonly worker: Worker;
   busy: Running | undefined;
+  /** The thread's CPU seconds as of its last finished job. */
+  cpu: number;
 }
 
 /** Codes a worker's failure keeps; anything else is a reconciliation failure, as before. */
@@ -47,6 +49,8 @@ export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private closed = false;
+  /** CPU seconds of workers that have exited. */
+  private retiredCpu = 0;
 
   constructor(readonly size: number) {
     for (let i = 0; i < size; i++) this.spawn();
@@ -54,7 +58,7 @@ export class WorkerPool {
 
   private spawn(): Slot {
     const worker = new Worker(ENTRY);
-    const slot: Slot = { worker, busy: undefined };
+    const slot: Slot = { worker, busy: undefined, cpu: 0 };
     worker.on('message', (m: WorkerMessage) => this.onMessage(slot, m));
     worker.on('error', (e) => {
       const r = slot.busy;
@@ -64,6 +68,7 @@ export class WorkerPool {
     worker.on('exit', () => {
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
+      this.retiredCpu += slot.cpu;
       const r = slot.busy;
       slot.busy = undefined;
       r?.reject(new LinkError('ERR_LINK_STOPPED', 'worker thread exited'));
@@ -74,7 +79,16 @@ export class WorkerPool {
     return slot;
   }
 
+  /**
+   * CPU seconds the pool's threads have used, as of each one's last finished job (Linux; 0
+   * elsewhere): what post-processing costs this end beyond its main thread.
+   */
+  cpuSeconds(): number {
+    return this.slots.reduce((s, w) => s + w.cpu, this.retiredCpu);
+  }
+
   private onMessage(slot: Slot, m: WorkerMessage): void {
+    if (m.kind !== 'question' && m.cpu !== undefined) slot.cpu = m.cpu;
     const r = slot.busy;
     if (!r) return;
     switch (m.kind) {

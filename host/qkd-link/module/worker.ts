@@ -4,6 +4,7 @@
  * (jobs.ts) with its own WASM kernel instances. One job at a time.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { Sifter } from '../kernels/sift.js';
 import { SlotDeltaCoder } from '../kernels/deltas.js';
@@ -36,6 +37,17 @@ class PeerAborted extends Error {
 
 function post(m: WorkerMessage, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(m, transfer);
+}
+
+/** This thread's CPU seconds (Linux /proc, USER_HZ = 100), or undefined where there is no /proc. */
+function threadCpu(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 /** AlicePeer over the answer slot: each call posts a question and sleeps until the main thread answers. */
@@ -169,17 +181,17 @@ port.on('message', (job: Job) => {
     if (job.kind === 'reconcile' || job.kind === 'pa') {
       const result = job.kind === 'reconcile' ? reconcile(job) : pa(job);
       const transfer = result.kind === 'reconcile' ? [result.corrected.buffer as ArrayBuffer] : result.kind === 'pa' ? [result.key.buffer as ArrayBuffer] : [];
-      post({ kind: 'result', result }, transfer);
+      post({ kind: 'result', result, cpu: threadCpu() }, transfer);
       return;
     }
     const { result, transfer } = blockJob(job);
-    post({ kind: 'result', result }, transfer as ArrayBuffer[]);
+    post({ kind: 'result', result, cpu: threadCpu() }, transfer as ArrayBuffer[]);
   } catch (e) {
     const err = e as Error & { code?: string };
     // A malformed field of the peer's (caught while unpacking it here), or data of a block that does
     // not add up, is a protocol error of the block; reconciliation and amplification keep their codes.
     const blockJob = job.kind !== 'reconcile' && job.kind !== 'pa';
     const code = e instanceof SessionMessageError || (blockJob && typeof err.code !== 'string') ? 'ERR_LINK_PROTOCOL' : typeof err.code === 'string' ? err.code : 'ERR_LINK_WORKER';
-    post({ kind: 'failed', id: job.id, code, message: err.message });
+    post({ kind: 'failed', id: job.id, code, message: err.message, cpu: threadCpu() });
   }
 });
