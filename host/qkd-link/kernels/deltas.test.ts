@@ -195,6 +195,28 @@ for (const target of targets) {
     assert.throws(() => coder.announce(0, seg([], 0), new Uint8Array(1).fill(3), () => [1, 2] as unknown as Uint8Array), (e: Error) => e instanceof KernelArgumentError && /randomBits/.test(e.message));
   });
 
+  test(`deltas (${target}): non-minimal varints and slots past 2^53 come out as the twin's`, () => {
+    const raw = (start: number, base: number, bytes: number[], count: number) => ({
+      start,
+      seg: { base: Float64Array.of(base), count: Uint32Array.of(count), rawBytes: Int32Array.of(bytes.length), raw: Uint8Array.from(bytes), decoded: new Float64Array(0) },
+      masks: new Uint8Array(count).fill(4),
+      slots: [],
+    });
+    const blocks = [
+      // 1 as 0x81 0x00 and 5 as 0x85 0x80 0x00: valid, re-encoded minimal (shorter).
+      raw(0, 100, [5, 0x81, 0x00, 0x85, 0x80, 0x00, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1], 13),
+      // Slots cross 2^53, where the twin's f64 sums round: the kernel rounds alike.
+      raw(2 ** 53 - 20, 2 ** 53 - 10, [1, 5, 100, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 18),
+      // An 8-byte delta (2^49 and more) inside a segment.
+      raw(0, 0, [1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 2, 3], 4),
+    ];
+    for (const b of blocks) {
+      const want = plain(outcome(() => twinAnnounce(b, randomSource(1).bits)));
+      assert.ok('d' in want);
+      assert.equal(plain(outcome(() => coder.announce(b.start, b.seg, b.masks, randomSource(1).bits))), want);
+    }
+  });
+
   test(`deltas (${target}): random bytes are read in the twin's order, short sources read as 0`, () => {
     // All sixteen masks (and bits 4-7 set), so every squash rule is hit.
     const masks = Uint8Array.from({ length: 512 }, (_, i) => (i & 15) | ((i >> 4) << 4));
