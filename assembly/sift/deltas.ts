@@ -37,10 +37,35 @@
 // @ts-ignore: decorator
 @inline const MAX_SAFE: f64 = 9007199254740991;
 
+// Eight masks at a time in a u64 (SWAR), on their low nibbles m: a lane is a multi-click when
+// m & (m - 1) != 0 (bit 4 set first, so m = 0 borrows nothing from the next lane), and empty when
+// m + 0x7f leaves bit 7 clear.
+// @ts-ignore: decorator
+@inline const LO4: u64 = 0x0f0f0f0f0f0f0f0f;
+// @ts-ignore: decorator
+@inline const ONES: u64 = 0x0101010101010101;
+// @ts-ignore: decorator
+@inline const HIGH: u64 = 0x8080808080808080;
+
+// @ts-ignore: decorator
+@inline function multiLanes(x: u64): u64 {
+  return (x & ((x | 0x1010101010101010) - ONES)) & LO4;
+}
+
+// @ts-ignore: decorator
+@inline function nonEmptyLanes(x: u64): u64 {
+  return (x + 0x7f7f7f7f7f7f7f7f) & HIGH;
+}
+
 /** Events whose 4-bit click mask has more than one detector set (each needs random bytes). */
 export function countMultiClicks(masks: usize, n: u32): u32 {
   let multi: u32 = 0;
-  for (let k: u32 = 0; k < n; k++) {
+  const whole = n & ~7;
+  for (let k: u32 = 0; k < whole; k += 8) {
+    const x = load<u64>(masks + <usize>k) & LO4;
+    multi += <u32>popcnt(nonEmptyLanes(multiLanes(x)));
+  }
+  for (let k = whole; k < n; k++) {
     const m = <u32>load<u8>(masks + <usize>k) & 15;
     multi += <u32>((m & (m - 1)) != 0);
   }
@@ -51,11 +76,43 @@ export function countMultiClicks(masks: usize, n: u32): u32 {
  * sifting.ts squashClicks: one detector (bit 2b + v of the mask) gives basis b, value v; no
  * detector gives basis 0xff, value 1, as the twin's clz arithmetic does. Several: the basis
  * with clicks (a random byte's bit 0 if both), the value of that basis' detector (a random
- * bit if both), random bytes taken in event order; past `nRnd` a byte reads as 0.
+ * bit if both), random bytes taken in event order; past `nRnd` a byte reads as 0. The bases are
+ * packed into bb as packing.ts packBits does, eight events at a time.
  */
-function squash(masks: usize, n: u32, rnd: usize, nRnd: u32, basis: usize, value: usize): void {
+function squash(masks: usize, n: u32, rnd: usize, nRnd: u32, basis: usize, value: usize, bb: usize): void {
   let r: u32 = 0;
-  for (let k: u32 = 0; k < n; k++) {
+  const whole = n & ~7;
+  for (let k: u32 = 0; k < whole; k += 8) {
+    const x = load<u64>(masks + <usize>k) & LO4;
+    if (multiLanes(x) == 0 && nonEmptyLanes(x) == HIGH) {
+      // One detector per lane (m = 1, 2, 4, 8): basis = bit 2 or 3, value = bit 1 or 3.
+      const b = ((x >> 2) | (x >> 3)) & ONES;
+      store<u64>(basis + <usize>k, b);
+      store<u64>(value + <usize>k, ((x >> 1) | (x >> 3)) & ONES);
+      store<u8>(bb + <usize>(k >>> 3), <u8>((b * 0x0102040810204080) >>> 56));
+      continue;
+    }
+    r = squashOne(masks, k, k + 8, rnd, r, nRnd, basis, value);
+    packByte(basis, k, bb);
+  }
+  if (whole < n) {
+    squashOne(masks, whole, n, rnd, r, nRnd, basis, value);
+    let acc: u32 = 0;
+    for (let i = whole; i < n; i++) acc |= (<u32>load<u8>(basis + <usize>i) & 1) << (i & 7);
+    store<u8>(bb + <usize>(whole >>> 3), <u8>acc);
+  }
+}
+
+/** packBits of basis[k..k+8) into bb[k/8]: bit 0 of byte j moves to bit 56 + j (the products never overlap). */
+// @ts-ignore: decorator
+@inline function packByte(basis: usize, k: u32, bb: usize): void {
+  const x = load<u64>(basis + <usize>k) & ONES;
+  store<u8>(bb + <usize>(k >>> 3), <u8>((x * 0x0102040810204080) >>> 56));
+}
+
+/** squashClicks' rules for events [from, to), random bytes from index r; returns the next r. */
+function squashOne(masks: usize, from: u32, to: u32, rnd: usize, r: u32, nRnd: u32, basis: usize, value: usize): u32 {
+  for (let k = from; k < to; k++) {
     const m = <i32>load<u8>(masks + <usize>k) & 15;
     let b: i32;
     let v: i32;
@@ -79,21 +136,71 @@ function squash(masks: usize, n: u32, rnd: usize, nRnd: u32, basis: usize, value
     store<u8>(basis + <usize>k, <u8>b);
     store<u8>(value + <usize>k, <u8>v);
   }
+  return r;
 }
 
-/** packing.ts packBits: bit 0 of each of n bytes, eight to a byte, low bit first. */
-function packBits(bytes: usize, n: u32, out: usize): void {
-  const whole = n >>> 3;
-  for (let o: u32 = 0; o < whole; o++) {
-    // Bit 0 of byte j moves to bit 56 + j; the partial products never overlap (a known trick).
-    const x = load<u64>(bytes + (<usize>o << 3)) & 0x0101010101010101;
-    store<u8>(out + <usize>o, <u8>((x * 0x0102040810204080) >>> 56));
+// @ts-ignore: decorator
+@inline const TWO53: f64 = 9007199254740992;
+// @ts-ignore: decorator
+@inline const SCAN_FAILED: usize = <usize>-1;
+/** The sum of the deltas scanDeltas read. */
+let scanSum: u64 = 0;
+
+/** The sum of a u64's eight bytes (each < 0x80), in 16-bit lanes. */
+// @ts-ignore: decorator
+@inline function byteSum(x: u64): u64 {
+  const y = (x & 0x00ff00ff00ff00ff) + ((x >> 8) & 0x00ff00ff00ff00ff);
+  return (y * 0x0001000100010001) >> 48;
+}
+
+/**
+ * Reads `count` varints from raw[p..end) and returns where they end, their sum in scanSum; or
+ * SCAN_FAILED at a varint that is not minimal (a last byte 0 after others), longer than 7
+ * bytes, or cut off by `end`.
+ */
+function scanDeltas(raw: usize, p: usize, end: usize, count: u32): usize {
+  let sum: u64 = 0;
+  let left = count;
+  while (left > 0) {
+    if (left >= 8 && p + 8 <= end) {
+      // The one-byte deltas among the next eight bytes, up to the first longer one, at once.
+      const x = load<u64>(raw + p);
+      const h = x & HIGH;
+      if (h == 0) {
+        sum += byteSum(x);
+        p += 8;
+        left -= 8;
+        continue;
+      }
+      const ones = <u32>(ctz(h) >> 3);
+      sum += byteSum(x & ((<u64>1 << (<u64>ones << 3)) - 1));
+      p += ones;
+      left -= ones;
+    }
+    if (p >= end) return SCAN_FAILED;
+    const b = <u64>load<u8>(raw + p++);
+    left--;
+    if (b < 0x80) {
+      sum += b;
+      continue;
+    }
+    let v = b & 0x7f;
+    let shift: u64 = 7;
+    for (;;) {
+      if (p >= end || shift > 42) return SCAN_FAILED;
+      const c = <u64>load<u8>(raw + p++);
+      v |= (c & 0x7f) << shift;
+      if (c < 0x80) {
+        if (c == 0) return SCAN_FAILED;
+        break;
+      }
+      shift += 7;
+    }
+    sum += v;
+    if (sum >= <u64>TWO53) return SCAN_FAILED;
   }
-  if ((n & 7) != 0) {
-    let acc: u32 = 0;
-    for (let i: u32 = whole << 3; i < n; i++) acc |= (<u32>load<u8>(bytes + <usize>i) & 1) << (i & 7);
-    store<u8>(out + <usize>whole, <u8>acc);
-  }
+  scanSum = sum;
+  return p;
 }
 
 /**
@@ -117,6 +224,21 @@ export function encodeSegmentDeltas(start: f64, base: usize, count: usize, rawBy
       return SEG_PAST_END;
     }
     for (let k: u32 = 0; k < cnt; k++) {
+      if (k == 1 && isRaw && slot >= 0 && slot < TWO53 && Math.trunc(slot) == slot && pos + (rawEnd - rp) <= cap) {
+        // Past a raw segment's first event each delta is its own raw delta: when the raw varints
+        // are minimal and every slot stays an exact integer, the output is the raw bytes.
+        const p = scanDeltas(raw, rp, rawEnd, cnt - 1);
+        const end = <u64>slot + scanSum;
+        if (p != SCAN_FAILED && end < <u64>TWO53) {
+          memory.copy(out + pos, raw + rp, p - rp);
+          pos += p - rp;
+          rp = p;
+          slot = <f64>end;
+          prev = slot;
+          break;
+        }
+        // Anything else (errors included) goes event by event, exactly as the twin.
+      }
       if (isRaw) {
         if (rp >= rawEnd) {
           store<f64>(info + 8, <f64>i);
@@ -185,8 +307,7 @@ export function encodeSegmentDeltas(start: f64, base: usize, count: usize, rawBy
  * status).
  */
 export function announce(masks: usize, nMasks: u32, rnd: usize, nRnd: u32, basis: usize, value: usize, bb: usize, start: f64, base: usize, count: usize, rawBytes: usize, nSeg: u32, raw: usize, rawLen: u32, decoded: usize, nDecoded: u32, out: usize, cap: usize, info: usize): i32 {
-  squash(masks, nMasks, rnd, nRnd, basis, value);
-  packBits(basis, nMasks, bb);
+  squash(masks, nMasks, rnd, nRnd, basis, value, bb);
   return encodeSegmentDeltas(start, base, count, rawBytes, nSeg, raw, rawLen, decoded, nDecoded, out, cap, info);
 }
 
@@ -197,8 +318,39 @@ export function announce(masks: usize, nMasks: u32, rnd: usize, nRnd: u32, basis
  * info[2], the last slot in info[3], the bytes left in info[5].
  */
 export function checkSlotDeltas(bytes: usize, len: u32, s: f64, e: f64, n: u32, per: u32, ends: usize, lasts: usize, info: usize): i32 {
-  let pos: usize = 0;
   const end = <usize>len;
+  if (s >= 0 && s < TWO53 && Math.trunc(s) == s) {
+    // Part by part, while the varints are minimal and at most 7 bytes and the slots exact
+    // integers (the twin's f64 sums then agree); anything else goes event by event below.
+    let p: usize = 0;
+    let at = <u64>s;
+    let j: usize = 0;
+    let k: u32 = 0;
+    while (k < n) {
+      const c = min(per, n - k);
+      const q = scanDeltas(bytes, p, end, c);
+      if (q == SCAN_FAILED) break;
+      at += scanSum;
+      if (at >= <u64>TWO53) break;
+      store<u32>(ends + (j << 2), <u32>q);
+      store<f64>(lasts + (j << 3), <f64>at);
+      j++;
+      p = q;
+      k += c;
+    }
+    if (k >= n) {
+      if (n > 0 && <f64>at >= e) {
+        store<f64>(info + 24, <f64>at);
+        return SLOT_LATE;
+      }
+      if (p != end) {
+        store<f64>(info + 40, <f64>(end - p));
+        return BYTES_LEFT;
+      }
+      return OK;
+    }
+  }
+  let pos: usize = 0;
   let slot = s;
   let left = per;
   let part: usize = 0;

@@ -195,6 +195,31 @@ for (const target of targets) {
     assert.throws(() => coder.announce(0, seg([], 0), new Uint8Array(1).fill(3), () => [1, 2] as unknown as Uint8Array), (e: Error) => e instanceof KernelArgumentError && /randomBits/.test(e.message));
   });
 
+  test(`deltas (${target}): non-minimal varints and slots past 2^53 come out as the twin's`, () => {
+    const raw = (start: number, base: number, bytes: number[], count: number) => ({
+      start,
+      seg: { base: Float64Array.of(base), count: Uint32Array.of(count), rawBytes: Int32Array.of(bytes.length), raw: Uint8Array.from(bytes), decoded: new Float64Array(0) },
+      masks: new Uint8Array(count).fill(4),
+      slots: [],
+    });
+    const blocks = [
+      // 1 as 0x81 0x00 and 5 as 0x85 0x80 0x00: valid, re-encoded minimal (shorter).
+      raw(0, 100, [5, 0x81, 0x00, 0x85, 0x80, 0x00, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1], 13),
+      // Slots cross 2^53, where the twin's f64 sums round: the kernel rounds alike.
+      raw(2 ** 53 - 20, 2 ** 53 - 10, [1, 5, 100, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 18),
+      // An 8-byte delta (2^49 and more) inside a segment.
+      raw(0, 0, [1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 2, 3], 4),
+      // Fractional and negative slots: not the link's, but the twin's arithmetic all the same.
+      raw(0.5, 100.5, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 11),
+      raw(-50, -40, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 11),
+    ];
+    for (const b of blocks) {
+      const want = plain(outcome(() => twinAnnounce(b, randomSource(1).bits)));
+      assert.ok('d' in want);
+      assert.equal(plain(outcome(() => coder.announce(b.start, b.seg, b.masks, randomSource(1).bits))), want);
+    }
+  });
+
   test(`deltas (${target}): random bytes are read in the twin's order, short sources read as 0`, () => {
     // All sixteen masks (and bits 4-7 set), so every squash rule is hit.
     const masks = Uint8Array.from({ length: 512 }, (_, i) => (i & 15) | ((i >> 4) << 4));
@@ -285,6 +310,20 @@ for (const target of targets) {
       if (n < 2 ** 32) assert.throws(() => twinParts(d, s, e, n, 2), ok);
       assert.throws(() => coder.partition(d, s, e, n, 2), ok);
     }
+    // Slots the fast path leaves to the event-by-event one: fractional, negative, past 2^53,
+    // non-minimal or 8-byte varints.
+    const odd = Uint8Array.of(1, 2, 0x81, 0x00, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13);
+    let valid = 0;
+    for (const s of [-5, 0.5, 2 ** 53 - 3, 2 ** 53 + 2, 7]) {
+      for (const parts of [1, 2, 3, 7]) {
+        for (const n of [14, 15, 16]) {
+          const want = outcome(() => twinParts(odd, s, 2 ** 60, n, parts));
+          if ('ok' in want) valid++;
+          sameParts(outcome(() => coder.partition(odd, s, 2 ** 60, n, parts)), want);
+        }
+      }
+    }
+    assert.is(valid, 20);
     // The longest delta the twin takes: 8 bytes.
     const eight = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f);
     sameParts(outcome(() => coder.partition(eight, 0, 2 ** 60, 1, 1)), outcome(() => twinParts(eight, 0, 2 ** 60, 1, 1)));
