@@ -94,7 +94,7 @@ export interface SiftedStrings {
 
 export type BlockJobResult =
   /** `masks` and the segments' `raw` come back (their buffers, for the receiver's next draft). */
-  | { readonly kind: 'announce'; readonly id: number; readonly d: Uint8Array; readonly bb: Uint8Array; readonly basis: Uint8Array; readonly value: Uint8Array; readonly raw: Uint8Array; readonly masks: Uint8Array }
+  | { readonly kind: 'announce'; readonly id: number; readonly d: Uint8Array; readonly bb: Uint8Array; readonly value: Uint8Array; readonly raw: Uint8Array; readonly masks: Uint8Array }
   | { readonly kind: 'slots'; readonly id: number; readonly parts: readonly SlotDeltaPart[] }
   | { readonly kind: 'sift-rx'; readonly id: number; readonly sifted: SiftedStrings; readonly testPacked: Uint8Array }
   | { readonly kind: 'sift-tx'; readonly id: number; readonly keep: Uint8Array; readonly cls: Uint8Array; readonly sifted: SiftedStrings }

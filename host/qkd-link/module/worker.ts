@@ -130,9 +130,9 @@ function peerField<T>(what: string, f: () => T): T {
 function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike[] } {
   switch (job.kind) {
     case 'announce': {
-      const { d, bb, basis, value } = (deltas ??= new SlotDeltaCoder()).announce(job.start, job.segments, job.masks, (n) => new Uint8Array(randomBytes(n)));
+      const { d, bb, value } = (deltas ??= new SlotDeltaCoder()).announce(job.start, job.segments, job.masks, (n) => new Uint8Array(randomBytes(n)));
       const raw = job.segments.raw;
-      return { result: { kind: 'announce', id: job.id, d, bb, basis, value, raw, masks: job.masks }, transfer: [d.buffer, bb.buffer, basis.buffer, value.buffer, raw.buffer, job.masks.buffer] };
+      return { result: { kind: 'announce', id: job.id, d, bb, value, raw, masks: job.masks }, transfer: [d.buffer, bb.buffer, value.buffer, raw.buffer, job.masks.buffer] };
     }
     case 'slots': {
       return { result: { kind: 'slots', id: job.id, parts: (deltas ??= new SlotDeltaCoder()).partition(job.d, job.s, job.e, job.n, job.parts) }, transfer: [] };
