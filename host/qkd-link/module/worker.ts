@@ -4,7 +4,7 @@
  * (jobs.ts) with its own WASM kernel instances. One job at a time.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { Sifter } from '../kernels/sift.js';
 import { SlotDeltaCoder } from '../kernels/deltas.js';
@@ -39,13 +39,20 @@ function post(m: WorkerMessage, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(m, transfer);
 }
 
+/** This thread's /proc stat, opened once (open, fstat and close per read cost more than the read). */
+let statFd: number | undefined | null;
+const statBuf = Buffer.alloc(1024);
+
 /** This thread's CPU seconds (Linux /proc, USER_HZ = 100), or undefined where there is no /proc. */
 function threadCpu(): number | undefined {
   try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    if (statFd === undefined) statFd = openSync('/proc/thread-self/stat', 'r');
+    if (statFd === null) return undefined;
+    const stat = statBuf.toString('latin1', 0, readSync(statFd, statBuf, 0, statBuf.length, 0));
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
+    statFd = null;
     return undefined;
   }
 }
