@@ -103,7 +103,7 @@ export interface SiftedBlock {
  * and bits (Bob: his; Alice: Bob's announced basis with her own bits), `keep` and `cls` from
  * Alice's answer.
  */
-export function siftBlock(sifter: Sifter, basis: Uint8Array, value: Uint8Array, keep: Uint8Array, cls: Uint8Array, valueFrom: 'transmitter' | 'receiver'): SiftedBlock {
+export function siftBlock(sifter: Pick<Sifter, 'siftEvents'>, basis: Uint8Array, value: Uint8Array, keep: Uint8Array, cls: Uint8Array, valueFrom: 'transmitter' | 'receiver'): SiftedBlock {
   const n = keep.length;
   let kept = 0;
   for (let k = 0; k < n; k++) kept += keep[k]!;
