@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { EmulatedLink, type EmulatedLinkOptions } from '../../firmware-bridge/emulator/spawn.js';
 import { KeyStore } from '../../host/km/key-store.js';
+import { freePort } from '../../host/km/test-network.js';
 import { StorageKey } from '../../host/km/storage-key.js';
 import type { BlockReport } from '../../host/qkd-link/module/diagnostics.js';
 import { EMULATED_PROTOCOL } from '../../host/qkd-link/module/emulated-link.js';
@@ -172,14 +173,6 @@ export class TamperProxy {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export interface PairOptions extends EmulatedLinkOptions {
