@@ -632,10 +632,20 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
    * (bit 0 value, bit 1 basis X, bits 2-3 intensity class, bits 5-7 SETTING_DARK, _FUTURE,
    * _EXPIRED), written at `out[at..at+n)` when `out` is given. Nothing is unpacked per slot here,
    * so a host can hand the bytes to its sifting kernel as they are.
+   *
+   * `checked`: the caller has already checked the list (n minimal varints below 2^32, slots safe
+   * integers) and n is at most MAX_QUERY_SLOTS, so it goes out as one query without being walked
+   * again here; a malformed list is then the board's to refuse (an ERROR answer).
    */
-  async querySettingsBytes(start: number, n: number, deltas: Uint8Array, out: Uint8Array = new Uint8Array(n), at = 0): Promise<Uint8Array> {
+  async querySettingsBytes(start: number, n: number, deltas: Uint8Array, out: Uint8Array = new Uint8Array(n), at = 0, checked = false): Promise<Uint8Array> {
     if (!Number.isSafeInteger(n) || n < 0) throw new BridgeArgumentError('n', n, 'a count of slots');
     if (!Number.isSafeInteger(at) || at < 0 || at + n > out.length) throw new BridgeArgumentError('at', at, `an offset with room for ${n} settings in ${out.length} bytes`);
+    if (checked) {
+      if (n > msg.MAX_QUERY_SLOTS) throw new BridgeArgumentError('n', n, `at most ${msg.MAX_QUERY_SLOTS} slots in a checked query`);
+      if (!Number.isSafeInteger(start) || start < 0) throw new BridgeArgumentError('start', start, 'a slot number');
+      if (n > 0) await this.querySettingsChunk(msg.encodeQuerySettingsDeltas(start, n, deltas), n, out, at);
+      return out;
+    }
     let runs: msg.SlotDeltaRun[];
     try {
       runs = msg.splitSlotDeltas(start, deltas, n, msg.MAX_QUERY_SLOTS, 'QUERY_SETTINGS');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { EmulatedBoard } from './board.js';
 import { ChannelModel, DEFAULT_DETECTOR, DEFAULT_FIBRE, DEFAULT_SOURCE, NO_EVE, type ChannelParams, type EmissionInterval } from './channel-model.js';
 import { BoardDriver, settingsFromBytes } from '../driver/board-driver.js';
-import { encodeSlotDeltas, SETTING_DARK, SETTING_EXPIRED, SETTING_FUTURE } from '../protocol/messages.js';
+import { encodeSlotDeltas, MAX_QUERY_SLOTS, SETTING_DARK, SETTING_EXPIRED, SETTING_FUTURE } from '../protocol/messages.js';
 import { BridgeArgumentError } from '../errors.js';
 
 const CHANNEL: ChannelParams = { seed: 5, source: DEFAULT_SOURCE, fibre: DEFAULT_FIBRE, detector: DEFAULT_DETECTOR, eve: NO_EVE };
@@ -102,6 +102,15 @@ test('settings for slots given as LEB128 deltas: the same answers as for the slo
     assert.is(await tx.querySettingsBytes(start, slots.length, deltas, raw, 3), raw);
     assert.equal(settingsFromBytes(raw.subarray(3, 3 + slots.length)), want);
     assert.equal([...raw.subarray(0, 3), ...raw.subarray(3 + slots.length)], [255, 255, 255, 255, 255, 255, 255], 'nothing written outside its range');
+    // A list the caller has checked goes out as one query, not walked again: same answer; more than
+    // one query's worth is refused, and what the board cannot parse it refuses itself.
+    const first = slots.subarray(0, MAX_QUERY_SLOTS);
+    const one = await tx.querySettingsBytes(start, first.length, encodeSlotDeltas(first, start, 'test'), new Uint8Array(first.length), 0, true);
+    assert.equal(settingsFromBytes(one), settingsFromBytes(raw.subarray(3, 3 + first.length)));
+    const tooMany = await tx.querySettingsBytes(start, slots.length, deltas, new Uint8Array(slots.length), 0, true).then(() => undefined, (x: unknown) => x);
+    assert.ok(tooMany instanceof BridgeArgumentError && tooMany.argument === 'n', String(tooMany));
+    const boardRefused = await tx.querySettingsBytes(start, 2, Uint8Array.of(0x80), new Uint8Array(2), 0, true).then(() => undefined, (x: unknown) => x);
+    assert.ok(boardRefused instanceof Error && !(boardRefused instanceof BridgeArgumentError), `the board's refusal: ${String(boardRefused)}`);
     assert.ok(want.status.includes(SETTING_DARK) && want.status.includes(0), 'dark and known slots both asked');
     const out0 = tx.stats.link.framesOut;
     const refused = async (st: number, n: number, d: Uint8Array, arg: string) => {

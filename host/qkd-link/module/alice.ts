@@ -96,14 +96,27 @@ export class AliceEnd extends LinkEnd {
 
     // ---- sifting -----------------------------------------------------------------------------
     if (ann.bb.length !== (ann.n + 7) >>> 3) throw new LinkError('ERR_LINK_PROTOCOL', `sift.announce bb: ${ann.bb.length} bytes for ${ann.n} bases`);
-    // Bob's slot deltas go to the board as they are, in SETTINGS_STREAMS parts in flight together
-    // (one request at a time would leave the serial line idle for every round trip); a worker
-    // first checks them (every slot in this block's range) and finds where the parts start.
-    const { parts } = await deps.pool.run({ kind: 'slots', s: ann.s, e: ann.e, n: ann.n, d: ann.d, parts: SETTINGS_STREAMS });
+    // Bob's slot deltas go to the board as they are, one query per part, SETTINGS_STREAMS queries
+    // in flight together (one at a time would leave the serial line idle for every round trip); a
+    // worker first checks them (every slot in this block's range) and cuts them into parts of at
+    // most the board's MAX_QUERY_SLOTS, so the main thread never walks them.
+    const { parts } = await deps.pool.run({ kind: 'slots', s: ann.s, e: ann.e, n: ann.n, d: ann.d, parts: Math.ceil(ann.n / this.tx.maxQuerySlots) });
     const settings = new Uint8Array(ann.n);
     try {
-      let at = 0;
-      await Promise.all(parts.map((p) => this.tx.querySettingsBytes(p.s, p.n, ann.d.subarray(p.from, p.to), settings, (at += p.n) - p.n)));
+      const offsets: number[] = [];
+      parts.reduce((at, p) => (offsets.push(at), at + p.n), 0);
+      let next = 0;
+      let failed = false;
+      const stream = async (): Promise<void> => {
+        for (let i = next++; i < parts.length && !failed; i = next++) {
+          const p = parts[i]!;
+          await this.tx.querySettingsBytes(p.s, p.n, ann.d.subarray(p.from, p.to), settings, offsets[i]!).catch((e: unknown) => {
+            failed = true;
+            throw e;
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(SETTINGS_STREAMS, parts.length) }, stream));
     } catch (e) {
       throw e instanceof LinkError ? e : new LinkError('ERR_LINK_BOARD_FAULT', `transmitter settings: ${(e as Error).message}`, { cause: e });
     }

@@ -8,7 +8,7 @@
 import { BoardDriver, type Acquisition, type BoardDriverOptions } from '../../../firmware-bridge/driver/board-driver.js';
 import { BoardError } from '../../../firmware-bridge/errors.js';
 import type { PortSelector } from '../../../firmware-bridge/driver/serial-line.js';
-import type { Alarm } from '../../../firmware-bridge/protocol/messages.js';
+import { MAX_QUERY_SLOTS, type Alarm } from '../../../firmware-bridge/protocol/messages.js';
 import type { DetectionItem, FaultListener, ReceiverPort, TransmitterPort } from './boards.js';
 import type { LinkConfig } from './config.js';
 import { LinkError } from './errors.js';
@@ -129,12 +129,14 @@ export class BoardTransmitterPort extends BoardPort implements TransmitterPort {
     return new BoardTransmitterPort(driver);
   }
 
+  readonly maxQuerySlots = MAX_QUERY_SLOTS;
+
   async querySettingsBytes(start: number, n: number, deltas: Uint8Array, out: Uint8Array, at: number): Promise<void> {
     if (!this.watch.healthy) throw new LinkError('ERR_LINK_BOARD_FAULT', 'transmitter board has a critical alarm standing: its settings are not trusted');
     try {
       // The deltas go to the board as they came from the receiver, never decoded here, and the
       // answer's bytes go to the sifting kernel as they came from the board.
-      await this.driver.querySettingsBytes(start, n, deltas, out, at);
+      await this.driver.querySettingsBytes(start, n, deltas, out, at, true);
     } catch (e) {
       throw new LinkError('ERR_LINK_BOARD_FAULT', `transmitter settings query: ${(e as Error).message}`, { cause: e });
     }

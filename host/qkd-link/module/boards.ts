@@ -37,9 +37,13 @@ export interface TransmitterPort {
   /**
    * The board's SETTINGS byte (value, basis, class, status; firmware-bridge PROTOCOL.md) for n
    * slots given as LEB128 deltas from `start` (slot k = start + d0 + ... + dk), as the receiver
-   * announces them, written at out[at..at+n). Several calls may be in flight (parts of one block).
+   * announces them, written at out[at..at+n). The deltas are already checked (the 'slots' job)
+   * and n is at most the board's MAX_QUERY_SLOTS: one query each. Several calls may be in flight
+   * (parts of one block).
    */
   querySettingsBytes(start: number, n: number, deltas: Uint8Array, out: Uint8Array, at: number): Promise<void>;
+  /** The most slots one settings query may ask for. */
+  readonly maxQuerySlots: number;
   onFault(listener: FaultListener): void;
   /** Whether the board can be trusted now (no critical alarm standing). */
   readonly healthy: boolean;
