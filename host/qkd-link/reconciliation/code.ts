@@ -134,8 +134,18 @@ export function decodeCodeFile(bytes: Uint8Array, source = 'code file'): CodeSpe
   return { id, z, nb, mb, entries, punctureOrder, designThreshold: dv.getFloat64(24, true), seed: dv.getUint32(32, true) };
 }
 
-/** Lifts a base matrix to the full parity-check matrix, rows in order (base row, then offset). */
-export function expandCode(spec: CodeSpec, source = `code ${spec.id}`): LdpcCode {
+/** A code's lifted rows (LdpcCode rowStart and cols), in shared memory so threads can share them. */
+export interface LiftedRows {
+  readonly rowStart: Uint32Array;
+  readonly cols: Uint32Array;
+}
+
+/**
+ * Lifts a base matrix to the full parity-check matrix, rows in order (base row, then offset),
+ * into shared memory. `lifted`: rows another thread lifted from the same spec, used as they are
+ * (a worker thread need not hold a copy of every code of its own).
+ */
+export function expandCode(spec: CodeSpec, source = `code ${spec.id}`, lifted?: LiftedRows): LdpcCode {
   const { z, nb, mb } = spec;
   const n = nb * z;
   const m = mb * z;
@@ -148,19 +158,27 @@ export function expandCode(spec: CodeSpec, source = `code ${spec.id}`): LdpcCode
     if (byRow[i]!.length < 2) throw new CodeFileError(source, `base row ${i} has degree ${byRow[i]!.length} (< 2)`);
     byRow[i]!.sort((a, b) => a.col - b.col);
   }
-  const rowStart = new Uint32Array(m + 1);
-  const cols = new Uint32Array(spec.entries.length * z);
-  let e = 0;
   let maxRowDegree = 0;
-  for (let i = 0; i < mb; i++) {
-    const row = byRow[i]!;
-    maxRowDegree = Math.max(maxRowDegree, row.length);
-    for (let r = 0; r < z; r++) {
-      rowStart[i * z + r] = e;
-      for (const b of row) cols[e++] = b.col * z + ((r + b.shift) % z);
+  for (let i = 0; i < mb; i++) maxRowDegree = Math.max(maxRowDegree, byRow[i]!.length);
+  const edges = spec.entries.length * z;
+  let rowStart: Uint32Array;
+  let cols: Uint32Array;
+  if (lifted) {
+    if (lifted.rowStart.length !== m + 1 || lifted.cols.length !== edges || lifted.rowStart[m] !== edges) throw new CodeFileError(source, `shared rows of ${lifted.rowStart.length - 1} checks and ${lifted.cols.length} edges, expected ${m} and ${edges}`);
+    ({ rowStart, cols } = lifted);
+  } else {
+    rowStart = new Uint32Array(new SharedArrayBuffer(4 * (m + 1)));
+    cols = new Uint32Array(new SharedArrayBuffer(4 * edges));
+    let e = 0;
+    for (let i = 0; i < mb; i++) {
+      const row = byRow[i]!;
+      for (let r = 0; r < z; r++) {
+        rowStart[i * z + r] = e;
+        for (const b of row) cols[e++] = b.col * z + ((r + b.shift) % z);
+      }
     }
+    rowStart[m] = e;
   }
-  rowStart[m] = e;
   const punct = new Set<number>();
   for (const v of spec.punctureOrder) {
     if (punct.has(v)) throw new CodeFileError(source, `puncturing position ${v} repeats`);

@@ -235,6 +235,18 @@ test('bad input gives typed errors', () => {
   assert.throws(() => dec.loadLane(0, new Int16Array(5), new Uint8Array(plan.code.m)), (e: unknown) => e instanceof FrameLengthError);
 });
 
+test("a family loaded with another thread's lifted rows uses them as they are, and refuses rows of another code", () => {
+  const rows = family.sharedRows();
+  const again = CodeFamily.load(undefined, rows);
+  for (const c of again.codes) {
+    const mine = family.byId(c.id);
+    assert.ok(c.cols === mine.cols && c.rowStart === mine.rowStart, `code ${c.id}: the same rows, not a copy`);
+    assert.instance(c.cols.buffer, SharedArrayBuffer);
+  }
+  const [a, b] = family.codes.filter((c) => c.cols.length !== family.codes[0]!.cols.length).concat(family.codes[0]!);
+  assert.throws(() => expandCode(a!.spec, 'test', { rowStart: b!.rowStart, cols: b!.cols }), (e: unknown) => e instanceof CodeFileError && /shared rows/.test((e as Error).message));
+});
+
 test('code files: round trip, and damaged or foreign files are refused', () => {
   const code = family.codes[0]!;
   const bytes = encodeCodeFile(code.spec);
