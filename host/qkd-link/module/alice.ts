@@ -19,7 +19,6 @@ import { efficiency, expectedLeak, floatSource, frameKey, keptLeak, planningQber
 /** Settings queries in flight to the transmitter board for one block. */
 const SETTINGS_STREAMS = 4;
 
-/** The answers for consecutive parts of a block, as one. */
 /** Frame IDs of the shared reconciliation endpoint: unique across the blocks in flight. */
 const frameId = (block: number, f: number) => block * 65536 + f;
 

@@ -58,7 +58,8 @@ export type BlockJob =
   | { readonly kind: 'announce'; readonly id: number; readonly start: number; readonly segments: SlotSegments; readonly masks: Uint8Array }
   /**
    * Alice: check Bob's LEB128 slot deltas (sift.announce s, e, n, d): exactly n, every slot in
-   * [s, e) (no event of another block); and cut them into `parts` for her board's query streams.
+   * [s, e) (no event of another block); and cut them into `parts` nearly equal parts (one board
+   * query each).
    */
   | { readonly kind: 'slots'; readonly id: number; readonly s: number; readonly e: number; readonly n: number; readonly d: Uint8Array; readonly parts: number }
   /** Bob: sift by Alice's reply (packed keep flags and classes); bb his announced bases, packed. */

@@ -183,7 +183,6 @@ export function secretLength(c: LinkConfig, nZ: PerClass, nX: PerClass, eX: PerC
   return finiteKeyLength({ source: decoySource(c), key: { detections: nZ }, test: { detections: nX, errors: eX }, epsSec: c.security.epsSec, epsCor: c.security.epsCor, leakEC });
 }
 
-/** Efficiency assumed when Alice checks, before error correction, whether a block can give key at all. */
 /** Uniform floats in [0, 1) from cryptographic bytes, for the reconciliation's punctured fill and hash points. */
 export function floatSource(random: (n: number) => Uint8Array): () => number {
   let buf: Uint32Array = new Uint32Array(0);
@@ -198,6 +197,7 @@ export function floatSource(random: (n: number) => Uint8Array): () => number {
   };
 }
 
+/** Efficiency assumed when Alice checks, before error correction, whether a block can give key at all. */
 export const PLANNING_EFFICIENCY = 1.2;
 
 /** The QBER to plan error correction for: the key basis' measured rate when known, else the test basis', clamped to the codes. */
