@@ -13,7 +13,6 @@
  * process (driver) and of the transmitter process; query_deltas_*: the same slots asked with
  * querySettingsDeltas (LEB128 deltas as a sift announcement carries them, never decoded).
  */
-import { readFileSync } from 'node:fs';
 import type { BenchRecord, BenchSuite } from '../../host/cli/benchmark.js';
 import { median, round } from '../../host/cli/benchmark.js';
 import { BoardDriver } from '../../firmware-bridge/driver/board-driver.js';
@@ -22,17 +21,7 @@ import { FrameDecoder, encodeFrame } from '../../firmware-bridge/protocol/frame.
 import { decodeDetections, encodeDetections, DetectionBatch } from '../../firmware-bridge/protocol/detections.js';
 import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE } from '../../firmware-bridge/emulator/channel-model.js';
 import { encodeSlotDeltas, MAX_QUERY_SLOTS, MessageType } from '../../firmware-bridge/protocol/messages.js';
-
-/** utime + stime of a process, seconds (Linux /proc; 0 elsewhere). */
-function processCpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; CLK_TCK is 100 on Linux
-  } catch {
-    return 0;
-  }
-}
+import { processCpuSeconds } from '../../host/qkd-link/module/cpu-time.js';
 
 interface Measure {
   events: number;

@@ -15,25 +15,16 @@
  * (one-time pad hop by hop, every hop durably committed and acknowledged, completion notified
  * back), measured at the source, over a line of six KMs with Kx over TLS on loopback.
  */
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { BenchRecord, BenchSuite } from '../cli/benchmark.js';
 import { round } from '../cli/benchmark.js';
 import { startDemoNetwork } from '../node/demo-network.js';
 import { startTestNetwork } from './test-network.js';
+import { processCpuSeconds } from '../qkd-link/module/cpu-time.js';
 
-/** User+system CPU seconds of processes (Linux /proc). */
+/** User+system CPU seconds of processes. */
 function cpuSeconds(pids: readonly number[]): number[] {
-  const tick = 100;
-  return pids.map((pid) => {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-      return (Number(rest[11]) + Number(rest[12])) / tick;
-    } catch {
-      return Number.NaN;
-    }
-  });
+  return pids.map((pid) => processCpuSeconds(pid));
 }
 
 function quantile(sorted: readonly number[], q: number): number {

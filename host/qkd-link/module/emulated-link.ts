@@ -8,7 +8,7 @@
  * Block by block it reports both ends' block reports, whether the units the block added are
  * byte-identical in both stores, and the key accumulated.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -18,20 +18,7 @@ import { deriveUnitId } from '../../km/key-id.js';
 import { parseLinkConfig, type LinkConfig, type LinkRole, type ProtocolConfig, type SecurityConfig } from './config.js';
 import type { BlockReport, LinkStateEvent } from './diagnostics.js';
 import { startLinkEnd, type RunningLink } from './link-process.js';
-
-/**
- * CPU seconds a process (all its threads) has used, from /proc (Linux; USER_HZ = 100 there). The
- * emulated boards are separate processes: their CPU is the emulation's cost, not the link's.
- */
-function processCpuSeconds(pid: number, task?: number): number {
-  try {
-    const stat = readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
+import { processCpuSeconds } from './cpu-time.js';
 
 export interface EmulatedLinkRunOptions {
   /** Fibre length (default 10 km, 0.2 dB/km). */
@@ -200,6 +187,7 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
   let steady0: { cpu: NodeJS.CpuUsage; wall: number; sifted: number; slots: number; emu: number; main: number; workers: [number, number] } | undefined;
   // The main thread's own CPU (its task ID is the process ID): the one thread the link cannot spread over cores.
   const mainCpu = () => processCpuSeconds(process.pid, process.pid);
+  // The emulated boards are separate processes: their CPU is the emulation's cost, not the link's.
   const emulatorCpu = () => processCpuSeconds(boards.tx.pid) + processCpuSeconds(boards.rx.pid);
   let steady: LinkRunSummary['steady'];
   /** CPU this harness spends comparing the stores, not the link's. */

@@ -4,7 +4,6 @@
  * (jobs.ts) with its own WASM kernel instances. One job at a time.
  */
 import { randomBytes } from 'node:crypto';
-import { openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Sifter } from '../kernels/sift.js';
 import { SlotDeltaCoder } from '../kernels/deltas.js';
@@ -12,6 +11,7 @@ import { SessionMessageError } from '../session/messages.js';
 import { checkPacked2, checkPackedBits, countBits } from '../session/packing.js';
 import { KernelArgumentError } from '../kernels/errors.js';
 import { correctionsPerClass, floatSource, frameKey, packKept, paddedKey } from './postprocess.js';
+import { threadCpuReader } from './cpu-time.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
 import type { LiftedRows } from '../reconciliation/code.js';
 import { AliceEndpoint, BobReconciler, type AlicePeer, type SyndromeMessage } from '../reconciliation/reconcile.js';
@@ -42,23 +42,11 @@ function post(m: WorkerMessage, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(m, transfer);
 }
 
-/** This thread's /proc stat, opened once (open, fstat and close per read cost more than the read). */
-let statFd: number | undefined | null;
-const statBuf = Buffer.alloc(1024);
+/** This thread's CPU seconds, reported with each job's end. */
+const threadCpu = threadCpuReader();
 
-/** This thread's CPU seconds (Linux /proc, USER_HZ = 100), or undefined where there is no /proc. */
-function threadCpu(): number | undefined {
-  try {
-    if (statFd === undefined) statFd = openSync('/proc/thread-self/stat', 'r');
-    if (statFd === null) return undefined;
-    const stat = statBuf.toString('latin1', 0, readSync(statFd, statBuf, 0, statBuf.length, 0));
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    statFd = null;
-    return undefined;
-  }
-}
+/** Cryptographic random bytes: squashing's random bits, Alice's punctured fill and hash points. */
+const cryptoBytes = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
 /** AlicePeer over the answer slot: each call posts a question and sleeps until the main thread answers. */
 class RemoteAlice implements AlicePeer {
@@ -140,7 +128,7 @@ function peerField<T>(what: string, f: () => T): T {
 function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike[] } {
   switch (job.kind) {
     case 'announce': {
-      const { d, bb, value } = (deltas ??= new SlotDeltaCoder()).announce(job.start, job.segments, job.masks, (n) => new Uint8Array(randomBytes(n)));
+      const { d, bb, value } = (deltas ??= new SlotDeltaCoder()).announce(job.start, job.segments, job.masks, cryptoBytes);
       const raw = job.segments.raw;
       return { result: { kind: 'announce', id: job.id, d, bb, value, raw, masks: job.masks }, transfer: [d.buffer, bb.buffer, value.buffer, raw.buffer, job.masks.buffer] };
     }
@@ -170,7 +158,7 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
       const padded = paddedKey(job.key, fr);
       if (!job.prepare) return { result: { kind: 'frames', id: job.id, padded }, transfer: [padded.buffer] };
       // Alice's frames made ready here (codeword with a fresh random fill, syndrome, tag): her main thread only registers them.
-      const alice = (aliceSide ??= new AliceEndpoint(floatSource((n) => new Uint8Array(randomBytes(n))), undefined, job.prepare.epsCor, true));
+      const alice = (aliceSide ??= new AliceEndpoint(floatSource(cryptoBytes), undefined, job.prepare.epsCor, true));
       const prepared = Array.from({ length: fr.frames }, (_, f) => alice.prepare(fr.plan, padded.subarray(f * fr.k, (f + 1) * fr.k)));
       const transfer = [padded.buffer, ...prepared.flatMap((p) => [p.word.buffer, p.syndrome.buffer])];
       return { result: { kind: 'frames', id: job.id, padded, prepared }, transfer };
