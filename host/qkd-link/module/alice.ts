@@ -74,8 +74,7 @@ export class AliceEnd extends LinkEnd {
       const outcome = await this.block(ctx, ann, ids, (p) => (pending = p));
       this.closeBlock(ctx, outcome.key ? 'key' : outcome.why?.code === 'ERR_LINK_VERIFY' ? 'aborted' : 'no-key', outcome.why);
     } catch (e) {
-      // A block cut short because this end is stopping says so, whatever its last step reported.
-      const err = this.stopped ? new LinkError('ERR_LINK_STOPPED', 'the link module is stopping', { cause: e }) : e instanceof LinkError ? e : new LinkError('ERR_LINK_PROTOCOL', (e as Error).message, { cause: e });
+      const err = this.blockFailure(e);
       this.abortBlock(ctx, err, true);
       this.closeBlock(ctx, 'aborted', err);
       if (pending && this.deps.state.getPending(pending.block)) {

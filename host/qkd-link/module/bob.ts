@@ -87,14 +87,8 @@ class Draft {
       this.rawLen += deltas.length;
       this.segment(item.slotStart, m, deltas.length);
     } else {
-      const slots = item.slots;
-      if (this.decodedLen + m > this.decoded.length) {
-        const cap = Math.max(this.decodedLen + m, 2 * this.decoded.length);
-        const g = new Float64Array(cap);
-        g.set(this.decoded.subarray(0, this.decodedLen));
-        this.decoded = g;
-      }
-      this.decoded.set(slots.subarray(from, end), this.decodedLen);
+      if (this.decodedLen + m > this.decoded.length) this.decoded = grow(this.decoded, this.decodedLen, this.decodedLen + m);
+      this.decoded.set(item.slots.subarray(from, end), this.decodedLen);
       this.decodedLen += m;
       this.segment(0, m, -1);
     }
@@ -120,8 +114,9 @@ class Draft {
   }
 }
 
-function grow(a: Uint8Array, used: number, need: number): Uint8Array {
-  const g = new Uint8Array(Math.max(need, 2 * a.length));
+/** A copy of a's first `used` items in an array of at least `need` (doubling, to grow rarely). */
+function grow<T extends Uint8Array | Float64Array>(a: T, used: number, need: number): T {
+  const g = new (a.constructor as new (n: number) => T)(Math.max(need, 2 * a.length));
   g.set(a.subarray(0, used));
   return g;
 }
@@ -254,8 +249,7 @@ export class BobEnd extends LinkEnd {
       const outcome = await this.block(ctx, d, end);
       this.closeBlock(ctx, outcome.key ? 'key' : outcome.why?.code === 'ERR_LINK_VERIFY' ? 'aborted' : 'no-key', outcome.why);
     } catch (e) {
-      // A block cut short because this end is stopping says so, whatever its last step reported.
-      const err = this.stopped ? new LinkError('ERR_LINK_STOPPED', 'the link module is stopping', { cause: e }) : e instanceof LinkError ? e : new LinkError('ERR_LINK_PROTOCOL', (e as Error).message, { cause: e });
+      const err = this.blockFailure(e);
       this.abortBlock(ctx, err, true);
       this.closeBlock(ctx, 'aborted', err);
     }

@@ -11,6 +11,7 @@
  */
 import type { FrameReport, PreparedFrame } from '../reconciliation/reconcile.js';
 import type { SlotDeltaPart, SlotSegments } from '../session/packing.js';
+import type { KeptStrings } from '../kernels/sift.js';
 
 /** Shared-memory answer slot: ctl[0] = state, ctl[1] = byte length of the answer. */
 export const ANSWER_WAITING = 0;
@@ -84,14 +85,8 @@ export type BlockJob =
 
 export type Job = ReconcileJob | PaJob | BlockJob;
 
-/** A block's sifted strings as a job returns them (session/sifting.ts SiftedBlock, counts as arrays). */
-export interface SiftedStrings {
-  readonly key: Uint8Array;
-  readonly test: Uint8Array;
-  /** Signal, decoy, vacuum. */
-  readonly nZ: readonly [number, number, number];
-  readonly nX: readonly [number, number, number];
-}
+/** A block's sifted strings as a job returns them: the sift kernel's, counts signal, decoy, vacuum. */
+export type SiftedStrings = Omit<KeptStrings, 'testPacked'>;
 
 export type BlockJobResult =
   /** `masks` and the segments' `raw` come back (their buffers, for the receiver's next draft). */

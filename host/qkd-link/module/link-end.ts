@@ -259,6 +259,15 @@ export abstract class LinkEnd {
     for (const ctx of [...this.blocks.values()]) this.abortBlock(ctx, err, notify);
   }
 
+  /**
+   * What a block that threw `e` failed with: a block cut short because this end is stopping says
+   * so, whatever its last step reported; anything not already a LinkError is a protocol error.
+   */
+  protected blockFailure(e: unknown): LinkError {
+    if (this.stopped) return new LinkError('ERR_LINK_STOPPED', 'the link module is stopping', { cause: e });
+    return e instanceof LinkError ? e : new LinkError('ERR_LINK_PROTOCOL', (e as Error).message, { cause: e });
+  }
+
   protected abortBlock(ctx: BlockContext, err: LinkError, notify: boolean): void {
     if (ctx.mailbox.failed) return;
     ctx.mailbox.fail(err);
