@@ -3,7 +3,7 @@ import type { BenchSuite, BenchRecord } from '../../cli/benchmark.js';
 import { timeRuns, mbps, median, round } from '../../cli/benchmark.js';
 import { SlotDeltaCoder } from './deltas.js';
 import { seededRandom } from '../reconciliation/design.js';
-import { decodeSlotDeltas, encodeSegmentDeltas, encodeSlotDeltas, packBits, partitionSlotDeltas, type SlotSegments } from '../session/packing.js';
+import { decodeSlotDeltas, encodeSegmentDeltas, encodeSlotDeltas, packBits, partitionSlotDeltas, slotSegments, type SegmentBatch, type SlotSegments } from '../session/packing.js';
 import { squashClicks } from '../session/sifting.js';
 
 /**
@@ -27,36 +27,15 @@ function tenKmBlock(events: number): { start: number; seg: SlotSegments; masks: 
     // rx splitter: Z (detectors 0-1) with probability 0.8.
     masks[k] = r < 0.01 ? 3 + Math.floor(rnd() * 13) : 1 << ((r < 0.802 ? 0 : 2) + (rnd() < 0.5 ? 1 : 0));
   }
-  const base: number[] = [];
-  const count: number[] = [];
-  const rawBytes: number[] = [];
-  const raw: Uint8Array[] = [];
-  const decoded: number[] = [];
+  const parts: SegmentBatch[] = [];
   for (let at = 0; at < events; ) {
     const n = Math.min(events - at, 2000 + Math.floor(rnd() * 2000));
-    const part = slots.subarray(at, at + n);
-    if (at === 0 || at + n === events) {
-      base.push(0);
-      rawBytes.push(-1);
-      decoded.push(...part);
-    } else {
-      const b = slots[at - 1]! + 1;
-      const bytes = encodeSlotDeltas(b, part);
-      base.push(b);
-      rawBytes.push(bytes.length);
-      raw.push(bytes);
-    }
-    count.push(n);
+    // The partial batches at the block's edges are decoded, the whole ones in between in wire form.
+    const wire = at > 0 && at + n < events;
+    parts.push({ base: wire ? slots[at - 1]! + 1 : 0, slots: slots.subarray(at, at + n), wire });
     at += n;
   }
-  const rawAll = new Uint8Array(raw.reduce((a, r) => a + r.length, 0));
-  let p = 0;
-  for (const r of raw) {
-    rawAll.set(r, p);
-    p += r.length;
-  }
-  const seg = { base: Float64Array.from(base), count: Uint32Array.from(count), rawBytes: Int32Array.from(rawBytes), raw: rawAll, decoded: Float64Array.from(decoded) };
-  return { start, seg, masks, slots };
+  return { start, seg: slotSegments(parts), masks, slots };
 }
 
 const randomBits = (n: number) => randomFillSync(new Uint8Array(n));

@@ -5,7 +5,7 @@ import { SlotDeltaCoder, type Announcement } from './deltas.js';
 import { KernelArgumentError } from './errors.js';
 import { seededRandom } from '../reconciliation/design.js';
 import { SessionMessageError } from '../session/messages.js';
-import { decodeSlotDeltas, encodeSegmentDeltas, encodeSlotDeltas, packBits, partitionSlotDeltas, type SlotDeltaPart, type SlotSegments } from '../session/packing.js';
+import { decodeSlotDeltas, encodeSegmentDeltas, encodeSlotDeltas, packBits, partitionSlotDeltas, type SlotDeltaPart, slotSegments, type SegmentBatch, type SlotSegments } from '../session/packing.js';
 import { squashClicks } from '../session/sifting.js';
 
 const targets = ['release', 'release-simd', 'debug'] as const;
@@ -28,11 +28,7 @@ function block(seed: number, batches: number, high: boolean, multiEvery: number)
   const int = (n: number) => Math.floor(rnd() * n);
   let start = high ? 2 ** 53 - 2 ** 47 - int(2 ** 30) : int(2 ** 40);
   if (int(8) === 0) start = 0;
-  const base: number[] = [];
-  const count: number[] = [];
-  const rawBytes: number[] = [];
-  const raw: number[] = [];
-  const decoded: number[] = [];
+  const parts: SegmentBatch[] = [];
   const slots: number[] = [];
   let at = start + int(50);
   for (let b = 0; b < batches; b++) {
@@ -47,16 +43,8 @@ function block(seed: number, batches: number, high: boolean, multiEvery: number)
       mine.push(slot);
     }
     const wire = (b > 0 && b < batches - 1 && int(5) !== 0) || int(3) === 0;
-    base.push(wire ? batchBase : int(2) ? NaN : 12345);
-    count.push(n);
-    if (wire) {
-      const bytes = encodeSlotDeltas(batchBase, mine);
-      rawBytes.push(bytes.length);
-      raw.push(...bytes);
-    } else {
-      rawBytes.push(-1);
-      decoded.push(...mine);
-    }
+    // A decoded segment's base is not read: NaN or a wrong one must not matter.
+    parts.push({ base: wire ? batchBase : int(2) ? NaN : 12345, slots: mine, wire });
     slots.push(...mine);
     at = n > 0 ? slot : batchBase;
   }
@@ -65,7 +53,7 @@ function block(seed: number, batches: number, high: boolean, multiEvery: number)
     if (int(50) === 0) return int(2) ? 0 : 0xf0;
     return (1 << int(4)) | (int(10) === 0 ? 0x30 : 0);
   });
-  return { start, seg: { base: Float64Array.from(base), count: Uint32Array.from(count), rawBytes: Int32Array.from(rawBytes), raw: Uint8Array.from(raw), decoded: Float64Array.from(decoded) }, masks, slots };
+  return { start, seg: slotSegments(parts), masks, slots };
 }
 
 /** A seeded random-byte source that records what it was asked for. */

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { countBits, decodeSlotDeltas, decodeU32s, encodeSegmentDeltas, partitionSlotDeltas, encodeSlotDeltas, encodeU32s, pack2, packBits, unpack2, unpackBits } from './packing.js';
+import { countBits, decodeSlotDeltas, decodeU32s, encodeSegmentDeltas, partitionSlotDeltas, encodeSlotDeltas, encodeU32s, pack2, packBits, unpack2, unpackBits, slotSegments, type SegmentBatch } from './packing.js';
 import { SessionMessageError } from './messages.js';
 
 test('bits, 2-bit classes and u32 lists survive a round trip', () => {
@@ -52,31 +52,17 @@ test('a block announced from whole batches in wire form and decoded parts gives 
       (batches, s0) => {
         // Batch i starts `gap` slots after the previous batch's last event; its deltas are from its own start.
         const slots: number[] = [];
-        const base: number[] = [];
-        const count: number[] = [];
-        const rawBytes: number[] = [];
-        const raw: number[] = [];
-        const decoded: number[] = [];
+        const parts: SegmentBatch[] = [];
         let at = s0;
         for (const [deltas, wire, gap] of batches) {
           const start = at + gap;
           let slot = start;
           const mine = deltas.map((d) => (slot += d));
-          base.push(start);
-          count.push(mine.length);
-          if (wire) {
-            const bytes = encodeSlotDeltas(start, mine);
-            rawBytes.push(bytes.length);
-            raw.push(...bytes);
-          } else {
-            rawBytes.push(-1);
-            decoded.push(...mine);
-          }
+          parts.push({ base: start, slots: mine, wire });
           slots.push(...mine);
           at = mine.length > 0 ? slot : start;
         }
-        const seg = { base: Float64Array.from(base), count: Uint32Array.from(count), rawBytes: Int32Array.from(rawBytes), raw: Uint8Array.from(raw), decoded: Float64Array.from(decoded) };
-        assert.equal(encodeSegmentDeltas(s0, seg), encodeSlotDeltas(s0, slots));
+        assert.equal(encodeSegmentDeltas(s0, slotSegments(parts)), encodeSlotDeltas(s0, slots));
       },
     ),
     { numRuns: 200, seed: 11 },

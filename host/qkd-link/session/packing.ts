@@ -168,6 +168,33 @@ export interface SlotSegments {
   readonly decoded: Float64Array;
 }
 
+/** A batch of events for slotSegments: its slots, kept in wire form (LEB128 deltas from `base`) or decoded. */
+export interface SegmentBatch {
+  readonly base: number;
+  readonly slots: ArrayLike<number>;
+  readonly wire: boolean;
+}
+
+/** The segments of consecutive batches (a decoded batch's base is kept as given: nothing reads it). */
+export function slotSegments(batches: readonly SegmentBatch[]): SlotSegments {
+  const raw: Uint8Array[] = [];
+  const decoded: number[] = [];
+  const rawBytes = new Int32Array(batches.length);
+  batches.forEach((b, i) => {
+    if (!b.wire) {
+      rawBytes[i] = -1;
+      for (let k = 0; k < b.slots.length; k++) decoded.push(b.slots[k]!);
+      return;
+    }
+    const bytes = encodeSlotDeltas(b.base, b.slots);
+    rawBytes[i] = bytes.length;
+    raw.push(bytes);
+  });
+  const all = new Uint8Array(raw.reduce((n, r) => n + r.length, 0));
+  raw.reduce((at, r) => (all.set(r, at), at + r.length), 0);
+  return { base: Float64Array.from(batches, (b) => b.base), count: Uint32Array.from(batches, (b) => b.slots.length), rawBytes, raw: all, decoded: Float64Array.from(decoded) };
+}
+
 /**
  * encodeSlotDeltas of the segments' slots from s, without materialising them: each slot is
  * decoded from its batch's varint and re-encoded against the previous one in one pass.
