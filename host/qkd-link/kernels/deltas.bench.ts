@@ -2,6 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import type { BenchSuite, BenchRecord } from '../../cli/benchmark.js';
 import { timeRuns, mbps, median, round } from '../../cli/benchmark.js';
 import { SlotDeltaCoder } from './deltas.js';
+import { MAX_QUERY_SLOTS } from '../../../firmware-bridge/protocol/messages.js';
 import { seededRandom } from '../reconciliation/design.js';
 import { decodeSlotDeltas, encodeSegmentDeltas, encodeSlotDeltas, packBits, partitionSlotDeltas, slotSegments, type SegmentBatch, type SlotSegments } from '../session/packing.js';
 import { squashClicks } from '../session/sifting.js';
@@ -75,7 +76,8 @@ export const suite: BenchSuite = {
     };
     const d = encodeSlotDeltas(b.start, b.slots);
     const e = b.slots[events - 1]! + 1;
-    const parts = 4;
+    // As the link cuts them: one part per transmitter-board query (firmware-bridge MAX_QUERY_SLOTS).
+    const parts = Math.ceil(events / MAX_QUERY_SLOTS);
     ctx.progress(`Alice's check + partition of ${d.length} delta bytes, ${coder.target}`);
     const ta = timeRuns(() => coder.partition(d, b.start, e, events, parts), runs);
     const tra = timeRuns(() => partitionSlotDeltas(d, b.start, decodeSlotDeltas(d, b.start, e, events), parts), refRuns);
