@@ -46,8 +46,6 @@ let nbCols: u32 = 0; // base columns
 let entryStartBase: usize = 0; // u32[mb + 1]: first base entry of each base row
 let entryColBase: usize = 0; // u32[entries]: byte offset of the entry's column block in a lane's posteriors
 let entryShiftBase: usize = 0; // u32[entries]: circulant shift
-let rowStartBase: usize = 0; // u32[m + 1]: first edge of each check (CSR, for syndrome())
-let colsBase: usize = 0; // u32[E]: variable of each edge
 let postBase: usize = 0; // lane 0's posteriors
 let postStride: usize = 0;
 let msgBase: usize = 0; // lane 0's messages
@@ -56,7 +54,6 @@ let syndBase: usize = 0; // lane 0's syndrome
 let syndStride: usize = 0;
 let scratch: usize = 0; // 12 * dmax * 16 bytes
 let addrTab: usize = 0; // E / 2 bytes: per row, group of 32 checks and entry, see edgeAddr
-let nVars: u32 = 0;
 let nChecks: u32 = 0;
 let maxDeg: u32 = 0;
 
@@ -72,10 +69,10 @@ const constPtr: usize = memory.data<u8>([
 
 /**
  * Points the decoder at a quasi-cyclic code and its buffers, all laid out by the host: the base
- * matrix by rows (`entryStart`, each entry's column and shift), the expanded CSR rows (for
- * syndrome()), lane 0's posteriors, messages and syndrome and the stride to the next lane's.
+ * matrix by rows (`entryStart`, each entry's column and shift), lane 0's posteriors, messages and
+ * syndrome and the stride to the next lane's. Nothing needs the lifted matrix.
  */
-export function configure(z: u32, mb: u32, nb: u32, entryStart: usize, entryCol: usize, entryShift: usize, rowStartPtr: usize, colsPtr: usize, dmax: u32, postPtr: usize, postLaneStride: usize, msgPtr: usize, msgLaneStride: usize, syndPtr: usize, syndLaneStride: usize, scratchPtr: usize, tabPtr: usize): void {
+export function configure(z: u32, mb: u32, nb: u32, entryStart: usize, entryCol: usize, entryShift: usize, dmax: u32, postPtr: usize, postLaneStride: usize, msgPtr: usize, msgLaneStride: usize, syndPtr: usize, syndLaneStride: usize, scratchPtr: usize, tabPtr: usize): void {
   zSize = z;
   zShift = <u32>ctz(z);
   mbRows = mb;
@@ -83,9 +80,6 @@ export function configure(z: u32, mb: u32, nb: u32, entryStart: usize, entryCol:
   entryStartBase = entryStart;
   entryColBase = entryCol;
   entryShiftBase = entryShift;
-  rowStartBase = rowStartPtr;
-  colsBase = colsPtr;
-  nVars = nb * z;
   nChecks = mb * z;
   maxDeg = dmax;
   postBase = postPtr;
@@ -128,17 +122,10 @@ export function setCorrection(full: u32): void {
   return postBase + <usize>lane * postStride + ((<usize>j * <usize>(zSize + 3 * PAD) + <usize>(PAD + t)) << 1);
 }
 
-/** Writes a posterior and, for the first sixteen variables of a circulant, its mirror. */
-// @ts-ignore: decorator
-@inline function setPost(lane: u32, v: u32, x: i32): void {
-  const a = postAddr(lane, v);
-  store<i16>(a, <i16>x);
-  if ((v & (zSize - 1)) < PAD) store<i16>(a + (<usize>zSize << 1), <i16>x);
-}
-
 /** Clears the check-to-variable messages of one lane (a new frame starts from the channel alone). */
 export function resetLane(lane: u32): void {
-  memory.fill(msgBase + <usize>lane * msgStride, 0, <usize>load<u32>(rowStartBase + (<usize>nChecks << 2)));
+  // One message byte per edge: Z edges per base entry.
+  memory.fill(msgBase + <usize>lane * msgStride, 0, <usize>load<u32>(entryStartBase + (<usize>mbRows << 2)) << zShift);
 }
 
 /** Copies each circulant's first sixteen posteriors of a lane to their mirror (after host writes). */
@@ -491,7 +478,7 @@ export function unsatisfied(active: u32, out: usize): u32 {
             }
             cnt = i8x16.sub(cnt, v128.xor(v128.load(synd + (<usize>(i << zShift) + <usize>r0)), i8x16.lt_s(acc, i8x16.splat(0))));
           }
-          u += sumBytes(cnt); // at most Z / 16 <= 64 per lane of cnt
+          u += sumBytes(cnt); // at most Z / 16 <= 128 per lane of cnt (the host allows Z <= 2048)
         } else {
           for (let r: u32 = 0; r < z; r++) {
             let acc: i32 = load<i8>(synd + (<usize>(i << zShift) + <usize>r));
@@ -510,39 +497,36 @@ export function unsatisfied(active: u32, out: usize): u32 {
   return ok;
 }
 
-/** Packs the hard decisions of one lane (bit v of the output = 1 when posterior v < 0). */
-export function hardBits(lane: u32, out: usize): void {
-  const words = (nVars + 31) >>> 5;
-  for (let w: u32 = 0; w < words; w++) {
-    let bits: u32 = 0;
-    const top = min<u32>(32, nVars - (w << 5));
-    for (let i: u32 = 0; i < top; i++) bits |= (<u32>(load<i16>(postAddr(lane, (w << 5) + i)) >>> 15) & 1) << i;
-    store<u32>(out + (<usize>w << 2), bits);
-  }
-}
-
 /**
  * Syndrome of a bit-packed word (the encoder side: Alice's frame). Writes ceil(m/32) u32 words,
  * bit c = parity of check c.
  */
 export function syndrome(bits: usize, out: usize): void {
-  const cols = colsBase;
-  const rowStart = rowStartBase;
-  const words = (nChecks + 31) >>> 5;
-  for (let w: u32 = 0; w < words; w++) store<u32>(out + (<usize>w << 2), 0);
-  let e0 = load<u32>(rowStart);
-  for (let c: u32 = 0; c < nChecks; c++) {
-    const e1 = load<u32>(rowStart + (<usize>(c + 1) << 2));
-    let acc: u32 = 0;
-    for (let e = e0; e < e1; e++) {
-      const v = load<u32>(cols + (<usize>e << 2));
-      acc ^= load<u32>(bits + (<usize>(v >>> 5) << 2)) >>> (v & 31);
+  const z = zSize;
+  const blockBytes = <usize>(z + 3 * PAD) << 1;
+  // From the base matrix, 32 checks at a time: entry k of base row i puts variable
+  // col*Z + (r + shift) mod Z in check i*Z + r, so checks r0 .. r0+31 see 32 consecutive bits of
+  // the circulant, cyclically (Z is a multiple of 32, so each circulant starts on a word).
+  for (let i: u32 = 0; i < mbRows; i++) {
+    const k0 = load<u32>(entryStartBase + (<usize>i << 2));
+    const k1 = load<u32>(entryStartBase + (<usize>(i + 1) << 2));
+    for (let r0: u32 = 0; r0 < z; r0 += 32) {
+      let acc: u32 = 0;
+      for (let k = k0; k < k1; k++) {
+        // The entry's column, from its posterior offset (col * blockBytes + PAD * 2).
+        const col = <u32>((<usize>load<u32>(entryColBase + (<usize>k << 2)) - (<usize>PAD << 1)) / blockBytes);
+        const t = (r0 + load<u32>(entryShiftBase + (<usize>k << 2))) & (z - 1);
+        const circ = bits + (<usize>(col << zShift) >>> 3);
+        const at = circ + (<usize>(t >>> 5) << 2);
+        if (t + 32 <= z) acc ^= <u32>(load<u64>(at) >>> <u64>(t & 31));
+        else {
+          // Wraps: the last c bits of the circulant, then its first 32 - c (here t & 31 > 0).
+          const c = z - t;
+          acc ^= (load<u32>(at) >>> (t & 31)) | (load<u32>(circ) << c);
+        }
+      }
+      store<u32>(out + (<usize>(((i << zShift) + r0) >>> 5) << 2), acc);
     }
-    if (acc & 1) {
-      const a = out + (<usize>(c >>> 5) << 2);
-      store<u32>(a, load<u32>(a) | (<u32>1 << (c & 31)));
-    }
-    e0 = e1;
   }
 }
 

@@ -72,9 +72,8 @@ export class LinkModule implements KeySource {
       sendDirection: c.role === 'alice' ? Direction.AliceToBob : Direction.BobToAlice,
       psk: c.psk,
     });
-    const family = CodeFamily.load();
-    m.pool = new WorkerPool(c.workers, family.sharedRows());
-    const deps = { config: c, state: m.state, ledger, pool: m.pool, family, verifier: new ErrorVerifier(), ...(o.random ? { random: o.random } : {}) };
+    m.pool = new WorkerPool(c.workers);
+    const deps = { config: c, state: m.state, ledger, pool: m.pool, family: CodeFamily.load(), verifier: new ErrorVerifier(), ...(o.random ? { random: o.random } : {}) };
     m.mac = mac;
     m.ledger = ledger;
     m.end = c.role === 'alice' ? new AliceEnd(deps, o.board as TransmitterPort) : new BobEnd(deps, o.board as ReceiverPort);

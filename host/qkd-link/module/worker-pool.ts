@@ -4,7 +4,6 @@
  * machine's cores while the main thread keeps the channel, the board and the stores moving.
  */
 import { Worker } from 'node:worker_threads';
-import type { LiftedRows } from '../reconciliation/code.js';
 import { LinkError, type LinkErrorCode } from './errors.js';
 import { ANSWER_ABORTED, ANSWER_BYTES, ANSWER_READY, type BlockJob, type BlockJobResult, type Job, type JobResult, type PeerQuestion, type WorkerMessage } from './jobs.js';
 
@@ -53,13 +52,12 @@ export class WorkerPool {
   /** CPU seconds of workers that have exited. */
   private retiredCpu = 0;
 
-  /** `codeRows`: the LDPC family's lifted rows (CodeFamily.sharedRows), shared with every worker. */
-  constructor(readonly size: number, private readonly codeRows?: ReadonlyMap<number, LiftedRows>) {
+  constructor(readonly size: number) {
     for (let i = 0; i < size; i++) this.spawn();
   }
 
   private spawn(): Slot {
-    const worker = new Worker(ENTRY, { workerData: { codeRows: this.codeRows } });
+    const worker = new Worker(ENTRY);
     const slot: Slot = { worker, busy: undefined, cpu: 0 };
     worker.on('message', (m: WorkerMessage) => this.onMessage(slot, m));
     worker.on('error', (e) => {

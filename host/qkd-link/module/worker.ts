@@ -4,7 +4,7 @@
  * (jobs.ts) with its own WASM kernel instances. One job at a time.
  */
 import { randomBytes } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { Sifter } from '../kernels/sift.js';
 import { SlotDeltaCoder } from '../kernels/deltas.js';
 import { SessionMessageError } from '../session/messages.js';
@@ -13,7 +13,6 @@ import { KernelArgumentError } from '../kernels/errors.js';
 import { correctionsPerClass, floatSource, frameKey, packKept, paddedKey } from './postprocess.js';
 import { threadCpuReader } from './cpu-time.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
-import type { LiftedRows } from '../reconciliation/code.js';
 import { AliceEndpoint, BobReconciler, type AlicePeer, type SyndromeMessage } from '../reconciliation/reconcile.js';
 import type { VerifyTag } from '../reconciliation/verify.js';
 import { ProtocolError } from '../reconciliation/errors.js';
@@ -24,8 +23,6 @@ const port = parentPort;
 if (!port) throw new Error('worker.ts runs in a worker thread');
 
 let family: CodeFamily | undefined;
-/** The family with the rows the pool's creator lifted (shared memory), not a copy of this thread's own. */
-const loadFamily = (): CodeFamily => CodeFamily.load(undefined, (workerData as { codeRows?: ReadonlyMap<number, LiftedRows> } | null)?.codeRows);
 let amplifier: PrivacyAmplifier | undefined;
 let sifter: Sifter | undefined;
 let deltas: SlotDeltaCoder | undefined;
@@ -90,7 +87,7 @@ class RemoteAlice implements AlicePeer {
 }
 
 function reconcile(job: ReconcileJob): JobResult {
-  family ??= loadFamily();
+  family ??= CodeFamily.load();
   let bob = reconcilers.get(job.qec);
   if (!bob) {
     bob = new BobReconciler(family, job.qec);
@@ -154,7 +151,7 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
       return { result: { kind: 'sift-tx', id: job.id, keep, cls, sifted }, transfer: [keep.buffer, cls.buffer, sifted.key.buffer, sifted.test.buffer] };
     }
     case 'frames': {
-      const fr = frameKey((family ??= loadFamily()), job.qec, job.key.length);
+      const fr = frameKey((family ??= CodeFamily.load()), job.qec, job.key.length);
       const padded = paddedKey(job.key, fr);
       if (!job.prepare) return { result: { kind: 'frames', id: job.id, padded }, transfer: [padded.buffer] };
       // Alice's frames made ready here (codeword with a fresh random fill, syndrome, tag): her main thread only registers them.
@@ -164,7 +161,7 @@ function blockJob(job: BlockJob): { result: JobResult; transfer: ArrayBufferLike
       return { result: { kind: 'frames', id: job.id, padded, prepared }, transfer };
     }
     case 'pack': {
-      const fr = frameKey((family ??= loadFamily()), job.qec, job.keyBits);
+      const fr = frameKey((family ??= CodeFamily.load()), job.qec, job.keyBits);
       const packed = packKept(job.bits, fr, job.ok, job.kept);
       if (!job.reference || !job.bounds) return { result: { kind: 'pack', id: job.id, packed }, transfer: [packed.buffer] };
       // Errors corrected, per class, in the decoded frames (the key string is signal, decoy, vacuum).

@@ -134,18 +134,13 @@ export function decodeCodeFile(bytes: Uint8Array, source = 'code file'): CodeSpe
   return { id, z, nb, mb, entries, punctureOrder, designThreshold: dv.getFloat64(24, true), seed: dv.getUint32(32, true) };
 }
 
-/** A code's lifted rows (LdpcCode rowStart and cols), in shared memory so threads can share them. */
-export interface LiftedRows {
-  readonly rowStart: Uint32Array;
-  readonly cols: Uint32Array;
-}
-
 /**
- * Lifts a base matrix to the full parity-check matrix, rows in order (base row, then offset),
- * into shared memory. `lifted`: rows another thread lifted from the same spec, used as they are
- * (a worker thread need not hold a copy of every code of its own).
+ * Lifts a base matrix to the full parity-check matrix, rows in order (base row, then offset). The
+ * base matrix is checked at once; the lifted rows (`rowStart`, `cols`: 2 MB for a 2^16-bit code)
+ * are built on first use. The decoder works from the base matrix, so a link never builds them:
+ * only the TypeScript twins and the code generator read them.
  */
-export function expandCode(spec: CodeSpec, source = `code ${spec.id}`, lifted?: LiftedRows): LdpcCode {
+export function expandCode(spec: CodeSpec, source = `code ${spec.id}`): LdpcCode {
   const { z, nb, mb } = spec;
   const n = nb * z;
   const m = mb * z;
@@ -154,45 +149,57 @@ export function expandCode(spec: CodeSpec, source = `code ${spec.id}`, lifted?: 
   const colDeg = new Uint32Array(nb);
   for (const e of spec.entries) colDeg[e.col]!++;
   for (let j = 0; j < nb; j++) if (colDeg[j]! === 0) throw new CodeFileError(source, `base column ${j} is empty`);
+  let maxRowDegree = 0;
   for (let i = 0; i < mb; i++) {
     if (byRow[i]!.length < 2) throw new CodeFileError(source, `base row ${i} has degree ${byRow[i]!.length} (< 2)`);
     byRow[i]!.sort((a, b) => a.col - b.col);
-  }
-  let maxRowDegree = 0;
-  for (let i = 0; i < mb; i++) maxRowDegree = Math.max(maxRowDegree, byRow[i]!.length);
-  const edges = spec.entries.length * z;
-  let rowStart: Uint32Array;
-  let cols: Uint32Array;
-  if (lifted) {
-    if (lifted.rowStart.length !== m + 1 || lifted.cols.length !== edges || lifted.rowStart[m] !== edges) throw new CodeFileError(source, `shared rows of ${lifted.rowStart.length - 1} checks and ${lifted.cols.length} edges, expected ${m} and ${edges}`);
-    ({ rowStart, cols } = lifted);
-  } else {
-    rowStart = new Uint32Array(new SharedArrayBuffer(4 * (m + 1)));
-    cols = new Uint32Array(new SharedArrayBuffer(4 * edges));
-    let e = 0;
-    for (let i = 0; i < mb; i++) {
-      const row = byRow[i]!;
-      for (let r = 0; r < z; r++) {
-        rowStart[i * z + r] = e;
-        for (const b of row) cols[e++] = b.col * z + ((r + b.shift) % z);
-      }
-    }
-    rowStart[m] = e;
+    maxRowDegree = Math.max(maxRowDegree, byRow[i]!.length);
   }
   const punct = new Set<number>();
   for (const v of spec.punctureOrder) {
     if (punct.has(v)) throw new CodeFileError(source, `puncturing position ${v} repeats`);
     punct.add(v);
   }
-  return { id: spec.id, n, m, rowStart, cols, maxRowDegree, punctureOrder: spec.punctureOrder, designThreshold: spec.designThreshold, rate: 1 - m / n, spec };
+  let lifted: { readonly rowStart: Uint32Array; readonly cols: Uint32Array } | undefined;
+  const lift = () => {
+    if (lifted) return lifted;
+    const rowStart = new Uint32Array(m + 1);
+    const cols = new Uint32Array(spec.entries.length * z);
+    let e = 0;
+    for (let i = 0; i < mb; i++) {
+      for (let r = 0; r < z; r++) {
+        rowStart[i * z + r] = e;
+        for (const b of byRow[i]!) cols[e++] = b.col * z + ((r + b.shift) % z);
+      }
+    }
+    rowStart[m] = e;
+    return (lifted = { rowStart, cols });
+  };
+  return {
+    id: spec.id,
+    n,
+    m,
+    get rowStart() {
+      return lift().rowStart;
+    },
+    get cols() {
+      return lift().cols;
+    },
+    maxRowDegree,
+    punctureOrder: spec.punctureOrder,
+    designThreshold: spec.designThreshold,
+    rate: 1 - m / n,
+    spec,
+  };
 }
 
 /** Syndrome of a bit-per-byte word (plain TypeScript; the encoder twin of the kernel's). */
 export function syndromeOf(code: LdpcCode, bits: Uint8Array): Uint8Array {
   const s = new Uint8Array(code.m);
+  const { rowStart, cols } = code;
   for (let c = 0; c < code.m; c++) {
     let acc = 0;
-    for (let e = code.rowStart[c]!; e < code.rowStart[c + 1]!; e++) acc ^= bits[code.cols[e]!]!;
+    for (let e = rowStart[c]!; e < rowStart[c + 1]!; e++) acc ^= bits[cols[e]!]!;
     s[c] = acc;
   }
   return s;

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeCodeFile, expandCode, type LdpcCode, type LiftedRows } from './code.js';
+import { decodeCodeFile, expandCode, type LdpcCode } from './code.js';
 import { binaryEntropy } from './design.js';
 import { FrameLengthError, QberOutOfRangeError, UnknownCodeError } from './errors.js';
 import { FAMILY } from './family.js';
@@ -134,22 +134,12 @@ export class CodeFamily {
     this.codes = [...codes].sort((a, b) => b.rate - a.rate);
   }
 
-  /**
-   * Loads the shipped family (codes/*.bin named in family.ts), verifying version and checksum.
-   * `shared`: the lifted rows of a family another thread loaded (its `sharedRows()`), used as they
-   * are instead of lifting every code again in this thread.
-   */
-  static load(dir = codesDir, shared?: ReadonlyMap<number, LiftedRows>): CodeFamily {
+  /** Loads the shipped family (codes/*.bin named in family.ts), verifying version and checksum. */
+  static load(dir = codesDir): CodeFamily {
     return new CodeFamily(FAMILY.map((e) => {
       const path = `${dir}${e.name}.bin`;
-      const spec = decodeCodeFile(readFileSync(path), path);
-      return expandCode(spec, path, shared?.get(spec.id));
+      return expandCode(decodeCodeFile(readFileSync(path), path), path);
     }));
-  }
-
-  /** Every code's lifted rows by ID (shared memory: send them to worker threads). */
-  sharedRows(): Map<number, LiftedRows> {
-    return new Map(this.codes.map((c) => [c.id, { rowStart: c.rowStart, cols: c.cols }]));
   }
 
   byId(id: number): LdpcCode {

@@ -23,12 +23,11 @@ const POST_PAD = 16;
 
 interface LdpcExports {
   arena(bytes: number): number;
-  configure(z: number, mb: number, nb: number, entryStart: number, entryCol: number, entryShift: number, rowStart: number, cols: number, dmax: number, post: number, postStride: number, msg: number, msgStride: number, synd: number, syndStride: number, scratch: number, addrTable: number): void;
+  configure(z: number, mb: number, nb: number, entryStart: number, entryCol: number, entryShift: number, dmax: number, post: number, postStride: number, msg: number, msgStride: number, synd: number, syndStride: number, scratch: number, addrTable: number): void;
   resetLane(lane: number): void;
   mirrorLane(lane: number): void;
   iterate(active: number, out: number): number;
   unsatisfied(active: number, out: number): number;
-  hardBits(lane: number, out: number): void;
   syndrome(bits: number, out: number): void;
   setLayout(keyPos: number, k: number, order: number, d: number): void;
   loadFrame(lane: number, keyBytes: number, llr: number, punctured: number, syndBytes: number): void;
@@ -82,10 +81,12 @@ export class LaneDecoder {
     if (!Number.isInteger(lanes) || lanes < 1 || lanes > LANES) throw new KernelArgumentError('lanes', lanes, `an integer in [1, ${LANES}]`);
     this.code = code;
     const { z, nb, mb } = code.spec;
-    if (z < 32 || (z & (z - 1)) !== 0 || z > 4096) throw new KernelArgumentError('code.spec.z', z, 'a circulant size that is a power of two in [32, 4096]');
+    // Z <= 2048 keeps the kernel's per-byte count of unsatisfied checks (Z / 16 per byte) below 256.
+    if (z < 32 || (z & (z - 1)) !== 0 || z > 2048) throw new KernelArgumentError('code.spec.z', z, 'a circulant size that is a power of two in [32, 2048]');
     this.k = loadKernel<LdpcExports>('ldpc', options);
     this.views = new MemoryViews(this.k.memory);
-    const edges = code.cols.length;
+    // Z edges per base entry: the lifted matrix itself is never built here.
+    const edges = code.spec.entries.length * z;
     const entries = [...code.spec.entries].sort((a, b) => a.row - b.row || a.col - b.col);
     this.z = z;
     this.blockStride = z + 3 * POST_PAD;
@@ -97,8 +98,6 @@ export class LaneDecoder {
     const entryStartOff = o; o = align(o + (mb + 1) * 4);
     const entryColOff = o; o = align(o + entries.length * 4);
     const entryShiftOff = o; o = align(o + entries.length * 4);
-    const rowStartOff = o; o = align(o + (code.m + 1) * 4);
-    const colsOff = o; o = align(o + edges * 4);
     const postOff = o; o = align(o + lanes * this.postStride);
     const msgOff = o; o = align(o + lanes * this.msgStride);
     const syndOff = o; o = align(o + lanes * this.syndStride);
@@ -121,8 +120,6 @@ export class LaneDecoder {
     u32.set(entryStart, (base + entryStartOff) >>> 2);
     u32.set(entries.map((e) => (e.col * this.blockStride + POST_PAD) * 2), (base + entryColOff) >>> 2);
     u32.set(entries.map((e) => e.shift), (base + entryShiftOff) >>> 2);
-    u32.set(code.rowStart, (base + rowStartOff) >>> 2);
-    u32.set(code.cols, (base + colsOff) >>> 2);
     this.postPtr = base + postOff;
     this.syndPtr = base + syndOff;
     this.unsatPtr = base + unsatOff;
@@ -134,7 +131,7 @@ export class LaneDecoder {
     this.keyPostPtr = base + keyPostOff;
     this.syndIoPtr = base + syndIoOff;
     this.views.u8.fill(0, base + postOff, base + scratchOff);
-    guard('ldpc', () => this.k.exports.configure(z, mb, nb, base + entryStartOff, base + entryColOff, base + entryShiftOff, base + rowStartOff, base + colsOff, code.maxRowDegree,
+    guard('ldpc', () => this.k.exports.configure(z, mb, nb, base + entryStartOff, base + entryColOff, base + entryShiftOff, code.maxRowDegree,
       this.postPtr, this.postStride, base + msgOff, this.msgStride, this.syndPtr, this.syndStride, base + scratchOff, base + tabOff));
     this.fullCorrection = fullCorrection;
     guard('ldpc', () => this.k.exports.setCorrection(fullCorrection ? 1 : 0));
@@ -228,10 +225,6 @@ export class LaneDecoder {
     if (v % this.z < POST_PAD) h[i + this.z] = value; // the kernel's mirror of a circulant's first variables
   }
 
-  posterior(lane: number, v: number): number {
-    return this.i16()[this.postIndex(lane, v)]!;
-  }
-
   /** A copy of one lane's posteriors. */
   posteriors(lane: number): Int16Array {
     this.checkLane(lane);
@@ -259,23 +252,6 @@ export class LaneDecoder {
   unsatisfied(active = 0xffff): Uint32Array {
     guard('ldpc', () => this.k.exports.unsatisfied(active & this.laneMask, this.unsatPtr));
     return this.views.u32.slice(this.unsatPtr >>> 2, (this.unsatPtr >>> 2) + LANES);
-  }
-
-  /** Hard decisions of one lane, one bit per byte. */
-  hardDecision(lane: number): Uint8Array {
-    this.checkLane(lane);
-    guard('ldpc', () => this.k.exports.hardBits(lane, this.outPtr));
-    const words = this.views.u32.subarray(this.outPtr >>> 2, (this.outPtr >>> 2) + Math.ceil(this.code.n / 32));
-    return unpackBits(words, this.code.n);
-  }
-
-  /** Hard decisions of one lane at the given positions (e.g. the key positions), one bit per byte. */
-  bitsAt(lane: number, positions: Uint32Array): Uint8Array {
-    this.checkLane(lane);
-    const h = this.i16();
-    const out = new Uint8Array(positions.length);
-    for (let j = 0; j < positions.length; j++) out[j] = h[this.postIndex(lane, positions[j]!)]! < 0 ? 1 : 0;
-    return out;
   }
 
   /** Syndrome of a word given one bit per byte; returns one bit per byte. */
