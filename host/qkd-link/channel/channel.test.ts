@@ -268,7 +268,6 @@ test('restarts resynchronise: a restarted receiver moves an honest sender above 
   assert.is(await got, 'resumed');
   assert.ok(stale.length >= 1 && stale.every((e) => e instanceof ChannelReplayError), 'the stale hello was refused first');
   assert.equal(errors, [], 'a restarted honest peer raises no security error');
-  assert.is(r.bob.counters.staleHellos, stale.length);
   assert.is(r.bob.counters.replays, 0);
   assert.ok(aliceLedger.stats().nextSend > bobLedger.floor - 1);
   await r.close();

@@ -60,7 +60,7 @@ export const suite: BenchSuite = {
         f_total: round(mean(ok.map((r) => r.efficiencyTotal)), 4),
         fer: round((frames - ok.length) / frames, 4),
         mbps: round((frames * k) / seconds / 1e6, 2),
-        // Per second of this thread's CPU time: what a free core would give (wall time counts
+        // Per second of this process's CPU time (the decoder's thread, and V8's background threads): what a free core would give (wall time counts
         // the time other processes hold the core).
         mbps_cpu: round((frames * k) / cpuSeconds / 1e6, 2),
         iterations: round(mean(reports.map((r) => r.iterations)), 1),

@@ -7,6 +7,7 @@
  */
 import { ErrorVerifier, verificationKeyCount } from '../kernels/verify.js';
 import type { LoadOptions } from '../kernels/loader.js';
+import { packBits } from '../session/packing.js';
 
 /** Default collision bound per frame. */
 export const DEFAULT_EPS_COR = 1e-15;
@@ -17,18 +18,8 @@ export interface VerifyTag {
   readonly tag: Uint8Array;
 }
 
-/** Bit-per-byte key to the kernel's packed form (bit i of the key = bit i % 8 of byte i / 8). */
-export function packBits(bits: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.ceil(bits.length / 8));
-  const whole = bits.length >>> 3;
-  // A byte at a time (Bob packs every decoded frame to check its tag).
-  for (let j = 0, i = 0; j < whole; j++, i += 8) {
-    out[j] = (bits[i]! & 1) | ((bits[i + 1]! & 1) << 1) | ((bits[i + 2]! & 1) << 2) | ((bits[i + 3]! & 1) << 3)
-      | ((bits[i + 4]! & 1) << 4) | ((bits[i + 5]! & 1) << 5) | ((bits[i + 6]! & 1) << 6) | ((bits[i + 7]! & 1) << 7);
-  }
-  for (let i = whole << 3; i < bits.length; i++) out[i >>> 3]! |= (bits[i]! & 1) << (i & 7);
-  return out;
-}
+// Bit-per-byte keys go to the kernel packed in the session's layout (bit i of the key = bit i % 8 of byte i / 8).
+export { packBits };
 
 export class FrameVerifier {
   private readonly kernel: ErrorVerifier;
