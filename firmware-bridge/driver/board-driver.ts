@@ -140,13 +140,16 @@ export function settingsFromBytes(bytes: Uint8Array): TransmitterSettings {
   return out;
 }
 
-/**
- * An unsigned integer of an ACK's info, 0 if absent. Slots above 2^32 travel as CBOR uint64,
- * which decodes as a bigint: at 1 GHz every slot from 4.3 s after the epoch on.
- */
+/** An unsigned integer of an ACK's info (msg.asUint: slots above 2^32 come as bigints), 0 if absent or not one. */
 function infoUint(v: unknown): number {
-  if (typeof v === 'bigint' && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
+  return msg.asUint(v) ?? 0;
+}
+
+/** What every settings query needs of its arguments, checked before anything is sent. */
+function checkQuery(start: number, n: number, out: Uint8Array, at: number): void {
+  if (!Number.isSafeInteger(start) || start < 0) throw new BridgeArgumentError('start', start, 'a slot number');
+  if (!Number.isSafeInteger(n) || n < 0) throw new BridgeArgumentError('n', n, 'a count of slots');
+  if (!Number.isSafeInteger(at) || at < 0 || at + n > out.length) throw new BridgeArgumentError('at', at, `an offset with room for ${n} settings in ${out.length} bytes`);
 }
 
 const DEFAULTS = {
@@ -632,25 +635,14 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
    * (bit 0 value, bit 1 basis X, bits 2-3 intensity class, bits 5-7 SETTING_DARK, _FUTURE,
    * _EXPIRED), written at `out[at..at+n)` when `out` is given. Nothing is unpacked per slot here,
    * so a host can hand the bytes to its sifting kernel as they are.
-   *
-   * `checked`: the caller has already checked the list (n minimal varints below 2^32, slots safe
-   * integers) and n is at most MAX_QUERY_SLOTS, so it goes out as one query without being walked
-   * again here; a malformed list is then the board's to refuse (an ERROR answer).
    */
-  async querySettingsBytes(start: number, n: number, deltas: Uint8Array, out: Uint8Array = new Uint8Array(n), at = 0, checked = false): Promise<Uint8Array> {
-    if (!Number.isSafeInteger(n) || n < 0) throw new BridgeArgumentError('n', n, 'a count of slots');
-    if (!Number.isSafeInteger(at) || at < 0 || at + n > out.length) throw new BridgeArgumentError('at', at, `an offset with room for ${n} settings in ${out.length} bytes`);
-    if (checked) {
-      if (n > msg.MAX_QUERY_SLOTS) throw new BridgeArgumentError('n', n, `at most ${msg.MAX_QUERY_SLOTS} slots in a checked query`);
-      if (!Number.isSafeInteger(start) || start < 0) throw new BridgeArgumentError('start', start, 'a slot number');
-      if (n > 0) await this.querySettingsChunk(msg.encodeQuerySettingsDeltas(start, n, deltas), n, out, at);
-      return out;
-    }
+  async querySettingsBytes(start: number, n: number, deltas: Uint8Array, out: Uint8Array = new Uint8Array(n), at = 0): Promise<Uint8Array> {
+    checkQuery(start, n, out, at);
     let runs: msg.SlotDeltaRun[];
     try {
       runs = msg.splitSlotDeltas(start, deltas, n, msg.MAX_QUERY_SLOTS, 'QUERY_SETTINGS');
     } catch (e) {
-      if (e instanceof BadMessageError) throw new BridgeArgumentError(e.field === 's' ? 'start' : 'deltas', e.field === 's' ? start : `${deltas.length} bytes`, `${n} slot deltas from a slot number: ${e.message}`);
+      if (e instanceof BadMessageError) throw new BridgeArgumentError('deltas', `${deltas.length} bytes`, `${n} slot deltas from a slot number: ${e.message}`);
       throw e;
     }
     let k = at;
@@ -659,6 +651,18 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
       k += r.n;
     }
     return out;
+  }
+
+  /**
+   * querySettingsBytes for one query's worth of slots (n at most MAX_QUERY_SLOTS) whose deltas the
+   * caller has already checked (n minimal varints below 2^32, slots safe integers; a link's
+   * sifting kernel does): they go out as they are, not walked again here, and a malformed list
+   * is the board's to refuse (an ERROR answer).
+   */
+  async querySettingsRun(start: number, n: number, deltas: Uint8Array, out: Uint8Array, at: number): Promise<void> {
+    checkQuery(start, n, out, at);
+    if (n > msg.MAX_QUERY_SLOTS) throw new BridgeArgumentError('n', n, `at most ${msg.MAX_QUERY_SLOTS} slots in one query`);
+    if (n > 0) await this.querySettingsChunk(msg.encodeQuerySettingsDeltas(start, n, deltas), n, out, at);
   }
 
   /** One QUERY_SETTINGS of `count` slots; the answer's bytes copied into out from index `at`. */

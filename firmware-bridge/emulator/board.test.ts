@@ -105,11 +105,12 @@ test('settings for slots given as LEB128 deltas: the same answers as for the slo
     // A list the caller has checked goes out as one query, not walked again: same answer; more than
     // one query's worth is refused, and what the board cannot parse it refuses itself.
     const first = slots.subarray(0, MAX_QUERY_SLOTS);
-    const one = await tx.querySettingsBytes(start, first.length, encodeSlotDeltas(first, start, 'test'), new Uint8Array(first.length), 0, true);
+    const one = new Uint8Array(first.length);
+    await tx.querySettingsRun(start, first.length, encodeSlotDeltas(first, start, 'test'), one, 0);
     assert.equal(settingsFromBytes(one), settingsFromBytes(raw.subarray(3, 3 + first.length)));
-    const tooMany = await tx.querySettingsBytes(start, slots.length, deltas, new Uint8Array(slots.length), 0, true).then(() => undefined, (x: unknown) => x);
+    const tooMany = await tx.querySettingsRun(start, slots.length, deltas, new Uint8Array(slots.length), 0).then(() => undefined, (x: unknown) => x);
     assert.ok(tooMany instanceof BridgeArgumentError && tooMany.argument === 'n', String(tooMany));
-    const boardRefused = await tx.querySettingsBytes(start, 2, Uint8Array.of(0x80), new Uint8Array(2), 0, true).then(() => undefined, (x: unknown) => x);
+    const boardRefused = await tx.querySettingsRun(start, 2, Uint8Array.of(0x80), new Uint8Array(2), 0).then(() => undefined, (x: unknown) => x);
     assert.ok(boardRefused instanceof Error && !(boardRefused instanceof BridgeArgumentError), `the board's refusal: ${String(boardRefused)}`);
     assert.ok(want.status.includes(SETTING_DARK) && want.status.includes(0), 'dark and known slots both asked');
     const out0 = tx.stats.link.framesOut;

@@ -136,7 +136,7 @@ export class BoardTransmitterPort extends BoardPort implements TransmitterPort {
     try {
       // The deltas go to the board as they came from the receiver, never decoded here, and the
       // answer's bytes go to the sifting kernel as they came from the board.
-      await this.driver.querySettingsBytes(start, n, deltas, out, at, true);
+      await this.driver.querySettingsRun(start, n, deltas, out, at);
     } catch (e) {
       throw new LinkError('ERR_LINK_BOARD_FAULT', `transmitter settings query: ${(e as Error).message}`, { cause: e });
     }
