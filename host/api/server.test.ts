@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { connect } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
-import { startTestNetwork, type TestNetwork } from '../km/test-network.js';
+import { eventually, startTestNetwork, type TestNetwork } from '../km/test-network.js';
 import { pkiPaths } from '../pki/pki.js';
 import { createCa, issue } from '../pki/pki.js';
 import { createApiServer, apiPort } from './server.js';
@@ -55,16 +55,17 @@ function isError(r: EtsiResponse, status: number): void {
   for (const k of delivered) assert.not.ok(r.raw.includes(k), 'key bytes in an error body');
 }
 
-/** storeSnapshot once two reads 20 ms apart agree (at most 5 s). */
+/** storeSnapshot once it has stayed the same over three reads 10 ms apart (fails after 5 s). */
 async function settledSnapshot(): Promise<string> {
-  let s = storeSnapshot();
-  for (let i = 0; i < 250; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  let prev = '';
+  let same = 0;
+  await eventually(() => {
     const t = storeSnapshot();
-    if (t === s) return t;
-    s = t;
-  }
-  return s;
+    same = t === prev ? same + 1 : 0;
+    prev = t;
+    return same >= 2;
+  }, 5000, 'the stores to settle');
+  return prev;
 }
 
 /** Every pool's counts per state at every node (and the Void outboxes): any store change shows. */

@@ -162,8 +162,6 @@ export class KeyStore {
   #inDoubt: KeyRecord[] = [];
   /** The sealing thread for large batches of link units, started on the first one. */
   #sealer: RecordSealer | undefined;
-  /** addLinkUnits calls, one after the other: units enter their pools in the order they came. */
-  #adding: Promise<unknown> = Promise.resolve();
 
   private constructor(o: KeyStoreOptions, root: RootDatabase, dek: Buffer) {
     this.nodeId = o.nodeId;
@@ -391,12 +389,6 @@ export class KeyStore {
    * tombstone, e.g. voided by the peer before they arrived here) are skipped. Resolves when durable.
    */
   async addLinkUnits(peer: string, units: readonly { id: string; seq: number; bytes: Uint8Array; allocator: string }[], bits: number): Promise<number> {
-    const run = this.#adding.then(() => this.#addLinkUnits(peer, units, bits));
-    this.#adding = run.catch(() => undefined);
-    return run;
-  }
-
-  async #addLinkUnits(peer: string, units: readonly { id: string; seq: number; bytes: Uint8Array; allocator: string }[], bits: number): Promise<number> {
     const dek = this.#ensureOpen();
     const now = Date.now();
     const fresh: StoredRecord[] = [];
@@ -405,15 +397,24 @@ export class KeyStore {
     // One draw of randomness for the batch's nonces: a draw per record costs more than its sealing.
     const nonces = randomBytes(NONCE_BYTES * units.length);
     const ads = units.map((u) => aad({ id: u.id, peer, origin: 'link', bits }));
-    const plain = new Uint8Array(units.length * size);
-    units.forEach((u, i) => plain.set(u.bytes, i * size));
-    let sealed: Uint8Array;
+    const gather = () => {
+      const plain = new Uint8Array(units.length * size);
+      units.forEach((u, i) => plain.set(u.bytes, i * size));
+      return plain;
+    };
+    let sealed: Uint8Array | undefined;
     if (units.length >= OFFLOAD_MIN_RECORDS) {
       if (!this.#sealer?.usable) this.#sealer = new RecordSealer(dek);
-      sealed = await this.#sealer.seal(ads, plain, size, nonces);
+      // The units move to the thread (and are erased there). A thread that fails is replaced for
+      // the next batch; this one is then sealed here.
+      sealed = await this.#sealer.seal(ads, gather(), size, nonces).catch(() => undefined);
       this.#ensureOpen(); // closed or zeroized meanwhile: nothing is written
-    } else sealed = sealRecords(crypto, dek, ads, plain, size, nonces);
-    plain.fill(0);
+    }
+    if (!sealed) {
+      const plain = gather();
+      sealed = sealRecords(crypto, dek, ads, plain, size, nonces);
+      plain.fill(0);
+    }
     const step = size + TAG_BYTES;
     const added = await this.#root.transaction(() => {
       let n = 0;
@@ -564,10 +565,10 @@ export class KeyStore {
     this.#zeroized = true;
     this.#dek?.fill(0);
     this.#dek = null;
-    await this.#sealer?.close();
     this.#storageKey.destroy();
     for (const p of this.#pools.values()) p.queue.clear();
     this.#held.clear();
+    await this.#sealer?.close();
     await this.#keys.clearAsync();
   }
 

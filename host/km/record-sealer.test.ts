@@ -32,9 +32,11 @@ test('sealed records open with their own nonce and identity, and only with them'
 test('the sealing thread seals exactly as the store thread does, in order, and ends with close()', async () => {
   const sealer = new RecordSealer(dek);
   try {
-    const [a, b] = await Promise.all([sealer.seal(ads, plain, 32, nonces), sealer.seal(ads.slice(0, 2), plain.subarray(0, 64), 32, nonces.subarray(0, 24))]);
+    const units = plain.slice();
+    const [a, b] = await Promise.all([sealer.seal(ads, units, 32, nonces), sealer.seal(ads.slice(0, 2), plain.slice(0, 64), 32, nonces.subarray(0, 24))]);
     assert.equal(a, sealRecords(crypto, dek, ads, plain, 32, nonces));
     assert.equal(b, a.subarray(0, 96));
+    assert.is(units.byteLength, 0, 'the units moved to the thread: no copy of them stays here');
   } finally {
     await sealer.close();
   }

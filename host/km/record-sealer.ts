@@ -57,8 +57,7 @@ interface SealRequest {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const crypto = require('node:crypto');
-const dek = Buffer.from(workerData.dek);
-workerData.dek.fill(0);
+const dek = workerData.dek;
 const sealRecords = ${sealRecords.toString()};
 parentPort.on('message', (m) => {
   if (m === 'erase') { dek.fill(0); parentPort.close(); return; }
@@ -67,43 +66,50 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ ct }, [ct.buffer]);
   } catch (e) {
     parentPort.postMessage({ error: String(e && e.message || e) });
+  } finally {
+    m.plain.fill(0);
   }
 });
 `;
 
 /**
  * The store's sealing thread. Requests are answered in order, so callers that await in turn keep
- * their order. The thread holds a copy of the data key, erased when the sealer closes.
+ * their order. The thread holds a copy of the data key, erased when the sealer closes; the units
+ * it is given move to it (they are not copied) and are erased once sealed.
  */
 export class RecordSealer {
   readonly #worker: Worker;
+  readonly #exited: Promise<void>;
   readonly #waiting: { resolve: (ct: Uint8Array) => void; reject: (e: Error) => void }[] = [];
   #failed: Error | undefined;
   #closed = false;
 
   constructor(dek: Uint8Array) {
-    const copy = new Uint8Array(new SharedArrayBuffer(dek.length));
-    copy.set(dek);
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dek: copy } });
-    // The thread never keeps a process alive on its own.
-    this.#worker.unref();
+    // The key moves to the thread: this copy's buffer is detached here once sent.
+    const copy = Uint8Array.from(dek);
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { dek: copy }, transferList: [copy.buffer] });
+    this.#exited = new Promise<void>((r) => this.#worker.once('exit', () => r()));
     this.#worker.on('message', (m: { ct?: Uint8Array; error?: string }) => {
       const w = this.#waiting.shift();
+      // Idle, the thread does not keep the process alive; with a seal outstanding, it does.
+      if (this.#waiting.length === 0) this.#worker.unref();
       if (!w) return;
       if (m.ct) w.resolve(m.ct);
       else w.reject(new Error(`sealing thread: ${m.error ?? 'no answer'}`));
     });
     this.#worker.on('error', (e) => this.#fail(e));
     this.#worker.on('exit', () => this.#fail(new Error('sealing thread exited')));
+    this.#worker.unref();
   }
 
-  /** sealRecords on the sealing thread. */
+  /** sealRecords on the sealing thread; `plain` moves there (its buffer is detached here). */
   seal(ads: readonly string[], plain: Uint8Array, size: number, nonces: Uint8Array): Promise<Uint8Array> {
     if (this.#failed) return Promise.reject(this.#failed);
     return new Promise((resolve, reject) => {
+      if (this.#waiting.length === 0) this.#worker.ref();
       this.#waiting.push({ resolve, reject });
       const req: SealRequest = { ads, plain, size, nonces };
-      this.#worker.postMessage(req);
+      this.#worker.postMessage(req, [plain.buffer as ArrayBuffer]);
     });
   }
 
@@ -112,15 +118,14 @@ export class RecordSealer {
     return !this.#failed && !this.#closed;
   }
 
-  /** Erases the thread's copy of the key and ends it. */
+  /** Erases the thread's copy of the key and ends it (at once if it has already ended). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#worker.postMessage('erase');
-    const ended = new Promise<void>((r) => this.#worker.once('exit', () => r()));
     // A thread that does not end by itself is stopped.
     const timer = setTimeout(() => void this.#worker.terminate(), 1000);
-    await ended;
+    await this.#exited;
     clearTimeout(timer);
   }
 

@@ -1,11 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { freePort } from './test-network.js';
+import { ephemeralRange, freePort } from './test-network.js';
 
 test("ports for test nodes: distinct, free to listen on, and outside the range the kernel gives outgoing connections", async () => {
-  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const [low] = ephemeralRange();
   const ports = [];
   for (let i = 0; i < 40; i++) ports.push(await freePort());
   assert.is(new Set(ports).size, ports.length, 'no port handed out twice');

@@ -54,7 +54,7 @@ export interface TestNetworkOptions {
  * and never the same port twice in a process.
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralRange();
+  const [low] = EPHEMERAL_RANGE;
   const from = 10_000;
   for (let attempt = 0; attempt < 200 && low - from > 1000; attempt++) {
     const port = from + Math.floor(Math.random() * (low - from));
@@ -78,7 +78,8 @@ export async function freePort(): Promise<number> {
 
 const handedOut = new Set<number>();
 
-function ephemeralRange(): [number, number] {
+/** The kernel's range for outgoing connections' ports (net.ipv4.ip_local_port_range). */
+export function ephemeralRange(): [number, number] {
   try {
     const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
     if (Number.isInteger(lo) && Number.isInteger(hi)) return [lo!, hi!];
@@ -87,6 +88,8 @@ function ephemeralRange(): [number, number] {
   }
   return [32768, 60999];
 }
+
+const EPHEMERAL_RANGE = ephemeralRange();
 
 function bindable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
