@@ -604,7 +604,7 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> {
   /** The transmitter's basis, value and intensity class for each slot (any number, split into queries). */
   async querySettings(slots: ArrayLike<number>): Promise<TransmitterSettings> {
     const n = slots.length;
-    // The whole list is checked before anything is sent; a Float64Array is sent from views of itself.
+    // The order is checked before anything is sent (each chunk's own checks come as it is encoded); a Float64Array is sent from views of itself.
     for (let i = 1; i < n; i++) if (slots[i]! < slots[i - 1]!) throw new BridgeArgumentError(`slots[${i}]`, slots[i], 'slots in increasing order');
     let all: Float64Array;
     if (slots instanceof Float64Array) all = slots;

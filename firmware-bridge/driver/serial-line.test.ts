@@ -61,7 +61,8 @@ test('a write waiting for room and a read waiting for data both complete, whiche
     const deadline = new Promise((_, reject) => setTimeout(() => reject(new Error('stuck')), 10_000).unref());
     await Promise.race([Promise.all([line.write(out), reading]), deadline]);
     assert.equal(received, [1, 2, 3, 4, 5, 6, 7, 8]);
-    while (Buffer.concat(board.got).length < out.length) await new Promise((r) => setTimeout(r, 5));
+    const t0 = Date.now();
+    while (Buffer.concat(board.got).length < out.length && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 5));
     assert.ok(Buffer.concat(board.got).equals(out), 'every byte written arrived, in order');
   } finally {
     clearInterval(master);

@@ -7,6 +7,8 @@
 import { readSync, writeSync } from 'node:fs';
 import { autoDetect, DarwinPortBinding, LinuxPortBinding } from '@serialport/bindings-cpp';
 import type { BindingInterface, BindingPortInterface, OpenOptions, PortInfo } from '@serialport/bindings-cpp';
+// The poller's event flags (libuv's UV_READABLE, UV_WRITABLE), as the binding defines them.
+import { EVENTS } from '@serialport/bindings-cpp/dist/poller.js';
 import { PortBusyError, PortNotFoundError, PortOpenError } from '../errors.js';
 import { modelsForUsb } from '../boards.js';
 
@@ -39,9 +41,7 @@ function canceled(): Error {
 }
 
 type PollerPort = LinuxPortBinding | DarwinPortBinding;
-/** The binding's poller flags (bindings-cpp dist/poller.js EVENTS, libuv's UV_READABLE and UV_WRITABLE). */
-const UV_READABLE = 1;
-const UV_WRITABLE = 2;
+const { UV_READABLE, UV_WRITABLE } = EVENTS;
 
 
 /**

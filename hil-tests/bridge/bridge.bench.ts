@@ -8,14 +8,16 @@
  * must stay 0, would show otherwise. CPU: host_* is this process (serialport read, COBS, CRC,
  * CBOR, batch objects; batches keep their wire deltas, and the bench, like the link, does not ask
  * for their slots), emulator_* the receiver process (drawing the physics, encoding, writing).
- * query_*: QUERY_SETTINGS as the link sends them (12,000-slot chunks, 4 streams in flight) to the
- * emulated transmitter over its pty: slots answered per second and the CPU per slot of this
- * process (driver) and of the transmitter process; query_deltas_*: the same slots asked with
- * querySettingsDeltas (LEB128 deltas as a sift announcement carries them, never decoded).
+ * query_*: QUERY_SETTINGS (12,000-slot chunks, 4 streams in flight) to the emulated transmitter
+ * over its pty, by slot numbers (querySettings): slots answered per second and the CPU per slot
+ * of this process (driver) and of the transmitter process; query_deltas_*: the same slots asked
+ * with querySettingsDeltas (LEB128 deltas as a sift announcement carries them, never decoded);
+ * query_bytes_*: as the link asks them (one checked query per part, querySettingsRun, answers
+ * kept as SETTINGS bytes), the path bridge_host_cpu_s_per_source_s counts.
  */
 import type { BenchRecord, BenchSuite } from '../../host/cli/benchmark.js';
 import { median, round } from '../../host/cli/benchmark.js';
-import { BoardDriver } from '../../firmware-bridge/driver/board-driver.js';
+import { BoardDriver, type TransmitterSettings } from '../../firmware-bridge/driver/board-driver.js';
 import { EmulatedLink } from '../../firmware-bridge/emulator/spawn.js';
 import { FrameDecoder, encodeFrame } from '../../firmware-bridge/protocol/frame.js';
 import { decodeDetections, encodeDetections, DetectionBatch } from '../../firmware-bridge/protocol/detections.js';
@@ -76,6 +78,9 @@ async function measure(link: EmulatedLink, tx: BoardDriver, rx: BoardDriver, sec
   return result!;
 }
 
+/** Settings queries in flight, as the link keeps them (host/qkd-link/module/alice.ts SETTINGS_STREAMS). */
+const QUERY_STREAMS = 4;
+
 interface QueryMeasure {
   slots: number;
   seconds: number;
@@ -85,21 +90,26 @@ interface QueryMeasure {
 }
 
 /**
- * Settings queries as the link asks them (host/qkd-link/module/board-ports.ts): a block of
- * detection slots split into `streams` contiguous parts, each part a driver.querySettings that
- * sends MAX_QUERY_SLOTS-slot QUERY_SETTINGS one after another, so `streams` are in flight.
- * Slots are ~50 apart (10 km at 1 GHz) inside what the transmitter has emitted since START.
+ * Settings queries over a block of detection slots ~50 apart (10 km at 1 GHz) inside what the
+ * transmitter has emitted since START, `streams` queries in flight:
+ * - 'bytes', as the link asks them (host/qkd-link/module/alice.ts): the block's deltas cut into
+ *   parts of one MAX_QUERY_SLOTS query each, the streams taking the next part as one finishes,
+ *   querySettingsRun answering into one buffer of SETTINGS bytes;
+ * - 'slots' and 'deltas': the block in `streams` contiguous parts, each a querySettings (slot
+ *   numbers) or querySettingsDeltas call that sends its queries one after another and unpacks the
+ *   answers per slot.
  */
-async function measureQueries(link: EmulatedLink, tx: BoardDriver, firstSlot: number, blockSlots: number, streams: number, seconds: number, mode: 'slots' | 'deltas'): Promise<QueryMeasure> {
+async function measureQueries(link: EmulatedLink, tx: BoardDriver, firstSlot: number, blockSlots: number, streams: number, seconds: number, mode: 'slots' | 'deltas' | 'bytes'): Promise<QueryMeasure> {
   const block = new Float64Array(blockSlots);
   const spacing = 50;
   const size = Math.ceil(blockSlots / streams);
   const pattern = (i: number) => i * spacing + (i % 7);
   // 'deltas': each stream's slots as a peer's announcement carries them, LEB128 from the slot
   // before its first; the same bytes for every block (only the base moves), so encoded once here.
-  const parts = Array.from({ length: streams }, (_, k) => {
-    const from = k * size;
-    const to = Math.min(blockSlots, from + size);
+  const per = mode === 'bytes' ? MAX_QUERY_SLOTS : size;
+  const parts = Array.from({ length: Math.ceil(blockSlots / per) }, (_, k) => {
+    const from = k * per;
+    const to = Math.min(blockSlots, from + per);
     const rel = Float64Array.from({ length: to - from }, (_, i) => pattern(from + i));
     return { from, n: to - from, deltas: encodeSlotDeltas(rel, pattern(from) - 1, 'bench') };
   });
@@ -114,8 +124,17 @@ async function measureQueries(link: EmulatedLink, tx: BoardDriver, firstSlot: nu
   let dark = 0;
   while (performance.now() - t0 < seconds * 1000) {
     if (cursor + blockSlots * spacing > firstSlot + ((performance.now() - t0) * clockHz) / 1000) cursor = firstSlot;
-    let answers;
-    if (mode === 'slots') {
+    let answers: TransmitterSettings[];
+    if (mode === 'bytes') {
+      const out = new Uint8Array(blockSlots);
+      let next = 0;
+      const stream = async (): Promise<void> => {
+        for (let i = next++; i < parts.length; i = next++) await tx.querySettingsRun(cursor + pattern(parts[i]!.from) - 1, parts[i]!.n, parts[i]!.deltas, out, parts[i]!.from);
+      };
+      await Promise.all(Array.from({ length: streams }, stream));
+      for (let i = 0; i < out.length; i++) if (out[i]! & 0xe0) dark++;
+      answers = [];
+    } else if (mode === 'slots') {
       for (let i = 0; i < blockSlots; i++) block[i] = cursor + pattern(i);
       answers = await Promise.all(parts.map((p) => tx.querySettings(block.subarray(p.from, p.from + p.n))));
     } else {
@@ -185,10 +204,12 @@ export const suite: BenchSuite = {
       const txAcq = await tx.start();
       const qs: QueryMeasure[] = [];
       const qd: QueryMeasure[] = [];
+      const qb: QueryMeasure[] = [];
       for (let r = 0; r < runs; r++) {
         ctx.progress(`settings queries, run ${r + 1}/${runs}`);
-        qs.push(await measureQueries(link, tx, txAcq.firstSlot, 4 * 4 * MAX_QUERY_SLOTS, 4, seconds / 2, 'slots'));
-        qd.push(await measureQueries(link, tx, txAcq.firstSlot, 4 * 4 * MAX_QUERY_SLOTS, 4, seconds / 2, 'deltas'));
+        qs.push(await measureQueries(link, tx, txAcq.firstSlot, 4 * QUERY_STREAMS * MAX_QUERY_SLOTS, QUERY_STREAMS, seconds / 2, 'slots'));
+        qd.push(await measureQueries(link, tx, txAcq.firstSlot, 4 * QUERY_STREAMS * MAX_QUERY_SLOTS, QUERY_STREAMS, seconds / 2, 'deltas'));
+        qb.push(await measureQueries(link, tx, txAcq.firstSlot, 4 * QUERY_STREAMS * MAX_QUERY_SLOTS, QUERY_STREAMS, seconds / 2, 'bytes'));
       }
       await tx.stop();
       const d = decodeOnly(ctx.quick, false);
@@ -216,18 +237,18 @@ export const suite: BenchSuite = {
         decode_headroom: round(d.eventsPerS / rate, 1),
         query_slots_per_s: Math.round(median(qs.map((q) => q.slots / q.seconds))),
         query_chunk_slots: MAX_QUERY_SLOTS,
-        query_in_flight: 4,
+        query_in_flight: QUERY_STREAMS,
         query_host_ns_per_slot: round(median(qs.map((q) => (q.hostCpu * 1e9) / Math.max(1, q.slots))), 1),
         query_emulator_ns_per_slot: round(median(qs.map((q) => (q.emulatorCpu * 1e9) / Math.max(1, q.slots))), 1),
         query_deltas_slots_per_s: Math.round(median(qd.map((q) => q.slots / q.seconds))),
         query_deltas_host_ns_per_slot: round(median(qd.map((q) => (q.hostCpu * 1e9) / Math.max(1, q.slots))), 1),
-        query_unknown_settings: [...qs, ...qd].reduce((a, q) => a + q.dark, 0),
+        // The link's path: one checked query per part, answers kept as SETTINGS bytes.
+        query_bytes_slots_per_s: Math.round(median(qb.map((q) => q.slots / q.seconds))),
+        query_bytes_host_ns_per_slot: round(median(qb.map((q) => (q.hostCpu * 1e9) / Math.max(1, q.slots))), 1),
+        query_unknown_settings: [...qs, ...qd, ...qb].reduce((a, q) => a + q.dark, 0),
         // What the bridge costs the host per second of a 1 GHz source at 10 km: about 20 M events in
-        // and 20 M slots queried (the better of the two query paths).
-        bridge_host_cpu_s_per_source_s: round(
-          (20e6 * (median(ms.map((m) => m.hostCpu / Math.max(1, m.events))) + Math.min(...[qs, qd].filter((x) => x.length > 0).map((x) => median(x.map((q) => q.hostCpu / Math.max(1, q.slots))))))),
-          2,
-        ),
+        // and 20 M slots queried the link's way.
+        bridge_host_cpu_s_per_source_s: round(20e6 * (median(ms.map((m) => m.hostCpu / Math.max(1, m.events))) + median(qb.map((q) => q.hostCpu / Math.max(1, q.slots)))), 2),
         cpus: (await import('node:os')).cpus().length,
         load_avg_1m: round((await import('node:os')).loadavg()[0]!, 2),
       };
