@@ -5,10 +5,32 @@
  *
  * A stream is cut into epochs of `keyBytes + framesPerKey · tagBytes` bytes: the epoch's hash key
  * k, then one one-time tag mask r per frame. The pad of frame i is (k of epoch ⌊i / framesPerKey⌋,
- * r number i mod framesPerKey). Wegman-Carter with one-time-padded tags lets the hash key serve
- * several frames (Wegman and Carter 1981; Portmann, IEEE Trans. Inf. Theory 60, 2014, for
- * recycling after accepted and rejected frames alike), so a frame costs about tagBytes of key
- * instead of keyBytes + tagBytes. framesPerKey = 1 gives a fresh hash key per frame.
+ * r number i mod framesPerKey). One-time-padded tags let the hash key serve several frames
+ * (Wegman and Carter 1981), so a frame costs about tagBytes of key instead of keyBytes + tagBytes.
+ * framesPerKey = 1 gives a fresh hash key per frame.
+ *
+ * Why the hash key may be reused, accepted and rejected frames alike (a direct argument: the
+ * hash of mac.ts is ε-almost-XOR-universal with a padded tag, not the ε-ASU₂ family of the usual
+ * key-recycling theorems). Frame i of an epoch carries t_i = h_k(m_i) XOR r_i.
+ * 1. Each mask r_i is uniform and used once, so the tags on the wire are uniform and independent
+ *    of k: honest frames tell an adversary nothing about the hash key.
+ * 2. A forgery (m', t') naming index j is accepted only if h_k(m') XOR h_k(m_j) = t' XOR t_j
+ *    (frame j seen, m' ≠ m_j) or h_k(m') = t' XOR r_j (r_j unseen, probability 2^-8·tagBytes):
+ *    for any choice of (m', t'), at most a fraction ε (mac.ts collisionBound: the polynomial's
+ *    degree over 2^64, per key word) of the hash keys accept it.
+ * 3. A rejected attempt tells the adversary only that k is not one of those keys. After q
+ *    rejections k is uniform on at least a 1 - qε share of the keys, so the next attempt succeeds
+ *    with probability at most ε / (1 - qε), and Q attempts against one key succeed with
+ *    probability at most Qε (summing, as long as Qε < 1/2: ≤ 2^-81 here).
+ * So the forgery probability of an epoch is at most (framesPerKey + MAX_REJECTED_PER_EPOCH) · ε:
+ * the ledger counts the rejected attempts per epoch durably and retires an epoch (raises the
+ * floor past it) once it has had MAX_REJECTED_PER_EPOCH of them. estimation/security-budget.ts
+ * puts the resulting ε_auth into the link's budget.
+ *
+ * Forgery attempts cost no pads: a frame that fails verification does not move the floor (the
+ * honest frame with that index is still accepted when it comes); only an epoch's retirement
+ * skips pads, at most framesPerKey per MAX_REJECTED_PER_EPOCH attempts. Resyncs answering stale
+ * hellos (channel.ts) are capped at RESYNCS_PER_FLOOR per value of the floor.
  *
  * Durability rules, so that no pad is ever used twice, even across crashes:
  * - the sender persists a reservation (`sendReserved`) before using a pad below it; after a
@@ -20,6 +42,11 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { Direction } from './frame.js';
 import { AuthKeyExhaustedError, ChannelReplayError } from './errors.js';
+
+/** Rejected forgery attempts an epoch's hash key may see before the epoch is retired. */
+export const MAX_REJECTED_PER_EPOCH = 64;
+/** Resyncs sent in answer to stale hellos while the floor stays where it is. */
+export const RESYNCS_PER_FLOOR = 4;
 
 interface Chunk {
   readonly firstByte: number;
@@ -65,6 +92,12 @@ export class AuthPadLedger {
   private sendReserved = 0;
   private acceptFloor = 0;
   private acceptPersisted = 0;
+  /** The durable write of the current send reservation: a pad below sendReserved is used only once it has resolved. */
+  private reservation: Promise<unknown> = Promise.resolve();
+  /** Rejected attempts per receive epoch (durable). */
+  private readonly rejectedIn = new Map<number, number>();
+  private resyncFloor = -1;
+  private resyncsAtFloor = 0;
 
   /** Bytes of a frame's pad as pad() returns it: hash key, then tag mask. */
   readonly padBytes: number;
@@ -137,6 +170,9 @@ export class AuthPadLedger {
     this.acceptPersisted = (this.db.get('acceptFloor') as number | undefined) ?? 0;
     this.acceptFloor = this.acceptPersisted;
     this.replenishedBlock = (this.db.get('replenishedBlock') as number | undefined) ?? 0;
+    for (const { key, value } of this.db.getRange({ start: ['rejected', 0], end: ['rejected', Number.MAX_SAFE_INTEGER] })) {
+      this.rejectedIn.set((key as [string, number])[1], value as number);
+    }
   }
 
   /** Splits new key material between the two directions and appends it (inside a transaction when `inTxn`). */
@@ -205,29 +241,73 @@ export class AuthPadLedger {
     if (filled !== out.length) throw new AuthKeyExhaustedError(Direction[dir], index);
   }
 
-  /** Reserves the next pad of our send direction, durably, and returns its index. */
+  /**
+   * Reserves the next pad of our send direction and returns its index once the reservation
+   * covering it is on disk (flushed, not only committed: the environment is opened durably).
+   * The index is taken before the first await, so concurrent callers never share one.
+   */
   async nextSendIndex(): Promise<number> {
     const index = this.nextSend;
     // Check availability before reserving so an exhausted stream does not advance.
     this.pad(this.sendDirection, index);
-    if (index >= this.sendReserved) {
-      this.sendReserved = index + this.window;
-      await this.db.put('sendReserved', this.sendReserved);
-    }
     this.nextSend = index + 1;
-    this.collect(this.sendDirection, this.nextSend);
+    if (index >= this.sendReserved) this.reserve(index + this.window);
+    // The latest reservation write covers this index (writes commit in order).
+    await this.reservation;
+    this.collect(this.sendDirection, index + 1);
     return index;
+  }
+
+  private reserve(upTo: number): void {
+    this.sendReserved = upTo;
+    this.reservation = this.db.put('sendReserved', upTo);
   }
 
   /** Jumps our send index forward (the peer's floor is above it after a restart). */
   async skipSendTo(index: number): Promise<void> {
     if (index <= this.nextSend) return;
     this.nextSend = index;
-    if (index > this.sendReserved) {
-      this.sendReserved = index;
-      await this.db.put('sendReserved', index);
-    }
+    if (index > this.sendReserved) this.reserve(index);
+    await this.reservation;
     this.collect(this.sendDirection, index);
+  }
+
+  /**
+   * Counts, durably, a frame naming pad `index` of the peer's direction whose tag failed, against
+   * that pad's epoch; once the epoch has had MAX_REJECTED_PER_EPOCH, retires it: the floor moves to
+   * the next epoch (returns true; the peer must be told). Nothing else moves.
+   */
+  async rejected(index: number): Promise<boolean> {
+    const epoch = Math.floor(index / this.framesPerKey);
+    const n = (this.rejectedIn.get(epoch) ?? 0) + 1;
+    this.rejectedIn.set(epoch, n);
+    await this.db.put(['rejected', epoch], n);
+    if (n < MAX_REJECTED_PER_EPOCH) return false;
+    const next = (epoch + 1) * this.framesPerKey;
+    if (next <= this.acceptFloor) return false;
+    this.acceptFloor = next;
+    if (this.acceptFloor > this.acceptPersisted) {
+      this.acceptPersisted = this.acceptFloor + this.window;
+      await this.db.put('acceptFloor', this.acceptPersisted);
+    }
+    this.collect(this.receiveDirection, this.acceptFloor);
+    return true;
+  }
+
+  /** Rejected attempts counted against the epoch of pad `index` of the peer's direction. */
+  rejectedAttempts(index: number): number {
+    return this.rejectedIn.get(Math.floor(index / this.framesPerKey)) ?? 0;
+  }
+
+  /** Whether a Resync may answer one more stale hello at the current floor (and counts it). */
+  takeResync(): boolean {
+    if (this.resyncFloor !== this.acceptFloor) {
+      this.resyncFloor = this.acceptFloor;
+      this.resyncsAtFloor = 0;
+    }
+    if (this.resyncsAtFloor >= RESYNCS_PER_FLOOR) return false;
+    this.resyncsAtFloor++;
+    return true;
   }
 
   get receiveDirection(): Direction {
@@ -266,6 +346,15 @@ export class AuthPadLedger {
       c.bytes.fill(0);
       s.chunks.shift();
       void this.db.remove(['stream', dir, c.firstByte]);
+    }
+    if (dir === this.receiveDirection) {
+      // Attempts against epochs below the floor no longer matter.
+      const below = Math.floor(belowPad / this.framesPerKey);
+      for (const e of this.rejectedIn.keys()) {
+        if (e >= below) continue;
+        this.rejectedIn.delete(e);
+        void this.db.remove(['rejected', e]);
+      }
     }
   }
 
