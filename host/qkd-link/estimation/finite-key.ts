@@ -38,6 +38,13 @@ export interface FiniteKeyParameters {
   readonly epsCor: number;
   /** λ_EC: bits disclosed by error correction (plus any other disclosure about the key bits). */
   readonly leakEC: number;
+  /**
+   * Bits of the error-verification tag disclosed about the corrected key, subtracted whole. The
+   * paper's log2(2/ε_cor) assumes a tag of about that length; the link's tag is 64·t bits (t keys
+   * of kernels/verify.ts), up to 128 for ε_cor = 1e-15, so it says how long its tag is. Default:
+   * log2(2/ε_cor), the paper's term.
+   */
+  readonly verificationTagBits?: number;
 }
 
 export interface DecoyBounds {
@@ -59,6 +66,7 @@ export interface FiniteKeyResult {
     readonly singlePhotonEntropy: number;
     readonly leakEC: number;
     readonly secrecy: number;
+    /** The error-verification tag: its disclosed bits, or log2(2/ε_cor) when not given. */
     readonly correctness: number;
   };
   /** Why the block gives no key, when it does not. */
@@ -157,11 +165,13 @@ export function finiteKeyLength(p: FiniteKeyParameters): FiniteKeyResult {
   checkProbability('epsSec', p.epsSec);
   checkProbability('epsCor', p.epsCor);
   if (!Number.isFinite(p.leakEC) || p.leakEC < 0) throw new EstimationArgumentError('leakEC', p.leakEC, 'a finite number of bits >= 0');
+  const tagBits = p.verificationTagBits;
+  if (tagBits !== undefined && !(Number.isFinite(tagBits) && tagBits >= Math.log2(1 / p.epsCor))) throw new EstimationArgumentError('verificationTagBits', tagBits, `a tag of at least log2(1/ε_cor) = ${Math.log2(1 / p.epsCor).toFixed(1)} bits`);
   const key = decoyBounds(p.source, p.key, p.epsSec);
   const test = decoyBounds(p.source, p.test, p.epsSec);
   const v1 = singlePhotonErrorsUpperBound(p.source, p.test, p.epsSec);
   const secrecy = 6 * Math.log2(21 / p.epsSec);
-  const correctness = Math.log2(2 / p.epsCor);
+  const correctness = tagBits ?? Math.log2(2 / p.epsCor);
   const nKey = total(p.key.detections);
   const mTest = total(p.test.errors!);
   const base = { key: { ...key, n: nKey }, test: { ...test, n: total(p.test.detections), m: mTest, v1 } };

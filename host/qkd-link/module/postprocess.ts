@@ -4,6 +4,7 @@
  * cost, the finite-key length, and the layout of the final key (units, then authentication key).
  */
 import { finiteKeyLength, type DecoySource, type FiniteKeyResult, type PerClass } from '../estimation/finite-key.js';
+import { verificationKeyCount } from '../kernels/verify.js';
 import { binaryEntropy } from '../estimation/statistics.js';
 import type { CodeFamily, FramePlan } from '../reconciliation/codebook.js';
 import type { LinkConfig } from './config.js';
@@ -179,8 +180,17 @@ export function decoySource(c: LinkConfig): DecoySource {
   return { intensities: { signal: mu[0], decoy: mu[1], vacuum: mu[2] }, probabilities: { signal: pMu[0], decoy: pMu[1], vacuum: pMu[2] } };
 }
 
-export function secretLength(c: LinkConfig, nZ: PerClass, nX: PerClass, eX: PerClass, leakEC: number): FiniteKeyResult {
-  return finiteKeyLength({ source: decoySource(c), key: { detections: nZ }, test: { detections: nX, errors: eX }, epsSec: c.security.epsSec, epsCor: c.security.epsCor, leakEC });
+/** Keys (64 bits each) of the error-verification tag of `kept` corrected bits: both ends compute it. */
+export function verificationKeys(c: LinkConfig, kept: number): number {
+  return verificationKeyCount(c.security.epsCor, kept);
+}
+
+/**
+ * The finite-key length of a block whose `kept` corrected bits are verified: the 64·t-bit tag
+ * Alice discloses is subtracted whole (it is what leaves, not the log2(2/ε_cor) of the paper).
+ */
+export function secretLength(c: LinkConfig, nZ: PerClass, nX: PerClass, eX: PerClass, leakEC: number, kept: number): FiniteKeyResult {
+  return finiteKeyLength({ source: decoySource(c), key: { detections: nZ }, test: { detections: nX, errors: eX }, epsSec: c.security.epsSec, epsCor: c.security.epsCor, leakEC, verificationTagBits: 64 * verificationKeys(c, kept) });
 }
 
 /** Uniform floats in [0, 1) from cryptographic bytes, for the reconciliation's punctured fill and hash points. */
