@@ -16,12 +16,12 @@
  */
 import * as crypto from 'node:crypto';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { canTransition, holdsKeyBytes, isTerminal, KEY_STATES, type KeyState } from './key-state.js';
 import { KeyIntegrityError, KeyNotAvailableError, KeyStateError, KeyUnknownError, StorageKeyError, StoreClosedError, ZeroizedError } from './errors.js';
 import type { StorageKey } from './storage-key.js';
+import { openDurableEnv } from './durable-env.js';
 import { NONCE_BYTES, OFFLOAD_MIN_RECORDS, openRecord, RecordSealer, sealRecords, TAG_BYTES } from './record-sealer.js';
 
 export type PoolOrigin = 'link' | 'relay';
@@ -175,10 +175,8 @@ export class KeyStore {
 
   /** Opens (or creates) the store in `path`; refuses a storage key that did not create it. */
   static async open(o: KeyStoreOptions): Promise<KeyStore> {
-    mkdirSync(o.path, { recursive: true });
-    // overlappingSync off: a transaction's promise resolves only once it is synced to disk, and
-    // transactions queued meanwhile share the next sync.
-    const root = open({ path: join(o.path, 'km.lmdb'), maxDbs: 8, compression: false, overlappingSync: false });
+    // Durable (durable-env.ts): a transaction's promise resolves only once it is synced to disk.
+    const root = openDurableEnv(join(o.path, 'km.lmdb'));
     const meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
     let salt = meta.get('salt') as Uint8Array | undefined;
     let check = meta.get('check') as { n: Uint8Array; ct: Uint8Array } | undefined;

@@ -14,10 +14,10 @@
  * the key store uses), so zeroizing the node also makes these unreadable.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import type { StorageKey } from '../../km/storage-key.js';
+import { openDurableEnv } from '../../km/durable-env.js';
 import { LinkError } from './errors.js';
 
 export interface PendingBlock {
@@ -58,9 +58,9 @@ export class LinkState {
   }
 
   static async open(dataDir: string, linkId: string, storageKey: StorageKey): Promise<LinkState> {
-    const dir = join(dataDir, 'link');
-    mkdirSync(dir, { recursive: true });
-    const root = open({ path: dir, maxDbs: 8, compression: false });
+    // Durable: the ledger's pad reservations live here, and a frame goes out only once its
+    // reservation is flushed (a reservation lost to a power cut would let a pad be used twice).
+    const root = openDurableEnv(join(dataDir, 'link'));
     const db = root.openDB({ name: `qkd-link-state:${linkId}`, encoding: 'msgpack' });
     let salt = db.get('salt') as Uint8Array | undefined;
     if (!salt) {
