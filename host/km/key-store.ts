@@ -21,7 +21,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { canTransition, holdsKeyBytes, isTerminal, KEY_STATES, type KeyState } from './key-state.js';
 import { KeyIntegrityError, KeyNotAvailableError, KeyStateError, KeyUnknownError, StorageKeyError, StoreClosedError, ZeroizedError } from './errors.js';
 import type { StorageKey } from './storage-key.js';
-import { openDurableEnv } from './durable-env.js';
+import { openDurableEnv } from '../kq/durable-env.js';
 import { NONCE_BYTES, OFFLOAD_MIN_RECORDS, openRecord, RecordSealer, sealRecords, TAG_BYTES } from './record-sealer.js';
 
 export type PoolOrigin = 'link' | 'relay';

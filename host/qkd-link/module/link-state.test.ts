@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { StorageKey } from '../../km/storage-key.js';
-import { isDurable } from '../../km/durable-env.js';
+import { hkdfSync, randomBytes } from 'node:crypto';
+import type { SubkeySource } from '../../kq/link-store.js';
+import { isDurable } from '../../kq/durable-env.js';
 import { AuthPadLedger } from '../channel/ledger.js';
 import { Direction } from '../channel/frame.js';
 import { LinkState } from './link-state.js';
@@ -14,7 +15,9 @@ const psk = Uint8Array.from({ length: 1024 }, (_, i) => (i * 89 + 3) & 0xff);
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'qkdn-link-state-'));
-  const storageKey = StorageKey.openOrCreate(join(dir, 'storage.key'));
+  // A node storage key as km's StorageKey derives from it (HKDF-SHA256 of a 256-bit key).
+  const kek = randomBytes(32);
+  const storageKey: SubkeySource = { derive: (salt, info) => Buffer.from(hkdfSync('sha256', kek, salt, info, 32)) };
   return { dir, storageKey, done: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

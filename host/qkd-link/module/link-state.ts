@@ -16,8 +16,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
-import type { StorageKey } from '../../km/storage-key.js';
-import { openDurableEnv } from '../../km/durable-env.js';
+import type { SubkeySource } from '../../kq/link-store.js';
+import { openDurableEnv } from '../../kq/durable-env.js';
 import { LinkError } from './errors.js';
 
 export interface PendingBlock {
@@ -57,7 +57,7 @@ export class LinkState {
     this.dek = dek;
   }
 
-  static async open(dataDir: string, linkId: string, storageKey: StorageKey): Promise<LinkState> {
+  static async open(dataDir: string, linkId: string, storageKey: SubkeySource): Promise<LinkState> {
     // Durable: the ledger's pad reservations live here, and a frame goes out only once its
     // reservation is flushed (a reservation lost to a power cut would let a pad be used twice).
     const root = openDurableEnv(join(dataDir, 'link'));
