@@ -43,6 +43,9 @@ import type { Database, RootDatabase } from 'lmdb';
 import { Direction } from './frame.js';
 import { AuthKeyExhaustedError, ChannelReplayError } from './errors.js';
 
+/** Bytes a sealed chunk adds (GCM nonce and tag). */
+export const SEAL_OVERHEAD = 28;
+
 /** Rejected forgery attempts an epoch's hash key may see before the epoch is retired. */
 export const MAX_REJECTED_PER_EPOCH = 64;
 /** Resyncs sent in answer to stale hellos while the floor stays where it is. */
@@ -58,6 +61,17 @@ interface StreamState {
   endByte: number;
 }
 
+/**
+ * Seals the pad chunks at rest (link-state.ts: AES-256-GCM under a subkey of the node storage
+ * key), so that the pre-shared secret and the distilled shares are no plain LMDB values: once the
+ * storage key is destroyed (zeroize) no copy on the disk, stale LMDB pages included, opens.
+ */
+export interface PadSealer {
+  seal(ad: string, plain: Uint8Array): Uint8Array;
+  /** Throws when `sealed` does not open under this key and associated data. */
+  open(ad: string, sealed: Uint8Array): Uint8Array;
+}
+
 export interface LedgerOptions {
   readonly linkId: string;
   /** Bytes of the hash key of an epoch. */
@@ -71,6 +85,8 @@ export interface LedgerOptions {
   readonly psk: Uint8Array;
   /** Frames per durable write of the send reservation and the accept floor (default 64). */
   readonly window?: number;
+  /** Seals the pads at rest; without it they are stored as they are (tests of the ledger alone). */
+  readonly sealer?: PadSealer;
 }
 
 export interface LedgerStats {
@@ -99,6 +115,7 @@ export class AuthPadLedger {
   private resyncFloor = -1;
   private resyncsAtFloor = 0;
 
+  private readonly linkId: string;
   /** Bytes of a frame's pad as pad() returns it: hash key, then tag mask. */
   readonly padBytes: number;
   readonly keyBytes: number;
@@ -113,6 +130,7 @@ export class AuthPadLedger {
     readonly sendDirection: Direction,
     private readonly window: number,
   ) {
+    this.linkId = o.linkId;
     this.keyBytes = o.keyBytes;
     this.tagBytes = o.tagBytes;
     this.framesPerKey = o.framesPerKey ?? 1;
@@ -131,6 +149,7 @@ export class AuthPadLedger {
     }
     const db = root.openDB({ name: `qkd-link-auth:${opts.linkId}` });
     const ledger = new AuthPadLedger(db, opts, opts.sendDirection, opts.window ?? 64);
+    ledger.sealer = opts.sealer;
     const layout = `${opts.keyBytes}/${opts.tagBytes}/${ledger.framesPerKey}`;
     if (db.get('installed') !== true) {
       if (opts.psk.length < 2 * ledger.epochBytes) throw new RangeError(`pre-shared secret of ${opts.psk.length} bytes is too short: at least ${2 * ledger.epochBytes} (one epoch per direction)`);
@@ -138,11 +157,21 @@ export class AuthPadLedger {
         ledger.appendShares(opts.psk, true);
         db.put('installed', true);
         db.put('layout', layout);
+        if (opts.sealer) db.put('sealed', true);
       });
     } else {
       const stored = db.get('layout') as string | undefined;
       if (stored !== undefined && stored !== layout) throw new RangeError(`ledger of link ${opts.linkId} was created with pad layout ${stored} (key/tag/frames per key), not ${layout}`);
-      ledger.load();
+      const sealed = db.get('sealed') === true;
+      if (sealed && !opts.sealer) throw new RangeError(`ledger of link ${opts.linkId} is sealed: it opens only with the node storage key`);
+      ledger.load(sealed);
+      // A ledger from before pads were sealed: seal its chunks now, in one transaction.
+      if (!sealed && opts.sealer) {
+        await db.transaction(() => {
+          for (const dir of [Direction.AliceToBob, Direction.BobToAlice]) for (const c of ledger.streams[dir].chunks) db.put(['stream', dir, c.firstByte], ledger.sealChunk(dir, c.firstByte, c.bytes));
+          db.put('sealed', true);
+        });
+      }
     }
     return ledger;
   }
@@ -154,13 +183,24 @@ export class AuthPadLedger {
     return e * this.epochBytes + this.keyBytes + (j + 1) * this.tagBytes;
   }
 
-  private load(): void {
+  private sealer: PadSealer | undefined;
+
+  private chunkAd(dir: Direction, firstByte: number, length: number): string {
+    return `qkd-link-auth|${this.linkId}|${dir}|${firstByte}|${length}`;
+  }
+
+  private sealChunk(dir: Direction, firstByte: number, bytes: Uint8Array): Uint8Array {
+    return this.sealer ? this.sealer.seal(this.chunkAd(dir, firstByte, bytes.length), bytes) : bytes;
+  }
+
+  private load(sealed: boolean): void {
     for (const dir of [Direction.AliceToBob, Direction.BobToAlice]) {
       const s = this.streams[dir];
       for (const { key, value } of this.db.getRange({ start: ['stream', dir], end: ['stream', dir + 1] })) {
-        const bytes = value as Uint8Array;
+        const stored = value as Uint8Array;
         const firstByte = (key as [string, number, number])[2];
-        s.chunks.push({ firstByte, bytes: new Uint8Array(bytes) });
+        const bytes = sealed ? this.sealer!.open(this.chunkAd(dir, firstByte, stored.length - SEAL_OVERHEAD), stored) : new Uint8Array(stored);
+        s.chunks.push({ firstByte, bytes });
         s.endByte = firstByte + bytes.length;
       }
     }
@@ -183,7 +223,7 @@ export class AuthPadLedger {
       const s = this.streams[dir];
       const bytes = new Uint8Array(parts[dir]);
       const chunk = { firstByte: s.endByte, bytes };
-      if (inTxn) this.db.put(['stream', dir, chunk.firstByte], bytes);
+      if (inTxn) this.db.put(['stream', dir, chunk.firstByte], this.sealChunk(dir, chunk.firstByte, bytes));
       s.chunks.push(chunk);
       s.endByte += bytes.length;
     }
@@ -206,6 +246,15 @@ export class AuthPadLedger {
     });
     if (block !== undefined) this.replenishedBlock = block;
     return true;
+  }
+
+  /** Erases the pads held in memory (close, zeroize); the ledger is unusable afterwards. */
+  wipe(): void {
+    for (const s of this.streams) {
+      for (const c of s.chunks) c.bytes.fill(0);
+      s.chunks = [];
+      s.endByte = 0;
+    }
   }
 
   /** The last block whose share was added (0: none). */

@@ -72,6 +72,7 @@ export class LinkModule implements KeySource {
       framesPerKey: c.security.framesPerKey,
       sendDirection: c.role === 'alice' ? Direction.AliceToBob : Direction.BobToAlice,
       psk: c.psk,
+      sealer: m.state.padSealer,
     });
     m.pool = new WorkerPool(c.workers);
     const deps = { config: c, state: m.state, ledger, pool: m.pool, family: CodeFamily.load(), verifier: new ErrorVerifier(), ...(o.random ? { random: o.random } : {}) };
@@ -217,6 +218,7 @@ export class LinkModule implements KeySource {
     await this.o.board.close();
     if (this.end instanceof BobEnd) await this.end.acquisition;
     await this.pool.close();
+    this.ledger.wipe();
     await this.state.close();
     publishState({ linkId: this.linkId, role: this.config.role, state: 'stopped' });
   }
