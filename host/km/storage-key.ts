@@ -78,18 +78,23 @@ export class StorageKey {
   destroy(): void {
     if (this.#kek) this.#kek.fill(0);
     this.#kek = null;
-    if (!existsSync(this.path)) return;
-    const size = Math.max(statSync(this.path).size, 64);
-    const fd = openSync(this.path, 'r+');
-    try {
-      writeSync(fd, randomBytes(size), 0, size, 0);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    unlinkSync(this.path);
-    fsyncDir(dirname(this.path));
+    destroyFile(this.path);
   }
+}
+
+/** Overwrites a key file with random bytes, flushes, unlinks it and flushes its directory. */
+export function destroyFile(path: string): void {
+  if (!existsSync(path)) return;
+  const size = Math.max(statSync(path).size, 64);
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, randomBytes(size), 0, size, 0);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  unlinkSync(path);
+  fsyncDir(dirname(path));
 }
 
 function wrap(kek: Buffer, passphrase?: string): StorageKeyFile {
@@ -129,7 +134,8 @@ function unwrap(path: string, f: unknown, passphrase?: string): Buffer {
   throw new StorageKeyError(`${path}: unknown storage key kind`);
 }
 
-function writeDurably(path: string, text: string): void {
+/** Creates a file (mode 0600, failing if it exists) with `text`, flushed with its directory. */
+export function writeDurably(path: string, text: string): void {
   const fd = openSync(path, 'wx', 0o600);
   try {
     writeSync(fd, text);
