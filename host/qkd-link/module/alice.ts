@@ -229,7 +229,7 @@ export class AliceEnd extends LinkEnd {
 
     // ---- finite-key length and privacy amplification -----------------------------------------
     const fk = secretLength(c, sifted.nZ, sifted.nX, eX, acc.leak, acc.kept);
-    r.decoy = { s0: fk.key.s0, s1: fk.key.s1, phaseErrorRate: fk.phaseErrorRate, testS1: fk.test.s1, testV1: fk.test.v1 };
+    r.decoy = { s0: fk.key.s0, s1: fk.key.s1, phaseErrorRate: fk.phaseErrorRate, testS1: fk.test.s1, testV1: fk.test.v1, vacuumBound: fk.vacuumBound, tagBits: fk.terms.correctness };
     r.finalBits = fk.length;
     if (fk.length === 0) {
       await this.send({ t: 'pa.seed', b: ctx.block, n: acc.kept, m: 0, seed: new Uint8Array(0) });

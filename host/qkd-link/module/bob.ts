@@ -354,7 +354,7 @@ export class BobEnd extends LinkEnd {
 
     // ---- finite-key length and privacy amplification -----------------------------------------
     const fk = secretLength(c, sifted.nZ, sifted.nX, eX, acc.leak, acc.kept);
-    r.decoy = { s0: fk.key.s0, s1: fk.key.s1, phaseErrorRate: fk.phaseErrorRate, testS1: fk.test.s1, testV1: fk.test.v1 };
+    r.decoy = { s0: fk.key.s0, s1: fk.key.s1, phaseErrorRate: fk.phaseErrorRate, testS1: fk.test.s1, testV1: fk.test.v1, vacuumBound: fk.vacuumBound, tagBits: fk.terms.correctness };
     r.finalBits = fk.length;
     const ps = await mb.next(['pa.seed']);
     if (ps.n !== acc.kept || ps.m !== fk.length) throw new LinkError('ERR_LINK_PROTOCOL', `pa.seed for ${ps.n} → ${ps.m} bits; Bob computes ${acc.kept} → ${fk.length}`);

@@ -15,6 +15,7 @@ import { decodeMessage, encodeMessage, SessionMessageError, type MessageOf, type
 import { agreementDigest, type LinkConfig, type LinkRole } from './config.js';
 import { BlockMailbox, CommitGate, StageClock } from './block.js';
 import { publishBlock, publishState, type BlockReport, type LinkStateEvent } from './diagnostics.js';
+import { blockSecurity } from './postprocess.js';
 import { LinkError } from './errors.js';
 import type { LinkState, PendingBlock } from './link-state.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -300,6 +301,7 @@ export abstract class LinkEnd {
       ...(r.finalBits !== undefined ? { finalBits: r.finalBits } : {}),
       ...(r.units !== undefined ? { units: r.units, firstUnit: r.firstUnit ?? 0, authBits: r.authBits ?? 0 } : {}),
       authConsumedBits: this.deps.ledger.stats().consumedBits - ctx.authAtStart,
+      ...(r.finalBits ? { security: blockSecurity(this.config, this.deps.ledger.stats().consumedBits - ctx.authAtStart) } : {}),
       stageMs: ctx.clock.rounded(),
       totalMs: Math.round(ctx.clock.totalMs * 10) / 10,
     } satisfies BlockReport;

@@ -7,7 +7,7 @@ import { LinkConfigError } from './errors.js';
 import { BlockMailbox, CommitGate } from './block.js';
 import { reconcileLocal } from '../reconciliation/reconcile.js';
 import { binaryEntropy } from '../estimation/statistics.js';
-import { correctionsPerClass, decoySource, efficiency, frameKey, frameOrder, keyIndex, keptLeak, packKept, paddedKey, realBits, secretLength, splitFinalKey, unitsFor } from './postprocess.js';
+import { blockSecurity, correctionsPerClass, decoySource, efficiency, frameKey, frameOrder, keyIndex, keptLeak, packKept, paddedKey, realBits, secretLength, splitFinalKey, unitsFor } from './postprocess.js';
 import { finiteKeyLength } from '../estimation/finite-key.js';
 
 const family = CodeFamily.load();
@@ -195,6 +195,18 @@ test('the key length subtracts the whole verification tag Alice discloses (64 bi
   const small = secretLength(c, nZ, nX, eX, 200_000, 2 ** 20);
   assert.is(small.terms.correctness, 64, 'one key below ~1.18 Mbit kept');
   assert.ok(Math.abs(paper(200_000).length - small.length - (64 - Math.log2(2 / c.security.epsCor))) <= 1, 'about 13.2 bits');
+});
+
+test('a key block’s ε: ε_sec + ε_cor + ε_auth, ε_auth counting its frames and the forgeries the ledger allows', () => {
+  const c = parseLinkConfig(base, '/tmp');
+  const tagBits = 64 * c.security.macKeys;
+  const b = blockSecurity(c, 100 * tagBits);
+  // 100 frames, epochs ⌈100/64⌉ + 2 = 4, 64 allowed rejections each; one attempt ≈ ((2^23 + 3) / 2^64)^2 ≈ 2^-82.
+  const one = ((Math.ceil((16 + 64 * 1024 * 1024) / 8) + 1) / 2 ** 64) ** 2;
+  assert.ok(Math.abs(b.epsAuth - (100 + 64 * 4) * one) <= 1e-6 * b.epsAuth, String(b.epsAuth));
+  assert.ok(Math.log2(one) < -81 && Math.log2(one) > -83);
+  assert.is(b.epsPA, c.security.epsSec / 21);
+  assert.is(b.total, c.security.epsSec + c.security.epsCor + b.epsAuth);
 });
 
 test.run();
