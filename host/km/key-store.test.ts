@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createCipheriv, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import { KeyStore, type KeyChange } from './key-store.js';
@@ -111,6 +112,26 @@ test('a passphrase-wrapped storage key needs its passphrase', () => {
   assert.throws(() => StorageKey.open(p), (e: unknown) => e instanceof StorageKeyError);
   writeFileSync(join(dir, 'loose.key'), readFileSync(p), { mode: 0o644 });
   assert.throws(() => StorageKey.open(join(dir, 'loose.key'), 'correct horse'), /readable by group or others/);
+});
+
+test('a passphrase-wrapped storage key records its scrypt parameters (N = 2^17), and a file from before them (N = 2^15) still opens', () => {
+  const dir = tmp();
+  const p = join(dir, 'storage.key');
+  StorageKey.openOrCreate(p, 'pass');
+  const f = JSON.parse(readFileSync(p, 'utf8')) as { N: number; r: number; p: number };
+  assert.equal([f.N, f.r, f.p], [2 ** 17, 8, 1]);
+  // A legacy file: the same format without N, r, p, wrapped with N = 2^15.
+  const kek = randomBytes(32);
+  const salt = randomBytes(16);
+  const nonce = randomBytes(12);
+  const wk = scryptSync('old', salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+  const c = createCipheriv('aes-256-gcm', wk, nonce);
+  c.setAAD(Buffer.from('qkdn-edge storage key v1'));
+  const wrapped = Buffer.concat([c.update(kek), c.final()]);
+  const legacy = join(dir, 'legacy.key');
+  writeFileSync(legacy, JSON.stringify({ v: 1, kind: 'scrypt', salt: salt.toString('base64'), nonce: nonce.toString('base64'), wrapped: wrapped.toString('base64'), tag: c.getAuthTag().toString('base64') }), { mode: 0o600 });
+  const info = new Uint8Array(32);
+  assert.equal(StorageKey.open(legacy, 'old').derive(info, 'x'), Buffer.from(hkdfSync('sha256', kek, info, 'x', 32)));
 });
 
 test('illegal transitions are refused and a batch with one bad change writes nothing', async () => {
