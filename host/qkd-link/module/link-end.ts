@@ -318,7 +318,9 @@ export abstract class LinkEnd {
     if (!sink) return Promise.reject(new LinkError('ERR_LINK_STORE', 'no key store attached'));
     const bytes = this.config.unitBits / 8;
     const units: KeyUnit[] = [];
-    for (let i = 0; i < p.units; i++) units.push({ index: p.u0 + i, bytes: p.unitBytes.slice(i * bytes, (i + 1) * bytes) });
+    // Views of the pending block's key, not copies: its bytes are wiped in one place (LinkState
+    // finish, destroy and wipe), and no stray copy outlives them.
+    for (let i = 0; i < p.units; i++) units.push({ index: p.u0 + i, bytes: p.unitBytes.subarray(i * bytes, (i + 1) * bytes) });
     const run = this.pushing.then(() => (units.length > 0 ? sink.push(units) : undefined));
     this.pushing = run.catch(() => undefined);
     return run.catch((e: Error) => {

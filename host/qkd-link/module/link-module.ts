@@ -210,6 +210,10 @@ export class LinkModule implements KeySource {
     await this.listener?.close();
     await this.serving.catch(() => undefined);
     await this.end.drain();
+    // Stopped for good (zeroize stops every source; a stopped module is only closed): nothing
+    // here needs the pads, the subkeys or the pending blocks' key in memory any more.
+    this.ledger.wipe();
+    this.state.wipe();
   }
 
   /** Stops, then closes the board, the worker threads and the durable state. */

@@ -75,4 +75,16 @@ test('authentication pads are sealed at rest under the storage key: neither the 
   t.done();
 });
 
+test('wipe (stop, zeroize) erases the pending blocks’ key held in memory', async () => {
+  const t = setup();
+  const state = await LinkState.open(t.dir, 'A~B', t.storageKey);
+  const unitBytes = new Uint8Array(64).fill(0x5a);
+  const auth = new Uint8Array(16).fill(0xa5);
+  await state.putPending({ block: 1, u0: 0, units: 2, unitBytes, auth });
+  state.wipe();
+  assert.ok(unitBytes.every((b) => b === 0) && auth.every((b) => b === 0));
+  await state.close();
+  t.done();
+});
+
 test.run();
