@@ -151,6 +151,11 @@ export function wireBody<N extends IwMessageName>(name: N, body: IwBody<N>): Rec
   return specOf(name).encode(body);
 }
 
+/** The border's CBOR encoding of any value (digests are taken over it, so it must be canonical). */
+export function canonicalCbor(value: unknown): Buffer {
+  return encoder.encode(intsForCbor(value));
+}
+
 /** The CBOR payload of a message (no length prefix). */
 export function encodePayload<N extends IwMessageName>(name: N, id: number, body: IwBody<N>, ctx: IwContext = 'border'): Buffer {
   const spec = specOf(name);
