@@ -24,3 +24,38 @@ export const STATUS_NAMES = Object.keys(STATUS) as readonly IwStatus[];
 /** ETSI GS QKD 020 ack_status of a completed relay (ext_keys/ack), `key not present` with an underscore. */
 export const RELAY_OUTCOMES = ['relayed', 'voided', 'failed', 'key_not_present'] as const;
 export type RelayOutcome = (typeof RELAY_OUTCOMES)[number];
+
+/** ETSI GS QKD 020 `message_data` of an error response: a message and one detail named by the status. */
+export interface Etsi020MessageData {
+  readonly message: string;
+  readonly details: readonly Readonly<Record<string, string>>[];
+}
+
+const ETSI_MESSAGE: Partial<Record<IwStatus, string>> = {
+  no_known_route: 'key routing error',
+  invalid_routing: 'key routing error',
+  target_sae_id_not_recognized: 'key routing error',
+  insufficient_key_material: 'insufficient key material',
+  missing_parameters: 'missing parameters',
+  key_not_present: 'key not present',
+  unauthorized: 'unauthorized',
+  timeout: 'timeout',
+  server_side_general_error: 'server side general error',
+};
+
+/** The ETSI 020 HTTP status and body for an interworking error status (a gateway to another vendor's KMS answers with these). */
+export function toEtsi020(status: Exclude<IwStatus, 'ok'>, detail: string = STATUS[status].meaning): { http: number; body: Etsi020MessageData } {
+  return { http: STATUS[status].http, body: { message: ETSI_MESSAGE[status] ?? status, details: [{ [status]: detail }] } };
+}
+
+/** The interworking status of an ETSI 020 error body, or null if its details name none of ours. */
+export function fromEtsi020(body: unknown): IwStatus | null {
+  if (typeof body !== 'object' || body === null) return null;
+  const details = (body as { details?: unknown }).details;
+  if (!Array.isArray(details)) return null;
+  for (const d of details) {
+    if (typeof d !== 'object' || d === null) continue;
+    for (const k of Object.keys(d)) if ((STATUS_NAMES as readonly string[]).includes(k) && k !== 'ok') return k as IwStatus;
+  }
+  return null;
+}

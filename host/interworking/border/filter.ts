@@ -1,5 +1,6 @@
 /**
- * The border filter: every message a provider sends across its border passes here first, in the
+ * The border filter (the enforcing half of the policy-based control function, Y.3818 clause 7.1):
+ * every message a provider sends across its border passes here first, in the
  * wire form it will be encoded from (messages.ts wireBody), and is refused with a
  * BorderLeakError, counted and published (diagnostics.ts), if it would carry
  *   - the ID of an internal node or link of this provider (anything but the border nodes and Qx

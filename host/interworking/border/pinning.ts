@@ -1,5 +1,6 @@
 /**
- * Border peers and their pins (Y.3818 clause 10; clause 6.1 "authentication" on Kxi-1): each
+ * Border peers and their pins (Y.3818 clause 10; clause 6.1 "authentication" on Kxi-1; part of the
+ * security management function of clause 7.1): each
  * provider keeps its own CA (host/pki), and a border endpoint trusts a peer provider's CA only for
  * the peer nodes pinned by certificate fingerprint. A certificate from any other CA (a third
  * provider's GWN) fails the TLS handshake; one from the right CA but not pinned (another node of

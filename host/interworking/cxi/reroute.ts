@@ -2,7 +2,8 @@
  * Consistent interworking rerouting (Y.3818 clause 7.1 routing control function, clause 9.1
  * Fig 10: the controllers "share information to change rerouting path simultaneously. After
  * confirming commands of controllers are consistent, they send interworking rerouting information
- * to KM-A and KM-B"), as a deterministic state machine: inputs are messages from authenticated
+ * to KM-A and KM-B"), as a deterministic state machine; its `push` output is where the
+ * configuration control function takes over: inputs are messages from authenticated
  * peers and the time, outputs are messages to send and, only after a commit, the push of the plan
  * to this provider's KMs. It owns no timers and no sockets, so every interleaving can be tested.
  *

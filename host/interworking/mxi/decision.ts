@@ -1,5 +1,7 @@
 /**
- * MxiDecision (Mxi type 0x42; Y.3818 clause 9.1 Fig 11, "QCLM, which makes the next decision"):
+ * MxiDecision (Mxi type 0x42; Y.3818 clause 7.1 fault management function and, for the border
+ * suspend/resume decisions, configuration management function; clause 9.1 Fig 11, "QCLM, which
+ * makes the next decision"):
  * what a QKDN control layer manager decided about an interworking fault, shared so that the other
  * side's managers know what to expect (a reroute round on Cxi, a retry, a suspended border).
  *

@@ -1,5 +1,5 @@
 /**
- * MxiDiagnosis (Mxi type 0x41; Y.3818 clause 9.1 Fig 11): an XLMO's diagnosis of an interworking
+ * MxiDiagnosis (Mxi type 0x41; Y.3818 clause 7.1 fault management function, clause 9.1 Fig 11): an XLMO's diagnosis of an interworking
  * fault, shared with the other XLMO and reported to its own QCLM, which decides (MxiDecision).
  * `scope` says on whose side the cause lies, as far as the diagnosing manager can tell.
  *

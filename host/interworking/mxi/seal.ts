@@ -1,6 +1,7 @@
 /**
- * End-to-end encryption between the QKDN managers over Mxi (Y.3818 clause 7.1: performance and
- * security information is shared "with encryption between QKDNs"). Each manager has a static
+ * End-to-end encryption between the QKDN managers over Mxi (Y.3818 clause 7.1: the performance
+ * management function and the security management function share their information "with
+ * encryption between QKDNs"). Each manager has a static
  * X25519 key; each peer manager's public key is pinned in configuration beside its certificate
  * fingerprint. A message to a peer is sealed as
  *
