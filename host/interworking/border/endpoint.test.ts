@@ -10,6 +10,9 @@ import { BorderLeakError, IwError, PeerPinningError } from '../errors.js';
 import { CHANNELS, type PeerRefusedEvent } from '../diagnostics.js';
 import { decodePayload, type IwMessage } from '../messages.js';
 import { generateManagerKeys, MxiSealer } from '../mxi/seal.js';
+import { eventually as settle } from '../../km/test-network.js';
+
+const eventually = (cond: () => boolean, what: string) => settle(cond, 20_000, what);
 
 // Provider A: a1 - a2 - gwn-a, SAEs alice (shared with B) and carol (not shared). Provider B: gwn-b only.
 const topoA: ProviderTopology = {
@@ -58,13 +61,6 @@ test.after(async () => {
 const pinB = (): BorderPeer => ({ provider: 'qkdn-b', node: 'gwn-b', fingerprint: fingerprintOf(gwnB.cert), ca: caB.cert });
 const pinA = (port: number, cert = gwnA.cert): BorderPeer => ({ provider: 'qkdn-a', node: 'gwn-a', fingerprint: fingerprintOf(cert), ca: caA.cert, host: '127.0.0.1', port });
 
-function eventually(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const start = Date.now();
-    const poll = () => (cond() ? resolve() : Date.now() - start > ms ? reject(new Error(`timed out waiting for ${what}`)) : setTimeout(poll, 10));
-    poll();
-  });
-}
 
 /** GWN-A's Kxi-1/Kxi-2/Cxi/Mxi endpoint, answering hellos and relays, recording all it sends and receives. */
 async function startA(tls: PemPair = gwnA) {

@@ -16,6 +16,7 @@ import { RerouteRounds, type RerouteInput, type RerouteOutput } from './reroute.
 import { chooseJoin, segmentOf, WidestShortestRouter, type BorderCrossing, type Segment } from './segments.js';
 import type { CxiRouteRequest } from './route-request.js';
 import type { CxiTopologySummary } from './topology-summary.js';
+import { eventually } from '../../km/test-network.js';
 
 // A: alice at a1; a1 - a2 - gwn-a (qx-ab to gwn-b) and a1 - a3 - gwn-a2 (qx-ab2 to gwn-b2).
 const topoA: ProviderTopology = {
@@ -182,15 +183,14 @@ test('two controllers join their own segments at the best GWN pair, then reroute
   Object.assign(topoA, degraded(topoA));
   Object.assign(topoB, degraded(topoB));
   drive('ctl-a', connA, rounds['ctl-a'].propose([{ relay: RELAY, qx: 'qx-ab2', egress: 'gwn-a2', ingress: 'gwn-b2' }], Date.now(), '7e6d5c4b-3a29-4180-8f7e-6d5c4b3a2918'));
-  const deadline = Date.now() + 20_000;
-  while (pushes.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => pushes.length >= 2, 20_000, 'both pushes');
   assert.equal(pushes.map((p) => p.at).sort(), ['ctl-a', 'ctl-b']);
   assert.is(pushes[0]!.digest, pushes[1]!.digest);
   assert.is(pushes[0]!.at, 'ctl-a', 'the proposer pushes as it commits; the voter only once the commit has arrived');
 
   // a plan onto the dead link is rejected by B: nobody pushes
   drive('ctl-a', connA, rounds['ctl-a'].propose([{ relay: RELAY, qx: 'qx-ab', egress: 'gwn-a', ingress: 'gwn-b' }], Date.now(), '8f7e6d5c-4b3a-4291-8a7b-6c5d4e3f2a1b'));
-  while (rounds['ctl-a'].active && Date.now() < deadline + 20_000) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => rounds['ctl-a'].active === null, 20_000, 'the rejected round to end');
   assert.is(pushes.length, 2);
   connA.close();
 });
