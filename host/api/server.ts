@@ -14,11 +14,13 @@
  * Every error is `{ message, details }` JSON with 400, 401 or 503 (404 off the API), mapped in
  * one place (errors.ts) and never a 5xx other than 503.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import type { TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { peerIdentity } from '../pki/identity.js';
 import { ApiError, type ErrorDetail } from './errors.js';
+import { RateLimitLog } from './diagnostics.js';
 import { Etsi014Service } from './etsi014.js';
 import { parseKeyIdQuery, parseKeyIdsBody, parseKeyRequestBody, parseKeyRequestQuery, parseSaeId } from './request.js';
 import { SCHEMAS } from './schemas.js';
@@ -36,7 +38,16 @@ export interface ApiServerOptions {
   readonly port: number;
   /** Largest request body accepted, bytes. */
   readonly bodyLimit?: number;
+  /** Requests each SAE may send per window (default 2000 per second); `false`: no limit. */
+  readonly rateLimit?: ApiRateLimit | false;
 }
+
+export interface ApiRateLimit {
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+const DEFAULT_RATE_LIMIT: ApiRateLimit = { max: 2000, windowMs: 1000 };
 
 /** A server with its routes compiled, not yet bound to a key manager or listening. */
 export interface PreparedApiServer {
@@ -73,6 +84,29 @@ function fromFastify(e: FastifyError): ApiError {
   return new ApiError('ERR_API_SERVICE_UNAVAILABLE', 'the KME could not complete the request', [{ reason: 'internal' }]);
 }
 
+/** An ETSI error as the response; a 503 says when to retry. */
+function sendError(reply: FastifyReply, e: ApiError): void {
+  if (e.status === 503) void reply.header('retry-after', String(e.retryAfterS ?? 1));
+  void reply.code(e.status).type('application/json').send(e.body());
+}
+
+/**
+ * Requests Node's HTTP parser refuses before fastify sees them (headers too large, not HTTP, too
+ * slow): the same error body, written on the socket, which is then closed.
+ */
+function clientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new ApiError('ERR_API_HEADERS_TOO_LARGE', 'the request headers are too large')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ApiError('ERR_API_BAD_REQUEST', 'the request did not arrive in time', [{ reason: 'timeout' }])
+        : new ApiError('ERR_API_BAD_REQUEST', 'not a valid HTTP/1.1 request');
+  const body = JSON.stringify(e.body());
+  if (socket.writable) socket.write(`HTTP/1.1 ${e.status} Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy();
+}
+
 export async function createApiServer(o: ApiServerOptions): Promise<FastifyInstance> {
   const prepared = await prepareApiServer(o);
   return prepared.serve(o.service, o.host, o.port);
@@ -93,24 +127,37 @@ export async function prepareApiServer(o: Omit<ApiServerOptions, 'service' | 'ho
     bodyLimit: o.bodyLimit ?? 64 * 1024,
     routerOptions: { maxParamLength: 128 },
     logger: false,
-    return503OnClosing: true,
+    // fastify's own answer while closing has its own body: ours is given by the hook below.
+    return503OnClosing: false,
     forceCloseConnections: true,
+    clientErrorHandler: clientError,
+    // Refusals the router makes before any route or hook (a path segment too long or not
+    // percent-decodable): the SAE ID in the path is what is wrong.
+    frameworkErrors: (error, _req, reply) => {
+      const reason = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'longer than 64 characters' : 'not a valid URL component';
+      sendError(reply, new ApiError('ERR_API_INVALID_PARAMETER', `invalid SAE_ID: ${reason}`, [{ parameter: 'SAE_ID', reason }]));
+    },
     // Types are checked exactly: "number": "5" or true is a bad request, not a 5.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
   });
   app.decorateRequest('sae', '');
+  // Only JSON bodies: without this, fastify parses text/plain itself and the schema then refuses
+  // the string as a bad request instead of an unsupported media type.
+  app.removeContentTypeParser('text/plain');
 
-  app.setErrorHandler((error: FastifyError, _req, reply) => {
-    const e = error instanceof ApiError ? error : fromFastify(error);
-    void reply.code(e.status).type('application/json').send(e.body());
-  });
-  app.setNotFoundHandler((_req, reply) => {
-    const e = new ApiError('ERR_API_NOT_FOUND', 'not an ETSI GS QKD 014 path');
-    void reply.code(e.status).type('application/json').send(e.body());
-  });
+  app.setErrorHandler((error: FastifyError, _req, reply) => sendError(reply, error instanceof ApiError ? error : fromFastify(error)));
+  app.setNotFoundHandler((_req, reply) => sendError(reply, new ApiError('ERR_API_NOT_FOUND', 'not an ETSI GS QKD 014 path')));
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   // Who is calling: resolved once per TLS connection, before anything is parsed.
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
+    if (closing) {
+      void reply.header('connection', 'close');
+      throw new ApiError('ERR_API_SERVICE_UNAVAILABLE', 'the KME is shutting down', [], 1);
+    }
     const socket = req.raw.socket as TLSSocket;
     let sae = identities.get(socket);
     if (sae === undefined) {
@@ -119,6 +166,22 @@ export async function prepareApiServer(o: Omit<ApiServerOptions, 'service' | 'ho
     }
     req.sae = sae;
   });
+
+  // Per SAE, after it is identified (so one SAE's retry loop cannot starve the others).
+  const limit = o.rateLimit === undefined ? DEFAULT_RATE_LIMIT : o.rateLimit;
+  const rateLog = new RateLimitLog();
+  if (limit) {
+    await app.register(rateLimit, {
+      max: limit.max,
+      timeWindow: limit.windowMs,
+      hook: 'preParsing',
+      keyGenerator: (req) => req.sae,
+      addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+      addHeaders: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false, 'retry-after': false },
+      onExceeded: (req) => rateLog.refused(bound?.km.nodeId ?? '', req.sae),
+      errorResponseBuilder: (_req, ctx) => new ApiError('ERR_API_RATE_LIMITED', `more than ${ctx.max} requests in ${limit.windowMs} ms from this SAE`, [{ limit: ctx.max, window_ms: limit.windowMs }], Math.max(1, Math.ceil(ctx.ttl / 1000))),
+    });
+  }
 
   type P = { Params: { SAE_ID: string } };
 

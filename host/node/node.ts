@@ -16,6 +16,7 @@ import { KmConfigError, KmError } from '../km/errors.js';
 import type { Topology } from '../km/topology.js';
 import { Etsi014Service } from '../api/etsi014.js';
 import { apiPort, prepareApiServer, type PreparedApiServer } from '../api/server.js';
+import { API_CHANNELS } from '../api/diagnostics.js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS } from '../km/diagnostics.js';
 import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './config.js';
@@ -160,12 +161,16 @@ function line(o: Record<string, unknown>): void {
 
 const EVENT_CHANNELS: Record<EventKind, string> = { relay: CHANNELS.relay, hop: CHANNELS.relayHop, supply: CHANNELS.supply, sync: CHANNELS.sync };
 
+/** The key API's summaries (outages of a slave KME, SAEs over their rate limit): always printed, a few lines an outage. */
+const API_EVENT_CHANNELS: Record<string, string> = { outage: API_CHANNELS.outage, 'rate-limited': API_CHANNELS.rateLimited };
+
 /** Prints the chosen key management events (diagnostics.ts; never key bytes) as JSON lines: `{"event":"relay",...}`. */
 function logEvents(kinds: readonly EventKind[]): () => void {
-  const subs = kinds.map((k) => {
+  const channels = [...kinds.map((k): [string, string] => [k, EVENT_CHANNELS[k]]), ...Object.entries(API_EVENT_CHANNELS)];
+  const subs = channels.map(([k, name]) => {
     const fn = (m: unknown) => line({ event: k, ...(m as Record<string, unknown>) });
-    subscribe(EVENT_CHANNELS[k], fn);
-    return () => unsubscribe(EVENT_CHANNELS[k], fn);
+    subscribe(name, fn);
+    return () => unsubscribe(name, fn);
   });
   return () => {
     for (const u of subs) u();
