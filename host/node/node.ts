@@ -12,11 +12,12 @@ import { KeyStore } from '../km/key-store.js';
 import { StorageKey } from '../km/storage-key.js';
 import { KeyManager } from '../km/key-manager.js';
 import { KxTransport, type KxEndpoint } from '../km/kx/transport.js';
-import { KmConfigError, KmError } from '../km/errors.js';
+import { KmConfigError } from '../km/errors.js';
 import type { Topology } from '../km/topology.js';
 import { Etsi014Service } from '../api/etsi014.js';
 import { apiPort, prepareApiServer, type PreparedApiServer } from '../api/server.js';
 import { API_CHANNELS } from '../api/diagnostics.js';
+import { checkNodeIdentity } from '../pki/node-identity.js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS } from '../km/diagnostics.js';
 import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './config.js';
@@ -81,6 +82,8 @@ export interface PreparedNode {
 
 export async function prepareNode(c: NodeConfig): Promise<PreparedNode> {
   const tls = readTls(c);
+  // Before anything listens: a node with another's certificate would start and serve no one.
+  checkNodeIdentity(c.node, { ca: { file: c.tls.ca, pem: tls.ca }, cert: { file: c.tls.cert, pem: tls.cert }, key: { file: c.tls.key, pem: tls.key } });
   return { tls, api: await prepareApiServer({ tls }) };
 }
 
@@ -177,6 +180,12 @@ function logEvents(kinds: readonly EventKind[]): () => void {
   };
 }
 
+/** One line for a start that failed: the error's code when it has one, then its message. */
+function failure(node: string, e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  return `qkdn-edge node ${node}: ${typeof code === 'string' && code.startsWith('ERR_') ? `${code}: ` : ''}${(e as Error).message}\n`;
+}
+
 /**
  * The `node` command. With `standby`, everything is loaded but nothing opened until a line
  * `start` arrives on stdin: a warm spare that takes over a data directory in milliseconds (used by
@@ -195,7 +204,7 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
     try {
       prepared = await prepareNode(config);
     } catch (e) {
-      process.stderr.write(`qkdn-edge node ${config.node}: ${e instanceof KmError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
+      process.stderr.write(failure(config.node, e));
       return 1;
     }
     line({ event: 'standby', node: config.node });
@@ -214,7 +223,7 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
   try {
     node = await startNode(config, prepared);
   } catch (e) {
-    process.stderr.write(`qkdn-edge node ${config.node}: ${e instanceof KmError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
+    process.stderr.write(failure(config.node, e));
     return 1;
   }
   const unlog = logEvents(config.events ?? ['relay', 'sync']);
