@@ -57,7 +57,8 @@ program
   .description('run one trusted node: key manager, Kx to other nodes, ETSI GS QKD 014 API')
   .requiredOption('--config <file>', 'node configuration (YAML or JSON; see host/node/README.md)')
   .option('--standby', 'load, then wait for a line "start" on stdin before opening the data directory')
-  .action(async (opts: { config: string; standby?: boolean }) => {
+  .option('--outlive-parent', 'keep running when the command that started the node ends (by default it stops with it)')
+  .action(async (opts: { config: string; standby?: boolean; outliveParent?: boolean }) => {
     const { runNodeCommand } = await import('../node/node.js');
     process.exitCode = await runNodeCommand(opts);
   });

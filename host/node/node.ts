@@ -18,6 +18,7 @@ import { Etsi014Service } from '../api/etsi014.js';
 import { apiPort, prepareApiServer, type PreparedApiServer } from '../api/server.js';
 import { API_CHANNELS } from '../api/diagnostics.js';
 import { checkNodeIdentity } from '../pki/node-identity.js';
+import { ancestorWatch } from './parent-watch.js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS } from '../km/diagnostics.js';
 import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './config.js';
@@ -191,7 +192,8 @@ function failure(node: string, e: unknown): string {
  * `start` arrives on stdin: a warm spare that takes over a data directory in milliseconds (used by
  * the crash tests, and usable for fast failover).
  */
-export async function runNodeCommand(opts: { config: string; standby?: boolean }): Promise<number> {
+export async function runNodeCommand(opts: { config: string; standby?: boolean; outliveParent?: boolean }): Promise<number> {
+  const watchAncestors = opts.outliveParent ? null : ancestorWatch();
   let config: NodeConfig;
   try {
     config = loadConfig(opts.config);
@@ -228,10 +230,17 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
   }
   const unlog = logEvents(config.events ?? ['relay', 'sync']);
   line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, pid: process.pid, sources: node.km.sources, startupMs: node.startup });
+  let unwatch = () => {};
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // The command that started us ended (npx killed, its terminal closed): stop with it.
+    if (watchAncestors)
+      unwatch = watchAncestors((pid) => {
+        line({ event: 'parent-gone', node: node.id, pid });
+        stop();
+      });
     // Under a supervisor that holds our stdin (tests, the demo network): its end means the
     // supervisor is gone, so stop rather than outlive it.
     if (process.env.QKDN_NODE_EXIT_WITH_STDIN === '1') {
@@ -240,6 +249,7 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
       process.stdin.resume();
     }
   });
+  unwatch();
   // Let the process exit: nothing may keep the event loop alive after a stop.
   process.stdin.pause();
   process.stdin.destroy();
