@@ -7,12 +7,14 @@
  * |------------------------|-------------------|-------------------------------------------------------|
  * | qkdn:api:outage        | OutageEvent       | a slave KME's outage began, is ongoing (every 10 s of refusals), ended |
  * | qkdn:api:rate-limited  | RateLimitedEvent  | an SAE went over its rate limit (then at most every 10 s while it stays over) |
+ * | qkdn:api:client-refused | ClientRefusedEvent | a client's certificate was refused (then at most every 10 s per reason) |
  */
 import { channel } from 'node:diagnostics_channel';
 
 export const API_CHANNELS = {
   outage: 'qkdn:api:outage',
   rateLimited: 'qkdn:api:rate-limited',
+  clientRefused: 'qkdn:api:client-refused',
 } as const;
 
 export interface OutageEvent {
@@ -38,35 +40,50 @@ export interface RateLimitedEvent {
   readonly refused: number;
 }
 
+export interface ClientRefusedEvent {
+  readonly node: string;
+  /** OpenSSL's verification code, or NO_CERTIFICATE. */
+  readonly reason: string;
+  /** The TLS alert that names it (given in the 401's details). */
+  readonly alert: string;
+  /** The refused certificate's subject (`CN=…, OU=…`), when there was one. */
+  readonly subject?: string;
+  /** Connections refused for this reason since the previous message. */
+  readonly refused: number;
+}
+
 const outage = channel(API_CHANNELS.outage);
-const rateLimited = channel(API_CHANNELS.rateLimited);
 
 export function publishOutage(e: OutageEvent): void {
   if (outage.hasSubscribers) outage.publish(e);
 }
 
-/** Counts an SAE's refusals and publishes the count at most once per `everyMs` per SAE. */
-export class RateLimitLog {
+/**
+ * Counts refusals by key (an SAE, a reason) and publishes a count on `channelName` at most once
+ * per `everyMs` per key: the first refusal of an episode at once, then summaries.
+ */
+export class RefusalLog<E extends { readonly refused: number }> {
+  readonly #channel;
   readonly #everyMs: number;
   readonly #now: () => number;
-  readonly #bySae = new Map<string, { refused: number; last: number }>();
+  readonly #byKey = new Map<string, { refused: number; last: number }>();
 
-  constructor(everyMs = 10_000, now: () => number = Date.now) {
+  constructor(channelName: string, everyMs = 10_000, now: () => number = Date.now) {
+    this.#channel = channel(channelName);
     this.#everyMs = everyMs;
     this.#now = now;
   }
 
-  refused(node: string, sae: string): void {
+  refused(key: string, event: (refused: number) => E): void {
     const now = this.#now();
-    let s = this.#bySae.get(sae);
+    let s = this.#byKey.get(key);
     if (!s || now - s.last >= this.#everyMs * 2) {
-      // A new episode: said at once.
       s = { refused: 0, last: -Infinity };
-      this.#bySae.set(sae, s);
+      this.#byKey.set(key, s);
     }
     s.refused++;
     if (now - s.last >= this.#everyMs) {
-      if (rateLimited.hasSubscribers) rateLimited.publish({ node, sae, refused: s.refused } satisfies RateLimitedEvent);
+      if (this.#channel.hasSubscribers) this.#channel.publish(event(s.refused));
       s.refused = 0;
       s.last = now;
     }

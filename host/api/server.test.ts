@@ -13,7 +13,7 @@ import { EtsiClient, type EtsiResponse } from './client.js';
 import { API_ERRORS } from './errors.js';
 import type { EtsiLimits } from './request.js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { API_CHANNELS, type OutageEvent, type RateLimitedEvent } from './diagnostics.js';
+import { API_CHANNELS, type ClientRefusedEvent, type OutageEvent, type RateLimitedEvent } from './diagnostics.js';
 
 const LIMITS: EtsiLimits = { keySize: 256, minKeySize: 64, maxKeySize: 1024, maxKeyPerRequest: 16, maxSaeIdCount: 2 };
 let net: TestNetwork;
@@ -295,32 +295,58 @@ test('dec_keys: a key addressed to another SAE or from another master is refused
   assert.is(mine.status, 200);
 });
 
-test('401 for a network certificate that is not an SAE of this KME; refusal at TLS for no or foreign certificates and TLS < 1.2', async () => {
+test('401 for a network certificate that is not an SAE of this KME; TLS below 1.2 fails the handshake', async () => {
   isError(await client('bob', 'A').status('alice'), 401); // bob is B's SAE
   isError(await client('B', 'A', 'KME').status('bob'), 401); // a KME certificate is not an SAE
   const p = pkiPaths(`${net.dir}/pki`);
-  const port = apiPort(servers.get('A')!);
-  const handshake = (opts: Record<string, unknown>) =>
-    new Promise<string>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(p.ca), ...opts });
-      s.on('secureConnect', () => {
-        s.write('GET /api/v1/keys/bob/status HTTP/1.1\r\nHost: x\r\n\r\n');
-      });
-      s.on('data', (d) => {
-        s.destroy();
-        resolve(`data:${d.toString().slice(0, 12)}`);
-      });
-      s.on('error', (e) => resolve(`error:${e.message}`));
-      s.on('close', () => resolve('closed'));
-    });
-  const noCert = await handshake({});
-  assert.not.match(noCert, /^data:HTTP\/1.1 200/);
-  const other = await createCa('other');
-  const foreign = await issue(other, { role: 'SAE', id: 'alice' });
-  assert.not.match(await handshake({ cert: foreign.cert, key: foreign.key }), /^data:HTTP/);
   const alice = { cert: readFileSync(p.cert('SAE', 'alice')), key: readFileSync(p.key('SAE', 'alice')) };
   assert.match(await handshake({ ...alice, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }), /^error:/);
-  assert.match(await handshake({ ...alice, maxVersion: 'TLSv1.2' }), /^data:HTTP\/1.1 200/);
+  assert.match(await handshake({ ...alice, maxVersion: 'TLSv1.2' }), /^HTTP\/1.1 200/);
+});
+
+/** A request over a fresh TLS connection to A's API with `opts`: the response text, or what went wrong. */
+function handshake(opts: Record<string, unknown>): Promise<string> {
+  const p = pkiPaths(`${net.dir}/pki`);
+  return new Promise<string>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port: apiPort(servers.get('A')!), servername: 'localhost', ca: readFileSync(p.ca), ...opts });
+    let text = '';
+    s.on('secureConnect', () => s.write('GET /api/v1/keys/bob/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.on('error', (e) => resolve(`error:${e.message}`));
+    s.on('close', () => resolve(text || 'closed'));
+  });
+}
+
+test('a client certificate that is missing, from another CA, expired or not yet valid gets 401 naming the reason and its TLS alert (not a silent close), and the refusal is logged', async () => {
+  const events: ClientRefusedEvent[] = [];
+  const onEvent = (m: unknown) => events.push(m as ClientRefusedEvent);
+  subscribe(API_CHANNELS.clientRefused, onEvent);
+  try {
+    const other = await createCa('other');
+    const foreign = await issue(other, { role: 'SAE', id: 'alice' });
+    const caPem = readFileSync(pkiPaths(`${net.dir}/pki`).ca, 'utf8');
+    const ca = { name: 'qkdn', cert: caPem, key: readFileSync(`${net.dir}/pki/ca.key`, 'utf8') };
+    const day = 86400_000;
+    const expired = await issue(ca, { role: 'SAE', id: 'alice', validity: { notBefore: new Date(Date.now() - 10 * day), notAfter: new Date(Date.now() - day) } });
+    const future = await issue(ca, { role: 'SAE', id: 'alice', validity: { notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 10 * day) } });
+    const cases: [string, Record<string, unknown>, string, string][] = [
+      ['no certificate', {}, 'NO_CERTIFICATE', 'certificate_required'],
+      ['another CA', { ...foreign }, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unknown_ca'],
+      ['expired', { ...expired }, 'CERT_HAS_EXPIRED', 'certificate_expired'],
+      ['not yet valid', { ...future }, 'CERT_NOT_YET_VALID', 'certificate_expired'],
+    ];
+    for (const [what, opts, reason, alert] of cases) {
+      const text = await handshake(opts);
+      assert.match(text, /^HTTP\/1.1 401 /, `${what}: ${text}`);
+      const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { message: string; details: Record<string, string>[] };
+      assert.equal(body.details, [{ code: 'ERR_API_UNAUTHORIZED' }, { reason, tls_alert: alert }], what);
+      assert.type(body.message, 'string');
+    }
+    assert.equal(events.map((e) => [e.reason, e.alert]), cases.map(([, , reason, alert]) => [reason, alert]));
+    assert.is(events[1]!.subject, 'CN=alice, OU=SAE');
+  } finally {
+    unsubscribe(API_CHANNELS.clientRefused, onEvent);
+  }
 });
 
 test('a retrying SAE during an outage of the slave KME: 503 with Retry-After, keys burnt once, not per retry; one log line for the outage', async () => {

@@ -1,9 +1,9 @@
 /**
  * The ETSI GS QKD 014 REST server (Ak): fastify over HTTPS with mutual TLS. TLS 1.2 at least, 1.3
- * when the client offers it (Node negotiates the highest common version); a client without a
- * certificate from the network CA does not complete the handshake (requestCert +
- * rejectUnauthorized). The SAE ID is the CN of the client certificate (OU=SAE); a valid network
- * certificate that is not one of this KME's SAEs gets 401.
+ * when the client offers it (Node negotiates the highest common version). The SAE ID is the CN of
+ * the client certificate (OU=SAE), verified against the network CA; a client with no, a foreign,
+ * an expired or a not yet valid certificate, or a network certificate that is not one of this
+ * KME's SAEs, gets 401 naming the reason (and the TLS alert that names it) on every request.
  *
  *   GET  /api/v1/keys/{slave_SAE_ID}/status
  *   GET  /api/v1/keys/{slave_SAE_ID}/enc_keys?number=N&size=S
@@ -18,9 +18,9 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import rateLimit from '@fastify/rate-limit';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
-import { peerIdentity } from '../pki/identity.js';
+import { certificateRefusal, peerIdentity } from '../pki/identity.js';
 import { ApiError, type ErrorDetail } from './errors.js';
-import { RateLimitLog } from './diagnostics.js';
+import { API_CHANNELS, RefusalLog, type ClientRefusedEvent, type RateLimitedEvent } from './diagnostics.js';
 import { Etsi014Service } from './etsi014.js';
 import { parseKeyIdQuery, parseKeyIdsBody, parseKeyRequestBody, parseKeyRequestQuery, parseSaeId } from './request.js';
 import { SCHEMAS } from './schemas.js';
@@ -62,7 +62,8 @@ declare module 'fastify' {
   }
 }
 
-const identities = new WeakMap<object, string>();
+/** Per TLS connection: the SAE it is, or the refusal it gets on every request. */
+const identities = new WeakMap<object, string | ApiError>();
 
 function fromFastify(e: FastifyError): ApiError {
   if (e.validation) {
@@ -123,7 +124,9 @@ export async function prepareApiServer(o: Omit<ApiServerOptions, 'service' | 'ho
     return bound;
   };
   const app = Fastify({
-    https: { key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+    // rejectUnauthorized off: the certificate is still verified (socket.authorized), but a refusal
+    // is answered with its reason (identify below) instead of a silent close.
+    https: { key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
     bodyLimit: o.bodyLimit ?? 64 * 1024,
     routerOptions: { maxParamLength: 128 },
     logger: false,
@@ -148,6 +151,29 @@ export async function prepareApiServer(o: Omit<ApiServerOptions, 'service' | 'ho
   app.setErrorHandler((error: FastifyError, _req, reply) => sendError(reply, error instanceof ApiError ? error : fromFastify(error)));
   app.setNotFoundHandler((_req, reply) => sendError(reply, new ApiError('ERR_API_NOT_FOUND', 'not an ETSI GS QKD 014 path')));
 
+  const refusals = new RefusalLog<ClientRefusedEvent>(API_CHANNELS.clientRefused);
+  /**
+   * The caller's SAE ID, or its 401. Node's TLS layer verifies the client certificate itself but,
+   * when it fails, closes the connection without an alert (curl: "empty reply"); the handshake
+   * is therefore completed and the first request answered with the reason and the TLS alert that
+   * names it (certificate_required, unknown_ca, certificate_expired, bad_certificate).
+   */
+  const identify = (socket: TLSSocket): string | ApiError => {
+    const refusal = certificateRefusal(socket);
+    if (refusal) {
+      const cert = refusal.reason === 'NO_CERTIFICATE' ? undefined : socket.getPeerCertificate();
+      const subject = cert ? `CN=${String(cert.subject?.CN ?? '')}, OU=${String(cert.subject?.OU ?? '')}` : undefined;
+      refusals.refused(refusal.reason, (refused) => ({ node: bound?.km.nodeId ?? '', reason: refusal.reason, alert: refusal.alert, ...(subject ? { subject } : {}), refused }));
+      return new ApiError('ERR_API_UNAUTHORIZED', refusal.text, [{ reason: refusal.reason, tls_alert: refusal.alert }]);
+    }
+    try {
+      return service().authenticate(peerIdentity(socket));
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'ERR_API_UNAUTHORIZED') return e;
+      throw e;
+    }
+  };
+
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -161,15 +187,19 @@ export async function prepareApiServer(o: Omit<ApiServerOptions, 'service' | 'ho
     const socket = req.raw.socket as TLSSocket;
     let sae = identities.get(socket);
     if (sae === undefined) {
-      sae = service().authenticate(peerIdentity(socket));
+      sae = identify(socket);
       identities.set(socket, sae);
+    }
+    if (sae instanceof ApiError) {
+      void reply.header('connection', 'close');
+      throw sae;
     }
     req.sae = sae;
   });
 
   // Per SAE, after it is identified (so one SAE's retry loop cannot starve the others).
   const limit = o.rateLimit === undefined ? DEFAULT_RATE_LIMIT : o.rateLimit;
-  const rateLog = new RateLimitLog();
+  const rateLog = new RefusalLog<RateLimitedEvent>(API_CHANNELS.rateLimited);
   if (limit) {
     await app.register(rateLimit, {
       max: limit.max,
@@ -178,7 +208,7 @@ export async function prepareApiServer(o: Omit<ApiServerOptions, 'service' | 'ho
       keyGenerator: (req) => req.sae,
       addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
       addHeaders: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false, 'retry-after': false },
-      onExceeded: (req) => rateLog.refused(bound?.km.nodeId ?? '', req.sae),
+      onExceeded: (req) => rateLog.refused(req.sae, (refused) => ({ node: bound?.km.nodeId ?? '', sae: req.sae, refused })),
       errorResponseBuilder: (_req, ctx) => new ApiError('ERR_API_RATE_LIMITED', `more than ${ctx.max} requests in ${limit.windowMs} ms from this SAE`, [{ limit: ctx.max, window_ms: limit.windowMs }], Math.max(1, Math.ceil(ctx.ttl / 1000))),
     });
   }
