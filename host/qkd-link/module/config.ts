@@ -1,5 +1,5 @@
 /**
- * Configuration of one end of a QKD link (`qkdn-edge link --config <file>`, YAML or JSON). Both
+ * Configuration of one end of a QKD link (`node --import tsx host/node/link-main.ts <file>` for a standalone end, or a node link's `source: {type: qkd, …}`; YAML or JSON). Both
  * ends carry the same protocol section; the session checks at every connection that they agree
  * (a digest in sync.state). Every value is checked here, and a bad one names its key.
  *

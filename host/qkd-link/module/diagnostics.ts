@@ -1,5 +1,5 @@
 /**
- * What a link publishes for the management layer, on node:diagnostics_channel (ARCHITECTURE.md
+ * What a link publishes for the management layer, on node:diagnostics_channel (docs/ARCHITECTURE.md
  * §2: the manager subscribes, nothing here imports it):
  *
  *   qkdn:qkd-link:block     one BlockReport per block and end, whatever its outcome
