@@ -19,6 +19,7 @@ import { apiPort, prepareApiServer, type PreparedApiServer } from '../api/server
 import { API_CHANNELS } from '../api/diagnostics.js';
 import { checkNodeIdentity } from '../pki/node-identity.js';
 import { ancestorWatch } from './parent-watch.js';
+import { dataDirProblem } from './data-dir.js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS } from '../km/diagnostics.js';
 import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './config.js';
@@ -47,6 +48,8 @@ function readTls(c: NodeConfig): { ca: string; cert: string; key: string } {
 
 /** Takes the data directory for this process; refuses if another live process holds it. */
 function lockDataDir(dir: string): () => void {
+  const problem = dataDirProblem(dir);
+  if (problem) throw new KmConfigError('dataDir', problem);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const lock = join(dir, 'node.pid');
   if (existsSync(lock)) {
