@@ -24,7 +24,9 @@ async function setup() {
   const bobLedger = await AuthPadLedger.open(rootB, { ...opts, sendDirection: Direction.BobToAlice });
   const listener = new AuthenticatedListener({ linkId: 'A~B', role: 'alice', ledger: aliceLedger, hash: mac, handshakeTimeoutMs: 400, maxPending: 2 });
   const sessions: AuthenticatedChannel[] = [];
+  const refused: string[] = [];
   listener.on('session', (c) => sessions.push(c));
+  listener.on('refused', (r) => refused.push(r));
   const port = await listener.listen(0, '127.0.0.1');
   const dial = async (): Promise<Socket> => {
     const s = connect(port, '127.0.0.1');
@@ -39,7 +41,7 @@ async function setup() {
     return c;
   };
   return {
-    listener, sessions, dial, bob, aliceLedger, bobLedger,
+    listener, sessions, refused, dial, bob, aliceLedger, bobLedger,
     async close() {
       await listener.close();
       await rootA.close();
@@ -71,6 +73,7 @@ test('a stranger on the port neither displaces the authenticated peer nor costs 
   const last = floor + x.bobLedger.stats().remainingSendPads - 1;
   stranger.write(Buffer.concat([encodeHeader({ type: FrameType.Hello, direction: Direction.BobToAlice, padIndex: BigInt(last), payloadLength: 1 }), payload, Buffer.alloc(mac.tagBytes, 7)]));
   await until(() => x.listener.counters.unauthenticated === 1, 'the stranger refused');
+  assert.not.match(x.refused[0]!, /within/, `closed at its failed tag, not at the timeout: ${x.refused[0]}`);
   assert.not.ok(session.isClosed, 'the session goes on');
   assert.is(x.aliceLedger.floor, floor, 'the floor did not move');
   assert.is(x.aliceLedger.stats().nextSend, alicePadsBefore, 'Alice spent no pad on the stranger');

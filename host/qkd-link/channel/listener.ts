@@ -62,7 +62,11 @@ export class AuthenticatedListener extends EventEmitter<ListenerEvents> {
     this.pending.add(sock);
     sock.setNoDelay(true);
     const channel = new AuthenticatedChannel(sock, this.opts);
-    channel.on('error', () => undefined);
+    // A candidate whose first frames do not verify is not the peer: closed at once, so each
+    // forgery attempt costs its sender a connection.
+    channel.on('error', (e) => {
+      if (!channel.authenticated && e.code === 'ERR_CHANNEL_AUTH') sock.destroy();
+    });
     try {
       await channel.handshake(this.opts.handshakeTimeoutMs, true);
     } catch (e) {
