@@ -18,7 +18,7 @@ const FORBIDDEN = {
   km: ['qkd-link', 'node', 'api', 'cli', 'controller', 'manager', 'interworking'],
   'qkd-link': ['km', 'node', 'api', 'cli', 'controller', 'manager', 'interworking', 'pki'],
   controller: ['qkd-link', 'node', 'api', 'cli', 'manager', 'interworking', 'firmware-bridge'],
-  interworking: ['qkd-link', 'node', 'api', 'cli', 'firmware-bridge'],
+  interworking: ['qkd-link', 'node', 'api', 'cli'],
   api: ['node', 'cli', 'manager', 'controller', 'interworking', 'qkd-link', 'firmware-bridge'],
   node: ['cli'],
   cli: [],
@@ -34,8 +34,8 @@ const layerPatterns = (layer) => {
   }
   const forbidden = FORBIDDEN[layer];
   const own = forbidden.length === 0 ? [] : [{ regex: up(forbidden), message: `host/${layer} must not import ${forbidden.join(', ')} (docs/ARCHITECTURE.md, dependency rule)` }];
-  // Kx decodes outside bytes with the board protocol's checked CBOR decoder (one decoding policy), nothing else of the boards.
-  return layer === 'km' ? [...own, { regex: '^(\\.\\./)+firmware-bridge/(?!protocol/cbor\\.js$)', message: 'host/km may import firmware-bridge/protocol/cbor.js (the checked CBOR decoder) and nothing else of firmware-bridge' }] : own;
+  // Kx and the interworking reference points decode outside bytes with the board protocol's checked CBOR decoder (one decoding policy), nothing else of the boards.
+  return layer === 'km' || layer === 'interworking' ? [...own, { regex: '^(\\.\\./)+firmware-bridge/(?!protocol/cbor\\.js$)', message: `host/${layer} may import firmware-bridge/protocol/cbor.js (the checked CBOR decoder) and nothing else of firmware-bridge` }] : own;
 };
 // Production code never imports a test helper (test-*.ts) or a test.
 const TEST_HELPERS = { regex: '(^|/)(test-[^/]*|[^/]*\\.test)\\.js$', message: 'production code must not import test helpers or tests' };
