@@ -17,6 +17,8 @@ export type IwErrorCode =
   | 'ERR_IW_SEGMENT_MISMATCH'
   | 'ERR_IW_REROUTE'
   | 'ERR_IW_SESSION'
+  | 'ERR_IW_TIMEOUT'
+  | 'ERR_IW_PEER_UNREACHABLE'
   | 'ERR_IW_CONFIG';
 
 export class IwError extends Error {
