@@ -58,6 +58,8 @@ test('schema and cross-reference errors name the place', () => {
   refused((c) => (c.node = 'Z'), /node: Z is not in network.nodes/);
   refused((c) => (c.node = 'a/b'), /^node: must match pattern/);
   refused((c) => (c.api.port = 70000), /^api\.port: must be <= 65535/);
+  refused((c) => ((c.api as Record<string, unknown>).rateLimit = { max: 0, windowMs: 1000 }), /^api\.rateLimit\.max: must be >= 1/);
+  assert.equal(parseConfig(JSON.stringify({ ...base(), api: { host: '::1', port: 1, rateLimit: { max: 5, windowMs: 60_000 } } }), '/x', 'json').api.rateLimit, { max: 5, windowMs: 60_000 });
   refused((c) => (c.network.links[0]!.ends = ['A', 'Q']), /unknown node Q/);
   refused((c) => (c.network.links[0]!.ends = ['A', 'A']), /two different nodes/);
   refused((c) => ((c.network.links[0]!.source as { seed: string }).seed = 'abcd'), /^network\.links\[0\]\.source\.seed: must match pattern/);

@@ -28,7 +28,12 @@ export interface LocalConfig {
   /** Key management events printed as JSON lines on stdout (default: relay and sync). */
   readonly events?: readonly EventKind[];
   readonly tls: { readonly ca: string; readonly cert: string; readonly key: string };
-  readonly api: { readonly host: string; readonly port: number };
+  readonly api: {
+    readonly host: string;
+    readonly port: number;
+    /** Requests each SAE may send per window (default 2000 a second). */
+    readonly rateLimit?: { readonly max: number; readonly windowMs: number };
+  };
   readonly kx: { readonly host: string; readonly port: number };
   readonly km: {
     readonly unitBits: number;
@@ -76,7 +81,13 @@ export const LOCAL_SCHEMA = {
     events: { type: 'array', uniqueItems: true, items: { enum: ['relay', 'hop', 'supply', 'sync'] } },
     storage: { type: 'object', additionalProperties: false, properties: { passphraseEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } } },
     tls: { type: 'object', additionalProperties: false, required: ['ca', 'cert', 'key'], properties: { ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } } },
-    api: ENDPOINT,
+    api: {
+      ...ENDPOINT,
+      properties: {
+        ...ENDPOINT.properties,
+        rateLimit: { type: 'object', additionalProperties: false, required: ['max', 'windowMs'], properties: { max: { type: 'integer', minimum: 1 }, windowMs: { type: 'integer', minimum: 1, maximum: 3_600_000 } } },
+      },
+    },
     kx: ENDPOINT,
     km: {
       type: 'object',

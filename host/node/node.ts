@@ -79,7 +79,7 @@ export async function prepareNode(c: NodeConfig): Promise<PreparedNode> {
   const tls = readTls(c);
   // Before anything listens: a node with another's certificate would start and serve no one.
   checkNodeIdentity(c.node, { ca: { file: c.tls.ca, pem: tls.ca }, cert: { file: c.tls.cert, pem: tls.cert }, key: { file: c.tls.key, pem: tls.key } });
-  return { tls, api: await prepareApiServer({ tls }) };
+  return { tls, api: await prepareApiServer({ tls, ...(c.api.rateLimit ? { rateLimit: c.api.rateLimit } : {}) }) };
 }
 
 export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise<RunningNode> {
