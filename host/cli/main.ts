@@ -59,6 +59,15 @@ program
   });
 
 program
+  .command('controller')
+  .description('run a replica of the centralized QKDN controller (state in etcd, or embedded when there is none)')
+  .requiredOption('--config <file>', 'controller configuration (YAML or JSON; see host/controller/README.md)')
+  .action(async (opts: { config: string }) => {
+    const { runControllerCommand } = await import('../controller/command.js');
+    process.exitCode = await runControllerCommand(opts);
+  });
+
+program
   .command('pki')
   .description('certificates for a test network: `pki init <dir> --nodes A,B --saes alice,bob`, `pki issue <dir> --sae carol`')
   .argument('<action>', 'init | issue')

@@ -16,7 +16,8 @@ export type ControllerErrorCode =
   | 'ERR_CTL_NOT_LEADER'
   | 'ERR_CTL_UNREACHABLE'
   | 'ERR_CTL_STORE'
-  | 'ERR_CTL_POLICY';
+  | 'ERR_CTL_POLICY'
+  | 'ERR_CTL_REFUSED';
 
 export class ControllerError extends Error {
   readonly code: ControllerErrorCode;
@@ -72,5 +73,14 @@ export class ControllerConfigError extends ControllerError {
 export class NotLeaderError extends ControllerError {
   constructor(message: string) {
     super('ERR_CTL_NOT_LEADER', message);
+  }
+}
+
+/** A controller answered a Ck request with an error status (`status`: its code). */
+export class ControllerRefusedError extends ControllerError {
+  readonly status: string;
+  constructor(status: string, reason: string) {
+    super('ERR_CTL_REFUSED', `controller refused: ${status}${reason ? ` (${reason})` : ''}`);
+    this.status = status;
   }
 }

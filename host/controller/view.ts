@@ -7,7 +7,6 @@
  * form from Ck/Cq reports (and etcd).
  */
 import { EventEmitter } from 'node:events';
-import type { Topology, TopologyLink } from '../km/topology.js';
 import { ControllerConfigError, StaleVersionError } from './errors.js';
 
 /** ETSI GS QKD 015 link status: ACTIVE generates key, PASSIVE holds key but generates none, PENDING being set up, OFF down. */
@@ -259,12 +258,6 @@ export class ControllerView extends EventEmitter<ViewEvents> {
 
   saeNode(sae: string): string | undefined {
     return this.#saes.get(sae);
-  }
-
-  /** The key manager's Topology for this configuration (what NetworkView carries to the KMs). */
-  toTopology(): Topology {
-    const links: TopologyLink[] = [...this.#links.values()].map((l) => ({ id: l.id, ends: [l.ends[0], l.ends[1]] }));
-    return { nodes: [...this.#nodes], links, saes: new Map(this.#saes) };
   }
 }
 
