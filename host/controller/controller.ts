@@ -38,6 +38,8 @@ export class Controller {
   readonly #kmTimeoutMs: number;
   #timer: NodeJS.Timeout | null = null;
   readonly #writes = new Map<string, Promise<void>>();
+  /** The store write of each admission, awaited before the route is given out. */
+  readonly #durable = new Map<string, Promise<void>>();
   /** Called when a store write fails (the centralized replica steps down on it). */
   onStoreError: (e: Error) => void = () => {};
 
@@ -56,20 +58,25 @@ export class Controller {
       publishTrigger({ reason: t.reason, links: t.links, ...(t.node ? { node: t.node } : {}), voided: voided.length });
     });
     // Sessions are state: a new leader must not hand out units an old one reserved.
-    this.sessions.on('admitted', (s) => this.#write(SESSIONS + s.relayId, JSON.stringify(s)));
-    this.sessions.on('released', (s) => this.#write(SESSIONS + s.relayId, null));
+    this.sessions.on('admitted', (s) => {
+      const stored = this.#write(SESSIONS + s.relayId, JSON.stringify(s));
+      stored.catch(() => {}); // awaited by route(); onStoreError has it already
+      this.#durable.set(s.relayId, stored);
+    });
+    this.sessions.on('released', (s) => void this.#write(SESSIONS + s.relayId, null).catch(() => {}));
   }
 
   /** Writes to one key go out in order (a reroute releases and re-admits the same relay at once). */
-  #write(key: string, value: string | null): void {
+  #write(key: string, value: string | null): Promise<void> {
     const prev = this.#writes.get(key) ?? Promise.resolve();
-    const next = prev
-      .then(() => (value === null ? this.store.delete(key) : this.store.put(key, value)))
+    const done = prev.then(() => (value === null ? this.store.delete(key) : this.store.put(key, value)));
+    const next = done
       .catch((e: unknown) => this.onStoreError(e as Error))
       .finally(() => {
         if (this.#writes.get(key) === next) this.#writes.delete(key);
       });
     this.#writes.set(key, next);
+    return done;
   }
 
   /** Resolves when every session write issued so far has been stored. */
@@ -85,6 +92,7 @@ export class Controller {
       const s = JSON.parse(raw) as Session;
       if (s.deadline > now) this.sessions.admit({ relayId: s.relayId, from: s.from, to: s.to, units: s.units, deadline: s.deadline, priority: s.priority, attempt: s.attempt, avoidLinks: [] }, s.route);
     }
+    this.#durable.clear();
     this.#timer = setInterval(() => this.view.expireKms(Date.now(), this.#kmTimeoutMs), Math.max(100, this.#kmTimeoutMs / 4));
     this.#timer.unref();
   }
@@ -95,12 +103,26 @@ export class Controller {
     this.sessions.close();
   }
 
-  route(req: RelayRouteRequest): RelayRoute {
-    return this.router.routeNow(req);
+  /**
+   * Computes and admits a route, and resolves once its reservation is stored: a leader that dies
+   * right after answering leaves the reservation to its successor, which then cannot hand the same
+   * units out again. A failed write releases the reservation and refuses the route.
+   */
+  async route(req: RelayRouteRequest): Promise<RelayRoute> {
+    const r = this.router.routeNow(req);
+    const stored = this.#durable.get(req.relayId);
+    this.#durable.delete(req.relayId);
+    try {
+      await stored;
+    } catch (e) {
+      this.sessions.release(req.relayId, 'failed');
+      throw e;
+    }
+    return r;
   }
 
   /** Ck and Cq requests from a KM (or a node on behalf of its QKD modules). */
-  handle(peer: string, m: ControlMessage): ControlAnswer {
+  async handle(peer: string, m: ControlMessage): Promise<ControlAnswer> {
     const ack = (status = 'ok', reason?: string): ControlAnswer => ({ name: 'Ack', body: { status, ...(reason ? { reason } : {}) } });
     try {
       switch (m.name) {
@@ -119,7 +141,7 @@ export class Controller {
         }
         case 'RouteRequest': {
           if (m.body.from !== peer) return { name: 'RouteAnswer', body: { relay: m.body.relayId, status: 'ERR_CTL_NOT_PERMITTED', reason: 'a KM routes only relays it starts' } };
-          const r = this.route(m.body);
+          const r = await this.route(m.body);
           return { name: 'RouteAnswer', body: { relay: m.body.relayId, status: 'ok', nodes: r.nodes, links: r.links, version: r.version } };
         }
         case 'RouteRelease': {

@@ -122,7 +122,7 @@ export class CentralReplica extends EventEmitter<ReplicaEvents> {
       if (this.#channel.connected(km)) this.#channel.request(km, { host: '', port: 0 }, 'TopologyPush', { version, config }, 5000).catch(() => {});
   }
 
-  #onRequest(peer: string, m: ControlMessage): ControlAnswer {
+  #onRequest(peer: string, m: ControlMessage): ControlAnswer | Promise<ControlAnswer> {
     const c = this.#controller;
     if (!c) {
       const reason = `${this.id} is a follower`;
