@@ -15,9 +15,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { KeyRecord, KeyChange, KeyStore, PoolOrigin, VoidNotice } from './key-store.js';
-import type { KeySink, KeySource } from './key-source.js';
-import { deriveUnitId } from './key-id.js';
-import { linkAllocator, linkBetween, neighbours, route as routeOf, type Topology } from './topology.js';
+import type { KeySource } from '../kq/key-source.js';
+import { linkSink } from '../kq/link-store.js';
+import { linkBetween, neighbours, route as routeOf, type Topology } from './topology.js';
 import { InsufficientKeysError, KmError, KmConfigError, NotPermittedError, PeerRefusedError } from './errors.js';
 import type { KxAnswer, KxTransport } from './kx/transport.js';
 import type { KxMessage } from './kx/messages.js';
@@ -179,17 +179,7 @@ export class KeyManager {
     if (!link || link.id !== source.linkId) throw new KmConfigError(`links.${source.linkId}`, `no link ${source.linkId} between ${this.nodeId} and ${source.peer}`);
     if (source.unitBits !== this.unitBits) throw new KmConfigError(`links.${source.linkId}`, `unit size ${source.unitBits} differs from the network's ${this.unitBits}`);
     const peer = source.peer;
-    const sink: KeySink = {
-      capacity: this.maxKeyCount,
-      stored: () => this.store.counts(peer, 'link').available,
-      push: async (units) => {
-        await this.store.addLinkUnits(
-          peer,
-          units.map((u) => ({ id: deriveUnitId(link.id, u.index), seq: u.index, bytes: u.bytes, allocator: linkAllocator(link.ends, u.index) })),
-          this.unitBits,
-        );
-      },
-    };
+    const sink = linkSink(this.store, { linkId: link.id, ends: link.ends, peer, unitBits: this.unitBits, capacity: this.maxKeyCount });
     this.#sources.push(source);
     source.start(sink, this.store.high(peer, 'link'));
   }
