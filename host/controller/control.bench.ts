@@ -5,8 +5,8 @@
  * network of N nodes shaped like metro rings of ten joined by a backbone (metro.ts), stock on
  * every link, between random node pairs (a fixed seed). p50/p99 over the runs, in ms.
  */
-import type { BenchRecord, BenchSuite } from '../cli/benchmark.js';
-import { round } from '../cli/benchmark.js';
+import type { BenchRecord, BenchSuite } from '../bench/benchmark.js';
+import { round } from '../bench/benchmark.js';
 import { ControllerView } from './view.js';
 import { ControllerRouter } from './router.js';
 import { SessionControl } from './sessions.js';

@@ -16,7 +16,6 @@ export type ControllerErrorCode =
   | 'ERR_CTL_NOT_LEADER'
   | 'ERR_CTL_UNREACHABLE'
   | 'ERR_CTL_STORE'
-  | 'ERR_CTL_POLICY'
   | 'ERR_CTL_REFUSED';
 
 export class ControllerError extends Error {

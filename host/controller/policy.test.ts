@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { PolicyRefusedError, SupplyPolicyControl } from './policy.js';
 import { ControllerConfigError } from './errors.js';
 
-const refused = (refusal: string) => (e: unknown) => e instanceof PolicyRefusedError && e.refusal === refusal && e.code === 'ERR_CTL_POLICY';
+const refused = (refusal: string) => (e: unknown) => e instanceof PolicyRefusedError && e.refusal === refusal && e.code === 'ERR_KM_POLICY_REFUSED' && e.reason === (refusal === 'pair-not-allowed' ? 'not-permitted' : 'bad-request');
 
 test('no policy: every pair is allowed, as before', () => {
   const p = new SupplyPolicyControl();

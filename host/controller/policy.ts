@@ -11,7 +11,8 @@
  * - QoS classes: a priority (relays of a higher class may use stock under the low-water mark and
  *   are admitted first) and a minimum rate the network should sustain for the pair.
  */
-import { ControllerConfigError, ControllerError } from './errors.js';
+import { ControllerConfigError } from './errors.js';
+import { PolicyRefusedError as KmPolicyRefusedError, type SupplyPolicy, type SupplyPolicyRequest } from '../km/supply-policy.js';
 import { publishPolicy } from './diagnostics.js';
 
 export interface Quota {
@@ -41,23 +42,20 @@ export interface PolicyConfig {
   readonly saes?: Readonly<Record<string, { readonly quota?: Quota; readonly class?: string }>>;
 }
 
-export interface SupplyCheck {
-  readonly master: string;
-  readonly slaves: readonly string[];
-  readonly number: number;
-  readonly size: number;
-}
+export type SupplyCheck = SupplyPolicyRequest;
 
 export type PolicyRefusal = 'pair-not-allowed' | 'sae-quota' | 'pair-quota';
 
-/** Refused by policy: `refusal` says which rule; the API answers 401 for the allow-list, 400 for a quota. */
-export class PolicyRefusedError extends ControllerError {
+/**
+ * Refused by policy: the key manager's PolicyRefusedError (ERR_KM_POLICY_REFUSED), which the ETSI
+ * 014 API answers with 401 for a pair outside the allow-list and 400 for a quota exceeded;
+ * `refusal` says which rule.
+ */
+export class PolicyRefusedError extends KmPolicyRefusedError {
   readonly refusal: PolicyRefusal;
-  readonly reason: string;
-  constructor(refusal: PolicyRefusal, reason: string) {
-    super('ERR_CTL_POLICY', `refused by policy (${refusal}): ${reason}`);
+  constructor(refusal: PolicyRefusal, detail: string) {
+    super(refusal === 'pair-not-allowed' ? 'not-permitted' : 'bad-request', `refused by policy (${refusal}): ${detail}`);
     this.refusal = refusal;
-    this.reason = reason;
   }
 }
 
@@ -74,7 +72,7 @@ class Window {
   }
 }
 
-export class SupplyPolicyControl {
+export class SupplyPolicyControl implements SupplyPolicy {
   #config: PolicyConfig;
   #version = 0;
   readonly #now: () => number;

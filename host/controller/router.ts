@@ -19,30 +19,9 @@ import type { ControllerView } from './view.js';
 import type { SessionControl } from './sessions.js';
 import { publishRoute } from './diagnostics.js';
 
-// The seam agreed with the key manager (host/km/routing.ts, issue 12).
-export interface RelayRouteRequest {
-  readonly relayId: string;
-  readonly from: string;
-  readonly to: string;
-  /** Link units the relay needs on every hop. */
-  readonly units: number;
-  /** Epoch ms by which the relay must complete. */
-  readonly deadline: number;
-  /** 0 = default; higher first. */
-  readonly priority: number;
-  /** 0 first try, then 1, 2 ... on reroute. */
-  readonly attempt: number;
-  /** Links that failed for this relay. */
-  readonly avoidLinks: readonly string[];
-}
-export interface RelayRoute {
-  readonly nodes: readonly string[];
-  readonly links: readonly string[];
-  readonly version: number;
-}
-export interface Router {
-  route(req: RelayRouteRequest): Promise<RelayRoute>;
-}
+// The key manager's seam (host/km/routing.ts): the relay asks its Router per attempt.
+import type { RelayRoute, RelayRouteRequest, Router } from '../km/routing.js';
+export type { RelayRoute, RelayRouteRequest, Router };
 
 export interface ComputeOptions {
   /** Units already reserved on a link by admitted relays. */

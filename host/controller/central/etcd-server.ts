@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../km/test-network.js';
+import { freePort } from '../../bench/ports.js';
 import { ControllerError } from '../errors.js';
 
 export function etcdBinary(): string | null {
