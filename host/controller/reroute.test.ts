@@ -13,20 +13,61 @@ import { ControllerView, type NetworkConfig } from './view.js';
 import { SessionControl } from './sessions.js';
 import { ControllerRouter } from './router.js';
 import { SupplyPolicyControl } from './policy.js';
+import { DistributedController } from './distributed.js';
+import { OriginKeys, signer } from './flooding/origin-keys.js';
+import { freePort } from '../bench/ports.js';
+import { pkiPaths } from '../pki/pki.js';
+import type { Router } from '../km/routing.js';
+import type { Session } from './sessions.js';
+import type { Endpoint } from './channel.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const UNIT = 256;
 const LINKS = ['A-B', 'B-C', 'C-D', 'A-D'];
 const SAES = { alice: 'A', carol: 'C', dave: 'D', bob: 'B' };
 
+const CONFIG: NetworkConfig = {
+  nodes: ['A', 'B', 'C', 'D'],
+  links: LINKS.map((l) => {
+    const [a, b] = l.split('-') as [string, string];
+    return { id: `${a}~${b}`, ends: [a, b] as const };
+  }),
+  saes: SAES,
+};
+
+/** The distributed form: a controller in every node, flooding over its own mutual-TLS channel. */
+async function distributedFor(net: TestNetwork) {
+  const paths = pkiPaths(join(net.dir, 'pki'));
+  const ca = readFileSync(paths.ca, 'utf8');
+  const origins = OriginKeys.fromFiles(paths.ca, new Map(CONFIG.nodes.map((n) => [n, paths.cert('KME', n)])));
+  const endpoints = new Map<string, Endpoint>();
+  for (const n of CONFIG.nodes) endpoints.set(n, { host: '127.0.0.1', port: await freePort() });
+  const controllers = new Map<string, DistributedController>();
+  for (const id of CONFIG.nodes) {
+    const node = net.node(id);
+    const peers = CONFIG.links.filter((l) => l.ends.includes(id)).map((l) => (l.ends[0] === id ? l.ends[1] : l.ends[0]));
+    const c = new DistributedController({
+      nodeId: id,
+      tls: { ca, cert: readFileSync(paths.cert('KME', id), 'utf8'), key: readFileSync(paths.key('KME', id), 'utf8') },
+      listen: endpoints.get(id)!,
+      neighbours: new Map(peers.map((p) => [p, endpoints.get(p)!])),
+      origins,
+      sign: signer(readFileSync(paths.key('KME', id))),
+      config: CONFIG,
+      unitBits: UNIT,
+      lowWaterUnits: 4,
+      km: { stockUnits: (peer) => node.store.counts(peer, 'link').available, reachable: (peer) => node.kx.connected(peer) },
+      refreshMs: 5000,
+    });
+    controllers.set(id, c);
+  }
+  for (const c of controllers.values()) await c.start();
+  return controllers;
+}
+
 function controllerFor(net: () => TestNetwork | undefined, lowWaterUnits = 4) {
-  const config: NetworkConfig = {
-    nodes: ['A', 'B', 'C', 'D'],
-    links: LINKS.map((l) => {
-      const [a, b] = l.split('-') as [string, string];
-      return { id: `${a}~${b}`, ends: [a, b] as const };
-    }),
-    saes: SAES,
-  };
+  const config = CONFIG;
   const view = new ControllerView({ unitBits: UNIT, lowWaterUnits });
   view.configure(config, 1);
   const sessions = new SessionControl();
@@ -51,18 +92,34 @@ function controllerFor(net: () => TestNetwork | undefined, lowWaterUnits = 4) {
   return { view, sessions, router, stop: () => (clearInterval(poll), sessions.close()) };
 }
 
-test('a node on the route goes down mid-relay: relays continue on another route, no key lost or duplicated', async () => {
+type Form = 'centralized' | 'distributed';
+
+async function cutMidRelay(form: Form): Promise<void> {
   const at: { net?: TestNetwork } = {};
-  const ctl = controllerFor(() => at.net);
+  const routers = new Map<string, Router>();
+  const central = form === 'centralized' ? controllerFor(() => at.net) : null;
   const attempts: number[] = [];
-  ctl.sessions.on('admitted', (s) => attempts.push(s.attempt));
   const relays: RelayEvent[] = [];
   const onRelay = (m: unknown) => void relays.push(m as RelayEvent);
   subscribe(KM_CHANNELS.relay, onRelay);
-  const started = await startTestNetwork({ links: LINKS, saes: SAES, initialUnits: 200, router: () => ctl.router });
+  // The KMs ask their router per attempt; which one is known once the nodes run.
+  const started = await startTestNetwork({ links: LINKS, saes: SAES, initialUnits: 200, router: (id) => ({ route: (r) => routers.get(id)!.route(r) }) });
   at.net = started;
+  let distributed: Map<string, DistributedController> | null = null;
+  const onAdmitted = (s: Session) => void (s.from === 'A' && attempts.push(s.attempt));
+  if (central) {
+    for (const n of CONFIG.nodes) routers.set(n, central.router);
+    central.sessions.on('admitted', onAdmitted);
+  } else {
+    distributed = await distributedFor(started);
+    for (const [n, c] of distributed) {
+      routers.set(n, c);
+      c.sessions.on('admitted', onAdmitted);
+    }
+  }
+  const views = central ? [central.view] : [...distributed!.values()].map((c) => c.view);
   try {
-    await eventually(() => ctl.view.stockUnits('A~B') > 100 && ctl.view.stockUnits('B~C') > 100 && ctl.view.stockUnits('A~D') > 100 && ctl.view.stockUnits('C~D') > 100, 20_000, 'stock reported on every link');
+    await eventually(() => views.every((v) => CONFIG.links.every((l) => v.stockUnits(l.id) > 100)), 30_000, 'stock known on every link');
     const a = started.node('A').km;
     const delivered: { id: string; bytes: Buffer }[] = [];
     const failures: string[] = [];
@@ -83,7 +140,8 @@ test('a node on the route goes down mid-relay: relays continue on another route,
     // Cut once relays are flowing over A-B-C (the preferred route: both routes equal, B before D).
     await eventually(() => completed >= 2, 60_000, 'the first relays completing');
     assert.ok(relays.some((r) => r.outcome === 'completed' && r.route.join('-') === 'A-B-C'), 'relays went over B first');
-    const cut = started.stopNode('B').then(() => (stopped = true));
+    // The whole node goes: its KM and (distributed form) its controller.
+    const cut = Promise.all([started.stopNode('B'), distributed?.get('B')?.stop()]).then(() => (stopped = true));
     await Promise.all(loops);
     await cut;
     assert.ok(stopped);
@@ -119,10 +177,14 @@ test('a node on the route goes down mid-relay: relays continue on another route,
     );
   } finally {
     unsubscribe(KM_CHANNELS.relay, onRelay);
-    ctl.stop();
+    central?.stop();
+    for (const c of distributed?.values() ?? []) await c.stop();
     await started.close();
   }
-});
+}
+
+test('centralized form: a node on the route goes down mid-relay: relays continue on another route, no key lost or duplicated', () => cutMidRelay('centralized'));
+test('distributed form: the same cut, routes from every node\'s own link-state database', () => cutMidRelay('distributed'));
 
 test('policy at the KSA: a pair outside the allow-list and a quota exceeded are refused with their reason; nothing is taken from stock', async () => {
   const at: { net?: TestNetwork } = {};
