@@ -4,13 +4,89 @@
  * route: time to compute (and admit, then release) one relay route with ControllerRouter on a
  * network of N nodes shaped like metro rings of ten joined by a backbone (metro.ts), stock on
  * every link, between random node pairs (a fixed seed). p50/p99 over the runs, in ms.
+ *
+ * failover: two replicas of `qkdn-edge controller` (processes) on a real etcd on loopback (lease
+ * TTL 2 s), four KMs reporting over Ck every 100 ms; the leader is killed with SIGKILL and `ms` is
+ * the time until a KM's route request is answered again (by the follower, now leader): the lease
+ * running out, the election, the new leader loading its state and the KMs' next reports. Median
+ * of 3 runs (1 with --quick). Needs etcd (apt-get install etcd-server); without it the record is
+ * not printed and the progress line says why.
  */
-import type { BenchRecord, BenchSuite } from '../bench/benchmark.js';
-import { round } from '../bench/benchmark.js';
+import type { BenchContext, BenchRecord, BenchSuite } from '../bench/benchmark.js';
+import { median, round } from '../bench/benchmark.js';
 import { ControllerView } from './view.js';
 import { ControllerRouter } from './router.js';
 import { SessionControl } from './sessions.js';
 import { metroNetwork } from './metro.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initPki } from '../pki/pki.js';
+import { etcdBinary, startEtcd } from './central/etcd-server.js';
+import { killReplica, spawnReplica, startReportingKms, type ReplicaProcess } from './central/processes.js';
+import type { NetworkConfig } from './view.js';
+
+const SQUARE: NetworkConfig = {
+  nodes: ['A', 'B', 'C', 'D'],
+  links: [
+    { id: 'A~B', ends: ['A', 'B'] },
+    { id: 'B~C', ends: ['B', 'C'] },
+    { id: 'C~D', ends: ['C', 'D'] },
+    { id: 'A~D', ends: ['A', 'D'] },
+  ],
+  saes: {},
+};
+
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const t0 = Date.now();
+  while (!(await check())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function* failoverRecords(ctx: BenchContext): AsyncGenerator<BenchRecord> {
+  if (!etcdBinary()) {
+    ctx.progress('failover: skipped, no etcd binary (apt-get install etcd-server)');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'qkdn-failover-'));
+  const etcd = await startEtcd();
+  const times: number[] = [];
+  try {
+    const pki = join(dir, 'pki');
+    const paths = await initPki(pki, { nodes: [...SQUARE.nodes, 'ctl1', 'ctl2'], saes: [] });
+    const ca = readFileSync(paths.ca, 'utf8');
+    const tls = (n: string) => ({ ca, cert: readFileSync(paths.cert('KME', n), 'utf8'), key: readFileSync(paths.key('KME', n), 'utf8') });
+    for (let run = 0; run < (ctx.quick ? 1 : 3); run++) {
+      const prefix = `qkdn/bench${run}`;
+      const procs: ReplicaProcess[] = [];
+      let kms: ReturnType<typeof startReportingKms> | null = null;
+      try {
+        for (const id of ['ctl1', 'ctl2']) procs.push(await spawnReplica({ id, dir, pki, etcdUrl: etcd.url, prefix, network: SQUARE, unitBits: 256, lowWaterUnits: 4 }));
+        await until(() => procs.some((p) => p.has('elected')) && procs.every((p) => p.has('listening')), 60_000, 'a leader');
+        kms = startReportingKms({ network: SQUARE, controllers: procs.map((p) => ({ id: p.id, host: '127.0.0.1', port: p.port })), tls, stockUnits: () => 1000, unitBits: 256, everyMs: 100 });
+        const a = kms.clients.get('A')!;
+        let n = 0;
+        const routed = () => a.route({ relayId: `f${run}-${n++}`, from: 'A', to: 'C', units: 1, deadline: Date.now() + 10_000, priority: 0, attempt: 0, avoidLinks: [] }).then(() => true, () => false);
+        await until(routed, 30_000, 'routes before the kill');
+        const leader = procs.find((p) => p.has('elected'))!;
+        const t0 = performance.now();
+        await killReplica(leader);
+        await until(routed, 60_000, 'routes after the kill');
+        times.push(performance.now() - t0);
+        ctx.progress(`failover run ${run + 1}: ${Math.round(times.at(-1)!)} ms`);
+      } finally {
+        await kms?.close();
+        for (const p of procs) await killReplica(p);
+      }
+    }
+  } finally {
+    await etcd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  yield { suite: 'control', what: 'failover', ms: Math.round(median(times)) };
+}
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -51,6 +127,9 @@ function* routeRecords(quick: boolean): Generator<BenchRecord> {
 
 export const suite: BenchSuite = {
   name: 'control',
-  description: 'route computation (widest-shortest path) on metro-ring networks of 10, 100 and 1000 nodes',
-  run: (ctx) => routeRecords(ctx.quick),
+  description: 'route computation (widest-shortest path) on metro-ring networks of 10, 100 and 1000 nodes; centralized-controller failover on etcd',
+  async *run(ctx) {
+    yield* routeRecords(ctx.quick);
+    yield* failoverRecords(ctx);
+  },
 };

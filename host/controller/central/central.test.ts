@@ -1,11 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { initPki, type PkiPaths } from '../../pki/pki.js';
 import { eventually } from '../../km/test-network.js';
 import { freePort } from '../../bench/ports.js';
@@ -13,6 +10,7 @@ import { CentralReplica, EmbeddedElector } from './replica.js';
 import { EtcdControl } from './etcd.js';
 import { etcdBinary, startEtcd, type EtcdServer } from './etcd-server.js';
 import { CkClient, type ControllerEndpoint } from '../ck-client.js';
+import { killReplica, spawnReplica, startReportingKms, type ReplicaProcess } from './processes.js';
 import type { NetworkConfig } from '../view.js';
 import type { TopologyPush } from '../ck/topology-push.js';
 import type { RelayRouteRequest } from '../router.js';
@@ -28,7 +26,6 @@ const NETWORK: NetworkConfig = {
   ],
   saes: { alice: 'A', carol: 'C' },
 };
-const CLI = fileURLToPath(new URL('../../cli/qkdn-edge.mjs', import.meta.url));
 
 let dir: string;
 let paths: PkiPaths;
@@ -42,34 +39,8 @@ test.before(async () => {
 });
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The KMs of the network, each reporting its links' stock every 200 ms as a heartbeat. */
-function startKms(controllers: ControllerEndpoint[], stock: (link: string) => number, pushes: TopologyPush[] = []) {
-  const clients = new Map(NETWORK.nodes.map((n) => [n, new CkClient({ nodeId: n, tls: tlsOf(n), controllers, timeoutMs: 3000, onTopology: (p) => void pushes.push(p) })]));
-  let links = NETWORK.links;
-  let stopped = false;
-  const report = async () => {
-    for (const [n, c] of clients) {
-      const mine = links.filter((l) => l.ends.includes(n)).map((l) => ({ link: l.id, peer: l.ends[0] === n ? l.ends[1] : l.ends[0], stockBits: stock(l.id) * UNIT, consumptionBps: 0 }));
-      await c.report({ node: n, boot: 'b1', seq: Date.now(), links: mine }).catch(() => {});
-    }
-  };
-  const loop = (async () => {
-    while (!stopped) {
-      await report();
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
-  return {
-    clients,
-    report,
-    setLinks: (l: NetworkConfig['links']) => (links = l),
-    close: async () => {
-      stopped = true;
-      await loop;
-      for (const c of clients.values()) await c.close();
-    },
-  };
-}
+const startKms = (controllers: ControllerEndpoint[], stock: (link: string) => number, pushes: TopologyPush[] = []) =>
+  startReportingKms({ network: NETWORK, controllers, tls: tlsOf, stockUnits: stock, unitBits: UNIT, onTopology: (_n, p) => void pushes.push(p) });
 
 const req = (o: Partial<RelayRouteRequest>): RelayRouteRequest => ({ relayId: 'r', from: 'A', to: 'C', units: 4, deadline: Date.now() + 60_000, priority: 0, attempt: 0, avoidLinks: [], ...o });
 
@@ -121,49 +92,19 @@ test('embedded controller: KMs report over Ck, routes follow stock, a link added
 const withEtcd = etcdBinary() ? test : test.skip;
 if (!etcdBinary()) console.log('central.test.ts: etcd tests skipped: no etcd binary (apt-get install etcd-server)');
 
-interface Proc {
-  p: ChildProcess;
-  events: Record<string, unknown>[];
-  port: number;
-}
-
-async function spawnReplica(id: string, etcd: EtcdServer, prefix: string): Promise<Proc> {
-  const port = await freePort();
-  const cfg = { id, listen: { host: '127.0.0.1', port }, pki: join(dir, 'pki'), etcd: { hosts: [etcd.url], prefix, leaseTtlS: 2 }, unitBits: UNIT, lowWaterUnits: 4, network: NETWORK };
-  const file = join(dir, `${id}-${prefix.replace(/\W/g, '_')}.json`);
-  writeFileSync(file, JSON.stringify(cfg));
-  const p = spawn(process.execPath, [CLI, 'controller', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const events: Record<string, unknown>[] = [];
-  createInterface({ input: p.stdout! }).on('line', (l) => {
-    try {
-      events.push(JSON.parse(l) as Record<string, unknown>);
-    } catch {
-      // not an event line
-    }
-  });
-  p.stderr!.resume();
-  return { p, events, port };
-}
-
-const has = (p: Proc, event: string) => p.events.some((e) => e.event === event);
-const kill = async (p: ChildProcess) => {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGKILL');
-  await exited;
-};
+const replica = (id: string, etcd: EtcdServer, prefix: string) => spawnReplica({ id, dir, pki: join(dir, 'pki'), etcdUrl: etcd.url, prefix, network: NETWORK, unitBits: UNIT, lowWaterUnits: 4 });
 
 withEtcd('centralized: two replicas on a real etcd; the leader is killed, the follower takes over, serves routes and honours the old leader\'s reservations', async () => {
   const etcd = await startEtcd();
-  const procs: Proc[] = [];
+  const procs: ReplicaProcess[] = [];
   let kms: ReturnType<typeof startKms> | null = null;
   try {
-    procs.push(await spawnReplica('ctl1', etcd, 'qkdn/failover'), await spawnReplica('ctl2', etcd, 'qkdn/failover'));
-    await eventually(() => procs.every((p) => has(p, 'listening')), 60_000, 'both replicas listening');
-    await eventually(() => procs.some((p) => has(p, 'elected')), 30_000, 'a leader');
+    procs.push(await replica('ctl1', etcd, 'qkdn/failover'), await replica('ctl2', etcd, 'qkdn/failover'));
+    await eventually(() => procs.every((p) => p.has('listening')), 60_000, 'both replicas listening');
+    await eventually(() => procs.some((p) => p.has('elected')), 30_000, 'a leader');
     assert.ok(procs.every((p) => p.events.find((e) => e.event === 'store')?.kind === 'etcd'));
-    const [leader, follower] = has(procs[0]!, 'elected') ? [procs[0]!, procs[1]!] : [procs[1]!, procs[0]!];
-    assert.not.ok(has(follower, 'elected'), 'one leader only');
+    const [leader, follower] = procs[0]!.has('elected') ? [procs[0]!, procs[1]!] : [procs[1]!, procs[0]!];
+    assert.not.ok(follower.has('elected'), 'one leader only');
     const controllers = procs.map((p, i) => ({ id: `ctl${i + 1}`, host: '127.0.0.1', port: p.port }));
     kms = startKms(controllers, () => 100);
     const a = kms.clients.get('A')!;
@@ -175,7 +116,7 @@ withEtcd('centralized: two replicas on a real etcd; the leader is killed, the fo
     assert.is(held, 'A-B-C');
 
     const t0 = Date.now();
-    await kill(leader.p);
+    await killReplica(leader);
     let after = '';
     for (let i = 0; i < 300 && after !== 'A-D-C'; i++) {
       after = await routeOr(a, req({ relayId: 'after', units: 60 }));
@@ -185,11 +126,11 @@ withEtcd('centralized: two replicas on a real etcd; the leader is killed, the fo
     // 100 units on each link, 60 still reserved on A-B-C by the killed leader's session: the new
     // leader must route the next 60-unit relay via D, not hand out the same units again.
     assert.is(after, 'A-D-C');
-    assert.ok(has(follower, 'elected'), 'the follower says it leads');
+    assert.ok(follower.has('elected'), 'the follower says it leads');
     assert.ok(failoverMs < 30_000, `failover took ${failoverMs} ms`);
   } finally {
     await kms?.close();
-    for (const p of procs) await kill(p.p);
+    for (const p of procs) await killReplica(p);
     await etcd.stop();
   }
 });
