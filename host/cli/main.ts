@@ -15,7 +15,8 @@ program
   .option('--distance <km>', 'fibre length of the emulated QKD link part', '10')
   .option('--no-link', 'skip the QKD link part (two modules on emulated boards)')
   .option('--no-network', 'skip the key-management network part')
-  .action(async (opts: { blocks: string; seed: string; nodes: string; distance: string; link: boolean; network: boolean }) => {
+  .option('--no-control', 'skip the control-layer part')
+  .action(async (opts: { blocks: string; seed: string; nodes: string; distance: string; link: boolean; network: boolean; control: boolean }) => {
     const { runDemo } = await import('./demo.js');
     const code = await runDemo({ blocks: Number(opts.blocks), seed: Number(opts.seed) });
     if (code !== 0) {
@@ -33,7 +34,14 @@ program
     if (opts.network) {
       const { runNetworkDemo } = await import('../node/demo-network.js');
       const result = await runNetworkDemo({ nodes: Number(opts.nodes) });
-      process.exitCode = result.identical ? 0 : 1;
+      if (!result.identical) {
+        process.exitCode = 1;
+        return;
+      }
+    }
+    if (opts.control) {
+      const { runControlDemo } = await import('../controller/demo.js');
+      process.exitCode = (await runControlDemo()) ? 0 : 1;
     }
   });
 
