@@ -17,7 +17,6 @@ import { median, round } from '../bench/benchmark.js';
 import { ControllerView } from './view.js';
 import { ControllerRouter } from './router.js';
 import { SessionControl } from './sessions.js';
-import { metroNetwork } from './metro.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,17 +24,9 @@ import { initPki } from '../pki/pki.js';
 import { etcdBinary, startEtcd } from './central/etcd-server.js';
 import { killReplica, spawnReplica, startReportingKms, type ReplicaProcess } from './central/processes.js';
 import type { NetworkConfig } from './view.js';
+import { metroNetwork, squareNetwork } from './metro.js';
 
-const SQUARE: NetworkConfig = {
-  nodes: ['A', 'B', 'C', 'D'],
-  links: [
-    { id: 'A~B', ends: ['A', 'B'] },
-    { id: 'B~C', ends: ['B', 'C'] },
-    { id: 'C~D', ends: ['C', 'D'] },
-    { id: 'A~D', ends: ['A', 'D'] },
-  ],
-  saes: {},
-};
+const SQUARE: NetworkConfig = squareNetwork();
 
 async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const t0 = Date.now();

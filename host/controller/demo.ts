@@ -13,17 +13,9 @@ import { EtcdControl } from './central/etcd.js';
 import { etcdBinary, startEtcd, type EtcdServer } from './central/etcd-server.js';
 import { startReportingKms } from './central/processes.js';
 import type { NetworkConfig } from './view.js';
+import { squareNetwork } from './metro.js';
 
-const NETWORK: NetworkConfig = {
-  nodes: ['A', 'B', 'C', 'D'],
-  links: [
-    { id: 'A~B', ends: ['A', 'B'] },
-    { id: 'B~C', ends: ['B', 'C'] },
-    { id: 'C~D', ends: ['C', 'D'] },
-    { id: 'A~D', ends: ['A', 'D'] },
-  ],
-  saes: { alice: 'A', carol: 'C' },
-};
+const NETWORK: NetworkConfig = squareNetwork({ alice: 'A', carol: 'C' });
 
 export async function runControlDemo(out: { write(s: string): void } = process.stdout, o: { readonly etcd?: boolean } = {}): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'qkdn-control-demo-'));

@@ -4,7 +4,7 @@
  */
 import { body, type Body } from '../km/kx/fields.js';
 import { ControllerDecodeError } from './errors.js';
-import { LINK_STATUSES, type LinkStatus } from './view.js';
+import { LINK_STATUSES, type LinkPhysState, type LinkStatus } from './view.js';
 
 export function real(b: Body, msg: string, k: string, min: number, max: number): number {
   const v = b[k];
@@ -49,3 +49,18 @@ export const CONTROL_LIMITS = {
   /** Highest rate in bit/s a report may carry (1 Tbit/s). */
   rate: 1e12,
 } as const;
+
+/** A link's ETSI GS QKD 015 state as Cq reports and advertisements carry it. */
+export function physState(b: Body, msg: string): LinkPhysState {
+  return {
+    status: linkStatus(b, msg, 'status'),
+    skr: real(b, msg, 'skr', 0, CONTROL_LIMITS.rate),
+    eskr: real(b, msg, 'eskr', 0, CONTROL_LIMITS.rate),
+    qber: real(b, msg, 'qber', 0, 1),
+    qberAlarm: bool(b, msg, 'qber_alarm'),
+  };
+}
+
+export function physFields(p: LinkPhysState): Record<string, unknown> {
+  return { status: p.status, skr: p.skr, eskr: p.eskr, qber: p.qber, qber_alarm: p.qberAlarm };
+}

@@ -25,3 +25,20 @@ export function metroNetwork(nodes: number, ringSize = 10): NetworkConfig {
   }
   return { nodes: ids, links, saes: {} };
 }
+
+/**
+ * The smallest network with a choice of routes: a square A-B-C-D, so A to C has two 2-hop routes
+ * (via B, which wins ties by ID, and via D). Tests, the demo and the failover bench use it.
+ */
+export function squareNetwork(saes: Readonly<Record<string, string>> = {}): NetworkConfig {
+  return {
+    nodes: ['A', 'B', 'C', 'D'],
+    links: [
+      { id: 'A~B', ends: ['A', 'B'] },
+      { id: 'B~C', ends: ['B', 'C'] },
+      { id: 'C~D', ends: ['C', 'D'] },
+      { id: 'A~D', ends: ['A', 'D'] },
+    ],
+    saes,
+  };
+}

@@ -13,6 +13,7 @@ import { ControllerView, type NetworkConfig } from './view.js';
 import { SessionControl } from './sessions.js';
 import { ControllerRouter } from './router.js';
 import { SupplyPolicyControl } from './policy.js';
+import { squareNetwork } from './metro.js';
 import { DistributedController } from './distributed.js';
 import { OriginKeys, signer } from './flooding/origin-keys.js';
 import { freePort } from '../bench/ports.js';
@@ -27,14 +28,7 @@ const UNIT = 256;
 const LINKS = ['A-B', 'B-C', 'C-D', 'A-D'];
 const SAES = { alice: 'A', carol: 'C', dave: 'D', bob: 'B' };
 
-const CONFIG: NetworkConfig = {
-  nodes: ['A', 'B', 'C', 'D'],
-  links: LINKS.map((l) => {
-    const [a, b] = l.split('-') as [string, string];
-    return { id: `${a}~${b}`, ends: [a, b] as const };
-  }),
-  saes: SAES,
-};
+const CONFIG: NetworkConfig = squareNetwork(SAES);
 
 /** The distributed form: a controller in every node, flooding over its own mutual-TLS channel. */
 async function distributedFor(net: TestNetwork) {

@@ -4,23 +4,14 @@ import { ControllerView, type NetworkConfig } from './view.js';
 import { ControllerRouter, computeRoute, marginFor, type RelayRouteRequest } from './router.js';
 import { SessionControl } from './sessions.js';
 import { RouteUnavailableError, DeadlineError, StaleVersionError } from './errors.js';
-import { metroNetwork } from './metro.js';
+import { metroNetwork, squareNetwork } from './metro.js';
 
 const UNIT = 256;
 const isA = (C: abstract new (...a: never[]) => Error) => (e: unknown) => e instanceof C;
 
 /** A square A-B-C-D-A with a diagonal-free layout: A to C has two 2-hop routes, via B and via D. */
 function square(stock: Record<string, number>, lowWaterUnits = 2): ControllerView {
-  const cfg: NetworkConfig = {
-    nodes: ['A', 'B', 'C', 'D'],
-    links: [
-      { id: 'A~B', ends: ['A', 'B'] },
-      { id: 'B~C', ends: ['B', 'C'] },
-      { id: 'C~D', ends: ['C', 'D'] },
-      { id: 'A~D', ends: ['A', 'D'] },
-    ],
-    saes: { alice: 'A', carol: 'C' },
-  };
+  const cfg = squareNetwork({ alice: 'A', carol: 'C' });
   const v = new ControllerView({ unitBits: UNIT, lowWaterUnits });
   v.configure(cfg, 1);
   for (const l of cfg.links) for (const n of l.ends) v.reportStock(l.id, n, { stockBits: (stock[l.id] ?? 100) * UNIT, consumptionBps: 0, at: 0 });

@@ -14,18 +14,10 @@ import { killReplica, spawnReplica, startReportingKms, type ReplicaProcess } fro
 import type { NetworkConfig } from '../view.js';
 import type { TopologyPush } from '../ck/topology-push.js';
 import type { RelayRouteRequest } from '../router.js';
+import { squareNetwork } from '../metro.js';
 
 const UNIT = 256;
-const NETWORK: NetworkConfig = {
-  nodes: ['A', 'B', 'C', 'D'],
-  links: [
-    { id: 'A~B', ends: ['A', 'B'] },
-    { id: 'B~C', ends: ['B', 'C'] },
-    { id: 'C~D', ends: ['C', 'D'] },
-    { id: 'A~D', ends: ['A', 'D'] },
-  ],
-  saes: { alice: 'A', carol: 'C' },
-};
+const NETWORK: NetworkConfig = squareNetwork({ alice: 'A', carol: 'C' });
 
 let dir: string;
 let paths: PkiPaths;

@@ -6,7 +6,7 @@
  *   { link: id, node: id, status: text, skr: number, eskr: number, qber: number, qber_alarm: bool }
  */
 import { body, id } from '../../km/kx/fields.js';
-import { bool, CONTROL_LIMITS, linkStatus, real } from '../fields.js';
+import { physFields, physState } from '../fields.js';
 import type { LinkPhysState } from '../view.js';
 import type { ControlMessageSpec } from '../wire.js';
 
@@ -20,19 +20,11 @@ export const LinkReportSpec: ControlMessageSpec<'LinkReport', LinkReport> = {
   name: 'LinkReport',
   type: 32,
   answer: false,
-  encode: (m) => ({ link: m.link, node: m.node, status: m.status, skr: m.skr, eskr: m.eskr, qber: m.qber, qber_alarm: m.qberAlarm }),
+  encode: (m) => ({ link: m.link, node: m.node, ...physFields(m) }),
   decode(v) {
     const M = 'LinkReport';
     const b = body(v, M);
-    return {
-      link: id(b, M, 'link'),
-      node: id(b, M, 'node'),
-      status: linkStatus(b, M, 'status'),
-      skr: real(b, M, 'skr', 0, CONTROL_LIMITS.rate),
-      eskr: real(b, M, 'eskr', 0, CONTROL_LIMITS.rate),
-      qber: real(b, M, 'qber', 0, 1),
-      qberAlarm: bool(b, M, 'qber_alarm'),
-    };
+    return { link: id(b, M, 'link'), node: id(b, M, 'node'), ...physState(b, M) };
   },
   example: { link: 'A~B', node: 'A', status: 'ACTIVE', skr: 12500.25, eskr: 12000, qber: 0.031, qberAlarm: false },
   vector:

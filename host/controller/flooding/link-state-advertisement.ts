@@ -11,7 +11,7 @@
  *     sig: bytes }
  */
 import { body, bytes, id, uint } from '../../km/kx/fields.js';
-import { bool, CONTROL_LIMITS, linkStatus, real, records } from '../fields.js';
+import { CONTROL_LIMITS, physFields, physState, real, records } from '../fields.js';
 import type { LinkPhysState } from '../view.js';
 import { cbor, type ControlMessageSpec } from '../wire.js';
 
@@ -33,11 +33,7 @@ export interface LinkStateAdvertisement {
 const linkMap = (l: AdvertisedLink) => ({
   link: l.link,
   peer: l.peer,
-  status: l.status,
-  skr: l.skr,
-  eskr: l.eskr,
-  qber: l.qber,
-  qber_alarm: l.qberAlarm,
+  ...physFields(l),
   stock_bits: l.stockBits,
   consumption_bps: l.consumptionBps,
 });
@@ -62,11 +58,7 @@ export const LinkStateAdvertisementSpec: ControlMessageSpec<'LinkStateAdvertisem
       links: records(b, M, 'links', CONTROL_LIMITS.nodeLinks, (r, n) => ({
         link: id(r, n, 'link'),
         peer: id(r, n, 'peer'),
-        status: linkStatus(r, n, 'status'),
-        skr: real(r, n, 'skr', 0, CONTROL_LIMITS.rate),
-        eskr: real(r, n, 'eskr', 0, CONTROL_LIMITS.rate),
-        qber: real(r, n, 'qber', 0, 1),
-        qberAlarm: bool(r, n, 'qber_alarm'),
+        ...physState(r, n),
         stockBits: uint(r, n, 'stock_bits'),
         consumptionBps: real(r, n, 'consumption_bps', 0, CONTROL_LIMITS.rate),
       })),
