@@ -52,6 +52,8 @@ export async function runControlDemo(out: { write(s: string): void } = process.s
       }
       return 'no route';
     };
+    // The controller knows a link's stock once both its ends have reported.
+    for (let i = 0; i < 300 && !NETWORK.links.every((l) => (replica?.controller?.view.stockUnits(l.id) ?? 0) > 0); i++) await new Promise((r) => setTimeout(r, 50));
     out.write(`  stock      A~B ${stock['A~B']}, B~C ${stock['B~C']}, C~D ${stock['C~D']}, A~D ${stock['A~D']} units\n`);
     const first = await ask('demo-1');
     out.write(`  route      A to C: ${first} (two 2-hop routes; the wider bottleneck wins)\n`);

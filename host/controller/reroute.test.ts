@@ -18,7 +18,8 @@ import { DistributedController } from './distributed.js';
 import { OriginKeys, signer } from './flooding/origin-keys.js';
 import { freePort } from '../bench/ports.js';
 import { pkiPaths } from '../pki/pki.js';
-import type { Router } from '../km/routing.js';
+import type { RelayRoute, Router } from '../km/routing.js';
+import { InvalidRouteError } from '../km/errors.js';
 import type { Session } from './sessions.js';
 import type { Endpoint } from './channel.js';
 import { readFileSync } from 'node:fs';
@@ -214,6 +215,34 @@ test('policy at the KSA: a pair outside the allow-list and a quota exceeded are 
   } finally {
     ctl.stop();
     await started.close();
+  }
+});
+
+test('a route from the Router over an unknown link, to the wrong node or with a loop is refused with a typed error before any key is taken', async () => {
+  let bad: RelayRoute = { nodes: ['A', 'X', 'C'], links: ['A~X', 'X~C'], version: 1 };
+  const net = await startTestNetwork({ links: ['A-B', 'B-C'], saes: { alice: 'A', carol: 'C' }, initialUnits: 16, router: () => ({ route: async () => bad }) });
+  try {
+    const a = net.node('A');
+    const before = a.store.counts('B', 'link').available;
+    const routes: RelayRoute[] = [
+      { nodes: ['A', 'X', 'C'], links: ['A~X', 'X~C'], version: 1 },
+      { nodes: ['A', 'B', 'A', 'C'], links: ['A~B', 'A~B', 'B~C'], version: 1 },
+      { nodes: ['A', 'B'], links: ['A~B'], version: 1 },
+      { nodes: ['A', 'B', 'C'], links: ['A~B', 'A~B'], version: 1 },
+    ];
+    for (const r of routes) {
+      bad = r;
+      await a.km.relay('C', 2).then(
+        () => assert.unreachable(`relayed over ${r.nodes.join('-')}`),
+        (e: unknown) => {
+          assert.instance(e, InvalidRouteError, r.nodes.join('-'));
+          assert.is((e as InvalidRouteError).code, 'ERR_KM_NO_ROUTE');
+        },
+      );
+    }
+    assert.is(a.store.counts('B', 'link').available, before, 'no unit taken');
+  } finally {
+    await net.close();
   }
 });
 

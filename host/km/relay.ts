@@ -11,10 +11,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { KeyChange } from './key-store.js';
-import { linkBetween } from './topology.js';
-import { InsufficientKeysError, NotPermittedError, PeerRefusedError } from './errors.js';
+import { linkBetween, type Topology } from './topology.js';
+import { InsufficientKeysError, InvalidRouteError, NotPermittedError, PeerRefusedError } from './errors.js';
 import { concat, OK, type Kma } from './kma.js';
-import type { Router } from './routing.js';
+import type { RelayRoute, Router } from './routing.js';
 import type { RelayHopHandlers } from './relay-hop.js';
 import type { KxAnswer } from './kx/transport.js';
 import type { KeyRelay } from './kx/key-relay.js';
@@ -45,6 +45,24 @@ function refuse(status: KxErrorStatus, reason: string): KxAnswer {
 
 function xorInto(dst: Uint8Array, src: Uint8Array): void {
   for (let i = 0; i < dst.length; i++) dst[i]! ^= src[i]!;
+}
+
+/**
+ * A route from a Router is checked against this KM's topology before any key is taken: it must
+ * run from here to `dest` without a loop, over links the topology has, with `links` naming them.
+ * Anything else is refused with a typed InvalidRouteError instead of becoming a broken relay.
+ */
+export function checkRoute(t: Topology, from: string, dest: string, r: RelayRoute): void {
+  const bad = (why: string) => new InvalidRouteError(from, dest, why);
+  const n = r.nodes;
+  if (n[0] !== from || n[n.length - 1] !== dest) throw bad(`it runs from ${n[0] ?? '?'} to ${n[n.length - 1] ?? '?'}`);
+  if (new Set(n).size !== n.length) throw bad('it visits a node twice');
+  if (r.links.length !== n.length - 1) throw bad(`${r.links.length} links for ${n.length - 1} hops`);
+  for (let i = 0; i + 1 < n.length; i++) {
+    const l = t.links.find((x) => x.id === r.links[i]);
+    if (!l) throw bad(`no link ${r.links[i]} in this KM's topology`);
+    if (!(l.ends.includes(n[i]!) && l.ends.includes(n[i + 1]!))) throw bad(`link ${l.id} does not join ${n[i]} and ${n[i + 1]}`);
+  }
 }
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -88,6 +106,7 @@ export class KeyRelayService {
       const req = { relayId, from: this.#kma.nodeId, to: dest, units: count, deadline, priority: o.priority ?? 0, attempt, avoidLinks: [...avoid] };
       // After a failure, no other route means the failure stands: the caller hears of it, not of the search.
       const route = failed ? await this.#router.route(req).catch(() => Promise.reject(failed)) : await this.#router.route(req);
+      checkRoute(this.#kma.topology, this.#kma.nodeId, dest, route);
       const r = await this.#attempt(dest, count, route.nodes);
       if ('keys' in r) return r.keys;
       // The links touching the node that reported the failure: the hop into it or out of it broke.
