@@ -19,7 +19,8 @@ program
   .option('--distance <km>', 'fibre length of the emulated QKD link part', '10')
   .option('--no-link', 'skip the QKD link part (two modules on emulated boards)')
   .option('--no-network', 'skip the key-management network part')
-  .action(async (opts: { blocks: string; seed: string; nodes: string; distance: string; link: boolean; network: boolean }) => {
+  .option('--no-control', 'skip the control-layer part')
+  .action(async (opts: { blocks: string; seed: string; nodes: string; distance: string; link: boolean; network: boolean; control: boolean }) => {
     const { runDemo } = await import('./demo.js');
     const code = await runDemo({ blocks: Number(opts.blocks), seed: Number(opts.seed) });
     if (code !== 0) {
@@ -37,7 +38,14 @@ program
     if (opts.network) {
       const { runNetworkDemo } = await import('../node/demo-network.js');
       const result = await runNetworkDemo({ nodes: Number(opts.nodes) });
-      process.exitCode = result.identical ? 0 : 1;
+      if (!result.identical) {
+        process.exitCode = 1;
+        return;
+      }
+    }
+    if (opts.control) {
+      const { runControlDemo } = await import('../controller/demo.js');
+      process.exitCode = (await runControlDemo()) ? 0 : 1;
     }
   });
 
@@ -61,6 +69,15 @@ program
   .action(async (opts: { config: string; standby?: boolean; outliveParent?: boolean }) => {
     const { runNodeCommand } = await import('../node/node.js');
     process.exitCode = await runNodeCommand(opts);
+  });
+
+program
+  .command('controller')
+  .description('run a replica of the centralized QKDN controller (state in etcd, or embedded when there is none)')
+  .requiredOption('--config <file>', 'controller configuration (YAML or JSON; see host/controller/README.md)')
+  .action(async (opts: { config: string }) => {
+    const { runControllerCommand } = await import('../controller/command.js');
+    process.exitCode = await runControllerCommand(opts);
   });
 
 program
