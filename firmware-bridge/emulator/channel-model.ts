@@ -362,7 +362,7 @@ export function classTables(model: ChannelModel, source: SourceSettings, pMax: n
     const ys = model.signalProbability(mu);
     const pc = 1 - (1 - ys) * (1 - pd) ** 4;
     // A source brighter than the one this generator was built for would need p > p_max: the
-    // receiver builds a new generator when the fibre reports a new source (receiver.ts).
+    // receiver builds a new generator when the fibre reports a new source (producer.ts).
     t.accept[i] = pMax > 0 ? Math.min(1, pc / pMax) : 0;
     t.sigGivenClick[i] = pc > 0 ? ys / pc : 0;
     const lambda = mu * model.eta;

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 /** `qkdn-edge`: the command line of a trusted node. */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('qkdn-edge')
   .description('Trusted-node runtime for QKD networks (ITU-T Y.3800 series, Y.3818 interworking)')
+  .version(pkg.version, '-V, --version', 'print the version')
   .showHelpAfterError();
 
 program
@@ -15,7 +19,8 @@ program
   .option('--distance <km>', 'fibre length of the emulated QKD link part', '10')
   .option('--no-link', 'skip the QKD link part (two modules on emulated boards)')
   .option('--no-network', 'skip the key-management network part')
-  .action(async (opts: { blocks: string; seed: string; nodes: string; distance: string; link: boolean; network: boolean }) => {
+  .option('--no-control', 'skip the control-layer part')
+  .action(async (opts: { blocks: string; seed: string; nodes: string; distance: string; link: boolean; network: boolean; control: boolean }) => {
     const { runDemo } = await import('./demo.js');
     const code = await runDemo({ blocks: Number(opts.blocks), seed: Number(opts.seed) });
     if (code !== 0) {
@@ -33,11 +38,18 @@ program
     if (opts.network) {
       const { runNetworkDemo } = await import('../node/demo-network.js');
       const result = await runNetworkDemo({ nodes: Number(opts.nodes) });
-      process.exitCode = result.identical ? 0 : 1;
+      if (!result.identical) {
+        process.exitCode = 1;
+        return;
+      }
+    }
+    if (opts.control) {
+      const { runControlDemo } = await import('../controller/demo.js');
+      process.exitCode = (await runControlDemo()) ? 0 : 1;
     }
   });
 
-program
+const bench = program
   .command('bench')
   .description('run benchmark suites (all when none is named)')
   .argument('[suites...]', 'suite names')
@@ -53,9 +65,19 @@ program
   .description('run one trusted node: key manager, Kx to other nodes, ETSI GS QKD 014 API')
   .requiredOption('--config <file>', 'node configuration (YAML or JSON; see host/node/README.md)')
   .option('--standby', 'load, then wait for a line "start" on stdin before opening the data directory')
-  .action(async (opts: { config: string; standby?: boolean }) => {
+  .option('--outlive-parent', 'keep running when the command that started the node ends (by default it stops with it)')
+  .action(async (opts: { config: string; standby?: boolean; outliveParent?: boolean }) => {
     const { runNodeCommand } = await import('../node/node.js');
     process.exitCode = await runNodeCommand(opts);
+  });
+
+program
+  .command('controller')
+  .description('run a replica of the centralized QKDN controller (state in etcd, or embedded when there is none)')
+  .requiredOption('--config <file>', 'controller configuration (YAML or JSON; see host/controller/README.md)')
+  .action(async (opts: { config: string }) => {
+    const { runControllerCommand } = await import('../controller/command.js');
+    process.exitCode = await runControllerCommand(opts);
   });
 
 program
@@ -74,5 +96,14 @@ program
     const { runPkiCommand } = await import('../pki/command.js');
     process.exitCode = await runPkiCommand(action, dir, opts);
   });
+
+// The suites are found by loading the *.bench.ts files: only when bench's help is asked for.
+const args = process.argv.slice(2);
+if ((args[0] === 'bench' && args.some((a) => a === '--help' || a === '-h')) || (args[0] === 'help' && args[1] === 'bench')) {
+  const { discoverSuites } = await import('./bench.js');
+  const suites = await discoverSuites();
+  const width = Math.max(...suites.map((s) => s.name.length));
+  bench.addHelpText('after', `\nSuites:\n${suites.map((s) => `  ${s.name.padEnd(width)}  ${s.description}`).join('\n')}\n`);
+}
 
 await program.parseAsync(process.argv);

@@ -9,7 +9,7 @@
  * Cxi, Mxi; clause 6.1), 1 inside an interworking node (the primed Kxi-1', Kxi-2', Cxi', Mxi';
  * clause 6.2). The messages are the same; an endpoint refuses a ctx it is not configured for.
  * `id` numbers the requests a connection end sends; an answer names its request in `re`.
- * Decoding is strict: the CBOR bounds (cbor-bounds.ts) first, then the envelope, the version,
+ * Decoding is strict: the CBOR structure within BORDER_CBOR_LIMITS first, then the envelope, the version,
  * the type and the body's schema; any failure is a typed IwError and the frame is dropped.
  *
  * | type | message                            | ref. point | answered by                        |
@@ -39,8 +39,7 @@
  * | 0x45 | MxiAccounting                      | Mxi        | -                                  |
  * | 0x4f | MxiSealed (carries any other Mxi)  | Mxi        | -                                  |
  */
-import { Decoder, Encoder } from 'cbor-x';
-import { BORDER_CBOR_LIMITS, checkCborBounds } from './cbor-bounds.js';
+import { decodeCbor, encodeCbor, type CborLimits, type CborValue } from '../../firmware-bridge/protocol/cbor.js';
 import { IwError, IwLimitError } from './errors.js';
 import type { IwMessageSpec, ReferencePoint } from './spec.js';
 import { Kxi1HelloSpec } from './kxi-1/hello.js';
@@ -69,6 +68,23 @@ import { MxiAccountingSpec } from './mxi/accounting.js';
 import { MxiSealedSpec } from './mxi/sealed.js';
 
 export const IW_VERSION = 1;
+
+/** Bytes of one border payload. */
+export const BORDER_PAYLOAD_BYTES = 1024 * 1024;
+
+/**
+ * Limits of the structural check every payload from a peer passes before cbor-x builds anything
+ * (the board protocol's checker, firmware-bridge/protocol/cbor.ts: depth, entries per container,
+ * string length, items in all, text map keys, valid UTF-8, no tags or indefinite lengths; cbor-x's
+ * own limits are process-wide). Wider than a board's: a relay carries up to 4096 key IDs and
+ * 512 KiB of ciphertext.
+ */
+export const BORDER_CBOR_LIMITS: CborLimits = {
+  maxDepth: 8,
+  maxItems: 8192,
+  maxStringLength: 512 * 1024,
+  maxTotalItems: 65536,
+};
 
 export const MESSAGE_SPECS = [
   Kxi1HelloSpec,
@@ -117,22 +133,11 @@ export function referencePointLabel(rp: ReferencePoint, ctx: IwContext): string 
 const byType = new Map<number, Spec>(MESSAGE_SPECS.map((s) => [s.type, s]));
 const byName = new Map<string, Spec>(MESSAGE_SPECS.map((s) => [s.name, s]));
 
-// Definite-length maps with text keys, byte strings untagged: plain RFC 8949 that any CBOR library reads.
-const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true, tagUint8Array: false });
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
-
 /**
- * cbor-x writes numbers of 2^32 and more as float64; the border's encoding writes every integer in
- * its shortest integer form (RFC 8949 preferred serialisation), so times in epoch milliseconds are
- * uint64 on the wire. cbor-x reads those back as BigInt, which become numbers again when safe.
+ * The encoding (the board protocol's, firmware-bridge/protocol/cbor.ts) writes every integer in its
+ * shortest integer form, so times in epoch milliseconds are uint64 on the wire; cbor-x reads those
+ * back as BigInt, which become numbers again when safe.
  */
-function intsForCbor(v: unknown): unknown {
-  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) > 0xffffffff ? BigInt(v) : v;
-  if (Array.isArray(v)) return v.map(intsForCbor);
-  if (typeof v === 'object' && v !== null && !(v instanceof Uint8Array)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, intsForCbor(x)]));
-  return v;
-}
-
 function intsFromCbor(v: unknown): unknown {
   if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
   if (Array.isArray(v)) return v.map(intsFromCbor);
@@ -153,25 +158,24 @@ export function wireBody<N extends IwMessageName>(name: N, body: IwBody<N>): Rec
 
 /** The border's CBOR encoding of any value (digests are taken over it, so it must be canonical). */
 export function canonicalCbor(value: unknown): Buffer {
-  return encoder.encode(intsForCbor(value));
+  const b = encodeCbor(value as CborValue);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** The CBOR payload of a message (no length prefix). */
 export function encodePayload<N extends IwMessageName>(name: N, id: number, body: IwBody<N>, ctx: IwContext = 'border'): Buffer {
   const spec = specOf(name);
-  const payload = encoder.encode([IW_VERSION, spec.type, id, ctx === 'iwn' ? 1 : 0, intsForCbor(spec.encode(body))]);
-  if (payload.length > BORDER_CBOR_LIMITS.bytes) throw new IwLimitError('bytes', `${name}: ${payload.length} bytes exceeds the ${BORDER_CBOR_LIMITS.bytes}-byte frame limit`);
+  const payload = canonicalCbor([IW_VERSION, spec.type, id, ctx === 'iwn' ? 1 : 0, spec.encode(body)]);
+  if (payload.length > BORDER_PAYLOAD_BYTES) throw new IwLimitError('bytes', `${name}: ${payload.length} bytes exceeds the ${BORDER_PAYLOAD_BYTES}-byte frame limit`);
   return payload;
 }
 
 export function decodePayload(payload: Uint8Array): IwMessage {
-  checkCborBounds(payload);
-  let v: unknown;
-  try {
-    v = decoder.decode(payload);
-  } catch (e) {
-    throw new IwError('ERR_IW_DECODE', `not CBOR: ${(e as Error).message}`);
-  }
+  if (payload.length > BORDER_PAYLOAD_BYTES) throw new IwLimitError('bytes', `payload of ${payload.length} bytes exceeds ${BORDER_PAYLOAD_BYTES}`);
+  // the structure is checked against the border limits before cbor-x builds anything
+  const r = decodeCbor(payload, BORDER_CBOR_LIMITS);
+  if (!r.ok) throw new IwLimitError('structure', `CBOR: ${r.reason}`);
+  const v = r.value;
   if (!Array.isArray(v) || v.length !== 5) throw new IwError('ERR_IW_DECODE', 'envelope: expected [version, type, id, ctx, body]');
   const [version, type, id, ctx, body] = v as [unknown, unknown, unknown, unknown, unknown];
   if (version !== IW_VERSION) throw new IwError('ERR_IW_VERSION', `envelope: version ${String(version)}, this node speaks ${IW_VERSION}`);
@@ -194,7 +198,7 @@ export class FrameReader {
   #buf: Buffer = Buffer.alloc(0);
   readonly #max: number;
 
-  constructor(max = BORDER_CBOR_LIMITS.bytes) {
+  constructor(max = BORDER_PAYLOAD_BYTES) {
     this.#max = max;
   }
 

@@ -54,7 +54,7 @@ export function defineMessage<N extends string, T>(def: IwMessageDef<N, T>): IwM
   };
 }
 
-/** Limits shared by the message schemas (the CBOR bounds in cbor-bounds.ts bound everything else too). */
+/** Limits shared by the message schemas (BORDER_CBOR_LIMITS in messages.ts bounds everything else too). */
 export const LIMITS = {
   /** Keys in one relay, supply or void. */
   keys: 4096,

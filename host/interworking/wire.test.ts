@@ -2,10 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { Encoder } from 'cbor-x';
-import { decodePayload, encodeFrame, encodePayload, FrameReader, MESSAGE_SPECS, referencePointLabel } from './messages.js';
+import { BORDER_CBOR_LIMITS, BORDER_PAYLOAD_BYTES, decodePayload, encodeFrame, encodePayload, FrameReader, MESSAGE_SPECS, referencePointLabel } from './messages.js';
 import { IwDecodeError, IwError, IwLimitError } from './errors.js';
-import { checkCborBounds, BORDER_CBOR_LIMITS } from './cbor-bounds.js';
 import { STATUS } from './status.js';
+import { qxUnitDigest } from './kxi-1/key-sync.js';
 
 const raw = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true, tagUint8Array: false });
 const cborUint = (n: number) => (n < 24 ? n.toString(16).padStart(2, '0') : `18${n.toString(16).padStart(2, '0')}`);
@@ -94,20 +94,20 @@ test('a sender is held to the schema too: encoding an invalid body throws', () =
   assert.throws(() => encodePayload('Kxi1Ack', 1, { re: 1, status: 'bogus' as never }), (e: unknown) => e instanceof IwDecodeError);
 });
 
-test('decoder limits: depth, container length, item count, string length, tags, indefinite forms, trailing bytes', () => {
-  const lim = (b: Uint8Array, which: string) => assert.throws(() => checkCborBounds(b), (e: unknown) => e instanceof IwLimitError && e.limit === which);
+test('decoder limits: depth, container length, item count, string length, tags, indefinite forms, map keys, trailing bytes', () => {
+  const lim = (b: Uint8Array, why: RegExp) => assert.throws(() => decodePayload(b), (e: unknown) => e instanceof IwLimitError && why.test(e.message));
   let deep: unknown = 1;
   for (let i = 0; i < 12; i++) deep = [deep];
-  lim(raw.encode(deep), 'depth');
-  lim(Buffer.from('9a00ffffff', 'hex'), 'container'); // an array announcing 16 M entries in 5 bytes
-  lim(raw.encode([new Array(BORDER_CBOR_LIMITS.container).fill([1, 1, 1, 1, 1, 1, 1, 1, 1])]), 'items');
-  lim(Buffer.from('5a00100000', 'hex'), 'string');
-  lim(Buffer.from('c11a00000000', 'hex'), 'form'); // tag 1
-  lim(Buffer.from('9f01ff', 'hex'), 'form'); // indefinite array
-  lim(Buffer.from('0101', 'hex'), 'trailing');
-  lim(Buffer.from('82', 'hex'), 'truncated');
-  lim(new Uint8Array(BORDER_CBOR_LIMITS.bytes + 1), 'bytes');
-  checkCborBounds(Buffer.from(MESSAGE_SPECS[1].vector, 'hex'));
+  lim(raw.encode(deep), /nesting deeper than 8/);
+  lim(Buffer.from('9a00ffffff', 'hex'), /container of 16777215 entries/); // an array announcing 16 M entries in 5 bytes
+  lim(raw.encode([new Array(BORDER_CBOR_LIMITS.maxItems).fill([1, 1, 1, 1, 1, 1, 1, 1, 1])]), /more than 65536 items/);
+  lim(Buffer.from('5a00100000', 'hex'), /string of 1048576 bytes/);
+  lim(Buffer.from('c11a00000000', 'hex'), /tags not allowed/);
+  lim(Buffer.from('9f01ff', 'hex'), /indefinite length/);
+  lim(Buffer.from('a10101', 'hex'), /map key is not a text string/);
+  lim(Buffer.from('0101', 'hex'), /trailing/);
+  lim(Buffer.from('82', 'hex'), /truncated/);
+  assert.throws(() => decodePayload(new Uint8Array(BORDER_PAYLOAD_BYTES + 1)), (e: unknown) => e instanceof IwLimitError && e.limit === 'bytes');
 });
 
 test('property: arbitrary bytes decode to a message or an IwError, nothing else', () => {
@@ -174,8 +174,19 @@ test('FrameReader reassembles fragmented frames and refuses an oversized announc
   for (let i = 0; i < all.length; i += 7) out.push(...r.push(all.subarray(i, i + 7)));
   assert.equal(out.map((p) => decodePayload(p).name), MESSAGE_SPECS.map((s) => s.name));
   const huge = Buffer.alloc(4);
-  huge.writeUInt32BE(BORDER_CBOR_LIMITS.bytes + 1);
+  huge.writeUInt32BE(BORDER_PAYLOAD_BYTES + 1);
   assert.throws(() => new FrameReader().push(huge), (e: unknown) => e instanceof IwLimitError);
+});
+
+test('Kxi1KeySync digest: the same unused units give the same digest whatever their order, one unit less another', () => {
+  const ids = ['8c0d6a0e-5f1b-8a2c-b3d4-e5f60718293a', '11111111-2222-4333-8444-555555555555', '3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a'];
+  const d = qxUnitDigest(ids);
+  assert.is(d.length, 32);
+  assert.equal(qxUnitDigest([...ids].reverse()), d);
+  assert.not.equal(qxUnitDigest(ids.slice(1)), d);
+  assert.is(Buffer.from(qxUnitDigest([])).toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'); // SHA-256 of nothing
+  const m = decodePayload(encodePayload('Kxi1KeySync', 1, { qx: 'qx-ab', high: 9, available: 3, digest: d }));
+  assert.equal(m.name === 'Kxi1KeySync' && m.body.digest, d);
 });
 
 test.run();

@@ -140,6 +140,16 @@ export class NoRouteError extends KmError {
   }
 }
 
+/** A Router gave a route this KM cannot use (unknown link, wrong ends, a loop): refused before any key is taken. */
+export class InvalidRouteError extends NoRouteError {
+  readonly reason: string;
+  constructor(from: string, to: string, reason: string) {
+    super(from, to);
+    this.reason = reason;
+    this.message = `invalid relay route from ${from} to ${to}: ${reason}`;
+  }
+}
+
 /** The caller may not do this (wrong SAE, foreign key, wrong peer). Deliberately vague. */
 export class NotPermittedError extends KmError {
   constructor(message: string) {

@@ -145,7 +145,7 @@ onLine('a relay that breaks mid-route is rolled back: keys voided at the destina
   // A burned its hop-0 units; B burned its pads towards C (C was down) and queued a Void for C.
   const burnedAtA = [...net.node('A').store.records()].filter((r) => r.purpose === 'relay' && r.state === 'failed');
   assert.ok(burnedAtA.length >= 2);
-  await eventually(() => [...net.node('B').store.records()].some((r) => r.peer === 'C' && r.state === 'failed'), 3000, 'B burns pads to C');
+  await eventually(() => [...net.node('B').store.records()].some((r) => r.peer === 'C' && r.state === 'failed'), 30_000, 'B burns pads to C');
   const pending = net.node('B').store.outbox('C');
   assert.ok(pending.length >= 1, 'B queued a Void for C');
   const voided = pending.flatMap((p) => p.ids);

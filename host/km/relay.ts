@@ -1,7 +1,9 @@
 /**
  * Key relay (ITU-T Q.4163 clause 8): new keys carried hop by hop under one-time pads from this KM
  * to a KM it shares no link with, ending in the relay pool the two share. The source asks its
- * Router for the route when the relay starts; each hop is carried by the RelayHopHandler serving
+ * Router for the route when the relay starts and, after a failed attempt (voided like any failed
+ * relay), again with the failed links to avoid, until one completes, `maxAttempts` have been made
+ * or the relay's deadline has passed; each hop is carried by the RelayHopHandler serving
  * the next node (Kx KeyRelay by default). Every node of the route consumes the pads of its hops
  * whatever happens; on failure the source burns its units and voids the keys at the destination.
  * The destination confirms with KeyRelayCompletionNotification, accepted only from it (and a
@@ -9,10 +11,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { KeyChange } from './key-store.js';
-import { linkBetween } from './topology.js';
-import { InsufficientKeysError, NotPermittedError, PeerRefusedError } from './errors.js';
+import { linkBetween, type Topology } from './topology.js';
+import { InsufficientKeysError, InvalidRouteError, NotPermittedError, PeerRefusedError } from './errors.js';
 import { concat, OK, type Kma } from './kma.js';
-import type { Router } from './routing.js';
+import type { RelayRoute, Router } from './routing.js';
 import type { RelayHopHandlers } from './relay-hop.js';
 import type { KxAnswer } from './kx/transport.js';
 import type { KeyRelay } from './kx/key-relay.js';
@@ -23,6 +25,10 @@ import { publishRelay, publishRelayHop } from './diagnostics.js';
 export interface RelayOptions {
   /** Time allowed to a whole relay, per hop. */
   readonly relayHopTimeoutMs: number;
+  /** Time allowed to a whole relay, all attempts together (default: 8 hops' worth). */
+  readonly relayDeadlineMs?: number;
+  /** Routes tried before the relay gives up (default 4). */
+  readonly maxAttempts?: number;
 }
 
 interface RelayWaiter {
@@ -41,6 +47,24 @@ function xorInto(dst: Uint8Array, src: Uint8Array): void {
   for (let i = 0; i < dst.length; i++) dst[i]! ^= src[i]!;
 }
 
+/**
+ * A route from a Router is checked against this KM's topology before any key is taken: it must
+ * run from here to `dest` without a loop, over links the topology has, with `links` naming them.
+ * Anything else is refused with a typed InvalidRouteError instead of becoming a broken relay.
+ */
+export function checkRoute(t: Topology, from: string, dest: string, r: RelayRoute): void {
+  const bad = (why: string) => new InvalidRouteError(from, dest, why);
+  const n = r.nodes;
+  if (n[0] !== from || n[n.length - 1] !== dest) throw bad(`it runs from ${n[0] ?? '?'} to ${n[n.length - 1] ?? '?'}`);
+  if (new Set(n).size !== n.length) throw bad('it visits a node twice');
+  if (r.links.length !== n.length - 1) throw bad(`${r.links.length} links for ${n.length - 1} hops`);
+  for (let i = 0; i + 1 < n.length; i++) {
+    const l = t.links.find((x) => x.id === r.links[i]);
+    if (!l) throw bad(`no link ${r.links[i]} in this KM's topology`);
+    if (!(l.ends.includes(n[i]!) && l.ends.includes(n[i + 1]!))) throw bad(`link ${l.id} does not join ${n[i]} and ${n[i + 1]}`);
+  }
+}
+
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export class KeyRelayService {
@@ -48,6 +72,8 @@ export class KeyRelayService {
   readonly #router: Router;
   readonly #hops: RelayHopHandlers;
   readonly #hopMs: number;
+  readonly #deadlineMs: number;
+  readonly #maxAttempts: number;
   readonly #relays = new Map<string, RelayWaiter>();
 
   constructor(kma: Kma, router: Router, hops: RelayHopHandlers, o: RelayOptions) {
@@ -55,6 +81,8 @@ export class KeyRelayService {
     this.#router = router;
     this.#hops = hops;
     this.#hopMs = o.relayHopTimeoutMs;
+    this.#deadlineMs = o.relayDeadlineMs ?? 8 * o.relayHopTimeoutMs;
+    this.#maxAttempts = o.maxAttempts ?? 4;
   }
 
   /** Ends every relay still waiting for its completion (the key manager is stopping). */
@@ -67,13 +95,34 @@ export class KeyRelayService {
    * Resolves with their IDs once the destination has confirmed; on failure everything used is
    * burned at both ends of every hop and the keys are voided at the destination.
    */
-  async relay(dest: string, count: number): Promise<string[]> {
+  async relay(dest: string, count: number, o: { readonly priority?: number } = {}): Promise<string[]> {
+    // One relay, several attempts: each asks the Router again, avoiding the links that failed,
+    // until one completes, the deadline passes or no route is left (the caller gets that error).
+    const relayId = randomUUID();
+    const deadline = Date.now() + this.#deadlineMs;
+    const avoid = new Set<string>();
+    let failed: Error | null = null;
+    for (let attempt = 0; ; attempt++) {
+      const req = { relayId, from: this.#kma.nodeId, to: dest, units: count, deadline, priority: o.priority ?? 0, attempt, avoidLinks: [...avoid] };
+      // After a failure, no other route means the failure stands: the caller hears of it, not of the search.
+      const route = failed ? await this.#router.route(req).catch(() => Promise.reject(failed)) : await this.#router.route(req);
+      checkRoute(this.#kma.topology, this.#kma.nodeId, dest, route);
+      const r = await this.#attempt(dest, count, route.nodes);
+      if ('keys' in r) return r.keys;
+      // The links touching the node that reported the failure: the hop into it or out of it broke.
+      const h = r.hop ?? 0;
+      for (const i of [h - 1, h]) if (i >= 0 && i < route.links.length) avoid.add(route.links[i]!);
+      failed = r.error;
+      if (attempt + 1 >= this.#maxAttempts || Date.now() >= deadline) throw r.error;
+    }
+  }
+
+  /** One attempt over `path`: the relayed keys, or the failure (everything it used burned and voided). */
+  async #attempt(dest: string, count: number, path: readonly string[]): Promise<{ keys: string[] } | { error: Error; hop: number | undefined }> {
     const kma = this.#kma;
     const t0 = performance.now();
     const relay = randomUUID();
     const hopMs = this.#hopMs;
-    // The deadline is known only once the route's length is; the router gets a first estimate.
-    const { nodes: path } = await this.#router.route({ relayId: relay, from: kma.nodeId, to: dest, units: count, deadline: Date.now() + hopMs, priority: 0, attempt: 0, avoidLinks: [] });
     if (path.length < 3) throw new NotPermittedError(`${dest} shares a link with ${kma.nodeId}: no relay needed`);
     const first = path[1]!;
     const units = await kma.takeLink(first, count);
@@ -129,7 +178,7 @@ export class KeyRelayService {
       });
       for (const b of bytes) b.fill(0);
       report('completed');
-      return keys;
+      return { keys };
     }
     await kma.burn(
       units,
@@ -141,7 +190,7 @@ export class KeyRelayService {
     );
     report('failed', outcome.hop, outcome.reason);
     // The status is the failing hop's code when it gave one (e.g. ERR_KM_INSUFFICIENT_KEYS).
-    throw new PeerRefusedError(path[outcome.hop ?? 0] ?? dest, outcome.status ?? 'ERR_KM_RELAY_FAILED', `relay to ${dest} failed at hop ${outcome.hop ?? '?'}: ${outcome.reason ?? 'unknown'}`);
+    return { hop: outcome.hop, error: new PeerRefusedError(path[outcome.hop ?? 0] ?? dest, outcome.status ?? 'ERR_KM_RELAY_FAILED', `relay to ${dest} failed at hop ${outcome.hop ?? '?'}: ${outcome.reason ?? 'unknown'}`) };
   }
 
   /** A relay's end, from the destination (completed) or from the node where it broke (failed). */

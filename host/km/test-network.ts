@@ -14,6 +14,7 @@ import { KeyManager } from './key-manager.js';
 import { KxTransport, type KxEndpoint } from './kx/transport.js';
 import { SimulatedKeySource } from './simulated-key-source.js';
 import type { Topology, TopologyLink } from './topology.js';
+import type { Router } from './routing.js';
 
 export interface TestNode {
   readonly id: string;
@@ -45,6 +46,8 @@ export interface TestNetworkOptions {
   readonly rate?: number;
   readonly maxKeyCount?: number;
   readonly peerTimeoutMs?: number;
+  /** Each node's relay router (default: the key manager's StaticRouter). */
+  readonly router?: (nodeId: string) => Router;
 }
 
 export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwork> {
@@ -77,7 +80,7 @@ export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwo
       onRequest: (peer, m) => km!.handleKx(peer, m),
     });
     // Generous timeouts: a stopped peer is refused at once anyway, and a loaded CI machine can stall a process for seconds.
-    km = new KeyManager({ nodeId: id, store, topology, transport: kx, unitBits, maxKeyCount: o.maxKeyCount ?? 100_000, peerTimeoutMs: o.peerTimeoutMs ?? 8000, relayHopTimeoutMs: 4000, syncIntervalMs: 100 });
+    km = new KeyManager({ nodeId: id, store, topology, transport: kx, unitBits, maxKeyCount: o.maxKeyCount ?? 100_000, peerTimeoutMs: o.peerTimeoutMs ?? 8000, relayHopTimeoutMs: 4000, syncIntervalMs: 100, ...(o.router ? { router: o.router(id) } : {}) });
     await kx.listen();
     await km.start();
     for (const l of links)

@@ -12,7 +12,8 @@ import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { KmConfigError } from '../km/errors.js';
-import { describeSchemaErrors, parseNetworkConfig, type NetworkConfig } from '../km/network-config.js';
+import { dataDirProblem } from './data-dir.js';
+import { parseNetworkConfig, schemaConfigError, type NetworkConfig } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 
 export type { KeySourceConfig, LinkConfig, NetworkConfig, QkdSourceConfig, SimulatedSourceConfig } from '../km/network-config.js';
@@ -27,7 +28,12 @@ export interface LocalConfig {
   /** Key management events printed as JSON lines on stdout (default: relay and sync). */
   readonly events?: readonly EventKind[];
   readonly tls: { readonly ca: string; readonly cert: string; readonly key: string };
-  readonly api: { readonly host: string; readonly port: number };
+  readonly api: {
+    readonly host: string;
+    readonly port: number;
+    /** Requests each SAE may send per window (default 2000 a second). */
+    readonly rateLimit?: { readonly max: number; readonly windowMs: number };
+  };
   readonly kx: { readonly host: string; readonly port: number };
   readonly km: {
     readonly unitBits: number;
@@ -75,7 +81,13 @@ export const LOCAL_SCHEMA = {
     events: { type: 'array', uniqueItems: true, items: { enum: ['relay', 'hop', 'supply', 'sync'] } },
     storage: { type: 'object', additionalProperties: false, properties: { passphraseEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } } },
     tls: { type: 'object', additionalProperties: false, required: ['ca', 'cert', 'key'], properties: { ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } } },
-    api: ENDPOINT,
+    api: {
+      ...ENDPOINT,
+      properties: {
+        ...ENDPOINT.properties,
+        rateLimit: { type: 'object', additionalProperties: false, required: ['max', 'windowMs'], properties: { max: { type: 'integer', minimum: 1 }, windowMs: { type: 'integer', minimum: 1, maximum: 3_600_000 } } },
+      },
+    },
     kx: ENDPOINT,
     km: {
       type: 'object',
@@ -107,9 +119,9 @@ export function parseConfig(text: string, baseDir: string, format: 'yaml' | 'jso
   try {
     raw = format === 'json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new KmConfigError('config', `not valid ${format.toUpperCase()}: ${(e as Error).message}`);
+    throw new KmConfigError('(top level)', `not valid ${format.toUpperCase()}: ${String((e as Error).message).split('\n')[0]}`);
   }
-  if (!validate(raw)) throw new KmConfigError('config', describeSchemaErrors(validate.errors));
+  if (!validate(raw)) throw schemaConfigError(validate.errors);
   const c = raw as unknown as Omit<LocalConfig, 'km'> & { km?: Partial<LocalConfig['km']>; network: unknown };
   const km = { ...KM_DEFAULTS, ...c.km };
   const cfg: NodeConfig = {
@@ -123,6 +135,29 @@ export function parseConfig(text: string, baseDir: string, format: 'yaml' | 'jso
   return cfg;
 }
 
+/**
+ * A configuration error with the file it is in: `A.yaml: network.links[0].source.seed: must
+ * match pattern ...` (one line: the file, the field, the problem).
+ */
+export class ConfigFileError extends KmConfigError {
+  readonly file: string;
+  readonly field: string;
+  constructor(file: string, e: KmConfigError) {
+    super(file, e.message);
+    this.file = file;
+    this.field = e.path;
+  }
+}
+
+function inFile<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ConfigFileError || !(e instanceof KmConfigError)) throw e;
+    throw new ConfigFileError(file, e);
+  }
+}
+
 /** The network part from a file of its own (YAML or JSON). */
 export function loadNetworkConfig(path: string): NetworkConfig {
   let raw: unknown;
@@ -130,19 +165,21 @@ export function loadNetworkConfig(path: string): NetworkConfig {
     const text = readFileSync(path, 'utf8');
     raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new KmConfigError(path, `cannot read the network configuration: ${(e as Error).message}`);
+    throw new KmConfigError(path, `cannot read the network configuration: ${oneLine(e)}`);
   }
-  return parseNetworkConfig(raw);
+  return inFile(path, () => parseNetworkConfig(raw));
 }
+
+const oneLine = (e: unknown) => String((e as Error).message).split('\n')[0]!;
 
 export function loadConfig(path: string): NodeConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new KmConfigError(path, `cannot read: ${(e as Error).message}`);
+    throw new KmConfigError(path, `cannot read: ${oneLine(e)}`);
   }
-  return parseConfig(text, dirname(resolve(path)), path.endsWith('.json') ? 'json' : 'yaml');
+  return inFile(path, () => parseConfig(text, dirname(resolve(path)), path.endsWith('.json') ? 'json' : 'yaml'));
 }
 
 /** Cross-references of the node's own part (the network's are checked with it). */
@@ -151,6 +188,8 @@ function check(c: NodeConfig): void {
     throw new KmConfigError(path, msg);
   };
   if (!c.network.nodes.some((n) => n.id === c.node)) fail('node', `${c.node} is not in network.nodes`);
+  const dir = dataDirProblem(c.dataDir);
+  if (dir) fail('dataDir', dir);
   const k = c.km;
   if (!(k.minKeySize <= k.keySize && k.keySize <= k.maxKeySize)) fail('km', 'need minKeySize <= keySize <= maxKeySize');
   if (Math.ceil(k.maxKeySize / k.unitBits) * k.maxKeyPerRequest > 8192) fail('km', 'maxKeyPerRequest × units per key of maxKeySize must stay within 8192 units (one Kx message)');

@@ -1,0 +1,85 @@
+/**
+ * What the control layer tells observers (the QCLM of the manager, metrics, tests) through named
+ * node:diagnostics_channel channels, so that nothing here imports its observers.
+ *
+ * | channel                      | message        | when                                                |
+ * |------------------------------|----------------|-----------------------------------------------------|
+ * | qkdn:controller:route        | RouteEvent     | a route was computed or refused                     |
+ * | qkdn:controller:session      | SessionEvent   | a relay session was admitted, released or voided    |
+ * | qkdn:controller:trigger      | TriggerEvent   | a rerouting trigger fired                           |
+ * | qkdn:controller:policy       | PolicyEvent    | a supply request was refused by policy              |
+ * | qkdn:controller:lsa          | LsaEvent       | a link-state advertisement was accepted or refused  |
+ * | qkdn:controller:leader       | LeaderEvent    | a centralized replica became leader or stepped down |
+ */
+import { channel } from 'node:diagnostics_channel';
+
+export const CHANNELS = {
+  route: 'qkdn:controller:route',
+  session: 'qkdn:controller:session',
+  trigger: 'qkdn:controller:trigger',
+  policy: 'qkdn:controller:policy',
+  lsa: 'qkdn:controller:lsa',
+  leader: 'qkdn:controller:leader',
+} as const;
+
+export interface RouteEvent {
+  readonly relay: string;
+  readonly from: string;
+  readonly to: string;
+  readonly attempt: number;
+  readonly outcome: 'routed' | 'refused';
+  readonly route?: readonly string[];
+  readonly reason?: string;
+  readonly computeMs: number;
+}
+
+export interface SessionEvent {
+  readonly relay: string;
+  readonly event: 'admitted' | 'completed' | 'failed' | 'rerouted' | 'expired' | 'voided';
+  readonly route: readonly string[];
+  readonly attempt: number;
+}
+
+export interface TriggerEvent {
+  readonly reason: string;
+  readonly links: readonly string[];
+  readonly node?: string;
+  readonly voided: number;
+}
+
+export interface PolicyEvent {
+  readonly master: string;
+  readonly slaves: readonly string[];
+  readonly code: string;
+  readonly reason: string;
+}
+
+export interface LsaEvent {
+  readonly node: string;
+  readonly origin: string;
+  readonly seq: number;
+  readonly outcome: 'accepted' | 'stale' | 'bad-signature' | 'unknown-origin' | 'malformed';
+  readonly from: string | null;
+}
+
+export interface LeaderEvent {
+  readonly replica: string;
+  readonly event: 'elected' | 'stepped-down';
+  readonly reason?: string;
+}
+
+const ch = {
+  route: channel(CHANNELS.route),
+  session: channel(CHANNELS.session),
+  trigger: channel(CHANNELS.trigger),
+  policy: channel(CHANNELS.policy),
+  lsa: channel(CHANNELS.lsa),
+  leader: channel(CHANNELS.leader),
+};
+
+export const publishRoute = (e: RouteEvent): void => void (ch.route.hasSubscribers && ch.route.publish(e));
+export const publishSession = (e: SessionEvent): void => void (ch.session.hasSubscribers && ch.session.publish(e));
+export const publishTrigger = (e: TriggerEvent): void => void (ch.trigger.hasSubscribers && ch.trigger.publish(e));
+export const publishPolicy = (e: PolicyEvent): void => void (ch.policy.hasSubscribers && ch.policy.publish(e));
+export const publishLsa = (e: LsaEvent): void => void (ch.lsa.hasSubscribers && ch.lsa.publish(e));
+export const publishLeader = (e: LeaderEvent): void => void (ch.leader.hasSubscribers && ch.leader.publish(e));

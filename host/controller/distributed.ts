@@ -1,0 +1,107 @@
+/**
+ * The distributed form: a controller in every node. Its view is filled from the link-state
+ * database (flooding/), which its own node feeds with the node's links as its key manager sees
+ * them: stock from the store, status from Cq reports of the node's QKD modules (a link whose
+ * peer KM this node cannot reach over Kx is advertised OFF, whatever the module says). It is the
+ * node's relay Router, so every node computes routes from the same database.
+ */
+import { ControllerView, type LinkPhysState, type NetworkConfig } from './view.js';
+import { SessionControl } from './sessions.js';
+import { ControllerRouter, type RelayRoute, type RelayRouteRequest, type Router } from './router.js';
+import { FloodingNode, type FloodingOptions } from './flooding/flooding.js';
+import type { AdvertisedLink } from './flooding/link-state-advertisement.js';
+import { publishTrigger } from './diagnostics.js';
+
+/** What the controller reads of its node's key manager. */
+export interface LocalKm {
+  /** Available units of the link shared with `peer`. */
+  stockUnits(peer: string): number;
+  /** Whether the peer KM is reachable now (an open Kx connection). */
+  reachable(peer: string): boolean;
+}
+
+export interface DistributedOptions extends Omit<FloodingOptions, 'localLinks'> {
+  readonly config: NetworkConfig;
+  readonly configVersion?: number;
+  readonly unitBits: number;
+  readonly lowWaterUnits: number;
+  readonly km: LocalKm;
+  /** How often the node's own links are looked at for changes worth advertising. */
+  readonly pollMs?: number;
+}
+
+const DEFAULT_PHYS: LinkPhysState = { status: 'ACTIVE', skr: 0, eskr: 0, qber: 0, qberAlarm: false };
+
+export class DistributedController implements Router {
+  readonly view: ControllerView;
+  readonly sessions = new SessionControl();
+  readonly router: ControllerRouter;
+  readonly flooding: FloodingNode;
+  readonly #o: DistributedOptions;
+  readonly #phys = new Map<string, LinkPhysState>();
+  #last = '';
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(o: DistributedOptions) {
+    this.#o = o;
+    this.view = new ControllerView({ unitBits: o.unitBits, lowWaterUnits: o.lowWaterUnits });
+    this.view.configure(o.config, o.configVersion ?? 1);
+    this.router = new ControllerRouter(this.view, this.sessions);
+    this.view.on('trigger', (t) => {
+      const voided = this.sessions.onTrigger(t);
+      publishTrigger({ reason: t.reason, links: t.links, ...(t.node ? { node: t.node } : {}), voided: voided.length });
+    });
+    this.flooding = new FloodingNode({ ...o, localLinks: () => this.#localLinks() });
+    this.flooding.on('lsdb', () => this.flooding.applyTo(this.view));
+  }
+
+  /** Cq: a QKD module of this node reported its link. */
+  reportLink(link: string, phys: LinkPhysState): void {
+    this.#phys.set(link, phys);
+    this.#check();
+  }
+
+  #localLinks(): AdvertisedLink[] {
+    const me = this.#o.nodeId;
+    return this.view
+      .links()
+      .filter((l) => l.ends.includes(me))
+      .map((l) => {
+        const peer = l.ends[0] === me ? l.ends[1] : l.ends[0];
+        const phys = this.#phys.get(l.id) ?? DEFAULT_PHYS;
+        return { link: l.id, peer, ...phys, status: this.#o.km.reachable(peer) ? phys.status : 'OFF', stockBits: this.#o.km.stockUnits(peer) * this.#o.unitBits, consumptionBps: 0 };
+      });
+  }
+
+  /** Advertises when a link's status changed or its stock moved across a band (low water, then by 10 %). */
+  #check(): void {
+    const lw = Math.max(1, this.#o.lowWaterUnits);
+    const sig = this.#localLinks()
+      .map((l) => {
+        const u = l.stockBits / this.#o.unitBits;
+        const band = u < 2 * lw ? Math.floor(u) : Math.floor(Math.log(u) / Math.log(1.1));
+        return `${l.link}:${l.status}:${l.qberAlarm}:${band}`;
+      })
+      .join('|');
+    if (sig === this.#last) return;
+    this.#last = sig;
+    this.flooding.changed();
+  }
+
+  async start(): Promise<number> {
+    const port = await this.flooding.start();
+    this.#timer = setInterval(() => this.#check(), this.#o.pollMs ?? 100);
+    this.#timer.unref();
+    return port;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.sessions.close();
+    await this.flooding.stop();
+  }
+
+  route(req: RelayRouteRequest): Promise<RelayRoute> {
+    return this.router.route(req);
+  }
+}
