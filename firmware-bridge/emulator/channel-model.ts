@@ -175,6 +175,11 @@ export class ChannelModel {
   private hiMix1 = 0;
   private hiMix2 = 0;
 
+  /** The thresholds txSetting and eveState compare hashes with (for the detection kernel, which hashes the same). */
+  hashCuts(): { readonly classCuts: Float64Array; readonly zThreshold: number; readonly eveThreshold: number } {
+    return { classCuts: this.classCuts, zThreshold: this.zThreshold, eveThreshold: this.eveThreshold };
+  }
+
   /** The transmitter's choice for a slot: SETTINGS byte (value, basis, class). */
   txSetting(slot: number): number {
     // slotHash(seed, slot, 1 and 2), with the high word's mixing cached (it changes every 2^32 slots).
@@ -303,6 +308,8 @@ function validate(p: ChannelParams): void {
 
 /** Gap table buckets: the top 32 - GAP_SHIFT bits of a random word. */
 const GAP_SHIFT = 20;
+/** Entries of the gap table (the top 32 - GAP_SHIFT bits of a word index it). */
+export const GAP_ENTRIES = 2 ** (32 - GAP_SHIFT);
 
 /** Where the transmitter was emitting, as the receiver learns it through the fibre. */
 export interface EmissionInterval {
@@ -310,6 +317,81 @@ export interface EmissionInterval {
   /** Exclusive; Infinity while still emitting. */
   readonly to: number;
   readonly source: SourceSettings;
+}
+
+/**
+ * p_max of the candidate process: the largest per-slot click probability of any class any
+ * emission may use (the largest mean photon number), darks included.
+ */
+export function candidateProbability(model: ChannelModel, emissions: readonly EmissionInterval[]): number {
+  let muMax = 0;
+  for (const e of emissions) for (const m of e.source.mu) muMax = Math.max(muMax, m);
+  muMax = Math.max(muMax, ...model.params.source.mu);
+  return 1 - (1 - model.signalProbability(muMax)) * (1 - model.params.detector.darkCountProbability) ** 4;
+}
+
+/**
+ * Geometric gaps by table: floor(log(u) / log(1 - p_max)) for u = (k + 1) / 2^32 is monotone in
+ * k, so wherever both ends of a bucket of k give the same gap every k inside does too; the
+ * table holds it (-1 where they differ, then the log is taken). Same values as the formula, a
+ * fraction of the cost.
+ */
+export function fillGapTable(t: Int32Array, logQ: number): void {
+  const width = 2 ** GAP_SHIFT;
+  for (let b = 0; b < t.length; b++) {
+    const lo = Math.floor(Math.log((b * width + 1) / TWO32) / logQ);
+    const hi = Math.floor(Math.log(((b + 1) * width) / TWO32) / logQ);
+    t[b] = lo === hi && lo < 2 ** 31 ? lo : -1;
+  }
+}
+
+/** Per class (index k + 1; 0 = dark only) of a source: acceptance p_k / p_max, P(signal | click), mean detected photons, P(1 | >= 1). */
+export interface ClassTables {
+  readonly accept: Float64Array;
+  readonly sigGivenClick: Float64Array;
+  readonly meanDetected: Float64Array;
+  readonly pOne: Float64Array;
+}
+
+export function classTables(model: ChannelModel, source: SourceSettings, pMax: number): ClassTables {
+  const n = source.mu.length + 1;
+  const t = { accept: new Float64Array(n), sigGivenClick: new Float64Array(n), meanDetected: new Float64Array(n), pOne: new Float64Array(n) };
+  const pd = model.params.detector.darkCountProbability;
+  for (let i = 0; i < n; i++) {
+    const mu = i === 0 ? 0 : source.mu[i - 1]!;
+    const ys = model.signalProbability(mu);
+    const pc = 1 - (1 - ys) * (1 - pd) ** 4;
+    // A source brighter than the one this generator was built for would need p > p_max: the
+    // receiver builds a new generator when the fibre reports a new source (producer.ts).
+    t.accept[i] = pMax > 0 ? Math.min(1, pc / pMax) : 0;
+    t.sigGivenClick[i] = pc > 0 ? ys / pc : 0;
+    const lambda = mu * model.eta;
+    t.meanDetected[i] = lambda;
+    t.pOne[i] = lambda > 0 ? (lambda * Math.exp(-lambda)) / -Math.expm1(-lambda) : 1;
+  }
+  return t;
+}
+
+/** P(at least one of the four detectors has a dark count), and P(the first dark one is j | one), cumulative. */
+export function darkCounts(d: DetectorParams): { pAnyDark: number; darkFirst: Float64Array } {
+  const pd = d.darkCountProbability;
+  const pAnyDark = 1 - (1 - pd) ** 4;
+  const darkFirst = new Float64Array(4);
+  let acc = 0;
+  for (let j = 0; j < 4; j++) {
+    acc += ((1 - pd) ** j * pd) / (pAnyDark || 1);
+    darkFirst[j] = acc;
+  }
+  return { pAnyDark, darkFirst };
+}
+
+/** The emission interval covering a slot, or undefined when the source was dark. */
+export function emissionAt(e: readonly EmissionInterval[], slot: number): EmissionInterval | undefined {
+  for (let i = e.length - 1; i >= 0; i--) {
+    const x = e[i]!;
+    if (slot >= x.from) return slot < x.to ? x : undefined;
+  }
+  return undefined;
 }
 
 /**
@@ -335,7 +417,7 @@ export class DetectionGenerator {
   /** The transmitter's choices under the source it emits with (its pMu and pZ, not the receiver's defaults). */
   private txModel: ChannelModel;
   private readonly txModels = new Map<string, ChannelModel>();
-  private readonly gapTable = new Int32Array(2 ** (32 - GAP_SHIFT));
+  private readonly gapTable = new Int32Array(GAP_ENTRIES);
   /** Surviving clicks until the next one with an after-pulse; signal clicks until the next with a dark count beside it. */
   private apSkip: number;
   private darkSkip: number;
@@ -362,15 +444,7 @@ export class DetectionGenerator {
     this.cursor = startSlot;
     this.txModel = model;
     this.setPMax(emissions);
-    this.pAnyDark = 1 - (1 - d.darkCountProbability) ** 4;
-    // P(first dark detector is j | at least one dark) for j = 0..3, cumulative.
-    const pd = d.darkCountProbability;
-    this.darkFirst = new Float64Array(4);
-    let acc = 0;
-    for (let j = 0; j < 4; j++) {
-      acc += ((1 - pd) ** j * pd) / (this.pAnyDark || 1);
-      this.darkFirst[j] = acc;
-    }
+    ({ pAnyDark: this.pAnyDark, darkFirst: this.darkFirst } = darkCounts(d));
     this.nextCandidate = startSlot + this.gap();
     this.apSkip = this.geometric(d.afterpulseProbability);
     this.darkSkip = this.geometric(this.pAnyDark);
@@ -390,14 +464,11 @@ export class DetectionGenerator {
 
   /** p_max over every class any emission may use (the largest mean photon number); true if it grew. */
   private setPMax(emissions: readonly EmissionInterval[]): boolean {
-    let muMax = 0;
-    for (const e of emissions) for (const m of e.source.mu) muMax = Math.max(muMax, m);
-    muMax = Math.max(muMax, ...this.model.params.source.mu);
-    const p = 1 - (1 - this.model.signalProbability(muMax)) * (1 - this.model.params.detector.darkCountProbability) ** 4;
+    const p = candidateProbability(this.model, emissions);
     if (p <= this.pMax) return false;
     this.pMax = p;
     this.logQ = Math.log1p(-p);
-    if (p > 0 && p < 1) this.buildGapTable();
+    if (p > 0 && p < 1) fillGapTable(this.gapTable, this.logQ);
     return true;
   }
 
@@ -408,24 +479,7 @@ export class DetectionGenerator {
     let tx = this.txModels.get(key);
     if (!tx) this.txModels.set(key, (tx = new ChannelModel({ ...this.model.params, source })));
     this.txModel = tx;
-    const n = source.mu.length + 1;
-    this.accept = new Float64Array(n);
-    this.sigGivenClick = new Float64Array(n);
-    this.meanDetected = new Float64Array(n);
-    this.pOne = new Float64Array(n);
-    const pd = this.model.params.detector.darkCountProbability;
-    for (let i = 0; i < n; i++) {
-      const mu = i === 0 ? 0 : source.mu[i - 1]!;
-      const ys = this.model.signalProbability(mu);
-      const pc = 1 - (1 - ys) * (1 - pd) ** 4;
-      // A source brighter than the one this generator was built for would need p > p_max: the
-      // receiver builds a new generator when the fibre reports a new source (producer.ts).
-      this.accept[i] = this.pMax > 0 ? Math.min(1, pc / this.pMax) : 0;
-      this.sigGivenClick[i] = pc > 0 ? ys / pc : 0;
-      const lambda = mu * this.model.eta;
-      this.meanDetected[i] = lambda;
-      this.pOne[i] = lambda > 0 ? (lambda * Math.exp(-lambda)) / -Math.expm1(-lambda) : 1;
-    }
+    ({ accept: this.accept, sigGivenClick: this.sigGivenClick, meanDetected: this.meanDetected, pOne: this.pOne } = classTables(this.model, source, this.pMax));
   }
 
   private gap(): number {
@@ -434,32 +488,6 @@ export class DetectionGenerator {
     const k = this.rng.nextU32();
     const g = this.gapTable[k >>> GAP_SHIFT]!;
     return g >= 0 ? g : Math.floor(Math.log((k + 1) / TWO32) / this.logQ);
-  }
-
-  /**
-   * Geometric gaps by table: floor(log(u) / log(1 - p_max)) for u = (k + 1) / 2^32 is monotone in
-   * k, so wherever both ends of a bucket of k give the same gap every k inside does too; the
-   * table holds it (-1 where they differ, then the log is taken). Same values as the formula, a
-   * fraction of the cost.
-   */
-  private buildGapTable(): void {
-    const t = this.gapTable;
-    const width = 2 ** GAP_SHIFT;
-    for (let b = 0; b < t.length; b++) {
-      const lo = Math.floor(Math.log((b * width + 1) / TWO32) / this.logQ);
-      const hi = Math.floor(Math.log(((b + 1) * width) / TWO32) / this.logQ);
-      t[b] = lo === hi && lo < 2 ** 31 ? lo : -1;
-    }
-  }
-
-  /** Emission interval covering a slot, or undefined when the source was dark. */
-  private emissionAt(slot: number): EmissionInterval | undefined {
-    const e = this.emissions;
-    for (let i = e.length - 1; i >= 0; i--) {
-      const x = e[i]!;
-      if (slot >= x.from) return slot < x.to ? x : undefined;
-    }
-    return undefined;
   }
 
   /**
@@ -493,7 +521,7 @@ export class DetectionGenerator {
       }
       if (s === this.nextCandidate) {
         if (emission === undefined || s >= emissionEnd || s < emissionStart) {
-          emission = this.emissionAt(s);
+          emission = emissionAt(this.emissions, s);
           if (emission) {
             this.prepare(emission.source);
             emissionStart = emission.from;

@@ -6,7 +6,8 @@
  * machine is too slow for the configured clock, stretches time (never skips slots).
  */
 import { parentPort } from 'node:worker_threads';
-import { ChannelModel, DetectionGenerator, type ChannelParams, type EmissionInterval } from './channel-model.js';
+import { ChannelModel, type ChannelParams, type EmissionInterval } from './channel-model.js';
+import { DetectionKernel } from './detection-kernel.js';
 import { DetectionBatch, encodeDetections } from '../protocol/detections.js';
 
 export type ProducerRequest =
@@ -57,7 +58,7 @@ export type Backpressure = 'drop' | 'stretch';
 const MAX_LAG_MS = 200;
 
 class Producer {
-  private generator: DetectionGenerator | undefined;
+  private generator: DetectionKernel | undefined;
   private acq = 0;
   private clockHz = 1;
   private epochMs = 0;
@@ -99,7 +100,7 @@ class Producer {
       this.fifoBatches = r.fifoBatches;
       this.sentUpTo = 0;
       this.generatedTo = r.startSlot;
-      this.generator = new DetectionGenerator(new ChannelModel(r.channel), r.startSlot, r.clockHz, r.emissions, r.acq);
+      this.generator = new DetectionKernel(new ChannelModel(r.channel), r.startSlot, r.clockHz, r.emissions, r.acq);
       this.running = true;
       this.tick();
     } else if (r.op === 'sent') {

@@ -21,7 +21,8 @@ import { BoardDriver, type TransmitterSettings } from '../../firmware-bridge/dri
 import { EmulatedLink } from '../../firmware-bridge/emulator/spawn.js';
 import { FrameDecoder, encodeFrame } from '../../firmware-bridge/protocol/frame.js';
 import { decodeDetections, encodeDetections, DetectionBatch } from '../../firmware-bridge/protocol/detections.js';
-import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE } from '../../firmware-bridge/emulator/channel-model.js';
+import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE, type SourceSettings } from '../../firmware-bridge/emulator/channel-model.js';
+import { DetectionKernel } from '../../firmware-bridge/emulator/detection-kernel.js';
 import { encodeSlotDeltas, MAX_QUERY_SLOTS, MessageType } from '../../firmware-bridge/protocol/messages.js';
 import { processCpuSeconds } from '../../host/bench/cpu-time.js';
 
@@ -148,6 +149,29 @@ async function measureQueries(link: EmulatedLink, tx: BoardDriver, firstSlot: nu
   return { slots, seconds: (performance.now() - t0) / 1000, hostCpu: (cpu.user + cpu.system) / 1e6, emulatorCpu: processCpuSeconds(link.tx.pid) - emu0, dark };
 }
 
+/** The QKD link's source (host/qkd-link/module DEFAULT_PROTOCOL) at 10 km, 1 GHz: ~20 M receiver events per source-second. */
+const LINK_SOURCE: SourceSettings = { clockHz: 1e9, mu: [0.45, 0.2, 0], pMu: [0.3, 0.5, 0.2], pZ: 0.85 };
+
+/** CPU seconds of this process to draw `sourceS` seconds of the link's detections, and the events drawn. */
+function drawDetections(kind: 'kernel' | 'twin', sourceS: number): { cpu: number; events: number } {
+  const model = new ChannelModel({ seed: 3, source: LINK_SOURCE, fibre: { distanceKm: 10, attenuationDbPerKm: 0.2 }, detector: { ...DEFAULT_DETECTOR, pZ: 0.8 }, eve: { interceptFraction: 0 } });
+  const emissions = [{ from: 0, to: Infinity, source: LINK_SOURCE }];
+  const g = kind === 'kernel' ? new DetectionKernel(model, 0, 1e9, emissions, 1) : new DetectionGenerator(model, 0, 1e9, emissions, 1);
+  const slots = new Float64Array(16384);
+  const masks = new Uint8Array(16384);
+  let events = 0;
+  const c0 = process.cpuUsage();
+  // Batches of 2^22 slots, as the link's receiver is configured (batchSlots).
+  for (let end = 1 << 22; end <= sourceS * 1e9; end += 1 << 22) {
+    for (let r = g.generate(end, slots, masks, 0, slots.length); ; r = g.generate(end, slots, masks, 0, slots.length)) {
+      events += r.n;
+      if (r.stoppedAt >= end) break;
+    }
+  }
+  const c = process.cpuUsage(c0);
+  return { cpu: (c.user + c.system) / 1e6, events };
+}
+
 /** Decoding alone, in this process, on frames the emulator's encoder produced: the decoder's headroom. */
 function decodeOnly(quick: boolean, withSlots: boolean): { eventsPerS: number; mbps: number } {
   const model = new ChannelModel({ seed: 1, source: DEFAULT_SOURCE, fibre: { distanceKm: 10, attenuationDbPerKm: 0.2 }, detector: { ...DEFAULT_DETECTOR, deadNs: 10 }, eve: { interceptFraction: 0 } });
@@ -257,5 +281,35 @@ export const suite: BenchSuite = {
       await tx.close();
       await link.close();
     }
+    // The receiver's event drawing alone, in this process: the WASM kernel the emulator runs
+    // against its TypeScript twin, alternating (same events: detection-kernel.test.ts).
+    ctx.progress('drawing detections: kernel and twin');
+    const sourceS = ctx.quick ? 0.05 : 0.2;
+    const kernel: number[] = [];
+    const twin: number[] = [];
+    let events = 0;
+    for (let r = 0; r < runs; r++) {
+      const k = drawDetections('kernel', sourceS);
+      const t = drawDetections('twin', sourceS);
+      kernel.push(k.cpu / sourceS);
+      twin.push(t.cpu / sourceS);
+      events = k.events;
+    }
+    yield {
+      suite: 'bridge',
+      mode: 'draw',
+      clock_hz: 1_000_000_000,
+      distance_km: 10,
+      source_s: sourceS,
+      runs,
+      events_per_source_s: Math.round(events / sourceS),
+      // CPU-seconds per source-second: the cores the receiver's drawing needs for real time.
+      kernel_cores_real_time: round(median(kernel), 2),
+      twin_cores_real_time: round(median(twin), 2),
+      kernel_ns_per_event: round((median(kernel) * sourceS * 1e9) / events, 1),
+      twin_ns_per_event: round((median(twin) * sourceS * 1e9) / events, 1),
+      speedup: round(median(twin) / median(kernel), 2),
+      load_avg_1m: round((await import('node:os')).loadavg()[0]!, 2),
+    };
   },
 };
