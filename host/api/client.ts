@@ -21,6 +21,7 @@ export interface EtsiResponse<T = unknown> {
   readonly status: number;
   readonly body: T;
   readonly raw: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 export interface EtsiKey {
@@ -69,7 +70,7 @@ export class EtsiClient {
             } catch {
               // leave the raw text: a test will say the body was not JSON
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed as T, raw });
+            resolve({ status: res.statusCode ?? 0, body: parsed as T, raw, headers: res.headers });
           });
           res.on('error', reject);
         },

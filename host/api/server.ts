@@ -22,6 +22,7 @@ import { ApiError, type ErrorDetail } from './errors.js';
 import { Etsi014Service } from './etsi014.js';
 import { parseKeyIdQuery, parseKeyIdsBody, parseKeyRequestBody, parseKeyRequestQuery, parseSaeId } from './request.js';
 import { SCHEMAS } from './schemas.js';
+import { publishAuth } from '../km/diagnostics.js';
 
 export interface ApiTls {
   readonly key: string | Buffer;
@@ -114,10 +115,21 @@ export async function prepareApiServer(o: Omit<ApiServerOptions, 'service' | 'ho
     const socket = req.raw.socket as TLSSocket;
     let sae = identities.get(socket);
     if (sae === undefined) {
-      sae = service().authenticate(peerIdentity(socket));
+      const who = peerIdentity(socket);
+      try {
+        sae = service().authenticate(who);
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 'ERR_API_UNAUTHORIZED') {
+          publishAuth({ node: bound?.km.nodeId ?? '', where: 'api', kind: 'certificate-refused', peer: who?.id ?? null, code: e.code, reason: who ? `${who.role} ${who.id} is not an SAE of this KME` : 'no usable certificate identity' });
+        }
+        throw e;
+      }
       identities.set(socket, sae);
     }
     req.sae = sae;
+  });
+  app.server.on('tlsClientError', (e: Error & { code?: string }) => {
+    publishAuth({ node: bound?.km.nodeId ?? '', where: 'api', kind: 'tls-handshake', peer: null, code: e.code ?? 'ERR_TLS', reason: e.message.slice(0, 200) });
   });
 
   type P = { Params: { SAE_ID: string } };
