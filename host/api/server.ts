@@ -17,6 +17,7 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import { peerIdentity } from '../pki/identity.js';
 import { ApiError, type ErrorDetail } from './errors.js';
 import { Etsi014Service } from './etsi014.js';
@@ -37,6 +38,8 @@ export interface ApiServerOptions {
   readonly port: number;
   /** Largest request body accepted, bytes. */
   readonly bodyLimit?: number;
+  /** Access log (pino): one line per request with the route pattern, never a query or a body. */
+  readonly log?: Logger;
 }
 
 /** A server with its routes compiled, not yet bound to a key manager or listening. */
@@ -128,6 +131,14 @@ export async function prepareApiServer(o: Omit<ApiServerOptions, 'service' | 'ho
     }
     req.sae = sae;
   });
+  // The route pattern and the caller, not the URL: a dec_keys query names key IDs.
+  if (o.log) {
+    const log = o.log;
+    app.addHook('onResponse', async (req, reply) => {
+      const who = req.sae || peerIdentity(req.raw.socket as TLSSocket)?.id || null;
+      log.info({ access: 'key-api', method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, sae: who }, 'request');
+    });
+  }
   app.server.on('tlsClientError', (e: Error & { code?: string }) => {
     publishAuth({ node: bound?.km.nodeId ?? '', where: 'api', kind: 'tls-handshake', peer: null, code: e.code ?? 'ERR_TLS', reason: e.message.slice(0, 200) });
   });

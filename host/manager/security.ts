@@ -21,6 +21,8 @@ import type { AlarmManager } from './alarms.js';
 import { listen, publishSecurityEvent } from './diagnostics.js';
 import type { ManagerMetrics } from './metrics.js';
 
+const DROPPED: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
+
 export type SecurityEventKind = 'tamper' | 'zeroized' | 'auth-failure' | 'certificate-refused' | 'link-channel' | 'qber-alarm' | 'keys-voided';
 
 export interface SecurityEvent {
@@ -114,6 +116,8 @@ export class SecurityManager {
 
   #auth(e: AuthEvent): void {
     if (e.node !== this.#o.node) return;
+    // A connection dropped during its handshake (a peer restarting, a port probe) proves nothing.
+    if (e.kind === 'tls-handshake' && DROPPED.has(e.code)) return;
     const kind = e.kind === 'tls-handshake' ? 'auth-failure' : 'certificate-refused';
     const source = `${e.where}:${e.peer ?? 'unidentified'}`;
     this.record({ kind, at: Date.now(), source, text: `${e.where}: ${e.reason}`.slice(0, 300), details: { where: e.where, peer: e.peer, code: e.code } });
