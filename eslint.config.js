@@ -1,6 +1,64 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The dependency rule (docs/ARCHITECTURE.md): imports point downward,
+ *   interworking → controller, manager → km → kq ← qkd-link → firmware-bridge, assembly;
+ *   api, node and cli on top; pki and bench below the layers that use them.
+ * Each folder lists the top-level folders it must not import (relative specifiers reach another
+ * folder only through `../`, so a pattern on the specifier is enough). The manager learns of other
+ * layers only through node:diagnostics_channel: it may import their `diagnostics.js` files (channel
+ * names and event types) and nothing else of them. Dynamic import() is not checked by this rule.
+ */
+const LAYERS = ['km', 'kq', 'qkd-link', 'node', 'api', 'cli', 'controller', 'manager', 'interworking', 'pki', 'bench'];
+const FORBIDDEN = {
+  kq: LAYERS.filter((l) => l !== 'kq'),
+  bench: LAYERS.filter((l) => l !== 'bench'),
+  pki: LAYERS.filter((l) => l !== 'pki' && l !== 'bench'),
+  km: ['qkd-link', 'node', 'api', 'cli', 'controller', 'manager', 'interworking', 'firmware-bridge'],
+  'qkd-link': ['km', 'node', 'api', 'cli', 'controller', 'manager', 'interworking', 'pki'],
+  controller: ['qkd-link', 'node', 'api', 'cli', 'manager', 'interworking', 'firmware-bridge'],
+  interworking: ['qkd-link', 'node', 'api', 'cli', 'firmware-bridge'],
+  api: ['node', 'cli', 'manager', 'controller', 'interworking', 'qkd-link', 'firmware-bridge'],
+  node: ['cli'],
+  cli: [],
+};
+// Below every folder of host/: the board side knows nothing of the host.
+const FIRMWARE_BRIDGE = [{ regex: '^(\\.\\./)+host/', message: 'firmware-bridge imports nothing of host/ (docs/ARCHITECTURE.md, dependency rule)' }];
+
+const up = (folders) => `^(\\.\\./)+(host/)?(${folders.join('|')})/`;
+const layerPatterns = (layer) => {
+  if (layer === 'manager') {
+    const others = [...LAYERS.filter((l) => l !== 'manager' && l !== 'pki' && l !== 'bench'), 'firmware-bridge'];
+    return [{ regex: `${up(others)}(?!(.*/)?diagnostics\\.js$)`, message: 'the manager learns of other layers through their diagnostics channels only: import their diagnostics.js, nothing else' }];
+  }
+  const forbidden = FORBIDDEN[layer];
+  return forbidden.length === 0 ? [] : [{ regex: up(forbidden), message: `host/${layer} must not import ${forbidden.join(', ')} (docs/ARCHITECTURE.md, dependency rule)` }];
+};
+// Production code never imports a test helper (test-*.ts) or a test.
+const TEST_HELPERS = { regex: '(^|/)(test-[^/]*|[^/]*\\.test)\\.js$', message: 'production code must not import test helpers or tests' };
+// Inside the link layer: the WASM kernels and the estimation sit below the session that uses them.
+const QKD_LINK_INNER = {
+  kernels: ['session', 'estimation', 'reconciliation', 'module', 'channel', 'model'],
+  estimation: ['session', 'reconciliation', 'module', 'channel', 'model'],
+};
+const TESTS = ['**/*.test.ts', '**/*.bench.ts', '**/test-*.ts'];
+const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+
+const boundaries = [
+  ...[...Object.keys(FORBIDDEN), 'manager'].flatMap((layer) => [
+    { files: [`host/${layer}/**/*.ts`], rules: restrict([...layerPatterns(layer), TEST_HELPERS]) },
+    { files: TESTS.map((t) => `host/${layer}/${t}`), rules: restrict(layerPatterns(layer)) },
+  ]),
+  ...Object.entries(QKD_LINK_INNER).map(([inner, below]) => ({
+    files: [`host/qkd-link/${inner}/**/*.ts`],
+    ignores: TESTS,
+    rules: restrict([...layerPatterns('qkd-link'), TEST_HELPERS, { regex: `^\\.\\./(${below.join('|')})/`, message: `qkd-link/${inner} sits below ${below.join(', ')}` }]),
+  })),
+  { files: ['firmware-bridge/**/*.ts'], rules: restrict([...FIRMWARE_BRIDGE, TEST_HELPERS]) },
+  { files: TESTS.map((t) => `firmware-bridge/${t}`), rules: restrict(FIRMWARE_BRIDGE) },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'build/', 'assembly/'] },
   js.configs.recommended,
@@ -13,6 +71,7 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  ...boundaries,
   {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },

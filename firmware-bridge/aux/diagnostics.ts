@@ -8,6 +8,8 @@
 import { channel } from 'node:diagnostics_channel';
 import type { TamperEvent, TemperatureReading } from './aux-io.js';
 
+export type { TamperEvent, TemperatureReading };
+
 export const AUX_CHANNELS = {
   tamper: 'qkdn:aux:tamper',
   temperature: 'qkdn:aux:temperature',

@@ -15,15 +15,15 @@
  * query_bytes_*: as the link asks them (one checked query per part, querySettingsRun, answers
  * kept as SETTINGS bytes), the path bridge_host_cpu_s_per_source_s counts.
  */
-import type { BenchRecord, BenchSuite } from '../../host/cli/benchmark.js';
-import { median, round } from '../../host/cli/benchmark.js';
+import type { BenchRecord, BenchSuite } from '../../host/bench/benchmark.js';
+import { median, round } from '../../host/bench/benchmark.js';
 import { BoardDriver, type TransmitterSettings } from '../../firmware-bridge/driver/board-driver.js';
 import { EmulatedLink } from '../../firmware-bridge/emulator/spawn.js';
 import { FrameDecoder, encodeFrame } from '../../firmware-bridge/protocol/frame.js';
 import { decodeDetections, encodeDetections, DetectionBatch } from '../../firmware-bridge/protocol/detections.js';
 import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE } from '../../firmware-bridge/emulator/channel-model.js';
 import { encodeSlotDeltas, MAX_QUERY_SLOTS, MessageType } from '../../firmware-bridge/protocol/messages.js';
-import { processCpuSeconds } from '../../host/qkd-link/module/cpu-time.js';
+import { processCpuSeconds } from '../../host/bench/cpu-time.js';
 
 interface Measure {
   events: number;

@@ -1,5 +1,5 @@
 /**
- * Two link module processes (host/qkd-link/module/link-main.ts), each driving its own emulated
+ * Two link module processes (host/node/link-main.ts), each driving its own emulated
  * board over a real pty, joined by loopback TCP (optionally through a tampering proxy). Both write
  * their own LMDB key store; storesCompared() opens the two after the processes stopped.
  *
@@ -20,14 +20,14 @@ import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { EmulatedLink, type EmulatedLinkOptions } from '../../firmware-bridge/emulator/spawn.js';
 import { KeyStore } from '../../host/km/key-store.js';
-import { freePort } from '../../host/km/test-network.js';
+import { freePort } from '../../host/bench/ports.js';
 import { StorageKey } from '../../host/km/storage-key.js';
 import type { BlockReport } from '../../host/qkd-link/module/diagnostics.js';
 import { EMULATED_PROTOCOL } from '../../host/qkd-link/module/emulated-link.js';
 import { HEADER_BYTES, FrameType, decodeHeader } from '../../host/qkd-link/channel/frame.js';
 import { DEFAULT_SECURITY } from '../../host/qkd-link/module/config.js';
 
-const MAIN = fileURLToPath(new URL('../../host/qkd-link/module/link-main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../host/node/link-main.ts', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export type Role = 'alice' | 'bob';

@@ -11,10 +11,10 @@
  *   processes) with the management layer and without it (`management.enabled: false`), runs
  *   alternating; the nodes' CPU time per pair, with over without, minus one. Required <= 5 %.
  */
-import type { BenchContext, BenchRecord, BenchSuite } from '../../host/cli/benchmark.js';
-import { median, round } from '../../host/cli/benchmark.js';
+import type { BenchContext, BenchRecord, BenchSuite } from '../../host/bench/benchmark.js';
+import { median, round } from '../../host/bench/benchmark.js';
 import { startDemoNetwork } from '../../host/node/demo-network.js';
-import { processCpuSeconds } from '../../host/qkd-link/module/cpu-time.js';
+import { processCpuSeconds } from '../../host/bench/cpu-time.js';
 import { relayAlarmScenario, tamperScenario } from './manager-scenarios.js';
 
 async function nodeCpuPerPair(management: boolean, ctx: BenchContext): Promise<number> {

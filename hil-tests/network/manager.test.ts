@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../host/km/test-network.js';
+import { freePort } from '../../host/bench/ports.js';
 import { startDemoNetwork } from '../../host/node/demo-network.js';
 import { relayAlarmScenario, tamperScenario, until } from './manager-scenarios.js';
 

@@ -5,6 +5,8 @@
  */
 import type { KeyManager } from '../km/key-manager.js';
 import { KmError, PeerRefusedError } from '../km/errors.js';
+import { SaePairError } from '../km/ksa.js';
+import { PolicyRefusedError } from '../km/supply-policy.js';
 import type { PeerIdentity } from '../pki/identity.js';
 import { ApiError } from './errors.js';
 import type { EtsiLimits, KeyRequest } from './request.js';
@@ -49,16 +51,18 @@ export class Etsi014Service {
 
   /** The calling SAE's ID, from its verified client certificate; 401 unless it is an SAE this KME serves. */
   authenticate(who: PeerIdentity | null): string {
-    if (!who || who.role !== 'SAE' || this.km.topology.saes.get(who.id) !== this.km.nodeId) throw new ApiError('ERR_API_UNAUTHORIZED', 'the client certificate does not identify an SAE of this KME');
+    if (!who || who.role !== 'SAE' || !this.km.serves(who.id)) throw new ApiError('ERR_API_UNAUTHORIZED', 'the client certificate does not identify an SAE of this KME');
     return who.id;
   }
 
-  /** The KME serving the slave(s); one refusal for every reason, so nothing is learnt about other SAEs. */
+  /** The KME serving the slave(s) (the KSA's check); one refusal for every reason but a split multicast, so nothing is learnt about other SAEs. */
   #target(master: string, slaves: readonly string[]): string {
-    const node = this.km.topology.saes.get(slaves[0]!);
-    if (!node || node === this.km.nodeId || slaves.includes(master)) throw new ApiError('ERR_API_SAE_PAIR', NO_PAIR);
-    for (const s of slaves) if (this.km.topology.saes.get(s) !== node) throw new ApiError('ERR_API_SAE_PAIR', 'all slave SAEs must be served by one KME');
-    return node;
+    try {
+      return this.km.targetOf(master, slaves);
+    } catch (e) {
+      if (!(e instanceof SaePairError)) throw e;
+      throw new ApiError('ERR_API_SAE_PAIR', e.problem === 'slaves-split' ? 'all slave SAEs must be served by one KME' : NO_PAIR);
+    }
   }
 
   #keySource(target: string): { key_source: string; relayed: boolean } {
@@ -110,6 +114,8 @@ export class Etsi014Service {
 export function mapKmError(e: unknown, op: 'enc_keys' | 'dec_keys'): ApiError {
   if (e instanceof ApiError) return e;
   if (!(e instanceof KmError)) return new ApiError('ERR_API_SERVICE_UNAVAILABLE', 'the KME could not complete the request', [{ reason: 'internal' }]);
+  if (e instanceof PolicyRefusedError)
+    return e.reason === 'not-permitted' ? new ApiError('ERR_API_UNAUTHORIZED', 'the key supply policy does not permit this request') : new ApiError('ERR_API_BAD_REQUEST', `the key supply policy refuses this request: ${e.message}`);
   switch (e.code) {
     case 'ERR_KM_NOT_PERMITTED':
     case 'ERR_KM_KEY_UNKNOWN':

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { BenchSuite, BenchContext } from './benchmark.js';
+import type { BenchSuite, BenchContext } from '../bench/benchmark.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -17,7 +17,9 @@ export type KmErrorCode =
   | 'ERR_KM_TIMEOUT'
   | 'ERR_KM_NO_ROUTE'
   | 'ERR_KM_NOT_PERMITTED'
-  | 'ERR_KM_CONFIG';
+  | 'ERR_KM_CONFIG'
+  | 'ERR_KM_POLICY_REFUSED'
+  | 'ERR_KM_RELAY_FAILED';
 
 export class KmError extends Error {
   readonly code: KmErrorCode;

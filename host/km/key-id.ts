@@ -1,25 +1,14 @@
 /**
- * Key IDs. ETSI GS QKD 014 makes `key_ID` a UUID string. Keys of a QKD link get IDs that both
- * ends derive identically from the link ID and the unit's index (Kq: "keys pushed with IDs"), so
- * the two KMAs of a link name the same key the same way without exchanging IDs: a UUIDv8
- * (RFC 9562 section 5.8) whose 122 free bits are the first bits of SHA-256("qkdn-edge/kq/v1" ‖
- * link ID ‖ index). Relayed keys get a random UUIDv4 chosen by the relay's source.
+ * Key IDs. ETSI GS QKD 014 makes `key_ID` a UUID string. Keys of a QKD link get IDs derived from
+ * the link ID and the unit's index (host/kq/unit-id.ts); relayed keys get a random UUIDv4 chosen
+ * by the relay's source.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function isKeyId(s: unknown): s is string {
   return typeof s === 'string' && UUID_RE.test(s);
-}
-
-export function deriveUnitId(linkId: string, index: number): string {
-  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`unit index ${index}: expected a non-negative integer`);
-  const h = createHash('sha256').update('qkdn-edge/kq/v1\0').update(linkId).update('\0').update(String(index)).digest();
-  h[6] = (h[6]! & 0x0f) | 0x80; // version 8
-  h[8] = (h[8]! & 0x3f) | 0x80; // variant 10
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
 export function newKeyId(): string {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { KeyStore, type KeyChange } from './key-store.js';
 import { StorageKey } from './storage-key.js';
 import { canTransition, holdsKeyBytes, KEY_STATES, type KeyState } from './key-state.js';
-import { deriveUnitId, isKeyId } from './key-id.js';
+import { isKeyId } from './key-id.js';
+import { deriveUnitId } from '../kq/unit-id.js';
 import { KeyIntegrityError, KeyNotAvailableError, KeyStateError, StorageKeyError, ZeroizedError } from './errors.js';
 
 async function rejects(p: Promise<unknown>, check?: (e: unknown) => boolean): Promise<void> {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { NONCE_BYTES, OFFLOAD_MIN_RECORDS, openRecord, RecordSealer, sealRecords, TAG_BYTES } from './record-sealer.js';
 import { KeyStore } from './key-store.js';
 import { StorageKey } from './storage-key.js';
-import { deriveUnitId } from './key-id.js';
+import { deriveUnitId } from '../kq/unit-id.js';
 import { StoreClosedError } from './errors.js';
 
 const dek = crypto.createHash('sha256').update('record-sealer test key').digest();

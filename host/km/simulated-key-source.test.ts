@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SimulatedKeySource, simulatedUnit } from './simulated-key-source.js';
-import type { KeySink, KeyUnit } from './key-source.js';
+import type { KeySink, KeyUnit } from '../kq/key-source.js';
 
 const seed = new Uint8Array(32).fill(7);
 

@@ -7,7 +7,7 @@
  * is labelled `simulated` in the configuration and in every status the node reports.
  */
 import { createHmac } from 'node:crypto';
-import type { KeySink, KeySource, KeyUnit } from './key-source.js';
+import type { KeySink, KeySource, KeyUnit } from '../kq/key-source.js';
 
 export interface SimulatedKeySourceOptions {
   readonly linkId: string;

@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { initPki, pkiPaths } from '../pki/pki.js';
+import { freePort } from '../bench/ports.js';
 import { KeyStore } from './key-store.js';
 import { StorageKey } from './storage-key.js';
 import { KeyManager } from './key-manager.js';
@@ -45,58 +45,6 @@ export interface TestNetworkOptions {
   readonly rate?: number;
   readonly maxKeyCount?: number;
   readonly peerTimeoutMs?: number;
-}
-
-/**
- * A free TCP port on loopback for a test node to listen on. Taken below the kernel's ephemeral
- * range (net.ipv4.ip_local_port_range), so no outgoing connection can be given it as its source
- * port while a node is down between restarts (the EADDRINUSE a port from that range once gave),
- * and never the same port twice in a process.
- */
-export async function freePort(): Promise<number> {
-  const [low] = EPHEMERAL_RANGE;
-  const from = 10_000;
-  for (let attempt = 0; attempt < 200 && low - from > 1000; attempt++) {
-    const port = from + Math.floor(Math.random() * (low - from));
-    if (handedOut.has(port)) continue;
-    if (await bindable(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  // No room below the ephemeral range: let the kernel choose.
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      handedOut.add(port);
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const handedOut = new Set<number>();
-
-/** The kernel's range for outgoing connections' ports (net.ipv4.ip_local_port_range). */
-export function ephemeralRange(): [number, number] {
-  try {
-    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(lo) && Number.isInteger(hi)) return [lo!, hi!];
-  } catch {
-    // not Linux: the usual default
-  }
-  return [32768, 60999];
-}
-
-const EPHEMERAL_RANGE = ephemeralRange();
-
-function bindable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
 }
 
 export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwork> {

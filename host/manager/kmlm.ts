@@ -5,21 +5,12 @@
  * each relay failure to the XLMO (the first step of Y.3818 Fig. 11 inside the network).
  */
 import { CHANNELS, type RelayEvent, type RelayHopEvent, type SupplyEvent, type SyncEvent } from '../km/diagnostics.js';
-import type { KeyStore, PoolOrigin } from '../km/key-store.js';
-import { linkBetween, type Topology } from '../km/topology.js';
+import { linkBetween, type ManagedKm, type PoolKind } from './view.js';
 import type { Accounting } from './accounting.js';
 import type { AlarmManager } from './alarms.js';
 import { listen, MANAGER_CHANNELS, type PeerNetworkUsage } from './diagnostics.js';
 import type { ManagerMetrics } from './metrics.js';
 import type { QosTracker, TimeSeries } from './performance.js';
-
-/** What the KMLM reads of the KM (a KeyManager is one). */
-export interface KmView {
-  readonly nodeId: string;
-  readonly unitBits: number;
-  readonly topology: Topology;
-  readonly store: Pick<KeyStore, 'pools' | 'counts' | 'zeroized'>;
-}
 
 export interface RelayFailureReport {
   readonly node: string;
@@ -33,14 +24,14 @@ export interface RelayFailureReport {
 
 export interface StockView {
   readonly peer: string;
-  readonly origin: PoolOrigin;
+  readonly origin: PoolKind;
   readonly link?: string;
   readonly units: number;
   readonly bits: number;
 }
 
 export interface KmlmOptions {
-  readonly km: KmView;
+  readonly km: ManagedKm;
   readonly alarms: AlarmManager;
   readonly metrics: ManagerMetrics;
   readonly series: TimeSeries;

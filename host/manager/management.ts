@@ -7,8 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import type { KeyManager } from '../km/key-manager.js';
-import type { Topology } from '../km/topology.js';
+import type { ManagedKm } from './view.js';
 import { Accounting } from './accounting.js';
 import { AlarmManager } from './alarms.js';
 import { ConfigurationManager, type ConfigTarget, type ManagedConfig } from './configuration.js';
@@ -24,7 +23,7 @@ import { ManagerStore } from './store.js';
 import { Xlmo } from './xlmo.js';
 
 export interface ManagementOptions {
-  readonly km: KeyManager;
+  readonly km: ManagedKm;
   /** Where manager.lmdb goes (the node's data directory). */
   readonly dataDir: string;
   /** The aux I/O board's device path, when the node has one (tamper response). */
@@ -66,13 +65,15 @@ export interface Management {
 
 /**
  * The default configuration target until the controller's configuration control takes this
- * role: routes go into the KM's topology (read at every relay), the QBER threshold into the QLM.
+ * role: routes go to the KM's network view (a new topology under the next version, read by every
+ * relay that starts after), the QBER threshold to the QLM.
  */
-export function topologyTarget(topology: Topology, qlm: () => Qlm): ConfigTarget {
-  const pairs = new Set(topology.links.map((l) => [...l.ends].sort().join('~')));
-  const nodes = new Set(topology.nodes);
+export function networkViewTarget(km: ManagedKm, qlm: () => Qlm): ConfigTarget {
   return {
     check(c) {
+      const t = km.network?.current() ?? km.topology;
+      const pairs = new Set(t.links.map((l) => [...l.ends].sort().join('~')));
+      const nodes = new Set(t.nodes);
       c.network.routes.forEach((r, i) => {
         const bad = (reason: string): never => {
           throw new ManagementError('ERR_MGMT_CONFIG_INVALID', `network.routes[${i}]: ${reason}`, [{ parameter: `/network/routes/${i}`, reason }]);
@@ -81,18 +82,22 @@ export function topologyTarget(topology: Topology, qlm: () => Qlm): ConfigTarget
         for (const n of r) if (!nodes.has(n)) bad(`unknown node ${n}`);
         for (let j = 1; j < r.length; j++) if (!pairs.has([r[j - 1]!, r[j]!].sort().join('~'))) bad(`no link between ${r[j - 1]} and ${r[j]}`);
       });
+      const same = JSON.stringify(c.network.routes) === JSON.stringify(routesOf(t));
+      if (!km.network && !same) throw new ManagementError('ERR_MGMT_UNAVAILABLE', 'this KM takes no route changes at run time (it has no network view)');
     },
     apply(c) {
-      // The KM reads its routes from this map at every relay. Until the KM's NetworkView (which
-      // replaces the whole topology under a version) is in the tree, the routes change in place.
-      const routes = topology.routes;
-      if (routes instanceof Map) {
-        routes.clear();
-        for (const r of c.network.routes) routes.set(`${r[0]}>${r[r.length - 1]}`, r);
-      } else if (c.network.routes.length > 0) throw new ManagementError('ERR_MGMT_UNAVAILABLE', 'this KM does not take route changes at run time');
+      const view = km.network;
+      if (view && JSON.stringify(c.network.routes) !== JSON.stringify(routesOf(view.current()))) {
+        const routes = new Map(c.network.routes.map((r) => [`${r[0]}>${r[r.length - 1]}`, [...r]]));
+        view.replace({ ...view.current(), routes }, view.version + 1);
+      }
       qlm().thresholds = { qberAlarm: c.alarms.qberThreshold };
     },
   };
+}
+
+function routesOf(t: { readonly routes?: ReadonlyMap<string, readonly string[]> }): string[][] {
+  return [...(t.routes?.values() ?? [])].map((r) => [...r]);
 }
 
 export async function startManagement(o: ManagementOptions): Promise<Management> {
@@ -143,8 +148,8 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
     await store.close();
   };
   try {
-    const initial: ManagedConfig = { network: { routes: [...(km.topology.routes?.values() ?? [])].map((r) => [...r]) }, alarms: { qberThreshold } };
-    const configuration = await ConfigurationManager.open(store, o.configTarget ?? topologyTarget(km.topology, () => qlm), initial);
+    const initial: ManagedConfig = { network: { routes: routesOf(km.topology) }, alarms: { qberThreshold } };
+    const configuration = await ConfigurationManager.open(store, o.configTarget ?? networkViewTarget(km, () => qlm), initial);
     const m: Management = {
       node,
       store,

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import { CONTROLLER_CHANNELS, type ControlDecision, type PolicyRefusalEvent, type SessionEvent } from '../controller/diagnostics.js';
-import type { Topology } from '../km/topology.js';
+import type { NetworkTopology as Topology } from './view.js';
 import { listen } from './diagnostics.js';
 import type { ManagerMetrics } from './metrics.js';
 import type { Diagnosis } from './xlmo.js';

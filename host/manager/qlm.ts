@@ -4,10 +4,8 @@
  * channels) and turns it into metrics, time series, the link view of the management API, and
  * alarms: link down, QBER above threshold, board alarms, temperatures out of range.
  */
-import { AUX_CHANNELS } from '../../firmware-bridge/aux/diagnostics.js';
-import type { TemperatureReading } from '../../firmware-bridge/aux/aux-io.js';
-import { BLOCK_CHANNEL, BOARD_CHANNEL, SECURITY_CHANNEL, STATE_CHANNEL, type BlockReport, type BoardEvent, type LinkStateEvent } from '../qkd-link/module/diagnostics.js';
-import type { SecurityEvent as LinkSecurityEvent } from '../qkd-link/channel/channel.js';
+import { AUX_CHANNELS, type TemperatureReading } from '../../firmware-bridge/aux/diagnostics.js';
+import { BLOCK_CHANNEL, BOARD_CHANNEL, SECURITY_CHANNEL, STATE_CHANNEL, type BlockReport, type BoardEvent, type LinkStateEvent, type SecurityEvent as LinkSecurityEvent } from '../qkd-link/module/diagnostics.js';
 import type { AlarmManager } from './alarms.js';
 import { listen } from './diagnostics.js';
 import type { ManagerMetrics } from './metrics.js';

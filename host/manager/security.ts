@@ -13,10 +13,9 @@
  * qkdn:manager:security; the ones that need an operator also raise an alarm.
  */
 import type { Logger } from 'pino';
-import { AUX_CHANNELS } from '../../firmware-bridge/aux/diagnostics.js';
-import type { TamperEvent } from '../../firmware-bridge/aux/aux-io.js';
+import { AUX_CHANNELS, type TamperEvent } from '../../firmware-bridge/aux/diagnostics.js';
 import { CHANNELS, type AuthEvent, type SyncEvent } from '../km/diagnostics.js';
-import type { SecurityEvent as LinkSecurityEvent } from '../qkd-link/channel/channel.js';
+import type { SecurityEvent as LinkSecurityEvent } from '../qkd-link/module/diagnostics.js';
 import type { AlarmManager } from './alarms.js';
 import { listen, publishSecurityEvent } from './diagnostics.js';
 import type { ManagerMetrics } from './metrics.js';

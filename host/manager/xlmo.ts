@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ControlDecision } from '../controller/diagnostics.js';
-import { linkBetween, type Topology } from '../km/topology.js';
+import { linkBetween, type NetworkTopology as Topology } from './view.js';
 import type { AlarmManager } from './alarms.js';
 import { publishAlarmChange } from './diagnostics.js';
 import type { RelayFailureReport } from './kmlm.js';

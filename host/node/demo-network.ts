@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { initPki, pkiPaths } from '../pki/pki.js';
-import { freePort } from '../km/test-network.js';
+import { freePort } from '../bench/ports.js';
 import { EtsiClient } from '../api/client.js';
 import { KM_DEFAULTS, type NodeConfig } from './config.js';
 

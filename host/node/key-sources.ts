@@ -1,9 +1,10 @@
 /**
- * Which key source implements a link's `source.type`. `simulated` is built in; the QKD link module
- * registers `qkd` with `registerKeySourceFactory` from host/qkd-link/module/node-source.ts, loaded
- * on first use, so that the node can run real links without this module importing the quantum layer.
+ * Which key source implements a link's `source.type`: `simulated` and `qkd` (qkd-source.ts, loaded
+ * on first use, so that nodes with simulated links only never load the quantum layer). Others can
+ * be added with `registerKeySourceFactory`. The link layer never imports the node: the node
+ * registers the link's source here.
  */
-import type { KeySource } from '../km/key-source.js';
+import type { KeySource } from '../kq/key-source.js';
 import { SimulatedKeySource } from '../km/simulated-key-source.js';
 import { KmConfigError } from '../km/errors.js';
 import type { KeySourceConfig, LinkConfig, NodeConfig } from './config.js';
@@ -30,20 +31,10 @@ registerKeySourceFactory('simulated', (s, ctx) => {
   return new SimulatedKeySource({ linkId: ctx.link.id, peer: ctx.peer, seed: Buffer.from(s.seed, 'hex'), rate: s.rate, unitBits: ctx.unitBits, initialUnits: s.initialUnits ?? 0 });
 });
 
-/**
- * The QKD link module's registration, loaded the first time a configuration names a `qkd` link
- * (so nodes with simulated links only never load the quantum layer). That module calls
- * `registerKeySourceFactory('qkd', ...)` when imported.
- */
-const QKD_REGISTRATION = new URL('../qkd-link/module/node-source.js', import.meta.url).href;
+registerKeySourceFactory('qkd', async (s, ctx) => (await import('./qkd-source.js')).openQkdKeySource(s, ctx));
 
 export async function createKeySource(ctx: KeySourceContext): Promise<KeySource> {
-  if (ctx.link.source.type === 'qkd' && !factories.has('qkd')) {
-    await import(QKD_REGISTRATION).catch((e: unknown) => {
-      if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    });
-  }
   const f = factories.get(ctx.link.source.type);
-  if (!f) throw new KmConfigError(`links.${ctx.link.id}.source.type`, `no key source of type ${ctx.link.source.type} in this build (the QKD link module registers "qkd")`);
+  if (!f) throw new KmConfigError(`links.${ctx.link.id}.source.type`, `no key source of type ${ctx.link.source.type}`);
   return f(ctx.link.source, ctx);
 }

@@ -4,19 +4,25 @@
  * destination once it holds the relayed keys durably (`completed`), or by the hop where the relay
  * broke (`failed`, with `hop` = index in the route of the node reporting, and a reason). On
  * `completed` the source makes the keys available in its relay pool; on `failed` or when no
- * notification comes in time, the source burns them and voids them at the destination.
+ * notification comes in time, the source burns them and voids them at the destination. A `failed`
+ * notification carries the failing hop's `status` (status.ts), which the source reports; the
+ * source accepts `completed` only from the route's destination and `failed` only from a node on it.
  * Answered by a Response.
  *
- *   { relay: uuid, outcome: "completed"|"failed", keys: [uuid], hop?: uint, reason?: text }
+ *   { relay: uuid, outcome: "completed"|"failed", keys: [uuid], hop?: uint, status?: text, reason?: text }
  */
 import { body, defined, keyId, keyIds, oneOf, optText, uint } from './fields.js';
 import { LIMITS, type KxMessageSpec } from './spec.js';
+import { KX_STATUSES, type KxErrorStatus } from './status.js';
+
+const ERROR_STATUSES = KX_STATUSES.filter((s): s is KxErrorStatus => s !== 'ok');
 
 export interface KeyRelayCompletionNotification {
   readonly relay: string;
   readonly outcome: 'completed' | 'failed';
   readonly keys: readonly string[];
   readonly hop?: number;
+  readonly status?: KxErrorStatus;
   readonly reason?: string;
 }
 
@@ -24,7 +30,7 @@ export const KeyRelayCompletionNotificationSpec: KxMessageSpec<'KeyRelayCompleti
   name: 'KeyRelayCompletionNotification',
   type: 17,
   answer: false,
-  encode: (m) => defined({ relay: m.relay, outcome: m.outcome, keys: [...m.keys], hop: m.hop, reason: m.reason }),
+  encode: (m) => defined({ relay: m.relay, outcome: m.outcome, keys: [...m.keys], hop: m.hop, status: m.status, reason: m.reason }),
   decode(v) {
     const M = 'KeyRelayCompletionNotification';
     const b = body(v, M);
@@ -34,6 +40,7 @@ export const KeyRelayCompletionNotificationSpec: KxMessageSpec<'KeyRelayCompleti
       outcome: oneOf(b, M, 'outcome', ['completed', 'failed'] as const),
       keys: keyIds(b, M, 'keys', 1, LIMITS.units),
       ...(b.hop !== undefined ? { hop: uint(b, M, 'hop', LIMITS.route) } : {}),
+      ...(b.status !== undefined ? { status: oneOf(b, M, 'status', ERROR_STATUSES) } : {}),
       ...(reason !== undefined ? { reason } : {}),
     };
   },

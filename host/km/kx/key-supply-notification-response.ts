@@ -5,7 +5,7 @@
  * KM changed nothing (the master KM then burns the keys at both ends with Void, since it cannot tell
  * a refusal from a lost answer once a timeout has passed).
  *
- *   { re: uint, status: text, reason?: text, high?: uint }
+ *   { re: uint, status: text (status.ts), reason?: text, high?: uint }
  */
 import { decodeStatusAnswer, encodeStatusAnswer, type Response } from './response.js';
 import type { KxMessageSpec } from './spec.js';

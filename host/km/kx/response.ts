@@ -4,15 +4,16 @@
  * next hop has durably taken the key over and consumed its pad.
  *
  *   { re: uint, status: text, reason?: text, high?: uint }
- *   status: "ok" or an error code (ERR_KM_*, ERR_KX_*); reason: human text, never key material;
+ *   status: "ok" or an error code from the table in status.ts; reason: human text, never key material;
  *   high: the responder's highest unit index of the link shared with the requester (watermark).
  */
-import { body, defined, optText, text, uint } from './fields.js';
+import { body, defined, oneOf, optText, uint } from './fields.js';
 import type { KxMessageSpec } from './spec.js';
+import { KX_STATUSES, type KxStatus } from './status.js';
 
 export interface Response {
   readonly re: number;
-  readonly status: string;
+  readonly status: KxStatus;
   readonly reason?: string;
   readonly high?: number;
 }
@@ -26,7 +27,7 @@ export function decodeStatusAnswer(v: unknown, msg: string): Response {
   const reason = optText(b, msg, 'reason', 512);
   return {
     re: uint(b, msg, 're'),
-    status: text(b, msg, 'status', 64),
+    status: oneOf(b, msg, 'status', KX_STATUSES),
     ...(reason !== undefined ? { reason } : {}),
     ...(b.high !== undefined ? { high: uint(b, msg, 'high') } : {}),
   };

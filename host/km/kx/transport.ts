@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { peerIdentity } from '../../pki/identity.js';
 import { KmTimeoutError, PeerUnreachableError } from '../errors.js';
 import { KxError } from './errors.js';
+import { statusOf } from './status.js';
 import { decodePayload, encodeFrame, FrameReader, KX_VERSION, type KxBody, type KxMessage, type KxMessageName } from './messages.js';
 import type { Hello } from './hello.js';
 import { publishAuth } from '../diagnostics.js';
@@ -224,8 +225,7 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
     try {
       answer = await this.#o.onRequest(c.peer, m);
     } catch (e) {
-      const code = typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : 'ERR_KM_INTERNAL';
-      answer = { name: 'Response', body: { status: code, reason: (e as Error).message.slice(0, 500) } };
+      answer = { name: 'Response', body: { status: statusOf(e), reason: (e as Error).message.slice(0, 500) } };
     }
     if (c.closed) return;
     try {

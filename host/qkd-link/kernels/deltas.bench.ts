@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto';
-import type { BenchSuite, BenchRecord } from '../../cli/benchmark.js';
-import { timeRuns, mbps, median, round } from '../../cli/benchmark.js';
+import type { BenchSuite, BenchRecord } from '../../bench/benchmark.js';
+import { timeRuns, mbps, median, round } from '../../bench/benchmark.js';
 import { SlotDeltaCoder } from './deltas.js';
 import { MAX_QUERY_SLOTS } from '../../../firmware-bridge/protocol/messages.js';
 import { seededRandom } from '../reconciliation/design.js';

@@ -10,11 +10,37 @@
  * the errors: the same bytes for the same input and random bytes, the same error class and
  * message for malformed segments or deltas.
  */
-import { KernelArgumentError, KernelTrapError } from './errors.js';
+import { KernelArgumentError, KernelTrapError, SessionMessageError } from './errors.js';
 import { loadKernel, guard, ensureMemory, MemoryViews, type KernelInstance, type LoadOptions } from './loader.js';
-import { SessionMessageError } from '../session/messages.js';
-import type { SlotDeltaPart, SlotSegments } from '../session/packing.js';
-import type { RandomBits } from '../session/sifting.js';
+
+/** Random bits for squashing: a cryptographic source in production. */
+export type RandomBits = (n: number) => Uint8Array;
+
+/**
+ * The events of a block, as the receiver gathers them: segments of slots, each either a whole
+ * detection batch still in its wire form (LEB128 deltas from the batch's first slot `base`, as
+ * firmware-bridge delivers them) or decoded slots (part of a batch, where a block starts or ends).
+ */
+export interface SlotSegments {
+  /** Per segment: its base slot (raw segments; ignored for decoded ones). */
+  readonly base: Float64Array;
+  /** Per segment: its number of events. */
+  readonly count: Uint32Array;
+  /** Per segment: bytes of its raw deltas in `raw`, or -1 when its slots are in `decoded`. */
+  readonly rawBytes: Int32Array;
+  readonly raw: Uint8Array;
+  readonly decoded: Float64Array;
+}
+
+/** Part of a list of slot deltas that is a valid list of its own, counted from the slot before it. */
+export interface SlotDeltaPart {
+  /** The slot before the part's first (the list's base for the first part). */
+  readonly s: number;
+  readonly n: number;
+  /** Byte range of its deltas in the list. */
+  readonly from: number;
+  readonly to: number;
+}
 
 interface DeltaExports {
   arena(bytes: number): number;

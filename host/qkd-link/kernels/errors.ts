@@ -61,3 +61,16 @@ function describe(value: unknown): string {
     return String(value);
   }
 }
+
+/**
+ * Bytes from the (authenticated) peer that do not form a valid session message: thrown by the
+ * session codec (session/) and by the slot-delta kernel that decodes its largest field, so it is
+ * defined here, below both.
+ */
+export class SessionMessageError extends Error {
+  readonly code = 'ERR_SESSION_MESSAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SessionMessageError';
+  }
+}

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchSuite, BenchRecord } from '../../cli/benchmark.js';
-import { timeRuns, mbps, round } from '../../cli/benchmark.js';
+import type { BenchSuite, BenchRecord } from '../../bench/benchmark.js';
+import { timeRuns, mbps, round } from '../../bench/benchmark.js';
 import { PrivacyAmplifier, toeplitzTwin, planToeplitz } from './pa.js';
 
 const harnessSource = fileURLToPath(new URL('./reference/pa_fftw.c', import.meta.url));

@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto';
-import type { BenchSuite, BenchRecord } from '../../cli/benchmark.js';
-import { timeRuns, mbps, round } from '../../cli/benchmark.js';
+import type { BenchSuite, BenchRecord } from '../../bench/benchmark.js';
+import { timeRuns, mbps, round } from '../../bench/benchmark.js';
 import { ErrorVerifier, polyHashReference, verificationKeyCount } from './verify.js';
 
 export const suite: BenchSuite = {

@@ -11,6 +11,8 @@ import { channel } from 'node:diagnostics_channel';
 import type { LinkErrorCode } from './errors.js';
 import type { LinkRole } from './config.js';
 
+export type { SecurityEvent } from '../channel/channel.js';
+
 export const BLOCK_CHANNEL = 'qkdn:qkd-link:block';
 export const STATE_CHANNEL = 'qkdn:qkd-link:state';
 export const SECURITY_CHANNEL = 'qkdn:qkd-link:security';

@@ -14,13 +14,16 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { EmulatedLink } from '../../../firmware-bridge/emulator/spawn.js';
 import type { DetectorParams } from '../../../firmware-bridge/emulator/channel-model.js';
-import { deriveUnitId } from '../../km/key-id.js';
+import { deriveUnitId } from '../../kq/unit-id.js';
+import type { LinkStoreOpener } from '../../kq/link-store.js';
 import { parseLinkConfig, type LinkConfig, type LinkRole, type ProtocolConfig, type SecurityConfig } from './config.js';
 import type { BlockReport, LinkStateEvent } from './diagnostics.js';
 import { startLinkEnd, type RunningLink } from './link-process.js';
-import { processCpuSeconds } from './cpu-time.js';
+import { processCpuSeconds } from '../../bench/cpu-time.js';
 
 export interface EmulatedLinkRunOptions {
+  /** Opens each end's storage key and key store (host/km's linkStoreOpener). */
+  readonly stores: LinkStoreOpener;
   /** Fibre length (default 10 km, 0.2 dB/km). */
   readonly distanceKm?: number;
   /** Stop after this many blocks have ended at both ends (default 5). */
@@ -161,7 +164,7 @@ export function unitsAgree(a: RunningLink, b: RunningLink, from: number, to: num
  * Runs a link between two emulated boards until `blocks` blocks have ended (or the timeout, or
  * the signal), reporting each block as it ends at both ends.
  */
-export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<LinkRunSummary> {
+export async function runEmulatedLink(o: EmulatedLinkRunOptions): Promise<LinkRunSummary> {
   const distanceKm = o.distanceKm ?? 10;
   const siftedBits = o.siftedBits ?? 1 << 20;
   const wanted = o.blocks ?? 5;
@@ -242,9 +245,9 @@ export async function runEmulatedLink(o: EmulatedLinkRunOptions = {}): Promise<L
       if (kind === 'block') onBlock(e as BlockReport);
       else if (kind === 'state') o.onState?.(role, e as LinkStateEvent);
     };
-    ends.push(await startLinkEnd(aliceConfig, on('alice')));
+    ends.push(await startLinkEnd(aliceConfig, o.stores, on('alice')));
     const bobConfig = emulatedEndConfig('bob', { ...common, port: ends[0]!.module.port, boardPath: boards.rx.path });
-    ends.push(await startLinkEnd(bobConfig, on('bob')));
+    ends.push(await startLinkEnd(bobConfig, o.stores, on('bob')));
     if (!o.signal?.aborted) await finished;
     const wallSeconds = (performance.now() - t0) / 1000;
     const auth = ends.map((e) => {

@@ -10,7 +10,7 @@ import type { ChannelError } from '../channel/errors.js';
 import type { AuthPadLedger } from '../channel/ledger.js';
 import type { CodeFamily } from '../reconciliation/codebook.js';
 import type { ErrorVerifier } from '../kernels/verify.js';
-import type { KeySink, KeyUnit } from '../../km/key-source.js';
+import type { KeySink, KeyUnit } from '../../kq/key-source.js';
 import { decodeMessage, encodeMessage, SessionMessageError, type MessageOf, type SessionMessage } from '../session/messages.js';
 import { agreementDigest, type LinkConfig, type LinkRole } from './config.js';
 import { BlockMailbox, CommitGate, StageClock } from './block.js';

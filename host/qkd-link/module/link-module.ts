@@ -6,8 +6,8 @@
  * pushes units with the indexes both ends agree on.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { KeySink, KeySource } from '../../km/key-source.js';
-import type { StorageKey } from '../../km/storage-key.js';
+import type { KeySink, KeySource } from '../../kq/key-source.js';
+import type { SubkeySource } from '../../kq/link-store.js';
 import { AuthenticatedChannel } from '../channel/channel.js';
 import { Direction } from '../channel/frame.js';
 import { AuthPadLedger } from '../channel/ledger.js';
@@ -26,7 +26,7 @@ import { WorkerPool } from './worker-pool.js';
 
 export interface LinkModuleOptions {
   readonly config: LinkConfig;
-  readonly storageKey: StorageKey;
+  readonly storageKey: SubkeySource;
   /** The board: a transmitter port for Alice, a receiver port for Bob. */
   readonly board: TransmitterPort | ReceiverPort;
   /** Cryptographic randomness (tests may seed it). */

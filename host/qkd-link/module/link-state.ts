@@ -17,7 +17,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { StorageKey } from '../../km/storage-key.js';
+import type { SubkeySource } from '../../kq/link-store.js';
 import { LinkError } from './errors.js';
 
 export interface PendingBlock {
@@ -57,7 +57,7 @@ export class LinkState {
     this.dek = dek;
   }
 
-  static async open(dataDir: string, linkId: string, storageKey: StorageKey): Promise<LinkState> {
+  static async open(dataDir: string, linkId: string, storageKey: SubkeySource): Promise<LinkState> {
     const dir = join(dataDir, 'link');
     mkdirSync(dir, { recursive: true });
     const root = open({ path: dir, maxDbs: 8, compression: false });

@@ -11,7 +11,7 @@ import { SessionMessageError } from '../session/messages.js';
 import { checkPacked2, checkPackedBits, countBits } from '../session/packing.js';
 import { KernelArgumentError } from '../kernels/errors.js';
 import { correctionsPerClass, floatSource, frameKey, packKept, paddedKey } from './postprocess.js';
-import { threadCpuReader } from './cpu-time.js';
+import { threadCpuReader } from '../../bench/cpu-time.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
 import { AliceEndpoint, BobReconciler, type AlicePeer, type SyndromeMessage } from '../reconciliation/reconcile.js';
 import type { VerifyTag } from '../reconciliation/verify.js';

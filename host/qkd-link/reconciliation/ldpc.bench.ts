@@ -1,5 +1,5 @@
-import type { BenchSuite, BenchRecord } from '../../cli/benchmark.js';
-import { round, median, timeRuns } from '../../cli/benchmark.js';
+import type { BenchSuite, BenchRecord } from '../../bench/benchmark.js';
+import { round, median, timeRuns } from '../../bench/benchmark.js';
 import { CodeFamily } from './codebook.js';
 import { seededRandom } from './design.js';
 import { BobReconciler, AliceEndpoint, type FrameReport } from './reconcile.js';

@@ -80,13 +80,9 @@ export const SESSION_CBOR_LIMITS: CborLimits = {
   maxTotalItems: 512,
 };
 
-export class SessionMessageError extends Error {
-  readonly code = 'ERR_SESSION_MESSAGE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'SessionMessageError';
-  }
-}
+import { SessionMessageError } from '../kernels/errors.js';
+
+export { SessionMessageError };
 
 export function encodeMessage(m: SessionMessage): Uint8Array {
   return encodeCbor({ v: SESSION_VERSION, ...m } as CborValue);

@@ -5,6 +5,10 @@
  * SessionMessageError: the peer is authenticated but may still have a bug.
  */
 import { SessionMessageError } from './messages.js';
+import type { SlotDeltaPart, SlotSegments } from '../kernels/deltas.js';
+
+// The slot-delta types are the kernel's interface (kernels/deltas.ts); the codec here is its twin.
+export type { SlotDeltaPart, SlotSegments };
 
 /** Packs one bit per byte (only bit 0 of each is used) into bytes. */
 export function packBits(bits: ArrayLike<number>, n = bits.length): Uint8Array {
@@ -152,22 +156,6 @@ export function decodeSlotDeltas(bytes: Uint8Array, s: number, e: number, n: num
   return out;
 }
 
-/**
- * The events of a block, as the receiver gathers them: segments of slots, each either a whole
- * detection batch still in its wire form (LEB128 deltas from the batch's first slot `base`, as
- * firmware-bridge delivers them) or decoded slots (part of a batch, where a block starts or ends).
- */
-export interface SlotSegments {
-  /** Per segment: its base slot (raw segments; ignored for decoded ones). */
-  readonly base: Float64Array;
-  /** Per segment: its number of events. */
-  readonly count: Uint32Array;
-  /** Per segment: bytes of its raw deltas in `raw`, or -1 when its slots are in `decoded`. */
-  readonly rawBytes: Int32Array;
-  readonly raw: Uint8Array;
-  readonly decoded: Float64Array;
-}
-
 /** A batch of events for slotSegments: its slots, kept in wire form (LEB128 deltas from `base`) or decoded. */
 export interface SegmentBatch {
   readonly base: number;
@@ -247,16 +235,6 @@ export function encodeSegmentDeltas(s: number, seg: SlotSegments): Uint8Array {
     if (bytes >= 0 && rp !== rawEnd) throw new RangeError(`segment ${i}: ${rawEnd - rp} bytes left after ${count} deltas`);
   }
   return out.slice(0, pos);
-}
-
-/** Part of a list of slot deltas that is a valid list of its own, counted from the slot before it. */
-export interface SlotDeltaPart {
-  /** The slot before the part's first (the list's base for the first part). */
-  readonly s: number;
-  readonly n: number;
-  /** Byte range of its deltas in the list. */
-  readonly from: number;
-  readonly to: number;
 }
 
 /**

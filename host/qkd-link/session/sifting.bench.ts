@@ -1,5 +1,5 @@
-import type { BenchSuite, BenchRecord } from '../../cli/benchmark.js';
-import { timeRuns, mbps, median, round } from '../../cli/benchmark.js';
+import type { BenchSuite, BenchRecord } from '../../bench/benchmark.js';
+import { timeRuns, mbps, median, round } from '../../bench/benchmark.js';
 import { Sifter, siftEventsReference } from '../kernels/sift.js';
 import { aliceKeep, siftBlock } from './sifting.js';
 import { countBits, pack2, packBits, unpack2, unpackBits } from './packing.js';

@@ -14,6 +14,7 @@
 import { INTENSITY_CLASSES, type IntensityClass, type Sifter } from '../kernels/sift.js';
 import type { PerClass } from '../estimation/finite-key.js';
 import { unpackBitsInto } from './packing.js';
+import type { RandomBits } from '../kernels/deltas.js';
 
 /** Setting status from the transmitter: 0 = known; anything else (expired, future, dark) drops the event. */
 export interface TransmitterAnswer {
@@ -31,8 +32,7 @@ export interface BobDetections {
   readonly multiClicks: number;
 }
 
-/** Random bits for squashing: a cryptographic source in production. */
-export type RandomBits = (n: number) => Uint8Array;
+export type { RandomBits } from '../kernels/deltas.js';
 
 /** Click masks (bit 0 Z0, 1 Z1, 2 X0, 3 X1) to basis and value, squashing multi-clicks. */
 export function squashClicks(masks: Uint8Array, randomBits: RandomBits): BobDetections {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { EtsiClient } from '../api/client.js';
 import { startTestNetwork, type TestNetwork } from '../km/test-network.js';
 import { initPki } from '../pki/pki.js';
-import { startManagement, type Management } from './management.js';
+import { startManagement, type Management } from '../manager/management.js';
 
 let net: TestNetwork;
 let m: Management;
@@ -23,8 +23,6 @@ let ca: Buffer;
 
 test.before(async () => {
   net = await startTestNetwork({ links: ['A-B', 'B-C'], saes: { 'sae-a': 'A', 'sae-b': 'B' }, initialUnits: 32 });
-  // The node's file gave it a routes table: the configuration manages it.
-  Object.assign(net.topology, { routes: new Map<string, readonly string[]>() });
   const pki = await initPki(join(net.dir, 'pki'), { nodes: [], saes: [], operators: ['op-1'] });
   ca = readFileSync(pki.ca);
   m = await startManagement({
@@ -112,7 +110,7 @@ test('configuration: get, put (applied to the KM), diff, rollback; invalid, malf
   assert.is(put.status, 200, put.raw);
   assert.is(put.body.version, v0 + 1);
   assert.is(put.body.by, 'op-1');
-  assert.equal(net.topology.routes!.get('A>C'), ['A', 'B', 'C'], 'the KM routes by it now');
+  assert.equal(net.node('A').km.topology.routes?.get('A>C'), ['A', 'B', 'C'], 'the KM routes by it now');
   assert.is(m.qlm.thresholds.qberAlarm, 0.08);
   const diff = await op.send<{ changes: { path: string; op: string; from?: unknown; to?: unknown }[] }>('GET', `/api/v1/config/diff?from=${v0}&to=${v0 + 1}`);
   assert.equal(diff.body.changes.map((c) => c.path).sort(), ['/alarms/qberThreshold', '/network/routes/0']);
@@ -131,7 +129,7 @@ test('configuration: get, put (applied to the KM), diff, rollback; invalid, malf
   const back = await op.send<{ version: number; comment: string }>('POST', '/api/v1/config/rollback', { version: v0 });
   assert.is(back.status, 200);
   assert.is(back.body.version, v0 + 2);
-  assert.is(net.topology.routes!.has('A>C'), false, 'rolled back in the KM too');
+  assert.is(net.node('A').km.topology.routes?.has('A>C') ?? false, false, 'rolled back in the KM too');
   assert.is(m.qlm.thresholds.qberAlarm, 0.11);
   const hist = await op.send<{ versions: { version: number; comment: string }[] }>('GET', '/api/v1/config/history');
   assert.equal(hist.body.versions.slice(0, 3).map((v) => v.version), [v0 + 2, v0 + 1, v0]);

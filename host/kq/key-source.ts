@@ -2,7 +2,7 @@
  * Kq: how keys enter the key management layer. A key source is one end of a QKD link (or, for
  * tests and large simulated topologies, a simulated source). It delivers keys in fixed-size units
  * with indexes that both ends of the link share; the unit IDs are derived from the link ID and
- * the index (key-id.ts), so both KMAs name every unit identically.
+ * the index (unit-id.ts), so both KMAs name every unit identically.
  *
  * The source pushes: `sink.push(units)` resolves once the units are durable in the store, and the
  * source must not push the next batch before that (back-pressure). After a restart the KMA tells

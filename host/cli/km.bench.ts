@@ -16,17 +16,17 @@
  * back), measured at the source, over a line of six KMs with Kx over TLS on loopback.
  */
 import { tmpdir } from 'node:os';
-import type { BenchContext, BenchRecord, BenchSuite } from '../cli/benchmark.js';
-import { round } from '../cli/benchmark.js';
+import type { BenchContext, BenchRecord, BenchSuite } from '../bench/benchmark.js';
+import { round } from '../bench/benchmark.js';
 import { startDemoNetwork } from '../node/demo-network.js';
-import { startTestNetwork } from './test-network.js';
-import { processCpuSeconds, threadCpuReader } from '../qkd-link/module/cpu-time.js';
+import { startTestNetwork } from '../km/test-network.js';
+import { processCpuSeconds, threadCpuReader } from '../bench/cpu-time.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { KeyStore } from './key-store.js';
-import { StorageKey } from './storage-key.js';
-import { deriveUnitId } from './key-id.js';
+import { KeyStore } from '../km/key-store.js';
+import { StorageKey } from '../km/storage-key.js';
+import { deriveUnitId } from '../kq/unit-id.js';
 
 /** User+system CPU seconds of processes. */
 function cpuSeconds(pids: readonly number[]): number[] {

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { KeySourceContext } from '../../node/key-sources.js';
-import type { NodeConfig } from '../../node/config.js';
-import { nodeLinkConfig } from './node-source.js';
+import type { KeySourceContext } from './key-sources.js';
+import type { NodeConfig } from './config.js';
+import { nodeLinkConfig } from './qkd-source.js';
 
 const context = (node: string, peer: string): KeySourceContext => ({
   link: { id: 'A~B', ends: ['A', 'B'], source: { type: 'qkd' } },

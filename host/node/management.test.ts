@@ -13,8 +13,8 @@ import { publishAuth } from '../km/diagnostics.js';
 import { ZeroizedError } from '../km/errors.js';
 import { eventually, startTestNetwork } from '../km/test-network.js';
 import { publishTamper } from '../../firmware-bridge/aux/diagnostics.js';
-import { startManagement } from './management.js';
-import { Accounting } from './accounting.js';
+import { startManagement } from '../manager/management.js';
+import { Accounting } from '../manager/accounting.js';
 
 test('Fig. 11 in the network: a relay failure at the KMLM reaches the XLMO, is diagnosed, and the QCLM decides a reroute for the controller', async () => {
   // A ring A-B-C-D-A: A to C goes through B (fewest hops, ties by ID) or around through D.

@@ -1,15 +1,16 @@
 /**
  * Entry of a standalone link module process:
  *
- *   node --import tsx host/qkd-link/module/link-main.ts <config.yaml>
+ *   node --import tsx host/node/link-main.ts <config.yaml>
  *
  * One JSON line per event on stdout ({"event": "block" | "state" | "security" | "ready" |
  * "stopped" | "fatal", ...}). SIGTERM or SIGINT stops the module cleanly and exits 0; a fatal
  * error exits 1 after printing it.
  */
 import { availableParallelism } from 'node:os';
-import { loadLinkConfig } from './config.js';
-import { startLinkEnd, type RunningLink } from './link-process.js';
+import { linkStoreOpener } from '../km/link-store.js';
+import { loadLinkConfig } from '../qkd-link/module/config.js';
+import { startLinkEnd, type RunningLink } from '../qkd-link/module/link-process.js';
 
 function emit(event: string, body: object = {}): void {
   process.stdout.write(`${JSON.stringify({ event, ...body })}\n`);
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  const running = await startLinkEnd(config, (kind, e) => emit(kind, e));
+  const running = await startLinkEnd(config, linkStoreOpener, (kind, e) => emit(kind, e));
   held.running = running;
   emit('ready', { role: config.role, port: running.module.port, nextUnit: running.module.nextUnit, pid: process.pid });
   if (stopping) stop();

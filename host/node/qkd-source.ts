@@ -1,6 +1,6 @@
 /**
- * The `qkd` key source of a node (host/node/key-sources.ts loads this module the first time a
- * node configuration names a link with `source: { type: qkd, ... }`): one end of a real QKD link,
+ * The `qkd` key source of a node (key-sources.ts registers it and loads this module the first time
+ * a node configuration names a link with `source: { type: qkd, ... }`): one end of a real QKD link,
  * run by the link module in the node's process, feeding the node's key store through the KM's sink.
  *
  * The link's `source` map holds this end's link-module settings (config.ts, the same keys as a
@@ -12,15 +12,15 @@
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { KeySink, KeySource } from '../../km/key-source.js';
-import { registerKeySourceFactory, type KeySourceContext } from '../../node/key-sources.js';
-import type { KeySourceConfig } from '../../node/config.js';
-import { BoardReceiverPort, BoardTransmitterPort } from './board-ports.js';
-import type { ReceiverPort, TransmitterPort } from './boards.js';
-import { parseLinkConfig, type LinkConfig } from './config.js';
-import { LinkConfigError } from './errors.js';
-import { LinkModule } from './link-module.js';
-import { openStorageKey } from './store-sink.js';
+import type { KeySink, KeySource } from '../kq/key-source.js';
+import { linkStoreOpener } from '../km/link-store.js';
+import { BoardReceiverPort, BoardTransmitterPort } from '../qkd-link/module/board-ports.js';
+import type { ReceiverPort, TransmitterPort } from '../qkd-link/module/boards.js';
+import { parseLinkConfig, type LinkConfig } from '../qkd-link/module/config.js';
+import { LinkConfigError } from '../qkd-link/module/errors.js';
+import { LinkModule } from '../qkd-link/module/link-module.js';
+import type { KeySourceConfig } from './config.js';
+import type { KeySourceContext } from './key-sources.js';
 
 /** The link-module configuration of this node's end of `ctx.link`. */
 export function nodeLinkConfig(source: KeySourceConfig, ctx: KeySourceContext): LinkConfig {
@@ -57,7 +57,7 @@ class QkdKeySource implements KeySource {
 
 export async function openQkdKeySource(source: KeySourceConfig, ctx: KeySourceContext): Promise<KeySource> {
   const config = nodeLinkConfig(source, ctx);
-  const storageKey = openStorageKey(config);
+  const storageKey = linkStoreOpener.storageKey(config);
   const board: TransmitterPort | ReceiverPort = config.role === 'alice' ? await BoardTransmitterPort.open(config) : await BoardReceiverPort.open(config);
   try {
     return new QkdKeySource(await LinkModule.open({ config, storageKey, board }));
@@ -66,5 +66,3 @@ export async function openQkdKeySource(source: KeySourceConfig, ctx: KeySourceCo
     throw e;
   }
 }
-
-registerKeySourceFactory('qkd', openQkdKeySource);

@@ -4,7 +4,7 @@
  * still, so no event is lost and source-time statistics stay exact) and both module
  * ends in this process, at 10 and 50 km (the required points) and, for the SKR-vs-distance plot,
  * 75, 100 and 125 km. Per distance one record: the secret key rate achieved per second of source
- * time against the finite-key rate the model (../model) predicts for the same parameters and the
+ * time against the finite-key rate the model (host/qkd-link/model) predicts for the same parameters and the
  * efficiency f measured; and whether the post-processing keeps up with the source.
  *
  * Keeping up with the source in real time is measured in the steady state (from the end of the
@@ -16,10 +16,11 @@
  * on a small machine and stretches its time instead (`source_real_time`).
  */
 import { availableParallelism } from 'node:os';
-import type { BenchRecord, BenchSuite } from '../../cli/benchmark.js';
-import { round } from '../../cli/benchmark.js';
-import { linkBlock, linkOverheadBits, physicsFromProtocol, predictSkr, recordMeasuredPoints } from '../model/index.js';
-import { runEmulatedLink, type LinkProgress } from './emulated-link.js';
+import type { BenchRecord, BenchSuite } from '../bench/benchmark.js';
+import { round } from '../bench/benchmark.js';
+import { linkStoreOpener } from '../km/link-store.js';
+import { linkBlock, linkOverheadBits, physicsFromProtocol, predictSkr, recordMeasuredPoints } from '../qkd-link/model/index.js';
+import { runEmulatedLink, type LinkProgress } from '../qkd-link/module/emulated-link.js';
 
 function sum(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0);
@@ -39,6 +40,7 @@ export const suite: BenchSuite = {
     for (const distanceKm of ctx.quick ? [10] : [10, 50, 75, 100, 125]) {
       ctx.progress(`${distanceKm} km: ${blocks} block(s) of ${siftedBits} sifted bits`);
       const summary = await runEmulatedLink({
+        stores: linkStoreOpener,
         compare: 'at-end',
         distanceKm,
         blocks,
