@@ -58,7 +58,7 @@ function getJson(url: string): Promise<unknown> {
 type PromVector = { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
 
 (prometheus ? test : test.skip)(`a real Prometheus scrapes every node of a demo network over mutual TLS${prometheus ? '' : ' (skipped: no prometheus binary; apt-get install prometheus)'}`, async () => {
-  const net = await startDemoNetwork({ nodes: 3, shape: 'line', rate: 200, initialUnits: 400, management: true, bundle: true });
+  const net = await startDemoNetwork({ nodes: 3, shape: 'line', rate: 200, initialUnits: 400, management: true, bundle: true, logLevel: 'info' });
   const dir = mkdtempSync(join(tmpdir(), 'qkdn-prom-'));
   const port = await freePort();
   const cred = net.operatorCredentials!;
@@ -116,6 +116,15 @@ type PromVector = { status: string; data: { result: { metric: Record<string, str
     const all = (await getJson(`${api}${encodeURIComponent('{__name__=~"qkdn_.+"}')}`)) as PromVector;
     assert.ok(all.data.result.length > 20);
     for (const s of all.data.result) for (const v of Object.values(s.metric)) assert.not.ok(ids.includes(v), `key ID in ${JSON.stringify(s.metric)}`);
+    // The access logs: N3's SAE fetches the keys (a dec_keys query names them); the log names the route only.
+    const bob = net.client('sae-N3');
+    assert.is((await bob.send('GET', `/api/v1/keys/sae-N1/dec_keys?key_ID=${ids[0]}`)).status, 200);
+    assert.is((await bob.decKeys('sae-N1', [ids[1]!])).status, 200);
+    const log = await until(async () => (/"access":"key-api".*dec_keys/.test(net.stderr('N3')) ? net.stderr('N3') : undefined), 10_000, 'the access log of N3');
+    const access = log.split('\n').filter((l) => l.includes('"access"')).map((l) => JSON.parse(l) as { route: string; status: number; sae: string });
+    assert.ok(access.some((a) => a.route === '/api/v1/keys/:SAE_ID/dec_keys' && a.status === 200 && a.sae === 'sae-N3'), log.slice(-800));
+    for (const id of ids) assert.not.ok(log.includes(id), 'no key ID in the log');
+    assert.match(net.stderr('N1'), /"access":"management"/, 'the management API has its access log too');
   } finally {
     prom.kill('SIGTERM');
     await new Promise((r) => prom.once('exit', r));

@@ -42,8 +42,14 @@ export class Accounting {
     this.#timer.unref();
   }
 
+  #day = { from: 0, to: 0, name: '' };
+
   record(dimension: Dimension, subject: string, keys: number, bits: number, at = Date.now()): void {
-    const day = new Date(at).toISOString().slice(0, 10);
+    if (at < this.#day.from || at >= this.#day.to) {
+      const from = at - (at % 86_400_000);
+      this.#day = { from, to: from + 86_400_000, name: new Date(from).toISOString().slice(0, 10) };
+    }
+    const day = this.#day.name;
     const k = `${dimension}\u0000${subject}\u0000${day}`;
     const before = this.#pending.get(k) ?? this.#db.get(k);
     this.#pending.set(k, {

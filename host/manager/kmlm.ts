@@ -45,6 +45,7 @@ export class Kmlm {
   readonly #o: KmlmOptions;
   readonly node: string;
   #off: (() => void) | null = null;
+  readonly #labelled = new Map<string, { requests: { inc(n?: number): void }; keys: { inc(n?: number): void }; bits: { inc(n?: number): void }; response: { observe(v: number): void } }>();
 
   constructor(o: KmlmOptions) {
     this.#o = o;
@@ -81,18 +82,30 @@ export class Kmlm {
     });
   }
 
+  /** The metric children of one kind and outcome, looked up once (label hashing on every event costs). */
+  #children(kind: SupplyEvent['kind'], outcome: SupplyEvent['outcome']) {
+    const k = `${kind}|${outcome}`;
+    let c = this.#labelled.get(k);
+    if (!c) {
+      const m = this.#o.metrics;
+      c = { requests: m.supplies.labels({ kind, outcome }), keys: m.suppliedKeys.labels({ kind }), bits: m.suppliedBits.labels({ kind }), response: m.keyResponse.labels({ kind }) };
+      this.#labelled.set(k, c);
+    }
+    return c;
+  }
+
   #supply(e: SupplyEvent): void {
     if (e.node !== this.node) return;
-    const m = this.#o.metrics;
-    m.supplies.inc({ kind: e.kind, outcome: e.outcome });
+    const c = this.#children(e.kind, e.outcome);
+    c.requests.inc();
     const bits = e.keys * e.size;
     const master = e.master;
     const slave = e.slaves[0] ?? '';
     const pair = `${master}>${slave}`;
     if (e.outcome === 'delivered') {
-      m.suppliedKeys.inc({ kind: e.kind }, e.keys);
-      m.suppliedBits.inc({ kind: e.kind }, bits);
-      m.keyResponse.observe({ kind: e.kind }, e.latencyMs / 1000);
+      c.keys.inc(e.keys);
+      c.bits.inc(bits);
+      c.response.observe(e.latencyMs / 1000);
       const acc = this.#o.accounting;
       if (e.kind === 'enc_keys') {
         acc.record('sae', master, e.keys, bits);

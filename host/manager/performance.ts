@@ -69,9 +69,20 @@ interface Outage {
   to?: number;
 }
 
+/** One second of supply outcomes, summed: the window holds at most windowMs/1000 of these. */
+interface Bucket {
+  readonly second: number;
+  served: number;
+  delivered: number;
+  bits: number;
+  keys: number;
+  latencySum: number;
+  latencySqSum: number;
+  burned: number;
+}
+
 export class QosTracker {
-  readonly #supplies: SupplyOutcome[] = [];
-  readonly #burns: { at: number; keys: number }[] = [];
+  readonly #buckets: Bucket[] = [];
   readonly #outages: Outage[] = [];
   readonly #open = new Map<string, Outage>();
 
@@ -80,8 +91,28 @@ export class QosTracker {
     private readonly now: () => number = Date.now,
   ) {}
 
+  #bucket(at: number): Bucket {
+    const second = Math.floor(at / 1000);
+    let b = this.#buckets[this.#buckets.length - 1];
+    if (!b || b.second < second) {
+      this.#buckets.push((b = { second, served: 0, delivered: 0, bits: 0, keys: 0, latencySum: 0, latencySqSum: 0, burned: 0 }));
+      this.#trim();
+    } else if (b.second > second) b = this.#buckets.find((x) => x.second === second) ?? b; // a late event: the nearest bucket
+    return b;
+  }
+
   supply(s: SupplyOutcome): void {
-    this.#supplies.push(s);
+    if (s.outcome !== 'refused') {
+      const b = this.#bucket(s.at);
+      b.served++;
+      if (s.outcome === 'delivered') {
+        b.delivered++;
+        b.bits += s.bits;
+        b.keys += s.keys;
+        b.latencySum += s.latencyMs;
+        b.latencySqSum += s.latencyMs * s.latencyMs;
+      }
+    }
     if (s.outcome === 'failed' && !this.#open.has(s.pair)) {
       const o: Outage = { pair: s.pair, from: s.at };
       this.#open.set(s.pair, o);
@@ -93,18 +124,15 @@ export class QosTracker {
         this.#open.delete(s.pair);
       }
     }
-    this.#trim();
   }
 
   burned(keys: number, at = this.now()): void {
-    this.#burns.push({ at, keys });
-    this.#trim();
+    this.#bucket(at).burned += keys;
   }
 
   #trim(): void {
     const from = this.now() - this.windowMs;
-    while (this.#supplies.length > 0 && this.#supplies[0]!.at < from) this.#supplies.shift();
-    while (this.#burns.length > 0 && this.#burns[0]!.at < from) this.#burns.shift();
+    while (this.#buckets.length > 0 && (this.#buckets[0]!.second + 1) * 1000 <= from) this.#buckets.shift();
     while (this.#outages.length > 0 && this.#outages[0]!.to !== undefined && this.#outages[0]!.to < from) this.#outages.shift();
   }
 
@@ -112,14 +140,24 @@ export class QosTracker {
     this.#trim();
     const now = this.now();
     const from = now - this.windowMs;
-    const served = this.#supplies.filter((s) => s.outcome !== 'refused');
-    const delivered = served.filter((s) => s.outcome === 'delivered');
-    const bits = delivered.reduce((n, s) => n + s.bits, 0);
-    const keys = delivered.reduce((n, s) => n + s.keys, 0);
-    const burned = this.#burns.reduce((n, b) => n + b.keys, 0);
-    const lat = delivered.map((s) => s.latencyMs);
-    const mean = lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : null;
-    const sd = mean === null ? null : Math.sqrt(lat.reduce((a, b) => a + (b - mean) ** 2, 0) / lat.length);
+    let served = 0;
+    let delivered = 0;
+    let bits = 0;
+    let keys = 0;
+    let burned = 0;
+    let sum = 0;
+    let sq = 0;
+    for (const b of this.#buckets) {
+      served += b.served;
+      delivered += b.delivered;
+      bits += b.bits;
+      keys += b.keys;
+      burned += b.burned;
+      sum += b.latencySum;
+      sq += b.latencySqSum;
+    }
+    const mean = delivered ? sum / delivered : null;
+    const sd = mean === null ? null : Math.sqrt(Math.max(0, sq / delivered - mean * mean));
     // Outage time inside the window, the union over pairs (any pair in outage counts once).
     const spans = this.#outages.map((o) => [Math.max(o.from, from), o.to ?? now] as const).filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
     let down = 0;
@@ -138,11 +176,11 @@ export class QosTracker {
     const windowS = this.windowMs / 1000;
     return {
       windowS,
-      requests: served.length,
+      requests: served,
       throughputBitsPerS: bits / windowS,
       keyResponseDelayMs: mean,
       keyResponseDelayVariationMs: sd,
-      deliveryErrorRatio: served.length ? (served.length - delivered.length) / served.length : null,
+      deliveryErrorRatio: served ? (served - delivered) / served : null,
       lossRatio: keys + burned > 0 ? burned / (keys + burned) : null,
       availability: 1 - down / this.windowMs,
       serviceRestorationTimeMs: restoration,
