@@ -6,21 +6,26 @@ import { CHANNELS, type RelayEvent } from './diagnostics.js';
 import { InsufficientKeysError, NotPermittedError } from './errors.js';
 import type { KeyState } from './key-state.js';
 
+// Every case runs on a network of its own, a line A - B - C - D with SAEs on A, B and D: no case
+// depends on another's keys, restarts or order.
 let net: TestNetwork;
-
-test.before(async () => {
-  // A line A - B - C - D, SAEs on A, B and D.
-  net = await startTestNetwork({ links: ['A-B', 'B-C', 'C-D'], saes: { alice: 'A', bob: 'B', dave: 'D', dora: 'D' }, initialUnits: 400 });
-});
-test.after(async () => {
-  await net.close();
-});
 
 function state(node: string, id: string): KeyState | undefined {
   return net.node(node).store.get(id)?.state;
 }
 
-test('supply between adjacent nodes: the slave gets exactly the master key, once', async () => {
+function onLine(name: string, fn: () => Promise<void>): void {
+  test(name, async () => {
+    net = await startTestNetwork({ links: ['A-B', 'B-C', 'C-D'], saes: { alice: 'A', bob: 'B', dave: 'D', dora: 'D' }, initialUnits: 400 });
+    try {
+      await fn();
+    } finally {
+      await net.close();
+    }
+  });
+}
+
+onLine('supply between adjacent nodes: the slave gets exactly the master key, once', async () => {
   const keys = await net.node('A').km.supply({ master: 'alice', slaves: ['bob'], size: 256, number: 3 });
   assert.is(keys.length, 3);
   for (const k of keys) {
@@ -40,7 +45,7 @@ test('supply between adjacent nodes: the slave gets exactly the master key, once
   }
 });
 
-test('a supply larger than the units shared with the peer is refused, reporting the shared units, changing nothing', async () => {
+onLine('a supply larger than the units shared with the peer is refused, reporting the shared units, changing nothing', async () => {
   const A = net.node('A').store;
   const before = A.counts('B', 'link');
   const shared = A.allocatable('B', 'link', net.node('B').store.high('A', 'link'));
@@ -55,7 +60,7 @@ test('a supply larger than the units shared with the peer is refused, reporting 
   assert.equal(A.counts('B', 'link'), before);
 });
 
-test('keys of several units and sizes that are not a whole number of units', async () => {
+onLine('keys of several units and sizes that are not a whole number of units', async () => {
   const [k] = await net.node('A').km.supply({ master: 'alice', slaves: ['bob'], size: 8 * 40, number: 1 });
   assert.is(k!.bytes.length, 40);
   const rec = net.node('A').store.get(k!.id)!;
@@ -65,7 +70,7 @@ test('keys of several units and sizes that are not a whole number of units', asy
   for (const u of rec.units!) assert.is(state('B', u), 'delivered');
 });
 
-test('only the addressed slave, with the right master, can fetch a key', async () => {
+onLine('only the addressed slave, with the right master, can fetch a key', async () => {
   const [k] = await net.node('A').km.supply({ master: 'alice', slaves: ['bob'], size: 256, number: 1 });
   for (const attempt of [
     { slave: 'bob', master: 'mallory', ids: [k!.id] },
@@ -81,7 +86,7 @@ test('only the addressed slave, with the right master, can fetch a key', async (
   assert.is(state('B', k!.id), 'reserved', 'refused fetches change nothing');
 });
 
-test('multicast to two slaves on one node: each gets the key once, then it is delivered', async () => {
+onLine('multicast to two slaves on one node: each gets the key once, then it is delivered', async () => {
   const [k] = await net.node('A').km.relay('D', 1).then(async () => net.node('A').km.supply({ master: 'alice', slaves: ['dave', 'dora'], size: 256, number: 1 }));
   const a = await net.node('D').km.fetch({ slave: 'dave', master: 'alice', ids: [k!.id] });
   assert.is(state('D', k!.id), 'reserved');
@@ -91,7 +96,7 @@ test('multicast to two slaves on one node: each gets the key once, then it is de
   assert.is(state('D', k!.id), 'delivered');
 });
 
-test('relay over three hops: the key arrives identical, pads are consumed at both ends of every hop, the relay is observable', async () => {
+onLine('relay over three hops: the key arrives identical, pads are consumed at both ends of every hop, the relay is observable', async () => {
   const events: RelayEvent[] = [];
   const onRelay = (m: unknown) => events.push(m as RelayEvent);
   subscribe(CHANNELS.relay, onRelay);
@@ -123,13 +128,13 @@ test('relay over three hops: the key arrives identical, pads are consumed at bot
   }
 });
 
-test('supply to a non-adjacent node relays first, then reserves at the destination', async () => {
+onLine('supply to a non-adjacent node relays first, then reserves at the destination', async () => {
   const keys = await net.node('A').km.supply({ master: 'alice', slaves: ['dave'], size: 512, number: 2 });
   const got = await net.node('D').km.fetch({ slave: 'dave', master: 'alice', ids: keys.map((k) => k.id) });
   assert.equal(got.map((k) => Buffer.from(k.bytes).toString('hex')), keys.map((k) => Buffer.from(k.bytes).toString('hex')));
 });
 
-test('a relay that breaks mid-route is rolled back: keys voided at the destination, pads burned at both ends', async () => {
+onLine('a relay that breaks mid-route is rolled back: keys voided at the destination, pads burned at both ends', async () => {
   await net.stopNode('C');
   try {
     await net.node('A').km.relay('D', 2);
@@ -150,7 +155,7 @@ test('a relay that breaks mid-route is rolled back: keys voided at the destinati
   for (const id of voided) assert.ok(['voided', 'failed', 'consumed'].includes(state('C', id)!), `pad ${id} at C: ${state('C', id)}`);
 });
 
-test('a supply whose peer is down fails with nothing usable left at either end', async () => {
+onLine('a supply whose peer is down fails with nothing usable left at either end', async () => {
   await net.stopNode('B');
   let keyIds: string[] = [];
   try {
@@ -165,7 +170,18 @@ test('a supply whose peer is down fails with nothing usable left at either end',
   for (const id of keyIds) assert.ok(['voided', 'failed'].includes(state('B', id)!), `${id} at B: ${state('B', id)}`);
 });
 
-test('after restarts both ends of every link agree on every key', async () => {
+onLine('after restarts both ends of every link agree on every key', async () => {
+  // Traffic, then a relay broken by a stopped node, then restarts of two nodes.
+  const keys = await net.node('A').km.supply({ master: 'alice', slaves: ['dave'], size: 256, number: 2 });
+  await net.node('D').km.fetch({ slave: 'dave', master: 'alice', ids: keys.map((k) => k.id) });
+  await net.stopNode('C');
+  await net.node('A').km.relay('D', 2).then(
+    () => assert.unreachable('relay through a stopped node'),
+    () => {},
+  );
+  await net.startNode('C');
+  await net.stopNode('B');
+  await net.startNode('B');
   await eventually(() => [...net.nodes.values()].every((n) => n.store.outbox().length === 0), 5000, 'outboxes drained');
   for (const l of net.topology.links) {
     const [a, b] = l.ends;

@@ -1,7 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseConfig, KM_DEFAULTS } from './config.js';
 import { KmConfigError } from '../km/errors.js';
+import { parseNetworkConfig, topologyOf } from '../km/network-config.js';
 
 const SEED = 'ab'.repeat(32);
 const base = () => ({
@@ -66,6 +70,31 @@ test('schema and cross-reference errors name the place', () => {
   refused((c) => ((c as Record<string, unknown>).events = ['relay', 'relay']), /\/events/);
   assert.equal(parseConfig(JSON.stringify({ ...base(), events: ['hop', 'supply'] }), '/x', 'json').events, ['hop', 'supply']);
   assert.throws(() => parseConfig('{', '/x', 'json'), /not valid JSON/);
+});
+
+test('the network part can live in a file of its own, shared by every node; it is checked the same way', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdn-config-'));
+  try {
+    const { network, ...local } = base();
+    writeFileSync(join(dir, 'network.yaml'), JSON.stringify(network));
+    const c = parseConfig(JSON.stringify({ ...local, network: 'network.yaml' }), dir, 'json');
+    assert.equal(c.network, network);
+    assert.equal(parseConfig(JSON.stringify(base()), dir, 'json').network, c.network, 'the same as inline');
+    writeFileSync(join(dir, 'network.yaml'), JSON.stringify({ ...network, saes: [{ id: 'alice', node: 'Q' }] }));
+    assert.throws(() => parseConfig(JSON.stringify({ ...local, network: 'network.yaml' }), dir, 'json'), /network.saes\[0\].node: unknown node Q/);
+    assert.throws(() => parseConfig(JSON.stringify({ ...local, network: 'missing.yaml' }), dir, 'json'), /cannot read the network configuration/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the network validator alone (what a controller pushes) gives the key manager its topology', () => {
+  const t = topologyOf(parseNetworkConfig(base().network));
+  assert.equal(t.nodes, ['A', 'B', 'C']);
+  assert.equal(t.links.map((l) => [l.id, l.kind]), [['A~B', 'simulated'], ['B~C', 'qkd']]);
+  assert.is(t.saes.get('carol'), 'C');
+  assert.equal(t.routes?.get('A>C'), ['A', 'B', 'C']);
+  assert.throws(() => parseNetworkConfig({ nodes: [], links: [], saes: [] }), (e: unknown) => e instanceof KmConfigError && /\/network\/nodes/.test(e.message));
 });
 
 test.run();

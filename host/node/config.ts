@@ -1,39 +1,21 @@
 /**
- * The node configuration (`qkdn-edge node --config node.yaml`, YAML or JSON): one file per node,
- * with the network section shared by all nodes of a QKDN. Checked in two steps: a JSON schema
- * (ajv) for shapes and types, then cross-references (IDs known, links between known nodes, SAEs on
- * known nodes, routes along links). Relative paths are relative to the configuration file.
- * host/node/README.md documents every field.
+ * The node configuration (`qkdn-edge node --config node.yaml`, YAML or JSON), in two parts: the
+ * node's own (identity, data directory and store, TLS files, API and Kx endpoints, key management
+ * limits, events), checked here, and the network (`network`: nodes, links, SAEs, routes), the same
+ * for every node of a QKDN and checked by host/km/network-config.ts, so a controller can own it.
+ * `network` is either the section itself or the path of a file holding it. Each part is checked by
+ * a JSON schema (ajv) for shapes and types, then by its cross-references. Relative paths are
+ * relative to the file that names them. host/node/README.md documents every field.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { KmConfigError } from '../km/errors.js';
+import { describeSchemaErrors, parseNetworkConfig, type NetworkConfig } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 
-export interface SimulatedSourceConfig {
-  readonly type: 'simulated';
-  /** Units per second. */
-  readonly rate: number;
-  /** Hex, at least 64 digits; the same at both ends of the link. */
-  readonly seed: string;
-  /** Units available when the link starts from nothing. */
-  readonly initialUnits?: number;
-}
-
-export interface QkdSourceConfig {
-  readonly type: 'qkd';
-  readonly [option: string]: unknown;
-}
-
-export type KeySourceConfig = SimulatedSourceConfig | QkdSourceConfig;
-
-export interface LinkConfig {
-  readonly id: string;
-  readonly ends: readonly [string, string];
-  readonly source: KeySourceConfig;
-}
+export type { KeySourceConfig, LinkConfig, NetworkConfig, QkdSourceConfig, SimulatedSourceConfig } from '../km/network-config.js';
 
 export interface ManagementConfig {
   /** false: no managers at all (a benchmark baseline); refused together with an aux board. */
@@ -48,7 +30,8 @@ export interface ManagementConfig {
 
 export type EventKind = 'relay' | 'hop' | 'supply' | 'sync';
 
-export interface NodeConfig {
+/** What is this node's own. */
+export interface LocalConfig {
   readonly node: string;
   readonly dataDir: string;
   readonly storage?: { readonly passphraseEnv?: string };
@@ -75,15 +58,13 @@ export interface NodeConfig {
     readonly relayHopTimeoutMs: number;
     readonly syncIntervalMs: number;
   };
-  readonly network: {
-    readonly nodes: readonly { readonly id: string; readonly kx: string }[];
-    readonly links: readonly LinkConfig[];
-    readonly saes: readonly { readonly id: string; readonly node: string }[];
-    readonly routes?: readonly (readonly string[])[];
-  };
 }
 
-export const KM_DEFAULTS: NodeConfig['km'] = {
+export interface NodeConfig extends LocalConfig {
+  readonly network: NetworkConfig;
+}
+
+export const KM_DEFAULTS: LocalConfig['km'] = {
   unitBits: 256,
   keySize: 256,
   minKeySize: 64,
@@ -101,7 +82,7 @@ const PORT = { type: 'integer', minimum: 0, maximum: 65535 };
 const ENDPOINT = { type: 'object', additionalProperties: false, required: ['host', 'port'], properties: { host: { type: 'string', minLength: 1 }, port: PORT } };
 const posInt = (max: number) => ({ type: 'integer', minimum: 1, maximum: max });
 
-export const CONFIG_SCHEMA = {
+export const LOCAL_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['node', 'dataDir', 'tls', 'api', 'kx', 'network'],
@@ -149,59 +130,13 @@ export const CONFIG_SCHEMA = {
         syncIntervalMs: posInt(600_000),
       },
     },
-    network: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['nodes', 'links', 'saes'],
-      properties: {
-        nodes: {
-          type: 'array',
-          minItems: 1,
-          items: { type: 'object', additionalProperties: false, required: ['id', 'kx'], properties: { id: ID, kx: { type: 'string', pattern: '^[^\\s]+:[0-9]{1,5}$' } } },
-        },
-        links: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['id', 'ends', 'source'],
-            properties: {
-              id: ID,
-              ends: { type: 'array', minItems: 2, maxItems: 2, items: ID },
-              source: {
-                oneOf: [
-                  {
-                    type: 'object',
-                    additionalProperties: false,
-                    required: ['type', 'rate', 'seed'],
-                    properties: {
-                      type: { const: 'simulated' },
-                      rate: { type: 'number', minimum: 0, maximum: 10_000_000 },
-                      seed: { type: 'string', pattern: '^([0-9a-fA-F]{2}){32,}$' },
-                      initialUnits: { type: 'integer', minimum: 0 },
-                    },
-                  },
-                  { type: 'object', required: ['type'], properties: { type: { const: 'qkd' } } },
-                ],
-              },
-            },
-          },
-        },
-        saes: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['id', 'node'], properties: { id: ID, node: ID } } },
-        routes: { type: 'array', items: { type: 'array', minItems: 2, items: ID } },
-      },
-    },
+    // The network part: its own schema (host/km/network-config.ts), inline or in a file.
+    network: { type: ['object', 'string'] },
   },
 } as const;
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-const validate = ajv.compile(CONFIG_SCHEMA);
-
-function describe(e: ErrorObject): string {
-  const where = e.instancePath || '/';
-  if (e.keyword === 'additionalProperties') return `${where}: unknown field ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`;
-  return `${where}: ${e.message ?? 'invalid'}`;
-}
+const validate = ajv.compile(LOCAL_SCHEMA);
 
 /** Parses and checks a configuration; paths in the result are absolute. */
 export function parseConfig(text: string, baseDir: string, format: 'yaml' | 'json' = 'yaml'): NodeConfig {
@@ -211,17 +146,30 @@ export function parseConfig(text: string, baseDir: string, format: 'yaml' | 'jso
   } catch (e) {
     throw new KmConfigError('config', `not valid ${format.toUpperCase()}: ${(e as Error).message}`);
   }
-  if (!validate(raw)) throw new KmConfigError('config', (validate.errors ?? []).slice(0, 10).map(describe).join('; '));
-  const c = raw as unknown as Omit<NodeConfig, 'km'> & { km?: Partial<NodeConfig['km']> };
+  if (!validate(raw)) throw new KmConfigError('config', describeSchemaErrors(validate.errors));
+  const c = raw as unknown as Omit<LocalConfig, 'km'> & { km?: Partial<LocalConfig['km']>; network: unknown };
   const km = { ...KM_DEFAULTS, ...c.km };
   const cfg: NodeConfig = {
     ...c,
     km,
+    network: typeof c.network === 'string' ? loadNetworkConfig(resolve(baseDir, c.network)) : parseNetworkConfig(c.network),
     dataDir: resolve(baseDir, c.dataDir),
     tls: { ca: resolve(baseDir, c.tls.ca), cert: resolve(baseDir, c.tls.cert), key: resolve(baseDir, c.tls.key) },
   };
   check(cfg);
   return cfg;
+}
+
+/** The network part from a file of its own (YAML or JSON). */
+export function loadNetworkConfig(path: string): NetworkConfig {
+  let raw: unknown;
+  try {
+    const text = readFileSync(path, 'utf8');
+    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new KmConfigError(path, `cannot read the network configuration: ${(e as Error).message}`);
+  }
+  return parseNetworkConfig(raw);
 }
 
 export function loadConfig(path: string): NodeConfig {
@@ -234,43 +182,17 @@ export function loadConfig(path: string): NodeConfig {
   return parseConfig(text, dirname(resolve(path)), path.endsWith('.json') ? 'json' : 'yaml');
 }
 
+/** Cross-references of the node's own part (the network's are checked with it). */
 function check(c: NodeConfig): void {
   const fail = (path: string, msg: string): never => {
     throw new KmConfigError(path, msg);
   };
-  const nodes = new Set<string>();
-  c.network.nodes.forEach((n, i) => {
-    if (nodes.has(n.id)) fail(`network.nodes[${i}].id`, `duplicate node ${n.id}`);
-    nodes.add(n.id);
-  });
-  if (!nodes.has(c.node)) fail('node', `${c.node} is not in network.nodes`);
+  if (!c.network.nodes.some((n) => n.id === c.node)) fail('node', `${c.node} is not in network.nodes`);
   if (c.aux && c.management?.enabled === false) fail('management.enabled', 'the tamper response of the aux board needs the management layer');
   if ((c.management?.host === undefined) !== (c.management?.port === undefined)) fail('management', 'give both host and port for the management API, or neither');
   const k = c.km;
   if (!(k.minKeySize <= k.keySize && k.keySize <= k.maxKeySize)) fail('km', 'need minKeySize <= keySize <= maxKeySize');
   if (Math.ceil(k.maxKeySize / k.unitBits) * k.maxKeyPerRequest > 8192) fail('km', 'maxKeyPerRequest × units per key of maxKeySize must stay within 8192 units (one Kx message)');
-  const linkIds = new Set<string>();
-  const pairs = new Set<string>();
-  c.network.links.forEach((l, i) => {
-    const [a, b] = l.ends;
-    if (linkIds.has(l.id)) fail(`network.links[${i}].id`, `duplicate link ${l.id}`);
-    linkIds.add(l.id);
-    if (a === b) fail(`network.links[${i}].ends`, 'a link joins two different nodes');
-    for (const e of l.ends) if (!nodes.has(e)) fail(`network.links[${i}].ends`, `unknown node ${e}`);
-    const pair = [a, b].sort().join('~');
-    if (pairs.has(pair)) fail(`network.links[${i}]`, `a second link between ${a} and ${b}`);
-    pairs.add(pair);
-  });
-  const saes = new Set<string>();
-  c.network.saes.forEach((s, i) => {
-    if (saes.has(s.id)) fail(`network.saes[${i}].id`, `duplicate SAE ${s.id}`);
-    saes.add(s.id);
-    if (!nodes.has(s.node)) fail(`network.saes[${i}].node`, `unknown node ${s.node}`);
-  });
-  (c.network.routes ?? []).forEach((r, i) => {
-    if (new Set(r).size !== r.length) fail(`network.routes[${i}]`, 'a route visits a node twice');
-    for (let j = 1; j < r.length; j++) if (!pairs.has([r[j - 1]!, r[j]!].sort().join('~'))) fail(`network.routes[${i}]`, `no link between ${r[j - 1]} and ${r[j]}`);
-  });
 }
 
 /** "host:port" of a node's Kx endpoint. */

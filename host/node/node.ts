@@ -13,7 +13,7 @@ import { StorageKey } from '../km/storage-key.js';
 import { KeyManager } from '../km/key-manager.js';
 import { KxTransport, type KxEndpoint } from '../km/kx/transport.js';
 import { KmConfigError, KmError } from '../km/errors.js';
-import type { Topology } from '../km/topology.js';
+import { topologyOf } from '../km/network-config.js';
 import { Etsi014Service } from '../api/etsi014.js';
 import { apiPort, prepareApiServer, type PreparedApiServer } from '../api/server.js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -34,15 +34,6 @@ export interface RunningNode {
   /** Milliseconds spent opening each part, for failover diagnostics. */
   readonly startup: Readonly<Record<'store' | 'kx' | 'km' | 'sources' | 'api', number>>;
   stop(): Promise<void>;
-}
-
-export function topologyOf(c: NodeConfig): Topology {
-  return {
-    nodes: c.network.nodes.map((n) => n.id),
-    links: c.network.links.map((l) => ({ id: l.id, ends: [l.ends[0], l.ends[1]], kind: l.source.type })),
-    saes: new Map(c.network.saes.map((s) => [s.id, s.node])),
-    routes: new Map((c.network.routes ?? []).map((r) => [`${r[0]}>${r[r.length - 1]}`, r])),
-  };
 }
 
 function readTls(c: NodeConfig): { ca: string; cert: string; key: string } {
@@ -109,7 +100,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
   if (c.storage?.passphraseEnv && passphrase === undefined) throw new KmConfigError('storage.passphraseEnv', `environment variable ${c.storage.passphraseEnv} is not set`);
   const store = await KeyStore.open({ path: c.dataDir, nodeId: c.node, storageKey: StorageKey.openOrCreate(join(c.dataDir, 'storage.key'), passphrase) });
   const tStore = lap();
-  const topology = topologyOf(c);
+  const topology = topologyOf(c.network);
   const peers = new Map<string, KxEndpoint>(c.network.nodes.filter((n) => n.id !== c.node).map((n) => [n.id, parseEndpoint(n.kx)]));
   let km: KeyManager | null = null;
   const kx = new KxTransport({ nodeId: c.node, bootId: store.bootId, tls, listen: c.kx, peers, onRequest: (peer, m) => km!.handleKx(peer, m) });
