@@ -15,6 +15,7 @@
 import type { Logger } from 'pino';
 import { AUX_CHANNELS, type TamperEvent } from '../../firmware-bridge/aux/diagnostics.js';
 import { CHANNELS, type AuthEvent, type SyncEvent } from '../km/diagnostics.js';
+import { CHANNELS as IW_CHANNELS, type BorderRefusedEvent, type PeerRefusedEvent } from '../interworking/diagnostics.js';
 import type { SecurityEvent as LinkSecurityEvent } from '../qkd-link/module/diagnostics.js';
 import type { AlarmManager } from './alarms.js';
 import { listen, publishSecurityEvent } from './diagnostics.js';
@@ -22,7 +23,7 @@ import type { ManagerMetrics } from './metrics.js';
 
 const DROPPED: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
 
-export type SecurityEventKind = 'tamper' | 'zeroized' | 'auth-failure' | 'certificate-refused' | 'link-channel' | 'qber-alarm' | 'keys-voided';
+export type SecurityEventKind = 'tamper' | 'zeroized' | 'auth-failure' | 'certificate-refused' | 'link-channel' | 'qber-alarm' | 'keys-voided' | 'border-refused' | 'peer-network-refused';
 
 export interface SecurityEvent {
   readonly kind: SecurityEventKind;
@@ -59,6 +60,8 @@ export class SecurityManager {
       {
         [AUX_CHANNELS.tamper]: (m) => this.#tamper(m as TamperEvent & { path: string }),
         [CHANNELS.security]: (m) => this.#auth(m as AuthEvent),
+        [IW_CHANNELS.borderRefused]: (m) => this.#border(m as BorderRefusedEvent),
+        [IW_CHANNELS.peerRefused]: (m) => this.#peerNetwork(m as PeerRefusedEvent),
       },
       meter,
     );
@@ -121,6 +124,20 @@ export class SecurityManager {
     const source = `${e.where}:${e.peer ?? 'unidentified'}`;
     this.record({ kind, at: Date.now(), source, text: `${e.where}: ${e.reason}`.slice(0, 300), details: { where: e.where, peer: e.peer, code: e.code } });
     this.#o.alarms.raise({ type: 'auth-failure', source, text: `authentication failures at ${e.where} (${e.peer ? `certificate ${e.peer}` : 'no valid certificate'}): ${e.reason}`.slice(0, 300), details: { where: e.where, code: e.code } });
+  }
+
+  /** The interworking border filter stopped a message that would have shown this network's inside. */
+  #border(e: BorderRefusedEvent): void {
+    const source = `border:${e.peer}`;
+    this.record({ kind: 'border-refused', at: Date.now(), source, text: `a ${e.message} to peer network ${e.peer} was refused at the border (${e.kind} at ${e.path})`.slice(0, 300), details: { peer: e.peer, message: e.message, kind: e.kind, path: e.path } });
+    this.#o.alarms.raise({ type: 'border-refused', source, details: { message: e.message, kind: e.kind, path: e.path } });
+  }
+
+  /** A peer network's border connection refused (certificate pin, CA, hello). */
+  #peerNetwork(e: PeerRefusedEvent): void {
+    const source = `peer-network:${e.fingerprint ?? 'unidentified'}`;
+    this.record({ kind: 'peer-network-refused', at: Date.now(), source, text: `a border connection was refused: ${e.reason}`.slice(0, 300), details: { provider: e.provider, fingerprint: e.fingerprint, code: e.code } });
+    this.#o.alarms.raise({ type: 'auth-failure', source, text: `authentication failures at the interworking border: ${e.reason}`.slice(0, 300), details: { code: e.code } });
   }
 
   /** From the QLM: a QBER alarm is also a possible eavesdropper. */
