@@ -15,7 +15,7 @@ const FORBIDDEN = {
   kq: LAYERS.filter((l) => l !== 'kq'),
   bench: LAYERS.filter((l) => l !== 'bench'),
   pki: LAYERS.filter((l) => l !== 'pki' && l !== 'bench'),
-  km: ['qkd-link', 'node', 'api', 'cli', 'controller', 'manager', 'interworking', 'firmware-bridge'],
+  km: ['qkd-link', 'node', 'api', 'cli', 'controller', 'manager', 'interworking'],
   'qkd-link': ['km', 'node', 'api', 'cli', 'controller', 'manager', 'interworking', 'pki'],
   controller: ['qkd-link', 'node', 'api', 'cli', 'manager', 'interworking', 'firmware-bridge'],
   interworking: ['qkd-link', 'node', 'api', 'cli', 'firmware-bridge'],
@@ -33,7 +33,9 @@ const layerPatterns = (layer) => {
     return [{ regex: `${up(others)}(?!(.*/)?diagnostics\\.js$)`, message: 'the manager learns of other layers through their diagnostics channels only: import their diagnostics.js, nothing else' }];
   }
   const forbidden = FORBIDDEN[layer];
-  return forbidden.length === 0 ? [] : [{ regex: up(forbidden), message: `host/${layer} must not import ${forbidden.join(', ')} (docs/ARCHITECTURE.md, dependency rule)` }];
+  const own = forbidden.length === 0 ? [] : [{ regex: up(forbidden), message: `host/${layer} must not import ${forbidden.join(', ')} (docs/ARCHITECTURE.md, dependency rule)` }];
+  // Kx decodes outside bytes with the board protocol's checked CBOR decoder (one decoding policy), nothing else of the boards.
+  return layer === 'km' ? [...own, { regex: '^(\\.\\./)+firmware-bridge/(?!protocol/cbor\\.js$)', message: 'host/km may import firmware-bridge/protocol/cbor.js (the checked CBOR decoder) and nothing else of firmware-bridge' }] : own;
 };
 // Production code never imports a test helper (test-*.ts) or a test.
 const TEST_HELPERS = { regex: '(^|/)(test-[^/]*|[^/]*\\.test)\\.js$', message: 'production code must not import test helpers or tests' };

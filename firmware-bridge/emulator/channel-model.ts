@@ -419,7 +419,7 @@ export class DetectionGenerator {
       const ys = this.model.signalProbability(mu);
       const pc = 1 - (1 - ys) * (1 - pd) ** 4;
       // A source brighter than the one this generator was built for would need p > p_max: the
-      // receiver builds a new generator when the fibre reports a new source (receiver.ts).
+      // receiver builds a new generator when the fibre reports a new source (producer.ts).
       this.accept[i] = this.pMax > 0 ? Math.min(1, pc / this.pMax) : 0;
       this.sigGivenClick[i] = pc > 0 ? ys / pc : 0;
       const lambda = mu * this.model.eta;

@@ -13,6 +13,8 @@ export const API_ERRORS = {
   ERR_API_INVALID_PARAMETER: 400,
   /** The body is larger than the server accepts. */
   ERR_API_BODY_TOO_LARGE: 400,
+  /** The request's headers are larger than the HTTP layer accepts (16 KiB); the connection closes. */
+  ERR_API_HEADERS_TOO_LARGE: 400,
   /** The request body is not application/json. */
   ERR_API_UNSUPPORTED_MEDIA_TYPE: 400,
   /** No key supply between the caller and the named SAE(s): unknown, foreign or same-KME SAEs alike. */
@@ -27,6 +29,8 @@ export const API_ERRORS = {
   ERR_API_KEYS_UNAVAILABLE: 503,
   /** The KME cannot serve (zeroized, shutting down, internal fault). */
   ERR_API_SERVICE_UNAVAILABLE: 503,
+  /** This SAE sent more requests than its rate limit allows; Retry-After says when to try again. */
+  ERR_API_RATE_LIMITED: 503,
   /** Not an ETSI 014 path. */
   ERR_API_NOT_FOUND: 404,
 } as const;
@@ -39,13 +43,16 @@ export class ApiError extends Error {
   readonly code: ApiErrorCode;
   readonly status: number;
   readonly details: readonly ErrorDetail[];
+  /** Seconds after which a retry may succeed (the Retry-After header of a 503). */
+  readonly retryAfterS: number | undefined;
 
-  constructor(code: ApiErrorCode, message: string, details: readonly ErrorDetail[] = []) {
+  constructor(code: ApiErrorCode, message: string, details: readonly ErrorDetail[] = [], retryAfterS?: number) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.status = API_ERRORS[code];
     this.details = details;
+    this.retryAfterS = retryAfterS;
   }
 
   /** The ETSI 014 error body; `code` is an extra detail for programs, first in the list. */

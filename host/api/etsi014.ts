@@ -9,6 +9,7 @@ import { SaePairError } from '../km/ksa.js';
 import { PolicyRefusedError } from '../km/supply-policy.js';
 import type { PeerIdentity } from '../pki/identity.js';
 import { ApiError } from './errors.js';
+import { OUTAGE_CODES, PeerOutages } from './peer-outage.js';
 import type { EtsiLimits, KeyRequest } from './request.js';
 
 /** Status (ETSI 014 clause 6.1): every field required, integers as JSON integers. */
@@ -41,12 +42,15 @@ const NO_PAIR = 'no key supply is available between these SAEs';
 export class Etsi014Service {
   readonly km: KeyManager;
   readonly limits: EtsiLimits;
+  /** Slave KMEs that cannot be reached now: enc_keys for them is refused without burning keys. */
+  readonly outages: PeerOutages;
 
-  constructor(km: KeyManager, limits: EtsiLimits) {
+  constructor(km: KeyManager, limits: EtsiLimits, outages: PeerOutages = new PeerOutages(km.nodeId)) {
     if (!(limits.minKeySize > 0 && limits.minKeySize <= limits.keySize && limits.keySize <= limits.maxKeySize)) throw new RangeError('ETSI limits: need 0 < min_key_size <= key_size <= max_key_size');
     if (limits.maxKeyPerRequest < 1) throw new RangeError('ETSI limits: max_key_per_request must be positive');
     this.km = km;
     this.limits = limits;
+    this.outages = outages;
   }
 
   /** The calling SAE's ID, from its verified client certificate; 401 unless it is an SAE this KME serves. */
@@ -93,12 +97,19 @@ export class Etsi014Service {
 
   async encKeys(master: string, slave: string, req: KeyRequest): Promise<KeyContainer> {
     const slaves = [slave, ...req.additionalSlaves];
-    this.#target(master, slaves);
+    const target = this.#target(master, slaves);
+    this.outages.admit(target);
+    let keys;
     try {
-      return container(await this.km.supply({ master, slaves, size: req.size, number: req.number }));
+      keys = await this.km.supply({ master, slaves, size: req.size, number: req.number });
     } catch (e) {
+      const code = e instanceof KmError ? e.code : '';
+      if (OUTAGE_CODES.has(code)) throw mapKmError(e, 'enc_keys', this.outages.settle(target, 'unreachable', code));
+      this.outages.settle(target, code === 'ERR_KM_PEER_REFUSED' ? 'reached' : 'unknown');
       throw mapKmError(e, 'enc_keys');
     }
+    this.outages.settle(target, 'reached');
+    return container(keys);
   }
 
   async decKeys(slave: string, master: string, ids: readonly string[]): Promise<KeyContainer> {
@@ -110,10 +121,13 @@ export class Etsi014Service {
   }
 }
 
-/** Key manager errors as ETSI statuses; the detail is the error code, never key material. */
-export function mapKmError(e: unknown, op: 'enc_keys' | 'dec_keys'): ApiError {
+/**
+ * Key manager errors as ETSI statuses; the detail is the error code, never key material. A 503
+ * carries Retry-After: `retryAfterS` when the caller knows it (an outage's window), else 1 s.
+ */
+export function mapKmError(e: unknown, op: 'enc_keys' | 'dec_keys', retryAfterS = 1): ApiError {
   if (e instanceof ApiError) return e;
-  if (!(e instanceof KmError)) return new ApiError('ERR_API_SERVICE_UNAVAILABLE', 'the KME could not complete the request', [{ reason: 'internal' }]);
+  if (!(e instanceof KmError)) return new ApiError('ERR_API_SERVICE_UNAVAILABLE', 'the KME could not complete the request', [{ reason: 'internal' }], retryAfterS);
   if (e instanceof PolicyRefusedError)
     return e.reason === 'not-permitted' ? new ApiError('ERR_API_UNAUTHORIZED', 'the key supply policy does not permit this request') : new ApiError('ERR_API_BAD_REQUEST', `the key supply policy refuses this request: ${e.message}`);
   switch (e.code) {
@@ -122,17 +136,17 @@ export function mapKmError(e: unknown, op: 'enc_keys' | 'dec_keys'): ApiError {
     case 'ERR_KM_KEY_NOT_AVAILABLE':
       return op === 'dec_keys' ? new ApiError('ERR_API_KEY_NOT_AVAILABLE', 'a requested key is not available to this SAE') : new ApiError('ERR_API_SAE_PAIR', NO_PAIR);
     case 'ERR_KM_INSUFFICIENT_KEYS':
-      return new ApiError('ERR_API_KEYS_UNAVAILABLE', 'not enough key material for this request now', [{ reason: e.code }]);
+      return new ApiError('ERR_API_KEYS_UNAVAILABLE', 'not enough key material for this request now', [{ reason: e.code }], retryAfterS);
     case 'ERR_KM_PEER_REFUSED':
       // Which KME refused and its code (never key material): what an operator needs to act on.
       return new ApiError('ERR_API_KEYS_UNAVAILABLE', 'the key supply to the slave SAE cannot be completed now', [
         { reason: e.code, ...(e instanceof PeerRefusedError ? { kme: e.peer, kme_status: e.status } : {}) },
-      ]);
+      ], retryAfterS);
     case 'ERR_KM_PEER_UNREACHABLE':
     case 'ERR_KM_TIMEOUT':
     case 'ERR_KM_NO_ROUTE':
-      return new ApiError('ERR_API_KEYS_UNAVAILABLE', 'the key supply to the slave SAE cannot be completed now', [{ reason: e.code }]);
+      return new ApiError('ERR_API_KEYS_UNAVAILABLE', 'the key supply to the slave SAE cannot be completed now', [{ reason: e.code }], retryAfterS);
     default:
-      return new ApiError('ERR_API_SERVICE_UNAVAILABLE', 'the KME cannot serve keys now', [{ reason: e.code }]);
+      return new ApiError('ERR_API_SERVICE_UNAVAILABLE', 'the KME cannot serve keys now', [{ reason: e.code }], retryAfterS);
   }
 }

@@ -12,6 +12,8 @@ import { Etsi014Service } from './etsi014.js';
 import { EtsiClient, type EtsiResponse } from './client.js';
 import { API_ERRORS } from './errors.js';
 import type { EtsiLimits } from './request.js';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { API_CHANNELS, type ClientRefusedEvent, type OutageEvent, type RateLimitedEvent } from './diagnostics.js';
 
 const LIMITS: EtsiLimits = { keySize: 256, minKeySize: 64, maxKeySize: 1024, maxKeyPerRequest: 16, maxSaeIdCount: 2 };
 let net: TestNetwork;
@@ -38,7 +40,7 @@ async function startApi(node: string): Promise<void> {
 }
 
 test.before(async () => {
-  net = await startTestNetwork({ links: ['A-B', 'B-C'], saes: { alice: 'A', bob: 'B', bea: 'B', carol: 'C' }, initialUnits: 400 });
+  net = await startTestNetwork({ links: ['A-B', 'B-C'], saes: { alice: 'A', ann: 'A', bob: 'B', bea: 'B', carol: 'C' }, initialUnits: 400 });
   for (const n of ['A', 'B', 'C']) await startApi(n);
 });
 test.after(async () => {
@@ -293,42 +295,179 @@ test('dec_keys: a key addressed to another SAE or from another master is refused
   assert.is(mine.status, 200);
 });
 
-test('401 for a network certificate that is not an SAE of this KME; refusal at TLS for no or foreign certificates and TLS < 1.2', async () => {
+test('401 for a network certificate that is not an SAE of this KME; TLS below 1.2 fails the handshake', async () => {
   isError(await client('bob', 'A').status('alice'), 401); // bob is B's SAE
   isError(await client('B', 'A', 'KME').status('bob'), 401); // a KME certificate is not an SAE
   const p = pkiPaths(`${net.dir}/pki`);
-  const port = apiPort(servers.get('A')!);
-  const handshake = (opts: Record<string, unknown>) =>
-    new Promise<string>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(p.ca), ...opts });
-      s.on('secureConnect', () => {
-        s.write('GET /api/v1/keys/bob/status HTTP/1.1\r\nHost: x\r\n\r\n');
-      });
-      s.on('data', (d) => {
-        s.destroy();
-        resolve(`data:${d.toString().slice(0, 12)}`);
-      });
-      s.on('error', (e) => resolve(`error:${e.message}`));
-      s.on('close', () => resolve('closed'));
-    });
-  const noCert = await handshake({});
-  assert.not.match(noCert, /^data:HTTP\/1.1 200/);
-  const other = await createCa('other');
-  const foreign = await issue(other, { role: 'SAE', id: 'alice' });
-  assert.not.match(await handshake({ cert: foreign.cert, key: foreign.key }), /^data:HTTP/);
   const alice = { cert: readFileSync(p.cert('SAE', 'alice')), key: readFileSync(p.key('SAE', 'alice')) };
   assert.match(await handshake({ ...alice, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }), /^error:/);
-  assert.match(await handshake({ ...alice, maxVersion: 'TLSv1.2' }), /^data:HTTP\/1.1 200/);
+  assert.match(await handshake({ ...alice, maxVersion: 'TLSv1.2' }), /^HTTP\/1.1 200/);
 });
 
-test('503 when the slave KME is down; nothing delivered, nothing left usable', async () => {
+/** A request over a fresh TLS connection to A's API with `opts`: the response text, or what went wrong. */
+function handshake(opts: Record<string, unknown>): Promise<string> {
+  const p = pkiPaths(`${net.dir}/pki`);
+  return new Promise<string>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port: apiPort(servers.get('A')!), servername: 'localhost', ca: readFileSync(p.ca), ...opts });
+    let text = '';
+    s.on('secureConnect', () => s.write('GET /api/v1/keys/bob/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.on('error', (e) => resolve(`error:${e.message}`));
+    s.on('close', () => resolve(text || 'closed'));
+  });
+}
+
+test('a client certificate that is missing, from another CA, expired or not yet valid gets 401 naming the reason and its TLS alert (not a silent close), and the refusal is logged', async () => {
+  const events: ClientRefusedEvent[] = [];
+  const onEvent = (m: unknown) => events.push(m as ClientRefusedEvent);
+  subscribe(API_CHANNELS.clientRefused, onEvent);
+  try {
+    const other = await createCa('other');
+    const foreign = await issue(other, { role: 'SAE', id: 'alice' });
+    const caPem = readFileSync(pkiPaths(`${net.dir}/pki`).ca, 'utf8');
+    const ca = { name: 'qkdn', cert: caPem, key: readFileSync(`${net.dir}/pki/ca.key`, 'utf8') };
+    const day = 86400_000;
+    const expired = await issue(ca, { role: 'SAE', id: 'alice', validity: { notBefore: new Date(Date.now() - 10 * day), notAfter: new Date(Date.now() - day) } });
+    const future = await issue(ca, { role: 'SAE', id: 'alice', validity: { notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 10 * day) } });
+    const cases: [string, Record<string, unknown>, string, string][] = [
+      ['no certificate', {}, 'NO_CERTIFICATE', 'certificate_required'],
+      ['another CA', { ...foreign }, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unknown_ca'],
+      ['expired', { ...expired }, 'CERT_HAS_EXPIRED', 'certificate_expired'],
+      ['not yet valid', { ...future }, 'CERT_NOT_YET_VALID', 'certificate_expired'],
+    ];
+    for (const [what, opts, reason, alert] of cases) {
+      const text = await handshake(opts);
+      assert.match(text, /^HTTP\/1.1 401 /, `${what}: ${text}`);
+      const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { message: string; details: Record<string, string>[] };
+      assert.equal(body.details, [{ code: 'ERR_API_UNAUTHORIZED' }, { reason, tls_alert: alert }], what);
+      assert.type(body.message, 'string');
+    }
+    assert.equal(events.map((e) => [e.reason, e.alert]), cases.map(([, , reason, alert]) => [reason, alert]));
+    assert.is(events[1]!.subject, 'CN=alice, OU=SAE');
+  } finally {
+    unsubscribe(API_CHANNELS.clientRefused, onEvent);
+  }
+});
+
+test('a retrying SAE during an outage of the slave KME: 503 with Retry-After, keys burnt once, not per retry; one log line for the outage', async () => {
+  const events: OutageEvent[] = [];
+  const onEvent = (m: unknown) => events.push(m as OutageEvent);
+  subscribe(API_CHANNELS.outage, onEvent);
+  const a = client('alice', 'A');
+  const burnt = () => net.node('A').store.counts('B', 'link').failed;
   await net.stopNode('B');
   try {
-    isError(await client('alice', 'A').encKeys('bob', { number: 1 }), 503);
+    const before = burnt();
+    const answers = [];
+    for (let i = 0; i < 20; i++) answers.push(await a.send('POST', '/api/v1/keys/bob/enc_keys', { number: 1 }));
+    for (const r of answers) {
+      isError(r, 503);
+      assert.is((r.body as { details: { code: string }[] }).details[0]!.code, 'ERR_API_KEYS_UNAVAILABLE', r.raw);
+      assert.ok(Number(r.headers['retry-after']) >= 1, `Retry-After: ${r.headers['retry-after']}`);
+    }
+    // The first request reserved a key and burnt it; the retries within the window reserved none
+    // (a slow machine may let the window pass once: one more).
+    assert.ok(burnt() - before >= 1 && burnt() - before <= 2, `${burnt() - before} keys burnt by 20 requests`);
+    assert.equal(events.map((e) => [e.kme, e.state]).slice(0, 1), [['B', 'begun']]);
+    assert.ok(events.length <= 2, `${events.length} outage lines for 20 retries`);
   } finally {
     await servers.get('B')!.close();
     await net.startNode('B');
     await startApi('B');
+  }
+  // After the window, a request reaches B again: the outage ends, and the log says so once.
+  let r = await a.encKeys('bob', { number: 1 });
+  for (let tries = 0; r.status === 503 && tries < 120; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, Number(r.headers['retry-after'] ?? 1) * 1000));
+    r = await a.encKeys('bob', { number: 1 });
+  }
+  assert.is(r.status, 200, r.raw);
+  delivered.push(r.body.keys[0]!.key);
+  unsubscribe(API_CHANNELS.outage, onEvent);
+  const ended = events.filter((e) => e.state === 'ended');
+  assert.is(ended.length, 1);
+  assert.is(ended[0]!.kme, 'B');
+});
+
+test('a per-SAE rate limit: over it, 503 ERR_API_RATE_LIMITED with Retry-After; other SAEs unaffected; summarised in one log line', async () => {
+  const p = pkiPaths(`${net.dir}/pki`);
+  const app = await createApiServer({
+    service: new Etsi014Service(net.node('A').km, LIMITS),
+    tls: { ca: readFileSync(p.ca), cert: readFileSync(p.cert('KME', 'A')), key: readFileSync(p.key('KME', 'A')) },
+    host: '127.0.0.1',
+    port: 0,
+    rateLimit: { max: 3, windowMs: 60_000 },
+  });
+  const events: RateLimitedEvent[] = [];
+  const onEvent = (m: unknown) => events.push(m as RateLimitedEvent);
+  subscribe(API_CHANNELS.rateLimited, onEvent);
+  const as = (sae: string) => {
+    const c = new EtsiClient({ url: `https://127.0.0.1:${apiPort(app)}`, ca: readFileSync(p.ca), cert: readFileSync(p.cert('SAE', sae)), key: readFileSync(p.key('SAE', sae)) });
+    clients.push(c);
+    return c;
+  };
+  try {
+    const alice = as('alice');
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push(await alice.status('bob'));
+    assert.equal(statuses.map((r) => r.status), [200, 200, 200, 503, 503, 503]);
+    for (const r of statuses.slice(3)) {
+      isError(r, 503);
+      assert.is((r.body as { details: { code: string }[] }).details[0]!.code, 'ERR_API_RATE_LIMITED');
+      assert.ok(Number(r.headers['retry-after']) >= 1 && Number(r.headers['retry-after']) <= 60, String(r.headers['retry-after']));
+    }
+    assert.is((await as('ann').status('bob')).status, 200, "another SAE's budget is its own");
+    assert.equal(events.map((e) => [e.sae, e.refused]), [['alice', 1]]);
+  } finally {
+    unsubscribe(API_CHANNELS.rateLimited, onEvent);
+    await app.close();
+  }
+});
+
+/** One raw HTTP/1.1 exchange over mutual TLS as alice: what the server sends, byte for byte. */
+function raw(request: string | Buffer): Promise<{ status: number; headers: string; body: string }> {
+  const p = pkiPaths(`${net.dir}/pki`);
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port: apiPort(servers.get('A')!), servername: 'localhost', ca: readFileSync(p.ca), cert: readFileSync(p.cert('SAE', 'alice')), key: readFileSync(p.key('SAE', 'alice')) });
+    const chunks: Buffer[] = [];
+    s.on('secureConnect', () => s.end(request));
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('error', reject);
+    s.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), headers: head, body: rest.join('\r\n\r\n') });
+    });
+  });
+}
+
+test("the HTTP layer's own refusals are ETSI errors with a documented code: a 300-character SAE ID, 20 kB of headers, bodies of other media types, a bad URL", async () => {
+  const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${extra}\r\n`;
+  const post = (type: string | null, body: string) => `POST /api/v1/keys/bob/enc_keys HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${type === null ? '' : `Content-Type: ${type}\r\n`}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const cases: [string, string, number, string][] = [
+    ['a 300-character SAE ID', get(`/api/v1/keys/${'x'.repeat(300)}/status`), 400, 'ERR_API_INVALID_PARAMETER'],
+    ['20 kB of headers', get('/api/v1/keys/bob/status', `X-Pad: ${'x'.repeat(20_000)}\r\n`), 400, 'ERR_API_HEADERS_TOO_LARGE'],
+    ['text/plain', post('text/plain', '{"number":1}'), 400, 'ERR_API_UNSUPPORTED_MEDIA_TYPE'],
+    ['no content type', post(null, '{"number":1}'), 400, 'ERR_API_UNSUPPORTED_MEDIA_TYPE'],
+    ['application/xml', post('application/xml', '<number>1</number>'), 400, 'ERR_API_UNSUPPORTED_MEDIA_TYPE'],
+    ['a bad percent-encoding', get('/api/v1/keys/%zz/status'), 400, 'ERR_API_INVALID_PARAMETER'],
+    ['a malformed request line', 'GARBAGE\r\n\r\n', 400, 'ERR_API_BAD_REQUEST'],
+  ];
+  const doc = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
+  for (const [what, req, status, code] of cases) {
+    const r = await raw(req);
+    assert.is(r.status, status, `${what}: ${r.headers} ${r.body}`);
+    assert.match(r.headers, /content-type: application\/json/i, what);
+    let body: { message?: unknown; details?: { code?: string }[] };
+    try {
+      body = JSON.parse(r.body) as typeof body;
+    } catch {
+      throw new Error(`${what}: not JSON: ${r.body}`);
+    }
+    assert.type(body.message, 'string', what);
+    assert.equal(Object.keys(body).sort(), ['details', 'message'], `${what}: ${r.body}`);
+    assert.is(body.details?.[0]?.code, code, `${what}: ${r.body}`);
+    assert.ok(doc.includes(code), `${code} documented`);
   }
 });
 

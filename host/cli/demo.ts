@@ -177,7 +177,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   out.write(`qkdn-edge demo: decoy-state BB84 post-processing over a simulated link (kernels: ${pa.target})\n`);
   out.write(`  link      ${LINK.lengthKm} km fibre at ${LINK.attenuationDbPerKm} dB/km, detectors η = ${LINK.detectorEfficiency}, dark ${LINK.darkCountProbability}, afterpulse ${LINK.afterpulseProbability}, misalignment ${pct(LINK.misalignment, 1)}\n`);
   out.write(`  source    μ signal/decoy/vacuum = ${SOURCE.intensities.signal}/${SOURCE.intensities.decoy}/${SOURCE.intensities.vacuum}, p = ${SOURCE.probabilities.signal}/${SOURCE.probabilities.decoy}/${SOURCE.probabilities.vacuum}, key basis Z with p = ${Q_KEY}\n`);
-  out.write(`  security  ε_sec = ${EPS_SEC}, ε_cor = ${EPS_COR} (finite-key length: Lim, Curty, Walenta, Xu, Zbinden, PRA 89, 022307, 2014)\n\n`);
+  out.write(`  security  ε_sec = ${EPS_SEC}, ε_cor = ${EPS_COR} (finite-key length: Lim, Curty, Walenta, Xu, Zbinden, PRA 89, 022307, 2014, Eq. (3) as printed)\n\n`);
 
   const bar = new SingleBar({ format: '  {stage} [{bar}] block {block}/{blocks}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic);
   const steps = 6;

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 /** `qkdn-edge`: the command line of a trusted node. */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('qkdn-edge')
   .description('Trusted-node runtime for QKD networks (ITU-T Y.3800 series, Y.3818 interworking)')
+  .version(pkg.version, '-V, --version', 'print the version')
   .showHelpAfterError();
 
 program
@@ -37,7 +41,7 @@ program
     }
   });
 
-program
+const bench = program
   .command('bench')
   .description('run benchmark suites (all when none is named)')
   .argument('[suites...]', 'suite names')
@@ -53,7 +57,8 @@ program
   .description('run one trusted node: key manager, Kx to other nodes, ETSI GS QKD 014 API')
   .requiredOption('--config <file>', 'node configuration (YAML or JSON; see host/node/README.md)')
   .option('--standby', 'load, then wait for a line "start" on stdin before opening the data directory')
-  .action(async (opts: { config: string; standby?: boolean }) => {
+  .option('--outlive-parent', 'keep running when the command that started the node ends (by default it stops with it)')
+  .action(async (opts: { config: string; standby?: boolean; outliveParent?: boolean }) => {
     const { runNodeCommand } = await import('../node/node.js');
     process.exitCode = await runNodeCommand(opts);
   });
@@ -76,5 +81,14 @@ program
     const { runPkiCommand } = await import('../pki/command.js');
     process.exitCode = await runPkiCommand(action, dir, opts);
   });
+
+// The suites are found by loading the *.bench.ts files: only when bench's help is asked for.
+const args = process.argv.slice(2);
+if ((args[0] === 'bench' && args.some((a) => a === '--help' || a === '-h')) || (args[0] === 'help' && args[1] === 'bench')) {
+  const { discoverSuites } = await import('./bench.js');
+  const suites = await discoverSuites();
+  const width = Math.max(...suites.map((s) => s.name.length));
+  bench.addHelpText('after', `\nSuites:\n${suites.map((s) => `  ${s.name.padEnd(width)}  ${s.description}`).join('\n')}\n`);
+}
 
 await program.parseAsync(process.argv);

@@ -16,6 +16,9 @@ export type IwErrorCode =
   | 'ERR_IW_NO_ROUTE'
   | 'ERR_IW_SEGMENT_MISMATCH'
   | 'ERR_IW_REROUTE'
+  | 'ERR_IW_SESSION'
+  | 'ERR_IW_TIMEOUT'
+  | 'ERR_IW_PEER_UNREACHABLE'
   | 'ERR_IW_CONFIG';
 
 export class IwError extends Error {

@@ -17,10 +17,10 @@ export interface FunctionalElement {
 }
 
 export const FUNCTIONAL_ELEMENTS: readonly FunctionalElement[] = [
-  { element: 'key relay function', clauses: ['7.1'], files: ['kxi-1/key-relay.ts'], state: 'wire', note: 'Kxi1KeyRelay: one-time pad with Qx units across the border' },
+  { element: 'key relay function', clauses: ['7.1'], files: ['kxi-1/key-relay.ts', 'kxi-1/relay-hop.ts'], state: 'logic', note: 'Kxi1KeyRelay: one-time pad with Qx units across the border; the gateway KM’s hop handler for it' },
   { element: 'key transfer function', clauses: ['7.2'], files: ['kxi-1/key-relay.ts'], state: 'wire', note: "the same message on Kxi-1' (ctx = IWN), KM-A to KM-B inside the IWN" },
   { element: 'key supply function', clauses: ['7.1', '7.2'], files: ['kxi-2/key-supply-notification.ts'], state: 'wire', note: 'Kxi2KeySupplyNotification and its response: master SAE in one network, slaves in the other' },
-  { element: 'session control function', clauses: ['7.1', '7.2'], files: ['kxi-1/relay-completion.ts', 'border/endpoint.ts'], state: 'logic', note: 'the pinned mutual-TLS session; ETSI 020 completion and void of a relay' },
+  { element: 'session control function', clauses: ['7.1', '7.2'], files: ['kxi-1/session.ts', 'kxi-1/relay-completion.ts', 'border/endpoint.ts'], state: 'logic', note: 'relay states across one Qx link (pads used once, keys delivered once, ETSI 020 completion and void); the pinned mutual-TLS session' },
   { element: 'routing control function', clauses: ['7.1', '7.2'], files: ['cxi/segments.ts', 'cxi/reroute.ts'], state: 'logic', note: 'segments joined at the GWN pair; consistent rerouting, propose / vote / commit' },
   { element: 'policy-based control function', clauses: ['7.1', '7.2'], files: ['border/policy.ts', 'border/filter.ts'], state: 'logic', note: 'sharing policy, topology summary, border filter' },
   { element: 'configuration control function', clauses: ['7.1', '7.2'], files: ['cxi/reroute-commit.ts', 'cxi/reroute.ts'], state: 'logic', note: 'the push of a committed plan to the KMs (the push output of RerouteRounds)' },

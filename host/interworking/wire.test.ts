@@ -6,6 +6,7 @@ import { decodePayload, encodeFrame, encodePayload, FrameReader, MESSAGE_SPECS, 
 import { IwDecodeError, IwError, IwLimitError } from './errors.js';
 import { checkCborBounds, BORDER_CBOR_LIMITS } from './cbor-bounds.js';
 import { STATUS } from './status.js';
+import { qxUnitDigest } from './kxi-1/key-sync.js';
 
 const raw = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true, tagUint8Array: false });
 const cborUint = (n: number) => (n < 24 ? n.toString(16).padStart(2, '0') : `18${n.toString(16).padStart(2, '0')}`);
@@ -176,6 +177,17 @@ test('FrameReader reassembles fragmented frames and refuses an oversized announc
   const huge = Buffer.alloc(4);
   huge.writeUInt32BE(BORDER_CBOR_LIMITS.bytes + 1);
   assert.throws(() => new FrameReader().push(huge), (e: unknown) => e instanceof IwLimitError);
+});
+
+test('Kxi1KeySync digest: the same unused units give the same digest whatever their order, one unit less another', () => {
+  const ids = ['8c0d6a0e-5f1b-8a2c-b3d4-e5f60718293a', '11111111-2222-4333-8444-555555555555', '3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a'];
+  const d = qxUnitDigest(ids);
+  assert.is(d.length, 32);
+  assert.equal(qxUnitDigest([...ids].reverse()), d);
+  assert.not.equal(qxUnitDigest(ids.slice(1)), d);
+  assert.is(Buffer.from(qxUnitDigest([])).toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'); // SHA-256 of nothing
+  const m = decodePayload(encodePayload('Kxi1KeySync', 1, { qx: 'qx-ab', high: 9, available: 3, digest: d }));
+  assert.equal(m.name === 'Kxi1KeySync' && m.body.digest, d);
 });
 
 test.run();

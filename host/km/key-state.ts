@@ -1,5 +1,5 @@
 /**
- * One key, one life (ARCHITECTURE.md section 4): the states a key unit goes through in the KMA
+ * One key, one life (docs/ARCHITECTURE.md §4): the states a key unit goes through in the KMA
  * store and the transitions allowed between them. The store refuses every other transition, so
  * a key can never come back to `available` once it has been reserved, used or burned.
  *

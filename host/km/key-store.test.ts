@@ -3,8 +3,11 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createCipheriv, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
 import { join } from 'node:path';
+import { open } from 'lmdb';
 import { KeyStore, type KeyChange } from './key-store.js';
+import { openRecord } from './record-sealer.js';
 import { StorageKey } from './storage-key.js';
 import { canTransition, holdsKeyBytes, KEY_STATES, type KeyState } from './key-state.js';
 import { isKeyId } from './key-id.js';
@@ -109,6 +112,26 @@ test('a passphrase-wrapped storage key needs its passphrase', () => {
   assert.throws(() => StorageKey.open(p), (e: unknown) => e instanceof StorageKeyError);
   writeFileSync(join(dir, 'loose.key'), readFileSync(p), { mode: 0o644 });
   assert.throws(() => StorageKey.open(join(dir, 'loose.key'), 'correct horse'), /readable by group or others/);
+});
+
+test('a passphrase-wrapped storage key records its scrypt parameters (N = 2^17), and a file from before them (N = 2^15) still opens', () => {
+  const dir = tmp();
+  const p = join(dir, 'storage.key');
+  StorageKey.openOrCreate(p, 'pass');
+  const f = JSON.parse(readFileSync(p, 'utf8')) as { N: number; r: number; p: number };
+  assert.equal([f.N, f.r, f.p], [2 ** 17, 8, 1]);
+  // A legacy file: the same format without N, r, p, wrapped with N = 2^15.
+  const kek = randomBytes(32);
+  const salt = randomBytes(16);
+  const nonce = randomBytes(12);
+  const wk = scryptSync('old', salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+  const c = createCipheriv('aes-256-gcm', wk, nonce);
+  c.setAAD(Buffer.from('qkdn-edge storage key v1'));
+  const wrapped = Buffer.concat([c.update(kek), c.final()]);
+  const legacy = join(dir, 'legacy.key');
+  writeFileSync(legacy, JSON.stringify({ v: 1, kind: 'scrypt', salt: salt.toString('base64'), nonce: nonce.toString('base64'), wrapped: wrapped.toString('base64'), tag: c.getAuthTag().toString('base64') }), { mode: 0o600 });
+  const info = new Uint8Array(32);
+  assert.equal(StorageKey.open(legacy, 'old').derive(info, 'x'), Buffer.from(hkdfSync('sha256', kek, info, 'x', 32)));
 });
 
 test('illegal transitions are refused and a batch with one bad change writes nothing', async () => {
@@ -270,5 +293,55 @@ test('integrity: a record whose ciphertext is swapped with another key fails', a
   assert.throws(() => s.readKey(ids[0]!), (e: unknown) => e instanceof KeyIntegrityError);
   await s.close();
 });
+
+test('data keys rotate per epoch: records sealed across epochs all read back, also after a restart', async () => {
+  const dir = tmp();
+  const open = () => KeyStore.open({ path: dir, nodeId: 'A', storageKey: StorageKey.openOrCreate(join(dir, 'storage.key')), recordsPerEpoch: 4 });
+  let s = await open();
+  for (let i = 0; i < 10; i++) await s.addLinkUnits('B', [{ id: deriveUnitId('A~B', i), seq: i, bytes: unitBytes(i), allocator: 'A' }], 256);
+  const epochs = readdirSync(join(dir, 'epochs'));
+  assert.is(epochs.length, 3, `ten records at four per epoch: ${epochs.join(', ')}`);
+  for (let i = 0; i < 10; i++) assert.equal(s.readKey(deriveUnitId('A~B', i)), unitBytes(i));
+  await s.close();
+  s = await open();
+  for (let i = 0; i < 10; i++) assert.equal(s.readKey(deriveUnitId('A~B', i)), unitBytes(i));
+  await s.close();
+});
+
+test('a consumed unit cannot be recovered from the database file, even with the storage key: its spent epoch’s data key is destroyed', async () => {
+  const dir = tmp();
+  const storageKey = () => StorageKey.openOrCreate(join(dir, 'storage.key'));
+  const s = await KeyStore.open({ path: dir, nodeId: 'A', storageKey: storageKey(), recordsPerEpoch: 4 });
+  const ids = await fill(s, 4);
+  await fill2(s, 4, 4); // a second epoch, so the first is no longer current
+  // What the file holds of unit 0 while it is available: its nonce and ciphertext.
+  const raw = rawRecord(dir, ids[0]!);
+  await s.commit({ change: ids.map((id) => ({ id, from: ['available'], to: 'consumed' as const })) });
+  const file = readFileSync(join(dir, 'km.lmdb'));
+  const at = file.indexOf(Buffer.from(raw.ct));
+  // Copy-on-write may keep the old page; whatever it keeps must not open.
+  const candidates = at >= 0 ? [file.subarray(at, at + raw.ct.length)] : [];
+  candidates.push(Buffer.from(raw.ct));
+  const keys = KeyStore.recoverableKeys(dir, storageKey());
+  assert.ok(keys.length >= 2, 'the first data key and the current epoch remain');
+  for (const ct of candidates) for (const k of keys) assert.throws(() => openRecord(k, `${ids[0]}|B|link|256`, raw.n, ct));
+  // Units of the live epoch still read back.
+  assert.equal(s.readKey(deriveUnitId('A~B', 5)), unitBytes(5));
+  await s.close();
+});
+
+async function fill2(s: KeyStore, from: number, n: number): Promise<void> {
+  await s.addLinkUnits('B', Array.from({ length: n }, (_, k) => ({ id: deriveUnitId('A~B', from + k), seq: from + k, bytes: unitBytes(from + k), allocator: 'A' })), 256);
+}
+
+function rawRecord(dir: string, id: string): { n: Uint8Array; ct: Uint8Array } {
+  const root = open({ path: join(dir, 'km.lmdb'), maxDbs: 8, readOnly: true, compression: false });
+  try {
+    const r = root.openDB<{ n: Uint8Array; ct: Uint8Array }, string>({ name: 'keys', encoding: 'msgpack' }).get(id)!;
+    return { n: Uint8Array.from(r.n), ct: Uint8Array.from(r.ct) };
+  } finally {
+    void root.close();
+  }
+}
 
 test.run();

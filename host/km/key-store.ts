@@ -1,6 +1,9 @@
 /**
- * The KMA key store: LMDB, crash-safe, every key encrypted at rest (AES-256-GCM under a key
- * derived from the node storage key, bound to the key's ID, pool and size), every change made in
+ * The KMA key store: LMDB, crash-safe, every key encrypted at rest (AES-256-GCM under the data
+ * key of its epoch, bound to the key's ID, pool and size; epoch-keys.ts: a new data key every
+ * `recordsPerEpoch` records, far below GCM's 2^32 limit, and an epoch's key destroyed once none of
+ * its records holds key bytes, so a consumed key cannot be recovered from stale LMDB pages even
+ * with the storage key), every change made in
  * one durable transaction (`commit`) that checks the one-life state machine (key-state.ts) before
  * it writes anything. A commit resolves only once LMDB has synced it to disk (overlappingSync off:
  * lmdb-js would otherwise resolve before the sync), so the caller acts (sends a message, answers an
@@ -16,12 +19,13 @@
  */
 import * as crypto from 'node:crypto';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { canTransition, holdsKeyBytes, isTerminal, KEY_STATES, type KeyState } from './key-state.js';
 import { KeyIntegrityError, KeyNotAvailableError, KeyStateError, KeyUnknownError, StorageKeyError, StoreClosedError, ZeroizedError } from './errors.js';
 import type { StorageKey } from './storage-key.js';
+import { openDurableEnv } from '../kq/durable-env.js';
+import { EpochKeys, readKeys } from './epoch-keys.js';
 import { NONCE_BYTES, OFFLOAD_MIN_RECORDS, openRecord, RecordSealer, sealRecords, TAG_BYTES } from './record-sealer.js';
 
 export type PoolOrigin = 'link' | 'relay';
@@ -66,6 +70,8 @@ export interface KeyRecord {
 interface StoredRecord extends KeyRecord {
   n?: Uint8Array;
   ct?: Uint8Array;
+  /** Epoch whose data key sealed n/ct (epoch-keys.ts); absent: the store's first data key. */
+  e?: number;
 }
 
 export interface Tombstone {
@@ -122,6 +128,8 @@ export interface KeyStoreOptions {
   readonly path: string;
   readonly nodeId: string;
   readonly storageKey: StorageKey;
+  /** Records sealed under one data key before the next epoch starts (epoch-keys.ts; default 2^20). */
+  readonly recordsPerEpoch?: number;
 }
 
 interface PoolMem {
@@ -134,6 +142,8 @@ interface PoolMem {
 
 const OUTBOX_CHUNK = 4096;
 const RECORD_INFO = 'qkdn-edge/km/key-records/v1';
+const EPOCH_WRAP_INFO = 'qkdn-edge/km/epoch-keys/v1';
+const DEFAULT_RECORDS_PER_EPOCH = 1 << 20;
 const CHECK_PLAINTEXT = Buffer.from('qkdn-edge key store check v1');
 
 function poolKey(peer: string, origin: PoolOrigin): string {
@@ -152,7 +162,9 @@ export class KeyStore {
   readonly #tombs: Database<Tombstone, string>;
   readonly #outbox: Database<OutboxEntry, [string, number]>;
   readonly #storageKey: StorageKey;
+  /** The first data key: the check value and records from before epochs (no `e`). */
   #dek: Buffer | null;
+  readonly #epochs: EpochKeys;
   #closed = false;
   #zeroized = false;
   readonly #pools = new Map<string, PoolMem>();
@@ -162,8 +174,10 @@ export class KeyStore {
   #inDoubt: KeyRecord[] = [];
   /** The sealing thread for large batches of link units, started on the first one. */
   #sealer: RecordSealer | undefined;
+  #sealerEpoch = -1;
 
-  private constructor(o: KeyStoreOptions, root: RootDatabase, dek: Buffer) {
+  private constructor(o: KeyStoreOptions, root: RootDatabase, dek: Buffer, epochs: EpochKeys) {
+    this.#epochs = epochs;
     this.nodeId = o.nodeId;
     this.#storageKey = o.storageKey;
     this.#root = root;
@@ -175,10 +189,8 @@ export class KeyStore {
 
   /** Opens (or creates) the store in `path`; refuses a storage key that did not create it. */
   static async open(o: KeyStoreOptions): Promise<KeyStore> {
-    mkdirSync(o.path, { recursive: true });
-    // overlappingSync off: a transaction's promise resolves only once it is synced to disk, and
-    // transactions queued meanwhile share the next sync.
-    const root = open({ path: join(o.path, 'km.lmdb'), maxDbs: 8, compression: false, overlappingSync: false });
+    // Durable (durable-env.ts): a transaction's promise resolves only once it is synced to disk.
+    const root = openDurableEnv(join(o.path, 'km.lmdb'));
     const meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
     let salt = meta.get('salt') as Uint8Array | undefined;
     let check = meta.get('check') as { n: Uint8Array; ct: Uint8Array } | undefined;
@@ -197,7 +209,7 @@ export class KeyStore {
         meta.putSync('node', o.nodeId);
         meta.putSync('created', Date.now());
       });
-      const s = new KeyStore(o, root, dek);
+      const s = new KeyStore(o, root, dek, KeyStore.#openEpochs(o, salt));
       s.#load();
       return s;
     }
@@ -209,9 +221,44 @@ export class KeyStore {
       await root.close();
       throw new StorageKeyError(`the storage key does not open the store at ${o.path}`, e);
     }
-    const s = new KeyStore(o, root, dek);
+    let epochs: EpochKeys;
+    try {
+      epochs = KeyStore.#openEpochs(o, salt);
+    } catch (e) {
+      dek.fill(0);
+      await root.close();
+      throw e;
+    }
+    const s = new KeyStore(o, root, dek, epochs);
     s.#load();
     return s;
+  }
+
+  static #openEpochs(o: KeyStoreOptions, salt: Uint8Array): EpochKeys {
+    return EpochKeys.open(join(o.path, 'epochs'), o.storageKey.derive(salt, EPOCH_WRAP_INFO), o.recordsPerEpoch ?? DEFAULT_RECORDS_PER_EPOCH);
+  }
+
+  /**
+   * Every data key that the files in `path` and the storage key yield (the first one and the
+   * epochs' not yet destroyed): what an attacker holding the disk and the storage key would have.
+   * For audits and the tests that show a consumed key cannot be recovered.
+   */
+  static recoverableKeys(path: string, storageKey: StorageKey): Buffer[] {
+    const root = open({ path: join(path, 'km.lmdb'), maxDbs: 8, readOnly: true, compression: false });
+    try {
+      const salt = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' }).get('salt') as Uint8Array;
+      return [storageKey.derive(salt, RECORD_INFO), ...readKeys(join(path, 'epochs'), storageKey.derive(salt, EPOCH_WRAP_INFO)).values()];
+    } finally {
+      void root.close();
+    }
+  }
+
+  /** The data key that sealed record `r`. */
+  #keyOf(r: StoredRecord, dek: Buffer): Buffer {
+    if (r.e === undefined) return dek;
+    const k = this.#epochs.key(r.e);
+    if (!k) throw new KeyIntegrityError(r.id);
+    return k;
   }
 
   /**
@@ -235,7 +282,12 @@ export class KeyStore {
   }
 
   #load(): void {
+    let highestEpoch = -1;
     for (const { value: r } of this.#keys.getRange()) {
+      if (r.e !== undefined) {
+        highestEpoch = Math.max(highestEpoch, r.e);
+        if (r.ct) this.#epochs.hold(r.e);
+      }
       const p = this.#pool(r.peer, r.origin);
       p.counts[r.state]++;
       if (r.seq > p.high) p.high = r.seq;
@@ -249,6 +301,8 @@ export class KeyStore {
       for (const [id, seq] of sorted) p.queue.set(id, seq);
     }
     for (const { value } of this.#outbox.getRange()) this.#outboxSeq = Math.max(this.#outboxSeq, value.seq);
+    // Epochs that hold nothing any more lose their key; new records go to a new epoch.
+    this.#epochs.settle(highestEpoch);
   }
 
   #pool(peer: string, origin: PoolOrigin): PoolMem {
@@ -300,7 +354,7 @@ export class KeyStore {
     if (!r) throw new KeyUnknownError(id);
     if (!r.n || !r.ct || !holdsKeyBytes(r.state)) throw new KeyNotAvailableError(id, r.state, 'available or reserved');
     try {
-      return openRecord(dek, aad(r), r.n, r.ct);
+      return openRecord(this.#keyOf(r, dek), aad(r), r.n, r.ct);
     } catch {
       throw new KeyIntegrityError(id);
     }
@@ -389,7 +443,7 @@ export class KeyStore {
    * tombstone, e.g. voided by the peer before they arrived here) are skipped. Resolves when durable.
    */
   async addLinkUnits(peer: string, units: readonly { id: string; seq: number; bytes: Uint8Array; allocator: string }[], bits: number): Promise<number> {
-    const dek = this.#ensureOpen();
+    this.#ensureOpen();
     const now = Date.now();
     const fresh: StoredRecord[] = [];
     const size = bits / 8;
@@ -397,6 +451,9 @@ export class KeyStore {
     // One draw of randomness for the batch's nonces: a draw per record costs more than its sealing.
     const nonces = randomBytes(NONCE_BYTES * units.length);
     const ads = units.map((u) => aad({ id: u.id, peer, origin: 'link', bits }));
+    // Counted as held from here: the epoch cannot be destroyed under records being written.
+    const { epoch, key } = this.#epochs.forSealing(units.length);
+    this.#epochs.hold(epoch, units.length);
     const gather = () => {
       const plain = new Uint8Array(units.length * size);
       units.forEach((u, i) => plain.set(u.bytes, i * size));
@@ -404,7 +461,11 @@ export class KeyStore {
     };
     let sealed: Uint8Array | undefined;
     if (units.length >= OFFLOAD_MIN_RECORDS) {
-      if (!this.#sealer?.usable) this.#sealer = new RecordSealer(dek);
+      if (!this.#sealer?.usable || this.#sealerEpoch !== epoch) {
+        void this.#sealer?.close();
+        this.#sealer = new RecordSealer(key);
+        this.#sealerEpoch = epoch;
+      }
       // The units move to the thread (and are erased there). A thread that fails is replaced for
       // the next batch; this one is then sealed here.
       sealed = await this.#sealer.seal(ads, gather(), size, nonces).catch(() => undefined);
@@ -412,7 +473,7 @@ export class KeyStore {
     }
     if (!sealed) {
       const plain = gather();
-      sealed = sealRecords(crypto, dek, ads, plain, size, nonces);
+      sealed = sealRecords(crypto, key, ads, plain, size, nonces);
       plain.fill(0);
     }
     const step = size + TAG_BYTES;
@@ -421,13 +482,15 @@ export class KeyStore {
       for (let i = 0; i < units.length; i++) {
         const u = units[i]!;
         if (this.#keys.get(u.id) || this.#tombs.get(u.id)) continue;
-        const rec: StoredRecord = { id: u.id, peer, origin: 'link', seq: u.seq, allocator: u.allocator, bits, state: 'available', since: now, n: nonces.subarray(NONCE_BYTES * i, NONCE_BYTES * (i + 1)), ct: sealed.subarray(i * step, (i + 1) * step) };
+        const rec: StoredRecord = { id: u.id, peer, origin: 'link', seq: u.seq, allocator: u.allocator, bits, state: 'available', since: now, n: nonces.subarray(NONCE_BYTES * i, NONCE_BYTES * (i + 1)), ct: sealed.subarray(i * step, (i + 1) * step), e: epoch };
         this.#keys.putSync(u.id, rec);
         fresh.push(rec);
         n++;
       }
       return n;
     });
+    // Units skipped (already known) hold nothing.
+    for (let i = added; i < units.length; i++) this.#epochs.release(epoch);
     const p = this.#pool(peer, 'link');
     for (const r of fresh) {
       p.counts.available++;
@@ -442,26 +505,32 @@ export class KeyStore {
    * transaction; if one fails nothing is written and the error names the key and its state.
    */
   async commit(batch: Batch): Promise<void> {
-    const dek = this.#ensureOpen();
+    this.#ensureOpen();
     const now = Date.now();
     const boot = this.bootId;
     const applied: { before: StoredRecord | undefined; after: StoredRecord }[] = [];
     const outboxAdded: OutboxEntry[] = [];
     // lmdb-js does not turn an exception inside a transaction callback into a rejection: the
     // callback returns the failed precondition instead, having written nothing.
+    const creating = batch.create?.length ?? 0;
+    const sealing = creating > 0 ? this.#epochs.forSealing(creating) : undefined;
+    if (sealing) this.#epochs.hold(sealing.epoch, creating);
     const failure = await this.#root.transaction((): Error | null => {
       try {
-        this.#apply(batch, dek, now, boot, applied, outboxAdded);
+        this.#apply(batch, sealing, now, boot, applied, outboxAdded);
         return null;
       } catch (e) {
         return e instanceof Error ? e : new Error(String(e));
       }
     });
-    if (failure) throw failure;
+    if (failure) {
+      if (sealing) for (let i = 0; i < creating; i++) this.#epochs.release(sealing.epoch);
+      throw failure;
+    }
     this.#afterCommit(applied);
   }
 
-  #apply(batch: Batch, dek: Buffer, now: number, boot: string, applied: { before: StoredRecord | undefined; after: StoredRecord }[], outboxAdded: OutboxEntry[]): void {
+  #apply(batch: Batch, sealing: { epoch: number; key: Buffer } | undefined, now: number, boot: string, applied: { before: StoredRecord | undefined; after: StoredRecord }[], outboxAdded: OutboxEntry[]): void {
     // 1. check everything
     const prepared: StoredRecord[] = [];
     const seen = new Set<string>();
@@ -469,8 +538,8 @@ export class KeyStore {
       if (seen.has(c.id) || this.#keys.get(c.id) || this.#tombs.get(c.id)) throw new KeyNotAvailableError(c.id, 'existing', 'a new key ID');
       seen.add(c.id);
       const base: StoredRecord = { ...c.fields, id: c.id, peer: c.peer, origin: c.origin, seq: c.origin === 'relay' ? this.#nextRelaySeq(c.peer, prepared) : 0, allocator: c.allocator, bits: c.bytes.length * 8, state: c.state, since: now, boot };
-      const { n, ct } = seal(dek, aad(base), c.bytes);
-      prepared.push({ ...base, n, ct });
+      const { n, ct } = seal(sealing!.key, aad(base), c.bytes);
+      prepared.push({ ...base, n, ct, e: sealing!.epoch });
     }
     const changes: { before: StoredRecord; after: StoredRecord }[] = [];
     for (const c of batch.change ?? []) {
@@ -518,6 +587,8 @@ export class KeyStore {
   /** Memory follows what is now durable. */
   #afterCommit(applied: readonly { before: StoredRecord | undefined; after: StoredRecord }[]): void {
     for (const { before, after } of applied) {
+      // Durably no longer holding its key bytes: the last such record of an epoch destroys its key.
+      if (before?.ct && !after.ct && before.e !== undefined) this.#epochs.release(before.e);
       const p = this.#pool(after.peer, after.origin);
       if (before) p.counts[before.state]--;
       p.counts[after.state]++;
@@ -566,6 +637,7 @@ export class KeyStore {
     this.#dek?.fill(0);
     this.#dek = null;
     this.#storageKey.destroy();
+    this.#epochs.destroyAll();
     for (const p of this.#pools.values()) p.queue.clear();
     this.#held.clear();
     await this.#sealer?.close();
@@ -577,6 +649,7 @@ export class KeyStore {
     this.#closed = true;
     this.#dek?.fill(0);
     this.#dek = null;
+    this.#epochs.wipe();
     await this.#sealer?.close();
     await this.#root.close();
   }
@@ -589,6 +662,7 @@ function next(before: StoredRecord, to: KeyState, fields: RecordFields | undefin
     // Erase the key bytes in the same transaction that ends their use.
     delete after.n;
     delete after.ct;
+    delete after.e;
     delete after.pending;
   }
   return after;

@@ -91,20 +91,64 @@ const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 const validate = ajv.compile(NETWORK_SCHEMA);
 
 /** One line per schema error; `prefix` is where the object sits in its file (e.g. `/network`). */
+/** `/network/links/0/source` as the field a reader looks for: `network.links[0].source`. */
+export function fieldOf(pointer: string): string {
+  return pointer
+    .split('/')
+    .filter(Boolean)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}
+
+/**
+ * Schema errors without a oneOf's noise: of its branches, those whose discriminating `type`
+ * (or other `const`) does not match are dropped, and its own "must match exactly one schema"
+ * with them; when no branch is of the given kind, one error names the kinds there are.
+ */
+export function relevantSchemaErrors(errors: readonly ErrorObject[]): ErrorObject[] {
+  let out = [...errors];
+  for (const o of errors.filter((e) => e.keyword === 'oneOf')) {
+    const branch = (e: ErrorObject) => (e.schemaPath.startsWith(`${o.schemaPath}/`) ? Number(e.schemaPath.slice(o.schemaPath.length + 1).split('/')[0]) : -1);
+    const inside = out.filter((e) => branch(e) >= 0);
+    const wrongKind = new Set(inside.filter((e) => e.keyword === 'const' && e.instancePath.startsWith(`${o.instancePath}/`)).map(branch));
+    const kept = inside.filter((e) => !wrongKind.has(branch(e)));
+    out = out.filter((e) => e !== o && branch(e) < 0);
+    if (kept.length > 0) out.push(...kept);
+    else {
+      const consts = inside.filter((e) => e.keyword === 'const');
+      const at = consts[0]?.instancePath ?? o.instancePath;
+      const kinds = consts.map((e) => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue));
+      out.push({ ...o, keyword: 'enum', instancePath: at, message: `must be one of ${kinds.join(', ')}` });
+    }
+  }
+  return out;
+}
+
+function problemOf(e: ErrorObject): string {
+  if (e.keyword === 'additionalProperties') return `unknown field ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`;
+  if (e.keyword === 'required') return `missing field ${JSON.stringify((e.params as { missingProperty: string }).missingProperty)}`;
+  return e.message ?? 'invalid';
+}
+
 export function describeSchemaErrors(errors: readonly ErrorObject[] | null | undefined, prefix = ''): string {
-  return (errors ?? [])
+  return relevantSchemaErrors(errors ?? [])
     .slice(0, 10)
-    .map((e) => {
-      const where = `${prefix}${e.instancePath}` || '/';
-      if (e.keyword === 'additionalProperties') return `${where}: unknown field ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`;
-      return `${where}: ${e.message ?? 'invalid'}`;
-    })
+    .map((e) => `${fieldOf(`${prefix}${e.instancePath}`) || '(top level)'}: ${problemOf(e)}`)
     .join('; ');
+}
+
+/** The first schema error as a configuration error naming its field (and how many more there are). */
+export function schemaConfigError(errors: readonly ErrorObject[] | null | undefined, prefix = ''): KmConfigError {
+  const all = relevantSchemaErrors(errors ?? []);
+  const first = all[0];
+  if (!first) return new KmConfigError(fieldOf(prefix) || 'config', 'invalid');
+  const more = all.length > 1 ? ` (and ${all.length - 1} more)` : '';
+  return new KmConfigError(fieldOf(`${prefix}${first.instancePath}`) || '(top level)', `${problemOf(first)}${more}`);
 }
 
 /** Checks the network part; `where` names it in errors (`network` inside a node configuration). */
 export function parseNetworkConfig(raw: unknown, where = 'network'): NetworkConfig {
-  if (!validate(raw)) throw new KmConfigError('config', describeSchemaErrors(validate.errors, `/${where}`));
+  if (!validate(raw)) throw schemaConfigError(validate.errors, `/${where}`);
   const c = raw as unknown as NetworkConfig;
   checkReferences(c, where);
   return c;

@@ -60,8 +60,9 @@ test('a key store seals a large batch of link units on its thread: every unit re
     assert.is(await s.addLinkUnits('B', units(0, n), 256), n);
     for (const i of [0, 1, n - 1]) assert.equal(s.readKey(deriveUnitId('A~B', i)), bytes(i));
     // Closed while the batch is on the sealing thread: the call fails and nothing of it is stored.
+    // addLinkUnits hands the batch to the thread before its first await, so closing in the same
+    // turn closes while the batch is there, however fast the thread is (a wait here would race it).
     const late = s.addLinkUnits('B', units(n, n), 256).then(() => 'stored', (e: unknown) => e);
-    await new Promise((r) => setImmediate(r));
     await s.close();
     assert.instance(await late, StoreClosedError);
     s = await open();

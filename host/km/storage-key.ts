@@ -14,7 +14,21 @@ import { dirname } from 'node:path';
 import { StorageKeyError } from './errors.js';
 
 const FILE_VERSION = 1;
-const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+/**
+ * scrypt for a passphrase-wrapped storage key. The key protects every key of the node and is
+ * opened once per start, not per login, so it gets more than RFC 7914's interactive example
+ * (N = 2^14): N = 2^17, r = 8, p = 1, i.e. 128 MiB and a few hundred milliseconds per guess, 8
+ * times the work of the former 2^15. Percival's "sensitive storage" N = 2^20 would need 1 GiB,
+ * too much beside the link's worker threads on an edge node. Files record their parameters;
+ * files without them were made with N = 2^15 and still open.
+ */
+const SCRYPT = { N: 1 << 17, r: 8, p: 1 } as const;
+const LEGACY_SCRYPT = { N: 1 << 15, r: 8, p: 1 } as const;
+const MAX_SCRYPT_N = 1 << 20;
+
+function scryptOptions(c: { N: number; r: number; p: number }): { N: number; r: number; p: number; maxmem: number } {
+  return { ...c, maxmem: 128 * c.N * c.r * c.p + 32 * 1024 * 1024 };
+}
 
 interface RawFile {
   v: 1;
@@ -25,6 +39,10 @@ interface WrappedFile {
   v: 1;
   kind: 'scrypt';
   salt: string;
+  /** scrypt parameters (absent: N = 2^15, r = 8, p = 1). */
+  N?: number;
+  r?: number;
+  p?: number;
   nonce: string;
   wrapped: string;
   tag: string;
@@ -78,30 +96,35 @@ export class StorageKey {
   destroy(): void {
     if (this.#kek) this.#kek.fill(0);
     this.#kek = null;
-    if (!existsSync(this.path)) return;
-    const size = Math.max(statSync(this.path).size, 64);
-    const fd = openSync(this.path, 'r+');
-    try {
-      writeSync(fd, randomBytes(size), 0, size, 0);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    unlinkSync(this.path);
-    fsyncDir(dirname(this.path));
+    destroyFile(this.path);
   }
+}
+
+/** Overwrites a key file with random bytes, flushes, unlinks it and flushes its directory. */
+export function destroyFile(path: string): void {
+  if (!existsSync(path)) return;
+  const size = Math.max(statSync(path).size, 64);
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, randomBytes(size), 0, size, 0);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  unlinkSync(path);
+  fsyncDir(dirname(path));
 }
 
 function wrap(kek: Buffer, passphrase?: string): StorageKeyFile {
   if (passphrase === undefined) return { v: FILE_VERSION, kind: 'raw', key: kek.toString('base64') };
   const salt = randomBytes(16);
   const nonce = randomBytes(12);
-  const wk = scryptSync(passphrase, salt, 32, SCRYPT);
+  const wk = scryptSync(passphrase, salt, 32, scryptOptions(SCRYPT));
   const c = createCipheriv('aes-256-gcm', wk, nonce);
   c.setAAD(Buffer.from('qkdn-edge storage key v1'));
   const wrapped = Buffer.concat([c.update(kek), c.final()]);
   wk.fill(0);
-  return { v: FILE_VERSION, kind: 'scrypt', salt: salt.toString('base64'), nonce: nonce.toString('base64'), wrapped: wrapped.toString('base64'), tag: c.getAuthTag().toString('base64') };
+  return { v: FILE_VERSION, kind: 'scrypt', salt: salt.toString('base64'), ...SCRYPT, nonce: nonce.toString('base64'), wrapped: wrapped.toString('base64'), tag: c.getAuthTag().toString('base64') };
 }
 
 function unwrap(path: string, f: unknown, passphrase?: string): Buffer {
@@ -114,7 +137,12 @@ function unwrap(path: string, f: unknown, passphrase?: string): Buffer {
   }
   if (file.kind === 'scrypt') {
     if (passphrase === undefined) throw new StorageKeyError(`${path} is wrapped with a passphrase and none was given`);
-    const wk = scryptSync(passphrase, Buffer.from(file.salt, 'base64'), 32, SCRYPT);
+    const params = file.N === undefined ? LEGACY_SCRYPT : { N: file.N, r: file.r ?? 8, p: file.p ?? 1 };
+    const { N, r, p } = params;
+    if (!Number.isSafeInteger(N) || N < 2 || N > MAX_SCRYPT_N || (N & (N - 1)) !== 0 || !Number.isSafeInteger(r) || r < 1 || r > 32 || !Number.isSafeInteger(p) || p < 1 || p > 16) {
+      throw new StorageKeyError(`${path}: scrypt parameters N=${N} r=${r} p=${p} out of range`);
+    }
+    const wk = scryptSync(passphrase, Buffer.from(file.salt, 'base64'), 32, scryptOptions(params));
     try {
       const d = createDecipheriv('aes-256-gcm', wk, Buffer.from(file.nonce, 'base64'));
       d.setAAD(Buffer.from('qkdn-edge storage key v1'));
@@ -129,7 +157,8 @@ function unwrap(path: string, f: unknown, passphrase?: string): Buffer {
   throw new StorageKeyError(`${path}: unknown storage key kind`);
 }
 
-function writeDurably(path: string, text: string): void {
+/** Creates a file (mode 0600, failing if it exists) with `text`, flushed with its directory. */
+export function writeDurably(path: string, text: string): void {
   const fd = openSync(path, 'wx', 0o600);
   try {
     writeSync(fd, text);

@@ -12,7 +12,8 @@ import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { KmConfigError } from '../km/errors.js';
-import { describeSchemaErrors, parseNetworkConfig, type NetworkConfig } from '../km/network-config.js';
+import { dataDirProblem } from './data-dir.js';
+import { parseNetworkConfig, schemaConfigError, type NetworkConfig } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 
 export type { KeySourceConfig, LinkConfig, NetworkConfig, QkdSourceConfig, SimulatedSourceConfig } from '../km/network-config.js';
@@ -144,9 +145,9 @@ export function parseConfig(text: string, baseDir: string, format: 'yaml' | 'jso
   try {
     raw = format === 'json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new KmConfigError('config', `not valid ${format.toUpperCase()}: ${(e as Error).message}`);
+    throw new KmConfigError('(top level)', `not valid ${format.toUpperCase()}: ${String((e as Error).message).split('\n')[0]}`);
   }
-  if (!validate(raw)) throw new KmConfigError('config', describeSchemaErrors(validate.errors));
+  if (!validate(raw)) throw schemaConfigError(validate.errors);
   const c = raw as unknown as Omit<LocalConfig, 'km'> & { km?: Partial<LocalConfig['km']>; network: unknown };
   const km = { ...KM_DEFAULTS, ...c.km };
   const cfg: NodeConfig = {
@@ -160,6 +161,29 @@ export function parseConfig(text: string, baseDir: string, format: 'yaml' | 'jso
   return cfg;
 }
 
+/**
+ * A configuration error with the file it is in: `A.yaml: network.links[0].source.seed: must
+ * match pattern ...` (one line: the file, the field, the problem).
+ */
+export class ConfigFileError extends KmConfigError {
+  readonly file: string;
+  readonly field: string;
+  constructor(file: string, e: KmConfigError) {
+    super(file, e.message);
+    this.file = file;
+    this.field = e.path;
+  }
+}
+
+function inFile<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ConfigFileError || !(e instanceof KmConfigError)) throw e;
+    throw new ConfigFileError(file, e);
+  }
+}
+
 /** The network part from a file of its own (YAML or JSON). */
 export function loadNetworkConfig(path: string): NetworkConfig {
   let raw: unknown;
@@ -167,19 +191,21 @@ export function loadNetworkConfig(path: string): NetworkConfig {
     const text = readFileSync(path, 'utf8');
     raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new KmConfigError(path, `cannot read the network configuration: ${(e as Error).message}`);
+    throw new KmConfigError(path, `cannot read the network configuration: ${oneLine(e)}`);
   }
-  return parseNetworkConfig(raw);
+  return inFile(path, () => parseNetworkConfig(raw));
 }
+
+const oneLine = (e: unknown) => String((e as Error).message).split('\n')[0]!;
 
 export function loadConfig(path: string): NodeConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new KmConfigError(path, `cannot read: ${(e as Error).message}`);
+    throw new KmConfigError(path, `cannot read: ${oneLine(e)}`);
   }
-  return parseConfig(text, dirname(resolve(path)), path.endsWith('.json') ? 'json' : 'yaml');
+  return inFile(path, () => parseConfig(text, dirname(resolve(path)), path.endsWith('.json') ? 'json' : 'yaml'));
 }
 
 /** Cross-references of the node's own part (the network's are checked with it). */
@@ -188,6 +214,8 @@ function check(c: NodeConfig): void {
     throw new KmConfigError(path, msg);
   };
   if (!c.network.nodes.some((n) => n.id === c.node)) fail('node', `${c.node} is not in network.nodes`);
+  const dir = dataDirProblem(c.dataDir);
+  if (dir) fail('dataDir', dir);
   if (c.aux && c.management?.enabled === false) fail('management.enabled', 'the tamper response of the aux board needs the management layer');
   if ((c.management?.host === undefined) !== (c.management?.port === undefined)) fail('management', 'give both host and port for the management API, or neither');
   const k = c.km;

@@ -12,10 +12,14 @@ import { KeyStore } from '../km/key-store.js';
 import { StorageKey } from '../km/storage-key.js';
 import { KeyManager } from '../km/key-manager.js';
 import { KxTransport, type KxEndpoint } from '../km/kx/transport.js';
-import { KmConfigError, KmError } from '../km/errors.js';
+import { KmConfigError } from '../km/errors.js';
 import { topologyOf } from '../km/network-config.js';
 import { Etsi014Service } from '../api/etsi014.js';
 import { apiPort, prepareApiServer, type PreparedApiServer } from '../api/server.js';
+import { API_CHANNELS } from '../api/diagnostics.js';
+import { checkNodeIdentity } from '../pki/node-identity.js';
+import { ancestorWatch } from './parent-watch.js';
+import { dataDirProblem } from './data-dir.js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS } from '../km/diagnostics.js';
 import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './config.js';
@@ -49,6 +53,8 @@ function readTls(c: NodeConfig): { ca: string; cert: string; key: string } {
 
 /** Takes the data directory for this process; refuses if another live process holds it. */
 function lockDataDir(dir: string): () => void {
+  const problem = dataDirProblem(dir);
+  if (problem) throw new KmConfigError('dataDir', problem);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const lock = join(dir, 'node.pid');
   if (existsSync(lock)) {
@@ -82,6 +88,8 @@ function nodeLogger(c: NodeConfig): Logger {
 
 export async function prepareNode(c: NodeConfig): Promise<PreparedNode> {
   const tls = readTls(c);
+  // Before anything listens: a node with another's certificate would start and serve no one.
+  checkNodeIdentity(c.node, { ca: { file: c.tls.ca, pem: tls.ca }, cert: { file: c.tls.cert, pem: tls.cert }, key: { file: c.tls.key, pem: tls.key } });
   const log = nodeLogger(c);
   return { tls, log, api: await prepareApiServer({ tls, log }) };
 }
@@ -171,16 +179,26 @@ function line(o: Record<string, unknown>): void {
 
 const EVENT_CHANNELS: Record<EventKind, string> = { relay: CHANNELS.relay, hop: CHANNELS.relayHop, supply: CHANNELS.supply, sync: CHANNELS.sync };
 
+/** The key API's summaries (outages of a slave KME, SAEs over their rate limit, refused client certificates): always printed, a few lines an episode. */
+const API_EVENT_CHANNELS: Record<string, string> = { outage: API_CHANNELS.outage, 'rate-limited': API_CHANNELS.rateLimited, 'client-refused': API_CHANNELS.clientRefused };
+
 /** Prints the chosen key management events (diagnostics.ts; never key bytes) as JSON lines: `{"event":"relay",...}`. */
 function logEvents(kinds: readonly EventKind[]): () => void {
-  const subs = kinds.map((k) => {
+  const channels = [...kinds.map((k): [string, string] => [k, EVENT_CHANNELS[k]]), ...Object.entries(API_EVENT_CHANNELS)];
+  const subs = channels.map(([k, name]) => {
     const fn = (m: unknown) => line({ event: k, ...(m as Record<string, unknown>) });
-    subscribe(EVENT_CHANNELS[k], fn);
-    return () => unsubscribe(EVENT_CHANNELS[k], fn);
+    subscribe(name, fn);
+    return () => unsubscribe(name, fn);
   });
   return () => {
     for (const u of subs) u();
   };
+}
+
+/** One line for a start that failed: the error's code when it has one, then its message. */
+function failure(node: string, e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  return `qkdn-edge node ${node}: ${typeof code === 'string' && code.startsWith('ERR_') ? `${code}: ` : ''}${(e as Error).message}\n`;
 }
 
 /**
@@ -188,7 +206,8 @@ function logEvents(kinds: readonly EventKind[]): () => void {
  * `start` arrives on stdin: a warm spare that takes over a data directory in milliseconds (used by
  * the crash tests, and usable for fast failover).
  */
-export async function runNodeCommand(opts: { config: string; standby?: boolean }): Promise<number> {
+export async function runNodeCommand(opts: { config: string; standby?: boolean; outliveParent?: boolean }): Promise<number> {
+  const watchAncestors = opts.outliveParent ? null : ancestorWatch();
   let config: NodeConfig;
   try {
     config = loadConfig(opts.config);
@@ -201,7 +220,7 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
     try {
       prepared = await prepareNode(config);
     } catch (e) {
-      process.stderr.write(`qkdn-edge node ${config.node}: ${e instanceof KmError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
+      process.stderr.write(failure(config.node, e));
       return 1;
     }
     line({ event: 'standby', node: config.node });
@@ -220,15 +239,22 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
   try {
     node = await startNode(config, prepared);
   } catch (e) {
-    process.stderr.write(`qkdn-edge node ${config.node}: ${e instanceof KmError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
+    process.stderr.write(failure(config.node, e));
     return 1;
   }
   const unlog = logEvents(config.events ?? ['relay', 'sync']);
   line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, management: node.managementPort, pid: process.pid, sources: node.km.sources, startupMs: node.startup });
+  let unwatch = () => {};
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // The command that started us ended (npx killed, its terminal closed): stop with it.
+    if (watchAncestors)
+      unwatch = watchAncestors((pid) => {
+        line({ event: 'parent-gone', node: node.id, pid });
+        stop();
+      });
     // Under a supervisor that holds our stdin (tests, the demo network): its end means the
     // supervisor is gone, so stop rather than outlive it.
     if (process.env.QKDN_NODE_EXIT_WITH_STDIN === '1') {
@@ -237,6 +263,7 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean }
       process.stdin.resume();
     }
   });
+  unwatch();
   // Let the process exit: nothing may keep the event loop alive after a stop.
   process.stdin.pause();
   process.stdin.destroy();

@@ -90,6 +90,8 @@ export interface IssueOptions {
   /** DNS names and IP addresses the node answers on (KME only); localhost and loopback are always in. */
   readonly hosts?: readonly string[];
   readonly days?: number;
+  /** An explicit validity (tests of expired and not yet valid certificates); otherwise from `days`. */
+  readonly validity?: { readonly notBefore: Date; readonly notAfter: Date };
 }
 
 export async function issue(ca: CaMaterial, o: IssueOptions): Promise<PemPair> {
@@ -116,7 +118,7 @@ export async function issue(ca: CaMaterial, o: IssueOptions): Promise<PemPair> {
     publicKey: keys.publicKey,
     signingKey: caKey,
     signingAlgorithm: ALG,
-    ...validity(o.days ?? 825),
+    ...(o.validity ?? validity(o.days ?? 825)),
     extensions,
   });
   return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey) };

@@ -196,6 +196,43 @@ test('a message of the wrong context or of a reference point the endpoint does n
   assert.is(a.ep.refusals().get('ERR_IW_DECODE'), 1);
 });
 
+test("inside an IWN: KM-A and KM-B, each certified by its own provider's CA, speak Kxi-1' (ctx IWN) over the same pinned mutual TLS", async () => {
+  const kmA = await issue(caA, { role: 'KME', id: 'iwn-km-a' });
+  const kmB = await issue(caB, { role: 'KME', id: 'iwn-km-b' });
+  const got: IwMessage[] = [];
+  const a = new BorderEndpoint({
+    provider: 'qkdn-a',
+    node: 'iwn-km-a',
+    tls: kmA,
+    peers: [{ provider: 'qkdn-b', node: 'iwn-km-b', fingerprint: fingerprintOf(kmB.cert), ca: caB.cert }],
+    filters: new Map([['qkdn-b', new BorderFilter(topoA, policyA, 'qkdn-b')]]),
+    ctx: 'iwn',
+    serves: ['Kxi-1', 'Kxi-2'],
+    onMessage: (conn, m) => {
+      got.push(m);
+      if (m.name === 'Kxi1KeyRelay') conn.send('Kxi1Ack', { re: m.id, status: 'ok' });
+    },
+  });
+  endpoints.push(a);
+  const { port } = await a.listen();
+  const b = new BorderEndpoint({
+    provider: 'qkdn-b',
+    node: 'iwn-km-b',
+    tls: kmB,
+    peers: [{ provider: 'qkdn-a', node: 'iwn-km-a', fingerprint: fingerprintOf(kmA.cert), ca: caA.cert, host: '127.0.0.1', port }],
+    filters: new Map([['qkdn-a', new BorderFilter(topoB, policyB, 'qkdn-a')]]),
+    ctx: 'iwn',
+    serves: ['Kxi-1', 'Kxi-2'],
+    onMessage: () => {},
+  });
+  endpoints.push(b);
+  const conn = await b.connect('iwn-km-a');
+  const ack = await conn.request('Kxi1KeyRelay', relay);
+  assert.ok(ack.name === 'Kxi1Ack' && ack.body.status === 'ok' && ack.ctx === 'iwn');
+  assert.is(got[0]?.ctx, 'iwn');
+  conn.close();
+});
+
 test('border recording: nothing internal, no unshared SAE and no bytes but relayed ciphertext and sealed Mxi cross; a leak is refused before the wire', async () => {
   const a = await startA();
   const b = endpointB(gwnB, a.port);

@@ -60,7 +60,7 @@ export class BorderConnection {
     socket.once('close', () => {
       for (const p of this.#pending.values()) {
         clearTimeout(p.timer);
-        p.reject(new IwError('ERR_IW_CONFIG', `connection to ${peer.node} closed`));
+        p.reject(new IwError('ERR_IW_PEER_UNREACHABLE', `connection to ${peer.node} closed`));
       }
       this.#pending.clear();
     });
@@ -90,7 +90,7 @@ export class BorderConnection {
       }
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new IwError('ERR_IW_CONFIG', `no answer from ${this.peer.node} to ${name} ${id} in ${timeoutMs} ms`));
+        reject(new IwError('ERR_IW_TIMEOUT', `no answer from ${this.peer.node} to ${name} ${id} in ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
     });
@@ -244,7 +244,7 @@ export class BorderEndpoint extends EventEmitter {
       });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new IwError('ERR_IW_CONFIG', `connecting to ${node} timed out`));
+        reject(new IwError('ERR_IW_TIMEOUT', `connecting to ${node} timed out`));
       }, this.#o.connectTimeoutMs ?? 10_000);
       socket.once('secureConnect', () => {
         clearTimeout(timer);

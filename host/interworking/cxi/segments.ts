@@ -8,10 +8,10 @@
  * The local computation is widest-shortest: least total cost, then the largest bottleneck stock,
  * then the lexicographically smallest node sequence, over links with enough stock for the relay
  * and not on its avoid list. It is deliberately small: the network-wide router is the
- * controller's, and any `Router` (routing-seam.ts) can produce a local segment instead.
+ * controller's, and any `Router` (host/km/routing.ts) can produce a local segment instead.
  */
 import { IwError } from '../errors.js';
-import type { RelayRoute, RelayRouteRequest, Router } from './routing-seam.js';
+import type { RelayRoute, RelayRouteRequest, Router } from '../../km/routing.js';
 
 export interface StockedLink {
   readonly id: string;

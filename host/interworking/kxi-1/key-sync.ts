@@ -10,6 +10,7 @@
  *
  *   { qx: id, high: uint, available: uint, digest: bytes(32), re?: uint }
  */
+import { createHash } from 'node:crypto';
 import { IwDecodeError } from '../errors.js';
 import { bytes, id, object, uint } from '../schema.js';
 import { defineMessage } from '../spec.js';
@@ -36,3 +37,8 @@ export const Kxi1KeySyncSpec = defineMessage<'Kxi1KeySync', Kxi1KeySync>({
   example: { qx: 'qx-ab', high: 4095, available: 1200, digest: new Uint8Array(32).fill(0xab), re: 3 },
   vector: '8501120700a56271786571782d61626468696768190fff69617661696c61626c651904b0666469676573745820abababababababababababababababababababababababababababababababab62726503',
 });
+
+/** The `digest` of a set of unused Qx unit IDs: SHA-256 over the IDs sorted and joined by newlines. */
+export function qxUnitDigest(unitIds: Iterable<string>): Uint8Array {
+  return new Uint8Array(createHash('sha256').update([...unitIds].sort().join('\n')).digest());
+}

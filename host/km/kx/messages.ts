@@ -6,9 +6,11 @@
  *
  * `id` numbers the requests a connection end sends (1, 2, ...); an answer (Response,
  * KeySupplyNotificationResponse, or a Hello/KeySync carrying `re`) names the request in `re`.
- * Decoding is strict: a payload over LIMITS.frame, a version other than 1, an unknown type or a
- * body that fails its schema is refused with a KxError and the connection is closed; cbor-x's own
- * array/map limits are global to the process, so the frame limit is what bounds a peer's input.
+ * Decoding is strict: a payload over LIMITS.frame, CBOR outside KX_CBOR_LIMITS (depth, entries
+ * per container, string length, items in all; no tags, no indefinite lengths: checked before
+ * cbor-x sees the bytes, with the structural check the board protocol uses, since cbor-x's own
+ * limits are global to the process), a version other than 1, an unknown type or a body that fails
+ * its message's schema is refused with a KxError and the connection is closed.
  *
  * | type | message                          | Q.4163 clause | answered by                     |
  * |------|----------------------------------|---------------|---------------------------------|
@@ -22,6 +24,7 @@
  * | 19   | KeySupplyNotificationResponse    | 8.4           | (answer)                        |
  */
 import { Decoder, Encoder } from 'cbor-x';
+import { checkCbor, type CborLimits } from '../../../firmware-bridge/protocol/cbor.js';
 import { HelloSpec } from './hello.js';
 import { ResponseSpec } from './response.js';
 import { KeySyncSpec } from './key-sync.js';
@@ -34,6 +37,17 @@ import { KxError } from './errors.js';
 import { LIMITS, type KxMessageSpec } from './spec.js';
 
 export const KX_VERSION = 1;
+
+/**
+ * What a Kx payload may contain. Deepest message: KeySupplyNotification, envelope → body → keys →
+ * key → units (5 levels); largest container: LIMITS.units IDs; longest string: a relay's ciphertext.
+ */
+export const KX_CBOR_LIMITS: CborLimits = {
+  maxDepth: 5,
+  maxItems: LIMITS.units,
+  maxStringLength: LIMITS.ciphertext,
+  maxTotalItems: 8 * LIMITS.units,
+};
 
 export const MESSAGE_SPECS = [
   HelloSpec,
@@ -80,6 +94,8 @@ export function encodeFrame<N extends KxMessageName>(name: N, id: number, msg: K
 
 export function decodePayload(payload: Uint8Array): KxMessage {
   if (payload.length > LIMITS.frame) throw new KxError('ERR_KX_FRAME_TOO_LARGE', `payload of ${payload.length} bytes`);
+  const shape = checkCbor(payload, KX_CBOR_LIMITS);
+  if (!shape.ok) throw new KxError('ERR_KX_DECODE', `CBOR refused: ${shape.reason}`);
   let v: unknown;
   try {
     v = decoder.decode(payload);

@@ -54,6 +54,8 @@ export interface KxTransportEvents {
   disconnected: [peer: string, direction: 'in' | 'out'];
   /** A peer sent something undecodable or unauthenticated: the connection was closed. */
   protocolError: [peer: string | null, error: Error];
+  /** A peer's TLS identity is not the node it claims (or dials as): refused, and counted in `identityRefusals`. */
+  identityRefused: [claimed: string | null, certificate: string, direction: 'in' | 'out'];
 }
 
 interface Pending {
@@ -148,6 +150,7 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
   /** Every TCP socket accepted, handshaking or not: close() must end them all or server.close() waits forever. */
   readonly #raw = new Set<Socket>();
   #closing = false;
+  #identityRefusals = 0;
 
   constructor(o: KxTransportOptions) {
     super();
@@ -156,6 +159,16 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
 
   get nodeId(): string {
     return this.#o.nodeId;
+  }
+
+  /** Connections refused because the peer's certificate is not the node it claims to be. */
+  get identityRefusals(): number {
+    return this.#identityRefusals;
+  }
+
+  #refuseIdentity(claimed: string | null, who: { role: string; id: string } | null, direction: 'in' | 'out'): void {
+    this.#identityRefusals++;
+    this.emit('identityRefused', claimed, who ? `${who.role} ${who.id}` : 'none', direction);
   }
 
   /** Starts accepting peers; resolves with the port (useful when listening on port 0). */
@@ -193,6 +206,7 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
     const who = peerIdentity(s);
     if (!who || who.role !== 'KME' || !this.#o.peers.has(who.id)) {
       publishAuth({ node: this.#o.nodeId, where: 'kx', kind: 'certificate-refused', peer: who?.id ?? null, code: 'ERR_KX_PEER_REFUSED', reason: who ? `${who.role} ${who.id} is not a KME of this network` : 'no usable certificate identity' });
+      this.#refuseIdentity(null, who, 'in');
       this.emit('protocolError', who?.id ?? null, new KxError('ERR_KX_DECODE', `refused Kx connection from ${who ? `${who.role} ${who.id}` : 'an unidentified peer'}`));
       s.destroy();
       return;
@@ -207,6 +221,7 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
     c.onMessage = (m) => {
       if (!greeted) {
         if (m.name !== 'Hello' || m.body.node !== who.id || !m.body.versions.includes(KX_VERSION)) {
+          if (m.name === 'Hello' && m.body.node !== who.id) this.#refuseIdentity(m.body.node, who, 'in');
           this.emit('protocolError', who.id, new KxError('ERR_KX_DECODE', 'the first message must be a Hello naming the certificate node and version 1'));
           c.close();
           return;
@@ -263,7 +278,10 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
       s.once('error', (e) => fail(e.message, e));
       s.once('secureConnect', () => {
         const who = peerIdentity(s);
-        if (!who || who.role !== 'KME' || who.id !== peer) return fail(`certificate names ${who ? `${who.role} ${who.id}` : 'nobody'}, expected KME ${peer}`);
+        if (!who || who.role !== 'KME' || who.id !== peer) {
+          this.#refuseIdentity(peer, who, 'out');
+          return fail(`certificate names ${who ? `${who.role} ${who.id}` : 'nobody'}, expected KME ${peer}`);
+        }
         const c = new KxConnection(s, peer, (e) => this.emit('protocolError', peer, e));
         c.onMessage = () => {
           // An outbound connection carries only our requests and their answers.

@@ -8,7 +8,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { open, type RootDatabase } from 'lmdb';
 import { AuthenticatedChannel, type SecurityEvent } from './channel.js';
 import { AuthPadLedger } from './ledger.js';
-import { Direction, HEADER_BYTES, FrameType } from './frame.js';
+import { Direction, HEADER_BYTES, FrameType, encodeHeader } from './frame.js';
 import { PolyMac } from './mac.js';
 import { ChannelAuthError, ChannelError, ChannelReplayError } from './errors.js';
 
@@ -295,6 +295,68 @@ test('a peer configured for another link is refused at the handshake', async () 
   const results = await Promise.allSettled([r.alice.handshake(1000), r.bob.handshake(1000)]);
   assert.ok(results.every((x) => x.status === 'rejected'));
   assert.ok(errors.some((e) => e.code === 'ERR_CHANNEL_PEER' && /does not match link/.test(e.message)));
+  await r.close();
+  await closeStores(s);
+});
+
+/** A frame of Bob's direction with a tag that cannot verify, naming pad `index`. */
+function forged(index: number, type: FrameType = FrameType.Data): Buffer {
+  const payload = Buffer.from('pay me');
+  const header = Buffer.from(encodeHeader({ type, direction: Direction.BobToAlice, padIndex: BigInt(index), payloadLength: payload.length }));
+  return Buffer.concat([header, payload, Buffer.alloc(mac.tagBytes, 0xa5)]);
+}
+
+test('a forged frame naming a far pad costs no pad: the floor stays, and the honest frames after it are accepted', async () => {
+  const s = stores();
+  const r = await rig(s);
+  await Promise.all([r.alice.handshake(), r.bob.handshake()]);
+  const floor = r.aliceLedger.floor;
+  const bobPads = r.bobLedger.stats().remainingSendPads;
+  let injected = false;
+  r.setHook((dir, f, type) => {
+    if (dir === 'b2a' && type === FrameType.Data && !injected) {
+      injected = true;
+      return [forged(floor + 40), f];
+    }
+    return [f];
+  });
+  const errors: ChannelError[] = [];
+  r.alice.on('error', (e) => errors.push(e));
+  const got: string[] = [];
+  r.alice.on('message', (p) => got.push(Buffer.from(p).toString()));
+  for (const m of ['one', 'two', 'three']) await r.bob.send(Buffer.from(m));
+  await until(() => got.length === 3, 'three honest messages');
+  assert.equal(got, ['one', 'two', 'three']);
+  assert.equal(errors.map((e) => e.code), ['ERR_CHANNEL_AUTH']);
+  assert.is(r.aliceLedger.floor, floor + 3, 'the floor moved by the honest frames only');
+  assert.is(r.alice.counters.replays, 0);
+  assert.is(r.bobLedger.stats().remainingSendPads, bobPads - 3, 'Bob spent one pad per message and none on resyncs');
+  assert.is(r.aliceLedger.rejectedAttempts(floor + 40), 1);
+  await r.close();
+  await closeStores(s);
+});
+
+test('replayed frames are refused and cost the receiver nothing: no Resync answers them', async () => {
+  const s = stores();
+  const r = await rig(s);
+  await Promise.all([r.alice.handshake(), r.bob.handshake()]);
+  let first: Buffer | undefined;
+  r.setHook((dir, f, type) => {
+    if (dir === 'a2b' && type === FrameType.Data) {
+      if (!first) first = Buffer.from(f);
+      else return [f, ...Array.from({ length: 10 }, () => Buffer.from(first!))];
+    }
+    return [f];
+  });
+  const bobNext = r.bobLedger.stats().nextSend;
+  const got: string[] = [];
+  r.bob.on('message', (p) => got.push(Buffer.from(p).toString()));
+  r.bob.on('error', () => undefined);
+  await r.alice.send(Buffer.from('a'));
+  await r.alice.send(Buffer.from('b'));
+  await until(() => got.length === 2 && r.bob.counters.replays === 10, 'two messages and ten refused replays');
+  assert.equal(got, ['a', 'b']);
+  assert.is(r.bobLedger.stats().nextSend, bobNext, 'Bob sent nothing in answer');
   await r.close();
   await closeStores(s);
 });

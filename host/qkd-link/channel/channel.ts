@@ -6,20 +6,27 @@
  *
  * Reactions: a bad tag or a used pad index (replay, reordering) is refused, counted, published
  * on the `qkdn:qkd-link:security` diagnostics channel and surfaced as an 'error' event (the
- * session aborts the block in flight); the pad of a frame that failed verification is burned.
+ * session aborts the block in flight). What a refusal costs is bounded, so that a stranger who
+ * can reach the port cannot drain the authentication key:
+ * - a frame whose tag fails moves nothing: the floor stays, no pad is burned; the ledger counts
+ *   the attempt against the epoch of the pad it names and retires that epoch after
+ *   MAX_REJECTED_PER_EPOCH of them (ledger.ts, "Forgery attempts");
+ * - a replayed frame costs nothing but its count: no Resync answers it;
+ * - a Resync (one of our pads) answers only a stale hello, the mark of a peer that restarted,
+ *   at most RESYNCS_PER_FLOOR times per value of our floor, and an epoch's retirement.
  * A structurally bad frame (version, type, size) cannot be resynchronised on a byte stream, so
  * the connection is closed.
  */
 import { EventEmitter } from 'node:events';
 import { channel as diagnostics } from 'node:diagnostics_channel';
 import type { Duplex } from 'node:stream';
-import { encode, decode } from 'cbor-x';
 import { CHANNEL_VERSION, Direction, FrameType, HEADER_BYTES, MAX_PAYLOAD_BYTES, decodeHeader, encodeHeader, isFrameType } from './frame.js';
 import type { AuthPadLedger } from './ledger.js';
 import { tagsEqual, wegmanCarterTag, type UniversalHash } from './mac.js';
 import { ChannelAuthError, ChannelError, ChannelReplayError } from './errors.js';
+import { decodeClose, decodeHello, decodeResync, encodeClose, encodeHello, encodeResync, type HelloPayload, type LinkRole } from './control.js';
 
-export type LinkRole = 'alice' | 'bob';
+export type { LinkRole } from './control.js';
 
 export interface ChannelOptions {
   readonly linkId: string;
@@ -48,12 +55,6 @@ export interface SecurityEvent {
 }
 
 const securityChannel = diagnostics('qkdn:qkd-link:security');
-
-interface HelloPayload {
-  readonly v: number;
-  readonly linkId: string;
-  readonly role: LinkRole;
-}
 
 interface ChannelEvents {
   message: [payload: Uint8Array];
@@ -92,8 +93,12 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
     socket.on('error', (err: Error) => this.finish(`connection error: ${err.message}`));
   }
 
-  /** Exchanges Hello frames; resolves when the peer proved it holds this link's key and role. */
-  async handshake(timeoutMs = 10_000): Promise<void> {
+  /**
+   * Exchanges Hello frames; resolves when the peer proved it holds this link's key and role.
+   * With `waitForPeer` (the listening end) our hello goes out only after the peer's verified: a
+   * connection that never proves itself costs us no pad.
+   */
+  async handshake(timeoutMs = 10_000, waitForPeer = false): Promise<void> {
     const got = new Promise<HelloPayload>((resolve, reject) => {
       if (this.peerHelloSeen) {
         resolve(this.peerHelloSeen);
@@ -110,14 +115,23 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
       });
     });
     got.catch(() => undefined);
+    if (waitForPeer) {
+      await got;
+      await this.sendHello();
+      return;
+    }
     await this.sendHello();
     await got;
   }
 
+  /** Whether the peer's hello verified on this connection. */
+  get authenticated(): boolean {
+    return this.peerHelloSeen !== undefined;
+  }
+
   private async sendHello(): Promise<void> {
     this.helloSent = true;
-    const hello: HelloPayload = { v: CHANNEL_VERSION, linkId: this.opts.linkId, role: this.opts.role };
-    await this.sendFrame(FrameType.Hello, encode(hello));
+    await this.sendFrame(FrameType.Hello, encodeHello({ v: CHANNEL_VERSION, linkId: this.opts.linkId, role: this.opts.role }));
   }
 
   /** Sends one session message; resolves once it is handed to the socket (after back-pressure). */
@@ -127,7 +141,7 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
 
   close(reason = 'closed by local end'): void {
     if (this.closed) return;
-    void this.sendFrame(FrameType.Close, encode({ reason })).catch(() => undefined).finally(() => this.socket.end());
+    void this.sendFrame(FrameType.Close, encodeClose({ reason })).catch(() => undefined).finally(() => this.socket.end());
     this.finish(reason);
   }
 
@@ -197,13 +211,14 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
         // same, so a replayed hello gains nothing; counted and reported, but not as an attack.
         this.counters.staleHellos++;
         this.emit('stale-hello', err as ChannelReplayError);
+        // Tell it where to resume. The hello is not verified (its pad may be gone), so anyone can
+        // replay one: the answers per floor are capped, and the floor moves with every accepted frame.
+        if (ledger.takeResync()) await this.sendResync(true);
       } else {
+        // A replay or a reordering: refused and counted, nothing else (no answer costs us a pad).
         this.counters.replays++;
         this.fail(err as ChannelReplayError);
       }
-      // An honest peer that restarted is behind our floor: tell it where to resume, and whether
-      // its hello is still wanted (the refused frame may have been it).
-      await this.sendFrame(FrameType.Resync, encode({ floor: ledger.floor, hello: this.peerHelloSeen === undefined })).catch(() => undefined);
       return;
     }
     let expected: Uint8Array;
@@ -215,18 +230,23 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
     }
     if (!tagsEqual(expected, tag)) {
       this.counters.authFailures++;
-      // A failed verification tells the sender something about the pad: never use it again.
-      await ledger.accept(index);
+      // The floor does not move and no pad is burned (ledger.ts, "Forgery attempts"): the attempt
+      // is counted, durably, against the epoch of the pad it names, and that epoch is retired
+      // once it has had its share of attempts; the peer is then told to move past it.
+      const retired = await ledger.rejected(index);
       this.fail(new ChannelAuthError(index));
+      if (retired) await this.sendResync(this.peerHelloSeen === undefined);
       return;
     }
     await ledger.accept(index);
     this.counters.framesReceived++;
     switch (type) {
       case FrameType.Hello: {
-        const hello = this.decodeControl<HelloPayload>(payload);
-        if (!hello || hello.linkId !== this.opts.linkId || hello.role === this.opts.role) {
-          this.fail(new ChannelError('ERR_CHANNEL_PEER', `peer hello for link ${String(hello?.linkId)} as ${String(hello?.role)} does not match link ${this.opts.linkId}`, true));
+        const hello = decodeHello(payload);
+        if (typeof hello === 'string' || hello.linkId !== this.opts.linkId || hello.role === this.opts.role) {
+          if (typeof hello === 'string') this.counters.malformed++;
+          const what = typeof hello === 'string' ? `a malformed hello (${hello})` : `a hello for link ${hello.linkId} as ${hello.role}`;
+          this.fail(new ChannelError('ERR_CHANNEL_PEER', `peer sent ${what}, which does not match link ${this.opts.linkId}`, true));
           this.close('peer is not this link’s other end');
           return;
         }
@@ -236,17 +256,21 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
         return;
       }
       case FrameType.Resync: {
-        const r = this.decodeControl<{ floor: number; hello?: boolean }>(payload);
-        if (r && Number.isSafeInteger(r.floor)) {
-          await ledger.skipSendTo(r.floor);
-          // Our hello was refused as stale: send it again above the peer's floor.
-          if (r.hello === true && this.helloSent) await this.sendHello();
+        const r = decodeResync(payload);
+        if (typeof r === 'string') {
+          this.counters.malformed++;
+          this.fail(new ChannelError('ERR_CHANNEL_FRAME', `malformed resync from the peer: ${r}`, true));
+          return;
         }
+        await ledger.skipSendTo(r.floor);
+        // Our hello was refused as stale: send it again above the peer's floor.
+        if (r.hello && this.helloSent) await this.sendHello();
         return;
       }
       case FrameType.Close: {
-        const c = this.decodeControl<{ reason: string }>(payload);
-        this.finish(`peer closed: ${c?.reason ?? 'no reason'}`);
+        const c = decodeClose(payload);
+        if (typeof c === 'string') this.counters.malformed++;
+        this.finish(`peer closed: ${typeof c === 'string' ? 'no reason' : c.reason}`);
         this.socket.end();
         return;
       }
@@ -260,13 +284,8 @@ export class AuthenticatedChannel extends EventEmitter<ChannelEvents> {
     }
   }
 
-  private decodeControl<T>(payload: Uint8Array): T | undefined {
-    try {
-      return decode(payload) as T;
-    } catch {
-      this.counters.malformed++;
-      return undefined;
-    }
+  private sendResync(hello: boolean): Promise<void> {
+    return this.sendFrame(FrameType.Resync, encodeResync({ floor: this.opts.ledger.floor, hello })).catch(() => undefined);
   }
 
   private fail(err: ChannelError): void {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
-import { AuthPadLedger } from './ledger.js';
+import { AuthPadLedger, MAX_REJECTED_PER_EPOCH, RESYNCS_PER_FLOOR } from './ledger.js';
 import { Direction } from './frame.js';
 import { AuthKeyExhaustedError, ChannelReplayError } from './errors.js';
 
@@ -106,6 +106,45 @@ test('the share of a block is added once even if its commit is finished twice, a
   assert.not.ok(await l.replenish(new Uint8Array(64).fill(7), 4));
   await rejectsOtherLayout(root2);
   await root2.close();
+  rmSync(t.dir, { recursive: true });
+});
+
+test('forgery attempts move nothing until an epoch has had its share; then only that epoch is retired, durably', async () => {
+  const t = tempRoot();
+  const o = { linkId: 'L', keyBytes: 8, tagBytes: 8, framesPerKey: 4, sendDirection: Direction.BobToAlice, psk: new Uint8Array(4096).fill(3), window: 4 };
+  let l = await AuthPadLedger.open(t.root, o);
+  await l.accept(0);
+  for (let i = 1; i < MAX_REJECTED_PER_EPOCH; i++) assert.not.ok(await l.rejected(9), `attempt ${i} retires nothing`);
+  assert.is(l.floor, 1, 'the floor stays');
+  await t.root.close();
+  const root2 = t.reopen();
+  l = await AuthPadLedger.open(root2, o);
+  assert.is(l.rejectedAttempts(9), MAX_REJECTED_PER_EPOCH - 1, 'the attempts survive a restart');
+  // The last allowed attempt against epoch 2 (pads 8-11) retires it: the floor moves to pad 12.
+  assert.ok(await l.rejected(10));
+  assert.is(l.floor, 12);
+  assert.throws(() => l.checkFresh(11), (e: unknown) => e instanceof ChannelReplayError);
+  await root2.close();
+  rmSync(t.dir, { recursive: true });
+});
+
+test('resyncs answering stale hellos are capped per floor, and the cap resets when the floor moves', async () => {
+  const t = tempRoot();
+  const l = await AuthPadLedger.open(t.root, { linkId: 'L', keyBytes: 8, tagBytes: 8, sendDirection: Direction.BobToAlice, psk });
+  const granted = Array.from({ length: 10 }, () => l.takeResync()).filter(Boolean).length;
+  assert.is(granted, RESYNCS_PER_FLOOR);
+  await l.accept(0);
+  assert.ok(l.takeResync());
+  await t.root.close();
+  rmSync(t.dir, { recursive: true });
+});
+
+test('concurrent senders never get the same pad index, across a reservation window', async () => {
+  const t = tempRoot();
+  const l = await AuthPadLedger.open(t.root, { linkId: 'L', keyBytes: 8, tagBytes: 8, framesPerKey: 4, sendDirection: Direction.AliceToBob, psk: new Uint8Array(4096).fill(1), window: 4 });
+  const got = await Promise.all(Array.from({ length: 20 }, () => l.nextSendIndex()));
+  assert.equal([...got].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
+  await t.root.close();
   rmSync(t.dir, { recursive: true });
 });
 

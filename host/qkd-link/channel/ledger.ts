@@ -5,10 +5,32 @@
  *
  * A stream is cut into epochs of `keyBytes + framesPerKey · tagBytes` bytes: the epoch's hash key
  * k, then one one-time tag mask r per frame. The pad of frame i is (k of epoch ⌊i / framesPerKey⌋,
- * r number i mod framesPerKey). Wegman-Carter with one-time-padded tags lets the hash key serve
- * several frames (Wegman and Carter 1981; Portmann, IEEE Trans. Inf. Theory 60, 2014, for
- * recycling after accepted and rejected frames alike), so a frame costs about tagBytes of key
- * instead of keyBytes + tagBytes. framesPerKey = 1 gives a fresh hash key per frame.
+ * r number i mod framesPerKey). One-time-padded tags let the hash key serve several frames
+ * (Wegman and Carter 1981), so a frame costs about tagBytes of key instead of keyBytes + tagBytes.
+ * framesPerKey = 1 gives a fresh hash key per frame.
+ *
+ * Why the hash key may be reused, accepted and rejected frames alike (a direct argument: the
+ * hash of mac.ts is ε-almost-XOR-universal with a padded tag, not the ε-ASU₂ family of the usual
+ * key-recycling theorems). Frame i of an epoch carries t_i = h_k(m_i) XOR r_i.
+ * 1. Each mask r_i is uniform and used once, so the tags on the wire are uniform and independent
+ *    of k: honest frames tell an adversary nothing about the hash key.
+ * 2. A forgery (m', t') naming index j is accepted only if h_k(m') XOR h_k(m_j) = t' XOR t_j
+ *    (frame j seen, m' ≠ m_j) or h_k(m') = t' XOR r_j (r_j unseen, probability 2^-8·tagBytes):
+ *    for any choice of (m', t'), at most a fraction ε (mac.ts collisionBound: the polynomial's
+ *    degree over 2^64, per key word) of the hash keys accept it.
+ * 3. A rejected attempt tells the adversary only that k is not one of those keys. After q
+ *    rejections k is uniform on at least a 1 - qε share of the keys, so the next attempt succeeds
+ *    with probability at most ε / (1 - qε), and Q attempts against one key succeed with
+ *    probability at most Qε (summing, as long as Qε < 1/2: ≤ 2^-81 here).
+ * So the forgery probability of an epoch is at most (framesPerKey + MAX_REJECTED_PER_EPOCH) · ε:
+ * the ledger counts the rejected attempts per epoch durably and retires an epoch (raises the
+ * floor past it) once it has had MAX_REJECTED_PER_EPOCH of them. estimation/security-budget.ts
+ * puts the resulting ε_auth into the link's budget.
+ *
+ * Forgery attempts cost no pads: a frame that fails verification does not move the floor (the
+ * honest frame with that index is still accepted when it comes); only an epoch's retirement
+ * skips pads, at most framesPerKey per MAX_REJECTED_PER_EPOCH attempts. Resyncs answering stale
+ * hellos (channel.ts) are capped at RESYNCS_PER_FLOOR per value of the floor.
  *
  * Durability rules, so that no pad is ever used twice, even across crashes:
  * - the sender persists a reservation (`sendReserved`) before using a pad below it; after a
@@ -21,6 +43,14 @@ import type { Database, RootDatabase } from 'lmdb';
 import { Direction } from './frame.js';
 import { AuthKeyExhaustedError, ChannelReplayError } from './errors.js';
 
+/** Bytes a sealed chunk adds (GCM nonce and tag). */
+export const SEAL_OVERHEAD = 28;
+
+/** Rejected forgery attempts an epoch's hash key may see before the epoch is retired. */
+export const MAX_REJECTED_PER_EPOCH = 64;
+/** Resyncs sent in answer to stale hellos while the floor stays where it is. */
+export const RESYNCS_PER_FLOOR = 4;
+
 interface Chunk {
   readonly firstByte: number;
   bytes: Uint8Array;
@@ -29,6 +59,17 @@ interface Chunk {
 interface StreamState {
   chunks: Chunk[];
   endByte: number;
+}
+
+/**
+ * Seals the pad chunks at rest (link-state.ts: AES-256-GCM under a subkey of the node storage
+ * key), so that the pre-shared secret and the distilled shares are no plain LMDB values: once the
+ * storage key is destroyed (zeroize) no copy on the disk, stale LMDB pages included, opens.
+ */
+export interface PadSealer {
+  seal(ad: string, plain: Uint8Array): Uint8Array;
+  /** Throws when `sealed` does not open under this key and associated data. */
+  open(ad: string, sealed: Uint8Array): Uint8Array;
 }
 
 export interface LedgerOptions {
@@ -44,6 +85,8 @@ export interface LedgerOptions {
   readonly psk: Uint8Array;
   /** Frames per durable write of the send reservation and the accept floor (default 64). */
   readonly window?: number;
+  /** Seals the pads at rest; without it they are stored as they are (tests of the ledger alone). */
+  readonly sealer?: PadSealer;
 }
 
 export interface LedgerStats {
@@ -65,7 +108,14 @@ export class AuthPadLedger {
   private sendReserved = 0;
   private acceptFloor = 0;
   private acceptPersisted = 0;
+  /** The durable write of the current send reservation: a pad below sendReserved is used only once it has resolved. */
+  private reservation: Promise<unknown> = Promise.resolve();
+  /** Rejected attempts per receive epoch (durable). */
+  private readonly rejectedIn = new Map<number, number>();
+  private resyncFloor = -1;
+  private resyncsAtFloor = 0;
 
+  private readonly linkId: string;
   /** Bytes of a frame's pad as pad() returns it: hash key, then tag mask. */
   readonly padBytes: number;
   readonly keyBytes: number;
@@ -80,6 +130,7 @@ export class AuthPadLedger {
     readonly sendDirection: Direction,
     private readonly window: number,
   ) {
+    this.linkId = o.linkId;
     this.keyBytes = o.keyBytes;
     this.tagBytes = o.tagBytes;
     this.framesPerKey = o.framesPerKey ?? 1;
@@ -98,6 +149,7 @@ export class AuthPadLedger {
     }
     const db = root.openDB({ name: `qkd-link-auth:${opts.linkId}` });
     const ledger = new AuthPadLedger(db, opts, opts.sendDirection, opts.window ?? 64);
+    ledger.sealer = opts.sealer;
     const layout = `${opts.keyBytes}/${opts.tagBytes}/${ledger.framesPerKey}`;
     if (db.get('installed') !== true) {
       if (opts.psk.length < 2 * ledger.epochBytes) throw new RangeError(`pre-shared secret of ${opts.psk.length} bytes is too short: at least ${2 * ledger.epochBytes} (one epoch per direction)`);
@@ -105,11 +157,21 @@ export class AuthPadLedger {
         ledger.appendShares(opts.psk, true);
         db.put('installed', true);
         db.put('layout', layout);
+        if (opts.sealer) db.put('sealed', true);
       });
     } else {
       const stored = db.get('layout') as string | undefined;
       if (stored !== undefined && stored !== layout) throw new RangeError(`ledger of link ${opts.linkId} was created with pad layout ${stored} (key/tag/frames per key), not ${layout}`);
-      ledger.load();
+      const sealed = db.get('sealed') === true;
+      if (sealed && !opts.sealer) throw new RangeError(`ledger of link ${opts.linkId} is sealed: it opens only with the node storage key`);
+      ledger.load(sealed);
+      // A ledger from before pads were sealed: seal its chunks now, in one transaction.
+      if (!sealed && opts.sealer) {
+        await db.transaction(() => {
+          for (const dir of [Direction.AliceToBob, Direction.BobToAlice]) for (const c of ledger.streams[dir].chunks) db.put(['stream', dir, c.firstByte], ledger.sealChunk(dir, c.firstByte, c.bytes));
+          db.put('sealed', true);
+        });
+      }
     }
     return ledger;
   }
@@ -121,13 +183,24 @@ export class AuthPadLedger {
     return e * this.epochBytes + this.keyBytes + (j + 1) * this.tagBytes;
   }
 
-  private load(): void {
+  private sealer: PadSealer | undefined;
+
+  private chunkAd(dir: Direction, firstByte: number, length: number): string {
+    return `qkd-link-auth|${this.linkId}|${dir}|${firstByte}|${length}`;
+  }
+
+  private sealChunk(dir: Direction, firstByte: number, bytes: Uint8Array): Uint8Array {
+    return this.sealer ? this.sealer.seal(this.chunkAd(dir, firstByte, bytes.length), bytes) : bytes;
+  }
+
+  private load(sealed: boolean): void {
     for (const dir of [Direction.AliceToBob, Direction.BobToAlice]) {
       const s = this.streams[dir];
       for (const { key, value } of this.db.getRange({ start: ['stream', dir], end: ['stream', dir + 1] })) {
-        const bytes = value as Uint8Array;
+        const stored = value as Uint8Array;
         const firstByte = (key as [string, number, number])[2];
-        s.chunks.push({ firstByte, bytes: new Uint8Array(bytes) });
+        const bytes = sealed ? this.sealer!.open(this.chunkAd(dir, firstByte, stored.length - SEAL_OVERHEAD), stored) : new Uint8Array(stored);
+        s.chunks.push({ firstByte, bytes });
         s.endByte = firstByte + bytes.length;
       }
     }
@@ -137,6 +210,9 @@ export class AuthPadLedger {
     this.acceptPersisted = (this.db.get('acceptFloor') as number | undefined) ?? 0;
     this.acceptFloor = this.acceptPersisted;
     this.replenishedBlock = (this.db.get('replenishedBlock') as number | undefined) ?? 0;
+    for (const { key, value } of this.db.getRange({ start: ['rejected', 0], end: ['rejected', Number.MAX_SAFE_INTEGER] })) {
+      this.rejectedIn.set((key as [string, number])[1], value as number);
+    }
   }
 
   /** Splits new key material between the two directions and appends it (inside a transaction when `inTxn`). */
@@ -147,7 +223,7 @@ export class AuthPadLedger {
       const s = this.streams[dir];
       const bytes = new Uint8Array(parts[dir]);
       const chunk = { firstByte: s.endByte, bytes };
-      if (inTxn) this.db.put(['stream', dir, chunk.firstByte], bytes);
+      if (inTxn) this.db.put(['stream', dir, chunk.firstByte], this.sealChunk(dir, chunk.firstByte, bytes));
       s.chunks.push(chunk);
       s.endByte += bytes.length;
     }
@@ -170,6 +246,15 @@ export class AuthPadLedger {
     });
     if (block !== undefined) this.replenishedBlock = block;
     return true;
+  }
+
+  /** Erases the pads held in memory (close, zeroize); the ledger is unusable afterwards. */
+  wipe(): void {
+    for (const s of this.streams) {
+      for (const c of s.chunks) c.bytes.fill(0);
+      s.chunks = [];
+      s.endByte = 0;
+    }
   }
 
   /** The last block whose share was added (0: none). */
@@ -205,29 +290,73 @@ export class AuthPadLedger {
     if (filled !== out.length) throw new AuthKeyExhaustedError(Direction[dir], index);
   }
 
-  /** Reserves the next pad of our send direction, durably, and returns its index. */
+  /**
+   * Reserves the next pad of our send direction and returns its index once the reservation
+   * covering it is on disk (flushed, not only committed: the environment is opened durably).
+   * The index is taken before the first await, so concurrent callers never share one.
+   */
   async nextSendIndex(): Promise<number> {
     const index = this.nextSend;
     // Check availability before reserving so an exhausted stream does not advance.
     this.pad(this.sendDirection, index);
-    if (index >= this.sendReserved) {
-      this.sendReserved = index + this.window;
-      await this.db.put('sendReserved', this.sendReserved);
-    }
     this.nextSend = index + 1;
-    this.collect(this.sendDirection, this.nextSend);
+    if (index >= this.sendReserved) this.reserve(index + this.window);
+    // The latest reservation write covers this index (writes commit in order).
+    await this.reservation;
+    this.collect(this.sendDirection, index + 1);
     return index;
+  }
+
+  private reserve(upTo: number): void {
+    this.sendReserved = upTo;
+    this.reservation = this.db.put('sendReserved', upTo);
   }
 
   /** Jumps our send index forward (the peer's floor is above it after a restart). */
   async skipSendTo(index: number): Promise<void> {
     if (index <= this.nextSend) return;
     this.nextSend = index;
-    if (index > this.sendReserved) {
-      this.sendReserved = index;
-      await this.db.put('sendReserved', index);
-    }
+    if (index > this.sendReserved) this.reserve(index);
+    await this.reservation;
     this.collect(this.sendDirection, index);
+  }
+
+  /**
+   * Counts, durably, a frame naming pad `index` of the peer's direction whose tag failed, against
+   * that pad's epoch; once the epoch has had MAX_REJECTED_PER_EPOCH, retires it: the floor moves to
+   * the next epoch (returns true; the peer must be told). Nothing else moves.
+   */
+  async rejected(index: number): Promise<boolean> {
+    const epoch = Math.floor(index / this.framesPerKey);
+    const n = (this.rejectedIn.get(epoch) ?? 0) + 1;
+    this.rejectedIn.set(epoch, n);
+    await this.db.put(['rejected', epoch], n);
+    if (n < MAX_REJECTED_PER_EPOCH) return false;
+    const next = (epoch + 1) * this.framesPerKey;
+    if (next <= this.acceptFloor) return false;
+    this.acceptFloor = next;
+    if (this.acceptFloor > this.acceptPersisted) {
+      this.acceptPersisted = this.acceptFloor + this.window;
+      await this.db.put('acceptFloor', this.acceptPersisted);
+    }
+    this.collect(this.receiveDirection, this.acceptFloor);
+    return true;
+  }
+
+  /** Rejected attempts counted against the epoch of pad `index` of the peer's direction. */
+  rejectedAttempts(index: number): number {
+    return this.rejectedIn.get(Math.floor(index / this.framesPerKey)) ?? 0;
+  }
+
+  /** Whether a Resync may answer one more stale hello at the current floor (and counts it). */
+  takeResync(): boolean {
+    if (this.resyncFloor !== this.acceptFloor) {
+      this.resyncFloor = this.acceptFloor;
+      this.resyncsAtFloor = 0;
+    }
+    if (this.resyncsAtFloor >= RESYNCS_PER_FLOOR) return false;
+    this.resyncsAtFloor++;
+    return true;
   }
 
   get receiveDirection(): Direction {
@@ -266,6 +395,15 @@ export class AuthPadLedger {
       c.bytes.fill(0);
       s.chunks.shift();
       void this.db.remove(['stream', dir, c.firstByte]);
+    }
+    if (dir === this.receiveDirection) {
+      // Attempts against epochs below the floor no longer matter.
+      const below = Math.floor(belowPad / this.framesPerKey);
+      for (const e of this.rejectedIn.keys()) {
+        if (e >= below) continue;
+        this.rejectedIn.delete(e);
+        void this.db.remove(['rejected', e]);
+      }
     }
   }
 

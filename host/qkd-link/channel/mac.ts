@@ -37,6 +37,11 @@ export function tagsEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** ε of PolyMac with `t` keys for messages of up to `bytes` bytes: ((⌈bytes / 8⌉ + 1) / 2^64)^t. */
+export function polyMacBound(t: number, bytes: number): number {
+  return ((Math.ceil(bytes / 8) + 1) / 2 ** 64) ** t;
+}
+
 /**
  * The link's MAC hash: polynomial hashing over GF(2^64) (the error-verification kernel,
  * kernels/verify.ts) of the message's bytes, with t independent 64-bit keys. For a message of L
@@ -62,7 +67,7 @@ export class PolyMac implements UniversalHash {
   }
 
   collisionBound(bytes: number): number {
-    return ((Math.ceil(bytes / 8) + 1) / 2 ** 64) ** this.t;
+    return polyMacBound(this.t, bytes);
   }
 
   hash(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {

@@ -27,7 +27,8 @@ test('τ_n: photon-number probabilities of the three-intensity source', () => {
 
 test('Eqs. (1)-(5) on a worked parameter set (values derived step by step outside this code)', () => {
   // Hoeffding term: sqrt(8451000 / 2 · ln(21e10)) = 10495.6; with 1000 vacuum counts s_X,0 is 0.
-  const r = finiteKeyLength(vector1);
+  // These values take the vacuum bound clamped at 0 into Eq. (3); the next test pins both.
+  const r = finiteKeyLength({ ...vector1, vacuumBound: 'clamped' });
   assert.is(r.key.s0, 0);
   close(r.key.s1, 4501128.483461195, 1e-9, 's_X,1');
   close(r.test.s1, 390713.05332847615, 1e-9, 's_Z,1');
@@ -37,12 +38,26 @@ test('Eqs. (1)-(5) on a worked parameter set (values derived step by step outsid
   close(r.terms.correctness, Math.log2(2e15));
   assert.is(r.length, 2408323);
   // A key basis with more vacuum counts certifies vacuum events too.
-  const r2 = finiteKeyLength({ ...vector1, key: { detections: { signal: 8_000_000, decoy: 450_000, vacuum: 60_000 } } });
+  const r2 = finiteKeyLength({ ...vector1, key: { detections: { signal: 8_000_000, decoy: 450_000, vacuum: 60_000 } }, vacuumBound: 'clamped' });
   close(r2.key.s0, 346175.2647152322, 1e-9, 's_X,0');
   close(r2.key.s1, 2852329.755943246, 1e-9, 's_X,1');
   close(r2.phaseErrorRate, 0.055595169558073074, 1e-9, 'φ_X');
   assert.is(r2.length, 1614846);
   assert.is(r2.reason, undefined);
+});
+
+test('which vacuum bound enters Eq. (3): as printed by default (less key where Eq. (2) is negative), clamped at 0 on request', () => {
+  // Hoeffding swamps 1000 vacuum counts: Eq. (2) is negative for both bases.
+  const printed = finiteKeyLength(vector1);
+  const clamped = finiteKeyLength({ ...vector1, vacuumBound: 'clamped' });
+  assert.is(printed.vacuumBound, 'printed');
+  assert.is(clamped.vacuumBound, 'clamped');
+  close(printed.key.s1, 4489548.813565031, 1e-9, 's_X,1 printed');
+  close(printed.test.s1, 386710.2011035425, 1e-9, 's_Z,1 printed');
+  close(printed.phaseErrorRate, 0.05608643817307072, 1e-9, 'φ_X printed');
+  assert.is(printed.length, 2389837);
+  assert.is(clamped.length, 2408323);
+  assert.ok(clamped.length > printed.length);
 });
 
 /** Expected statistics of a block of nKey key-basis detections over `km` of fibre (paper's model). */

@@ -6,6 +6,14 @@
  * Naming: the paper extracts key from basis X and tests with basis Z. Here they are `key` and
  * `test`, whichever physical basis the link uses for each (our pipeline keys on Z by default).
  * All ε are failure probabilities; each of the 21 error terms of the paper is ε_sec / 21.
+ *
+ * Which bound: by default Eq. (3) exactly as printed, with the Eq. (2) vacuum bound s_0 as it
+ * comes out, negative or not ('printed'). With vacuumBound 'clamped', s_0 enters Eq. (3) as
+ * max(0, s_0): sound, because the true s_0 is a count (never negative), so the event "s_0 ≥ bound"
+ * that Eq. (2) fails with probability at most its ε is the same event as "s_0 ≥ max(0, bound)",
+ * and Eq. (3) grows with s_0. It gives more key where the Hoeffding term swamps the vacuum counts
+ * (small blocks); see README.md, "Which finite-key bound". In Eq. (1), s_0 counts as max(0, s_0)
+ * in both (a non-negative count's bound can always be raised to 0).
  */
 import type { IntensityClass } from '../kernels/sift.js';
 import { binaryEntropy } from './statistics.js';
@@ -27,6 +35,10 @@ export interface BasisObservation {
   readonly errors?: PerClass;
 }
 
+/** How the Eq. (2) vacuum bound enters Eq. (3): as printed, or clamped at 0 (module comment). */
+export type VacuumBound = 'printed' | 'clamped';
+export const DEFAULT_VACUUM_BOUND: VacuumBound = 'printed';
+
 export interface FiniteKeyParameters {
   readonly source: DecoySource;
   /** Statistics of the key basis (the paper's X): its bits become the key. */
@@ -38,6 +50,15 @@ export interface FiniteKeyParameters {
   readonly epsCor: number;
   /** λ_EC: bits disclosed by error correction (plus any other disclosure about the key bits). */
   readonly leakEC: number;
+  /**
+   * Bits of the error-verification tag disclosed about the corrected key, subtracted whole. The
+   * paper's log2(2/ε_cor) assumes a tag of about that length; the link's tag is 64·t bits (t keys
+   * of kernels/verify.ts), up to 128 for ε_cor = 1e-15, so it says how long its tag is. Default:
+   * log2(2/ε_cor), the paper's term.
+   */
+  readonly verificationTagBits?: number;
+  /** Default 'printed' (Lim et al.'s Eq. (3) as printed). */
+  readonly vacuumBound?: VacuumBound;
 }
 
 export interface DecoyBounds {
@@ -50,6 +71,8 @@ export interface DecoyBounds {
 export interface FiniteKeyResult {
   /** ℓ, Eq. (1): secret bits to extract by privacy amplification (0 if none). */
   readonly length: number;
+  /** Which vacuum bound entered Eq. (3). */
+  readonly vacuumBound: VacuumBound;
   readonly key: DecoyBounds & { readonly n: number };
   readonly test: DecoyBounds & { readonly n: number; readonly m: number; readonly v1: number };
   /** Upper bound on the phase-error rate φ of the key basis' single-photon events, Eq. (5). */
@@ -59,6 +82,7 @@ export interface FiniteKeyResult {
     readonly singlePhotonEntropy: number;
     readonly leakEC: number;
     readonly secrecy: number;
+    /** The error-verification tag: its disclosed bits, or log2(2/ε_cor) when not given. */
     readonly correctness: number;
   };
   /** Why the block gives no key, when it does not. */
@@ -112,7 +136,7 @@ function corrected(source: DecoySource, counts: PerClass, epsSec: number, sign: 
 }
 
 /** Eqs. (2) and (3): lower bounds on vacuum and single-photon events in one basis (>= 0). */
-export function decoyBounds(source: DecoySource, obs: BasisObservation, epsSec: number): DecoyBounds {
+export function decoyBounds(source: DecoySource, obs: BasisObservation, epsSec: number, vacuumBound: VacuumBound = DEFAULT_VACUUM_BOUND): DecoyBounds {
   checkSource(source);
   checkObservation('observation', obs, false);
   checkProbability('epsSec', epsSec);
@@ -120,9 +144,11 @@ export function decoyBounds(source: DecoySource, obs: BasisObservation, epsSec: 
   const n = obs.detections;
   const tau0 = photonNumberProbability(source, 0);
   const tau1 = photonNumberProbability(source, 1);
-  const s0 = Math.max(0, (tau0 * (mu2 * corrected(source, n, epsSec, -1, 'vacuum') - mu3 * corrected(source, n, epsSec, 1, 'decoy'))) / (mu2 - mu3));
+  const s0eq2 = (tau0 * (mu2 * corrected(source, n, epsSec, -1, 'vacuum') - mu3 * corrected(source, n, epsSec, 1, 'decoy'))) / (mu2 - mu3);
+  const s0 = Math.max(0, s0eq2);
+  const s0eq3 = vacuumBound === 'clamped' ? s0 : s0eq2;
   const s1num =
-    tau1 * mu1 * (corrected(source, n, epsSec, -1, 'decoy') - corrected(source, n, epsSec, 1, 'vacuum') - ((mu2 * mu2 - mu3 * mu3) / (mu1 * mu1)) * (corrected(source, n, epsSec, 1, 'signal') - s0 / tau0));
+    tau1 * mu1 * (corrected(source, n, epsSec, -1, 'decoy') - corrected(source, n, epsSec, 1, 'vacuum') - ((mu2 * mu2 - mu3 * mu3) / (mu1 * mu1)) * (corrected(source, n, epsSec, 1, 'signal') - s0eq3 / tau0));
   const s1 = Math.max(0, s1num / (mu1 * (mu2 - mu3) - mu2 * mu2 + mu3 * mu3));
   return { s0, s1 };
 }
@@ -157,11 +183,14 @@ export function finiteKeyLength(p: FiniteKeyParameters): FiniteKeyResult {
   checkProbability('epsSec', p.epsSec);
   checkProbability('epsCor', p.epsCor);
   if (!Number.isFinite(p.leakEC) || p.leakEC < 0) throw new EstimationArgumentError('leakEC', p.leakEC, 'a finite number of bits >= 0');
-  const key = decoyBounds(p.source, p.key, p.epsSec);
-  const test = decoyBounds(p.source, p.test, p.epsSec);
+  const tagBits = p.verificationTagBits;
+  if (tagBits !== undefined && !(Number.isFinite(tagBits) && tagBits >= Math.log2(1 / p.epsCor))) throw new EstimationArgumentError('verificationTagBits', tagBits, `a tag of at least log2(1/ε_cor) = ${Math.log2(1 / p.epsCor).toFixed(1)} bits`);
+  const vacuumBound = p.vacuumBound ?? DEFAULT_VACUUM_BOUND;
+  const key = decoyBounds(p.source, p.key, p.epsSec, vacuumBound);
+  const test = decoyBounds(p.source, p.test, p.epsSec, vacuumBound);
   const v1 = singlePhotonErrorsUpperBound(p.source, p.test, p.epsSec);
   const secrecy = 6 * Math.log2(21 / p.epsSec);
-  const correctness = Math.log2(2 / p.epsCor);
+  const correctness = tagBits ?? Math.log2(2 / p.epsCor);
   const nKey = total(p.key.detections);
   const mTest = total(p.test.errors!);
   const base = { key: { ...key, n: nKey }, test: { ...test, n: total(p.test.detections), m: mTest, v1 } };
@@ -183,6 +212,7 @@ export function finiteKeyLength(p: FiniteKeyParameters): FiniteKeyResult {
   if (length === 0 && !reason) reason = phi >= 0.5 ? 'phase-error bound reaches 1/2: QBER too high or too few test-basis events' : 'leakage and finite-size terms exceed the certified entropy';
   return {
     length,
+    vacuumBound,
     ...base,
     phaseErrorRate: phi,
     terms: { singlePhotonEntropy, leakEC: p.leakEC, secrecy, correctness },

@@ -6,7 +6,6 @@
  */
 import { AliceEndpoint } from '../reconciliation/reconcile.js';
 import { DEFAULT_EPS_COR } from '../reconciliation/verify.js';
-import { verificationKeyCount } from '../kernels/verify.js';
 import type { MessageOf, SessionMessage } from '../session/messages.js';
 import { decodeU32s, packBits, unpackBits } from '../session/packing.js';
 import { errorsPerClass, perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
@@ -14,7 +13,7 @@ import type { TransmitterPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
 import type { PendingBlock } from './link-state.js';
-import { efficiency, expectedLeak, floatSource, frameKey, keptLeak, planningQber, qberOf, secretLength, splitFinalKey, unitsFor } from './postprocess.js';
+import { efficiency, expectedLeak, floatSource, frameKey, keptLeak, planningQber, qberOf, secretLength, splitFinalKey, unitsFor, verificationKeys } from './postprocess.js';
 
 /** Settings queries in flight to the transmitter board for one block. */
 const SETTINGS_STREAMS = 4;
@@ -142,7 +141,7 @@ export class AliceEnd extends LinkEnd {
       code = 'ERR_LINK_QBER';
       why = `test-basis QBER ${(100 * qX.all).toFixed(2)} % is above the ${(100 * c.security.qberMax).toFixed(2)} % limit`;
     } else {
-      const pre = secretLength(c, sifted.nZ, sifted.nX, eX, expectedLeak(sifted.key.length, qec));
+      const pre = secretLength(c, sifted.nZ, sifted.nX, eX, expectedLeak(sifted.key.length, qec), sifted.key.length);
       if (pre.length === 0) why = `finite-key length is zero before error correction: ${pre.reason ?? 'no entropy left'} (phase-error bound ${(100 * pre.phaseErrorRate).toFixed(2)} %)`;
     }
     await this.send({ t: 'pe.result', b: ctx.block, nZ: perClassArray(sifted.nZ), nX: perClassArray(sifted.nX), eX: perClassArray(eX), go: why === '', why, qec });
@@ -222,15 +221,15 @@ export class AliceEnd extends LinkEnd {
 
     // ---- verification ------------------------------------------------------------------------
     const { packed: keyPacked } = await deps.pool.run({ kind: 'pack', qec, keyBits: fr.keyBits, bits: padded, ok, kept: acc.kept });
-    const keys = this.random(8 * verificationKeyCount(c.security.epsCor, acc.kept));
+    const keys = this.random(8 * verificationKeys(c, acc.kept));
     await this.send({ t: 'ver.tag', b: ctx.block, keys, tag: deps.verifier.tag(keyPacked, acc.kept, keys) });
     const vr = await mb.next(['ver.result']);
     ctx.clock.lap('verify');
     if (!vr.ok) return { key: false, why: new LinkError('ERR_LINK_VERIFY', `block ${ctx.block}: the corrected keys' verification tags differ`) };
 
     // ---- finite-key length and privacy amplification -----------------------------------------
-    const fk = secretLength(c, sifted.nZ, sifted.nX, eX, acc.leak);
-    r.decoy = { s0: fk.key.s0, s1: fk.key.s1, phaseErrorRate: fk.phaseErrorRate, testS1: fk.test.s1, testV1: fk.test.v1 };
+    const fk = secretLength(c, sifted.nZ, sifted.nX, eX, acc.leak, acc.kept);
+    r.decoy = { s0: fk.key.s0, s1: fk.key.s1, phaseErrorRate: fk.phaseErrorRate, testS1: fk.test.s1, testV1: fk.test.v1, vacuumBound: fk.vacuumBound, tagBits: fk.terms.correctness };
     r.finalBits = fk.length;
     if (fk.length === 0) {
       await this.send({ t: 'pa.seed', b: ctx.block, n: acc.kept, m: 0, seed: new Uint8Array(0) });

@@ -4,7 +4,6 @@
  * (asking Alice for reveals and frame tags over the channel), verification, privacy amplification
  * with Alice's seed, and the commit when Alice has made her copy durable.
  */
-import { verificationKeyCount } from '../kernels/verify.js';
 import type { PerClass } from '../estimation/finite-key.js';
 import type { MessageOf, SessionMessage } from '../session/messages.js';
 import { encodeU32s, packBits, unpackBits, type SlotSegments } from '../session/packing.js';
@@ -12,7 +11,7 @@ import { perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
 import type { DetectionBatchItem, DetectionItem, ReceiverPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, TRACE_LEVEL, type BlockContext, type LinkEndDeps } from './link-end.js';
-import { efficiency, frameKey, keptLeak, qberOf, secretLength, splitFinalKey, type Framing } from './postprocess.js';
+import { efficiency, frameKey, keptLeak, qberOf, secretLength, splitFinalKey, verificationKeys, type Framing } from './postprocess.js';
 import { tagsEqual } from '../channel/mac.js';
 
 /** Buffers a draft can reuse: the masks and raw deltas of an earlier block. */
@@ -344,8 +343,9 @@ export class BobEnd extends LinkEnd {
 
     // ---- verification ------------------------------------------------------------------------
     const vt = await mb.next(['ver.tag']);
-    const t = verificationKeyCount(c.security.epsCor, acc.kept);
-    if (vt.keys.length !== 8 * t) throw new LinkError('ERR_LINK_PROTOCOL', `ver.tag with ${vt.keys.length / 8} keys, expected ${t} for ε_cor ${c.security.epsCor}`);
+    // Both ends subtract the tag's 64·t bits from the key length: its size must be the one agreed.
+    const t = verificationKeys(c, acc.kept);
+    if (vt.keys.length !== 8 * t || vt.tag.length !== 8 * t) throw new LinkError('ERR_LINK_PROTOCOL', `ver.tag with ${vt.keys.length / 8} keys and a ${vt.tag.length}-byte tag, expected ${t} and ${8 * t} for ε_cor ${c.security.epsCor}`);
     const keyPacked = pk.packed;
     const equal = tagsEqual(deps.verifier.tag(keyPacked, acc.kept, vt.keys), vt.tag);
     await this.send({ t: 'ver.result', b: ctx.block, ok: equal });
@@ -353,8 +353,8 @@ export class BobEnd extends LinkEnd {
     if (!equal) return { key: false, why: new LinkError('ERR_LINK_VERIFY', `block ${ctx.block}: the corrected keys' verification tags differ`) };
 
     // ---- finite-key length and privacy amplification -----------------------------------------
-    const fk = secretLength(c, sifted.nZ, sifted.nX, eX, acc.leak);
-    r.decoy = { s0: fk.key.s0, s1: fk.key.s1, phaseErrorRate: fk.phaseErrorRate, testS1: fk.test.s1, testV1: fk.test.v1 };
+    const fk = secretLength(c, sifted.nZ, sifted.nX, eX, acc.leak, acc.kept);
+    r.decoy = { s0: fk.key.s0, s1: fk.key.s1, phaseErrorRate: fk.phaseErrorRate, testS1: fk.test.s1, testV1: fk.test.v1, vacuumBound: fk.vacuumBound, tagBits: fk.terms.correctness };
     r.finalBits = fk.length;
     const ps = await mb.next(['pa.seed']);
     if (ps.n !== acc.kept || ps.m !== fk.length) throw new LinkError('ERR_LINK_PROTOCOL', `pa.seed for ${ps.n} → ${ps.m} bits; Bob computes ${acc.kept} → ${fk.length}`);

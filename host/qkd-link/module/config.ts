@@ -1,5 +1,5 @@
 /**
- * Configuration of one end of a QKD link (`qkdn-edge link --config <file>`, YAML or JSON). Both
+ * Configuration of one end of a QKD link (`node --import tsx host/node/link-main.ts <file>` for a standalone end, or a node link's `source: {type: qkd, …}`; YAML or JSON). Both
  * ends carry the same protocol section; the session checks at every connection that they agree
  * (a digest in sync.state). Every value is checked here, and a bad one names its key.
  *
@@ -12,6 +12,7 @@
  *   address: { host: 127.0.0.1, port: 7300 }   # alice: where to listen; bob: where to connect
  *   psk: { file: ./psk.bin }    # or { hex: ... }: the pre-shared secret that boots authentication
  */
+import { DEFAULT_VACUUM_BOUND, type VacuumBound } from '../estimation/finite-key.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -58,6 +59,11 @@ export interface SecurityConfig {
   readonly macKeys: number;
   /** Frames that share one MAC hash key (each frame has its own one-time tag mask). */
   readonly framesPerKey: number;
+  /**
+   * How the vacuum bound enters Lim et al.'s Eq. (3): 'printed' (default, the paper's formula)
+   * or 'clamped' at 0 (sound, more key from small blocks; estimation/README.md).
+   */
+  readonly vacuumBound: VacuumBound;
 }
 
 export interface AuthConfig {
@@ -108,7 +114,7 @@ export const DEFAULT_PROTOCOL: ProtocolConfig = {
 };
 
 export const DEFAULT_BLOCK: BlockConfig = { siftedBits: 1 << 21, maxInFlight: 3, timeoutMs: 30_000 };
-export const DEFAULT_SECURITY: SecurityConfig = { epsSec: 1e-10, epsCor: 1e-15, qberMax: 0.11, macKeys: 2, framesPerKey: 64 };
+export const DEFAULT_SECURITY: SecurityConfig = { epsSec: 1e-10, epsCor: 1e-15, qberMax: 0.11, macKeys: 2, framesPerKey: 64, vacuumBound: DEFAULT_VACUUM_BOUND };
 export const DEFAULT_AUTH: AuthConfig = { shareBits: 16_384, lowWaterFrames: 4096 };
 
 type Raw = Record<string, unknown>;
@@ -123,6 +129,12 @@ function str(v: unknown, key: string, def?: string): string {
   if (v === undefined && def !== undefined) return def;
   if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw new LinkConfigError(key, `expected a non-empty string, got ${JSON.stringify(v)}`);
   return v;
+}
+
+function vacuumBoundOf(v: unknown): VacuumBound {
+  const b = str(v, 'security.vacuumBound', DEFAULT_SECURITY.vacuumBound);
+  if (b !== 'printed' && b !== 'clamped') throw new LinkConfigError('security.vacuumBound', `expected printed or clamped, got ${b}`);
+  return b;
 }
 
 function num(v: unknown, key: string, def: number, min: number, max: number, integer = false): number {
@@ -192,6 +204,7 @@ export function parseLinkConfig(raw: unknown, base = process.cwd(), cores = 1): 
     qberMax: num(s.qberMax, 'security.qberMax', DEFAULT_SECURITY.qberMax, 0.001, 0.2),
     macKeys: num(s.macKeys, 'security.macKeys', DEFAULT_SECURITY.macKeys, 1, 4, true),
     framesPerKey: num(s.framesPerKey, 'security.framesPerKey', DEFAULT_SECURITY.framesPerKey, 1, 4096, true),
+    vacuumBound: vacuumBoundOf(s.vacuumBound),
   };
   const a = obj(r.auth, 'auth');
   const auth: AuthConfig = {

@@ -1,5 +1,5 @@
 /**
- * What a link publishes for the management layer, on node:diagnostics_channel (ARCHITECTURE.md
+ * What a link publishes for the management layer, on node:diagnostics_channel (docs/ARCHITECTURE.md
  * §2: the manager subscribes, nothing here imports it):
  *
  *   qkdn:qkd-link:block     one BlockReport per block and end, whatever its outcome
@@ -7,6 +7,8 @@
  *   qkdn:qkd-link:security  the channel's SecurityEvent (channel/channel.ts)
  *   qkdn:qkd-link:board     BoardEvent: a board's alarms (raised and cleared) and its telemetry
  */
+import type { VacuumBound } from '../estimation/finite-key.js';
+import type { SecurityBudget } from '../estimation/security-budget.js';
 import { channel } from 'node:diagnostics_channel';
 import type { LinkErrorCode } from './errors.js';
 import type { LinkRole } from './config.js';
@@ -48,7 +50,8 @@ export interface BlockReport {
   readonly sifted?: { readonly Z: PerClassReport; readonly X: PerClassReport };
   /** QBER per basis and class: X from the disclosed test bits, Z from the errors reconciliation corrected. */
   readonly qber?: { readonly Z?: PerClassReport & { readonly all: number }; readonly X: PerClassReport & { readonly all: number } };
-  readonly decoy?: { readonly s0: number; readonly s1: number; readonly phaseErrorRate: number; readonly testS1: number; readonly testV1: number };
+  /** vacuumBound: which bound entered Eq. (3) (estimation/finite-key.ts); tagBits: the verification tag subtracted. */
+  readonly decoy?: { readonly s0: number; readonly s1: number; readonly phaseErrorRate: number; readonly testS1: number; readonly testV1: number; readonly vacuumBound: VacuumBound; readonly tagBits: number };
   readonly ec?: {
     readonly qec: number;
     readonly codeId: number;
@@ -68,6 +71,8 @@ export interface BlockReport {
   readonly authBits?: number;
   /** Authentication key the channel consumed while this block was in flight (both directions, bits). */
   readonly authConsumedBits?: number;
+  /** A key block's ε: ε_sec + ε_cor + ε_auth (postprocess.ts blockSecurity). */
+  readonly security?: SecurityBudget;
   readonly stageMs: StageTimes;
   readonly totalMs: number;
 }

@@ -15,6 +15,7 @@ import { decodeMessage, encodeMessage, SessionMessageError, type MessageOf, type
 import { agreementDigest, type LinkConfig, type LinkRole } from './config.js';
 import { BlockMailbox, CommitGate, StageClock } from './block.js';
 import { publishBlock, publishState, type BlockReport, type LinkStateEvent } from './diagnostics.js';
+import { blockSecurity } from './postprocess.js';
 import { LinkError } from './errors.js';
 import type { LinkState, PendingBlock } from './link-state.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -300,6 +301,7 @@ export abstract class LinkEnd {
       ...(r.finalBits !== undefined ? { finalBits: r.finalBits } : {}),
       ...(r.units !== undefined ? { units: r.units, firstUnit: r.firstUnit ?? 0, authBits: r.authBits ?? 0 } : {}),
       authConsumedBits: this.deps.ledger.stats().consumedBits - ctx.authAtStart,
+      ...(r.finalBits ? { security: blockSecurity(this.config, this.deps.ledger.stats().consumedBits - ctx.authAtStart) } : {}),
       stageMs: ctx.clock.rounded(),
       totalMs: Math.round(ctx.clock.totalMs * 10) / 10,
     } satisfies BlockReport;
@@ -316,7 +318,9 @@ export abstract class LinkEnd {
     if (!sink) return Promise.reject(new LinkError('ERR_LINK_STORE', 'no key store attached'));
     const bytes = this.config.unitBits / 8;
     const units: KeyUnit[] = [];
-    for (let i = 0; i < p.units; i++) units.push({ index: p.u0 + i, bytes: p.unitBytes.slice(i * bytes, (i + 1) * bytes) });
+    // Views of the pending block's key, not copies: its bytes are wiped in one place (LinkState
+    // finish, destroy and wipe), and no stray copy outlives them.
+    for (let i = 0; i < p.units; i++) units.push({ index: p.u0 + i, bytes: p.unitBytes.subarray(i * bytes, (i + 1) * bytes) });
     const run = this.pushing.then(() => (units.length > 0 ? sink.push(units) : undefined));
     this.pushing = run.catch(() => undefined);
     return run.catch((e: Error) => {

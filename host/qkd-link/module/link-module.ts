@@ -5,12 +5,13 @@
  * key-source.ts): the key manager (or, standalone, link-process.ts) starts it with a sink and it
  * pushes units with the indexes both ends agree on.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { KeySink, KeySource } from '../../kq/key-source.js';
 import type { SubkeySource } from '../../kq/link-store.js';
 import { AuthenticatedChannel } from '../channel/channel.js';
 import { Direction } from '../channel/frame.js';
 import { AuthPadLedger } from '../channel/ledger.js';
+import { AuthenticatedListener } from '../channel/listener.js';
 import { PolyMac } from '../channel/mac.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
 import { ErrorVerifier } from '../kernels/verify.js';
@@ -42,7 +43,7 @@ export class LinkModule implements KeySource {
   private end!: LinkEnd;
   private state!: LinkState;
   private pool!: WorkerPool;
-  private server: Server | undefined;
+  private listener: AuthenticatedListener | undefined;
   private socket: Socket | undefined;
   private serving: Promise<void> = Promise.resolve();
   private running = false;
@@ -71,6 +72,7 @@ export class LinkModule implements KeySource {
       framesPerKey: c.security.framesPerKey,
       sendDirection: c.role === 'alice' ? Direction.AliceToBob : Direction.BobToAlice,
       psk: c.psk,
+      sealer: m.state.padSealer,
     });
     m.pool = new WorkerPool(c.workers);
     const deps = { config: c, state: m.state, ledger, pool: m.pool, family: CodeFamily.load(), verifier: new ErrorVerifier(), ...(o.random ? { random: o.random } : {}) };
@@ -129,35 +131,31 @@ export class LinkModule implements KeySource {
     } else await this.listen();
   }
 
-  private listen(): Promise<void> {
+  private async listen(): Promise<void> {
     const { host, port } = this.config.address;
-    this.server = createServer((sock) => {
-      // One peer at a time: a new connection (the peer restarted) replaces the old one.
-      this.socket?.destroy();
-      void this.accept(sock);
-    });
-    return new Promise((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, () => {
-        this.boundPort = (this.server!.address() as { port: number }).port;
-        publishState({ linkId: this.linkId, role: 'alice', state: 'listening', detail: `${host}:${this.boundPort}` });
-        resolve();
-      });
-    });
+    // One peer at a time, and only an authenticated one: a connection becomes the session once
+    // the peer's hello verified on it (it then replaces the old one: the peer restarted).
+    this.listener = new AuthenticatedListener({ linkId: this.linkId, role: 'alice', ledger: this.ledger, hash: this.mac, handshakeTimeoutMs: this.config.block.timeoutMs });
+    this.listener.on('session', (channel, sock) => void this.accept(channel, sock));
+    this.listener.on('refused', (reason) => publishState({ linkId: this.linkId, role: 'alice', state: 'listening', detail: `refused a connection: ${reason}` }));
+    this.boundPort = await this.listener.listen(port, host);
+    publishState({ linkId: this.linkId, role: 'alice', state: 'listening', detail: `${host}:${this.boundPort}` });
   }
 
-  private async accept(sock: Socket): Promise<void> {
+  private async accept(channel: AuthenticatedChannel, sock: Socket): Promise<void> {
     // The previous session must be over before a new one synchronises.
     const previous = this.serving;
     let done!: () => void;
     this.serving = new Promise((r) => (done = r));
     try {
       await previous;
-      if (this.stopping) {
+      if (this.stopping || channel.isClosed) {
         sock.destroy();
         return;
       }
-      await this.session(sock);
+      this.socket = sock;
+      await this.end.serve(channel);
+      sock.destroy();
     } finally {
       done();
     }
@@ -209,9 +207,13 @@ export class LinkModule implements KeySource {
     clearTimeout(this.reconnectTimer);
     this.end.stop();
     this.socket?.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.listener?.close();
     await this.serving.catch(() => undefined);
     await this.end.drain();
+    // Stopped for good (zeroize stops every source; a stopped module is only closed): nothing
+    // here needs the pads, the subkeys or the pending blocks' key in memory any more.
+    this.ledger.wipe();
+    this.state.wipe();
   }
 
   /** Stops, then closes the board, the worker threads and the durable state. */
@@ -220,6 +222,7 @@ export class LinkModule implements KeySource {
     await this.o.board.close();
     if (this.end instanceof BobEnd) await this.end.acquisition;
     await this.pool.close();
+    this.ledger.wipe();
     await this.state.close();
     publishState({ linkId: this.linkId, role: this.config.role, state: 'stopped' });
   }

@@ -10,14 +10,17 @@
  * the committed block number advance, the pending entry goes. A restart finishes or destroys each
  * pending block by the peer's word (sync.state), so both stores end with the same units.
  *
- * Pending key material is sealed with AES-256-GCM under a subkey of the node storage key (the one
- * the key store uses), so zeroizing the node also makes these unreadable.
+ * Pending key material and the ledger's authentication pads (the pre-shared secret and every
+ * distilled share) are sealed with AES-256-GCM under subkeys of the node storage key (the one the
+ * key store uses), so zeroizing the node, which destroys that key, makes them unreadable too,
+ * stale LMDB pages included. wipe() erases the subkeys and pending key held in memory.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import type { SubkeySource } from '../../kq/link-store.js';
+import { openDurableEnv } from '../../kq/durable-env.js';
+import type { PadSealer } from '../channel/ledger.js';
 import { LinkError } from './errors.js';
 
 export interface PendingBlock {
@@ -41,33 +44,57 @@ interface SealedPending {
 }
 
 const SEAL_INFO = 'qkdn-edge/qkd-link/pending/v1';
+const PADS_INFO = 'qkdn-edge/qkd-link/auth-pads/v1';
 
 export class LinkState {
   readonly root: RootDatabase;
   private readonly db: Database;
   private readonly dek: Buffer;
+  /** Seals the authentication ledger's pads (a subkey of its own: a key per purpose). */
+  private readonly padKey: Buffer;
   private pendingMap = new Map<number, PendingBlock>();
   private next = 0;
   private lastCommitted = 0;
   private last = 0;
 
-  private constructor(root: RootDatabase, db: Database, dek: Buffer) {
+  private constructor(root: RootDatabase, db: Database, dek: Buffer, padKey: Buffer) {
     this.root = root;
     this.db = db;
     this.dek = dek;
+    this.padKey = padKey;
   }
 
+  /** Seals the pad ledger's chunks at rest (channel/ledger.ts PadSealer) under this end's pad subkey. */
+  readonly padSealer: PadSealer = {
+    seal: (ad, plain) => {
+      const n = randomBytes(12);
+      const c = createCipheriv('aes-256-gcm', this.padKey, n);
+      c.setAAD(Buffer.from(ad));
+      return new Uint8Array(Buffer.concat([n, c.update(plain), c.final(), c.getAuthTag()]));
+    },
+    open: (ad, sealed) => {
+      try {
+        const d = createDecipheriv('aes-256-gcm', this.padKey, sealed.subarray(0, 12));
+        d.setAAD(Buffer.from(ad));
+        d.setAuthTag(sealed.subarray(sealed.length - 16));
+        return new Uint8Array(Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]));
+      } catch (e) {
+        throw new LinkError('ERR_LINK_STORE', `authentication pads do not open with this node's storage key`, { cause: e });
+      }
+    },
+  };
+
   static async open(dataDir: string, linkId: string, storageKey: SubkeySource): Promise<LinkState> {
-    const dir = join(dataDir, 'link');
-    mkdirSync(dir, { recursive: true });
-    const root = open({ path: dir, maxDbs: 8, compression: false });
+    // Durable: the ledger's pad reservations live here, and a frame goes out only once its
+    // reservation is flushed (a reservation lost to a power cut would let a pad be used twice).
+    const root = openDurableEnv(join(dataDir, 'link'));
     const db = root.openDB({ name: `qkd-link-state:${linkId}`, encoding: 'msgpack' });
     let salt = db.get('salt') as Uint8Array | undefined;
     if (!salt) {
       salt = randomBytes(32);
       await db.put('salt', salt);
     }
-    const s = new LinkState(root, db, storageKey.derive(salt, SEAL_INFO));
+    const s = new LinkState(root, db, storageKey.derive(salt, SEAL_INFO), storageKey.derive(salt, PADS_INFO));
     s.next = (db.get('nextUnit') as number | undefined) ?? 0;
     s.lastCommitted = (db.get('committed') as number | undefined) ?? 0;
     s.last = Math.max(s.lastCommitted, (db.get('lastBlock') as number | undefined) ?? 0);
@@ -159,8 +186,18 @@ export class LinkState {
     p?.auth.fill(0);
   }
 
-  async close(): Promise<void> {
+  /** Erases what this end holds in memory: its subkeys and the pending blocks' key (close, zeroize). */
+  wipe(): void {
     this.dek.fill(0);
+    this.padKey.fill(0);
+    for (const p of this.pendingMap.values()) {
+      p.unitBytes.fill(0);
+      p.auth.fill(0);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.wipe();
     await this.root.close();
   }
 

@@ -7,14 +7,15 @@ import { LinkConfigError } from './errors.js';
 import { BlockMailbox, CommitGate } from './block.js';
 import { reconcileLocal } from '../reconciliation/reconcile.js';
 import { binaryEntropy } from '../estimation/statistics.js';
-import { correctionsPerClass, efficiency, frameKey, frameOrder, keyIndex, keptLeak, packKept, paddedKey, realBits, splitFinalKey, unitsFor } from './postprocess.js';
+import { blockSecurity, correctionsPerClass, decoySource, efficiency, frameKey, frameOrder, keyIndex, keptLeak, packKept, paddedKey, realBits, secretLength, splitFinalKey, unitsFor } from './postprocess.js';
+import { finiteKeyLength } from '../estimation/finite-key.js';
 
 const family = CodeFamily.load();
 const base = { linkId: 'A~B', role: 'alice', node: 'A', peer: 'B', dataDir: '/tmp/x', board: { port: '/dev/null' }, psk: { hex: '00'.repeat(1024) } };
 
 test('interleaved framing: every key bit lands in exactly one frame position and comes back in frame order', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 300_000 }), fc.integer({ min: 0, max: 1000 }), (keyBits, seed) => {
+    fc.property(fc.integer({ min: 1, max: 200_000 }), fc.integer({ min: 0, max: 1000 }), (keyBits, seed) => {
       const fr = frameKey(family, 0.02, keyBits);
       const key = new Uint8Array(keyBits).map((_, i) => (Math.imul(i + seed, 2654435761) >>> 31) & 1);
       const padded = paddedKey(key, fr);
@@ -179,6 +180,33 @@ test('commit gate: blocks commit strictly in block order; a block that leaves ea
   g.leave(2);
   await t3;
   assert.equal(order, [2, 3]);
+});
+
+test('the key length subtracts the whole verification tag Alice discloses (64 bits per key), the same at both ends', () => {
+  const c = parseLinkConfig(base, '/tmp');
+  // A 10 km block of 2^21 sifted key bits (ε_cor = 1e-15: two 64-bit keys once more than ~1.18 Mbit are kept).
+  const nZ = { signal: 1_200_000, decoy: 897_000, vacuum: 152 };
+  const nX = { signal: 120_000, decoy: 89_700, vacuum: 15 };
+  const eX = { signal: 1_200, decoy: 1_500, vacuum: 8 };
+  const paper = (leakEC: number) => finiteKeyLength({ source: decoySource(c), key: { detections: nZ }, test: { detections: nX, errors: eX }, epsSec: c.security.epsSec, epsCor: c.security.epsCor, leakEC });
+  const big = secretLength(c, nZ, nX, eX, 200_000, 2 ** 21);
+  assert.is(big.terms.correctness, 128, 'a 128-bit tag for 2^21 kept bits');
+  assert.ok(Math.abs(paper(200_000).length - big.length - (128 - Math.log2(2 / c.security.epsCor))) <= 1, `${paper(200_000).length} - ${big.length}: about 77.2 bits per block`);
+  const small = secretLength(c, nZ, nX, eX, 200_000, 2 ** 20);
+  assert.is(small.terms.correctness, 64, 'one key below ~1.18 Mbit kept');
+  assert.ok(Math.abs(paper(200_000).length - small.length - (64 - Math.log2(2 / c.security.epsCor))) <= 1, 'about 13.2 bits');
+});
+
+test('a key block’s ε: ε_sec + ε_cor + ε_auth, ε_auth counting its frames and the forgeries the ledger allows', () => {
+  const c = parseLinkConfig(base, '/tmp');
+  const tagBits = 64 * c.security.macKeys;
+  const b = blockSecurity(c, 100 * tagBits);
+  // 100 frames, epochs ⌈100/64⌉ + 2 = 4, 64 allowed rejections each; one attempt ≈ ((2^23 + 3) / 2^64)^2 ≈ 2^-82.
+  const one = ((Math.ceil((16 + 64 * 1024 * 1024) / 8) + 1) / 2 ** 64) ** 2;
+  assert.ok(Math.abs(b.epsAuth - (100 + 64 * 4) * one) <= 1e-6 * b.epsAuth, String(b.epsAuth));
+  assert.ok(Math.log2(one) < -81 && Math.log2(one) > -83);
+  assert.is(b.epsPA, c.security.epsSec / 21);
+  assert.is(b.total, c.security.epsSec + c.security.epsCor + b.epsAuth);
 });
 
 test.run();

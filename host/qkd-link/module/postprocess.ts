@@ -4,6 +4,11 @@
  * cost, the finite-key length, and the layout of the final key (units, then authentication key).
  */
 import { finiteKeyLength, type DecoySource, type FiniteKeyResult, type PerClass } from '../estimation/finite-key.js';
+import { verificationKeyCount } from '../kernels/verify.js';
+import { securityBudget, type SecurityBudget } from '../estimation/security-budget.js';
+import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from '../channel/frame.js';
+import { MAX_REJECTED_PER_EPOCH } from '../channel/ledger.js';
+import { polyMacBound } from '../channel/mac.js';
 import { binaryEntropy } from '../estimation/statistics.js';
 import type { CodeFamily, FramePlan } from '../reconciliation/codebook.js';
 import type { LinkConfig } from './config.js';
@@ -179,8 +184,35 @@ export function decoySource(c: LinkConfig): DecoySource {
   return { intensities: { signal: mu[0], decoy: mu[1], vacuum: mu[2] }, probabilities: { signal: pMu[0], decoy: pMu[1], vacuum: pMu[2] } };
 }
 
-export function secretLength(c: LinkConfig, nZ: PerClass, nX: PerClass, eX: PerClass, leakEC: number): FiniteKeyResult {
-  return finiteKeyLength({ source: decoySource(c), key: { detections: nZ }, test: { detections: nX, errors: eX }, epsSec: c.security.epsSec, epsCor: c.security.epsCor, leakEC });
+/** Keys (64 bits each) of the error-verification tag of `kept` corrected bits: both ends compute it. */
+export function verificationKeys(c: LinkConfig, kept: number): number {
+  return verificationKeyCount(c.security.epsCor, kept);
+}
+
+/**
+ * The finite-key length of a block whose `kept` corrected bits are verified: the 64·t-bit tag
+ * Alice discloses is subtracted whole (it is what leaves, not the log2(2/ε_cor) of the paper).
+ */
+export function secretLength(c: LinkConfig, nZ: PerClass, nX: PerClass, eX: PerClass, leakEC: number, kept: number): FiniteKeyResult {
+  return finiteKeyLength({ source: decoySource(c), key: { detections: nZ }, test: { detections: nX, errors: eX }, epsSec: c.security.epsSec, epsCor: c.security.epsCor, leakEC, verificationTagBits: 64 * verificationKeys(c, kept), vacuumBound: c.security.vacuumBound });
+}
+
+/**
+ * The block's ε (estimation/security-budget.ts). Its authentication attempts are bounded from the
+ * pad bits the channel consumed while it was in flight (every frame costs at least one tag mask;
+ * frames of blocks in flight alongside count too, which only over-counts) plus the rejected
+ * forgeries the ledger allows against every epoch those frames may have used (both directions).
+ */
+export function blockSecurity(c: LinkConfig, authConsumedBits: number): SecurityBudget {
+  const tagBytes = 8 * c.security.macKeys;
+  const frames = Math.ceil(Math.max(0, authConsumedBits) / (8 * tagBytes));
+  const epochs = Math.ceil(frames / c.security.framesPerKey) + 2;
+  return securityBudget({
+    epsSec: c.security.epsSec,
+    epsCor: c.security.epsCor,
+    epsAuthPerAttempt: polyMacBound(c.security.macKeys, HEADER_BYTES + MAX_PAYLOAD_BYTES),
+    authAttempts: frames + MAX_REJECTED_PER_EPOCH * epochs,
+  });
 }
 
 /** Uniform floats in [0, 1) from cryptographic bytes, for the reconciliation's punctured fill and hash points. */
