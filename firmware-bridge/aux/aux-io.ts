@@ -12,6 +12,7 @@ import five from 'johnny-five';
 import { auxBoardModel, type AuxBoardModel } from './aux-models.js';
 import { BridgeError, BridgeTimeoutError, PortOpenError } from '../errors.js';
 import { systemBinding } from '../driver/serial-line.js';
+import { publishTamper, publishTemperature } from './diagnostics.js';
 
 export interface TamperEvent {
   readonly kind: 'tamper';
@@ -110,7 +111,11 @@ export class AuxIo extends EventEmitter<AuxIoEvents> {
       const first = this.lidOpen === undefined;
       this.lidOpen = open;
       // The first reading reports the state found at start-up; an open lid then is a tamper too.
-      if (!first || open) this.emit('tamper', { kind: 'tamper', state: open ? 'open' : 'closed', at: Date.now() });
+      if (!first || open) {
+        const e: TamperEvent = { kind: 'tamper', state: open ? 'open' : 'closed', at: Date.now() };
+        this.emit('tamper', e);
+        publishTamper({ ...e, path: o.path });
+      }
     };
     this.tamperSwitch.on('open', () => onSwitch(true));
     this.tamperSwitch.on('close', () => onSwitch(false));
@@ -129,6 +134,7 @@ export class AuxIo extends EventEmitter<AuxIoEvents> {
         const r: TemperatureReading = { sensor, celsius, at: Date.now(), outOfRange: celsius < lo || celsius > hi };
         this.temps[sensor] = r;
         this.emit('temperature', r);
+        publishTemperature({ ...r, path: o.path });
       });
     }
     this.port.on('close', (e: (Error & { disconnected?: boolean }) | null) => {

@@ -18,12 +18,14 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import rateLimit from '@fastify/rate-limit';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from 'pino';
 import { certificateRefusal, peerIdentity } from '../pki/identity.js';
 import { ApiError, type ErrorDetail } from './errors.js';
 import { API_CHANNELS, RefusalLog, type ClientRefusedEvent, type RateLimitedEvent } from './diagnostics.js';
 import { Etsi014Service } from './etsi014.js';
 import { parseKeyIdQuery, parseKeyIdsBody, parseKeyRequestBody, parseKeyRequestQuery, parseSaeId } from './request.js';
 import { SCHEMAS } from './schemas.js';
+import { publishAuth } from '../km/diagnostics.js';
 
 export interface ApiTls {
   readonly key: string | Buffer;
@@ -40,6 +42,8 @@ export interface ApiServerOptions {
   readonly bodyLimit?: number;
   /** Requests each SAE may send per window (default 2000 per second); `false`: no limit. */
   readonly rateLimit?: ApiRateLimit | false;
+  /** Access log (pino): one line per request with the route pattern, never a query or a body. */
+  readonly log?: Logger;
 }
 
 export interface ApiRateLimit {
@@ -164,15 +168,29 @@ export async function prepareApiServer(o: Omit<ApiServerOptions, 'service' | 'ho
       const cert = refusal.reason === 'NO_CERTIFICATE' ? undefined : socket.getPeerCertificate();
       const subject = cert ? `CN=${String(cert.subject?.CN ?? '')}, OU=${String(cert.subject?.OU ?? '')}` : undefined;
       refusals.refused(refusal.reason, (refused) => ({ node: bound?.km.nodeId ?? '', reason: refusal.reason, alert: refusal.alert, ...(subject ? { subject } : {}), refused }));
+      publishAuth({ node: bound?.km.nodeId ?? '', where: 'api', kind: 'certificate-refused', peer: null, code: refusal.reason, reason: `${refusal.text}${subject ? ` (${subject})` : ''}`.slice(0, 200) });
       return new ApiError('ERR_API_UNAUTHORIZED', refusal.text, [{ reason: refusal.reason, tls_alert: refusal.alert }]);
     }
+    const who = peerIdentity(socket);
     try {
-      return service().authenticate(peerIdentity(socket));
+      return service().authenticate(who);
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'ERR_API_UNAUTHORIZED') return e;
+      if (e instanceof ApiError && e.code === 'ERR_API_UNAUTHORIZED') {
+        publishAuth({ node: bound?.km.nodeId ?? '', where: 'api', kind: 'certificate-refused', peer: who?.id ?? null, code: e.code, reason: who ? `${who.role} ${who.id} is not an SAE of this KME` : 'no usable certificate identity' });
+        return e;
+      }
       throw e;
     }
   };
+
+  // The route pattern and the caller, not the URL: a dec_keys query names key IDs.
+  if (o.log) {
+    const log = o.log;
+    app.addHook('onResponse', async (req, reply) => {
+      const who = req.sae || peerIdentity(req.raw.socket as TLSSocket)?.id || null;
+      log.info({ access: 'key-api', method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, sae: who }, 'request');
+    });
+  }
 
   let closing = false;
   app.addHook('preClose', async () => {

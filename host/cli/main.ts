@@ -89,6 +89,8 @@ program
   .option('--saes <ids>', 'init: SAE IDs, comma-separated')
   .option('--node <id>', 'issue: one node certificate')
   .option('--sae <id>', 'issue: one SAE certificate')
+  .option('--operators <ids>', 'init: management API operator IDs, comma-separated')
+  .option('--operator <id>', 'issue: one operator certificate (management API)')
   .option('--network <name>', 'network name in the CA subject')
   .option('--hosts <names>', 'extra DNS names / IPs for node certificates')
   .option('--days <n>', 'certificate validity')

@@ -10,6 +10,11 @@
  * | qkdn:controller:policy       | PolicyEvent    | a supply request was refused by policy              |
  * | qkdn:controller:lsa          | LsaEvent       | a link-state advertisement was accepted or refused  |
  * | qkdn:controller:leader       | LeaderEvent    | a centralized replica became leader or stepped down |
+ * | qkdn:controller:decision     | ControlDecision| the manager's QCLM decided on a diagnosed fault     |
+ *
+ * The decision channel runs the other way: host/manager publishes on it and a controller subscribed
+ * to it acts, so neither layer imports the other. `node` on an event names the node whose controller
+ * published it (absent from a centralized replica); a node's QCLM counts only its own.
  */
 import { channel } from 'node:diagnostics_channel';
 
@@ -20,9 +25,11 @@ export const CHANNELS = {
   policy: 'qkdn:controller:policy',
   lsa: 'qkdn:controller:lsa',
   leader: 'qkdn:controller:leader',
+  decision: 'qkdn:controller:decision',
 } as const;
 
 export interface RouteEvent {
+  readonly node?: string;
   readonly relay: string;
   readonly from: string;
   readonly to: string;
@@ -34,6 +41,7 @@ export interface RouteEvent {
 }
 
 export interface SessionEvent {
+  readonly node?: string;
   readonly relay: string;
   readonly event: 'admitted' | 'completed' | 'failed' | 'rerouted' | 'expired' | 'voided';
   readonly route: readonly string[];
@@ -48,6 +56,7 @@ export interface TriggerEvent {
 }
 
 export interface PolicyEvent {
+  readonly node?: string;
   readonly master: string;
   readonly slaves: readonly string[];
   readonly code: string;
@@ -83,3 +92,23 @@ export const publishTrigger = (e: TriggerEvent): void => void (ch.trigger.hasSub
 export const publishPolicy = (e: PolicyEvent): void => void (ch.policy.hasSubscribers && ch.policy.publish(e));
 export const publishLsa = (e: LsaEvent): void => void (ch.lsa.hasSubscribers && ch.lsa.publish(e));
 export const publishLeader = (e: LeaderEvent): void => void (ch.leader.hasSubscribers && ch.leader.publish(e));
+
+/**
+ * What the QCLM decided about a diagnosed fault: `reroute` (relays from `from` to `to` should avoid
+ * `avoidLinks` from now on), or `none` (nothing the control layer can do; the operator is told by
+ * the alarm). `diagnosis` and `alarm` name the XLMO's diagnosis and the alarm behind it.
+ */
+export interface ControlDecision {
+  readonly id: string;
+  readonly node: string;
+  readonly at: number;
+  readonly action: 'reroute' | 'none';
+  readonly from: string;
+  readonly to: string;
+  readonly avoidLinks: readonly string[];
+  /** The route the QCLM found around the fault, when it found one. */
+  readonly route?: readonly string[];
+  readonly reason: string;
+  readonly diagnosis: string;
+  readonly alarm: string;
+}

@@ -9,6 +9,7 @@
  * | qkdn:km:relay:hop    | RelayHopEvent    | this KM forwarded (or failed to forward) one hop  |
  * | qkdn:km:supply       | SupplyEvent      | an ETSI 014 supply (enc_keys) or fetch (dec_keys) |
  * | qkdn:km:sync         | SyncEvent        | keys burned by recovery or by a peer's Void       |
+ * | qkdn:km:security     | AuthEvent        | a refused TLS handshake or certificate (Kx, API)  |
  */
 import { channel } from 'node:diagnostics_channel';
 
@@ -17,6 +18,7 @@ export const CHANNELS = {
   relayHop: 'qkdn:km:relay:hop',
   supply: 'qkdn:km:supply',
   sync: 'qkdn:km:sync',
+  security: 'qkdn:km:security',
 } as const;
 
 export interface RelayEvent {
@@ -64,7 +66,22 @@ export interface SyncEvent {
   readonly reason: string;
 }
 
+/**
+ * An authentication failure at this node's Kx or ETSI 014 endpoint: a TLS handshake refused
+ * (no certificate, not from the network CA, expired) or a verified certificate refused for its
+ * role or ID. `peer` is the certificate's ID when one was verified.
+ */
+export interface AuthEvent {
+  readonly node: string;
+  readonly where: 'kx' | 'api';
+  readonly kind: 'tls-handshake' | 'certificate-refused';
+  readonly peer: string | null;
+  readonly code: string;
+  readonly reason: string;
+}
+
 const relay = channel(CHANNELS.relay);
+const security = channel(CHANNELS.security);
 const relayHop = channel(CHANNELS.relayHop);
 const supply = channel(CHANNELS.supply);
 const sync = channel(CHANNELS.sync);
@@ -80,4 +97,7 @@ export function publishSupply(e: SupplyEvent): void {
 }
 export function publishSync(e: SyncEvent): void {
   if (sync.hasSubscribers) sync.publish(e);
+}
+export function publishAuth(e: AuthEvent): void {
+  if (security.hasSubscribers) security.publish(e);
 }

@@ -107,8 +107,10 @@ export class KeyManager {
 
   /** Tamper response: destroys the storage key and with it every key; stops supplying. */
   async zeroize(): Promise<void> {
-    await this.#kma.stopSources();
-    await this.store.zeroize();
+    // The store destroys the storage key before its first await: the keys are gone the moment
+    // this is called, not after the sources (a QKD link can take a while) have stopped.
+    const destroyed = this.store.zeroize();
+    await Promise.all([destroyed, this.#kma.stopSources()]);
   }
 
   // ---- KSA (ETSI 014) ------------------------------------------------------------------------------

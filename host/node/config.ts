@@ -18,6 +18,17 @@ import { ID_PATTERN } from '../pki/ids.js';
 
 export type { KeySourceConfig, LinkConfig, NetworkConfig, QkdSourceConfig, SimulatedSourceConfig } from '../km/network-config.js';
 
+export interface ManagementConfig {
+  /** false: no managers at all (a benchmark baseline); refused together with an aux board. */
+  readonly enabled?: boolean;
+  readonly host?: string;
+  readonly port?: number;
+  readonly qberThreshold?: number;
+  readonly alarmBurst?: number;
+  readonly alarmsPerSecond?: number;
+  readonly qosWindowMs?: number;
+}
+
 export type EventKind = 'relay' | 'hop' | 'supply' | 'sync';
 
 /** What is this node's own. */
@@ -35,6 +46,12 @@ export interface LocalConfig {
     readonly rateLimit?: { readonly max: number; readonly windowMs: number };
   };
   readonly kx: { readonly host: string; readonly port: number };
+  /** The management layer (host/manager); with host and port, its API and /metrics listen there. */
+  readonly management?: ManagementConfig;
+  /** The aux I/O board (tamper switch, temperatures), by device path. */
+  readonly aux?: { readonly port: string; readonly model?: string; readonly temperatureIntervalMs?: number };
+  /** Structured logs (pino) on stderr, access logs of both APIs included. */
+  readonly logging?: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent' };
   readonly km: {
     readonly unitBits: number;
     readonly keySize: number;
@@ -89,6 +106,26 @@ export const LOCAL_SCHEMA = {
       },
     },
     kx: ENDPOINT,
+    management: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        host: { type: 'string', minLength: 1 },
+        port: PORT,
+        qberThreshold: { type: 'number', exclusiveMinimum: 0, maximum: 0.5 },
+        alarmBurst: posInt(100_000),
+        alarmsPerSecond: posInt(100_000),
+        qosWindowMs: posInt(86_400_000),
+      },
+    },
+    aux: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port'],
+      properties: { port: { type: 'string', minLength: 1 }, model: { type: 'string', minLength: 1 }, temperatureIntervalMs: posInt(600_000) },
+    },
+    logging: { type: 'object', additionalProperties: false, required: ['level'], properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] } } },
     km: {
       type: 'object',
       additionalProperties: false,
@@ -190,6 +227,8 @@ function check(c: NodeConfig): void {
   if (!c.network.nodes.some((n) => n.id === c.node)) fail('node', `${c.node} is not in network.nodes`);
   const dir = dataDirProblem(c.dataDir);
   if (dir) fail('dataDir', dir);
+  if (c.aux && c.management?.enabled === false) fail('management.enabled', 'the tamper response of the aux board needs the management layer');
+  if ((c.management?.host === undefined) !== (c.management?.port === undefined)) fail('management', 'give both host and port for the management API, or neither');
   const k = c.km;
   if (!(k.minKeySize <= k.keySize && k.keySize <= k.maxKeySize)) fail('km', 'need minKeySize <= keySize <= maxKeySize');
   if (Math.ceil(k.maxKeySize / k.unitBits) * k.maxKeyPerRequest > 8192) fail('km', 'maxKeyPerRequest × units per key of maxKeySize must stay within 8192 units (one Kx message)');

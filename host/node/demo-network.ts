@@ -53,6 +53,15 @@ export interface DemoNetworkOptions {
   readonly execArgv?: readonly string[];
   /** Wait until every link's initial units are held at both ends before returning (default true). */
   readonly waitForKeys?: boolean;
+  /**
+   * Give every node a management port (management API and /metrics) and issue an operator
+   * certificate `op` for it; `false` turns the management layer off (a benchmark baseline).
+   */
+  readonly management?: boolean;
+  /** An aux I/O board (tamper switch) per node: node ID → device path. */
+  readonly aux?: Readonly<Record<string, string>>;
+  /** Log level of the node processes (stderr); default warn, so access logs stay out of the way. */
+  readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
 }
 
 export interface DemoNode {
@@ -60,6 +69,8 @@ export interface DemoNode {
   readonly apiUrl: string;
   readonly apiPort: number;
   readonly kxPort: number;
+  /** https://127.0.0.1:port of the management API, when the network has one. */
+  readonly managementUrl: string | null;
   readonly configPath: string;
   readonly dataDir: string;
   pid: number;
@@ -84,6 +95,10 @@ export interface DemoNetwork {
   node(id: string): DemoNode;
   /** An ETSI 014 client holding this SAE's certificate, talking to its node. */
   client(sae: string, maxSockets?: number): EtsiClient;
+  /** A client of a node's management API holding the operator certificate `op` (with `management`). */
+  operator(node: string): EtsiClient;
+  /** The operator's certificate files (for other clients: Prometheus, curl). */
+  readonly operatorCredentials: { readonly ca: string; readonly cert: string; readonly key: string } | null;
   /** SIGKILLs a node's process (no clean shutdown). */
   kill(id: string): Promise<void>;
   /** Starts a killed or stopped node again on the same data directory. */
@@ -205,13 +220,13 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
     // Without esbuild (a dependency of tsx) the nodes simply load through tsx, more slowly.
     const entry = o.bundle ? await bundleNodeProgram(dir).catch(() => [CLI]) : [CLI];
     program = [...(o.execArgv ?? []), ...entry];
-    paths = await initPki(join(dir, 'pki'), { network: 'demo', nodes: [...ids], saes: Object.keys(saes) });
+    paths = await initPki(join(dir, 'pki'), { network: 'demo', nodes: [...ids], saes: Object.keys(saes), operators: o.management ? ['op'] : [] });
   } catch (e) {
     if (own) rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  const ports = new Map<string, { api: number; kx: number }>();
-  for (const id of ids) ports.set(id, { api: await freePort(), kx: await freePort() });
+  const ports = new Map<string, { api: number; kx: number; management: number }>();
+  for (const id of ids) ports.set(id, { api: await freePort(), kx: await freePort(), management: o.management ? await freePort() : 0 });
   const network: NodeConfig['network'] = {
     nodes: ids.map((id) => ({ id, kx: `127.0.0.1:${ports.get(id)!.kx}` })),
     links: links.map((l) => {
@@ -229,10 +244,13 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
       kx: { host: '127.0.0.1', port: ports.get(id)!.kx },
       km: { ...KM_DEFAULTS, ...o.km },
       network,
+      logging: { level: o.logLevel ?? 'warn' },
+      ...(o.management ? { management: { host: '127.0.0.1', port: ports.get(id)!.management } } : o.management === false ? { management: { enabled: false } } : {}),
+      ...(o.aux?.[id] ? { aux: { port: o.aux[id], temperatureIntervalMs: 100 } } : {}),
     };
     const configPath = join(dir, `${id}.yaml`);
     writeFileSync(configPath, `# node ${id} of a demo network (simulated links)\n${stringify(cfg)}`);
-    return { id, apiUrl: `https://127.0.0.1:${ports.get(id)!.api}`, apiPort: ports.get(id)!.api, kxPort: ports.get(id)!.kx, configPath, dataDir: join(dir, 'data', id), pid: 0, startupMs: {} };
+    return { id, apiUrl: `https://127.0.0.1:${ports.get(id)!.api}`, apiPort: ports.get(id)!.api, kxPort: ports.get(id)!.kx, managementUrl: o.management ? `https://127.0.0.1:${ports.get(id)!.management}` : null, configPath, dataDir: join(dir, 'data', id), pid: 0, startupMs: {} };
   });
   const procs = new Map<string, Proc>();
   const spares = new Map<string, Proc>();
@@ -279,6 +297,14 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
       const s = net.saes.find((x) => x.id === sae);
       if (!s) throw new Error(`no SAE ${sae}`);
       const c = new EtsiClient({ url: s.apiUrl, ca: readFileSync(s.ca), cert: readFileSync(s.cert), key: readFileSync(s.key), maxSockets });
+      clients.push(c);
+      return c;
+    },
+    operatorCredentials: o.management ? { ca: paths.ca, cert: paths.cert('OPERATOR', 'op'), key: paths.key('OPERATOR', 'op') } : null,
+    operator: (id) => {
+      const n = byId(id);
+      if (!n.managementUrl) throw new Error('this demo network has no management ports (management: true)');
+      const c = new EtsiClient({ url: n.managementUrl, ca: readFileSync(paths.ca), cert: readFileSync(paths.cert('OPERATOR', 'op')), key: readFileSync(paths.key('OPERATOR', 'op')) });
       clients.push(c);
       return c;
     },

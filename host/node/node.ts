@@ -24,12 +24,17 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS } from '../km/diagnostics.js';
 import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './config.js';
 import { createKeySource } from './key-sources.js';
+import pino, { type Logger } from 'pino';
+import { startNodeManagement, type NodeManagement } from './management.js';
 
 export interface RunningNode {
   readonly id: string;
   readonly apiPort: number;
   readonly kxPort: number;
   readonly km: KeyManager;
+  /** The management layer (null when `management.enabled` is false) and its port (null without one). */
+  readonly management: NodeManagement['management'];
+  readonly managementPort: number | null;
   /** Milliseconds spent opening each part, for failover diagnostics. */
   readonly startup: Readonly<Record<'store' | 'kx' | 'km' | 'sources' | 'api', number>>;
   stop(): Promise<void>;
@@ -73,13 +78,20 @@ function lockDataDir(dir: string): () => void {
 export interface PreparedNode {
   readonly tls: { ca: string; cert: string; key: string };
   readonly api: PreparedApiServer;
+  readonly log: Logger;
+}
+
+/** Structured logs on stderr (stdout carries the node's JSON event lines). */
+function nodeLogger(c: NodeConfig): Logger {
+  return pino({ level: c.logging?.level ?? 'info', base: { node: c.node } }, pino.destination({ dest: 2, sync: false }));
 }
 
 export async function prepareNode(c: NodeConfig): Promise<PreparedNode> {
   const tls = readTls(c);
   // Before anything listens: a node with another's certificate would start and serve no one.
   checkNodeIdentity(c.node, { ca: { file: c.tls.ca, pem: tls.ca }, cert: { file: c.tls.cert, pem: tls.cert }, key: { file: c.tls.key, pem: tls.key } });
-  return { tls, api: await prepareApiServer({ tls, ...(c.api.rateLimit ? { rateLimit: c.api.rateLimit } : {}) }) };
+  const log = nodeLogger(c);
+  return { tls, log, api: await prepareApiServer({ tls, log, ...(c.api.rateLimit ? { rateLimit: c.api.rateLimit } : {}) }) };
 }
 
 export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise<RunningNode> {
@@ -90,7 +102,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
     mark = now;
     return ms;
   };
-  const { tls, api } = prepared ?? (await prepareNode(c));
+  const { tls, api, log } = prepared ?? (await prepareNode(c));
   const unlock = lockDataDir(c.dataDir);
   const passphrase = c.storage?.passphraseEnv ? process.env[c.storage.passphraseEnv] : undefined;
   if (c.storage?.passphraseEnv && passphrase === undefined) throw new KmConfigError('storage.passphraseEnv', `environment variable ${c.storage.passphraseEnv} is not set`);
@@ -112,10 +124,13 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
     syncIntervalMs: c.km.syncIntervalMs,
   });
   let app: FastifyInstance | null = null;
+  let mgmt: NodeManagement | null = null;
   try {
     const kxPort = await kx.listen();
     const tKx = lap();
     await km.start();
+    // Before the key sources and the API: the managers see the first key and the first request.
+    mgmt = await startNodeManagement(c, km, tls, log);
     const tKm = lap();
     for (const link of c.network.links) {
       if (!link.ends.includes(c.node)) continue;
@@ -133,11 +148,15 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
       apiPort: apiPort(app),
       kxPort,
       km: running,
+      management: mgmt.management,
+      managementPort: mgmt.management?.port ?? null,
       startup,
       stop: () =>
         (stopping ??= (async () => {
           await app!.close();
           await running.stop();
+          await mgmt!.stop();
+          log.flush();
           await kx.close();
           await store.close();
           unlock();
@@ -146,6 +165,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
   } catch (e) {
     await (app ?? api.app).close();
     await km.stop();
+    await mgmt?.stop();
     await kx.close();
     await store.close();
     unlock();
@@ -223,7 +243,7 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean; 
     return 1;
   }
   const unlog = logEvents(config.events ?? ['relay', 'sync']);
-  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, pid: process.pid, sources: node.km.sources, startupMs: node.startup });
+  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, management: node.managementPort, pid: process.pid, sources: node.km.sources, startupMs: node.startup });
   let unwatch = () => {};
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -20,7 +20,7 @@ export function peerIdentity(socket: TLSSocket): PeerIdentity | null {
   const cn = one(cert.subject.CN);
   const ou = one(cert.subject.OU);
   if (!cn || !ID_PATTERN.test(cn)) return null;
-  if (ou !== 'KME' && ou !== 'SAE') return null;
+  if (ou !== 'KME' && ou !== 'SAE' && ou !== 'OPERATOR') return null;
   return { role: ou, id: cn };
 }
 

@@ -32,6 +32,17 @@ test('pki init writes a CA, node and SAE certificates that chain to it, private 
   assert.ok(new X509Certificate(readFileSync(paths.cert('KME', 'B'))).verify(ca.publicKey));
 });
 
+test('pki init --operators writes operator certificates (OU=OPERATOR, client only) for the management API', async () => {
+  const paths = await initPki(dir, { nodes: [], saes: [], operators: ['op-1'] });
+  const ca = new X509Certificate(readFileSync(paths.ca));
+  const op = new X509Certificate(readFileSync(paths.cert('OPERATOR', 'op-1')));
+  assert.ok(op.verify(ca.publicKey));
+  assert.match(op.subject, /OU=OPERATOR/);
+  assert.ok(paths.cert('OPERATOR', 'op-1').includes('/operators/'));
+  assert.is(op.keyUsage?.includes('1.3.6.1.5.5.7.3.1') ?? false, false, 'an operator certificate cannot serve TLS');
+  assert.is(statSync(paths.key('OPERATOR', 'op-1')).mode & 0o777, 0o600);
+});
+
 test('IDs that would break URL paths or file names are refused', async () => {
   const ca = await createCa('x');
   for (const bad of ['', 'a/b', '..', 'a b', 'x'.repeat(65), 'é']) {

@@ -8,6 +8,7 @@
  *   <dir>/ca.pem, ca.key                 the network CA (keep ca.key offline in a real network)
  *   <dir>/nodes/<id>.pem, <id>.key       node (KME) certificate: serverAuth + clientAuth
  *   <dir>/saes/<id>.pem, <id>.key        SAE certificate: clientAuth
+ *   <dir>/operators/<id>.pem, <id>.key   operator certificate (management API): clientAuth
  */
 import './reflect-metadata.js';
 import { webcrypto } from 'node:crypto';
@@ -130,7 +131,7 @@ export interface PkiPaths {
 }
 
 export function pkiPaths(dir: string): PkiPaths {
-  const sub = (role: Role) => (role === 'KME' ? 'nodes' : 'saes');
+  const sub = (role: Role) => (role === 'KME' ? 'nodes' : role === 'SAE' ? 'saes' : 'operators');
   return {
     ca: join(dir, 'ca.pem'),
     cert: (role, id) => join(dir, sub(role), `${id}.pem`),
@@ -155,6 +156,8 @@ export interface InitOptions {
   readonly network?: string;
   readonly nodes: readonly string[];
   readonly saes: readonly string[];
+  /** Operators of the management API (OU=OPERATOR). */
+  readonly operators?: readonly string[];
   readonly hosts?: readonly string[];
   readonly days?: number;
 }
@@ -163,6 +166,7 @@ export interface InitOptions {
 export async function initPki(dir: string, o: InitOptions): Promise<PkiPaths> {
   mkdirSync(join(dir, 'nodes'), { recursive: true });
   mkdirSync(join(dir, 'saes'), { recursive: true });
+  if (o.operators?.length) mkdirSync(join(dir, 'operators'), { recursive: true });
   let ca: CaMaterial;
   if (existsSync(join(dir, 'ca.pem'))) ca = loadCa(dir);
   else {
@@ -171,7 +175,7 @@ export async function initPki(dir: string, o: InitOptions): Promise<PkiPaths> {
     write(join(dir, 'ca.key'), ca.key, true);
   }
   const paths = pkiPaths(dir);
-  const jobs: [Role, string][] = [...o.nodes.map((n): [Role, string] => ['KME', n]), ...o.saes.map((s): [Role, string] => ['SAE', s])];
+  const jobs: [Role, string][] = [...o.nodes.map((n): [Role, string] => ['KME', n]), ...o.saes.map((s): [Role, string] => ['SAE', s]), ...(o.operators ?? []).map((s): [Role, string] => ['OPERATOR', s])];
   for (const [role, id] of jobs) {
     const pair = await issue(ca, { role, id, hosts: o.hosts, days: o.days });
     write(paths.cert(role, id), pair.cert, false);

@@ -15,6 +15,7 @@ import { KxError } from './errors.js';
 import { statusOf } from './status.js';
 import { decodePayload, encodeFrame, FrameReader, KX_VERSION, type KxBody, type KxMessage, type KxMessageName } from './messages.js';
 import type { Hello } from './hello.js';
+import { publishAuth } from '../diagnostics.js';
 
 export interface KxEndpoint {
   readonly host: string;
@@ -186,7 +187,10 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
       sock.once('close', () => this.#raw.delete(sock));
     });
     server.on('secureConnection', (s) => this.#accept(s));
-    server.on('tlsClientError', (e) => this.emit('protocolError', null, e));
+    server.on('tlsClientError', (e: Error & { code?: string }) => {
+      publishAuth({ node: this.#o.nodeId, where: 'kx', kind: 'tls-handshake', peer: null, code: e.code ?? 'ERR_TLS', reason: e.message.slice(0, 200) });
+      this.emit('protocolError', null, e);
+    });
     this.#server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -201,6 +205,7 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
     if (this.#closing) return void s.destroy();
     const who = peerIdentity(s);
     if (!who || who.role !== 'KME' || !this.#o.peers.has(who.id)) {
+      publishAuth({ node: this.#o.nodeId, where: 'kx', kind: 'certificate-refused', peer: who?.id ?? null, code: 'ERR_KX_PEER_REFUSED', reason: who ? `${who.role} ${who.id} is not a KME of this network` : 'no usable certificate identity' });
       this.#refuseIdentity(null, who, 'in');
       this.emit('protocolError', who?.id ?? null, new KxError('ERR_KX_DECODE', `refused Kx connection from ${who ? `${who.role} ${who.id}` : 'an unidentified peer'}`));
       s.destroy();

@@ -12,6 +12,7 @@ import { MAX_QUERY_SLOTS, type Alarm } from '../../../firmware-bridge/protocol/m
 import type { DetectionItem, FaultListener, ReceiverPort, TransmitterPort } from './boards.js';
 import type { LinkConfig } from './config.js';
 import { LinkError } from './errors.js';
+import { publishBoard } from './diagnostics.js';
 
 /** `usb:VID:PID[:SERIAL]` or a device path. */
 export function portSelector(port: string): PortSelector {
@@ -29,8 +30,9 @@ class FaultWatch {
   private readonly critical = new Set<string>();
   private dead = false;
 
-  constructor(private readonly what: string, driver: BoardDriver) {
+  constructor(private readonly what: string, driver: BoardDriver, linkId: string, board: 'tx' | 'rx') {
     driver.on('alarm', (a: Alarm) => {
+      publishBoard({ linkId, board, kind: 'alarm', code: a.code, severity: a.sev, message: a.msg, clear: a.clear === true });
       if (a.clear) {
         this.critical.delete(a.code);
         return;
@@ -42,6 +44,7 @@ class FaultWatch {
       this.critical.add(a.code);
       this.fault(`${what} board alarm ${a.code}: ${a.msg}`);
     });
+    driver.on('telemetry', (t) => publishBoard({ linkId, board, kind: 'telemetry', temps: t.temps, rates: t.rates, biasV: t.biasV, overflow: t.overflow }));
     driver.on('reset', () => this.fault(`${what} board was reset: its acquisition ended`));
     driver.on('disconnect', (e) => this.fault(`${what} board disconnected: ${e.message}`));
     driver.on('error', (e) => {
@@ -101,8 +104,8 @@ async function openBoard(c: LinkConfig, role: 'tx' | 'rx', what: string, setup: 
 /** What both ports share: the driver and its fault watch. */
 abstract class BoardPort {
   protected readonly watch: FaultWatch;
-  protected constructor(readonly driver: BoardDriver, what: string) {
-    this.watch = new FaultWatch(what, driver);
+  protected constructor(readonly driver: BoardDriver, what: string, linkId: string) {
+    this.watch = new FaultWatch(what, driver, linkId, what === 'transmitter' ? 'tx' : 'rx');
   }
 
   get healthy(): boolean {
@@ -115,8 +118,8 @@ abstract class BoardPort {
 }
 
 export class BoardTransmitterPort extends BoardPort implements TransmitterPort {
-  private constructor(driver: BoardDriver) {
-    super(driver, 'transmitter');
+  private constructor(driver: BoardDriver, linkId: string) {
+    super(driver, 'transmitter', linkId);
   }
 
   /** Opens and configures the transmitter board and starts emission. */
@@ -126,7 +129,7 @@ export class BoardTransmitterPort extends BoardPort implements TransmitterPort {
       await leftRunning(d, () => d.configure({ clockHz: p.clockHz, mu: [...p.mu], pMu: [...p.pMu], pZ: p.pZ }));
       await leftRunning(d, () => d.start());
     });
-    return new BoardTransmitterPort(driver);
+    return new BoardTransmitterPort(driver, c.linkId);
   }
 
   readonly maxQuerySlots = MAX_QUERY_SLOTS;
@@ -152,8 +155,8 @@ export class BoardReceiverPort extends BoardPort implements ReceiverPort {
   private acquisition: Acquisition | undefined;
   private closing = false;
 
-  private constructor(driver: BoardDriver) {
-    super(driver, 'receiver');
+  private constructor(driver: BoardDriver, linkId: string) {
+    super(driver, 'receiver', linkId);
   }
 
   static async open(c: LinkConfig): Promise<BoardReceiverPort> {
@@ -161,7 +164,7 @@ export class BoardReceiverPort extends BoardPort implements ReceiverPort {
     const driver = await openBoard(c, 'rx', 'receiver', async (d) => {
       await leftRunning(d, () => d.configure({ clockHz: p.clockHz, pZ: p.rxPZ, gateNs: p.gateNs, biasV: p.biasV, deadNs: p.deadNs, batchSlots: p.batchSlots }));
     });
-    return new BoardReceiverPort(driver);
+    return new BoardReceiverPort(driver, c.linkId);
   }
 
   /** Acquisitions one after another: a reset board ends one (a gap says so) and a new one starts. */

@@ -5,6 +5,7 @@
  *   qkdn:qkd-link:block     one BlockReport per block and end, whatever its outcome
  *   qkdn:qkd-link:state     LinkStateEvent: connection, synchronisation, board faults, stop
  *   qkdn:qkd-link:security  the channel's SecurityEvent (channel/channel.ts)
+ *   qkdn:qkd-link:board     BoardEvent: a board's alarms (raised and cleared) and its telemetry
  */
 import type { VacuumBound } from '../estimation/finite-key.js';
 import type { SecurityBudget } from '../estimation/security-budget.js';
@@ -12,9 +13,12 @@ import { channel } from 'node:diagnostics_channel';
 import type { LinkErrorCode } from './errors.js';
 import type { LinkRole } from './config.js';
 
+export type { SecurityEvent } from '../channel/channel.js';
+
 export const BLOCK_CHANNEL = 'qkdn:qkd-link:block';
 export const STATE_CHANNEL = 'qkdn:qkd-link:state';
 export const SECURITY_CHANNEL = 'qkdn:qkd-link:security';
+export const BOARD_CHANNEL = 'qkdn:qkd-link:board';
 
 export interface PerClassReport {
   readonly signal: number;
@@ -81,7 +85,21 @@ export interface LinkStateEvent {
   readonly code?: LinkErrorCode;
 }
 
+/** What a link's board reported: an ALARM (raised or cleared) or a TELEMETRY message, as decoded. */
+export type BoardEvent =
+  | { readonly linkId: string; readonly board: 'tx' | 'rx'; readonly kind: 'alarm'; readonly code: string; readonly severity: 'info' | 'warning' | 'critical'; readonly message: string; readonly clear: boolean }
+  | {
+      readonly linkId: string;
+      readonly board: 'tx' | 'rx';
+      readonly kind: 'telemetry';
+      readonly temps: { readonly [sensor: string]: number };
+      readonly rates: readonly number[];
+      readonly biasV: number;
+      readonly overflow: number;
+    };
+
 const blockChannel = channel(BLOCK_CHANNEL);
+const boardChannel = channel(BOARD_CHANNEL);
 const stateChannel = channel(STATE_CHANNEL);
 
 export function publishBlock(r: BlockReport): void {
@@ -90,4 +108,8 @@ export function publishBlock(r: BlockReport): void {
 
 export function publishState(e: LinkStateEvent): void {
   if (stateChannel.hasSubscribers) stateChannel.publish(e);
+}
+
+export function publishBoard(e: BoardEvent): void {
+  if (boardChannel.hasSubscribers) boardChannel.publish(e);
 }
