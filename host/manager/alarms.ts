@@ -172,7 +172,9 @@ export class AlarmManager extends EventEmitter<{ change: [AlarmChange] }> {
     this.#dirty.delete(k);
     if (type === 'alarm-flood') this.#suppressed.clear();
     const a: Alarm = { ...active, state: 'cleared', clearedAt: this.#now(), ...(reason ? { details: { ...active.details, cleared: reason } } : {}) };
-    void this.#db.put(a.id, a);
+    // settled() covers the clear too: a reader after it sees the alarm cleared, not still active.
+    const put = this.#db.put(a.id, a);
+    this.#pending = Promise.all([this.#pending, put]).then(() => undefined);
     this.emit('change', { op: 'cleared', alarm: a });
     return a;
   }
@@ -249,7 +251,7 @@ export class AlarmManager extends EventEmitter<{ change: [AlarmChange] }> {
     this.#dirty.clear();
   }
 
-  /** Resolves once the last raise is on disk and the history pruned after it. */
+  /** Resolves once the last raise and clear are on disk and the history pruned after them. */
   async settled(): Promise<void> {
     await this.#pending;
   }
