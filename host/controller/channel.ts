@@ -12,6 +12,7 @@ import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { peerIdentity } from '../pki/identity.js';
 import { FrameReader } from '../km/kx/messages.js';
+import { mutualTlsDial } from '../km/kx/transport.js';
 import { ControllerError } from './errors.js';
 import { decodeControl, encodeControlFrame, type ControlBody, type ControlMessage, type ControlMessageName } from './wire.js';
 
@@ -215,16 +216,7 @@ export class ControlChannel extends EventEmitter<ChannelEvents> {
     if (running) return running;
     const timeoutMs = this.#o.connectTimeoutMs ?? 2000;
     const p = new Promise<Connection>((resolve, reject) => {
-      const s = connect({
-        host: ep.host,
-        port: ep.port,
-        key: this.#o.tls.key,
-        cert: this.#o.tls.cert,
-        ca: this.#o.tls.ca,
-        minVersion: 'TLSv1.3',
-        servername: ep.host === '127.0.0.1' || ep.host === '::1' ? 'localhost' : ep.host,
-        checkServerIdentity: () => undefined,
-      });
+      const s = connect(mutualTlsDial(ep, this.#o.tls));
       this.#raw.add(s);
       s.once('close', () => this.#raw.delete(s));
       const fail = (why: string) => {

@@ -7,7 +7,7 @@
  * connection.
  */
 import { EventEmitter } from 'node:events';
-import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
+import { connect, createServer, type ConnectionOptions, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { peerIdentity } from '../../pki/identity.js';
 import { KmTimeoutError, PeerUnreachableError } from '../errors.js';
@@ -142,6 +142,24 @@ class KxConnection {
   }
 }
 
+/**
+ * How a node dials another node over mutual TLS (Kx, and the control layer's channels): TLS 1.3,
+ * its own certificate, the network's CA. The peer's identity is checked on the certificate's
+ * subject after the handshake, not on the host name, so the host-name check is off.
+ */
+export function mutualTlsDial(ep: { readonly host: string; readonly port: number }, tls: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly ca: string | Buffer }): ConnectionOptions {
+  return {
+    host: ep.host,
+    port: ep.port,
+    key: tls.key,
+    cert: tls.cert,
+    ca: tls.ca,
+    minVersion: 'TLSv1.3',
+    servername: ep.host === '127.0.0.1' || ep.host === '::1' ? 'localhost' : ep.host,
+    checkServerIdentity: () => undefined,
+  };
+}
+
 export class KxTransport extends EventEmitter<KxTransportEvents> {
   readonly #o: KxTransportOptions;
   #server: Server | null = null;
@@ -259,16 +277,7 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
     if (!ep) return Promise.reject(new PeerUnreachableError(peer, 'not a known node'));
     const timeoutMs = this.#o.connectTimeoutMs ?? 2000;
     const p = new Promise<KxConnection>((resolve, reject) => {
-      const s = connect({
-        host: ep.host,
-        port: ep.port,
-        key: this.#o.tls.key,
-        cert: this.#o.tls.cert,
-        ca: this.#o.tls.ca,
-        minVersion: 'TLSv1.3',
-        servername: ep.host === '127.0.0.1' || ep.host === '::1' ? 'localhost' : ep.host,
-        checkServerIdentity: () => undefined,
-      });
+      const s = connect(mutualTlsDial(ep, this.#o.tls));
       const fail = (why: string, e?: unknown) => {
         clearTimeout(timer);
         s.destroy();
