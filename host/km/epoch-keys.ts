@@ -15,9 +15,9 @@
  * (`legacy`, derived from the storage key), which lives as long as the store.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { destroyFile, writeDurably } from './storage-key.js';
+import { destroyFile, fsyncDir, writeDurably } from './storage-key.js';
 import { StorageKeyError } from './errors.js';
 
 const FILE_VERSION = 1;
@@ -40,6 +40,9 @@ export class EpochKeys {
   /** Loads the epoch keys in `dir`; `wrap` (a storage key subkey) unwraps them. */
   static open(dir: string, wrap: Buffer, recordsPerEpoch: number): EpochKeys {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // A crash while a key was written or destroyed leaves a temporary file, never a torn <n>.key:
+    // finish the destruction; a key whose write did not finish sealed nothing yet.
+    for (const name of readdirSync(dir)) if (/^\d+\.key\.(tmp|destroy)$/.test(name)) destroyFile(join(dir, name));
     const k = new EpochKeys(dir, wrap, recordsPerEpoch);
     for (const [epoch, key] of readKeys(dir, wrap)) k.#keys.set(epoch, key);
     return k;
@@ -110,7 +113,12 @@ export class EpochKeys {
     const c = createCipheriv('aes-256-gcm', this.#wrap, nonce);
     c.setAAD(Buffer.from(`${WRAP_AAD}|${epoch}`));
     const wrapped = Buffer.concat([c.update(key), c.final()]);
-    writeDurably(join(this.#dir, `${epoch}.key`), JSON.stringify({ v: FILE_VERSION, epoch, nonce: nonce.toString('base64'), wrapped: wrapped.toString('base64'), tag: c.getAuthTag().toString('base64') }));
+    const path = join(this.#dir, `${epoch}.key`);
+    // Written aside and renamed into place: a crash mid-write must not leave a key file that opens
+    // with nothing and stops the node from starting.
+    writeDurably(`${path}.tmp`, JSON.stringify({ v: FILE_VERSION, epoch, nonce: nonce.toString('base64'), wrapped: wrapped.toString('base64'), tag: c.getAuthTag().toString('base64') }));
+    renameSync(`${path}.tmp`, path);
+    fsyncDir(this.#dir);
     this.#keys.set(epoch, key);
     this.#current = epoch;
     this.#sealed = 0;
@@ -119,7 +127,16 @@ export class EpochKeys {
   #destroy(epoch: number): void {
     this.#keys.get(epoch)?.fill(0);
     this.#keys.delete(epoch);
-    destroyFile(join(this.#dir, `${epoch}.key`));
+    const path = join(this.#dir, `${epoch}.key`);
+    // Renamed first, so a crash while it is overwritten leaves no <n>.key of random bytes behind.
+    try {
+      renameSync(path, `${path}.destroy`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    fsyncDir(this.#dir);
+    destroyFile(`${path}.destroy`);
   }
 }
 

@@ -308,6 +308,23 @@ test('data keys rotate per epoch: records sealed across epochs all read back, al
   await s.close();
 });
 
+test('a crash while an epoch key is written or destroyed leaves the store openable (no torn <n>.key), and the leftovers are destroyed', async () => {
+  const dir = tmp();
+  const open = () => KeyStore.open({ path: dir, nodeId: 'A', storageKey: StorageKey.openOrCreate(join(dir, 'storage.key')), recordsPerEpoch: 4 });
+  let s = await open();
+  for (let i = 0; i < 6; i++) await s.addLinkUnits('B', [{ id: deriveUnitId('A~B', i), seq: i, bytes: unitBytes(i), allocator: 'A' }], 256);
+  await s.close();
+  // What SIGKILL leaves mid-write (an empty temporary file) and mid-destroy (random bytes).
+  const epochs = join(dir, 'epochs');
+  writeFileSync(join(epochs, '97.key.tmp'), '');
+  writeFileSync(join(epochs, '98.key.destroy'), randomBytes(160));
+  assert.ok(readdirSync(epochs).every((n) => /^\d+\.key(\.tmp|\.destroy)?$/.test(n)), 'a key file is only ever <n>.key or a temporary beside it');
+  s = await open();
+  for (let i = 0; i < 6; i++) assert.equal(s.readKey(deriveUnitId('A~B', i)), unitBytes(i));
+  assert.ok(readdirSync(epochs).every((n) => /^\d+\.key$/.test(n)), `leftovers destroyed: ${readdirSync(epochs).join(', ')}`);
+  await s.close();
+});
+
 test('a consumed unit cannot be recovered from the database file, even with the storage key: its spent epoch’s data key is destroyed', async () => {
   const dir = tmp();
   const storageKey = () => StorageKey.openOrCreate(join(dir, 'storage.key'));

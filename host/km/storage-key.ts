@@ -169,7 +169,8 @@ export function writeDurably(path: string, text: string): void {
   fsyncDir(dirname(path));
 }
 
-function fsyncDir(dir: string): void {
+/** Flushes a directory, so that a file created, renamed or unlinked in it stays so after a power loss. */
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
