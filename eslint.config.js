@@ -29,8 +29,13 @@ const FIRMWARE_BRIDGE = [{ regex: '^(\\.\\./)+host/', message: 'firmware-bridge 
 const up = (folders) => `^(\\.\\./)+(host/)?(${folders.join('|')})/`;
 const layerPatterns = (layer) => {
   if (layer === 'manager') {
-    const others = [...LAYERS.filter((l) => l !== 'manager' && l !== 'pki' && l !== 'bench'), 'firmware-bridge'];
-    return [{ regex: `${up(others)}(?!(.*/)?diagnostics\\.js$)`, message: 'the manager learns of other layers through their diagnostics channels only: import their diagnostics.js, nothing else' }];
+    // Interworking sits above the manager: not even its channels (the manager defines those it hears).
+    const above = ['interworking', 'node', 'cli'];
+    const others = [...LAYERS.filter((l) => l !== 'manager' && l !== 'pki' && l !== 'bench' && !above.includes(l)), 'firmware-bridge'];
+    return [
+      { regex: up(above), message: `host/manager must not import ${above.join(', ')}, which sit above it (docs/ARCHITECTURE.md, dependency rule)` },
+      { regex: `${up(others)}(?!(.*/)?diagnostics\\.js$)`, message: 'the manager learns of other layers through their diagnostics channels only: import their diagnostics.js, nothing else' },
+    ];
   }
   const forbidden = FORBIDDEN[layer];
   const own = forbidden.length === 0 ? [] : [{ regex: up(forbidden), message: `host/${layer} must not import ${forbidden.join(', ')} (docs/ARCHITECTURE.md, dependency rule)` }];

@@ -5,35 +5,19 @@
  *
  * | channel                            | message            | when                                               |
  * |------------------------------------|--------------------|----------------------------------------------------|
- * | qkdn:interworking:border:refused   | BorderRefusedEvent | the border filter refused an outgoing message      |
- * | qkdn:interworking:peer:refused     | PeerRefusedEvent   | a border connection was refused (pin, CA, hello)   |
  * | qkdn:interworking:reroute          | RerouteEvent       | a Cxi reroute round committed or aborted           |
  */
 import { channel } from 'node:diagnostics_channel';
-import type { LeakKind } from './errors.js';
+import { MANAGER_CHANNELS } from '../manager/diagnostics.js';
+// The border's refusals are security events of the manager's, which sits below this layer: their
+// channels are defined there (host/manager/diagnostics.ts) and published from here.
+export { publishBorderRefused, publishPeerRefused, type BorderRefusedEvent, type PeerRefusedEvent } from '../manager/diagnostics.js';
 
 export const CHANNELS = {
-  borderRefused: 'qkdn:interworking:border:refused',
-  peerRefused: 'qkdn:interworking:peer:refused',
+  borderRefused: MANAGER_CHANNELS.borderRefused,
+  peerRefused: MANAGER_CHANNELS.peerRefused,
   reroute: 'qkdn:interworking:reroute',
 } as const;
-
-export interface BorderRefusedEvent {
-  readonly provider: string;
-  readonly peer: string;
-  readonly message: string;
-  readonly kind: LeakKind;
-  /** The field, e.g. `borders[0].qx`; never the value. */
-  readonly path: string;
-}
-
-export interface PeerRefusedEvent {
-  readonly provider: string;
-  /** The refused certificate's SHA-256 fingerprint, when there was one. */
-  readonly fingerprint: string | null;
-  readonly code: string;
-  readonly reason: string;
-}
 
 export interface RerouteEvent {
   readonly controller: string;
@@ -43,18 +27,8 @@ export interface RerouteEvent {
 }
 
 const ch = {
-  borderRefused: channel(CHANNELS.borderRefused),
-  peerRefused: channel(CHANNELS.peerRefused),
   reroute: channel(CHANNELS.reroute),
 };
-
-export function publishBorderRefused(e: BorderRefusedEvent): void {
-  if (ch.borderRefused.hasSubscribers) ch.borderRefused.publish(e);
-}
-
-export function publishPeerRefused(e: PeerRefusedEvent): void {
-  if (ch.peerRefused.hasSubscribers) ch.peerRefused.publish(e);
-}
 
 export function publishReroute(e: RerouteEvent): void {
   if (ch.reroute.hasSubscribers) ch.reroute.publish(e);

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { publishBorderRefused, publishPeerRefused } from '../interworking/diagnostics.js';
+import { publishBorderRefused, publishPeerRefused } from './diagnostics.js';
 import { AlarmManager } from './alarms.js';
 import { ManagerMetrics } from './metrics.js';
 import { SecurityManager } from './security.js';

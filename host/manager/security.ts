@@ -15,10 +15,9 @@
 import type { Logger } from 'pino';
 import { AUX_CHANNELS, type TamperEvent } from '../../firmware-bridge/aux/diagnostics.js';
 import { CHANNELS, type AuthEvent, type SyncEvent } from '../km/diagnostics.js';
-import { CHANNELS as IW_CHANNELS, type BorderRefusedEvent, type PeerRefusedEvent } from '../interworking/diagnostics.js';
 import type { SecurityEvent as LinkSecurityEvent } from '../qkd-link/module/diagnostics.js';
 import type { AlarmManager } from './alarms.js';
-import { listen, publishSecurityEvent } from './diagnostics.js';
+import { listen, MANAGER_CHANNELS, publishSecurityEvent, type BorderRefusedEvent, type PeerRefusedEvent } from './diagnostics.js';
 import type { ManagerMetrics } from './metrics.js';
 
 const DROPPED: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
@@ -60,8 +59,8 @@ export class SecurityManager {
       {
         [AUX_CHANNELS.tamper]: (m) => this.#tamper(m as TamperEvent & { path: string }),
         [CHANNELS.security]: (m) => this.#auth(m as AuthEvent),
-        [IW_CHANNELS.borderRefused]: (m) => this.#border(m as BorderRefusedEvent),
-        [IW_CHANNELS.peerRefused]: (m) => this.#peerNetwork(m as PeerRefusedEvent),
+        [MANAGER_CHANNELS.borderRefused]: (m) => this.#border(m as BorderRefusedEvent),
+        [MANAGER_CHANNELS.peerRefused]: (m) => this.#peerNetwork(m as PeerRefusedEvent),
       },
       meter,
     );
