@@ -24,6 +24,8 @@ test('Fig. 11 in the network: a relay failure at the KMLM reaches the XLMO, is d
   const onDecision = (d: unknown) => decisions.push(d as ControlDecision);
   subscribe(CONTROLLER_CHANNELS.decision, onDecision);
   try {
+    // The initial units reach the stores asynchronously: both ways out of A hold key before the cut.
+    await eventually(() => net.node('A').km.stock('B', 256) > 0 && net.node('A').km.stock('D', 256) > 0, 10_000, 'link stock at A');
     await net.stopNode('B');
     // The first attempt over B fails; the relay asks its router again, avoiding the broken hop.
     const keys = await net.node('A').km.relay('C', 1);
