@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initPki, pkiPaths } from '../pki/pki.js';
 import { freePort } from '../bench/ports.js';
+import { linkAllocator } from '../kq/allocator.js';
 import { KeyStore } from './key-store.js';
 import { StorageKey } from './storage-key.js';
 import { KeyManager } from './key-manager.js';
@@ -115,6 +116,19 @@ export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwo
       () => links.every((l) => nodes.get(l.ends[0])!.store.high(l.ends[1], 'link') >= initial - 1 && nodes.get(l.ends[1])!.store.high(l.ends[0], 'link') >= initial - 1),
       30_000,
       'initial link units at both ends',
+    );
+
+    // ...and each end has heard, by a sync, that its peer holds them: a KM takes only units the
+    // peer has confirmed, so a test that stops a peer at once would otherwise find nothing to take.
+    const own = (ends: readonly [string, string], self: string) => {
+      let n = 0;
+      for (let i = 0; i < initial; i++) if (linkAllocator(ends, i) === self) n++;
+      return n;
+    };
+    await eventually(
+      () => links.every((l) => l.ends.every((self, k) => nodes.get(self)!.km.stock(l.ends[1 - k]!, unitBits) >= own(l.ends, self))),
+      30_000,
+      'initial link units confirmed by both ends',
     );
   } catch (e) {
     // Nothing left behind when the network cannot start.
