@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 test('the test summary names every failed and skipped test, counts failures, and fails the run', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/run.ts', 'test/fixtures', '\\.fixture\\.ts$'], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'hil-tests/suite/run.ts', 'hil-tests/suite/fixtures', '\\.fixture\\.ts$'], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
   assert.is(r.status, 1, r.stderr);
   const summary = r.stdout.slice(r.stdout.lastIndexOf('Total:'));
   // uvu's closing lines, which .ci/run reads, plus the failed count uvu never prints.
@@ -20,7 +20,7 @@ test('the test summary names every failed and skipped test, counts failures, and
 });
 
 test('a run where everything passes exits 0 and lists no failures', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/run.ts', 'test/fixtures', 'passing\\.fixture\\.ts$'], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'hil-tests/suite/run.ts', 'hil-tests/suite/fixtures', 'passing\\.fixture\\.ts$'], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
   assert.is(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /Failed: +0\n/);
   assert.not.match(r.stdout, 'Failed (');

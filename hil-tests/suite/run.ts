@@ -4,7 +4,7 @@
  * naming them, never prints a failed count, and treats a throwing `before` hook as a pass with
  * fewer tests run).
  *
- *   node --import tsx test/run.ts [dir] [pattern] [-i ignore]...
+ *   node --import tsx hil-tests/suite/run.ts [dir] [pattern] [-i ignore]...
  *
  * The closing lines keep uvu's `Total:`, `Passed:` and `Skipped:` (.ci/run reads them) and add
  * `Failed:`. Exit status 1 when anything failed, including a file that did not load and a hook
@@ -147,6 +147,6 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = await main().catch((e: unknown) => {
-  process.stderr.write(`test/run: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.stderr.write(`hil-tests/suite/run: ${(e as Error)?.stack ?? String(e)}\n`);
   return 1;
 });
