@@ -156,4 +156,35 @@ withEtcd('a leader that loses etcd steps down and says so; a lapsed leader canno
   }
 });
 
+withEtcd('etcd lost (its process killed): the leader steps down and says so; its KMs are told it no longer leads', async () => {
+  const etcd = await startEtcd();
+  const port = await freePort();
+  const replica = new CentralReplica({ id: 'ctl1', tls: tlsOf('ctl1'), listen: { host: '127.0.0.1', port }, kms: NETWORK.nodes, elector: new EtcdControl({ hosts: [etcd.url], prefix: 'qkdn/etcd-lost', leaseTtlS: 2 }), config: NETWORK, unitBits: UNIT, lowWaterUnits: 4 });
+  const reasons: string[] = [];
+  replica.on('steppedDown', (r) => reasons.push(r));
+  const kms = startKms([{ id: 'ctl1', host: '127.0.0.1', port }], () => 100);
+  try {
+    await replica.start();
+    await eventually(() => replica.leader, 20_000, 'leader');
+    const a = kms.clients.get('A')!;
+    let r = '';
+    for (let i = 0; i < 100 && r !== 'A-B-C'; i++) {
+      r = await routeOr(a, req({ relayId: `before${i}` }));
+      if (r !== 'A-B-C') await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.is(r, 'A-B-C');
+    etcd.process.kill('SIGKILL');
+    // The lease can no longer be kept alive: within a few lease periods the replica steps down.
+    await eventually(() => reasons.length > 0, 30_000, 'stepping down after etcd died');
+    assert.not.ok(replica.leader);
+    assert.match(reasons[0]!, /lease|etcd|leader/i);
+    // A KM asking now hears that no one leads (and relays on its last good routes: host/node/control.ts).
+    assert.is(await routeOr(a, req({ relayId: 'after' })), 'ERR_CTL_NOT_LEADER');
+  } finally {
+    await kms.close();
+    await replica.stop();
+    await etcd.stop();
+  }
+});
+
 test.run();
