@@ -31,6 +31,8 @@ export const ALARM_TYPES = {
   'board-alarm': { severity: 'major', text: 'a QKD board reported an alarm' },
   temperature: { severity: 'minor', text: 'a temperature is outside its limits' },
   'aux-disconnected': { severity: 'major', text: 'the aux I/O board (tamper switch) is not connected' },
+  'api-outage': { severity: 'major', text: 'the key supply API is failing or refusing requests above its threshold' },
+  'node-unreachable': { severity: 'major', text: 'a node of the network does not answer its management API' },
   'auth-failure': { severity: 'minor', text: 'authentication failures at a Kx or key API endpoint', event: true },
   'border-refused': { severity: 'major', text: 'the interworking border refused a message that would show this network inside', event: true },
   'link-security': { severity: 'major', text: 'the authenticated channel of a QKD link refused a message', event: true },
