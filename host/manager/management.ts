@@ -11,6 +11,7 @@ import type { ManagedKm } from './view.js';
 import { Accounting } from './accounting.js';
 import { AlarmManager } from './alarms.js';
 import { ConfigurationManager, type ConfigTarget, type ManagedConfig } from './configuration.js';
+import { controlTarget, type ConfigurationControlPort } from './control-target.js';
 import { ManagementError } from './errors.js';
 import { Kmlm } from './kmlm.js';
 import { ManagerMetrics } from './metrics.js';
@@ -36,6 +37,11 @@ export interface ManagementOptions {
   readonly qosWindowMs?: number;
   /** Where run-time configuration takes effect; default: the KM's topology (routes). */
   readonly configTarget?: ConfigTarget;
+  /**
+   * The controller's configuration control, when the node runs a controller: the network structure
+   * of each version is applied through it (control-target.ts), the rest as without it.
+   */
+  readonly control?: ConfigurationControlPort;
   readonly log?: Logger;
   readonly server?: { readonly host: string; readonly port: number; readonly tls: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly ca: string | Buffer } };
 }
@@ -72,6 +78,8 @@ export function networkViewTarget(km: ManagedKm, qlm: () => Qlm): ConfigTarget {
   return {
     check(c) {
       const t = km.network?.current() ?? km.topology;
+      if (c.network.links && JSON.stringify(c.network.links.map((l) => l.id).sort()) !== JSON.stringify(t.links.map((l) => l.id).sort()))
+        throw new ManagementError('ERR_MGMT_UNAVAILABLE', 'this node runs no controller: its links come from its configuration file, not from configuration management', [{ parameter: '/network/links', reason: 'no configuration control here' }]);
       const pairs = new Set(t.links.map((l) => [...l.ends].sort().join('~')));
       const nodes = new Set(t.nodes);
       c.network.routes.forEach((r, i) => {
@@ -148,8 +156,13 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
     await store.close();
   };
   try {
-    const initial: ManagedConfig = { network: { routes: routesOf(km.topology) }, alarms: { qberThreshold } };
-    const configuration = await ConfigurationManager.open(store, o.configTarget ?? networkViewTarget(km, () => qlm), initial);
+    const structure = o.control ? { nodes: [...o.control.config.nodes], links: o.control.config.links.map((l) => ({ id: l.id, ends: [l.ends[0], l.ends[1]] as [string, string] })), saes: { ...o.control.config.saes } } : {};
+    const initial: ManagedConfig = { network: { routes: routesOf(km.topology), ...structure }, alarms: { qberThreshold } };
+    const own = networkViewTarget(km, () => qlm);
+    const configuration = await ConfigurationManager.open(store, o.configTarget ?? (o.control ? controlTarget(o.control, own) : own), initial);
+    configuration.onRefused((r) =>
+      alarms.raise({ type: 'config-refused', source: 'config', text: `configuration version ${r.version} by ${r.by} was refused: ${r.reason}`.slice(0, 300), details: { version: r.version, inForce: r.inForce, rolledBack: r.rolledBack, ...(r.code ? { code: r.code } : {}) } }),
+    );
     const m: Management = {
       node,
       store,

@@ -14,6 +14,7 @@
  *   GET  /api/v1/config                        current version
  *   PUT  /api/v1/config                        {config, comment?, baseVersion?}
  *   GET  /api/v1/config/history
+ *   GET  /api/v1/config/refusals               versions refused where they apply
  *   GET  /api/v1/config/versions/{version}
  *   GET  /api/v1/config/diff?from=&to=
  *   POST /api/v1/config/rollback               {version}
@@ -169,6 +170,7 @@ export async function createManagementServer(o: ManagementServerOptions): Promis
 
   app.get('/api/v1/config', async () => m.configuration.current());
   app.get('/api/v1/config/history', async () => ({ versions: m.configuration.history().map(({ config: _c, ...v }) => v) }));
+  app.get('/api/v1/config/refusals', async () => ({ refusals: m.configuration.refusals() }));
   const VERSION = { type: 'integer', minimum: 1, maximum: 1_000_000_000 } as const;
   app.get<{ Params: { version: number } }>('/api/v1/config/versions/:version', { schema: { params: { type: 'object', required: ['version'], properties: { version: VERSION } } } }, async (req) => m.configuration.get(req.params.version));
   app.get<{ Querystring: { from: number; to?: number } }>(
