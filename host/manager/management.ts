@@ -18,6 +18,7 @@ import { ManagerMetrics } from './metrics.js';
 import { QosTracker, TimeSeries } from './performance.js';
 import { Qclm } from './qclm.js';
 import { Qlm } from './qlm.js';
+import { SupplyWatch } from './supply-watch.js';
 import { SecurityManager } from './security.js';
 import { createManagementServer, managementPort } from './server.js';
 import { ManagerStore } from './store.js';
@@ -35,6 +36,8 @@ export interface ManagementOptions {
   readonly alarmsPerSecond?: number;
   /** Window of the Y.3807 QoS parameters. */
   readonly qosWindowMs?: number;
+  /** The key supply API's outage alarm: share of failed or refused requests, over at least so many, in a window. */
+  readonly apiOutage?: { readonly ratio?: number; readonly minRequests?: number; readonly windowMs?: number };
   /** Where run-time configuration takes effect; default: the KM's topology (routes). */
   readonly configTarget?: ConfigTarget;
   /**
@@ -125,7 +128,9 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
   const links = new Set(km.topology.links.filter((l) => l.ends.includes(node)).map((l) => l.id));
   const qberThreshold = o.qberThreshold ?? 0.11;
   const qlm = new Qlm({ node, alarms, metrics, series, links, thresholds: { qberAlarm: qberThreshold }, onQberAlarm: (l, q) => security.qberAlarm(l, q), onLinkSecurity: (e) => security.linkChannel(e) });
-  const kmlm = new Kmlm({ km, alarms, metrics, series, qos, accounting, onRelayFailure: (r) => xlmo.relayFailed(r), onVoid: (e) => security.voided(e) });
+  const watch = new SupplyWatch({ node, alarms, ...o.apiOutage });
+  watch.start();
+  const kmlm = new Kmlm({ km, alarms, metrics, series, qos, accounting, watch, onRelayFailure: (r) => xlmo.relayFailed(r), onVoid: (e) => security.voided(e) });
   const qclm = new Qclm({ node, topology, metrics });
   xlmo.attach(qlm, qclm);
   let handlerMs = 0;
@@ -145,6 +150,7 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
   let stopping: Promise<void> | null = null;
   const release = async () => {
     clearInterval(sampler);
+    watch.stop();
     security.stop();
     qlm.stop();
     kmlm.stop();

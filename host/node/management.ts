@@ -34,6 +34,7 @@ export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { 
     ...(mc.alarmBurst !== undefined ? { alarmBurst: mc.alarmBurst } : {}),
     ...(mc.alarmsPerSecond !== undefined ? { alarmsPerSecond: mc.alarmsPerSecond } : {}),
     ...(mc.qosWindowMs !== undefined ? { qosWindowMs: mc.qosWindowMs } : {}),
+    apiOutage: { ...(mc.apiOutageRatio !== undefined ? { ratio: mc.apiOutageRatio } : {}), ...(mc.apiOutageMinRequests !== undefined ? { minRequests: mc.apiOutageMinRequests } : {}), ...(mc.apiOutageWindowMs !== undefined ? { windowMs: mc.apiOutageWindowMs } : {}) },
     ...(mc.host !== undefined && mc.port !== undefined ? { server: { host: mc.host, port: mc.port, tls } } : {}),
   });
   let aux: AuxIo | null = null;
