@@ -28,6 +28,11 @@ export interface ManagementConfig {
   readonly alarmBurst?: number;
   readonly alarmsPerSecond?: number;
   readonly qosWindowMs?: number;
+  /** api-outage: share of failed or refused key requests above which it is raised (default 0.5). */
+  readonly apiOutageRatio?: number;
+  /** ... with at least this many requests in the window (default 10). */
+  readonly apiOutageMinRequests?: number;
+  readonly apiOutageWindowMs?: number;
 }
 
 export type EventKind = 'relay' | 'hop' | 'supply' | 'sync';
@@ -120,6 +125,9 @@ export const LOCAL_SCHEMA = {
         alarmBurst: posInt(100_000),
         alarmsPerSecond: posInt(100_000),
         qosWindowMs: posInt(86_400_000),
+        apiOutageRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        apiOutageMinRequests: posInt(1_000_000),
+        apiOutageWindowMs: { type: 'integer', minimum: 1000, maximum: 3_600_000 },
       },
     },
     aux: {
