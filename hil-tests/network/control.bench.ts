@@ -4,9 +4,10 @@
  *
  * reroute: 50 in-process nodes (each its own LMDB store, Kx over mutual TLS on loopback, its
  * control layer wired as a node process wires it) in metro rings of ten joined by a backbone.
- * SAE pairs in every ring draw relayed keys (enc_keys at the source KM, one key a request, four
- * requests in flight per pair); while relays run through m0n2, that node is stopped (its KM and
- * its controller: its links m0n1~m0n2 and m0n2~m0n3 cut). `convergence_ms`: from the stop until
+ * SAE pairs in every ring draw relayed keys (enc_keys at the source KM, one key a request, two
+ * requests in flight per pair); while relays run through m0n2, that node fails as a crash would:
+ * its Kx and control connections drop (its links m0n1~m0n2 and m0n2~m0n3 cut), then its KM
+ * stops. `convergence_ms`: from the connections dropping until
  * every controller still running (distributed: all 49 nodes' own; centralized: the leader's)
  * offers neither link to any route. `relays`: relays completed over the run. After it every key
  * delivered is fetched at the slave's KM: `keys_lost` counts keys delivered at one end and not
@@ -72,7 +73,7 @@ async function rerouteRun(form: ControlConfig['form'], nodes: number, ctx: Bench
   let replica: CentralReplica | null = null;
   const controls = new Map<string, NodeControl>();
   try {
-    net = await startTestNetwork({ links: cfg.links.map((l) => `${l.ends[0]}-${l.ends[1]}`), saes, initialUnits: 300, rate: 20, router: forward });
+    net = await startTestNetwork({ links: cfg.links.map((l) => `${l.ends[0]}-${l.ends[1]}`), saes, initialUnits: 300, rate: 5, router: forward });
     const paths = pkiPaths(join(net.dir, 'pki'));
     const ca = readFileSync(paths.ca, 'utf8');
     const tls = (id: string) => ({ ca, cert: readFileSync(paths.cert('KME', id), 'utf8'), key: readFileSync(paths.key('KME', id), 'utf8') });
@@ -103,7 +104,7 @@ async function rerouteRun(form: ControlConfig['form'], nodes: number, ctx: Bench
     await until(() => views().length > 0 && views().every((v) => cfg.links.every((l) => v.stockUnits(l.id) > 20)), 120_000, 'every controller knowing every link\'s stock', 50);
     ctx.progress(`reroute ${form}: ${nodes} nodes up, ${pairs.length} SAE pairs relaying`);
 
-    // Load: every pair keeps four supplies in flight until told to stop.
+    // Load: every pair keeps two supplies in flight until told to stop.
     const delivered = new Map<string, { id: string; bytes: string }[]>(pairs.map(([m, s]) => [`${m}>${s}`, []]));
     const after = new Map<string, number>();
     let cutAt = 0;
@@ -122,16 +123,22 @@ async function rerouteRun(form: ControlConfig['form'], nodes: number, ctx: Bench
         }
       }
     };
-    const workers = pairs.flatMap(([m, s]) => [worker(m, s), worker(m, s), worker(m, s), worker(m, s)]);
+    const tStart = Date.now();
+    const workers = pairs.flatMap(([m, s]) => [worker(m, s), worker(m, s)]);
     const viaCut = () => relays.filter((r) => r.outcome === 'completed' && r.route.includes(CUT)).length;
     await until(() => viaCut() >= 8, 120_000, `relays through ${CUT}`);
     const cutLinks = cfg.links.filter((l) => l.ends.includes(CUT)).map((l) => l.id);
     const t0 = performance.now();
     cutAt = Date.now();
-    await Promise.all([controls.get(CUT)!.stop(), net.stopNode(CUT)]);
+    // As a crash would: the node's connections (Kx, control) drop first, then its KM stops.
+    const cutNode = net.node(CUT);
+    await Promise.all([cutNode.kx.close(), controls.get(CUT)!.stop()]);
+    const stopped = net.stopNode(CUT);
     await until(() => views().every((v) => cutLinks.every((l) => !v.usable(l))), 60_000, 'every controller routing around the cut', 1);
     const convergenceMs = performance.now() - t0;
-    ctx.progress(`reroute ${form}: converged in ${Math.round(convergenceMs)} ms`);
+    await stopped;
+    const fl = [...controls.values()].map((c) => c.distributed?.flooding.counters).filter((x) => x !== undefined);
+    ctx.progress(`reroute ${form}: converged in ${Math.round(convergenceMs)} ms; LSAs originated ${fl.reduce((a, c) => a + c.originated, 0)}, accepted ${fl.reduce((a, c) => a + c.accepted, 0)} in ${Math.round((Date.now() - tStart) / 1000)} s`);
     // Ring 0's pairs carry on around the ring.
     await until(() => pairs.filter(([m]) => m.startsWith('m0')).every(([m, s]) => (after.get(`${m}>${s}`) ?? 0) >= 5), 120_000, 'ring 0 supplying after the cut', 50);
     running = false;

@@ -250,6 +250,11 @@ export class ControlChannel extends EventEmitter<ChannelEvents> {
     return this.#conns.has(peer);
   }
 
+  /** Closes every connection with `peer` (it is no longer one to talk to). */
+  drop(peer: string): void {
+    for (const c of this.#all) if (c.peer === peer) c.socket.destroy();
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     for (const c of this.#all) c.socket.destroy();

@@ -39,7 +39,8 @@ export class DistributedController implements Router {
   readonly flooding: FloodingNode;
   readonly #o: DistributedOptions;
   readonly #phys = new Map<string, LinkPhysState>();
-  #last = '';
+  #lastStatus = '';
+  #lastStock = '';
   #timer: NodeJS.Timeout | null = null;
 
   constructor(o: DistributedOptions) {
@@ -73,19 +74,25 @@ export class DistributedController implements Router {
       });
   }
 
-  /** Advertises when a link's status changed or its stock moved across a band (low water, then by 10 %). */
+  /**
+   * Advertises when a link's status changed (at once: flooding's urgent change) or its stock
+   * moved across a band (per unit near low water, then by 25 %, after the hold-down).
+   */
   #check(): void {
     const lw = Math.max(1, this.#o.lowWaterUnits);
-    const sig = this.#localLinks()
+    const links = this.#localLinks();
+    const status = links.map((l) => `${l.link}:${l.status}:${l.qberAlarm}`).join('|');
+    const stock = links
       .map((l) => {
         const u = l.stockBits / this.#o.unitBits;
-        const band = u < 2 * lw ? Math.floor(u) : Math.floor(Math.log(u) / Math.log(1.1));
-        return `${l.link}:${l.status}:${l.qberAlarm}:${band}`;
+        return u < 2 * lw ? Math.floor(u) : Math.floor(Math.log(u) / Math.log(1.25));
       })
       .join('|');
-    if (sig === this.#last) return;
-    this.#last = sig;
-    this.flooding.changed();
+    if (status === this.#lastStatus && stock === this.#lastStock) return;
+    const urgent = status !== this.#lastStatus;
+    this.#lastStatus = status;
+    this.#lastStock = stock;
+    this.flooding.changed(urgent);
   }
 
   async start(): Promise<number> {

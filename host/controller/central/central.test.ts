@@ -44,6 +44,16 @@ async function routeOr(c: CkClient, r: RelayRouteRequest): Promise<string> {
   }
 }
 
+/** Asks for a route every 100 ms until `want` is answered or `tries` run out; the last answer. */
+async function routeUntil(c: CkClient, want: string, tries: number, r: (i: number) => RelayRouteRequest): Promise<string> {
+  let got = '';
+  for (let i = 0; i < tries && got !== want; i++) {
+    got = await routeOr(c, r(i));
+    if (got !== want) await new Promise((res) => setTimeout(res, 100));
+  }
+  return got;
+}
+
 test('embedded controller: KMs report over Ck, routes follow stock, a link added at run time is pushed to the KMs and routed over', async () => {
   const port = await freePort();
   const replica = new CentralReplica({ id: 'ctl1', tls: tlsOf('ctl1'), listen: { host: '127.0.0.1', port }, kms: NETWORK.nodes, elector: new EmbeddedElector(), config: NETWORK, unitBits: UNIT, lowWaterUnits: 4 });
@@ -54,11 +64,7 @@ test('embedded controller: KMs report over Ck, routes follow stock, a link added
   try {
     await eventually(() => replica.leader, 10_000, 'the embedded controller leading');
     const a = kms.clients.get('A')!;
-    let r = '';
-    for (let i = 0; i < 100 && r !== 'A-B-C'; i++) {
-      r = await routeOr(a, req({ relayId: `r${i}` }));
-      if (r !== 'A-B-C') await new Promise((res) => setTimeout(res, 100));
-    }
+    const r = await routeUntil(a, 'A-B-C', 100, (i) => req({ relayId: `r${i}` }));
     assert.is(r, 'A-B-C');
     // Stock drains on B-C: the next relay goes via D.
     stock['B~C'] = 5;
@@ -100,20 +106,12 @@ withEtcd('centralized: two replicas on a real etcd; the leader is killed, the fo
     const controllers = procs.map((p, i) => ({ id: `ctl${i + 1}`, host: '127.0.0.1', port: p.port }));
     kms = startKms(controllers, () => 100);
     const a = kms.clients.get('A')!;
-    let held = '';
-    for (let i = 0; i < 200 && held !== 'A-B-C'; i++) {
-      held = await routeOr(a, req({ relayId: 'held', units: 60 }));
-      if (held !== 'A-B-C') await new Promise((r) => setTimeout(r, 100));
-    }
+    const held = await routeUntil(a, 'A-B-C', 200, () => req({ relayId: 'held', units: 60 }));
     assert.is(held, 'A-B-C');
 
     const t0 = Date.now();
     await killReplica(leader);
-    let after = '';
-    for (let i = 0; i < 300 && after !== 'A-D-C'; i++) {
-      after = await routeOr(a, req({ relayId: 'after', units: 60 }));
-      if (after !== 'A-D-C') await new Promise((r) => setTimeout(r, 100));
-    }
+    const after = await routeUntil(a, 'A-D-C', 300, () => req({ relayId: 'after', units: 60 }));
     const failoverMs = Date.now() - t0;
     // 100 units on each link, 60 still reserved on A-B-C by the killed leader's session: the new
     // leader must route the next 60-unit relay via D, not hand out the same units again.
@@ -151,6 +149,33 @@ withEtcd('a leader that loses etcd steps down and says so; a lapsed leader canno
     await eventually(() => reasons.length > 0, 20_000, 'stepping down');
     assert.match(reasons[0]!, /leadership lapsed|not the leader/);
   } finally {
+    await replica.stop();
+    await etcd.stop();
+  }
+});
+
+withEtcd('etcd lost (its process killed): the leader steps down and says so; its KMs are told it no longer leads', async () => {
+  const etcd = await startEtcd();
+  const port = await freePort();
+  const replica = new CentralReplica({ id: 'ctl1', tls: tlsOf('ctl1'), listen: { host: '127.0.0.1', port }, kms: NETWORK.nodes, elector: new EtcdControl({ hosts: [etcd.url], prefix: 'qkdn/etcd-lost', leaseTtlS: 2 }), config: NETWORK, unitBits: UNIT, lowWaterUnits: 4 });
+  const reasons: string[] = [];
+  replica.on('steppedDown', (r) => reasons.push(r));
+  const kms = startKms([{ id: 'ctl1', host: '127.0.0.1', port }], () => 100);
+  try {
+    await replica.start();
+    await eventually(() => replica.leader, 20_000, 'leader');
+    const a = kms.clients.get('A')!;
+    const r = await routeUntil(a, 'A-B-C', 100, (i) => req({ relayId: `before${i}` }));
+    assert.is(r, 'A-B-C');
+    etcd.process.kill('SIGKILL');
+    // The lease can no longer be kept alive: within a few lease periods the replica steps down.
+    await eventually(() => reasons.length > 0, 30_000, 'stepping down after etcd died');
+    assert.not.ok(replica.leader);
+    assert.match(reasons[0]!, /lease|etcd|leader/i);
+    // A KM asking now hears that no one leads (and relays on its last good routes: host/node/control.ts).
+    assert.is(await routeOr(a, req({ relayId: 'after' })), 'ERR_CTL_NOT_LEADER');
+  } finally {
+    await kms.close();
     await replica.stop();
     await etcd.stop();
   }

@@ -158,6 +158,53 @@ test('a forged advertisement, an unknown origin and a replayed old one are refus
   }
 });
 
+test('a partition that heals: each part keeps routing on what it sees, and every view converges once the parts reconnect', async () => {
+  const n = (id: string) => net.nodes.get(id)!;
+  const neighboursOf = (id: string) => new Map(CONFIG.links.filter((l) => l.ends.includes(id)).map((l) => (l.ends[0] === id ? l.ends[1] : l.ends[0])).map((p) => [p, net.endpoints.get(p)!]));
+  const without = (id: string, peer: string) => new Map([...neighboursOf(id)].filter(([p]) => p !== peer));
+  // From a known state: every link holding stock, A to C via B everywhere.
+  n('D').links.set('A~D', { ...n('D').links.get('A~D')!, stockBits: 100 * UNIT });
+  n('D').flood.changed(true);
+  await eventually(() => [...net.nodes.values()].every((x) => routeAt(x) === 'A-B-C' && x.view.stockUnits('A~D') === 100), 20_000, 'every node routing A-B-C over full links');
+  // {A, B} | {C, D, E}: the adjacencies B~C and A~D go down at both ends (connections closed, reconnections refused).
+  n('B').flood.setNeighbours(without('B', 'C'));
+  n('C').flood.setNeighbours(without('C', 'B'));
+  n('A').flood.setNeighbours(without('A', 'D'));
+  n('D').flood.setNeighbours(without('D', 'A'));
+  const seqAt = (at: string, origin: string) => n(at).flood.entry(origin)?.seq ?? 0;
+  // Meanwhile E's link and B's link to A drain: each part learns only its own news.
+  const eBefore = seqAt('A', 'E');
+  const bBefore = seqAt('E', 'B');
+  n('E').links.set('C~E', { ...n('E').links.get('C~E')!, stockBits: 2 * UNIT });
+  n('E').flood.changed();
+  n('B').links.set('A~B', { ...n('B').links.get('A~B')!, stockBits: 2 * UNIT });
+  n('B').flood.changed();
+  await eventually(() => ['C', 'D'].every((id) => routeAt(n(id), 'D', 'E') === 'none') && routeAt(n('A')) === 'A-D-C', 20_000, 'each part learning its own news');
+  await new Promise((r) => setTimeout(r, 500)); // time for news to leak across, if it could
+  assert.is(seqAt('A', 'E'), eBefore, "E's news did not cross the partition");
+  assert.is(seqAt('E', 'B'), bBefore, "B's news did not cross the partition");
+  assert.is(routeAt(n('A'), 'D', 'E'), 'D-C-E', 'A still routes on what it last saw of E');
+  assert.is(routeAt(n('C')), 'A-B-C', "C's part still routes over A~B as it last saw it");
+  assert.is(routeAt(n('A')), 'A-D-C', "A's part knows A~B drained");
+  // Heal: every node ends with the same database and the same routes.
+  for (const id of ['A', 'B', 'C', 'D']) n(id).flood.setNeighbours(neighboursOf(id));
+  const same = () => {
+    const ref = [...net.nodes.values()][0]!;
+    return [...net.nodes.values()].every((x) => CONFIG.nodes.every((o) => seqAt(x.id, o) === seqAt(ref.id, o) && seqAt(x.id, o) > 0));
+  };
+  await eventually(same, 20_000, 'every node holding the same advertisements');
+  for (const x of net.nodes.values()) {
+    assert.is(routeAt(x, 'D', 'E'), 'none', x.id);
+    assert.is(routeAt(x), 'A-D-C', x.id);
+  }
+  // Back as it was, for the tests after this one.
+  n('E').links.set('C~E', { ...n('E').links.get('C~E')!, stockBits: 100 * UNIT });
+  n('E').flood.changed(true);
+  n('B').links.set('A~B', { ...n('B').links.get('A~B')!, stockBits: 100 * UNIT });
+  n('B').flood.changed(true);
+  await eventually(() => [...net.nodes.values()].every((x) => routeAt(x, 'D', 'E') === 'D-C-E' && routeAt(x) === 'A-B-C'), 20_000, 'every node back to the start');
+});
+
 test('a node that restarts supersedes its old advertisements and is learned again', async () => {
   const e = net.nodes.get('E')!;
   const old = net.nodes.get('C')!.flood.entry('E')!;

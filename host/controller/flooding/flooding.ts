@@ -68,6 +68,7 @@ export class FloodingNode extends EventEmitter<FloodingEvents> {
   #seq = Date.now() * 1000;
   #lastOriginated = 0;
   #holdDown: NodeJS.Timeout | null = null;
+  #dueAt = 0;
   #refresh: NodeJS.Timeout | null = null;
   #stopped = false;
 
@@ -117,19 +118,41 @@ export class FloodingNode extends EventEmitter<FloodingEvents> {
     await this.#channel.close();
   }
 
-  /** This node's links changed: advertise after the hold-down (one advertisement per burst). */
-  changed(): void {
-    if (this.#holdDown || this.#stopped) return;
+  /**
+   * This node's links changed: advertise after the hold-down, one advertisement per burst. An
+   * `urgent` change (a link's status) goes out at once unless one went out less than a hold-down
+   * ago, then at the end of it: routes must leave a cut link fast, stock can wait.
+   */
+  changed(urgent = false): void {
+    if (this.#stopped) return;
+    const now = Date.now();
+    const due = urgent ? Math.max(now, this.#lastOriginated + this.holdDownMs) : now + this.holdDownMs;
+    if (this.#holdDown) {
+      if (due >= this.#dueAt) return;
+      clearTimeout(this.#holdDown);
+      this.#holdDown = null;
+    }
+    if (due <= now) {
+      this.#originate();
+      return;
+    }
+    this.#dueAt = due;
     this.#holdDown = setTimeout(() => {
       this.#holdDown = null;
       this.#originate();
-    }, this.holdDownMs);
+    }, due - now);
   }
 
-  /** Configuration control changed this node's links: who it floods to and accepts from. */
+  /**
+   * Configuration control changed this node's links: who it floods to and accepts from. A node
+   * no longer a neighbour is disconnected; a new one gets the whole database when it connects
+   * (the next advertisement, sent at once, dials it).
+   */
   setNeighbours(n: ReadonlyMap<string, Endpoint>): void {
+    const gone = [...this.#neighbours.keys()].filter((p) => !n.has(p));
     this.#neighbours = n;
-    this.changed();
+    for (const p of gone) this.#channel.drop(p);
+    this.changed(true);
   }
 
   /** The database: origin → its newest accepted advertisement (with its current age). */
@@ -193,6 +216,18 @@ export class FloodingNode extends EventEmitter<FloodingEvents> {
       this.counters.unknownOrigin++;
       return refuse('unknown-origin', 'ERR_CTL_LSA_UNKNOWN_ORIGIN', `${lsa.origin} is not a node of this network`);
     }
+    // The cheap refusals first: a signature is checked only on what would change the database
+    // (each advertisement reaches a node once per neighbour, and most copies are ones it holds).
+    const held = lsa.origin === this.nodeId ? undefined : this.#lsdb.get(lsa.origin);
+    if (held && lsa.seq === held.lsa.seq && Buffer.compare(Buffer.from(lsa.sig), Buffer.from(held.lsa.sig)) === 0 && Buffer.compare(Buffer.from(signedBytes(lsa)), Buffer.from(signedBytes(held.lsa))) === 0) return ok;
+    if (held && lsa.seq <= held.lsa.seq) {
+      this.counters.stale++;
+      return refuse('stale', 'ERR_CTL_LSA_STALE', `seq ${lsa.seq} is not above ${held.lsa.seq}`);
+    }
+    if (lsa.origin !== this.nodeId && lsa.age > this.#maxAge()) {
+      this.counters.stale++;
+      return refuse('stale', 'ERR_CTL_LSA_STALE', `age ${lsa.age} ms exceeds ${this.#maxAge()} ms`);
+    }
     if (!this.#o.origins.verify(lsa.origin, signedBytes(lsa), lsa.sig)) {
       this.counters.badSignature++;
       return refuse('bad-signature', 'ERR_CTL_LSA_SIGNATURE', `advertisement of ${lsa.origin} seq ${lsa.seq} is not signed by ${lsa.origin}`);
@@ -204,17 +239,6 @@ export class FloodingNode extends EventEmitter<FloodingEvents> {
         this.#originate();
       }
       return ok;
-    }
-    const held = this.#lsdb.get(lsa.origin);
-    // The same advertisement again (it reached us by two paths, or in a database exchange): nothing to do.
-    if (held && lsa.seq === held.lsa.seq && Buffer.compare(Buffer.from(lsa.sig), Buffer.from(held.lsa.sig)) === 0) return ok;
-    if (held && lsa.seq <= held.lsa.seq) {
-      this.counters.stale++;
-      return refuse('stale', 'ERR_CTL_LSA_STALE', `seq ${lsa.seq} is not above ${held.lsa.seq}`);
-    }
-    if (lsa.age > this.#maxAge()) {
-      this.counters.stale++;
-      return refuse('stale', 'ERR_CTL_LSA_STALE', `age ${lsa.age} ms exceeds ${this.#maxAge()} ms`);
     }
     this.counters.accepted++;
     this.#event({ origin: lsa.origin, seq: lsa.seq, outcome: 'accepted', from });

@@ -164,6 +164,8 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
   readonly #o: KxTransportOptions;
   #server: Server | null = null;
   readonly #out = new Map<string, Promise<KxConnection>>();
+  /** Peers whose outbound connection has been greeted and is open. */
+  readonly #established = new Set<string>();
   readonly #in = new Set<KxConnection>();
   /** Every TCP socket accepted, handshaking or not: close() must end them all or server.close() waits forever. */
   readonly #raw = new Set<Socket>();
@@ -296,7 +298,10 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
           // An outbound connection carries only our requests and their answers.
         };
         c.onClose = () => {
-          if (this.#out.get(peer) === p) this.#out.delete(peer);
+          if (this.#out.get(peer) === p) {
+            this.#out.delete(peer);
+            this.#established.delete(peer);
+          }
           this.emit('disconnected', peer, 'out');
         };
         c.request('Hello', { node: this.#o.nodeId, boot: this.#o.bootId, versions: [KX_VERSION] }, timeoutMs).then(
@@ -304,6 +309,7 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
             clearTimeout(timer);
             if (m.name !== 'Hello' || m.body.node !== peer) return fail('the peer did not answer Hello');
             resolve(c);
+            if (this.#out.get(peer) === p && !c.closed) this.#established.add(peer);
             this.emit('connected', peer, 'out', (m.body as Hello).boot);
           },
           (e: unknown) => fail('no Hello', e),
@@ -324,9 +330,9 @@ export class KxTransport extends EventEmitter<KxTransportEvents> {
     return c.request(name, body, timeoutMs);
   }
 
-  /** Whether an outbound connection to `peer` is up. */
+  /** Whether an outbound connection to `peer` is up (greeted; a dial in progress is not). */
   connected(peer: string): boolean {
-    return this.#out.has(peer);
+    return this.#established.has(peer);
   }
 
   async close(): Promise<void> {
