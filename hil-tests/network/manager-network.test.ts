@@ -2,7 +2,9 @@
  * The centralized manager (`qkdn-edge manager`) as a real process over a demo network of real node
  * processes: it collects the nodes' alarms, performance and accounting over mutual TLS; an alarm
  * raised at a node is seen at the manager; a node that stops answering is a `node-unreachable`
- * alarm of the manager, cleared when it answers again; its own API refuses a non-operator.
+ * alarm of the manager, cleared when it answers again; a configuration version is pushed to every
+ * node, and rolled back at the nodes that took it when one cannot take it; its own API refuses a
+ * non-operator.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,7 +22,7 @@ interface AlarmBody {
   state: string;
 }
 
-test('the network manager collects from every node: a relay-failure alarm at N1 and N3 going silent are both its alarms; accounting and performance of each node; /metrics', async () => {
+test('the network manager collects from every node: a relay-failure alarm at N1 and N3 going silent are both its alarms; accounting and performance of each node; /metrics; a configuration version goes to every node or, with N3 down, to none', async () => {
   const net = await startDemoNetwork({ nodes: 3, shape: 'line', rate: 200, initialUnits: 400, management: true, bundle: true, km: { peerTimeoutMs: 1000, relayHopTimeoutMs: 1000 } });
   const mgr = await startManagerProcess(net).catch(async (e: unknown) => {
     await net.stop();
@@ -72,11 +74,35 @@ test('the network manager collects from every node: a relay-failure alarm at N1 
     assert.match(metrics, /qkdn_network_node_up\{[^}]*node="N1"[^}]*\} 1/);
     assert.match(metrics, /qkdn_network_alarms_active\{[^}]*node="N1"[^}]*severity="major"[^}]*\} [1-9]/);
 
+    // A network configuration version while N3 is down: N1 and N2 take it, N3 cannot be reached,
+    // so N1 and N2 get their previous configuration back and the version is not the network's.
+    const version = { network: { routes: [['N1', 'N2', 'N3']] }, alarms: { qberThreshold: 0.09 } };
+    type Cfg = { version: number; config: unknown };
+    const before = await Promise.all(['N1', 'N2'].map(async (n) => (await net.operator(n).send<Cfg>('GET', '/api/v1/config')).body));
+    const pushRefused = await op.send<{ details: { code?: string; node?: string; rolledBack?: string }[] }>('PUT', '/api/v1/config', { config: version, comment: 'route N1-N3 over N2' });
+    assert.is(pushRefused.status, 409, pushRefused.raw);
+    assert.is(pushRefused.body.details[0]!.code, 'ERR_MGMT_CONFIG_REFUSED');
+    assert.is(pushRefused.body.details[1]!.node, 'N3');
+    assert.is(pushRefused.body.details[1]!.rolledBack, 'N2,N1');
+    for (const [i, n] of ['N1', 'N2'].entries()) {
+      const now = (await net.operator(n).send<Cfg>('GET', '/api/v1/config')).body;
+      assert.equal(now.config, before[i]!.config, `${n} is back at its previous configuration`);
+      assert.ok(now.version > before[i]!.version, `${n} took the version, then the rollback`);
+    }
+    assert.is((await op.send('GET', '/api/v1/config')).status, 404, 'no network version yet');
+    assert.is((await op.send<{ refusals: unknown[] }>('GET', '/api/v1/config/refusals')).body.refusals.length, 1);
+    assert.ok((await op.send<{ alarms: AlarmBody[] }>('GET', '/api/v1/alarms?type=config-refused')).body.alarms.some((a) => a.node === 'mgr'));
+
     // N3 back: the manager's alarm clears; a relay to N3 completes and N1 clears its own alarm, which the manager sees.
     await net.restart('N3');
     await mgr.event((e) => e.event === 'alarm' && e.op === 'cleared' && e.type === 'node-unreachable' && e.source === 'node:N3', 30_000, 'node-unreachable cleared');
     await until(async () => ((await net.client('sae-N1').encKeys('sae-N3', { number: 1 })).status === 200 ? true : undefined), 30_000, 'a relay to N3 again');
     await mgr.event((e) => e.event === 'alarm' && e.op === 'cleared' && e.node === 'N1' && e.type === 'relay-failure', 30_000, 'relay-failure cleared at the manager');
+    // With every node up the same version goes through, at each node.
+    const ok = await op.send<{ version: number }>('PUT', '/api/v1/config', { config: version, comment: 'route N1-N3 over N2' });
+    assert.is(ok.status, 200, ok.raw);
+    assert.is(ok.body.version, 1);
+    for (const n of ['N1', 'N2', 'N3']) assert.equal((await net.operator(n).send<Cfg>('GET', '/api/v1/config')).body.config, version, `${n} runs the network version`);
     const history = (await op.send<{ alarms: AlarmBody[] }>('GET', '/api/v1/alarms?state=cleared')).body.alarms;
     assert.ok(history.some((a) => a.node === 'N1' && a.type === 'relay-failure'));
 

@@ -21,6 +21,7 @@ import pino from 'pino';
 import { parse } from 'yaml';
 import { pkiPaths } from '../pki/pki.js';
 import { NetworkManager } from './network.js';
+import { openNetworkConfiguration } from './network-config.js';
 import { NetworkMetrics } from './network-metrics.js';
 import { createNetworkServer } from './network-server.js';
 import { managementPort } from './server.js';
@@ -132,9 +133,13 @@ export async function runManagerCommand(o: { config: string }): Promise<number> 
   });
   manager.on('node', (s) => line({ event: 'node', node: s.node, reachable: s.reachable, error: s.lastError }));
   const metrics = new NetworkMetrics(manager);
+  const configuration = await openNetworkConfiguration(manager);
+  configuration.onRefused((r) =>
+    manager.alarms.raise({ type: 'config-refused', source: 'config', text: `network configuration version ${r.version} by ${r.by} was refused: ${r.reason}`.slice(0, 300), details: { version: r.version, inForce: r.inForce, rolledBack: r.rolledBack } }),
+  );
   let app;
   try {
-    app = await createNetworkServer({ manager, metrics, tls, host: c.listen.host, port: c.listen.port, log });
+    app = await createNetworkServer({ manager, metrics, configuration, tls, host: c.listen.host, port: c.listen.port, log });
   } catch (e) {
     process.stderr.write(`qkdn-edge manager: cannot listen on ${c.listen.host}:${c.listen.port}: ${(e as Error).message}\n`);
     await manager.stop();

@@ -53,7 +53,7 @@ export interface ConfigRefusal {
   readonly reason: string;
   /** The refusing layer's error code (ERR_CTL_CONFIG, ...). */
   readonly code?: string;
-  /** The version in force after it (applied again). */
+  /** The version in force after it (applied again); 0 when there is none yet. */
   readonly inForce: number;
   /** Whether applying the version in force again succeeded. */
   readonly rolledBack: boolean;
@@ -128,7 +128,7 @@ const key = (v: number) => v.toString().padStart(10, '0');
 export class ConfigurationManager {
   readonly #db: Database<ConfigVersion, string>;
   readonly #target: ConfigTarget;
-  #current!: ConfigVersion;
+  #current: ConfigVersion | null = null;
   readonly #refusals: ConfigRefusal[] = [];
   readonly #listeners: ((r: ConfigRefusal) => void)[] = [];
   #queue: Promise<unknown> = Promise.resolve();
@@ -141,11 +141,17 @@ export class ConfigurationManager {
   /**
    * Opens the history. The last stored version is applied again if it still passes the checks
    * (the network may have changed in the node's file); otherwise `initial` (from the node's
-   * configuration file) becomes a new version.
+   * configuration file) becomes a new version. Without `initial` (the network manager: the nodes
+   * hold what is in force) the last version is the current one as it is, and until a first put
+   * there is none.
    */
-  static async open(store: ManagerStore, target: ConfigTarget, initial: ManagedConfig): Promise<ConfigurationManager> {
+  static async open(store: ManagerStore, target: ConfigTarget, initial?: ManagedConfig): Promise<ConfigurationManager> {
     const m = new ConfigurationManager(store, target);
     const last = [...m.#db.getRange({ reverse: true, limit: 1 })][0]?.value;
+    if (!initial) {
+      m.#current = last ?? null;
+      return m;
+    }
     if (last) {
       try {
         target.check(last.config);
@@ -158,12 +164,14 @@ export class ConfigurationManager {
     }
     target.check(initial);
     await target.apply(initial, (last?.version ?? 0) + 1);
-    m.#current = { version: (last?.version ?? 0) + 1, at: Date.now(), by: 'node', comment: last ? 'the stored version no longer fits the network: taken from the configuration file' : 'configuration at first start', config: initial };
-    await m.#db.put(key(m.#current.version), m.#current);
+    const first: ConfigVersion = { version: (last?.version ?? 0) + 1, at: Date.now(), by: 'node', comment: last ? 'the stored version no longer fits the network: taken from the configuration file' : 'configuration at first start', config: initial };
+    m.#current = first;
+    await m.#db.put(key(first.version), first);
     return m;
   }
 
   current(): ConfigVersion {
+    if (!this.#current) throw new ManagementError('ERR_MGMT_NOT_FOUND', 'no configuration version yet');
     return this.#current;
   }
 
@@ -189,9 +197,10 @@ export class ConfigurationManager {
   put(raw: unknown, by: string, comment = '', baseVersion?: number): Promise<ConfigVersion> {
     const run = async () => {
       const config = parseManagedConfig(raw);
-      if (baseVersion !== undefined && baseVersion !== this.#current.version) throw new ManagementError('ERR_MGMT_CONFLICT', `the configuration is at version ${this.#current.version}, not ${baseVersion}`);
+      const now = this.#current?.version ?? 0;
+      if (baseVersion !== undefined && baseVersion !== now) throw new ManagementError('ERR_MGMT_CONFLICT', `the configuration is at version ${now}, not ${baseVersion}`);
       this.#target.check(config);
-      const version = this.#current.version + 1;
+      const version = now + 1;
       try {
         await this.#target.apply(config, version);
       } catch (e) {
@@ -214,19 +223,20 @@ export class ConfigurationManager {
    */
   async #refused(version: number, by: string, e: unknown): Promise<ManagementError> {
     let rolledBack = true;
+    const inForce = this.#current;
     try {
-      await this.#target.apply(this.#current.config, this.#current.version);
+      if (inForce) await this.#target.apply(inForce.config, inForce.version);
     } catch {
       rolledBack = false;
     }
     const code = (e as { code?: unknown }).code;
     const reason = String((e as Error).message ?? e).slice(0, 300);
-    const r: ConfigRefusal = { version, at: Date.now(), by, reason, ...(typeof code === 'string' ? { code } : {}), inForce: this.#current.version, rolledBack };
+    const r: ConfigRefusal = { version, at: Date.now(), by, reason, ...(typeof code === 'string' ? { code } : {}), inForce: inForce?.version ?? 0, rolledBack };
     this.#refusals.push(r);
     if (this.#refusals.length > 50) this.#refusals.shift();
     for (const l of this.#listeners) l(r);
     if (e instanceof ManagementError) return e;
-    return new ManagementError('ERR_MGMT_CONFIG_REFUSED', `version ${version} was refused where it applies: ${reason}; version ${this.#current.version} stays in force`, [{ reason, ...(typeof code === 'string' ? { cause: code } : {}), inForce: this.#current.version, rolledBack }]);
+    return new ManagementError('ERR_MGMT_CONFIG_REFUSED', `version ${version} was refused where it applies: ${reason}; ${inForce ? `version ${inForce.version} stays in force` : 'no version is in force'}`, [{ reason, ...(typeof code === 'string' ? { cause: code } : {}), inForce: inForce?.version ?? 0, rolledBack }]);
   }
 
   /** Versions refused while applied, newest first. */

@@ -51,12 +51,13 @@ export class Kmlm {
   readonly #o: KmlmOptions;
   readonly node: string;
   #off: (() => void) | null = null;
-  readonly #labelled = new Map<string, { requests: { inc(n?: number): void }; keys: { inc(n?: number): void }; bits: { inc(n?: number): void }; response: { observe(v: number): void } }>();
+  readonly #tallies = new Map<string, { kind: SupplyEvent['kind']; outcome: SupplyEvent['outcome']; requests: number; keys: number; bits: number; response: { observe(v: number): void } }>();
 
   constructor(o: KmlmOptions) {
     this.#o = o;
     this.node = o.km.nodeId;
     o.metrics.kmFrom(() => this.stocks(), () => o.km.store.zeroized);
+    o.metrics.suppliesFrom(() => this.#flushTallies());
   }
 
   start(meter?: (ms: number) => void): void {
@@ -89,29 +90,39 @@ export class Kmlm {
     });
   }
 
-  /** The metric children of one kind and outcome, looked up once (label hashing on every event costs). */
-  #children(kind: SupplyEvent['kind'], outcome: SupplyEvent['outcome']) {
+  /** Supply counts since the last scrape, per kind and outcome, added to the counters when scraped. */
+  #tally(kind: SupplyEvent['kind'], outcome: SupplyEvent['outcome']) {
     const k = `${kind}|${outcome}`;
-    let c = this.#labelled.get(k);
+    let c = this.#tallies.get(k);
     if (!c) {
       const m = this.#o.metrics;
-      c = { requests: m.supplies.labels({ kind, outcome }), keys: m.suppliedKeys.labels({ kind }), bits: m.suppliedBits.labels({ kind }), response: m.keyResponse.labels({ kind }) };
-      this.#labelled.set(k, c);
+      c = { kind, outcome, requests: 0, keys: 0, bits: 0, response: m.keyResponse.labels({ kind }) };
+      this.#tallies.set(k, c);
     }
     return c;
   }
 
+  #flushTallies(): void {
+    const m = this.#o.metrics;
+    for (const c of this.#tallies.values()) {
+      if (c.requests > 0) m.supplies.inc({ kind: c.kind, outcome: c.outcome }, c.requests);
+      if (c.keys > 0) m.suppliedKeys.inc({ kind: c.kind }, c.keys);
+      if (c.bits > 0) m.suppliedBits.inc({ kind: c.kind }, c.bits);
+      c.requests = c.keys = c.bits = 0;
+    }
+  }
+
   #supply(e: SupplyEvent): void {
     if (e.node !== this.node) return;
-    const c = this.#children(e.kind, e.outcome);
-    c.requests.inc();
+    const c = this.#tally(e.kind, e.outcome);
+    c.requests++;
     const bits = e.keys * e.size;
     const master = e.master;
     const slave = e.slaves[0] ?? '';
     const pair = `${master}>${slave}`;
     if (e.outcome === 'delivered') {
-      c.keys.inc(e.keys);
-      c.bits.inc(bits);
+      c.keys += e.keys;
+      c.bits += bits;
       c.response.observe(e.latencyMs / 1000);
       const acc = this.#o.accounting;
       if (e.kind === 'enc_keys') {

@@ -4,8 +4,26 @@
  * end in `_total`. Labels name links, peers, SAE kinds and outcomes only: never a key ID, a relay
  * ID or key material (the set of label values stays small however long the node runs).
  */
+import { createRequire } from 'node:module';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { QosParameters } from './performance.js';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * prom-client's default process metrics (`process_cpu_seconds_total`, `nodejs_*`) in `registry`,
+ * all but `nodejs_gc_duration_seconds`: its collector keeps a PerformanceObserver on every garbage
+ * collection, which costs an allocating process 15-20 % more CPU (README.md, Figures, has the
+ * command), more than the whole management layer may cost on the key supply path. Each collector
+ * is prom-client's own, found by the names prom-client lists.
+ */
+export function processMetrics(registry: Registry): void {
+  for (const name of collectDefaultMetrics.metricsList) {
+    if (name === 'gc') continue;
+    const collect = require(`prom-client/lib/metrics/${name}`) as (r: Registry, config: { eventLoopMonitoringPrecision: number }) => void;
+    collect(registry, { eventLoopMonitoringPrecision: 10 });
+  }
+}
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -51,12 +69,13 @@ export class ManagerMetrics {
     stocks: (() => readonly { peer: string; origin: string; bits: number }[]) | null;
     zeroized: (() => boolean) | null;
     alarms: (() => Readonly<Record<string, number>>) | null;
-  } = { qos: null, stocks: null, zeroized: null, alarms: null };
+    supplies: (() => void) | null;
+  } = { qos: null, stocks: null, zeroized: null, alarms: null, supplies: null };
 
   constructor(node: string) {
     const r = [this.registry];
     this.registry.setDefaultLabels({ node });
-    collectDefaultMetrics({ register: this.registry });
+    processMetrics(this.registry);
     this.linkUp = new Gauge({ name: 'qkdn_link_up', help: 'Whether the QKD link end is synchronised and producing blocks (1) or not (0)', labelNames: ['link', 'role'], registers: r });
     this.linkQber = new Gauge({ name: 'qkdn_link_qber_ratio', help: 'QBER of the last block, per basis', labelNames: ['link', 'role', 'basis'], registers: r });
     this.linkKeyRate = new Gauge({ name: 'qkdn_link_secret_key_rate_bits_per_second', help: 'Secret key rate of the last block (final bits over the block duration)', labelNames: ['link', 'role'], registers: r });
@@ -66,15 +85,18 @@ export class ManagerMetrics {
     this.boardTemperature = new Gauge({ name: 'qkdn_board_temperature_celsius', help: 'Temperatures in the QKD boards telemetry', labelNames: ['link', 'board', 'sensor'], registers: r });
     this.auxTemperature = new Gauge({ name: 'qkdn_aux_temperature_celsius', help: 'Detector and enclosure temperatures read by the aux I/O board', labelNames: ['sensor'], registers: r });
     this.enclosureOpen = new Gauge({ name: 'qkdn_enclosure_open', help: 'Whether the enclosure tamper switch reads open (1)', registers: r });
-    this.supplies = new Counter({ name: 'qkdn_km_supply_requests_total', help: 'ETSI 014 enc_keys/dec_keys requests, by outcome', labelNames: ['kind', 'outcome'], registers: r });
-    this.suppliedKeys = new Counter({ name: 'qkdn_km_supplied_keys_total', help: 'Keys delivered to SAEs', labelNames: ['kind'], registers: r });
-    this.suppliedBits = new Counter({ name: 'qkdn_km_supplied_bits_total', help: 'Key bits delivered to SAEs', labelNames: ['kind'], registers: r });
+    const hooks = this.#hooks;
+    // The supply counters are counted by the KMLM in plain numbers and added here when scraped:
+    // a labelled inc() hashes its labels, three times per request on the key supply path.
+    const supplies = () => hooks.supplies?.();
+    this.supplies = new Counter({ name: 'qkdn_km_supply_requests_total', help: 'ETSI 014 enc_keys/dec_keys requests, by outcome', labelNames: ['kind', 'outcome'], registers: r, collect: supplies });
+    this.suppliedKeys = new Counter({ name: 'qkdn_km_supplied_keys_total', help: 'Keys delivered to SAEs', labelNames: ['kind'], registers: r, collect: supplies });
+    this.suppliedBits = new Counter({ name: 'qkdn_km_supplied_bits_total', help: 'Key bits delivered to SAEs', labelNames: ['kind'], registers: r, collect: supplies });
     this.keyResponse = new Histogram({ name: 'qkdn_km_key_response_seconds', help: 'Time from a key request to its answer (Y.3807 key response delay)', labelNames: ['kind'], buckets: LATENCY_BUCKETS, registers: r });
     this.relays = new Counter({ name: 'qkdn_km_relays_total', help: 'Key relays this node started, by outcome', labelNames: ['outcome'], registers: r });
     this.relayDuration = new Histogram({ name: 'qkdn_km_relay_duration_seconds', help: 'Relay latency at the source, start to completion notification', buckets: LATENCY_BUCKETS, registers: r });
     this.relayHops = new Counter({ name: 'qkdn_km_relay_hops_total', help: 'Relay hops this node carried, by outcome', labelNames: ['outcome'], registers: r });
     this.burnedKeys = new Counter({ name: 'qkdn_km_burned_keys_total', help: 'Keys burned by recovery or Voids (lost to the service)', labelNames: ['kind'], registers: r });
-    const hooks = this.#hooks;
     this.stockBits = new Gauge({
       name: 'qkdn_km_stock_bits',
       help: 'Key material available per peer KM and pool',
@@ -135,6 +157,11 @@ export class ManagerMetrics {
   kmFrom(stocks: () => readonly { peer: string; origin: string; bits: number }[], zeroized: () => boolean): void {
     this.#hooks.stocks = stocks;
     this.#hooks.zeroized = zeroized;
+  }
+
+  /** What adds the supply counts kept since the last scrape to the supply counters (the KMLM). */
+  suppliesFrom(flush: () => void): void {
+    this.#hooks.supplies = flush;
   }
 
   /** Where the active alarm gauge reads its counts at scrape time. */

@@ -4,7 +4,8 @@
  * Prometheus that scrapes only the manager sees the whole network. Labels name nodes, links,
  * peers and severities only.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { processMetrics } from './metrics.js';
 import type { NetworkManager } from './network.js';
 import type { QosParameters } from './performance.js';
 
@@ -16,7 +17,7 @@ export class NetworkMetrics {
   constructor(m: NetworkManager) {
     const r = [this.registry];
     this.registry.setDefaultLabels({ manager: m.id });
-    collectDefaultMetrics({ register: this.registry });
+    processMetrics(this.registry);
     this.polls = new Counter({ name: 'qkdn_network_polls_total', help: 'Polls of the nodes management APIs, by outcome (answered, failed)', labelNames: ['node', 'outcome'], registers: r });
     this.alarmsRaised = new Counter({ name: 'qkdn_network_alarms_raised_total', help: 'Alarms seen raised in the network (at a node, or by the manager)', labelNames: ['node', 'type', 'severity'], registers: r });
     m.on('poll', (node, answered) => this.polls.inc({ node, outcome: answered ? 'answered' : 'failed' }));

@@ -11,6 +11,8 @@
  *   GET  /api/v1/accounting?node=&dimension=&subject=&from=&to=&format=json|csv
  *   GET  /api/v1/performance                     {nodes: {N1: {at, qos}}}
  *   GET  /api/v1/links, /api/v1/stocks           per node
+ *   GET  /api/v1/config, /config/history, /config/versions/{n}, /config/diff, /config/refusals
+ *   PUT  /api/v1/config, POST /api/v1/config/rollback   a network version, pushed to every node (network-config.ts)
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -18,11 +20,13 @@ import { DIMENSIONS, type Dimension } from './accounting.js';
 import { SEVERITIES, type AlarmType, type Severity } from './alarms.js';
 import { NetworkManager } from './network.js';
 import type { NetworkMetrics } from './network-metrics.js';
-import { ALARM_ID, DAY, LIMIT, operatorServer } from './server.js';
+import type { NetworkConfiguration } from './network-config.js';
+import { ALARM_ID, DAY, LIMIT, configRoutes, operatorServer } from './server.js';
 
 export interface NetworkServerOptions {
   readonly manager: NetworkManager;
   readonly metrics: NetworkMetrics;
+  readonly configuration: NetworkConfiguration;
   readonly tls: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly ca: string | Buffer };
   readonly host: string;
   readonly port: number;
@@ -94,6 +98,7 @@ export async function createNetworkServer(o: NetworkServerOptions): Promise<Fast
   app.get('/api/v1/performance', async () => ({ nodes: m.performance() }));
   app.get('/api/v1/links', async () => ({ nodes: m.links() }));
   app.get('/api/v1/stocks', async () => ({ nodes: m.stocks() }));
+  configRoutes(app, o.configuration);
 
   await app.listen({ host: o.host, port: o.port });
   return app;

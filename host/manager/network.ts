@@ -5,7 +5,8 @@
  * and every few cycles performance (the Y.3807 parameters), links, stocks and accounting. It holds
  * the network's alarms and accounting in its own manager.lmdb, raises its own alarm
  * `node-unreachable` for a node that stops answering (cleared at its next answer), serves all of it
- * on its own API and /metrics (network-server.ts).
+ * on its own API and /metrics (network-server.ts), and pushes configuration versions to every node
+ * (network-config.ts).
  *
  * Why polling rather than a push channel: the node's management API already is the documented,
  * authenticated interface; a poll also notices a node that went silent, which a push channel

@@ -35,6 +35,7 @@ import { Accounting, DIMENSIONS, type Dimension } from './accounting.js';
 import { ALARM_TYPES, SEVERITIES, type AlarmType, type Severity } from './alarms.js';
 import { ManagementError } from './errors.js';
 import type { Management } from './management.js';
+import type { ConfigurationManager } from './configuration.js';
 
 export interface ManagementServerOptions {
   readonly management: Management;
@@ -134,6 +135,33 @@ export function operatorServer(o: OperatorServerOptions): FastifyInstance {
   return app;
 }
 
+/** The configuration routes (versions, history, diff, put, rollback, refusals) over `c`: a node's, or the network manager's. */
+export function configRoutes(app: FastifyInstance, c: ConfigurationManager): void {
+  app.get('/api/v1/config', async () => c.current());
+  app.get('/api/v1/config/history', async () => ({ versions: c.history().map(({ config: _c, ...v }) => v) }));
+  app.get('/api/v1/config/refusals', async () => ({ refusals: c.refusals() }));
+  const VERSION = { type: 'integer', minimum: 1, maximum: 1_000_000_000 } as const;
+  app.get<{ Params: { version: number } }>('/api/v1/config/versions/:version', { schema: { params: { type: 'object', required: ['version'], properties: { version: VERSION } } } }, async (req) => c.get(req.params.version));
+  app.get<{ Querystring: { from: number; to?: number } }>(
+    '/api/v1/config/diff',
+    { schema: { querystring: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: VERSION, to: VERSION } } } },
+    async (req) => {
+      const to = req.query.to ?? c.current().version;
+      return { from: req.query.from, to, changes: c.diff(req.query.from, to) };
+    },
+  );
+  app.put<{ Body: { config: unknown; comment?: string; baseVersion?: number } }>(
+    '/api/v1/config',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['config'], properties: { config: { type: 'object' }, comment: { type: 'string', maxLength: 500 }, baseVersion: VERSION } } } },
+    async (req) => c.put(req.body.config, req.operator, req.body.comment ?? '', req.body.baseVersion),
+  );
+  app.post<{ Body: { version: number } }>(
+    '/api/v1/config/rollback',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['version'], properties: { version: VERSION } } } },
+    async (req) => c.rollback(req.body.version, req.operator),
+  );
+}
+
 export async function createManagementServer(o: ManagementServerOptions): Promise<FastifyInstance> {
   const m = o.management;
   const app = operatorServer({ node: m.node, tls: o.tls, ...(o.log ? { log: o.log } : {}) });
@@ -168,29 +196,7 @@ export async function createManagementServer(o: ManagementServerOptions): Promis
   });
   app.post<IdP>('/api/v1/alarms/:id/ack', { schema: { params: ALARM_ID } }, async (req) => m.alarms.acknowledge(req.params.id, req.operator));
 
-  app.get('/api/v1/config', async () => m.configuration.current());
-  app.get('/api/v1/config/history', async () => ({ versions: m.configuration.history().map(({ config: _c, ...v }) => v) }));
-  app.get('/api/v1/config/refusals', async () => ({ refusals: m.configuration.refusals() }));
-  const VERSION = { type: 'integer', minimum: 1, maximum: 1_000_000_000 } as const;
-  app.get<{ Params: { version: number } }>('/api/v1/config/versions/:version', { schema: { params: { type: 'object', required: ['version'], properties: { version: VERSION } } } }, async (req) => m.configuration.get(req.params.version));
-  app.get<{ Querystring: { from: number; to?: number } }>(
-    '/api/v1/config/diff',
-    { schema: { querystring: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: VERSION, to: VERSION } } } },
-    async (req) => {
-      const to = req.query.to ?? m.configuration.current().version;
-      return { from: req.query.from, to, changes: m.configuration.diff(req.query.from, to) };
-    },
-  );
-  app.put<{ Body: { config: unknown; comment?: string; baseVersion?: number } }>(
-    '/api/v1/config',
-    { schema: { body: { type: 'object', additionalProperties: false, required: ['config'], properties: { config: { type: 'object' }, comment: { type: 'string', maxLength: 500 }, baseVersion: VERSION } } } },
-    async (req) => m.configuration.put(req.body.config, req.operator, req.body.comment ?? '', req.body.baseVersion),
-  );
-  app.post<{ Body: { version: number } }>(
-    '/api/v1/config/rollback',
-    { schema: { body: { type: 'object', additionalProperties: false, required: ['version'], properties: { version: VERSION } } } },
-    async (req) => m.configuration.rollback(req.body.version, req.operator),
-  );
+  configRoutes(app, m.configuration);
 
   app.get<{ Querystring: { dimension?: Dimension; subject?: string; from?: string; to?: string; format?: 'json' | 'csv' } }>(
     '/api/v1/accounting',
