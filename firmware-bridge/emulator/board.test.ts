@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { EmulatedBoard } from './board.js';
 import { ChannelModel, DEFAULT_DETECTOR, DEFAULT_FIBRE, DEFAULT_SOURCE, NO_EVE, type ChannelParams, type EmissionInterval } from './channel-model.js';
 import { BoardDriver, settingsFromBytes } from '../driver/board-driver.js';
-import { encodeSlotDeltas, MAX_QUERY_SLOTS, SETTING_DARK, SETTING_EXPIRED, SETTING_FUTURE } from '../protocol/messages.js';
+import { boardSlotDeltas, MAX_QUERY_SLOTS, SETTING_DARK, SETTING_EXPIRED, SETTING_FUTURE } from '../protocol/messages.js';
 import { BridgeArgumentError } from '../errors.js';
 
 const CHANNEL: ChannelParams = { seed: 5, source: DEFAULT_SOURCE, fibre: DEFAULT_FIBRE, detector: DEFAULT_DETECTOR, eve: NO_EVE };
@@ -93,7 +93,7 @@ test('settings for slots given as LEB128 deltas: the same answers as for the slo
     for (let i = 0; i < slots.length; i++) slots[i] = s += (i === 100 ? 300_000_000 : [0, 1, 57, 200, 20_000][i % 5]!) + (i % 3);
     await new Promise((r) => setTimeout(r, Math.ceil((s - a.firstSlot) / 1e6) + 50));
     const start = a.firstSlot - 2_000_123;
-    const deltas = encodeSlotDeltas(slots, start, 'test');
+    const deltas = boardSlotDeltas('test').encode(start, slots);
     const want = await tx.querySettings(slots);
     const got = await tx.querySettingsDeltas(start, slots.length, deltas);
     assert.equal(got, want);
@@ -106,7 +106,7 @@ test('settings for slots given as LEB128 deltas: the same answers as for the slo
     // one query's worth is refused, and what the board cannot parse it refuses itself.
     const first = slots.subarray(0, MAX_QUERY_SLOTS);
     const one = new Uint8Array(first.length);
-    await tx.querySettingsRun(start, first.length, encodeSlotDeltas(first, start, 'test'), one, 0);
+    await tx.querySettingsRun(start, first.length, boardSlotDeltas('test').encode(start, first), one, 0);
     assert.equal(settingsFromBytes(one), settingsFromBytes(raw.subarray(3, 3 + first.length)));
     const tooMany = await tx.querySettingsRun(start, slots.length, deltas, new Uint8Array(slots.length), 0).then(() => undefined, (x: unknown) => x);
     assert.ok(tooMany instanceof BridgeArgumentError && tooMany.argument === 'n', String(tooMany));

@@ -8,7 +8,7 @@
  */
 import { BadMessageError } from '../errors.js';
 import { encodeCbor } from './cbor.js';
-import { checkSlotDeltas, decodeSlotDeltas, encodeSlotDeltas, encodeSlotDeltasScratch, payloadMap, uint } from './messages.js';
+import { boardDeltasScratch, boardSlotDeltas, payloadMap, uint } from './messages.js';
 
 const EMPTY_SLOTS = new Float64Array(0);
 
@@ -77,12 +77,12 @@ export class DetectionBatch {
 
   /** Slot of each event, increasing (exact integers below 2^53: 104 days at 1 GHz); decoded on first use. */
   get slots(): Float64Array {
-    return (this.decodedSlots ??= decodeSlotDeltas(this.slotStart, this.encodedDeltas!, this.masks.length, 'DETECTIONS'));
+    return (this.decodedSlots ??= boardSlotDeltas('DETECTIONS').decode(this.slotStart, this.encodedDeltas!, this.masks.length));
   }
 
   /** The slots as LEB128 deltas from slotStart, as on the wire (PROTOCOL.md 3.7): slot[k] = slotStart + d[0] + ... + d[k]. */
   get deltas(): Uint8Array {
-    return (this.encodedDeltas ??= encodeSlotDeltas(this.decodedSlots!, this.slotStart, 'DETECTIONS'));
+    return (this.encodedDeltas ??= boardSlotDeltas('DETECTIONS').encode(this.slotStart, this.decodedSlots!));
   }
 
   /** Whether the deltas are at hand without encoding (a batch from the wire). */
@@ -129,7 +129,7 @@ export function encodeDetections(b: DetectionBatch): Uint8Array {
     i: b.index,
     s: b.slotStart,
     e: b.slotEnd,
-    d: b.hasDeltas ? b.deltas : encodeSlotDeltasScratch(b.slots, b.slotStart, 'DETECTIONS'),
+    d: b.hasDeltas ? b.deltas : boardDeltasScratch(b.slotStart, b.slots, 'DETECTIONS'),
     m: b.masks,
   };
   if (b.overflow > 0) body.ovf = b.overflow;
@@ -154,7 +154,7 @@ export function decodeDetections(p: Uint8Array): DetectionBatch {
   if (d.length < n || d.length > 5 * n) throw new BadMessageError(M, 'd', `${d.length} bytes cannot hold ${n} deltas`);
   if (e < s) throw new BadMessageError(M, 'e', `slot range [${s}, ${e}) is empty backwards`);
   // Checked here, decoded into slots only if someone asks (DetectionBatch.slots).
-  const last = checkSlotDeltas(s, d, n, M);
+  const last = boardSlotDeltas(M).check(s, d, n);
   if (n > 0 && last >= e) throw new BadMessageError(M, 'd', `event at slot ${last} outside [${s}, ${e})`);
   for (let k = 0; k < n; k++) {
     const x = m[k]!;

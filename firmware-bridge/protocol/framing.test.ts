@@ -6,7 +6,7 @@ import { cobsDecodeInto, cobsEncode, cobsMaxEncodedLength } from './cobs.js';
 import { encodeFrame, FrameDecoder, MAX_PAYLOAD_LENGTH, seqAfter, type Frame, type FrameRejectReason } from './frame.js';
 import { checkCbor, decodeCbor, encodeCbor } from './cbor.js';
 import { FrameLink } from './link.js';
-import { decodeSlotDeltas, encodeSlotDeltas, MessageType, splitSlotDeltas } from './messages.js';
+import { boardSlotDeltas, MessageType, splitSlotDeltas } from './messages.js';
 import { BadMessageError } from '../errors.js';
 import { decodeDetections, DetectionBatch, encodeDetections } from './detections.js';
 
@@ -130,25 +130,25 @@ test('slot deltas: varints round-trip any increasing slot list; malformed deltas
       const slots: number[] = [];
       let s = base;
       for (const d of deltas) slots.push((s += d));
-      const enc = encodeSlotDeltas(slots, base, 'T');
+      const enc = boardSlotDeltas('T').encode(base, slots);
       assert.ok(enc.length <= 5 * slots.length && enc.length >= slots.length);
-      assert.equal(Array.from(decodeSlotDeltas(base, enc, slots.length, 'T')), slots);
+      assert.equal(Array.from(boardSlotDeltas('T').decode(base, enc, slots.length)), slots);
     }),
     { numRuns: 300 },
   );
-  assert.equal(Array.from(encodeSlotDeltas([119, 119 + 1048455], 0, 'T')), [0x77, 0x87, 0xff, 0x3f]);
+  assert.equal(Array.from(boardSlotDeltas('T').encode(0, [119, 119 + 1048455])), [0x77, 0x87, 0xff, 0x3f]);
   const refused = (d: number[], n: number, why: RegExp) =>
-    assert.throws(() => decodeSlotDeltas(0, Uint8Array.from(d), n, 'T'), (e: unknown) => e instanceof BadMessageError && why.test(e.message));
+    assert.throws(() => boardSlotDeltas('T').decode(0, Uint8Array.from(d), n), (e: unknown) => e instanceof BadMessageError && why.test(e.message));
   refused([0x80], 1, /truncated/); // continuation bit on the last byte
   refused([0x81, 0x00], 1, /not minimally/); // 1 written in two bytes
   refused([0xff, 0xff, 0xff, 0xff, 0x7f], 1, /2\^32 or more/); // 2^35 - 1
   refused([0x80, 0x80, 0x80, 0x80, 0x80, 0x01], 1, /longer than 5/);
   refused([0x01, 0x02], 1, /bytes after/);
   refused([0x01], 2, /2 deltas expected, 1 found/);
-  assert.throws(() => encodeSlotDeltas([5, 4], 0, 'T'), (e: unknown) => e instanceof BadMessageError); // decreasing
-  assert.throws(() => encodeSlotDeltas([2 ** 32], 0, 'T'), (e: unknown) => e instanceof BadMessageError); // a jump of 2^32
-  assert.throws(() => encodeSlotDeltas([2 ** 53 + 2], 2 ** 53 - 2, 'T'), (e: unknown) => e instanceof BadMessageError); // past 2^53
-  assert.throws(() => encodeSlotDeltas([1.5], 0.5, 'T'), (e: unknown) => e instanceof BadMessageError); // not integers
+  assert.throws(() => boardSlotDeltas('T').encode(0, [5, 4]), (e: unknown) => e instanceof BadMessageError); // decreasing
+  assert.throws(() => boardSlotDeltas('T').encode(0, [2 ** 32]), (e: unknown) => e instanceof BadMessageError); // a jump of 2^32
+  assert.throws(() => boardSlotDeltas('T').encode(2 ** 53 - 2, [2 ** 53 + 2]), (e: unknown) => e instanceof BadMessageError); // past 2^53
+  assert.throws(() => boardSlotDeltas('T').encode(0.5, [1.5]), (e: unknown) => e instanceof BadMessageError); // not integers
 });
 
 test('slot deltas: split into runs without decoding, each run a valid list from the slot before it', () => {
@@ -157,14 +157,14 @@ test('slot deltas: split into runs without decoding, each run a valid list from 
       const slots: number[] = [];
       let s = base;
       for (const d of deltas) slots.push((s += d));
-      const enc = encodeSlotDeltas(slots, base, 'T');
+      const enc = boardSlotDeltas('T').encode(base, slots);
       const runs = splitSlotDeltas(base, enc, slots.length, per, 'T');
       assert.is(runs.length, Math.ceil(slots.length / per));
       let k = 0;
       for (const r of runs) {
         assert.ok(r.n <= per && r.n > 0);
         assert.is(r.s, k === 0 ? base : slots[k - 1]);
-        assert.equal(Array.from(decodeSlotDeltas(r.s, enc.subarray(r.from, r.to), r.n, 'T')), slots.slice(k, k + r.n));
+        assert.equal(Array.from(boardSlotDeltas('T').decode(r.s, enc.subarray(r.from, r.to), r.n)), slots.slice(k, k + r.n));
         k += r.n;
       }
       assert.is(k, slots.length);
@@ -194,7 +194,7 @@ test('a decoded DETECTIONS batch keeps its wire deltas, decodes slots on demand,
       const got = decodeDetections(payload);
       payload.fill(0xee); // the frame buffer is reused: the batch must hold its own copies
       assert.ok(got.hasDeltas && !sent.hasDeltas);
-      assert.equal(Array.from(got.deltas), Array.from(encodeSlotDeltas(slots, start, 'T')));
+      assert.equal(Array.from(got.deltas), Array.from(boardSlotDeltas('T').encode(start, slots)));
       assert.equal(Array.from(sent.deltas), Array.from(got.deltas));
       assert.equal(Array.from(got.masks), Array.from(masks));
       assert.equal(Array.from(got.slots), slots);

@@ -6,6 +6,8 @@
  */
 import { BadMessageError } from '../errors.js';
 import { decodeCbor, encodeCbor, type CborValue } from './cbor.js';
+import { BOARD_SLOT_DELTAS, SlotDeltaCodec, maxEncodedBytes, type SlotDeltaFail, type SlotDeltaRun } from './slot-deltas.js';
+export type { SlotDeltaRun } from './slot-deltas.js';
 
 export const MessageType = {
   HELLO: 0x01,
@@ -345,7 +347,7 @@ export const MAX_QUERY_SLOTS = 12000;
 export function encodeQuerySettings(m: QuerySettings): Uint8Array {
   const n = m.slots.length;
   const s = n > 0 ? m.slots[0]! : 0;
-  return encodeQuerySettingsDeltas(s, n, encodeSlotDeltasScratch(m.slots, s, 'QUERY_SETTINGS'));
+  return encodeQuerySettingsDeltas(s, n, boardDeltasScratch(s, m.slots, 'QUERY_SETTINGS'));
 }
 /** QUERY_SETTINGS of n slots given as encoded deltas d from s (slot[k] = s + d[0] + ... + d[k]). */
 export function encodeQuerySettingsDeltas(s: number, n: number, d: Uint8Array): Uint8Array {
@@ -356,7 +358,7 @@ export function decodeQuerySettings(p: Uint8Array): QuerySettings {
   const o = payloadMap(M, p);
   const n = uint(M, o, 'n');
   if (n > MAX_QUERY_SLOTS) throw new BadMessageError(M, 'n', `${n} slots exceed ${MAX_QUERY_SLOTS}`);
-  return { slots: decodeSlotDeltas(uint(M, o, 's'), bytes(M, o, 'd'), n, M) };
+  return { slots: boardSlotDeltas(M).decode(uint(M, o, 's'), bytes(M, o, 'd'), n) };
 }
 
 export function encodeAck(m: Ack): Uint8Array {
@@ -443,145 +445,49 @@ export function decodeError(p: Uint8Array): ErrorMessage {
 // ---- slot lists ----------------------------------------------------------------------------
 
 /**
- * Slot lists travel as a base `s` and deltas `d`: slot[i] = s + d[0] + ... + d[i], each delta an
- * unsigned LEB128 varint (7 bits per byte, low group first, high bit = more bytes follow) below
- * 2^32, so at most 5 bytes. Detections at 1 GHz are a few tens of slots apart: one byte each.
+ * Slot lists travel as a base `s` and deltas `d` (slot-deltas.ts, the one codec): slot[i] = s +
+ * d[0] + ... + d[i], each delta an unsigned LEB128 varint below 2^32, so at most 5 bytes, minimally
+ * encoded. Detections at 1 GHz are a few tens of slots apart: one byte each.
  */
-export const MAX_SLOT_DELTA = 0xffffffff;
+export const MAX_SLOT_DELTA = BOARD_SLOT_DELTAS.maxDelta;
 
-export function encodeSlotDeltas(slots: ArrayLike<number>, base: number, message: string): Uint8Array {
-  const out = new Uint8Array(slots.length * 5);
-  return out.subarray(0, encodeSlotDeltasInto(slots, base, message, out));
+/** The board protocol's wording of a slot-list fault, as BadMessageError on `message`. */
+function boardFault(message: string): SlotDeltaFail {
+  return (f) => {
+    switch (f.kind) {
+      case 'order': return new BadMessageError(message, 'd', `slot ${f.slot} after ${f.prev}: slots must not decrease, nor jump by 2^32 or more`);
+      case 'missing': return new BadMessageError(message, 'd', `${f.n} deltas expected, ${f.index} found`);
+      case 'truncated':
+      case 'too-long': return new BadMessageError(message, 'd', `delta ${f.index} is truncated or longer than 5 bytes`);
+      case 'not-minimal': return new BadMessageError(message, 'd', `delta ${f.index} is not minimally encoded`);
+      case 'too-big': return new BadMessageError(message, 'd', `delta ${f.index} = ${f.value} is 2^32 or more`);
+      case 'trailing': return new BadMessageError(message, 'd', `${f.bytes} bytes after the ${f.n} deltas`);
+      case 'unsafe': return new BadMessageError(message, 'd', `slots reach ${f.slot}, beyond 2^53`);
+    }
+  };
+}
+
+const boardCodecs = new Map<string, SlotDeltaCodec>();
+
+/** The slot-delta codec of the board protocol, its errors naming `message` (one per message name, kept). */
+export function boardSlotDeltas(message: string): SlotDeltaCodec {
+  let c = boardCodecs.get(message);
+  if (!c) boardCodecs.set(message, (c = new SlotDeltaCodec(BOARD_SLOT_DELTAS, boardFault(message))));
+  return c;
 }
 
 /** Scratch for deltas that go straight into a CBOR encoder (which copies them): one buffer, reused. */
 let deltaScratch = new Uint8Array(0);
-/** encodeSlotDeltas into a shared buffer: the view is valid until the next call. */
-export function encodeSlotDeltasScratch(slots: ArrayLike<number>, base: number, message: string): Uint8Array {
-  if (deltaScratch.length < slots.length * 5) deltaScratch = new Uint8Array(Math.max(slots.length * 5, 4096));
-  return deltaScratch.subarray(0, encodeSlotDeltasInto(slots, base, message, deltaScratch));
+
+/** The board deltas of `slots` from `base` in a shared buffer: the view is valid until the next call. */
+export function boardDeltasScratch(base: number, slots: ArrayLike<number>, message: string): Uint8Array {
+  const need = maxEncodedBytes(slots.length, BOARD_SLOT_DELTAS);
+  if (deltaScratch.length < need) deltaScratch = new Uint8Array(Math.max(need, 4096));
+  return deltaScratch.subarray(0, boardSlotDeltas(message).encodeInto(base, slots, slots.length, deltaScratch));
 }
 
-/** Writes the deltas into out (room for 5 bytes per slot); returns the bytes written. */
-function encodeSlotDeltasInto(slots: ArrayLike<number>, base: number, message: string, out: Uint8Array): number {
-  let o = 0;
-  let prev = base;
-  // From a safe-integer base, a delta that is a u32 integer keeps every slot an integer; only
-  // the 2^53 ceiling is left to check.
-  const fast = Number.isSafeInteger(base);
-  for (let i = 0; i < slots.length; i++) {
-    const s = slots[i]!;
-    let d = s - prev;
-    if (!(fast && d >>> 0 === d && s <= Number.MAX_SAFE_INTEGER) && !(d >= 0 && d <= MAX_SLOT_DELTA && Number.isSafeInteger(s))) {
-      throw new BadMessageError(message, 'd', `slot ${s} after ${prev}: slots must not decrease, nor jump by 2^32 or more`);
-    }
-    if (d < 0x80) out[o++] = d;
-    else {
-      while (d >= 0x80) {
-        out[o++] = (d & 0x7f) | 0x80;
-        d = Math.floor(d / 128);
-      }
-      out[o++] = d;
-    }
-    prev = s;
-  }
-  return o;
-}
-
-/** Where readDelta stands in its byte string. */
-let deltaAt = 0;
-
-/** Reads the varint delta i at deltaAt and advances past it; throws on a malformed one. */
-function readDelta(d: Uint8Array, i: number, n: number, message: string): number {
-  const len = d.length;
-  if (deltaAt >= len) throw new BadMessageError(message, 'd', `${n} deltas expected, ${i} found`);
-  let b = d[deltaAt++]!;
-  if (b < 0x80) return b;
-  let v = b & 0x7f;
-  let mul = 128;
-  for (let k = 1; ; k++) {
-    if (deltaAt >= len || k > 4) throw new BadMessageError(message, 'd', `delta ${i} is truncated or longer than 5 bytes`);
-    b = d[deltaAt++]!;
-    v += (b & 0x7f) * mul;
-    if (b < 0x80) {
-      if (b === 0) throw new BadMessageError(message, 'd', `delta ${i} is not minimally encoded`);
-      break;
-    }
-    mul *= 128;
-  }
-  if (v > MAX_SLOT_DELTA) throw new BadMessageError(message, 'd', `delta ${i} = ${v} is 2^32 or more`);
-  return v;
-}
-
-/**
- * Decodes n varint deltas from d onto base. Throws BadMessageError if d does not hold exactly n
- * deltas, or a delta is not a minimal varint below 2^32.
- */
-export function decodeSlotDeltas(base: number, d: Uint8Array, n: number, message: string): Float64Array {
-  const out = new Float64Array(n);
-  walkSlotDeltas(base, d, n, message, out);
-  return out;
-}
-
-/** Checks what decodeSlotDeltas checks (same errors) without writing the slots; returns the last slot (base if n = 0). */
-export function checkSlotDeltas(base: number, d: Uint8Array, n: number, message: string): number {
-  return walkSlotDeltas(base, d, n, message, undefined);
-}
-
-/** The slots of n deltas from base, into `out` when given; returns the last. */
-function walkSlotDeltas(base: number, d: Uint8Array, n: number, message: string, out: Float64Array | undefined): number {
-  let s = base;
-  deltaAt = 0;
-  for (let i = 0; i < n; i++) {
-    s += nextDelta(d, i, n, message);
-    if (out) out[i] = s;
-  }
-  if (deltaAt !== d.length) throw new BadMessageError(message, 'd', `${d.length - deltaAt} bytes after the ${n} deltas`);
-  return s;
-}
-
-/** The delta at deltaAt, advancing it: one-byte deltas (most, at 1 GHz) inline, longer ones and errors through readDelta. */
-function nextDelta(d: Uint8Array, i: number, n: number, message: string): number {
-  const b = deltaAt < d.length ? d[deltaAt]! : 0x80;
-  if (b < 0x80) {
-    deltaAt++;
-    return b;
-  }
-  return readDelta(d, i, n, message);
-}
-
-/** A run of consecutive deltas: bytes [from, to) of the list, `n` slots counted from `s`. */
-export interface SlotDeltaRun {
-  readonly s: number;
-  readonly n: number;
-  readonly from: number;
-  readonly to: number;
-}
-
-/**
- * Cuts a list of n deltas from base into runs of at most `per` slots without decoding it into
- * slots: each run, counted from the slot before it, is a valid list of its own. Checks what
- * decodeSlotDeltas checks (same errors), and that every slot is a safe integer.
- */
+/** Cuts a list into runs of at most `per` slots (SlotDeltaCodec.split), checking its base first. */
 export function splitSlotDeltas(base: number, d: Uint8Array, n: number, per: number, message: string): SlotDeltaRun[] {
   if (!Number.isSafeInteger(base) || base < 0) throw new BadMessageError(message, 's', `${base} is not a slot number`);
-  const runs: SlotDeltaRun[] = [];
-  let s = base;
-  let runS = base;
-  let runFrom = 0;
-  let runStart = 0;
-  deltaAt = 0;
-  for (let i = 0; i < n; i++) {
-    if (i - runStart === per) {
-      runs.push({ s: runS, n: per, from: runFrom, to: deltaAt });
-      runS = s;
-      runFrom = deltaAt;
-      runStart = i;
-    }
-    s += nextDelta(d, i, n, message);
-  }
-  if (deltaAt !== d.length) throw new BadMessageError(message, 'd', `${d.length - deltaAt} bytes after the ${n} deltas`);
-  if (s > Number.MAX_SAFE_INTEGER) throw new BadMessageError(message, 'd', `slots reach ${s}, beyond 2^53`);
-  if (n > 0) runs.push({ s: runS, n: n - runStart, from: runFrom, to: deltaAt });
-  return runs;
+  return boardSlotDeltas(message).split(base, d, n, per);
 }

@@ -23,7 +23,7 @@ import { FrameDecoder, encodeFrame } from '../../firmware-bridge/protocol/frame.
 import { decodeDetections, encodeDetections, DetectionBatch } from '../../firmware-bridge/protocol/detections.js';
 import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE, type SourceSettings } from '../../firmware-bridge/emulator/channel-model.js';
 import { DetectionKernel } from '../../firmware-bridge/emulator/detection-kernel.js';
-import { encodeSlotDeltas, MAX_QUERY_SLOTS, MessageType } from '../../firmware-bridge/protocol/messages.js';
+import { boardSlotDeltas, MAX_QUERY_SLOTS, MessageType } from '../../firmware-bridge/protocol/messages.js';
 import { processCpuSeconds } from '../../host/bench/cpu-time.js';
 
 interface Measure {
@@ -112,7 +112,7 @@ async function measureQueries(link: EmulatedLink, tx: BoardDriver, firstSlot: nu
     const from = k * per;
     const to = Math.min(blockSlots, from + per);
     const rel = Float64Array.from({ length: to - from }, (_, i) => pattern(from + i));
-    return { from, n: to - from, deltas: encodeSlotDeltas(rel, pattern(from) - 1, 'bench') };
+    return { from, n: to - from, deltas: boardSlotDeltas('bench').encode(pattern(from) - 1, rel) };
   });
   // The tx emits from firstSlot on its wall clock: wait until a whole block lies in the past.
   const clockHz = 1e9;

@@ -4,7 +4,7 @@ import { timeRuns, mbps, median, round } from '../../bench/benchmark.js';
 import { SlotDeltaCoder } from './deltas.js';
 import { MAX_QUERY_SLOTS } from '../../../firmware-bridge/protocol/messages.js';
 import { seededRandom } from '../reconciliation/design.js';
-import { decodeSlotDeltas, encodeSegmentDeltas, encodeSlotDeltas, packBits, partitionSlotDeltas, slotSegments, type SegmentBatch, type SlotSegments } from '../session/packing.js';
+import { decodeAnnouncedSlots, encodeSegmentDeltas, encodeSlotDeltas, packBits, partitionSlotDeltas, slotSegments, type SegmentBatch, type SlotSegments } from '../session/packing.js';
 import { squashClicks } from '../session/sifting.js';
 
 /**
@@ -80,7 +80,7 @@ export const suite: BenchSuite = {
     const parts = Math.ceil(events / MAX_QUERY_SLOTS);
     ctx.progress(`Alice's check + partition of ${d.length} delta bytes, ${coder.target}`);
     const ta = timeRuns(() => coder.partition(d, b.start, e, events, parts), runs);
-    const tra = timeRuns(() => partitionSlotDeltas(d, b.start, decodeSlotDeltas(d, b.start, e, events), parts), refRuns);
+    const tra = timeRuns(() => partitionSlotDeltas(b.start, d, decodeAnnouncedSlots(b.start, d, events, e), parts), refRuns);
     yield {
       suite: 'deltas',
       mode: 'slots',

@@ -5,7 +5,7 @@ import { SlotDeltaCoder, type Announcement } from './deltas.js';
 import { KernelArgumentError } from './errors.js';
 import { seededRandom } from '../reconciliation/design.js';
 import { SessionMessageError } from '../session/messages.js';
-import { decodeSlotDeltas, encodeSegmentDeltas, encodeSlotDeltas, packBits, partitionSlotDeltas, type SlotDeltaPart, slotSegments, type SegmentBatch, type SlotSegments } from '../session/packing.js';
+import { decodeAnnouncedSlots, encodeSegmentDeltas, encodeSlotDeltas, packBits, partitionSlotDeltas, type SlotDeltaRun, slotSegments, type SegmentBatch, type SlotSegments } from '../session/packing.js';
 import { squashClicks } from '../session/sifting.js';
 
 const targets = ['release', 'release-simd', 'debug'] as const;
@@ -143,7 +143,7 @@ for (const target of targets) {
         assert.equal(got, want);
         assert.equal(r2.asked, r1.asked, 'random bytes asked for');
         // The segments' slots, re-encoded from the start, are the block's slots.
-        assert.equal(Array.from(decodeSlotDeltas(Uint8Array.from((want as { d: number[] }).d), b.start, 2 ** 53, b.slots.length)), b.slots);
+        assert.equal(Array.from(decodeAnnouncedSlots(b.start, Uint8Array.from((want as { d: number[] }).d), b.slots.length, 2 ** 53)), b.slots);
       }),
       { numRuns: 300, seed: 17 },
     );
@@ -221,10 +221,10 @@ for (const target of targets) {
     }
   });
 
-  const twinParts = (d: Uint8Array, s: number, e: number, n: number, parts: number) => partitionSlotDeltas(d, s, decodeSlotDeltas(d, s, e, n), parts);
-  const sameParts = (got: Outcome<SlotDeltaPart[]>, want: Outcome<SlotDeltaPart[]>) => assert.equal(got, want);
+  const twinParts = (d: Uint8Array, s: number, e: number, n: number, parts: number) => partitionSlotDeltas(s, d, decodeAnnouncedSlots(s, d, n, e), parts);
+  const sameParts = (got: Outcome<SlotDeltaRun[]>, want: Outcome<SlotDeltaRun[]>) => assert.equal(got, want);
 
-  test(`deltas (${target}): Alice's check and cut equal decodeSlotDeltas + partitionSlotDeltas`, () => {
+  test(`deltas (${target}): Alice's check and cut equal decodeAnnouncedSlots + partitionSlotDeltas`, () => {
     fc.assert(
       fc.property(fc.integer(), fc.integer({ min: 0, max: 40 }), fc.boolean(), fc.integer({ min: 0, max: 9 }), (seed, batches, high, parts) => {
         const b = block(seed, batches, high, 50);

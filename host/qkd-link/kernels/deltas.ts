@@ -10,6 +10,7 @@
  * the errors: the same bytes for the same input and random bytes, the same error class and
  * message for malformed segments or deltas.
  */
+import type { SlotDeltaRun } from '../../../firmware-bridge/protocol/slot-deltas.js';
 import { KernelArgumentError, KernelTrapError, SessionMessageError } from './errors.js';
 import { loadKernel, guard, ensureMemory, MemoryViews, type KernelInstance, type LoadOptions } from './loader.js';
 
@@ -30,16 +31,6 @@ export interface SlotSegments {
   readonly rawBytes: Int32Array;
   readonly raw: Uint8Array;
   readonly decoded: Float64Array;
-}
-
-/** Part of a list of slot deltas that is a valid list of its own, counted from the slot before it. */
-export interface SlotDeltaPart {
-  /** The slot before the part's first (the list's base for the first part). */
-  readonly s: number;
-  readonly n: number;
-  /** Byte range of its deltas in the list. */
-  readonly from: number;
-  readonly to: number;
 }
 
 interface DeltaExports {
@@ -219,7 +210,7 @@ export class SlotDeltaCoder {
    * `parts` parts (partitionSlotDeltas), in one pass that stores only the parts' boundaries.
    * n must be a non-negative integer (the twin would allocate n slots first).
    */
-  partition(d: Uint8Array, s: number, e: number, n: number, parts: number): SlotDeltaPart[] {
+  partition(d: Uint8Array, s: number, e: number, n: number, parts: number): SlotDeltaRun[] {
     check('d', d, Uint8Array);
     if (typeof s !== 'number') throw new KernelArgumentError('s', s, 'a number (slot)');
     if (typeof e !== 'number') throw new KernelArgumentError('e', e, 'a number (slot)');
@@ -254,7 +245,7 @@ export class SlotDeltaCoder {
           throw new KernelTrapError('sift', `checkSlotDeltas returned status ${status}`);
       }
     }
-    const out: SlotDeltaPart[] = [];
+    const out: SlotDeltaRun[] = [];
     const lb = (at + pLasts) / 8;
     const eb = (at + pEnds) / 4;
     for (let j = 0; j < nParts; j++) {

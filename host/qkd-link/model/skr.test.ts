@@ -6,7 +6,7 @@ import { finiteKeyLength } from '../estimation/finite-key.js';
 import { binaryEntropy } from '../estimation/statistics.js';
 import { squashClicks } from '../session/sifting.js';
 import { expectedStatistics, type LinkPhysics } from './physics.js';
-import { linkBlock, plobBitsPerUse, predictBlock, predictSkr, type BlockSize } from './skr.js';
+import { blockTagBits, linkBlock, plobBitsPerUse, predictBlock, predictSkr, type BlockSize } from './skr.js';
 import { linkOverheadBits, physicsFromProtocol } from './link-physics.js';
 import { ModelArgumentError } from './errors.js';
 import { blockSpread } from './spread.js';
@@ -163,6 +163,14 @@ test("the link's overhead: a 128-bit tag per frame and the three error counts, a
   const plain = predictSkr(LINK, 30, BLOCK, OPTS).block.secretBits;
   const taxed = predictSkr(LINK, 30, BLOCK, { ...OPTS, overheadBits: 5000 }).block.secretBits;
   assert.ok(Math.abs(plain - taxed - 5000) <= 1, `${plain} - ${taxed}`);
+});
+
+test('the block\'s verification tag is subtracted as the link discloses it: 64 bits per hash key, not log2(2/ε_cor)', () => {
+  const p = predictSkr(LINK, 30, { unit: 'sifted-bits', n: 2 ** 21 }, OPTS).block;
+  assert.is(p.finiteKey.terms.correctness, 128, 'two keys for 1e-15 over 2^21 bits');
+  assert.is(blockTagBits(1e-15, 2 ** 21), 128);
+  assert.is(blockTagBits(1e-15, 1_000_000), 64, 'one key below about 1.18 Mbit');
+  assert.is(predictSkr(LINK, 30, BLOCK, OPTS).block.finiteKey.terms.correctness, 64);
 });
 
 test('bad options are refused with ModelArgumentError', () => {

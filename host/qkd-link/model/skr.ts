@@ -5,6 +5,7 @@
  */
 import { finiteKeyLength, photonNumberProbability, type DecoySource, type FiniteKeyResult, type PerClass } from '../estimation/finite-key.js';
 import { binaryEntropy } from '../estimation/statistics.js';
+import { verificationKeyCount } from '../kernels/verify.js';
 import { ModelArgumentError, checkFinite } from './errors.js';
 import { CLASSES, channelTransmittance, checkDistance, checkPhysics, expectedStatistics, type ExpectedStatistics, type LinkPhysics } from './physics.js';
 
@@ -105,8 +106,17 @@ function sum(v: PerClass): number {
 }
 
 /**
+ * The block's error-verification tag as the link discloses it: 64 bits per hash key, as many keys
+ * as ε_cor needs for the block's corrected bits (kernels/verify.ts). The link subtracts these bits
+ * whole, not the log2(2/ε_cor) of Lim et al.; so does the model.
+ */
+export function blockTagBits(epsCor: number, correctedBits: number): number {
+  return 64 * verificationKeyCount(epsCor, Math.max(1, correctedBits));
+}
+
+/**
  * The finite-key secret length of one block whose counts are the expected ones: ℓ of Lim et al.
- * Eq. (1) with λ_EC = f n_Z h(E_Z) + overhead.
+ * Eq. (1) with λ_EC = f n_Z h(E_Z) + overhead and the verification tag's bits (blockTagBits).
  */
 export function predictBlock(p: LinkPhysics, stats: ExpectedStatistics, block: BlockSize, o: SkrOptions): BlockPrediction {
   checkBlock(block);
@@ -128,6 +138,7 @@ export function predictBlock(p: LinkPhysics, stats: ExpectedStatistics, block: B
     epsSec: o.epsSec ?? DEFAULT_EPS_SEC,
     epsCor: o.epsCor ?? DEFAULT_EPS_COR,
     leakEC: leakBits,
+    verificationTagBits: blockTagBits(o.epsCor ?? DEFAULT_EPS_COR, siftedBits),
   });
   return { pulses, seconds: pulses / p.source.clockHz, nZ, nX, eX, siftedBits, leakBits, secretBits: finiteKey.length, finiteKey };
 }

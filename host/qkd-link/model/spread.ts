@@ -9,7 +9,7 @@ import { binaryEntropy } from '../estimation/statistics.js';
 import { seededRandom } from '../reconciliation/design.js';
 import { ModelArgumentError } from './errors.js';
 import { CLASSES, type ExpectedStatistics, type LinkPhysics } from './physics.js';
-import { DEFAULT_EPS_COR, DEFAULT_EPS_SEC, decoySource, predictBlock, type BlockSize, type SkrOptions } from './skr.js';
+import { DEFAULT_EPS_COR, DEFAULT_EPS_SEC, blockTagBits, decoySource, predictBlock, type BlockSize, type SkrOptions } from './skr.js';
 
 export interface BlockSpread {
   /** ℓ of the expected block (predictBlock). */
@@ -63,7 +63,7 @@ export function blockSpread(p: LinkPhysics, stats: ExpectedStatistics, block: Bl
     const errZ = poisson(n * qZ, u);
     const leak = o.f * n * binaryEntropy(n > 0 ? Math.min(0.5, errZ / n) : 0) + (o.overheadBits ?? 0);
     for (const c of CLASSES) if (eXraw[c] > nX[c]) throw new ModelArgumentError('statistics', eXraw[c], `errors <= detections in class ${c}`);
-    const fk = finiteKeyLength({ source, key: { detections: nZ }, test: { detections: nX, errors: eXraw }, epsSec: o.epsSec ?? DEFAULT_EPS_SEC, epsCor: o.epsCor ?? DEFAULT_EPS_COR, leakEC: leak });
+    const fk = finiteKeyLength({ source, key: { detections: nZ }, test: { detections: nX, errors: eXraw }, epsSec: o.epsSec ?? DEFAULT_EPS_SEC, epsCor: o.epsCor ?? DEFAULT_EPS_COR, leakEC: leak, verificationTagBits: blockTagBits(o.epsCor ?? DEFAULT_EPS_COR, n) });
     lengths.push(fk.length);
   }
   const mean = lengths.reduce((a, x) => a + x, 0) / samples;

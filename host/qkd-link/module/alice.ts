@@ -4,6 +4,7 @@
  * verifies, draws the privacy-amplification seed, and leads the commit (README.md has the message
  * sequence). She holds the reference key: Bob corrects towards it.
  */
+import { DisclosureLedger } from '../reconciliation/disclosure.js';
 import { AliceEndpoint } from '../reconciliation/reconcile.js';
 import { DEFAULT_EPS_COR } from '../reconciliation/verify.js';
 import type { MessageOf, SessionMessage } from '../session/messages.js';
@@ -13,7 +14,7 @@ import type { TransmitterPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
 import type { PendingBlock } from './link-state.js';
-import { efficiency, expectedLeak, floatSource, frameKey, keptLeak, planningQber, qberOf, secretLength, splitFinalKey, unitsFor, verificationKeys } from './postprocess.js';
+import { blockLeakTotal, efficiency, expectedLeak, floatSource, frameKey, keptLeak, planningQber, qberOf, secretLength, splitFinalKey, unitsFor, verificationKeys } from './postprocess.js';
 
 /** Settings queries in flight to the transmitter board for one block. */
 const SETTINGS_STREAMS = 4;
@@ -165,10 +166,8 @@ export class AliceEnd extends LinkEnd {
     }
     const tagBytes = tags[0]!.length;
     await this.send({ t: 'ec.syndromes', b: ctx.block, qec, code: ldpc.id, punctured: fr.plan.punctured, frames: fr.frames, keyBits: fr.keyBits, syn: packBits(syn), tagBytes, tags: Buffer.concat(tags) });
-    const rank = new Int32Array(ldpc.n).fill(-1);
-    ldpc.punctureOrder.forEach((v, i) => (rank[v] = i));
-    const revP = new Array<number>(fr.frames).fill(0);
-    const revK = new Array<number>(fr.frames).fill(0);
+    // What the reconciliation discloses, both directions, counted as Bob counts it (disclosure.ts).
+    const disclosed = new DisclosureLedger(fr.plan, fr.frames);
     let done: MessageOf<'ec.done'>;
     let asks = 0;
     for (;;) {
@@ -181,25 +180,24 @@ export class AliceEnd extends LinkEnd {
       const pos = decodeU32s(m.pos, 'ec.ask pos');
       let values: Uint8Array;
       try {
+        disclosed.reveal(m.f, pos);
         values = this.endpoint.reveal(frameId(ctx.block, m.f), pos);
       } catch (e) {
         throw new LinkError('ERR_LINK_PROTOCOL', `ec.ask: ${(e as Error).message}`, { cause: e });
       }
       asks++;
-      for (const v of pos) {
-        if (rank[v]! >= 0 && rank[v]! < fr.plan.punctured) revP[m.f]!++;
-        else revK[m.f]!++;
-      }
       await this.send({ t: 'ec.reveal', b: ctx.block, f: m.f, bits: packBits(values) });
     }
     const ok = unpackBits(done.ok, fr.frames, 'ec.done ok');
-    // Per frame: syndrome bits not cancelled by unrevealed punctured bits, revealed key bits, and the tag once.
-    const ecLeak = revP.map((rp, f) => ldpc.m - (fr.plan.punctured - rp) + revK[f]!);
-    const frameLeak = ecLeak.map((x) => x + 8 * tagBytes);
-    const total = frameLeak.reduce((a, b) => a + b, 0);
+    // Per frame: syndrome bits not cancelled by unrevealed punctured bits, revealed key bits, the
+    // tag once (Alice's messages), and Bob's requests and success flag (his, counted apart).
+    const aliceLeak = Array.from({ length: fr.frames }, (_, f) => disclosed.aliceBits(f) + 8 * tagBytes);
+    const bobLeak = Array.from({ length: fr.frames }, (_, f) => disclosed.bobBits(f));
+    const ecLeak = aliceLeak.map((x, f) => x - 8 * tagBytes + bobLeak[f]!);
+    const total = blockLeakTotal(aliceLeak, bobLeak, disclosed.endBits);
     if (total !== done.leak) throw new LinkError('ERR_LINK_PROTOCOL', `leak accounting differs: ${total} bits counted here, ${done.leak} by the peer`);
     const errZ = perClassFrom(done.errZ, 'ec.done errZ');
-    const acc = keptLeak(fr, frameLeak, ok, sifted.nZ);
+    const acc = keptLeak(fr, aliceLeak, bobLeak, disclosed.endBits, ok, sifted.nZ);
     const decoded = ok.reduce((a, b) => a + b, 0);
     const failed = fr.frames - decoded;
     if (acc.kept === 0) throw new LinkError('ERR_LINK_RECONCILIATION', `none of the ${fr.frames} frames decoded`);

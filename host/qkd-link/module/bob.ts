@@ -11,8 +11,9 @@ import { perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
 import type { DetectionBatchItem, DetectionItem, ReceiverPort } from './boards.js';
 import { LinkError } from './errors.js';
 import { LinkEnd, TRACE_LEVEL, type BlockContext, type LinkEndDeps } from './link-end.js';
-import { efficiency, frameKey, keptLeak, qberOf, secretLength, splitFinalKey, verificationKeys, type Framing } from './postprocess.js';
+import { blockLeakTotal, efficiency, frameKey, keptLeak, qberOf, secretLength, splitFinalKey, verificationKeys, type Framing } from './postprocess.js';
 import { tagsEqual } from '../channel/mac.js';
+import { DisclosureLedger } from '../reconciliation/disclosure.js';
 
 /** Buffers a draft can reuse: the masks and raw deltas of an earlier block. */
 interface Spare {
@@ -320,12 +321,16 @@ export class BobEnd extends LinkEnd {
     const corrected = rec.corrected;
     if (TRACE_LEVEL === '2') process.stderr.write(`[bob] ok ${Array.from(ok).join('')} rounds ${rec.reports.map((x) => x.rounds).join(',')} keyBits ${fr.keyBits} k ${fr.k}\n`);
     // Every frame's tag was sent with its syndrome: it is disclosed whether or not the frame decoded.
-    const frameLeak = rec.reports.map((x) => x.ecLeak + 8 * sm.tagBytes);
-    const acc = keptLeak(fr, frameLeak, ok, sifted.nZ);
+    // Alice's part of a frame's leak (syndrome, reveals, tag) and Bob's (requests, flag) apart:
+    // only Alice's is covered by dropping a failed frame.
+    const aliceLeak = rec.reports.map((x) => x.ecLeak - x.bobBits + 8 * sm.tagBytes);
+    const bobLeak = rec.reports.map((x) => x.bobBits);
+    const endBits = new DisclosureLedger(fr.plan, fr.frames).endBits;
+    const acc = keptLeak(fr, aliceLeak, bobLeak, endBits, ok, sifted.nZ);
     // The decoded frames' real bits, packed, and the errors corrected per class (signal, decoy, vacuum).
     const pk = await deps.pool.run({ kind: 'pack', qec: sm.qec, keyBits: fr.keyBits, bits: corrected, ok, kept: acc.kept, reference: padded, bounds: [sifted.nZ.signal, sifted.nZ.signal + sifted.nZ.decoy] }, [corrected.buffer as ArrayBuffer, padded.buffer as ArrayBuffer]);
     const errZ = perClassFrom(pk.errZ ?? [], 'errZ');
-    await this.send({ t: 'ec.done', b: ctx.block, ok: packBits(ok), leak: frameLeak.reduce((a, b) => a + b, 0), errZ: perClassArray(errZ) });
+    await this.send({ t: 'ec.done', b: ctx.block, ok: packBits(ok), leak: blockLeakTotal(aliceLeak, bobLeak, endBits), errZ: perClassArray(errZ) });
     if (acc.kept === 0) throw new LinkError('ERR_LINK_RECONCILIATION', `none of the ${fr.frames} frames decoded`);
     const qZ = totalOf(errZ) / acc.kept;
     r.qber = { X: qX, Z: { ...qberOf(errZ, sifted.nZ), all: qZ } };

@@ -1,7 +1,8 @@
 /**
  * Configuration of one end of a QKD link (`node --import tsx host/node/link-main.ts <file>` for a standalone end, or a node link's `source: {type: qkd, …}`; YAML or JSON). Both
  * ends carry the same protocol section; the session checks at every connection that they agree
- * (a digest in sync.state). Every value is checked here, and a bad one names its key.
+ * (a digest in sync.state). Every value is checked here (a JSON schema, then the relations between
+ * fields), and a bad one names its key.
  *
  *   linkId: A~B                 # the same at both ends; unit IDs derive from it
  *   role: alice                 # alice = transmitter (listens), bob = receiver (connects)
@@ -17,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
+import { Ajv, type ErrorObject } from 'ajv';
 import { LinkConfigError } from './errors.js';
 
 import type { LinkRole } from '../channel/channel.js';
@@ -119,121 +121,186 @@ export const DEFAULT_AUTH: AuthConfig = { shareBits: 16_384, lowWaterFrames: 409
 
 type Raw = Record<string, unknown>;
 
-function obj(v: unknown, key: string): Raw {
-  if (v === undefined) return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new LinkConfigError(key, 'expected a map');
-  return v as Raw;
+const str256 = { type: 'string', minLength: 1, maxLength: 256 } as const;
+const num = (minimum: number, maximum: number) => ({ type: 'number', minimum, maximum }) as const;
+const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum }) as const;
+const triple = { type: 'array', items: { type: 'number', minimum: 0 }, minItems: 3, maxItems: 3 } as const;
+
+/**
+ * Shapes, types and ranges of a link end's configuration (ajv, as the node's configuration is
+ * checked); what relates fields to each other (μ ordering, probabilities summing to 1, node and
+ * peer) is checked after it. Keys it does not name are left alone, as the node passes its link
+ * source's options through.
+ */
+const LINK_SCHEMA = {
+  type: 'object',
+  required: ['linkId', 'role', 'node', 'peer', 'dataDir', 'board', 'psk'],
+  properties: {
+    linkId: str256,
+    role: { type: 'string', enum: ['alice', 'bob'] },
+    node: str256,
+    peer: str256,
+    dataDir: str256,
+    board: { type: 'object', required: ['port'], properties: { port: str256, serial: str256 } },
+    address: { type: 'object', properties: { host: str256, port: int(0, 65535) } },
+    psk: {
+      type: 'object',
+      properties: { hex: { type: 'string', pattern: '^([0-9a-fA-F]{2})+$' }, file: str256 },
+      anyOf: [{ required: ['hex'] }, { required: ['file'] }],
+    },
+    unitBits: { ...int(8, 1 << 16), multipleOf: 8 },
+    workers: int(1, 64),
+    passphraseEnv: str256,
+    protocol: {
+      type: 'object',
+      properties: {
+        clockHz: int(1e6, 1e10),
+        mu: triple,
+        pMu: triple,
+        pZ: num(0.01, 0.99),
+        rxPZ: num(0.01, 0.99),
+        deadNs: num(0, 1e6),
+        gateNs: num(0.01, 100),
+        biasV: num(0, 200),
+        batchSlots: int(1024, 2 ** 32),
+      },
+    },
+    block: {
+      type: 'object',
+      properties: { siftedBits: int(1 << 14, 1 << 24), maxInFlight: int(1, 16), timeoutMs: int(100, 600_000) },
+    },
+    security: {
+      type: 'object',
+      properties: {
+        epsSec: num(1e-30, 0.01),
+        epsCor: num(1e-30, 0.01),
+        qberMax: num(0.001, 0.2),
+        macKeys: int(1, 4),
+        framesPerKey: int(1, 4096),
+        vacuumBound: { type: 'string', enum: ['printed', 'clamped'] },
+      },
+    },
+    auth: { type: 'object', properties: { shareBits: int(0, 1 << 24), lowWaterFrames: int(0, 1 << 30) } },
+  },
+} as const;
+
+const validateLink = new Ajv({ allErrors: true, strict: true, strictRequired: false }).compile<Raw>(LINK_SCHEMA);
+
+/** The first schema error as a LinkConfigError naming its key (`protocol.mu`, `psk.hex`, `role`). */
+function schemaError(errors: readonly ErrorObject[]): LinkConfigError {
+  // The branches of an anyOf that all failed say less than the anyOf itself (which names the choice).
+  const e = errors.find((x) => !x.schemaPath.includes('/anyOf/')) ?? errors[0]!;
+  const path = e.instancePath.split('/').filter((x) => x.length > 0);
+  if (e.keyword === 'required') path.push(String((e.params as { missingProperty: string }).missingProperty));
+  const key = path.join('.').replace(/\.(\d+)$/, '') || '(top level)';
+  const what = e.keyword === 'anyOf' && key === 'psk' ? 'expected { hex: ... } or { file: ... }' : `${e.message ?? 'invalid'}${e.keyword === 'type' || e.keyword === 'enum' || e.keyword === 'minimum' || e.keyword === 'maximum' ? `, got ${JSON.stringify(valueAt(e.instancePath))}` : ''}`;
+  return new LinkConfigError(key, what);
 }
 
-function str(v: unknown, key: string, def?: string): string {
-  if (v === undefined && def !== undefined) return def;
-  if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw new LinkConfigError(key, `expected a non-empty string, got ${JSON.stringify(v)}`);
+/** Set while a configuration is validated, so that errors can quote the offending value. */
+let checking: unknown;
+
+function valueAt(pointer: string): unknown {
+  let v = checking;
+  for (const part of pointer.split('/').slice(1)) v = typeof v === 'object' && v !== null ? (v as Raw)[part] : undefined;
   return v;
 }
 
-function vacuumBoundOf(v: unknown): VacuumBound {
-  const b = str(v, 'security.vacuumBound', DEFAULT_SECURITY.vacuumBound);
-  if (b !== 'printed' && b !== 'clamped') throw new LinkConfigError('security.vacuumBound', `expected printed or clamped, got ${b}`);
-  return b;
-}
-
-function num(v: unknown, key: string, def: number, min: number, max: number, integer = false): number {
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    throw new LinkConfigError(key, `expected ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${JSON.stringify(v)}`);
+/** The key of the first NaN in a parsed configuration, if any. */
+function findNaN(v: unknown, key: string): string | undefined {
+  if (typeof v === 'number') return Number.isNaN(v) ? key : undefined;
+  if (typeof v !== 'object' || v === null) return undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const found = findNaN(x, Array.isArray(v) ? key : key ? `${key}.${k}` : k);
+    if (found !== undefined) return found;
   }
-  return v;
+  return undefined;
 }
 
-function triple(v: unknown, key: string, def: readonly [number, number, number]): [number, number, number] {
-  if (v === undefined) return [...def];
-  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)) {
-    throw new LinkConfigError(key, 'expected three non-negative numbers (signal, decoy, vacuum)');
-  }
-  return [v[0], v[1], v[2]];
-}
-
-function psk(v: unknown, base: string): Uint8Array {
-  const o = obj(v, 'psk');
+function psk(o: Raw, base: string): Uint8Array {
   let bytes: Uint8Array;
-  if (typeof o.hex === 'string') {
-    if (!/^([0-9a-fA-F]{2})+$/.test(o.hex)) throw new LinkConfigError('psk.hex', 'expected an even number of hex digits');
-    bytes = Uint8Array.from(Buffer.from(o.hex, 'hex'));
-  } else if (typeof o.file === 'string') {
+  if (typeof o.hex === 'string') bytes = Uint8Array.from(Buffer.from(o.hex, 'hex'));
+  else {
+    const file = o.file as string;
     try {
-      bytes = Uint8Array.from(readFileSync(resolve(base, o.file)));
+      bytes = Uint8Array.from(readFileSync(resolve(base, file)));
     } catch (e) {
-      throw new LinkConfigError('psk.file', `cannot read ${o.file}: ${(e as Error).message}`);
+      throw new LinkConfigError('psk.file', `cannot read ${file}: ${(e as Error).message}`);
     }
-  } else throw new LinkConfigError('psk', 'expected { hex: ... } or { file: ... }');
+  }
   if (bytes.length < 1024) throw new LinkConfigError('psk', `${bytes.length} bytes is too short to boot the link: at least 1024`);
   return bytes;
 }
 
 /** Checks a parsed configuration; relative paths resolve against `base`. */
 export function parseLinkConfig(raw: unknown, base = process.cwd(), cores = 1): LinkConfig {
-  const r = obj(raw, '(top level)');
-  const role = str(r.role, 'role');
-  if (role !== 'alice' && role !== 'bob') throw new LinkConfigError('role', `expected alice or bob, got ${role}`);
-  const p = obj(r.protocol, 'protocol');
-  const mu = triple(p.mu, 'protocol.mu', DEFAULT_PROTOCOL.mu);
-  const pMu = triple(p.pMu, 'protocol.pMu', DEFAULT_PROTOCOL.pMu);
+  checking = raw;
+  const valid = validateLink(raw);
+  checking = undefined;
+  if (!valid) throw schemaError(validateLink.errors ?? []);
+  const r = raw as unknown as Raw;
+  // The schema's ranges let NaN through (every comparison with it is false); YAML can spell it.
+  const nan = findNaN(r, '');
+  if (nan !== undefined) throw new LinkConfigError(nan, 'expected a number, got NaN');
+  const sub = (k: string): Raw => (r[k] ?? {}) as Raw;
+  const p = sub('protocol');
+  const pick = <T>(o: Raw, k: string, def: T): T => (o[k] === undefined ? def : (o[k] as T));
+  const mu = [...pick<readonly number[]>(p, 'mu', DEFAULT_PROTOCOL.mu)] as [number, number, number];
+  const pMu = [...pick<readonly number[]>(p, 'pMu', DEFAULT_PROTOCOL.pMu)] as [number, number, number];
   if (!(mu[1] > mu[2] && mu[0] > mu[1] + mu[2])) throw new LinkConfigError('protocol.mu', `need μ1 > μ2 + μ3 and μ2 > μ3, got ${mu.join(', ')}`);
   if (Math.abs(pMu[0] + pMu[1] + pMu[2] - 1) > 1e-9 || pMu.some((x) => x <= 0)) throw new LinkConfigError('protocol.pMu', 'expected three positive probabilities summing to 1');
   const protocol: ProtocolConfig = {
-    clockHz: num(p.clockHz, 'protocol.clockHz', DEFAULT_PROTOCOL.clockHz, 1e6, 1e10, true),
+    clockHz: pick(p, 'clockHz', DEFAULT_PROTOCOL.clockHz),
     mu,
     pMu,
-    pZ: num(p.pZ, 'protocol.pZ', DEFAULT_PROTOCOL.pZ, 0.01, 0.99),
-    rxPZ: num(p.rxPZ, 'protocol.rxPZ', DEFAULT_PROTOCOL.rxPZ, 0.01, 0.99),
-    deadNs: num(p.deadNs, 'protocol.deadNs', DEFAULT_PROTOCOL.deadNs, 0, 1e6),
-    gateNs: num(p.gateNs, 'protocol.gateNs', DEFAULT_PROTOCOL.gateNs, 0.01, 100),
-    biasV: num(p.biasV, 'protocol.biasV', DEFAULT_PROTOCOL.biasV, 0, 200),
-    batchSlots: num(p.batchSlots, 'protocol.batchSlots', DEFAULT_PROTOCOL.batchSlots, 1024, 2 ** 32, true),
+    pZ: pick(p, 'pZ', DEFAULT_PROTOCOL.pZ),
+    rxPZ: pick(p, 'rxPZ', DEFAULT_PROTOCOL.rxPZ),
+    deadNs: pick(p, 'deadNs', DEFAULT_PROTOCOL.deadNs),
+    gateNs: pick(p, 'gateNs', DEFAULT_PROTOCOL.gateNs),
+    biasV: pick(p, 'biasV', DEFAULT_PROTOCOL.biasV),
+    batchSlots: pick(p, 'batchSlots', DEFAULT_PROTOCOL.batchSlots),
   };
-  const b = obj(r.block, 'block');
+  const b = sub('block');
   const block: BlockConfig = {
-    siftedBits: num(b.siftedBits, 'block.siftedBits', DEFAULT_BLOCK.siftedBits, 1 << 14, 1 << 24, true),
-    maxInFlight: num(b.maxInFlight, 'block.maxInFlight', DEFAULT_BLOCK.maxInFlight, 1, 16, true),
-    timeoutMs: num(b.timeoutMs, 'block.timeoutMs', DEFAULT_BLOCK.timeoutMs, 100, 600_000, true),
+    siftedBits: pick(b, 'siftedBits', DEFAULT_BLOCK.siftedBits),
+    maxInFlight: pick(b, 'maxInFlight', DEFAULT_BLOCK.maxInFlight),
+    timeoutMs: pick(b, 'timeoutMs', DEFAULT_BLOCK.timeoutMs),
   };
-  const s = obj(r.security, 'security');
+  const s = sub('security');
   const security: SecurityConfig = {
-    epsSec: num(s.epsSec, 'security.epsSec', DEFAULT_SECURITY.epsSec, 1e-30, 0.01),
-    epsCor: num(s.epsCor, 'security.epsCor', DEFAULT_SECURITY.epsCor, 1e-30, 0.01),
-    qberMax: num(s.qberMax, 'security.qberMax', DEFAULT_SECURITY.qberMax, 0.001, 0.2),
-    macKeys: num(s.macKeys, 'security.macKeys', DEFAULT_SECURITY.macKeys, 1, 4, true),
-    framesPerKey: num(s.framesPerKey, 'security.framesPerKey', DEFAULT_SECURITY.framesPerKey, 1, 4096, true),
-    vacuumBound: vacuumBoundOf(s.vacuumBound),
+    epsSec: pick(s, 'epsSec', DEFAULT_SECURITY.epsSec),
+    epsCor: pick(s, 'epsCor', DEFAULT_SECURITY.epsCor),
+    qberMax: pick(s, 'qberMax', DEFAULT_SECURITY.qberMax),
+    macKeys: pick(s, 'macKeys', DEFAULT_SECURITY.macKeys),
+    framesPerKey: pick(s, 'framesPerKey', DEFAULT_SECURITY.framesPerKey),
+    vacuumBound: pick<VacuumBound>(s, 'vacuumBound', DEFAULT_SECURITY.vacuumBound),
   };
-  const a = obj(r.auth, 'auth');
+  const a = sub('auth');
   const auth: AuthConfig = {
-    shareBits: num(a.shareBits, 'auth.shareBits', DEFAULT_AUTH.shareBits, 0, 1 << 24, true),
-    lowWaterFrames: num(a.lowWaterFrames, 'auth.lowWaterFrames', DEFAULT_AUTH.lowWaterFrames, 0, 1 << 30, true),
+    shareBits: pick(a, 'shareBits', DEFAULT_AUTH.shareBits),
+    lowWaterFrames: pick(a, 'lowWaterFrames', DEFAULT_AUTH.lowWaterFrames),
   };
-  const board = obj(r.board, 'board');
-  const address = obj(r.address, 'address');
-  const unitBits = num(r.unitBits, 'unitBits', 256, 8, 1 << 16, true);
-  if (unitBits % 8 !== 0) throw new LinkConfigError('unitBits', 'must be a multiple of 8');
-  const node = str(r.node, 'node');
-  const peer = str(r.peer, 'peer');
+  const board = sub('board');
+  const address = sub('address');
+  const node = r.node as string;
+  const peer = r.peer as string;
   if (node === peer) throw new LinkConfigError('peer', 'must differ from node');
   return {
-    linkId: str(r.linkId, 'linkId'),
-    role,
+    linkId: r.linkId as string,
+    role: r.role as LinkRole,
     node,
     peer,
-    dataDir: resolve(base, str(r.dataDir, 'dataDir')),
-    board: { port: str(board.port, 'board.port'), ...(board.serial !== undefined ? { serial: str(board.serial, 'board.serial') } : {}) },
-    address: { host: str(address.host, 'address.host', '127.0.0.1'), port: num(address.port, 'address.port', 7300, 0, 65535, true) },
-    psk: psk(r.psk, base),
-    unitBits,
+    dataDir: resolve(base, r.dataDir as string),
+    board: { port: board.port as string, ...(board.serial !== undefined ? { serial: board.serial as string } : {}) },
+    address: { host: pick(address, 'host', '127.0.0.1'), port: pick(address, 'port', 7300) },
+    psk: psk(sub('psk'), base),
+    unitBits: pick(r, 'unitBits', 256),
     protocol,
     block,
     security,
     auth,
-    workers: num(r.workers, 'workers', Math.max(1, cores), 1, 64, true),
-    ...(r.passphraseEnv !== undefined ? { passphraseEnv: str(r.passphraseEnv, 'passphraseEnv') } : {}),
+    workers: pick(r, 'workers', Math.max(1, cores)),
+    ...(r.passphraseEnv !== undefined ? { passphraseEnv: r.passphraseEnv as string } : {}),
   };
 }
 

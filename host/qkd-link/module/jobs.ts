@@ -10,7 +10,7 @@
  * it. Other blocks keep going on the main thread and on the other workers meanwhile.
  */
 import type { FrameReport, PreparedFrame } from '../reconciliation/reconcile.js';
-import type { SlotDeltaPart, SlotSegments } from '../session/packing.js';
+import type { SlotDeltaRun, SlotSegments } from '../session/packing.js';
 import type { KeptStrings } from '../kernels/sift.js';
 
 /** Shared-memory answer slot: ctl[0] = state, ctl[1] = byte length of the answer. */
@@ -91,7 +91,7 @@ export type SiftedStrings = Omit<KeptStrings, 'testPacked'>;
 export type BlockJobResult =
   /** `masks` and the segments' `raw` come back (their buffers, for the receiver's next draft). */
   | { readonly kind: 'announce'; readonly id: number; readonly d: Uint8Array; readonly bb: Uint8Array; readonly value: Uint8Array; readonly raw: Uint8Array; readonly masks: Uint8Array }
-  | { readonly kind: 'slots'; readonly id: number; readonly parts: readonly SlotDeltaPart[] }
+  | { readonly kind: 'slots'; readonly id: number; readonly parts: readonly SlotDeltaRun[] }
   | { readonly kind: 'sift-rx'; readonly id: number; readonly sifted: SiftedStrings; readonly testPacked: Uint8Array }
   | { readonly kind: 'sift-tx'; readonly id: number; readonly keep: Uint8Array; readonly cls: Uint8Array; readonly sifted: SiftedStrings }
   | { readonly kind: 'frames'; readonly id: number; readonly padded: Uint8Array; readonly prepared?: readonly PreparedFrame[] }

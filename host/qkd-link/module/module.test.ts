@@ -94,11 +94,17 @@ test('a failed frame costs all its real bits; kept bits are packed from decoded 
   const ok = Uint8Array.of(1, 0, 1, 1).subarray(0, fr.frames);
   const leak = new Array(fr.frames).fill(1000);
   const nZ = { signal: 170_000, decoy: 9_000, vacuum: 1_000 };
-  const acc = keptLeak(fr, leak, ok, nZ);
+  const none = new Array(fr.frames).fill(0);
+  const acc = keptLeak(fr, leak, none, 0, ok, nZ);
   const dropped = realBits(fr, 1);
   assert.is(acc.dropped, dropped);
   assert.is(acc.kept, fr.keyBits - dropped);
   assert.ok(acc.leak > acc.ecLeak + dropped, 'class counts are charged too');
+  // Bob's requests and flags are charged for every frame, the failed one too, and the end once.
+  const bob = Array.from({ length: fr.frames }, (_, f) => 10 + f);
+  const withBob = keptLeak(fr, leak, bob, 9, ok, nZ);
+  assert.is(withBob.leak - acc.leak, 9 + bob.reduce((x, y) => x + y, 0));
+  assert.is(withBob.kept, acc.kept);
   const bits = new Uint8Array(fr.frames * fr.k).fill(1);
   const packed = packKept(bits, fr, ok, acc.kept);
   assert.is(packed.length, Math.ceil(acc.kept / 8));
@@ -145,6 +151,21 @@ test('configuration: defaults, a bad value names its key, and the agreement dige
   bad({ psk: { hex: 'abcd' } }, 'psk');
   bad({ peer: 'A' }, 'peer');
   bad({ unitBits: 100 }, 'unitBits');
+  bad({ psk: { hex: 'abc' } }, 'psk.hex');
+  bad({ psk: {} }, 'psk');
+  bad({ psk: undefined }, 'psk');
+  bad({ role: undefined }, 'role');
+  bad({ protocol: { clockHz: 1.5e6 + 0.5 } }, 'protocol.clockHz');
+  bad({ protocol: { mu: [0.5, 0.2] } }, 'protocol.mu');
+  bad({ security: { vacuumBound: 'loose' } }, 'security.vacuumBound');
+  bad({ block: { siftedBits: 10 } }, 'block.siftedBits');
+  bad({ address: { port: 70_000 } }, 'address.port');
+  bad({ board: { serial: 'X' } }, 'board.port');
+  bad({ security: { qberMax: Number.NaN } }, 'security.qberMax');
+  bad({ protocol: { pMu: [Number.NaN, 0.5, 0.5] } }, 'protocol.pMu');
+  // Keys the schema does not name pass through, as the node's link options carry their own.
+  assert.is(parseLinkConfig({ ...base, type: 'qkd' }, '/tmp').role, 'alice');
+  assert.equal(parseLinkConfig({ ...base, protocol: { mu: [0.5, 0.1, 0] } }, '/tmp').protocol.mu, [0.5, 0.1, 0]);
 });
 
 test('block mailbox: messages in order, a wrong type or a peer abort fails the block, a silent peer times out', async () => {

@@ -99,25 +99,36 @@ export function realBits(fr: Framing, f: number): number {
 
 /**
  * What the kept key costs in the finite-key length beyond the decoy-state entropy, as λ_EC:
- * - each decoded frame's leak, but at most its real bits (a syndrome cannot tell more about r
- *   bits than r bits);
- * - every real bit of a failed frame, discarded: H_min(kept | E, its syndrome) >= H_min(all | E)
- *   - |discarded| (the failed frame's messages are functions of the discarded bits);
+ * - each decoded frame's leak from Alice's messages (syndrome, revealed bits, tag), but at most
+ *   its real bits (they are functions of those r bits and fresh randomness);
+ * - every real bit of a failed frame, discarded: H_min(kept | E, its messages) >= H_min(all | E)
+ *   - |discarded| (Alice's messages of the failed frame are functions of the discarded bits);
+ * - Bob's messages (requests and success flags, reconciliation/disclosure.ts) of every frame,
+ *   decoded or not, in full, and the end of his requests: they are functions of his string, so
+ *   neither the cap nor the discarding covers them;
  * - the Z error counts Bob announces per class (log2(n + 1) bits each).
  */
-export function keptLeak(fr: Framing, frameLeak: readonly number[], ok: Uint8Array, nZ: PerClass): { leak: number; dropped: number; kept: number; ecLeak: number } {
-  let ecLeak = 0;
+export function keptLeak(fr: Framing, aliceLeak: readonly number[], bobLeak: readonly number[], endBits: number, ok: Uint8Array, nZ: PerClass): { leak: number; dropped: number; kept: number; ecLeak: number } {
+  let ecLeak = endBits;
   let dropped = 0;
   let kept = 0;
   for (let f = 0; f < fr.frames; f++) {
     const r = realBits(fr, f);
+    ecLeak += bobLeak[f]!;
     if (ok[f]) {
-      ecLeak += Math.min(frameLeak[f]!, r);
+      ecLeak += Math.min(aliceLeak[f]!, r);
       kept += r;
     } else dropped += r;
   }
   const counts = Math.ceil(Math.log2(nZ.signal + 1)) + Math.ceil(Math.log2(nZ.decoy + 1)) + Math.ceil(Math.log2(nZ.vacuum + 1));
   return { leak: ecLeak + dropped + counts, dropped, kept, ecLeak };
+}
+
+/** The block's whole reconciliation disclosure, both directions, as both ends check it in `ec.done`. */
+export function blockLeakTotal(aliceLeak: readonly number[], bobLeak: readonly number[], endBits: number): number {
+  let total = endBits;
+  for (let f = 0; f < aliceLeak.length; f++) total += aliceLeak[f]! + bobLeak[f]!;
+  return total;
 }
 
 /**

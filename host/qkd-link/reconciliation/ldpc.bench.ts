@@ -65,6 +65,8 @@ export const suite: BenchSuite = {
         mbps_cpu: round((frames * k) / cpuSeconds / 1e6, 2),
         iterations: round(mean(reports.map((r) => r.iterations)), 1),
         rounds: round(mean(reports.map((r) => r.rounds)), 2),
+        // Bob's requests and success flag per frame, charged in f (disclosure.ts).
+        bob_bits: round(mean(reports.map((r) => r.bobBits)), 1),
         first_round: round(reports.filter((r) => r.ok && r.rounds === 0).length / frames, 3),
         target: bob.target,
       };

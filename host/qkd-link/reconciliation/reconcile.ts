@@ -4,9 +4,10 @@
  * Alice (AliceEndpoint) holds the reference key: per frame she sends the syndrome of her word,
  * answers requests to reveal bits, and finally sends a verification tag. Bob (BobReconciler)
  * decodes frames in the WASM decoder (BOB_LANES at once, each lane on its own clock): when a
- * lane's decoding stalls he asks Alice to reveal more (first punctured bits, then the key bits
- * his decoder is least sure of: Kiktenko et al. 2017) and carries on from where the decoder was,
- * instead of discarding the frame. Every disclosed bit is counted.
+ * lane's decoding stalls he asks Alice to reveal more (first punctured bits, then key bits in a
+ * public order) and carries on from where the decoder was,
+ * instead of discarding the frame. Every disclosed bit is counted, Bob's requests and success flags
+ * too (disclosure.ts).
  *
  * The two ends talk through the AlicePeer interface; here it is called in-process (tests, bench),
  * over the link it is carried by the authenticated classical channel.
@@ -14,6 +15,7 @@
 import { CodeFamily, type FramePlan } from './codebook.js';
 import { LaneDecoder, LLR_KNOWN, channelLlr } from './decoder.js';
 import { binaryEntropy } from './design.js';
+import { DisclosureLedger, keyRevealOrder } from './disclosure.js';
 import { FrameLengthError, ProtocolError } from './errors.js';
 import { DEFAULT_EPS_COR, FrameVerifier, type VerifyTag } from './verify.js';
 import type { LoadOptions } from '../kernels/loader.js';
@@ -191,14 +193,19 @@ export interface FrameReport {
   readonly revealedKey: number;
   /** Verification tag bits received (64 per hash key; one key per tag at the default ε_cor). */
   readonly verifyBits: number;
-  /** Bits disclosed by error correction: syndromeBits - punctured + revealedKey. */
+  /**
+   * Bob's messages about the frame (its requests to Alice and its success flag; disclosure.ts),
+   * charged because they depend on his string.
+   */
+  readonly bobBits: number;
+  /** Bits disclosed by error correction: syndromeBits - punctured + revealedKey + bobBits. */
   readonly ecLeak: number;
   /** Everything disclosed about the key: ecLeak + verifyBits (what privacy amplification removes). */
   readonly leak: number;
   /**
    * Reconciliation efficiency ecLeak / (keyLength * h(qber)): the usual f. The verification tag
-   * is the separate log2(2/eps_cor) term of the finite-key length (Lim et al. 2014), so it is not
-   * in f; it is in `leak` and in efficiencyTotal.
+   * is not in f (it is usually quoted apart); it is disclosed all the same, so it is in `leak`
+   * and in efficiencyTotal, and the link subtracts its bits whole.
    */
   readonly efficiency: number;
   /** leak / (keyLength * h(qber)), tag included. */
@@ -219,6 +226,8 @@ export interface BobFrame {
 
 interface Lane {
   readonly frame: number;
+  /** Index in the frames being reconciled. */
+  readonly index: number;
   punctured: number;
   revealedPunctured: number;
   revealedKey: number;
@@ -231,7 +240,6 @@ interface Lane {
   tagBits: number;
   /** The tag that came with the syndrome, if any: used for every check of the frame. */
   readonly tag: VerifyTag | undefined;
-  readonly revealed: Uint8Array;
 }
 
 /**
@@ -282,15 +290,18 @@ export class BobReconciler {
     const step = Math.max(1, Math.round(this.revealStep * kh));
     const reports = new Map<number, FrameReport>();
     const lanes: (Lane | undefined)[] = new Array(dec.lanes).fill(undefined);
+    // Both ends count the disclosure the same way; Bob's side of it is counted here (by index in `frames`).
+    const ledger = new DisclosureLedger(plan, Math.max(1, frames.length));
     let next = 0;
 
     const finish = (slot: number, lane: Lane, ok: boolean, failure?: 'budget' | 'verify', key?: Uint8Array) => {
       const verifyBits = lane.tagBits;
-      const ecLeak = code.m - lane.punctured + lane.revealedKey;
+      const bobBits = ledger.bobBits(lane.index);
+      const ecLeak = ledger.aliceBits(lane.index) + bobBits;
       const leak = ecLeak + verifyBits;
       reports.set(lane.frame, {
         frame: lane.frame, ok, codeId: code.id, keyLength: plan.keyLength, syndromeBits: code.m, punctured: lane.punctured,
-        revealedPunctured: lane.revealedPunctured, revealedKey: lane.revealedKey, verifyBits, ecLeak, leak,
+        revealedPunctured: lane.revealedPunctured, revealedKey: lane.revealedKey, verifyBits, bobBits, ecLeak, leak,
         efficiency: ecLeak / kh, efficiencyTotal: leak / kh, iterations: lane.iterations, rounds: lane.rounds,
         ...(ok && key ? { key } : {}), ...(failure ? { failure } : {}),
       });
@@ -298,7 +309,7 @@ export class BobReconciler {
     };
 
     const blindRound = (slot: number, lane: Lane): boolean => {
-      const leakNow = code.m - lane.punctured + lane.revealedKey + lane.tagBits;
+      const leakNow = ledger.aliceBits(lane.index) + ledger.bobBits(lane.index) + lane.tagBits;
       // Fine steps first; a frame still failing after several rounds is far off, so the step
       // doubles every four rounds rather than spending hundreds of iterations on small reveals.
       const size = step * 2 ** Math.floor(lane.rounds / this.o.revealGrowth);
@@ -308,13 +319,16 @@ export class BobReconciler {
         const take = Math.min(size, lane.punctured);
         positions = code.punctureOrder.slice(lane.punctured - take, lane.punctured);
       } else {
-        positions = this.leastReliable(slot, lane, size);
+        // Key bits in the public order: a set Bob chose would cost more than it tells (disclosure.ts).
+        const order = keyRevealOrder(plan);
+        positions = order.slice(lane.revealedKey, Math.min(order.length, lane.revealedKey + size));
+        if (positions.length === 0) return false;
       }
+      ledger.reveal(lane.index, positions);
       const values = alice.reveal(lane.frame, positions);
       if (values.length !== positions.length) throw new ProtocolError(`reveal answered ${values.length} values for ${positions.length} positions`);
       for (let i = 0; i < positions.length; i++) {
         dec.setPosterior(slot, positions[i]!, values[i] ? -LLR_KNOWN : LLR_KNOWN);
-        lane.revealed[positions[i]!] = 1;
       }
       if (lane.punctured > 0) { lane.punctured -= positions.length; lane.revealedPunctured += positions.length; } else lane.revealedKey += positions.length;
       lane.rounds++;
@@ -327,13 +341,14 @@ export class BobReconciler {
     for (;;) {
       for (let slot = 0; slot < dec.lanes && next < frames.length; slot++) {
         if (lanes[slot]) continue;
-        const f = frames[next++]!;
+        const index = next++;
+        const f = frames[index]!;
         const msg = alice.syndrome(f.frame);
         if (msg.codeId !== code.id || msg.punctured !== plan.punctured) throw new ProtocolError(`frame ${f.frame}: Alice used code ${msg.codeId}/${msg.punctured}, Bob expects ${code.id}/${plan.punctured}`);
         dec.loadFrame(slot, f.key, lc, plan.punctured, msg.syndrome);
         // A tag sent with the syndrome is disclosed whether or not the frame decodes: count it now.
         const tagBits = msg.tag ? 8 * msg.tag.tag.length : 0;
-        lanes[slot] = { frame: f.frame, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tagBits, tag: msg.tag, revealed: new Uint8Array(code.n) };
+        lanes[slot] = { frame: f.frame, index, punctured: plan.punctured, revealedPunctured: 0, revealedKey: 0, iterations: 0, roundIterations: 0, best: Infinity, sinceBest: 0, rounds: 0, tagBits, tag: msg.tag };
       }
       let active = 0;
       for (let slot = 0; slot < dec.lanes; slot++) if (lanes[slot]) active |= 1 << slot;
@@ -351,6 +366,7 @@ export class BobReconciler {
         const u = unsat[slot]!;
         if (u === 0) {
           const key = dec.extractKey(slot);
+          if (!lane.tag) ledger.tagRequest(lane.index);
           const tag = lane.tag ?? alice.verify(lane.frame);
           if (!lane.tag) lane.tagBits += 8 * tag.tag.length;
           if (this.verifier.check(key, tag)) {
@@ -371,29 +387,6 @@ export class BobReconciler {
     return frames.map((f) => reports.get(f.frame)!);
   }
 
-  /** The `count` unrevealed key positions with the smallest posterior magnitude in a lane. */
-  private leastReliable(slot: number, lane: Lane, count: number): Uint32Array {
-    const post = this.decoder.keyPosteriors(slot);
-    const kp = this.plan.keyPositions;
-    // Histogram of |LLR| >> 5, then take whole buckets from the bottom and part of the last one.
-    const hist = new Uint32Array(1025);
-    for (let j = 0; j < kp.length; j++) {
-      if (!lane.revealed[kp[j]!]) hist[Math.abs(post[j]!) >> 5]!++;
-    }
-    let cut = 0;
-    let below = 0;
-    while (cut < 1024 && below + hist[cut]! < count) below += hist[cut++]!;
-    const out: number[] = [];
-    let fromCut = count - below;
-    for (let j = 0; j < kp.length && out.length < count; j++) {
-      const v = kp[j]!;
-      if (lane.revealed[v]) continue;
-      const b = Math.abs(post[j]!) >> 5;
-      if (b < cut) out.push(v);
-      else if (b === cut && fromCut > 0) { out.push(v); fromCut--; }
-    }
-    return Uint32Array.from(out);
-  }
 }
 
 /** Convenience: reconciles whole keys in-process (both ends here), e.g. for tests and the bench. */

@@ -4,7 +4,8 @@ import { decodeCodeFile, encodeCodeFile, expandCode, syndromeOf } from './code.j
 import { CodeFamily } from './codebook.js';
 import { LaneDecoder, channelLlr } from './decoder.js';
 import { seededRandom, binaryEntropy } from './design.js';
-import { CodeFileError, FrameLengthError, QberOutOfRangeError, SyndromeLengthError, UnknownCodeError } from './errors.js';
+import { DisclosureLedger, keyRevealOrder, log2BinomialCeil } from './disclosure.js';
+import { CodeFileError, FrameLengthError, ProtocolError, QberOutOfRangeError, SyndromeLengthError, UnknownCodeError } from './errors.js';
 import { AliceEndpoint, BobReconciler, reconcileLocal, type AlicePeer } from './reconcile.js';
 import { ReferenceDecoder } from './reference.js';
 import { FrameVerifier, packBits } from './verify.js';
@@ -33,23 +34,27 @@ for (const qber of [0.005, 0.01, 0.0125, 0.02, 0.03, 0.05, 0.08, 0.11]) {
     for (const [i, r] of reports.entries()) {
       assert.ok(r.ok, `frame ${i} decoded`);
       assert.equal(Array.from(r.key!), Array.from(a[i]!), `frame ${i} equals Alice's key`);
-      assert.is(r.ecLeak, r.syndromeBits - r.punctured + r.revealedKey);
+      assert.is(r.ecLeak, r.syndromeBits - r.punctured + r.revealedKey + r.bobBits);
+      assert.ok(r.bobBits >= 1 + 2 * r.rounds, 'Bob\'s requests and flag are charged');
       assert.is(r.leak, r.ecLeak + r.verifyBits);
       assert.is(r.verifyBits, 64);
       assert.ok(Math.abs(r.efficiency - r.ecLeak / (plan.keyLength * binaryEntropy(qber))) < 1e-9);
       assert.ok(Math.abs(r.efficiencyTotal - r.leak / (plan.keyLength * binaryEntropy(qber))) < 1e-9);
-      assert.ok(r.efficiency > 1 && r.efficiency < 1.5, `efficiency ${r.efficiency}`);
+      // Within the frame's budget (1.6 k·h), Bob's request bits included.
+      assert.ok(r.efficiency > 1 && r.efficiency < 1.6, `efficiency ${r.efficiency}`);
     }
-    // The mean is what the finite-key length pays; frames far in the tail are rare.
+    // The mean is what the finite-key length pays; frames far in the tail are rare. Below 2 %
+    // the codes run out of punctured positions and Bob's requests are charged (disclosure.ts):
+    // what was 1.35 / 1.25 before they were counted.
     const mean = reports.reduce((x, r) => x + r.efficiency, 0) / reports.length;
-    assert.ok(mean < (qber < 0.01 ? 1.35 : qber < 0.02 ? 1.25 : 1.17), `mean efficiency ${mean}`);
+    assert.ok(mean < (qber < 0.01 ? 1.5 : qber < 0.02 ? 1.3 : 1.17), `mean efficiency ${mean}`);
   });
 }
 
 test('calibrated planning: every QBER from 0.5 % to 11 % gets a code that starts close to what frames need', () => {
   for (let q = 0.005; q <= 0.11; q *= 1.05) {
     const p = family.plan(q);
-    const bound = q < 0.01 ? 1.36 : q < 0.02 ? 1.23 : 1.16;
+    const bound = q < 0.01 ? 1.5 : q < 0.02 ? 1.3 : q < 0.025 ? 1.2 : 1.16;
     assert.ok(p.expectedEfficiency !== undefined && p.expectedEfficiency < bound, `QBER ${q}: code ${p.code.id} expects f = ${p.expectedEfficiency}`);
     assert.ok(p.startEfficiency! <= p.expectedEfficiency! + 1e-9, 'the start is below the expected mean');
     assert.ok(p.punctured >= 0 && p.punctured <= p.reserved);
@@ -219,6 +224,89 @@ test('a frame beyond the reveal budget is reported failed, never returned as cor
   assert.is(t!.failure, 'budget');
   assert.is(t!.verifyBits, 64);
   assert.is(t!.leak, t!.ecLeak + 64);
+});
+
+test('every blind round is counted: Alice\'s revealed bits and Bob\'s requests, punctured and key reveals alike', () => {
+  const qber = 0.02;
+  const rnd = seededRandom(21);
+  // A code made for a lower QBER, every reserved position punctured: frames start far below their
+  // need, take punctured rounds first, then rounds of key bits.
+  const code = family.plan(0.014).code;
+  const plan = family.planFor(code, qber, code.punctureOrder.length);
+  const bob = new BobReconciler(family, qber, { plan, revealStep: 0.01 });
+  const { a, b } = bsc(rnd, plan.keyLength, qber, 4);
+  const alice = new AliceEndpoint(rnd);
+  a.forEach((k, i) => alice.open(i, plan, k));
+  const asked: { frame: number; positions: Uint32Array }[] = [];
+  const tags: number[] = [];
+  const peer: AlicePeer = {
+    syndrome: (f) => alice.syndrome(f),
+    reveal: (f, p) => {
+      asked.push({ frame: f, positions: p.slice() });
+      return alice.reveal(f, p);
+    },
+    verify: (f) => {
+      tags.push(f);
+      return alice.verify(f);
+    },
+  };
+  const reports = bob.reconcile(b.map((key, frame) => ({ frame, key })), peer);
+  const rank = new Int32Array(plan.code.n).fill(-1);
+  plan.code.punctureOrder.forEach((v, i) => (rank[v] = i));
+  const symbol = Math.ceil(Math.log2(2 * reports.length + 1));
+  const keyOrder = keyRevealOrder(plan);
+  assert.is(new Set(keyOrder).size, plan.keyLength, 'the key reveal order is a permutation of the key positions');
+  const log2C = (u: number, s: number) => {
+    let x = 0;
+    for (let i = 0; i < s; i++) x += Math.log2((u - i) / (s - i));
+    return x;
+  };
+  let keyRounds = 0;
+  for (const r of reports) {
+    const mine = asked.filter((x) => x.frame === r.frame);
+    assert.is(mine.length, r.rounds, `frame ${r.frame}: one request per round`);
+    let pLeft = plan.punctured;
+    let kRev = 0;
+    let bobBits = 1 + symbol * tags.filter((f) => f === r.frame).length;
+    for (const { positions } of mine) {
+      const punct = positions.filter((v) => rank[v]! >= 0).length;
+      const run = punct === positions.length && positions.every((v, i) => v === plan.code.punctureOrder[pLeft - positions.length + i]);
+      const keyRun = punct === 0 && pLeft === 0 && positions.every((v, i) => v === keyOrder[kRev + i]);
+      const secret = pLeft + plan.keyLength - kRev;
+      // Naming the frame, the kind, and the run's length or the chosen set.
+      bobBits += symbol + 2 + (run ? Math.ceil(Math.log2(pLeft + 1)) : keyRun ? Math.ceil(Math.log2(plan.keyLength - kRev + 1)) : Math.ceil(Math.log2(secret + 1)) + Math.ceil(log2C(secret, positions.length) - 1e-9));
+      if (keyRun) keyRounds++;
+      pLeft -= punct;
+      kRev += positions.length - punct;
+    }
+    assert.is(r.revealedKey, kRev);
+    assert.is(r.punctured, pLeft);
+    assert.is(r.bobBits, bobBits, `frame ${r.frame}: Bob's bits`);
+    assert.is(r.ecLeak, plan.code.m - pLeft + kRev + bobBits, `frame ${r.frame}: every round's bits are in the leak`);
+  }
+  assert.ok(asked.length > reports.length, `blind rounds were taken (${asked.length})`);
+  assert.ok(keyRounds > 0, 'some rounds revealed key bits');
+});
+
+test('the disclosure ledger refuses reveals that are not secret or repeat a position', () => {
+  const plan = family.plan(0.03);
+  const ledger = new DisclosureLedger(plan, 2);
+  const key = plan.keyPositions;
+  // Not a run of either public order: any set may be asked for, and costs its choice.
+  ledger.reveal(0, Uint32Array.of(key[5]!, key[9]!));
+  const run = ledger.bobBits(1);
+  assert.ok(ledger.bobBits(0) - 1 >= ledger.symbolBits + 2 + log2BinomialCeil(plan.punctured + plan.keyLength, 2));
+  assert.is(run, 1, 'a frame without requests costs its flag');
+  assert.throws(() => ledger.reveal(0, Uint32Array.of(key[9]!)), (e: unknown) => e instanceof ProtocolError && /twice/.test((e as Error).message));
+  if (plan.punctured < plan.reserved) {
+    const shortened = plan.code.punctureOrder[plan.punctured]!;
+    assert.throws(() => ledger.reveal(1, Uint32Array.of(shortened)), (e: unknown) => e instanceof ProtocolError && /shortened/.test((e as Error).message));
+  }
+  assert.throws(() => ledger.reveal(2, Uint32Array.of(key[0]!)), (e: unknown) => e instanceof ProtocolError);
+  assert.is(log2BinomialCeil(4, 1), 2);
+  assert.is(log2BinomialCeil(10, 3), 7);
+  assert.is(log2BinomialCeil(16, 8), 14);
+  assert.is(log2BinomialCeil(5, 0), 0);
 });
 
 test('bad input gives typed errors', () => {

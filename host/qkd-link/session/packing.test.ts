@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { countBits, decodeSlotDeltas, decodeU32s, encodeSegmentDeltas, partitionSlotDeltas, encodeSlotDeltas, encodeU32s, pack2, packBits, unpack2, unpackBits, slotSegments, type SegmentBatch } from './packing.js';
+import { countBits, decodeAnnouncedSlots, decodeU32s, encodeSegmentDeltas, partitionSlotDeltas, encodeSlotDeltas, encodeU32s, pack2, packBits, unpack2, unpackBits, slotSegments, type SegmentBatch } from './packing.js';
 import { SessionMessageError } from './messages.js';
 
 test('bits, 2-bit classes and u32 lists survive a round trip', () => {
@@ -24,7 +24,7 @@ test('slot deltas: LEB128 round trip up to 2^53, one byte per delta below 128', 
       let at = s;
       for (const d of ds) slots.push((at += d));
       const enc = encodeSlotDeltas(s, slots);
-      assert.equal(Array.from(decodeSlotDeltas(enc, s, at + 1, slots.length)), slots);
+      assert.equal(Array.from(decodeAnnouncedSlots(s, enc, slots.length, at + 1)), slots);
     }),
     { numRuns: 200, seed: 4 },
   );
@@ -36,9 +36,9 @@ test('decoders refuse wrong lengths, truncated deltas and events outside the blo
     [() => unpackBits(Uint8Array.of(1, 2), 3, 'keep'), /keep: 2 bytes for 3 bits/],
     [() => unpack2(Uint8Array.of(1), 5, 'cls'), /cls: 1 bytes/],
     [() => decodeU32s(Uint8Array.of(1, 2, 3), 'pos'), /not a whole number/],
-    [() => decodeSlotDeltas(Uint8Array.of(0x85), 0, 100, 1), /end after 0 of 1/],
-    [() => decodeSlotDeltas(Uint8Array.of(5, 200, 1), 0, 100, 2), /not before the block end 100/],
-    [() => decodeSlotDeltas(Uint8Array.of(5, 6), 0, 100, 1), /1 bytes left/],
+    [() => decodeAnnouncedSlots(0, Uint8Array.of(0x85), 1, 100), /end after 0 of 1/],
+    [() => decodeAnnouncedSlots(0, Uint8Array.of(5, 200, 1), 2, 100), /not before the block end 100/],
+    [() => decodeAnnouncedSlots(0, Uint8Array.of(5, 6), 1, 100), /1 bytes left/],
   ];
   for (const [f, want] of bad) assert.throws(f, (e: unknown) => e instanceof SessionMessageError && want.test(e.message));
   assert.throws(() => encodeSlotDeltas(10, [9]), /before/);
@@ -80,11 +80,11 @@ test('slot deltas cut into parts: each part decodes on its own to its share of t
       let at = s;
       const slots = deltas.map((d) => (at += d));
       const bytes = encodeSlotDeltas(s, slots);
-      const decoded = decodeSlotDeltas(bytes, s, at + 1, slots.length);
-      const cut = partitionSlotDeltas(bytes, s, decoded, parts);
+      const decoded = decodeAnnouncedSlots(s, bytes, slots.length, at + 1);
+      const cut = partitionSlotDeltas(s, bytes, decoded, parts);
       assert.ok(cut.length <= parts);
       assert.is(cut.reduce((a, p) => a + p.n, 0), slots.length);
-      const again = cut.flatMap((p) => Array.from(decodeSlotDeltas(bytes.subarray(p.from, p.to), p.s, at + 1, p.n)));
+      const again = cut.flatMap((p) => Array.from(decodeAnnouncedSlots(p.s, bytes.subarray(p.from, p.to), p.n, at + 1)));
       assert.equal(again, slots);
     }),
     { numRuns: 200, seed: 5 },

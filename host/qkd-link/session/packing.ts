@@ -5,10 +5,12 @@
  * SessionMessageError: the peer is authenticated but may still have a bug.
  */
 import { SessionMessageError } from './messages.js';
-import type { SlotDeltaPart, SlotSegments } from '../kernels/deltas.js';
+import type { SlotSegments } from '../kernels/deltas.js';
+import { SESSION_SLOT_DELTAS, SlotDeltaCodec, partitionSlotDeltas, putDelta, walkSlotDeltas, type SlotDeltaFault, type SlotDeltaRun } from '../../../firmware-bridge/protocol/slot-deltas.js';
 
-// The slot-delta types are the kernel's interface (kernels/deltas.ts); the codec here is its twin.
-export type { SlotDeltaPart, SlotSegments };
+// The segments are the kernel's interface (kernels/deltas.ts); the codec is firmware-bridge's, the kernel its twin.
+export type { SlotDeltaRun, SlotSegments };
+export { partitionSlotDeltas };
 
 /** Packs one bit per byte (only bit 0 of each is used) into bytes. */
 export function packBits(bits: ArrayLike<number>, n = bits.length): Uint8Array {
@@ -87,72 +89,37 @@ export function unpack2(packed: Uint8Array, n: number, what: string): Uint8Array
   return out;
 }
 
-/**
- * Slot deltas as unsigned LEB128 (7 bits per byte, low first, high bit = more): at the detection
- * rates of a link most deltas fit one or two bytes, against four for u32. slot[k] = s + d[0] +
- * ... + d[k]; slots must be non-decreasing from s.
- */
-export function encodeSlotDeltas(s: number, slots: ArrayLike<number>, n = slots.length): Uint8Array {
-  // At most 8 bytes per delta (deltas < 2^53); typical deltas take one or two.
-  let out = new Uint8Array(Math.max(16, n * 3));
-  let pos = 0;
-  let prev = s;
-  for (let k = 0; k < n; k++) {
-    const slot = slots[k]!;
-    let d = slot - prev;
-    if (!(d >= 0) || !Number.isSafeInteger(d)) throw new RangeError(`slot ${slot} at ${k} is before ${prev}`);
-    prev = slot;
-    if (pos + 8 > out.length) {
-      const grown = new Uint8Array(out.length * 2);
-      grown.set(out);
-      out = grown;
-    }
-    if (d < 0x80) {
-      out[pos++] = d;
-      continue;
-    }
-    if (d < 0x4000) {
-      out[pos++] = (d & 0x7f) | 0x80;
-      out[pos++] = d >>> 7;
-      continue;
-    }
-    while (d >= 0x80) {
-      out[pos++] = (d % 0x80) | 0x80;
-      d = Math.floor(d / 0x80);
-    }
-    out[pos++] = d;
+/** The session's wording of a slot-list fault (the kernel's, kernels/deltas.ts, word for word). */
+function sessionFault(f: SlotDeltaFault): Error {
+  switch (f.kind) {
+    case 'order': return new RangeError(`slot ${f.slot} at ${f.index} is before ${f.prev}`);
+    case 'missing':
+    case 'truncated': return new SessionMessageError(`sift.announce: slot deltas end after ${f.index} of ${f.n} events`);
+    case 'too-long': return new SessionMessageError(`sift.announce: slot delta ${f.index} is too long`);
+    case 'trailing': return new SessionMessageError(`sift.announce: ${f.bytes} bytes left after ${f.n} slot deltas`);
+    default: return new SessionMessageError(`sift.announce: slot deltas: ${f.kind}`);
   }
-  return out.slice(0, pos);
 }
 
-/** Decodes n deltas into absolute slots, each in [s, e). */
-export function decodeSlotDeltas(bytes: Uint8Array, s: number, e: number, n: number): Float64Array {
+/**
+ * The session's slot deltas (`sift.announce`): the one codec (firmware-bridge/protocol/slot-deltas.ts)
+ * with deltas of at most eight bytes; the slots are checked against the block's end
+ * (decodeAnnouncedSlots). At the detection rates of a link most deltas take one or two bytes.
+ */
+export const SESSION_DELTAS = new SlotDeltaCodec(SESSION_SLOT_DELTAS, sessionFault);
+
+/** LEB128 deltas of slots[0..n) from s (non-decreasing from s). */
+export function encodeSlotDeltas(s: number, slots: ArrayLike<number>, n = slots.length): Uint8Array {
+  return SESSION_DELTAS.encode(s, slots, n);
+}
+
+/** Decodes n deltas from s into absolute slots, each in [s, e). */
+export function decodeAnnouncedSlots(s: number, bytes: Uint8Array, n: number, e: number): Float64Array {
   const out = new Float64Array(n);
-  const len = bytes.length;
-  let pos = 0;
-  let slot = s;
-  for (let k = 0; k < n; k++) {
-    if (pos >= len) throw new SessionMessageError(`sift.announce: slot deltas end after ${k} of ${n} events`);
-    const b0 = bytes[pos++]!;
-    if (b0 < 0x80) slot += b0;
-    else {
-      let d = b0 & 0x7f;
-      let scale = 0x80;
-      for (;;) {
-        if (pos >= len) throw new SessionMessageError(`sift.announce: slot deltas end after ${k} of ${n} events`);
-        const byte = bytes[pos++]!;
-        d += (byte & 0x7f) * scale;
-        if (!(byte & 0x80)) break;
-        scale *= 0x80;
-        if (scale > 2 ** 49) throw new SessionMessageError(`sift.announce: slot delta ${k} is too long`);
-      }
-      slot += d;
-    }
-    out[k] = slot;
-  }
+  const { last, end } = walkSlotDeltas(s, bytes, n, SESSION_SLOT_DELTAS, sessionFault, out);
   // Slots only grow, so checking the last against the end checks them all.
-  if (n > 0 && slot >= e) throw new SessionMessageError(`sift.announce: event ${n - 1} at slot ${slot} is not before the block end ${e}`);
-  if (pos !== len) throw new SessionMessageError(`sift.announce: ${len - pos} bytes left after ${n} slot deltas`);
+  if (n > 0 && last >= e) throw new SessionMessageError(`sift.announce: event ${n - 1} at slot ${last} is not before the block end ${e}`);
+  if (end !== bytes.length) throw sessionFault({ kind: 'trailing', bytes: bytes.length - end, n });
   return out;
 }
 
@@ -215,7 +182,7 @@ export function encodeSegmentDeltas(s: number, seg: SlotSegments): Uint8Array {
         }
         slot += d;
       } else slot = seg.decoded[dp++]!;
-      let d = slot - prev;
+      const d = slot - prev;
       if (!(d >= 0) || !Number.isSafeInteger(d)) throw new RangeError(`slot ${slot} in segment ${i} is before ${prev}`);
       prev = slot;
       if (pos + 8 > out.length) {
@@ -223,37 +190,11 @@ export function encodeSegmentDeltas(s: number, seg: SlotSegments): Uint8Array {
         grown.set(out);
         out = grown;
       }
-      if (d < 0x80) out[pos++] = d;
-      else {
-        while (d >= 0x80) {
-          out[pos++] = (d % 0x80) | 0x80;
-          d = Math.floor(d / 0x80);
-        }
-        out[pos++] = d;
-      }
+      pos = putDelta(out, pos, d);
     }
     if (bytes >= 0 && rp !== rawEnd) throw new RangeError(`segment ${i}: ${rawEnd - rp} bytes left after ${count} deltas`);
   }
   return out.slice(0, pos);
-}
-
-/**
- * Cuts n deltas from s (already checked, e.g. by decodeSlotDeltas, whose slots are `slots`) into
- * `parts` contiguous parts of nearly equal counts, by counting varint terminators: each part can
- * go to the board on its own.
- */
-export function partitionSlotDeltas(bytes: Uint8Array, s: number, slots: Float64Array, parts: number): SlotDeltaPart[] {
-  const n = slots.length;
-  const per = Math.max(1, Math.ceil(n / Math.max(1, parts)));
-  const out: SlotDeltaPart[] = [];
-  let pos = 0;
-  for (let first = 0; first < n; first += per) {
-    const count = Math.min(per, n - first);
-    const from = pos;
-    for (let k = 0; k < count; k++) while (bytes[pos++]! & 0x80);
-    out.push({ s: first === 0 ? s : slots[first - 1]!, n: count, from, to: pos });
-  }
-  return out;
 }
 
 export function encodeU32s(values: ArrayLike<number>): Uint8Array {
