@@ -1,0 +1,131 @@
+/**
+ * The procedures of Y.3818 clause 9.2 through an interworking node, each a function over a running
+ * IwnNetwork that asserts what a user would see and returns how many checks it made. The uvu tests
+ * (iwn.test.ts) and the conformance cases (host/interworking/iwn/conformance-cases.ts) both run
+ * these, so there is one scenario code.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import type { IwnEvent, IwnNetwork } from './iwn-network.js';
+
+/** Counts the assertions of a scenario. */
+class Checks {
+  n = 0;
+  ok(v: unknown, msg: string): void {
+    assert.ok(v, msg);
+    this.n++;
+  }
+  is<T>(a: T, b: T, msg: string): void {
+    assert.is(a, b, msg);
+    this.n++;
+  }
+  equal<T>(a: T, b: T, msg: string): void {
+    assert.equal(a, b, msg);
+    this.n++;
+  }
+}
+
+/** Until controller-A holds a status from controller-B in which bob can be reached with `units` to spare (Fig 13's sharing). */
+async function bobReachable(net: IwnNetwork, units = 1): Promise<void> {
+  await net.waitFor('status-shared', (e) => e.controller === 'controller-qkdn-b' && (e.saes as { sae: string; reachable: boolean; stock: number }[]).some((s) => s.sae === 'bob' && s.reachable && s.stock >= units));
+}
+
+/**
+ * Fig 12, key transfer: alice (QKDN-A, master) asks her KME a1 for keys for bob (QKDN-B); a1
+ * reserves them at the IWN's KM-A; controller-A admits the transfer and picks link and keys;
+ * KM-A transfers them to KM-B (Kxi-1'), KM-A's KSA notifies KM-B's (Kxi-2'), KM-B hands them
+ * over to b1; both KMs report lifecycle metadata. bob gets the same keys once from b1.
+ */
+export async function keyTransfer(net: IwnNetwork, o: { number?: number; size?: number } = {}): Promise<{ checks: number }> {
+  const c = new Checks();
+  const since = net.mark();
+  const number = o.number ?? 2;
+  const size = o.size ?? 256;
+  await bobReachable(net, number * (size / 256));
+  const st = await net.alice.status('bob');
+  c.is(st.status, 200, `alice's status for bob: ${st.raw}`);
+  c.is(st.body.target_KME_ID, 'iwn-a', 'bob is reached through the IWN’s KM-A in QKDN-A');
+  const enc = await net.alice.encKeys('bob', { number, size });
+  c.is(enc.status, 200, `enc_keys: ${enc.raw}; IWN: ${JSON.stringify(net.iwnEvents().slice(-6))}`);
+  c.is(enc.body.keys.length, number, 'number of keys');
+  const ids = enc.body.keys.map((k) => k.key_ID);
+  const dec = await net.bob.decKeys('alice', ids);
+  c.is(dec.status, 200, `dec_keys at b1: ${dec.raw}`);
+  c.equal(dec.body.keys, enc.body.keys, 'bob holds the same keys as alice');
+  for (const k of dec.body.keys) c.is(Buffer.from(k.key, 'base64').length, size / 8, 'key size');
+  const again = await net.bob.decKeys('alice', ids.slice(0, 1));
+  c.is(again.status, 400, 'a key is delivered once to bob');
+  // The controllers' side of Fig 12: admitted by controller-A with the link and the keys, lifecycle from both KMs.
+  const head = ids[0]!;
+  const admitted = await net.waitFor('transfer-admitted', (e) => e.controller === 'controller-qkdn-a', { since });
+  c.is(admitted.link, 'kxi-ab', 'controller-A determined the transfer link');
+  const has = (e: IwnEvent) => (e.keys as string[] | undefined)?.includes(head) === true;
+  const a = await net.waitFor('lifecycle', (e) => e.controller === 'controller-qkdn-a' && has(e));
+  c.equal([a.km, a.state, a.data], ['iwn-a', 'transferred', 'deleted'], 'KM-A reports the keys transferred and its copy deleted');
+  const b = await net.waitFor('lifecycle', (e) => e.controller === 'controller-qkdn-b' && has(e));
+  c.equal([b.km, b.state, b.data], ['iwn-b', 'supplied', 'handed-over'], 'KM-B reports the keys handed over to the slave SAE’s KM');
+  return { checks: c.n };
+}
+
+const decision = (controller: string, action: string) => (e: IwnEvent) => e.controller === controller && e.sae === 'bob' && e.action === action;
+
+/**
+ * Fig 13 (key generation control: on a fault both controllers decide) and Fig 14 (fault
+ * management of a key-transfer failure), from one fault: bob's KME b1 stops. KM-B's hand-over to
+ * it fails; controller-B, which collects from its KM, suspends transfer towards bob and shares
+ * its status; controller-A, on that status, decides the same. KM-A, whose transfer failed, has its
+ * KMLM report to XLMO-A, which sends the fault sealed over Mxi' to XLMO-B; each diagnoses it and
+ * its QCLM decides. While suspended, controller-A refuses transfers to bob at once. When b1 is
+ * back (KM-B's queued voids reach it), both controllers resume and keys flow again.
+ */
+export async function transferFault(net: IwnNetwork): Promise<{ checks: number }> {
+  const c = new Checks();
+  await bobReachable(net, 1);
+  const since = net.mark();
+  await net.stopNode('b1');
+  const enc = await net.alice.encKeys('bob', { number: 1 });
+  c.ok(enc.status !== 200, `with bob's KME down alice gets no key (${enc.status} ${enc.raw})`);
+  // Fig 13: both controllers decide, controller-B on what it collected, controller-A on what B shared.
+  const fault = await net.waitFor('fault', (e) => e.controller === 'controller-qkdn-b' && e.sae === 'bob', { since });
+  c.ok(String(fault.cause).includes('hand-over'), 'controller-B learnt of the failed hand-over from its KM');
+  await net.waitFor('reroute-decision', decision('controller-qkdn-b', 'suspend'), { since });
+  await net.waitFor('reroute-decision', decision('controller-qkdn-a', 'suspend'), { since });
+  c.n += 2;
+  // Fig 14: KMLM-A → XLMO-A → XLMO-B (sealed, Mxi'); both diagnose, both QCLMs decide on the same fault.
+  const sent = await net.waitFor('mxi-fault', (e) => e.xlmo === 'xlmo-qkdn-a' && e.direction === 'sent', { since });
+  const received = await net.waitFor('mxi-fault', (e) => e.xlmo === 'xlmo-qkdn-b' && e.direction === 'received', { since });
+  c.is(received.fault, sent.fault, 'XLMO-B received the fault XLMO-A sent');
+  c.ok(String(sent.detail).startsWith('hand-over'), `the fault names the failed step (${String(sent.detail)})`);
+  const qa = await net.waitFor('qclm-decision', (e) => e.xlmo === 'xlmo-qkdn-a' && e.fault === sent.fault, { since });
+  const qb = await net.waitFor('qclm-decision', (e) => e.xlmo === 'xlmo-qkdn-b' && e.fault === sent.fault, { since });
+  c.equal([qa.scope, qb.scope], ['local', 'peer'], 'each XLMO diagnosed the fault from its side');
+  c.equal([qa.action, qb.action], [qb.action, qa.action], 'both QCLMs decided the same');
+  c.ok(qa.action !== 'none', `the QCLMs acted (${String(qa.action)})`);
+  // While suspended: refused by controller-A before any key is reserved at KM-A.
+  const mark = net.mark();
+  const refused = await net.alice.encKeys('bob', { number: 1 });
+  c.ok(refused.status !== 200, 'a transfer to bob is refused while suspended');
+  const why = await net.waitFor('transfer-refused', (e) => e.controller === 'controller-qkdn-a', { since: mark });
+  c.is(why.status, 'no_known_route', 'refused as having no route');
+  // Recovery: b1 back, both controllers resume, keys flow again.
+  await net.restartNode('b1');
+  await net.waitFor('reroute-decision', decision('controller-qkdn-b', 'resume'), { since });
+  await net.waitFor('reroute-decision', decision('controller-qkdn-a', 'resume'), { since });
+  c.n += 2;
+  const again = await keyTransfer(net, { number: 1 });
+  return { checks: c.n + again.checks };
+}
+
+/** A tamper in the IWN zeroizes both KMs: their storage keys are destroyed and neither supplies. */
+export async function tamper(net: IwnNetwork): Promise<{ checks: number }> {
+  const c = new Checks();
+  const since = net.mark();
+  net.tellIwn('tamper');
+  const z = await net.waitFor('zeroized', () => true, { since });
+  c.equal(z.kms, ['iwn-a', 'iwn-b'], 'both KMs zeroized');
+  for (const km of ['iwn-a', 'iwn-b']) c.ok(!existsSync(join(net.dir, 'data', km, 'storage.key')), `${km}'s storage key is destroyed`);
+  const enc = await net.alice.encKeys('bob', { number: 1 });
+  c.ok(enc.status !== 200, 'no key through a zeroized IWN');
+  return { checks: c.n };
+}

@@ -1,0 +1,120 @@
+/**
+ * The manager interworking function of one side of an interworking node (Y.3818 clause 7.2; the
+ * fault management of key-transfer failure, clause 9.2 Fig 14): the KMLM of its KM reports a
+ * failed transfer to this XLMO, which sends it, sealed end to end (mxi/seal.ts), to the other
+ * side's XLMO over Mxi' (both managers in the IWN; Mxi otherwise); each XLMO diagnoses the failure
+ * (cause, and on whose side it lies) and reports the diagnosis to its QCLM, which decides the next
+ * step (retry, suspend or nothing) and shares the decision with the other manager.
+ *
+ * Functional elements of clause 7.2 it carries: fault management function (this procedure),
+ * security management function (the sealing, with pinned manager keys), accounting management
+ * function (keys transferred per SAE pair, shared as MxiAccounting), performance management
+ * function (transfers and failures counted).
+ */
+import { randomUUID } from 'node:crypto';
+import type { BorderFilter } from '../border/filter.js';
+import type { IwMessage } from '../messages.js';
+import type { MxiSealer } from '../mxi/seal.js';
+import type { MxiFault } from '../mxi/fault.js';
+import type { Cause, MxiDiagnosis } from '../mxi/diagnosis.js';
+import type { DecisionAction, MxiDecision } from '../mxi/decision.js';
+import type { MxiSealed } from '../mxi/sealed.js';
+import type { TransferFailure } from './km-iwf.js';
+import { publishIwnControl } from './diagnostics.js';
+
+export interface XlmoIwfOptions {
+  /** This XLMO's manager ID (`xlmo-a`) and the other's. */
+  readonly id: string;
+  readonly peer: string;
+  readonly sealer: MxiSealer;
+  readonly filter: BorderFilter;
+  readonly transferLink: string;
+  readonly ctx: 'border' | 'iwn';
+  /** Sends a sealed Mxi message to the other XLMO. */
+  readonly send: (m: MxiSealed) => void;
+}
+
+export interface QclmDecision {
+  readonly fault: string;
+  readonly decider: string;
+  readonly action: DecisionAction;
+  readonly diagnosis: MxiDiagnosis;
+}
+
+/** The cause of a transfer failure as the status the failing step gave. */
+function causeOf(status: string): Cause {
+  if (status === 'insufficient_key_material' || status === 'ERR_KM_INSUFFICIENT_KEYS') return 'qx_exhausted';
+  if (status === 'no_known_route' || status === 'ERR_KM_NO_ROUTE') return 'route_lost';
+  if (status === 'timeout' || status === 'ERR_KM_PEER_UNREACHABLE' || status === 'ERR_KM_TIMEOUT') return 'peer_unreachable';
+  if (status === 'unauthorized') return 'authentication';
+  return 'unknown';
+}
+
+export class XlmoIwf {
+  readonly #o: XlmoIwfOptions;
+  readonly #faults: { readonly direction: 'sent' | 'received'; readonly fault: MxiFault }[] = [];
+  readonly #decisions: QclmDecision[] = [];
+  readonly #peerDecisions: MxiDecision[] = [];
+
+  constructor(o: XlmoIwfOptions) {
+    this.#o = o;
+  }
+
+  /** KMLM → XLMO: a transfer failed on this side. Sent to the other XLMO, diagnosed, decided. */
+  report(f: TransferFailure): void {
+    const fault: MxiFault = { fault: randomUUID(), reporter: this.#o.id, source: 'KMLM', kind: 'transfer_failure', severity: 'major', at: Date.now(), qx: this.#o.transferLink, detail: `${f.step}: ${f.status}` };
+    this.#faults.push({ direction: 'sent', fault });
+    publishIwnControl({ kind: 'mxi-fault', xlmo: this.#o.id, direction: 'sent', fault: fault.fault, detail: fault.detail });
+    this.#seal('MxiFault', fault);
+    this.#decide(fault, 'local');
+  }
+
+  #seal<N extends 'MxiFault' | 'MxiDiagnosis' | 'MxiDecision'>(name: N, body: N extends 'MxiFault' ? MxiFault : N extends 'MxiDiagnosis' ? MxiDiagnosis : MxiDecision): void {
+    try {
+      this.#o.send(this.#o.sealer.seal(this.#o.peer, name, body as never, this.#o.filter, this.#o.ctx));
+    } catch {
+      // Mxi down: the decision stands locally; the other side learns of it from its own KM's failure
+    }
+  }
+
+  /** The XLMO's diagnosis, to its QCLM, which decides; the decision goes to the other manager too. */
+  #decide(f: MxiFault, scope: 'local' | 'peer'): QclmDecision {
+    const status = f.detail?.split(': ')[1] ?? '';
+    const diagnosis: MxiDiagnosis = { fault: f.fault, diagnoser: this.#o.id, cause: causeOf(status), scope, at: Date.now(), ...(f.detail ? { detail: f.detail } : {}) };
+    // A lost route or an exhausted stock stops transfers until the controllers see it recover; anything else is retried.
+    const action: DecisionAction = diagnosis.cause === 'route_lost' || diagnosis.cause === 'qx_exhausted' ? 'suspend_border' : diagnosis.cause === 'authentication' ? 'none' : 'retry';
+    const d: QclmDecision = { fault: f.fault, decider: this.#o.id.replace(/^xlmo/, 'qclm'), action, diagnosis };
+    this.#decisions.push(d);
+    publishIwnControl({ kind: 'qclm-decision', xlmo: this.#o.id, fault: f.fault, cause: diagnosis.cause, scope, action });
+    this.#seal('MxiDecision', { fault: f.fault, decider: d.decider, action, at: Date.now() });
+    return d;
+  }
+
+  /** Mxi' from the other XLMO. */
+  onMessage(m: IwMessage): void {
+    if (m.name !== 'MxiSealed') return;
+    let inner: IwMessage;
+    try {
+      inner = this.#o.sealer.open(m.body);
+    } catch {
+      return; // counted by the sealer; nothing from an unpinned or replayed sender acts
+    }
+    if (inner.name === 'MxiFault') {
+      this.#faults.push({ direction: 'received', fault: inner.body });
+      publishIwnControl({ kind: 'mxi-fault', xlmo: this.#o.id, direction: 'received', fault: inner.body.fault, detail: inner.body.detail });
+      this.#decide(inner.body, 'peer');
+    } else if (inner.name === 'MxiDecision') this.#peerDecisions.push(inner.body);
+  }
+
+  faults(): readonly { readonly direction: 'sent' | 'received'; readonly fault: MxiFault }[] {
+    return this.#faults;
+  }
+
+  decisions(): readonly QclmDecision[] {
+    return this.#decisions;
+  }
+
+  peerDecisions(): readonly MxiDecision[] {
+    return this.#peerDecisions;
+  }
+}
