@@ -26,7 +26,7 @@ import { KmConfigError } from '../km/errors.js';
 import { schemaConfigError } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 import { AUX_CHANNELS, type TamperEvent } from '../../firmware-bridge/aux/diagnostics.js';
-import { InterworkingNode } from '../interworking/iwn/iwn.js';
+import { InterworkingNode, type IwnOptions } from '../interworking/iwn/iwn.js';
 import { IWN_CHANNEL } from '../interworking/iwn/diagnostics.js';
 import type { SharedSae } from '../interworking/border/policy.js';
 import { loadConfig, type NodeConfig } from './config.js';
@@ -45,6 +45,7 @@ export interface IwnConfig {
   readonly sides: readonly [IwnSideConfig, IwnSideConfig];
   readonly statusIntervalMs?: number;
   readonly timeoutMs?: number;
+  readonly reportIntervalMs?: number;
 }
 
 const ID = { type: 'string', pattern: ID_PATTERN.source };
@@ -73,6 +74,7 @@ const IWN_SCHEMA = {
     sides: { type: 'array', minItems: 2, maxItems: 2, items: SIDE },
     statusIntervalMs: { type: 'integer', minimum: 10, maximum: 60_000 },
     timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+    reportIntervalMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
   },
 } as const;
 const validate = new Ajv({ allErrors: true, strict: true }).compile(IWN_SCHEMA);
@@ -95,13 +97,13 @@ export function loadIwnConfig(path: string): IwnConfig {
     throw new KmConfigError(path, `cannot read: ${String((e as Error).message).split('\n')[0]}`);
   }
   if (!validate(raw)) throw schemaConfigError(validate.errors);
-  const c = raw as { node: string; transferLink: string; statusIntervalMs?: number; timeoutMs?: number; sides: { provider: string; config: string; shares: SharedSae[] }[] };
+  const c = raw as { node: string; transferLink: string; statusIntervalMs?: number; timeoutMs?: number; reportIntervalMs?: number; sides: { provider: string; config: string; shares: SharedSae[] }[] };
   const sides = c.sides.map((s) => ({ provider: s.provider, node: loadConfig(resolve(dirname(resolve(path)), s.config)), shares: s.shares })) as unknown as [IwnSideConfig, IwnSideConfig];
   const [a, b] = sides;
   if (a.provider === b.provider) throw new KmConfigError('sides', 'the two sides of an IWN are two providers');
   if (a.node.dataDir === b.node.dataDir) throw new KmConfigError('sides', 'KM-A and KM-B keep their own stores: give them two data directories');
   if (a.node.km.unitBits !== b.node.km.unitBits) throw new KmConfigError('sides', 'KM-A and KM-B must use one key unit size');
-  return { role: 'interworking', node: c.node, transferLink: c.transferLink, sides, ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}), ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}) };
+  return { role: 'interworking', node: c.node, transferLink: c.transferLink, sides, ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}), ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}), ...(c.reportIntervalMs ? { reportIntervalMs: c.reportIntervalMs } : {}) };
 }
 
 export interface RunningIwn {
@@ -110,7 +112,7 @@ export interface RunningIwn {
   stop(): Promise<void>;
 }
 
-export async function startIwn(c: IwnConfig): Promise<RunningIwn> {
+export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap'] } = {}): Promise<RunningIwn> {
   let iwn: InterworkingNode | null = null;
   // Until the IWN is up, supplies for the other network's SAEs are refused: none may be reserved with nowhere to go.
   const hook = (side: 'a' | 'b') => ({
@@ -134,6 +136,8 @@ export async function startIwn(c: IwnConfig): Promise<RunningIwn> {
       b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares },
       ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}),
       ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
+      ...(c.reportIntervalMs ? { reportIntervalMs: c.reportIntervalMs } : {}),
+      ...(o.tap ? { tap: o.tap } : {}),
     });
   } catch (e) {
     await Promise.all([a.stop(), b.stop()]);

@@ -27,6 +27,7 @@ import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './co
 import { createKeySource } from './key-sources.js';
 import pino, { type Logger } from 'pino';
 import { startNodeManagement, type NodeManagement } from './management.js';
+import { controlNetworkOf, createNodeControl } from './control.js';
 
 export interface RunningNode {
   readonly id: string;
@@ -36,6 +37,8 @@ export interface RunningNode {
   /** The management layer (null when `management.enabled` is false) and its port (null without one). */
   readonly management: NodeManagement['management'];
   readonly managementPort: number | null;
+  /** The control layer's form and (distributed) the port its controller listens on; null without a `control` section. */
+  readonly control: { readonly form: 'distributed' | 'centralized'; readonly port: number | null } | null;
   /** Milliseconds spent opening each part, for failover diagnostics. */
   readonly startup: Readonly<Record<'store' | 'kx' | 'km' | 'sources' | 'api', number>>;
   stop(): Promise<void>;
@@ -119,7 +122,10 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
   const peers = new Map<string, KxEndpoint>(c.network.nodes.filter((n) => n.id !== c.node).map((n) => [n.id, parseEndpoint(n.kx)]));
   let km: KeyManager | null = null;
   const kx = new KxTransport({ nodeId: c.node, bootId: store.bootId, tls, listen: c.kx, peers, onRequest: (peer, m) => hooks.kx?.(peer, m, km!) ?? km!.handleKx(peer, m) });
+  // The control layer chooses routes and supply policy when the configuration has one.
+  const control = c.control ? createNodeControl({ node: c.node, control: c.control, network: controlNetworkOf(c.network), unitBits: c.km.unitBits, tls, store, kx }) : null;
   km = new KeyManager({
+    ...(control ? { router: control.router, ...(control.supplyPolicy ? { supplyPolicy: control.supplyPolicy } : {}) } : {}),
     nodeId: c.node,
     store,
     topology,
@@ -136,6 +142,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
     const kxPort = await kx.listen();
     const tKx = lap();
     await km.start();
+    const controlPort = control ? await control.start(km) : null;
     // Before the key sources and the API: the managers see the first key and the first request.
     mgmt = await startNodeManagement(c, km, tls, log);
     const tKm = lap();
@@ -157,12 +164,14 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
       km: running,
       management: mgmt.management,
       managementPort: mgmt.management?.port ?? null,
+      control: control ? { form: control.form, port: controlPort } : null,
       startup,
       stop: () =>
         (stopping ??= (async () => {
           await app!.close();
           await running.stop();
           await mgmt!.stop();
+          await control?.stop();
           log.flush();
           await kx.close();
           await store.close();
@@ -173,6 +182,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
     await (app ?? api.app).close();
     await km.stop();
     await mgmt?.stop();
+    await control?.stop();
     await kx.close();
     await store.close();
     unlock();
@@ -253,7 +263,7 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean; 
     return 1;
   }
   const unlog = logEvents(config.events ?? ['relay', 'sync']);
-  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, management: node.managementPort, pid: process.pid, sources: node.km.sources, startupMs: node.startup });
+  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, management: node.managementPort, ...(node.control ? { control: node.control } : {}), pid: process.pid, sources: node.km.sources, startupMs: node.startup });
   let unwatch = () => {};
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { initPki } from '../../../host/pki/pki.js';
+import { initPki, type PkiPaths } from '../../../host/pki/pki.js';
 import { freePort } from '../../../host/bench/ports.js';
 import { EtsiClient } from '../../../host/api/client.js';
 
@@ -82,6 +82,67 @@ export interface IwnNetworkOptions {
   readonly rate?: number;
 }
 
+
+export interface IwnConfigs {
+  readonly pkiA: PkiPaths;
+  readonly pkiB: PkiPaths;
+  /** `<node>-api` and `<node>-kx` ports of a1, iwn-a, iwn-b, b1. */
+  readonly port: Readonly<Record<string, number>>;
+}
+
+/**
+ * Writes the two providers' PKI and the five configuration files into `dir`: a1.yaml, b1.yaml
+ * (plain nodes), km-a.yaml and km-b.yaml (the IWN's KMs, ordinary node configurations of their
+ * networks), iwn.yaml (role: interworking), network-a.yaml and network-b.yaml.
+ */
+export async function writeIwnConfigs(dir: string, o: IwnNetworkOptions = {}): Promise<IwnConfigs> {
+  const [pkiA, pkiB] = await Promise.all([
+    initPki(join(dir, 'pki-a'), { network: 'qkdn-a', nodes: ['a1', 'iwn-a'], saes: ['alice'] }),
+    initPki(join(dir, 'pki-b'), { network: 'qkdn-b', nodes: ['iwn-b', 'b1'], saes: ['bob'] }),
+  ]);
+  const port: Record<string, number> = {};
+  for (const p of ['a1-api', 'a1-kx', 'iwn-a-api', 'iwn-a-kx', 'iwn-b-api', 'iwn-b-kx', 'b1-api', 'b1-kx']) port[p] = await freePort();
+  const link = (id: string, ends: [string, string]) => ({ id, ends, source: { type: 'simulated', rate: o.rate ?? 50, seed: randomBytes(32).toString('hex'), initialUnits: o.initialUnits ?? 400 } });
+  // Each network places the other's shared SAE on the IWN's KM that stands for it.
+  const networkA = { nodes: [{ id: 'a1', kx: `127.0.0.1:${port['a1-kx']}` }, { id: 'iwn-a', kx: `127.0.0.1:${port['iwn-a-kx']}` }], links: [link('a1~iwn-a', ['a1', 'iwn-a'])], saes: [{ id: 'alice', node: 'a1' }, { id: 'bob', node: 'iwn-a' }] };
+  const networkB = { nodes: [{ id: 'iwn-b', kx: `127.0.0.1:${port['iwn-b-kx']}` }, { id: 'b1', kx: `127.0.0.1:${port['b1-kx']}` }], links: [link('iwn-b~b1', ['iwn-b', 'b1'])], saes: [{ id: 'bob', node: 'b1' }, { id: 'alice', node: 'iwn-b' }] };
+  writeFileSync(join(dir, 'network-a.yaml'), stringify(networkA));
+  writeFileSync(join(dir, 'network-b.yaml'), stringify(networkB));
+  const km = { peerTimeoutMs: 20_000, relayHopTimeoutMs: 15_000 };
+  const nodeConfig = (id: string, pki: typeof pkiA, network: string) => ({
+    node: id,
+    dataDir: `data/${id}`,
+    tls: { ca: pki.ca, cert: pki.cert('KME', id), key: pki.key('KME', id) },
+    api: { host: '127.0.0.1', port: port[`${id}-api`] },
+    kx: { host: '127.0.0.1', port: port[`${id}-kx`] },
+    km,
+    network,
+    logging: { level: 'warn' },
+    // One manager per process: the IWN's two KMs are watched by its own XLMO functions.
+    ...(id.startsWith('iwn') ? { management: { enabled: false } } : {}),
+  });
+  writeFileSync(join(dir, 'a1.yaml'), stringify(nodeConfig('a1', pkiA, 'network-a.yaml')));
+  writeFileSync(join(dir, 'b1.yaml'), stringify(nodeConfig('b1', pkiB, 'network-b.yaml')));
+  writeFileSync(join(dir, 'km-a.yaml'), stringify(nodeConfig('iwn-a', pkiA, 'network-a.yaml')));
+  writeFileSync(join(dir, 'km-b.yaml'), stringify(nodeConfig('iwn-b', pkiB, 'network-b.yaml')));
+  writeFileSync(
+    join(dir, 'iwn.yaml'),
+    stringify({
+      role: 'interworking',
+      node: 'iwn',
+      transferLink: 'kxi-ab',
+      statusIntervalMs: 200,
+      timeoutMs: 20_000,
+      reportIntervalMs: 500,
+      sides: [
+        { provider: 'qkdn-a', config: 'km-a.yaml', shares: [{ sae: 'alice', rate: 100, bits: 4096 }] },
+        { provider: 'qkdn-b', config: 'km-b.yaml', shares: [{ sae: 'bob', rate: 100, bits: 4096 }] },
+      ],
+    }),
+  );
+  return { pkiA, pkiB, port };
+}
+
 export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNetwork> {
   const dir = mkdtempSync(join(tmpdir(), 'qkdn-iwn-'));
   const procs = new Map<string, Proc>();
@@ -99,49 +160,7 @@ export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNet
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const [pkiA, pkiB] = await Promise.all([
-      initPki(join(dir, 'pki-a'), { network: 'qkdn-a', nodes: ['a1', 'iwn-a'], saes: ['alice'] }),
-      initPki(join(dir, 'pki-b'), { network: 'qkdn-b', nodes: ['iwn-b', 'b1'], saes: ['bob'] }),
-    ]);
-    const port: Record<string, number> = {};
-    for (const p of ['a1-api', 'a1-kx', 'iwn-a-api', 'iwn-a-kx', 'iwn-b-api', 'iwn-b-kx', 'b1-api', 'b1-kx']) port[p] = await freePort();
-    const link = (id: string, ends: [string, string]) => ({ id, ends, source: { type: 'simulated', rate: o.rate ?? 50, seed: randomBytes(32).toString('hex'), initialUnits: o.initialUnits ?? 400 } });
-    // Each network places the other's shared SAE on the IWN's KM that stands for it.
-    const networkA = { nodes: [{ id: 'a1', kx: `127.0.0.1:${port['a1-kx']}` }, { id: 'iwn-a', kx: `127.0.0.1:${port['iwn-a-kx']}` }], links: [link('a1~iwn-a', ['a1', 'iwn-a'])], saes: [{ id: 'alice', node: 'a1' }, { id: 'bob', node: 'iwn-a' }] };
-    const networkB = { nodes: [{ id: 'iwn-b', kx: `127.0.0.1:${port['iwn-b-kx']}` }, { id: 'b1', kx: `127.0.0.1:${port['b1-kx']}` }], links: [link('iwn-b~b1', ['iwn-b', 'b1'])], saes: [{ id: 'bob', node: 'b1' }, { id: 'alice', node: 'iwn-b' }] };
-    writeFileSync(join(dir, 'network-a.yaml'), stringify(networkA));
-    writeFileSync(join(dir, 'network-b.yaml'), stringify(networkB));
-    const km = { peerTimeoutMs: 20_000, relayHopTimeoutMs: 15_000 };
-    const nodeConfig = (id: string, pki: typeof pkiA, network: string) => ({
-      node: id,
-      dataDir: `data/${id}`,
-      tls: { ca: pki.ca, cert: pki.cert('KME', id), key: pki.key('KME', id) },
-      api: { host: '127.0.0.1', port: port[`${id}-api`] },
-      kx: { host: '127.0.0.1', port: port[`${id}-kx`] },
-      km,
-      network,
-      logging: { level: 'warn' },
-      // One manager per process: the IWN's two KMs are watched by its own XLMO functions.
-      ...(id.startsWith('iwn') ? { management: { enabled: false } } : {}),
-    });
-    writeFileSync(join(dir, 'a1.yaml'), stringify(nodeConfig('a1', pkiA, 'network-a.yaml')));
-    writeFileSync(join(dir, 'b1.yaml'), stringify(nodeConfig('b1', pkiB, 'network-b.yaml')));
-    writeFileSync(join(dir, 'km-a.yaml'), stringify(nodeConfig('iwn-a', pkiA, 'network-a.yaml')));
-    writeFileSync(join(dir, 'km-b.yaml'), stringify(nodeConfig('iwn-b', pkiB, 'network-b.yaml')));
-    writeFileSync(
-      join(dir, 'iwn.yaml'),
-      stringify({
-        role: 'interworking',
-        node: 'iwn',
-        transferLink: 'kxi-ab',
-        statusIntervalMs: 200,
-        timeoutMs: 20_000,
-        sides: [
-          { provider: 'qkdn-a', config: 'km-a.yaml', shares: [{ sae: 'alice', rate: 100, bits: 4096 }] },
-          { provider: 'qkdn-b', config: 'km-b.yaml', shares: [{ sae: 'bob', rate: 100, bits: 4096 }] },
-        ],
-      }),
-    );
+    const { pkiA, pkiB, port } = await writeIwnConfigs(dir, o);
     for (const n of ['a1', 'b1', 'iwn']) procs.set(n, spawnNode(n, join(dir, `${n}.yaml`)));
     await Promise.all([...procs.values()].map((p) => p.ready));
     const client = (pki: typeof pkiA, sae: string, apiPort: number) => {

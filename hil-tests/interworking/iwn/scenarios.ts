@@ -65,6 +65,12 @@ export async function keyTransfer(net: IwnNetwork, o: { number?: number; size?: 
   c.equal([a.km, a.state, a.data], ['iwn-a', 'transferred', 'deleted'], 'KM-A reports the keys transferred and its copy deleted');
   const b = await net.waitFor('lifecycle', (e) => e.controller === 'controller-qkdn-b' && has(e));
   c.equal([b.km, b.state, b.data], ['iwn-b', 'supplied', 'handed-over'], 'KM-B reports the keys handed over to the slave SAE’s KM');
+  // Accounting management: XLMO-A's usage of the period, sealed over Mxi' to XLMO-B, counts these keys.
+  const usage = (e: IwnEvent) => (e.usage as { master: string; slave: string; direction: string; keys: number }[] | undefined)?.find((u) => u.master === 'alice' && u.slave === 'bob' && u.direction === 'out');
+  const acct = await net.waitFor('mxi-report', (e) => e.xlmo === 'xlmo-qkdn-b' && e.message === 'MxiAccounting' && usage(e) !== undefined, { since });
+  c.ok(usage(acct)!.keys >= number, `XLMO-B learnt of alice's ${number} keys for bob (${usage(acct)!.keys})`);
+  await net.waitFor('mxi-report', (e) => e.xlmo === 'xlmo-qkdn-b' && e.message === 'MxiPerformanceBundle', { since });
+  c.n++;
   return { checks: c.n };
 }
 

@@ -12,8 +12,14 @@
  * KM-A and KM-B each have a border endpoint (mutual TLS 1.3, each with its own provider's
  * certificate, each pinning the other's; ctx IWN: the primed reference points) on loopback; KM-B's
  * dials KM-A's. The controllers and managers of the two sides speak Cxi' and Mxi' over the same
- * pinned connection. Every message passes the sending provider's border filter. A tamper zeroizes
- * both KMs and wipes every transfer pad and held key.
+ * pinned connection. Every message passes the sending provider's border filter (the enforcing half
+ * of the policy-based control function). A tamper zeroizes
+ * both KMs and wipes every transfer pad and held key (security management function).
+ *
+ * Configuration management function (clause 7.2), as far as it goes here: the transfer link and
+ * the SAEs each network shares are provisioned when the IWN starts, from its configuration, and
+ * checked against both networks' (each must place the other's shared SAEs on its KM of the IWN);
+ * they do not change while it runs.
  */
 import type { KeyManager } from '../../km/key-manager.js';
 import type { KxAnswer } from '../../km/kx/transport.js';
@@ -48,6 +54,10 @@ export interface IwnOptions {
   readonly b: IwnSideOptions;
   readonly statusIntervalMs?: number;
   readonly timeoutMs?: number;
+  /** How often each XLMO shares its accounting and performance with the other (default 60 s). */
+  readonly reportIntervalMs?: number;
+  /** Sees every payload the two KMs' endpoints send and receive (an IWN recording, for tests and audits). */
+  readonly tap?: (side: 'a' | 'b', direction: 'out' | 'in', payload: Buffer) => void;
 }
 
 export interface IwnSide {
@@ -80,6 +90,7 @@ export class InterworkingNode {
   #connB: BorderConnection | null = null;
   #connA: BorderConnection | null = null;
   #redial: NodeJS.Timeout | null = null;
+  #report: NodeJS.Timeout | null = null;
   #stopped = false;
   #zeroized = false;
 
@@ -109,7 +120,7 @@ export class InterworkingNode {
         transferLinkUp: () => !!conn() && !conn()!.closed,
         ...(o.statusIntervalMs ? { statusIntervalMs: o.statusIntervalMs } : {}),
       });
-      const xlmo = new XlmoIwf({ id: keys.id, peer: peerKeys.id, sealer: new MxiSealer(keys, new Map([[peerKeys.id, peerKeys.publicKey]])), filter, transferLink: o.transferLink, ctx: 'iwn', send: (m) => send('MxiSealed', m as never) });
+      const xlmo = new XlmoIwf({ id: keys.id, provider: s.provider, peerProvider: peer.provider, peer: peerKeys.id, sealer: new MxiSealer(keys, new Map([[peerKeys.id, peerKeys.publicKey]])), filter, transferLink: o.transferLink, ctx: 'iwn', send: (m) => send('MxiSealed', m as never) });
       const kmIwf = new KmIwf({
         provider: s.provider,
         peerProvider: peer.provider,
@@ -120,6 +131,7 @@ export class InterworkingNode {
         foreign,
         connection: conn,
         onFailure: (f) => xlmo.report(f),
+        onTransferred: (t) => xlmo.transferred(t),
         ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
       });
       const endpoint = new BorderEndpoint({
@@ -131,6 +143,7 @@ export class InterworkingNode {
         ctx: 'iwn',
         serves: ['Kxi-1', 'Kxi-2', 'Cxi', 'Mxi'],
         onMessage: (c, m) => this.#dispatch(sideOf(), c, m),
+        ...(o.tap ? { tap: (dir: 'out' | 'in', _p: unknown, payload: Buffer) => o.tap!(s === o.a ? 'a' : 'b', dir, payload) } : {}),
       });
       const sideOf = () => (s === o.a ? this.a : this.b);
       return { provider: s.provider, km: s.km, kmIwf, controller, xlmo, endpoint, filter, connection: conn };
@@ -161,6 +174,7 @@ export class InterworkingNode {
       ctx: 'iwn',
       serves: ['Kxi-1', 'Kxi-2', 'Cxi', 'Mxi'],
       onMessage: (c, m) => n.#dispatch(n.b, c, m),
+      ...(o.tap ? { tap: (dir: 'out' | 'in', _p: unknown, payload: Buffer) => o.tap!('b', dir, payload) } : {}),
     });
     (n.b as { endpoint: BorderEndpoint }).endpoint = dialer;
     const dial = async () => {
@@ -172,6 +186,10 @@ export class InterworkingNode {
     for (let i = 0; i < 100 && !n.#connA; i++) await new Promise((r) => setTimeout(r, 20));
     n.a.controller.start();
     n.b.controller.start();
+    n.#report = setInterval(() => {
+      n.a.xlmo.share();
+      n.b.xlmo.share();
+    }, o.reportIntervalMs ?? 60_000);
     return n;
   }
 
@@ -199,6 +217,7 @@ export class InterworkingNode {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#redial) clearInterval(this.#redial);
+    if (this.#report) clearInterval(this.#report);
     this.a.controller.stop();
     this.b.controller.stop();
     await Promise.all([this.a.endpoint.close(), this.b.endpoint.close()]);

@@ -55,6 +55,8 @@ export interface KmIwfOptions {
   readonly connection: () => BorderConnection | null;
   /** The KMLM's report of a failed transfer (Fig 14 starts here). */
   readonly onFailure: (f: TransferFailure) => void;
+  /** The XLMO's accounting of a transfer that ended well (`out` of this network or `in`). */
+  readonly onTransferred?: (t: { master: string; slave: string; direction: 'out' | 'in'; keys: number; bits: number; ms: number }) => void;
   readonly timeoutMs?: number;
 }
 
@@ -109,6 +111,7 @@ export class KmIwf {
     const o = this.#o;
     const km = o.km;
     const n: KeySupplyNotification = m.body;
+    const t0 = performance.now();
     const heads = n.keys.map((k) => k.id);
     const units = n.keys.reduce((c, k) => c + k.units.length, 0);
     const answer = (status: KxErrorStatus, reason: string): KxAnswer => ({ name: 'KeySupplyNotificationResponse', body: { status, reason: reason.slice(0, 500), ...(n.origin === 'link' ? { high: Math.max(0, km.store.high(peer, 'link')) } : {}) } });
@@ -179,6 +182,7 @@ export class KmIwf {
     }
     deleted();
     this.#transfers.transferred++;
+    for (const slave of n.slaves) o.onTransferred?.({ master: n.master, slave, direction: 'out', keys: heads.length, bits: n.size, ms: performance.now() - t0 });
     publishIwnControl({ kind: 'transfer', km: km.nodeId, transfer: n.supply, outcome: 'transferred', keys: heads.length, link: d.link });
     return reserved;
   }
@@ -266,6 +270,7 @@ export class KmIwf {
       void conn.request('Kxi1RelayCompletion', c).catch(() => {});
     }
     this.#transfers.supplied++;
+    for (const slave of s.slaves) o.onTransferred?.({ master: s.master, slave, direction: 'in', keys: ids.length, bits: s.size, ms: 0 });
     o.controller.record({ transfer: s.supply, km: km.nodeId, keys: ids, state: 'supplied', data: 'handed-over', at: Date.now() });
     publishIwnControl({ kind: 'transfer', km: km.nodeId, transfer: s.supply, outcome: 'supplied', keys: ids.length });
     return { status: 'ok', accepted: ids };

@@ -1,6 +1,7 @@
 /**
- * One-time pads for the key transfer inside an interworking node (Y.3818 clause 6.2: there is no
- * QKD link between module-A and module-B, so Kxi-1' has no Qx units to pad with). The IWN draws a
+ * One-time pads of the key transfer function inside an interworking node (Y.3818 clauses 6.2,
+ * 7.2: there is no QKD link between module-A and module-B, so Kxi-1' has no Qx units to pad
+ * with). The IWN draws a
  * fresh pad for every transfer from its CSPRNG and keeps it in its own memory only: KM-A sends
  * K ⊕ pad over the Kxi-1' connection, KM-B takes the pad by ID, once, and XORs again. What crosses
  * the socket between the two KMs (loopback inside the IWN, but visible to anyone who can record

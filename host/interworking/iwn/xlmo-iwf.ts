@@ -8,8 +8,9 @@
  *
  * Functional elements of clause 7.2 it carries: fault management function (this procedure),
  * security management function (the sealing, with pinned manager keys), accounting management
- * function (keys transferred per SAE pair, shared as MxiAccounting), performance management
- * function (transfers and failures counted).
+ * function (keys transferred per SAE pair and direction, shared as MxiAccounting), performance
+ * management function (the transfer service's Y.3807 parameters over each period, shared as
+ * MxiPerformanceBundle): `share()` sends both for the period since the last share.
  */
 import { randomUUID } from 'node:crypto';
 import type { BorderFilter } from '../border/filter.js';
@@ -19,12 +20,16 @@ import type { MxiFault } from '../mxi/fault.js';
 import type { Cause, MxiDiagnosis } from '../mxi/diagnosis.js';
 import type { DecisionAction, MxiDecision } from '../mxi/decision.js';
 import type { MxiSealed } from '../mxi/sealed.js';
+import type { MxiAccounting, UsageRecord } from '../mxi/accounting.js';
+import type { MxiPerformanceBundle } from '../mxi/performance-bundle.js';
 import type { TransferFailure } from './km-iwf.js';
 import { publishIwnControl } from './diagnostics.js';
 
 export interface XlmoIwfOptions {
-  /** This XLMO's manager ID (`xlmo-a`) and the other's. */
+  /** This XLMO's manager ID (`xlmo-a`) and the other's; this network's provider and the other's. */
   readonly id: string;
+  readonly provider: string;
+  readonly peerProvider: string;
   readonly peer: string;
   readonly sealer: MxiSealer;
   readonly filter: BorderFilter;
@@ -55,6 +60,12 @@ export class XlmoIwf {
   readonly #faults: { readonly direction: 'sent' | 'received'; readonly fault: MxiFault }[] = [];
   readonly #decisions: QclmDecision[] = [];
   readonly #peerDecisions: MxiDecision[] = [];
+  readonly #peerReports: (MxiAccounting | MxiPerformanceBundle)[] = [];
+  /** Usage and transfer outcomes since the last share. */
+  #usage = new Map<string, UsageRecord>();
+  #delaysUs: number[] = [];
+  #failed = 0;
+  #since = Date.now();
 
   constructor(o: XlmoIwfOptions) {
     this.#o = o;
@@ -62,6 +73,7 @@ export class XlmoIwf {
 
   /** KMLM → XLMO: a transfer failed on this side. Sent to the other XLMO, diagnosed, decided. */
   report(f: TransferFailure): void {
+    this.#failed++;
     const fault: MxiFault = { fault: randomUUID(), reporter: this.#o.id, source: 'KMLM', kind: 'transfer_failure', severity: 'major', at: Date.now(), qx: this.#o.transferLink, detail: `${f.step}: ${f.status}` };
     this.#faults.push({ direction: 'sent', fault });
     publishIwnControl({ kind: 'mxi-fault', xlmo: this.#o.id, direction: 'sent', fault: fault.fault, detail: fault.detail });
@@ -69,7 +81,45 @@ export class XlmoIwf {
     this.#decide(fault, 'local');
   }
 
-  #seal<N extends 'MxiFault' | 'MxiDiagnosis' | 'MxiDecision'>(name: N, body: N extends 'MxiFault' ? MxiFault : N extends 'MxiDiagnosis' ? MxiDiagnosis : MxiDecision): void {
+  /** A transfer this side took part in ended well: `out` from this network, `in` into it. */
+  transferred(t: { readonly master: string; readonly slave: string; readonly direction: 'out' | 'in'; readonly keys: number; readonly bits: number; readonly ms: number }): void {
+    const k = `${t.master}\0${t.slave}\0${t.direction}`;
+    const u = this.#usage.get(k) ?? { master: t.master, slave: t.slave, direction: t.direction, keys: 0, bits: 0 };
+    this.#usage.set(k, { ...u, keys: u.keys + t.keys, bits: u.bits + t.keys * t.bits });
+    if (t.direction === 'out') this.#delaysUs.push(Math.round(t.ms * 1000));
+  }
+
+  /** The accounting and the performance of the period since the last share, sealed to the other XLMO. */
+  share(now = Date.now()): { accounting: MxiAccounting; performance: MxiPerformanceBundle } {
+    const from = this.#since;
+    const to = Math.max(now, from + 1);
+    const usage = [...this.#usage.values()];
+    const d = this.#delaysUs;
+    const mean = d.length ? d.reduce((a, b) => a + b, 0) / d.length : 0;
+    const sd = d.length ? Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / d.length) : 0;
+    const bits = usage.filter((u) => u.direction === 'out').reduce((n, u) => n + u.bits, 0);
+    const attempts = d.length + this.#failed;
+    const accounting: MxiAccounting = { reporter: this.#o.id, provider: this.#o.provider, peer: this.#o.peerProvider, from, to, usage };
+    const performance: MxiPerformanceBundle = {
+      bundle: randomUUID(),
+      reporter: this.#o.id,
+      from,
+      to,
+      entries: [{ layer: 'KML', scope: 'border', throughput: Math.round((bits * 1000) / (to - from)), kkrd: Math.round(mean), kkrdv: Math.round(sd), kkder: attempts ? Math.round((this.#failed * 1e6) / attempts) : 0, kkdlr: 0, availability: 1_000_000, restoration: 0 }],
+    };
+    if (usage.length > 0) this.#seal('MxiAccounting', accounting);
+    this.#seal('MxiPerformanceBundle', performance);
+    this.#usage = new Map();
+    this.#delaysUs = [];
+    this.#failed = 0;
+    this.#since = to;
+    return { accounting, performance };
+  }
+
+  #seal<N extends 'MxiFault' | 'MxiDiagnosis' | 'MxiDecision' | 'MxiAccounting' | 'MxiPerformanceBundle'>(
+    name: N,
+    body: N extends 'MxiFault' ? MxiFault : N extends 'MxiDiagnosis' ? MxiDiagnosis : N extends 'MxiDecision' ? MxiDecision : N extends 'MxiAccounting' ? MxiAccounting : MxiPerformanceBundle,
+  ): void {
     try {
       this.#o.send(this.#o.sealer.seal(this.#o.peer, name, body as never, this.#o.filter, this.#o.ctx));
     } catch {
@@ -104,6 +154,16 @@ export class XlmoIwf {
       publishIwnControl({ kind: 'mxi-fault', xlmo: this.#o.id, direction: 'received', fault: inner.body.fault, detail: inner.body.detail });
       this.#decide(inner.body, 'peer');
     } else if (inner.name === 'MxiDecision') this.#peerDecisions.push(inner.body);
+    else if (inner.name === 'MxiAccounting' || inner.name === 'MxiPerformanceBundle') {
+      this.#peerReports.push(inner.body);
+      const usage = inner.name === 'MxiAccounting' ? inner.body.usage.map((u) => ({ master: u.master, slave: u.slave, direction: u.direction, keys: u.keys })) : undefined;
+      publishIwnControl({ kind: 'mxi-report', xlmo: this.#o.id, message: inner.name, from: inner.body.from, to: inner.body.to, ...(usage ? { usage } : {}) });
+    }
+  }
+
+  /** Accounting and performance reports received from the other XLMO. */
+  peerReports(): readonly (MxiAccounting | MxiPerformanceBundle)[] {
+    return this.#peerReports;
   }
 
   faults(): readonly { readonly direction: 'sent' | 'received'; readonly fault: MxiFault }[] {
