@@ -18,6 +18,10 @@ import { stringify } from 'yaml';
 import { initPki, type PkiPaths } from '../../../host/pki/pki.js';
 import { freePort } from '../../../host/bench/ports.js';
 import { EtsiClient } from '../../../host/api/client.js';
+import { controlNetworkOf, loopbackControlSection, type ControlConfig } from '../../../host/node/control.js';
+import type { NetworkConfig } from '../../../host/km/network-config.js';
+import { startEtcd, type EtcdServer } from '../../../host/controller/central/etcd-server.js';
+import { killReplica, spawnReplica, type ReplicaProcess, type ReplicaSpec } from '../../../host/controller/central/processes.js';
 
 const CLI = fileURLToPath(new URL('../../../host/cli/qkdn-edge.mjs', import.meta.url));
 
@@ -77,7 +81,22 @@ export interface IwnNetwork {
   stop(): Promise<void>;
 }
 
+/**
+ * The configurations of Y.3818 clause 8.2: 6 distributed-distributed, 7 centralized QKDN-A and
+ * distributed QKDN-B, 8 centralized-centralized. A distributed network's nodes (its KM in the IWN
+ * too) each run their controller; a centralized network's are Ck clients of a `qkdn-edge
+ * controller` replica on a real etcd.
+ */
+export type IwnConfiguration = 6 | 7 | 8;
+
+export const CONTROL_FORMS: Readonly<Record<IwnConfiguration, readonly ['distributed' | 'centralized', 'distributed' | 'centralized']>> = {
+  6: ['distributed', 'distributed'],
+  7: ['centralized', 'distributed'],
+  8: ['centralized', 'centralized'],
+};
+
 export interface IwnNetworkOptions {
+  readonly configuration?: IwnConfiguration;
   readonly initialUnits?: number;
   readonly rate?: number;
 }
@@ -88,6 +107,8 @@ export interface IwnConfigs {
   readonly pkiB: PkiPaths;
   /** `<node>-api` and `<node>-kx` ports of a1, iwn-a, iwn-b, b1. */
   readonly port: Readonly<Record<string, number>>;
+  /** The centralized controllers to start before the nodes (one per centralized network). */
+  readonly replicas: readonly Omit<ReplicaSpec, 'etcdUrl'>[];
 }
 
 /**
@@ -97,11 +118,11 @@ export interface IwnConfigs {
  */
 export async function writeIwnConfigs(dir: string, o: IwnNetworkOptions = {}): Promise<IwnConfigs> {
   const [pkiA, pkiB] = await Promise.all([
-    initPki(join(dir, 'pki-a'), { network: 'qkdn-a', nodes: ['a1', 'iwn-a'], saes: ['alice'] }),
-    initPki(join(dir, 'pki-b'), { network: 'qkdn-b', nodes: ['iwn-b', 'b1'], saes: ['bob'] }),
+    initPki(join(dir, 'pki-a'), { network: 'qkdn-a', nodes: ['a1', 'iwn-a', 'ctl-a'], saes: ['alice'] }),
+    initPki(join(dir, 'pki-b'), { network: 'qkdn-b', nodes: ['iwn-b', 'b1', 'ctl-b'], saes: ['bob'] }),
   ]);
   const port: Record<string, number> = {};
-  for (const p of ['a1-api', 'a1-kx', 'iwn-a-api', 'iwn-a-kx', 'iwn-b-api', 'iwn-b-kx', 'b1-api', 'b1-kx']) port[p] = await freePort();
+  for (const p of ['a1-api', 'a1-kx', 'a1-ctl', 'iwn-a-api', 'iwn-a-kx', 'iwn-a-ctl', 'iwn-b-api', 'iwn-b-kx', 'iwn-b-ctl', 'b1-api', 'b1-kx', 'b1-ctl', 'ctl-a', 'ctl-b']) port[p] = await freePort();
   const link = (id: string, ends: [string, string]) => ({ id, ends, source: { type: 'simulated', rate: o.rate ?? 50, seed: randomBytes(32).toString('hex'), initialUnits: o.initialUnits ?? 400 } });
   // Each network places the other's shared SAE on the IWN's KM that stands for it.
   const networkA = { nodes: [{ id: 'a1', kx: `127.0.0.1:${port['a1-kx']}` }, { id: 'iwn-a', kx: `127.0.0.1:${port['iwn-a-kx']}` }], links: [link('a1~iwn-a', ['a1', 'iwn-a'])], saes: [{ id: 'alice', node: 'a1' }, { id: 'bob', node: 'iwn-a' }] };
@@ -109,6 +130,19 @@ export async function writeIwnConfigs(dir: string, o: IwnNetworkOptions = {}): P
   writeFileSync(join(dir, 'network-a.yaml'), stringify(networkA));
   writeFileSync(join(dir, 'network-b.yaml'), stringify(networkB));
   const km = { peerTimeoutMs: 20_000, relayHopTimeoutMs: 15_000 };
+  const [formA, formB] = CONTROL_FORMS[o.configuration ?? 6];
+  const ctlPorts = new Map(['a1', 'iwn-a', 'iwn-b', 'b1'].map((n) => [n, port[`${n}-ctl`]!]));
+  const replicas: Omit<ReplicaSpec, 'etcdUrl'>[] = [];
+  const controlOf = (form: 'distributed' | 'centralized', side: 'a' | 'b', network: typeof networkA, pki: string): ((node: string) => ControlConfig) => {
+    if (form === 'distributed') return (node) => loopbackControlSection({ form }, node, network, ctlPorts, join(pki, 'nodes'));
+    replicas.push({ id: `ctl-${side}`, dir, pki, prefix: `qkdn-${side}/`, network: controlNetworkOf(network as unknown as NetworkConfig), unitBits: 256, lowWaterUnits: 4, port: port[`ctl-${side}`]! });
+    return () => ({ form, controllers: [{ id: `ctl-${side}`, endpoint: `127.0.0.1:${port[`ctl-${side}`]!}` }], reportMs: 200 });
+  };
+  const control: Record<string, ControlConfig> = {};
+  const ca = controlOf(formA, 'a', networkA, join(dir, 'pki-a'));
+  const cb = controlOf(formB, 'b', networkB, join(dir, 'pki-b'));
+  for (const n of ['a1', 'iwn-a']) control[n] = ca(n);
+  for (const n of ['iwn-b', 'b1']) control[n] = cb(n);
   const nodeConfig = (id: string, pki: typeof pkiA, network: string) => ({
     node: id,
     dataDir: `data/${id}`,
@@ -118,6 +152,7 @@ export async function writeIwnConfigs(dir: string, o: IwnNetworkOptions = {}): P
     km,
     network,
     logging: { level: 'warn' },
+    control: control[id],
     // One manager per process: the IWN's two KMs are watched by its own XLMO functions.
     ...(id.startsWith('iwn') ? { management: { enabled: false } } : {}),
   });
@@ -140,7 +175,7 @@ export async function writeIwnConfigs(dir: string, o: IwnNetworkOptions = {}): P
       ],
     }),
   );
-  return { pkiA, pkiB, port };
+  return { pkiA, pkiB, port, replicas };
 }
 
 export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNetwork> {
@@ -154,13 +189,26 @@ export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNet
     await p.exited;
     clearTimeout(t);
   };
+  let etcd: EtcdServer | null = null;
+  const controllers: ReplicaProcess[] = [];
   const stop = async () => {
     for (const c of clients) c.close();
     await Promise.all([...procs.values()].map(stopProc));
+    for (const r of controllers) await killReplica(r);
+    await etcd?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const { pkiA, pkiB, port } = await writeIwnConfigs(dir, o);
+    const { pkiA, pkiB, port, replicas } = await writeIwnConfigs(dir, o);
+    if (replicas.length > 0) {
+      etcd = await startEtcd();
+      for (const r of replicas) controllers.push(await spawnReplica({ ...r, etcdUrl: etcd.url }));
+      const t0 = Date.now();
+      while (!controllers.every((r) => r.has('listening') && r.has('elected'))) {
+        if (Date.now() - t0 > 60_000) throw new Error('the centralized controllers did not start');
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
     for (const n of ['a1', 'b1', 'iwn']) procs.set(n, spawnNode(n, join(dir, `${n}.yaml`)));
     await Promise.all([...procs.values()].map((p) => p.ready));
     const client = (pki: typeof pkiA, sae: string, apiPort: number) => {
