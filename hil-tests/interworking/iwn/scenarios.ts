@@ -77,50 +77,70 @@ export async function keyTransfer(net: IwnNetwork, o: { number?: number; size?: 
 const decision = (controller: string, action: string) => (e: IwnEvent) => e.controller === controller && e.sae === 'bob' && e.action === action;
 
 /**
- * Fig 13 (key generation control: on a fault both controllers decide) and Fig 14 (fault
- * management of a key-transfer failure), from one fault: bob's KME b1 stops. KM-B's hand-over to
- * it fails; controller-B, which collects from its KM, suspends transfer towards bob and shares
- * its status; controller-A, on that status, decides the same. KM-A, whose transfer failed, has its
- * KMLM report to XLMO-A, which sends the fault sealed over Mxi' to XLMO-B; each diagnoses it and
- * its QCLM decides. While suspended, controller-A refuses transfers to bob at once. When b1 is
- * back (KM-B's queued voids reach it), both controllers resume and keys flow again.
+ * The fault both Fig 13 and Fig 14 start from: bob's KME b1 stops, so KM-B's hand-over to it
+ * fails and alice gets no key. `check` runs the figure's own checks while b1 is down; then b1 is
+ * back, both controllers resume (KM-B's queued voids reach b1) and keys flow again.
  */
-export async function transferFault(net: IwnNetwork): Promise<{ checks: number }> {
-  const c = new Checks();
+async function withBobDown(net: IwnNetwork, c: Checks, check: (since: number) => Promise<void>): Promise<void> {
   await bobReachable(net, 1);
   const since = net.mark();
   await net.stopNode('b1');
   const enc = await net.alice.encKeys('bob', { number: 1 });
   c.ok(enc.status !== 200, `with bob's KME down alice gets no key (${enc.status} ${enc.raw})`);
-  // Fig 13: both controllers decide, controller-B on what it collected, controller-A on what B shared.
-  const fault = await net.waitFor('fault', (e) => e.controller === 'controller-qkdn-b' && e.sae === 'bob', { since });
-  c.ok(String(fault.cause).includes('hand-over'), 'controller-B learnt of the failed hand-over from its KM');
-  await net.waitFor('reroute-decision', decision('controller-qkdn-b', 'suspend'), { since });
-  await net.waitFor('reroute-decision', decision('controller-qkdn-a', 'suspend'), { since });
-  c.n += 2;
-  // Fig 14: KMLM-A → XLMO-A → XLMO-B (sealed, Mxi'); both diagnose, both QCLMs decide on the same fault.
-  const sent = await net.waitFor('mxi-fault', (e) => e.xlmo === 'xlmo-qkdn-a' && e.direction === 'sent', { since });
-  const received = await net.waitFor('mxi-fault', (e) => e.xlmo === 'xlmo-qkdn-b' && e.direction === 'received', { since });
-  c.is(received.fault, sent.fault, 'XLMO-B received the fault XLMO-A sent');
-  c.ok(String(sent.detail).startsWith('hand-over'), `the fault names the failed step (${String(sent.detail)})`);
-  const qa = await net.waitFor('qclm-decision', (e) => e.xlmo === 'xlmo-qkdn-a' && e.fault === sent.fault, { since });
-  const qb = await net.waitFor('qclm-decision', (e) => e.xlmo === 'xlmo-qkdn-b' && e.fault === sent.fault, { since });
-  c.equal([qa.scope, qb.scope], ['local', 'peer'], 'each XLMO diagnosed the fault from its side');
-  c.equal([qa.action, qb.action], [qb.action, qa.action], 'both QCLMs decided the same');
-  c.ok(qa.action !== 'none', `the QCLMs acted (${String(qa.action)})`);
-  // While suspended: refused by controller-A before any key is reserved at KM-A.
-  const mark = net.mark();
-  const refused = await net.alice.encKeys('bob', { number: 1 });
-  c.ok(refused.status !== 200, 'a transfer to bob is refused while suspended');
-  const why = await net.waitFor('transfer-refused', (e) => e.controller === 'controller-qkdn-a', { since: mark });
-  c.is(why.status, 'no_known_route', 'refused as having no route');
-  // Recovery: b1 back, both controllers resume, keys flow again.
+  await check(since);
   await net.restartNode('b1');
   await net.waitFor('reroute-decision', decision('controller-qkdn-b', 'resume'), { since });
   await net.waitFor('reroute-decision', decision('controller-qkdn-a', 'resume'), { since });
   c.n += 2;
-  const again = await keyTransfer(net, { number: 1 });
-  return { checks: c.n + again.checks };
+  c.n += (await keyTransfer(net, { number: 1 })).checks;
+}
+
+/**
+ * Fig 13, key generation control: each controller collects from its KM and modules and shares
+ * with the other (CxiStatus); on the fault controller-B, which learnt of it from its KM, suspends
+ * transfer towards bob and shares its status; controller-A, on that status, decides the same, and
+ * refuses transfers to bob at once while suspended; both resume together.
+ */
+export async function keyGenerationControl(net: IwnNetwork): Promise<{ checks: number }> {
+  const c = new Checks();
+  // sharing: each controller has the other's status
+  await net.waitFor('status-shared', (e) => e.controller === 'controller-qkdn-a');
+  await net.waitFor('status-shared', (e) => e.controller === 'controller-qkdn-b');
+  c.n += 2;
+  await withBobDown(net, c, async (since) => {
+    const fault = await net.waitFor('fault', (e) => e.controller === 'controller-qkdn-b' && e.sae === 'bob', { since });
+    c.ok(String(fault.cause).includes('hand-over'), 'controller-B learnt of the failed hand-over from its KM');
+    await net.waitFor('reroute-decision', decision('controller-qkdn-b', 'suspend'), { since });
+    await net.waitFor('reroute-decision', decision('controller-qkdn-a', 'suspend'), { since });
+    c.n += 2;
+    const mark = net.mark();
+    const refused = await net.alice.encKeys('bob', { number: 1 });
+    c.ok(refused.status !== 200, 'a transfer to bob is refused while suspended');
+    const why = await net.waitFor('transfer-refused', (e) => e.controller === 'controller-qkdn-a', { since: mark });
+    c.is(why.status, 'no_known_route', 'refused by controller-A as having no route, before any key is reserved');
+  });
+  return { checks: c.n };
+}
+
+/**
+ * Fig 14, fault management of key-transfer failure: KM-A's KMLM reports the failed transfer to
+ * XLMO-A, which sends it sealed over Mxi' to XLMO-B; each diagnoses it from its side and reports
+ * to its QCLM, which decides; the decisions agree.
+ */
+export async function faultManagement(net: IwnNetwork): Promise<{ checks: number }> {
+  const c = new Checks();
+  await withBobDown(net, c, async (since) => {
+    const sent = await net.waitFor('mxi-fault', (e) => e.xlmo === 'xlmo-qkdn-a' && e.direction === 'sent', { since });
+    const received = await net.waitFor('mxi-fault', (e) => e.xlmo === 'xlmo-qkdn-b' && e.direction === 'received', { since });
+    c.is(received.fault, sent.fault, 'XLMO-B received the fault XLMO-A sent');
+    c.ok(String(sent.detail).startsWith('hand-over'), `the fault names the failed step (${String(sent.detail)})`);
+    const qa = await net.waitFor('qclm-decision', (e) => e.xlmo === 'xlmo-qkdn-a' && e.fault === sent.fault, { since });
+    const qb = await net.waitFor('qclm-decision', (e) => e.xlmo === 'xlmo-qkdn-b' && e.fault === sent.fault, { since });
+    c.equal([qa.scope, qb.scope], ['local', 'peer'], 'each XLMO diagnosed the fault from its side');
+    c.equal([qa.action, qb.action], [qb.action, qa.action], 'both QCLMs decided the same');
+    c.ok(qa.action !== 'none', `the QCLMs acted (${String(qa.action)})`);
+  });
+  return { checks: c.n };
 }
 
 /** A tamper in the IWN zeroizes both KMs: their storage keys are destroyed and neither supplies. */
@@ -135,3 +155,12 @@ export async function tamper(net: IwnNetwork): Promise<{ checks: number }> {
   c.ok(enc.status !== 200, 'no key through a zeroized IWN');
   return { checks: c.n };
 }
+
+export type IwnProcedure = 'key-transfer' | 'key-generation-control' | 'fault-management';
+
+/** The scenario of each procedure of clause 9.2, by name. */
+export const PROCEDURES: Readonly<Record<IwnProcedure, { readonly figure: 12 | 13 | 14; readonly run: (net: IwnNetwork) => Promise<{ checks: number }> }>> = {
+  'key-transfer': { figure: 12, run: (net) => keyTransfer(net) },
+  'key-generation-control': { figure: 13, run: keyGenerationControl },
+  'fault-management': { figure: 14, run: faultManagement },
+};
