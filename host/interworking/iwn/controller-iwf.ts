@@ -62,6 +62,8 @@ export class ControllerIwf {
   readonly #suspended = new Map<string, string>();
   /** This network's SAEs whose KM a transfer failed to reach: unreachable until that KM answers again. */
   readonly #faulty = new Map<string, string>();
+  /** SAEs of the other network seen reachable at least once. */
+  readonly #seen = new Set<string>();
   readonly #onSync = (m: unknown) => this.#recovered(m as SyncEvent);
   #lastShared = '';
 
@@ -125,7 +127,9 @@ export class ControllerIwf {
     this.#peer = { status: s, received: Date.now() };
     for (const x of s.saes) {
       const was = this.#suspended.get(x.sae);
-      if (!x.reachable && was === undefined) this.#decide(x.sae, 'suspend', `${s.provider} reports ${x.sae} unreachable (stock ${x.stock})`);
+      // An SAE never yet reachable (its link still filling at start) is no fault: checkTransfer refuses on its stock.
+      if (x.reachable) this.#seen.add(x.sae);
+      if (!x.reachable && was === undefined && this.#seen.has(x.sae)) this.#decide(x.sae, 'suspend', `${s.provider} reports ${x.sae} unreachable (stock ${x.stock})`);
       else if (x.reachable && was !== undefined) this.#decide(x.sae, 'resume', `${s.provider} reports ${x.sae} reachable again`);
     }
   }
