@@ -55,6 +55,12 @@ test('the keys transferred through the IWN cross Kxi-1’ only padded; KM-A and 
     assert.ok(kmA!.store.pools().every((p) => p.peer === 'a1'), JSON.stringify(kmA!.store.pools()));
     assert.ok(kmB!.store.pools().every((p) => p.peer === 'b1'), JSON.stringify(kmB!.store.pools()));
     assert.is.not(kmA!.store, kmB!.store);
+    // keys that are not whole units cannot cross (each network keys its own units): refused, nothing transferred
+    const before = iwn.iwn.a.kmIwf.counts();
+    const odd = await alice.encKeys('bob', { number: 1, size: 128 });
+    assert.is.not(odd.status, 200, odd.raw);
+    assert.equal(iwn.iwn.a.kmIwf.counts(), before);
+    assert.is(iwn.iwn.b.kmIwf.counts().supplied, 1);
   } finally {
     for (const c of clients) c.close();
     for (const r of running.reverse()) await r.stop();

@@ -43,7 +43,11 @@ export class TransferPads {
     }
   }
 
-  /** The receiving KM's side: XORs `data` in place with the pads named, taking them. False if one is missing (nothing changed then). */
+  /**
+   * The receiving KM's side: XORs `data` in place with the pads named, taking them. False if one is
+   * missing (nothing taken, nothing changed) or the lengths differ (the pads are used up all the
+   * same, as a Kx hop's are: a pad is never offered twice).
+   */
   apply(ids: readonly string[], data: Uint8Array): boolean {
     if (!ids.every((id) => this.#pads.has(id))) return false;
     const pad = Buffer.concat(ids.map((id) => this.take(id)!));
