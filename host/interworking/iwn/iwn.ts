@@ -66,7 +66,6 @@ export interface IwnSide {
   readonly kmIwf: KmIwf;
   readonly controller: ControllerIwf;
   readonly xlmo: XlmoIwf;
-  readonly endpoint: BorderEndpoint;
   readonly filter: BorderFilter;
   connection(): BorderConnection | null;
 }
@@ -89,12 +88,16 @@ export class InterworkingNode {
   readonly b: IwnSide;
   #connB: BorderConnection | null = null;
   #connA: BorderConnection | null = null;
+  readonly #o: IwnOptions;
+  readonly #listener: BorderEndpoint;
+  #dialer: BorderEndpoint | null = null;
   #redial: NodeJS.Timeout | null = null;
   #report: NodeJS.Timeout | null = null;
   #stopped = false;
   #zeroized = false;
 
   private constructor(o: IwnOptions) {
+    this.#o = o;
     this.node = o.node;
     if (o.a.km.unitBits !== o.b.km.unitBits) throw new IwError('ERR_IW_CONFIG', `KM-A's units are ${o.a.km.unitBits} bits, KM-B's ${o.b.km.unitBits}: an IWN joins networks of one unit size`);
     const keysA = generateManagerKeys(`xlmo-${o.a.provider}`);
@@ -134,23 +137,32 @@ export class InterworkingNode {
         onTransferred: (t) => xlmo.transferred(t),
         ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
       });
-      const endpoint = new BorderEndpoint({
-        provider: s.provider,
-        node: s.km.nodeId,
-        tls: s.tls,
-        peers: [{ provider: peer.provider, node: peer.km.nodeId, fingerprint: fingerprintOf(peer.tls.cert), ca: peer.tls.ca }],
-        filters: new Map([[peer.provider, filter]]),
-        ctx: 'iwn',
-        serves: ['Kxi-1', 'Kxi-2', 'Cxi', 'Mxi'],
-        onMessage: (c, m) => this.#dispatch(sideOf(), c, m),
-        ...(o.tap ? { tap: (dir: 'out' | 'in', _p: unknown, payload: Buffer) => o.tap!(s === o.a ? 'a' : 'b', dir, payload) } : {}),
-      });
-      const sideOf = () => (s === o.a ? this.a : this.b);
-      return { provider: s.provider, km: s.km, kmIwf, controller, xlmo, endpoint, filter, connection: conn };
+      return { provider: s.provider, km: s.km, kmIwf, controller, xlmo, filter, connection: conn };
     };
     this.a = side(o.a, o.b, () => this.#connA, keysA, keysB);
     this.b = side(o.b, o.a, () => this.#connB, keysB, keysA);
-    this.a.endpoint.on('connection', (c: BorderConnection) => (this.#connA = c));
+    this.#listener = this.#endpoint('a');
+    this.#listener.on('connection', (c: BorderConnection) => (this.#connA = c));
+  }
+
+  /**
+   * A side's border endpoint: its own certificate, the other KM pinned (with its address when this
+   * side dials), the primed context, the sending provider's filter.
+   */
+  #endpoint(which: 'a' | 'b', dial?: { host: string; port: number }): BorderEndpoint {
+    const [s, peer, side] = which === 'a' ? [this.#o.a, this.#o.b, this.a] : [this.#o.b, this.#o.a, this.b];
+    const tap = this.#o.tap;
+    return new BorderEndpoint({
+      provider: s.provider,
+      node: s.km.nodeId,
+      tls: s.tls,
+      peers: [{ provider: peer.provider, node: peer.km.nodeId, fingerprint: fingerprintOf(peer.tls.cert), ca: peer.tls.ca, ...dial }],
+      filters: new Map([[peer.provider, side.filter]]),
+      ctx: 'iwn',
+      serves: ['Kxi-1', 'Kxi-2', 'Cxi', 'Mxi'],
+      onMessage: (c, m) => this.#dispatch(side, c, m),
+      ...(tap ? { tap: (dir: 'out' | 'in', _p: unknown, payload: Buffer) => tap(which, dir, payload) } : {}),
+    });
   }
 
   #dispatch(side: IwnSide, conn: BorderConnection, m: IwMessage): void {
@@ -162,21 +174,10 @@ export class InterworkingNode {
   /** Starts the endpoints (KM-B dials KM-A on loopback) and the controllers' status sharing. */
   static async start(o: IwnOptions): Promise<InterworkingNode> {
     const n = new InterworkingNode(o);
-    const { port } = await n.a.endpoint.listen(0, '127.0.0.1');
-    const peerA = { provider: o.a.provider, node: o.a.km.nodeId, fingerprint: fingerprintOf(o.a.tls.cert), ca: o.a.tls.ca, host: '127.0.0.1', port };
-    // KM-B's endpoint learns where KM-A listens only now: the pins are the same, the address is added.
-    const dialer = new BorderEndpoint({
-      provider: o.b.provider,
-      node: o.b.km.nodeId,
-      tls: o.b.tls,
-      peers: [peerA],
-      filters: new Map([[o.a.provider, n.b.filter]]),
-      ctx: 'iwn',
-      serves: ['Kxi-1', 'Kxi-2', 'Cxi', 'Mxi'],
-      onMessage: (c, m) => n.#dispatch(n.b, c, m),
-      ...(o.tap ? { tap: (dir: 'out' | 'in', _p: unknown, payload: Buffer) => o.tap!('b', dir, payload) } : {}),
-    });
-    (n.b as { endpoint: BorderEndpoint }).endpoint = dialer;
+    const { port } = await n.#listener.listen(0, '127.0.0.1');
+    // KM-B dials KM-A on loopback: its endpoint is made once KM-A's port is known.
+    const dialer = n.#endpoint('b', { host: '127.0.0.1', port });
+    n.#dialer = dialer;
     const dial = async () => {
       if (n.#stopped || (n.#connB && !n.#connB.closed)) return;
       n.#connB = await dialer.connect(o.a.km.nodeId).catch(() => null);
@@ -220,7 +221,7 @@ export class InterworkingNode {
     if (this.#report) clearInterval(this.#report);
     this.a.controller.stop();
     this.b.controller.stop();
-    await Promise.all([this.a.endpoint.close(), this.b.endpoint.close()]);
+    await Promise.all([this.#listener.close(), this.#dialer?.close()]);
     this.pads.wipe();
   }
 }
