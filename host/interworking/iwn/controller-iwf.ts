@@ -114,7 +114,8 @@ export class ControllerIwf {
     } catch {
       return; // the Cxi connection is down: the next tick tries again
     }
-    const digest = JSON.stringify(s.saes.map((x) => [x.sae, x.reachable]));
+    // Printed when reachability changes, or the stock while it is low (where a transfer may find too little).
+    const digest = JSON.stringify(s.saes.map((x) => [x.sae, x.reachable, Math.min(x.stock, 64)]));
     if (digest !== this.#lastShared) {
       this.#lastShared = digest;
       publishIwnControl({ kind: 'status-shared', controller: this.#o.id, saes: s.saes.map((x) => ({ sae: x.sae, reachable: x.reachable, stock: x.stock })) });
