@@ -16,11 +16,13 @@ import { NetworkView } from './network-view.js';
 import { StaticRouter, type Router } from './routing.js';
 import { ALLOW_ALL, type SupplyPolicy } from './supply-policy.js';
 import { dispatchKx } from './kx-dispatch.js';
+import { handOver, type HandOver } from './hand-over.js';
 import type { KxAnswer, KxTransport } from './kx/transport.js';
 import type { KxMessage } from './kx/messages.js';
 
 export type { DeliveredKey, FetchRequest, SupplyRequest } from './ksa.js';
 export type { KeySourceInfo } from './kma.js';
+export type { HandOver, HandOverKey } from './hand-over.js';
 
 export interface KeyManagerOptions {
   readonly nodeId: string;
@@ -154,6 +156,11 @@ export class KeyManager {
 
   relay(dest: string, count: number): Promise<string[]> {
     return this.#relay.relay(dest, count);
+  }
+
+  /** Keys from another network (an interworking node): to the slave SAE's KM, reserved there for it (hand-over.ts). */
+  handOver(h: HandOver): Promise<void> {
+    return handOver(this.#kma, h);
   }
 
   handleKx(peer: string, m: KxMessage): KxAnswer | Promise<KxAnswer> {

@@ -236,7 +236,8 @@ export class KeyRelayService {
     if (m.route[m.hop] !== peer || m.route[me] !== kma.nodeId) return refuse('ERR_KM_NOT_PERMITTED', 'this hop is not between the sender and this KM');
     if (m.bits !== kma.unitBits) return refuse('ERR_KX_DECODE', `relayed keys of ${m.bits} bits; this network uses ${kma.unitBits}`);
     if (!linkBetween(t, kma.nodeId, peer)) return refuse('ERR_KM_NOT_PERMITTED', 'no link with the sender');
-    const incoming = (m.hop === 0 ? m.units : m.pads)!;
+    // A first hop carries link units, or pads and ct when it hands over keys from another network.
+    const incoming = (m.units ?? m.pads)!;
     const hopEvent = (outcome: 'forwarded' | 'delivered' | 'failed', to: string | null, reason?: string) =>
       publishRelayHop({ node: kma.nodeId, relay: m.relay, from: peer, to, hop: me, outcome, latencyMs: performance.now() - t0, ...(reason ? { reason } : {}) });
     // Whatever happens, the incoming pads are used up at this end too.
@@ -257,8 +258,8 @@ export class KeyRelayService {
       }
     }
     const material = concat(incoming.map((id) => kma.store.readKey(id)));
-    if (m.hop > 0) xorInto(material, m.ct!);
-    const usedIn: KeyChange[] = incoming.map((id) => ({ id, from: ['available'], to: 'consumed', fields: { op: m.relay, purpose: m.hop === 0 ? 'relay' : 'pad' } }));
+    if (m.ct) xorInto(material, m.ct);
+    const usedIn: KeyChange[] = incoming.map((id) => ({ id, from: ['available'], to: 'consumed', fields: { op: m.relay, purpose: m.units ? 'relay' : 'pad' } }));
     const bytesPer = m.bits / 8;
 
     if (me === m.route.length - 1) {

@@ -11,7 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import { KeyStore } from '../km/key-store.js';
 import { StorageKey } from '../km/storage-key.js';
 import { KeyManager } from '../km/key-manager.js';
-import { KxTransport, type KxEndpoint } from '../km/kx/transport.js';
+import { KxTransport, type KxAnswer, type KxEndpoint } from '../km/kx/transport.js';
+import type { KxMessage } from '../km/kx/messages.js';
 import { KmConfigError } from '../km/errors.js';
 import { topologyOf } from '../km/network-config.js';
 import { Etsi014Service } from '../api/etsi014.js';
@@ -97,7 +98,13 @@ export async function prepareNode(c: NodeConfig): Promise<PreparedNode> {
   return { tls, log, api: await prepareApiServer({ tls, log, ...(c.api.rateLimit ? { rateLimit: c.api.rateLimit } : {}) }) };
 }
 
-export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise<RunningNode> {
+/** What a node hosting more than its key manager adds (host/node/iwn.ts: an interworking node's two KMs). */
+export interface NodeHooks {
+  /** Sees each Kx request first; an answer here replaces the key manager's, null leaves it to the key manager. */
+  readonly kx?: (peer: string, m: KxMessage, km: KeyManager) => KxAnswer | Promise<KxAnswer> | null;
+}
+
+export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: NodeHooks = {}): Promise<RunningNode> {
   let mark = performance.now();
   const lap = () => {
     const now = performance.now();
@@ -114,7 +121,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
   const topology = topologyOf(c.network);
   const peers = new Map<string, KxEndpoint>(c.network.nodes.filter((n) => n.id !== c.node).map((n) => [n.id, parseEndpoint(n.kx)]));
   let km: KeyManager | null = null;
-  const kx = new KxTransport({ nodeId: c.node, bootId: store.bootId, tls, listen: c.kx, peers, onRequest: (peer, m) => km!.handleKx(peer, m) });
+  const kx = new KxTransport({ nodeId: c.node, bootId: store.bootId, tls, listen: c.kx, peers, onRequest: (peer, m) => hooks.kx?.(peer, m, km!) ?? km!.handleKx(peer, m) });
   // The control layer chooses routes and supply policy when the configuration has one.
   const control = c.control ? createNodeControl({ node: c.node, control: c.control, network: controlNetworkOf(c.network), unitBits: c.km.unitBits, tls, store, kx }) : null;
   km = new KeyManager({
@@ -217,6 +224,9 @@ function failure(node: string, e: unknown): string {
  * the crash tests, and usable for fast failover).
  */
 export async function runNodeCommand(opts: { config: string; standby?: boolean; outliveParent?: boolean }): Promise<number> {
+  // An interworking node (role: interworking) hosts two KMs: host/node/iwn.ts.
+  const { isIwnConfig, runIwnCommand } = await import('./iwn.js');
+  if (isIwnConfig(opts.config)) return runIwnCommand(opts.config);
   const watchAncestors = opts.outliveParent ? null : ancestorWatch();
   let config: NodeConfig;
   try {

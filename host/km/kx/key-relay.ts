@@ -12,6 +12,10 @@
  * (per-hop acknowledgement); the destination then sends KeyRelayCompletionNotification to the
  * source.
  *
+ * A first hop may instead carry `pads` and `ct` like a later one: keys that came from outside this
+ * network (an interworking node's KM handing over keys transferred from the other network,
+ * Y.3818 clause 9.2) have no link unit of their own here, so they are padded on their first hop.
+ *
  *   { relay: uuid, route: [id], hop: uint, keys: [uuid], bits: uint,
  *     units?: [uuid] (hop 0), pads?: [uuid] and ct?: bytes (hop > 0) }
  */
@@ -57,8 +61,10 @@ export const KeyRelaySpec: KxMessageSpec<'KeyRelay', KeyRelay> = {
     const units = optKeyIds(b, M, 'units', 1, LIMITS.units);
     const pads = optKeyIds(b, M, 'pads', 1, LIMITS.units);
     const ct = b.ct === undefined ? undefined : bytes(b, M, 'ct', LIMITS.ciphertext);
-    if (hop === 0) {
-      if (!units || pads || ct) throw new KxDecodeError(M, 'units (and no pads or ct) on the first hop');
+    if (hop === 0 && units) {
+      if (pads || ct) throw new KxDecodeError(M, 'units (and no pads or ct) on the first hop');
+    } else if (hop === 0 && !pads) {
+      throw new KxDecodeError(M, 'units, or pads and ct (keys handed over from another network), on the first hop');
     } else {
       if (units || !pads || !ct) throw new KxDecodeError(M, 'pads and ct (and no units) after the first hop');
       if (ct.length !== (keys.length * bits) / 8) throw new KxDecodeError(`${M}.ct`, `${(keys.length * bits) / 8} bytes (keys × bits / 8)`);

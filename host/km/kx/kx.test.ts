@@ -35,12 +35,15 @@ test('a wrong version, an unknown type and a malformed envelope are refused with
   assert.throws(() => decodePayload(Buffer.from('ff00', 'hex')), (e: unknown) => e instanceof KxError);
 });
 
-test('KeyRelay schema: pads and ct only after the first hop, ct length matches, no loops', () => {
+test('KeyRelay schema: units only on the first hop, pads and ct after it (or on a first hop handing over keys from another network), ct length matches, no loops', () => {
   const base = { relay: '3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a', route: ['A', 'B', 'C'], keys: ['11111111-2222-4333-8444-555555555555'], bits: 64 };
   const pads = ['8c0d6a0e-5f1b-8a2c-b3d4-e5f60718293a'];
   const bad = (b: Record<string, unknown>, field: RegExp) =>
     assert.throws(() => decodePayload(raw.encode([1, 16, 1, b])), (e: unknown) => e instanceof KxDecodeError && field.test(e.field));
-  bad({ ...base, hop: 0, pads, ct: new Uint8Array(8) }, /^KeyRelay$/);
+  bad({ ...base, hop: 0, units: pads, pads, ct: new Uint8Array(8) }, /^KeyRelay$/);
+  bad({ ...base, hop: 0 }, /^KeyRelay$/);
+  bad({ ...base, hop: 0, pads, ct: new Uint8Array(7) }, /KeyRelay\.ct/);
+  assert.is(decodePayload(raw.encode([1, 16, 1, { ...base, hop: 0, pads, ct: new Uint8Array(8) }])).name, 'KeyRelay');
   bad({ ...base, hop: 1, units: pads }, /^KeyRelay$/);
   bad({ ...base, hop: 1, pads, ct: new Uint8Array(7) }, /KeyRelay\.ct/);
   bad({ ...base, hop: 2, pads, ct: new Uint8Array(8) }, /KeyRelay\.hop/);

@@ -1,0 +1,180 @@
+/**
+ * The manager interworking function of one side of an interworking node (Y.3818 clause 7.2; the
+ * fault management of key-transfer failure, clause 9.2 Fig 14): the KMLM of its KM reports a
+ * failed transfer to this XLMO, which sends it, sealed end to end (mxi/seal.ts), to the other
+ * side's XLMO over Mxi' (both managers in the IWN; Mxi otherwise); each XLMO diagnoses the failure
+ * (cause, and on whose side it lies) and reports the diagnosis to its QCLM, which decides the next
+ * step (retry, suspend or nothing) and shares the decision with the other manager.
+ *
+ * Functional elements of clause 7.2 it carries: fault management function (this procedure),
+ * security management function (the sealing, with pinned manager keys), accounting management
+ * function (keys transferred per SAE pair and direction, shared as MxiAccounting), performance
+ * management function (the transfer service's Y.3807 parameters over each period, shared as
+ * MxiPerformanceBundle): `share()` sends both for the period since the last share.
+ */
+import { randomUUID } from 'node:crypto';
+import type { BorderFilter } from '../border/filter.js';
+import type { IwMessage } from '../messages.js';
+import type { MxiSealer } from '../mxi/seal.js';
+import type { MxiFault } from '../mxi/fault.js';
+import type { Cause, MxiDiagnosis } from '../mxi/diagnosis.js';
+import type { DecisionAction, MxiDecision } from '../mxi/decision.js';
+import type { MxiSealed } from '../mxi/sealed.js';
+import type { MxiAccounting, UsageRecord } from '../mxi/accounting.js';
+import type { MxiPerformanceBundle } from '../mxi/performance-bundle.js';
+import type { TransferFailure } from './km-iwf.js';
+import { publishIwnControl } from './diagnostics.js';
+
+export interface XlmoIwfOptions {
+  /** This XLMO's manager ID (`xlmo-a`) and the other's; this network's provider and the other's. */
+  readonly id: string;
+  readonly provider: string;
+  readonly peerProvider: string;
+  readonly peer: string;
+  readonly sealer: MxiSealer;
+  readonly filter: BorderFilter;
+  readonly transferLink: string;
+  readonly ctx: 'border' | 'iwn';
+  /** Sends a sealed Mxi message to the other XLMO. */
+  readonly send: (m: MxiSealed) => void;
+}
+
+export interface QclmDecision {
+  readonly fault: string;
+  readonly decider: string;
+  readonly action: DecisionAction;
+  readonly diagnosis: MxiDiagnosis;
+}
+
+/** The cause of a transfer failure as the status the failing step gave. */
+function causeOf(status: string): Cause {
+  if (status === 'insufficient_key_material' || status === 'ERR_KM_INSUFFICIENT_KEYS') return 'qx_exhausted';
+  if (status === 'no_known_route' || status === 'ERR_KM_NO_ROUTE') return 'route_lost';
+  if (status === 'timeout' || status === 'ERR_KM_PEER_UNREACHABLE' || status === 'ERR_KM_TIMEOUT') return 'peer_unreachable';
+  if (status === 'unauthorized') return 'authentication';
+  return 'unknown';
+}
+
+export class XlmoIwf {
+  readonly #o: XlmoIwfOptions;
+  readonly #faults: { readonly direction: 'sent' | 'received'; readonly fault: MxiFault }[] = [];
+  readonly #decisions: QclmDecision[] = [];
+  readonly #peerDecisions: MxiDecision[] = [];
+  readonly #peerReports: (MxiAccounting | MxiPerformanceBundle)[] = [];
+  /** Usage and transfer outcomes since the last share. */
+  #usage = new Map<string, UsageRecord>();
+  #delaysUs: number[] = [];
+  #failed = 0;
+  #since = Date.now();
+
+  constructor(o: XlmoIwfOptions) {
+    this.#o = o;
+  }
+
+  /** KMLM → XLMO: a transfer failed on this side. Sent to the other XLMO, diagnosed, decided. */
+  report(f: TransferFailure): void {
+    this.#failed++;
+    const fault: MxiFault = { fault: randomUUID(), reporter: this.#o.id, source: 'KMLM', kind: 'transfer_failure', severity: 'major', at: Date.now(), qx: this.#o.transferLink, detail: `${f.step}: ${f.status}` };
+    this.#faults.push({ direction: 'sent', fault });
+    publishIwnControl({ kind: 'mxi-fault', xlmo: this.#o.id, direction: 'sent', fault: fault.fault, detail: fault.detail });
+    this.#seal('MxiFault', fault);
+    this.#decide(fault, 'local');
+  }
+
+  /** A transfer this side took part in ended well: `out` from this network, `in` into it. */
+  transferred(t: { readonly master: string; readonly slave: string; readonly direction: 'out' | 'in'; readonly keys: number; readonly bits: number; readonly ms: number }): void {
+    const k = `${t.master}\0${t.slave}\0${t.direction}`;
+    const u = this.#usage.get(k) ?? { master: t.master, slave: t.slave, direction: t.direction, keys: 0, bits: 0 };
+    this.#usage.set(k, { ...u, keys: u.keys + t.keys, bits: u.bits + t.keys * t.bits });
+    if (t.direction === 'out') this.#delaysUs.push(Math.round(t.ms * 1000));
+  }
+
+  /** The accounting and the performance of the period since the last share, sealed to the other XLMO. */
+  share(now = Date.now()): { accounting: MxiAccounting; performance: MxiPerformanceBundle } {
+    const from = this.#since;
+    const to = Math.max(now, from + 1);
+    const usage = [...this.#usage.values()];
+    const d = this.#delaysUs;
+    const mean = d.length ? d.reduce((a, b) => a + b, 0) / d.length : 0;
+    const sd = d.length ? Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / d.length) : 0;
+    const bits = usage.filter((u) => u.direction === 'out').reduce((n, u) => n + u.bits, 0);
+    const attempts = d.length + this.#failed;
+    const accounting: MxiAccounting = { reporter: this.#o.id, provider: this.#o.provider, peer: this.#o.peerProvider, from, to, usage };
+    const performance: MxiPerformanceBundle = {
+      bundle: randomUUID(),
+      reporter: this.#o.id,
+      from,
+      to,
+      entries: [{ layer: 'KML', scope: 'border', throughput: Math.round((bits * 1000) / (to - from)), kkrd: Math.round(mean), kkrdv: Math.round(sd), kkder: attempts ? Math.round((this.#failed * 1e6) / attempts) : 0, kkdlr: 0, availability: 1_000_000, restoration: 0 }],
+    };
+    if (usage.length > 0) this.#seal('MxiAccounting', accounting);
+    this.#seal('MxiPerformanceBundle', performance);
+    this.#usage = new Map();
+    this.#delaysUs = [];
+    this.#failed = 0;
+    this.#since = to;
+    return { accounting, performance };
+  }
+
+  #seal<N extends 'MxiFault' | 'MxiDiagnosis' | 'MxiDecision' | 'MxiAccounting' | 'MxiPerformanceBundle'>(
+    name: N,
+    body: N extends 'MxiFault' ? MxiFault : N extends 'MxiDiagnosis' ? MxiDiagnosis : N extends 'MxiDecision' ? MxiDecision : N extends 'MxiAccounting' ? MxiAccounting : MxiPerformanceBundle,
+  ): void {
+    try {
+      this.#o.send(this.#o.sealer.seal(this.#o.peer, name, body as never, this.#o.filter, this.#o.ctx));
+    } catch {
+      // Mxi down: the decision stands locally; the other side learns of it from its own KM's failure
+    }
+  }
+
+  /** The XLMO's diagnosis, to its QCLM, which decides; the decision goes to the other manager too. */
+  #decide(f: MxiFault, scope: 'local' | 'peer'): QclmDecision {
+    const status = f.detail?.split(': ')[1] ?? '';
+    const diagnosis: MxiDiagnosis = { fault: f.fault, diagnoser: this.#o.id, cause: causeOf(status), scope, at: Date.now(), ...(f.detail ? { detail: f.detail } : {}) };
+    // A lost route or an exhausted stock stops transfers until the controllers see it recover; anything else is retried.
+    const action: DecisionAction = diagnosis.cause === 'route_lost' || diagnosis.cause === 'qx_exhausted' ? 'suspend_border' : diagnosis.cause === 'authentication' ? 'none' : 'retry';
+    const d: QclmDecision = { fault: f.fault, decider: this.#o.id.replace(/^xlmo/, 'qclm'), action, diagnosis };
+    this.#decisions.push(d);
+    publishIwnControl({ kind: 'qclm-decision', xlmo: this.#o.id, fault: f.fault, cause: diagnosis.cause, scope, action });
+    this.#seal('MxiDecision', { fault: f.fault, decider: d.decider, action, at: Date.now() });
+    return d;
+  }
+
+  /** Mxi' from the other XLMO. */
+  onMessage(m: IwMessage): void {
+    if (m.name !== 'MxiSealed') return;
+    let inner: IwMessage;
+    try {
+      inner = this.#o.sealer.open(m.body);
+    } catch {
+      return; // counted by the sealer; nothing from an unpinned or replayed sender acts
+    }
+    if (inner.name === 'MxiFault') {
+      this.#faults.push({ direction: 'received', fault: inner.body });
+      publishIwnControl({ kind: 'mxi-fault', xlmo: this.#o.id, direction: 'received', fault: inner.body.fault, detail: inner.body.detail });
+      this.#decide(inner.body, 'peer');
+    } else if (inner.name === 'MxiDecision') this.#peerDecisions.push(inner.body);
+    else if (inner.name === 'MxiAccounting' || inner.name === 'MxiPerformanceBundle') {
+      this.#peerReports.push(inner.body);
+      const usage = inner.name === 'MxiAccounting' ? inner.body.usage.map((u) => ({ master: u.master, slave: u.slave, direction: u.direction, keys: u.keys })) : undefined;
+      publishIwnControl({ kind: 'mxi-report', xlmo: this.#o.id, message: inner.name, from: inner.body.from, to: inner.body.to, ...(usage ? { usage } : {}) });
+    }
+  }
+
+  /** Accounting and performance reports received from the other XLMO. */
+  peerReports(): readonly (MxiAccounting | MxiPerformanceBundle)[] {
+    return this.#peerReports;
+  }
+
+  faults(): readonly { readonly direction: 'sent' | 'received'; readonly fault: MxiFault }[] {
+    return this.#faults;
+  }
+
+  decisions(): readonly QclmDecision[] {
+    return this.#decisions;
+  }
+
+  peerDecisions(): readonly MxiDecision[] {
+    return this.#peerDecisions;
+  }
+}

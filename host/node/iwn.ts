@@ -1,0 +1,207 @@
+/**
+ * The interworking role of a node (`qkdn-edge node --config iwn.yaml` with `role: interworking`;
+ * Y.3818 clause 6.2): one process hosting KM-A and KM-B, each started from an ordinary node
+ * configuration of its own network (its own data directory, store and storage key, TLS files from
+ * its provider's CA, Kx and key sources into that network), joined by the interworking node of
+ * host/interworking/iwn. Prints `{"event":"ready","role":"interworking",...}` when both serve and
+ * the IWN's events as `{"event":"iwn",...}` lines.
+ *
+ *   role: interworking
+ *   node: iwn
+ *   transferLink: kxi-ab          # Kxi-1' between KM-A and KM-B
+ *   sides:
+ *     - provider: qkdn-a
+ *       config: km-a.yaml         # a node configuration of QKDN-A (its node: the IWN's KM-A)
+ *       shares: [{ sae: alice, rate: 10, bits: 4096 }]
+ *     - provider: qkdn-b
+ *       config: km-b.yaml
+ *       shares: [{ sae: bob, rate: 10, bits: 4096 }]
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { KmConfigError } from '../km/errors.js';
+import { schemaConfigError } from '../km/network-config.js';
+import { ID_PATTERN } from '../pki/ids.js';
+import { AUX_CHANNELS, type TamperEvent } from '../../firmware-bridge/aux/diagnostics.js';
+import { InterworkingNode, type IwnOptions } from '../interworking/iwn/iwn.js';
+import { IWN_CHANNEL } from '../interworking/iwn/diagnostics.js';
+import type { SharedSae } from '../interworking/border/policy.js';
+import { loadConfig, type NodeConfig } from './config.js';
+import { startNode, type RunningNode } from './node.js';
+
+export interface IwnSideConfig {
+  readonly provider: string;
+  readonly node: NodeConfig;
+  readonly shares: readonly SharedSae[];
+}
+
+export interface IwnConfig {
+  readonly role: 'interworking';
+  readonly node: string;
+  readonly transferLink: string;
+  readonly sides: readonly [IwnSideConfig, IwnSideConfig];
+  readonly statusIntervalMs?: number;
+  readonly timeoutMs?: number;
+  readonly reportIntervalMs?: number;
+}
+
+const ID = { type: 'string', pattern: ID_PATTERN.source };
+const SIDE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['provider', 'config', 'shares'],
+  properties: {
+    provider: ID,
+    config: { type: 'string', minLength: 1 },
+    shares: {
+      type: 'array',
+      maxItems: 1024,
+      items: { type: 'object', additionalProperties: false, required: ['sae', 'rate', 'bits'], properties: { sae: { type: 'string', minLength: 1, maxLength: 128 }, rate: { type: 'integer', minimum: 1 }, bits: { type: 'integer', minimum: 8, maximum: 65536, multipleOf: 8 } } },
+    },
+  },
+} as const;
+const IWN_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['role', 'node', 'transferLink', 'sides'],
+  properties: {
+    role: { const: 'interworking' },
+    node: ID,
+    transferLink: ID,
+    sides: { type: 'array', minItems: 2, maxItems: 2, items: SIDE },
+    statusIntervalMs: { type: 'integer', minimum: 10, maximum: 60_000 },
+    timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+    reportIntervalMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
+  },
+} as const;
+const validate = new Ajv({ allErrors: true, strict: true }).compile(IWN_SCHEMA);
+
+/** Whether a configuration file is an interworking node's (`role: interworking`). */
+export function isIwnConfig(path: string): boolean {
+  try {
+    const raw = parseYaml(readFileSync(path, 'utf8')) as unknown;
+    return typeof raw === 'object' && raw !== null && (raw as { role?: unknown }).role === 'interworking';
+  } catch {
+    return false;
+  }
+}
+
+export function loadIwnConfig(path: string): IwnConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new KmConfigError(path, `cannot read: ${String((e as Error).message).split('\n')[0]}`);
+  }
+  if (!validate(raw)) throw schemaConfigError(validate.errors);
+  const c = raw as { node: string; transferLink: string; statusIntervalMs?: number; timeoutMs?: number; reportIntervalMs?: number; sides: { provider: string; config: string; shares: SharedSae[] }[] };
+  const sides = c.sides.map((s) => ({ provider: s.provider, node: loadConfig(resolve(dirname(resolve(path)), s.config)), shares: s.shares })) as unknown as [IwnSideConfig, IwnSideConfig];
+  const [a, b] = sides;
+  if (a.provider === b.provider) throw new KmConfigError('sides', 'the two sides of an IWN are two providers');
+  if (a.node.dataDir === b.node.dataDir) throw new KmConfigError('sides', 'KM-A and KM-B keep their own stores: give them two data directories');
+  if (a.node.km.unitBits !== b.node.km.unitBits) throw new KmConfigError('sides', 'KM-A and KM-B must use one key unit size');
+  return { role: 'interworking', node: c.node, transferLink: c.transferLink, sides, ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}), ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}), ...(c.reportIntervalMs ? { reportIntervalMs: c.reportIntervalMs } : {}) };
+}
+
+export interface RunningIwn {
+  readonly iwn: InterworkingNode;
+  readonly sides: readonly [RunningNode, RunningNode];
+  stop(): Promise<void>;
+}
+
+export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap'] } = {}): Promise<RunningIwn> {
+  let iwn: InterworkingNode | null = null;
+  // Until the IWN is up, supplies for the other network's SAEs are refused: none may be reserved with nowhere to go.
+  const hook = (side: 'a' | 'b') => ({
+    kx: (peer: string, m: Parameters<InterworkingNode['kx']>[2]) =>
+      iwn ? iwn.kx(side, peer, m) : m.name === 'KeySupplyNotification' ? { name: 'KeySupplyNotificationResponse' as const, body: { status: 'ERR_KM_NO_ROUTE' as const, reason: 'the interworking node is starting' } } : null,
+  });
+  const a = await startNode(c.sides[0].node, undefined, hook('a'));
+  let b: RunningNode;
+  try {
+    b = await startNode(c.sides[1].node, undefined, hook('b'));
+  } catch (e) {
+    await a.stop();
+    throw e;
+  }
+  const tlsOf = (n: NodeConfig) => ({ key: readFileSync(n.tls.key, 'utf8'), cert: readFileSync(n.tls.cert, 'utf8'), ca: readFileSync(n.tls.ca, 'utf8') });
+  try {
+    iwn = await InterworkingNode.start({
+      node: c.node,
+      transferLink: c.transferLink,
+      a: { provider: c.sides[0].provider, km: a.km, tls: tlsOf(c.sides[0].node), shares: c.sides[0].shares },
+      b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares },
+      ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}),
+      ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
+      ...(c.reportIntervalMs ? { reportIntervalMs: c.reportIntervalMs } : {}),
+      ...(o.tap ? { tap: o.tap } : {}),
+    });
+  } catch (e) {
+    await Promise.all([a.stop(), b.stop()]);
+    throw e;
+  }
+  const running = iwn;
+  // A tamper switch of either side's aux board guards the whole IWN: both KMs are zeroized.
+  const auxPaths = c.sides.flatMap((s) => (s.node.aux ? [s.node.aux.port] : []));
+  const onTamper = (m: unknown) => {
+    const e = m as TamperEvent & { path?: string };
+    if (e.state === 'open' && auxPaths.includes(e.path ?? '')) void running.tamper('aux tamper switch');
+  };
+  subscribe(AUX_CHANNELS.tamper, onTamper);
+  return {
+    iwn: running,
+    sides: [a, b],
+    stop: async () => {
+      unsubscribe(AUX_CHANNELS.tamper, onTamper);
+      await running.stop();
+      await Promise.all([a.stop(), b.stop()]);
+    },
+  };
+}
+
+function line(o: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+/** The `node` command for `role: interworking`. */
+export async function runIwnCommand(path: string): Promise<number> {
+  let c: IwnConfig;
+  try {
+    c = loadIwnConfig(path);
+  } catch (e) {
+    process.stderr.write(`qkdn-edge node: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const print = (m: unknown) => line({ event: 'iwn', ...(m as Record<string, unknown>) });
+  subscribe(IWN_CHANNEL, print);
+  let r: RunningIwn;
+  try {
+    r = await startIwn(c);
+  } catch (e) {
+    process.stderr.write(`qkdn-edge node ${c.node}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  line({ event: 'ready', node: c.node, role: 'interworking', pid: process.pid, sides: r.sides.map((s, i) => ({ provider: c.sides[i]!.provider, node: s.id, api: s.apiPort, kx: s.kxPort })) });
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+    if (process.env.QKDN_NODE_EXIT_WITH_STDIN === '1') {
+      process.stdin.once('end', resolve);
+      process.stdin.once('close', resolve);
+      process.stdin.resume();
+    }
+    // An operator's (or a test's) tamper line on stdin: the same response as the tamper switch.
+    process.stdin.on('data', (d: Buffer) => {
+      if (d.toString().split('\n').includes('tamper')) void r.iwn.tamper('tamper command on stdin');
+    });
+  });
+  process.stdin.pause();
+  process.stdin.destroy();
+  await r.stop();
+  unsubscribe(IWN_CHANNEL, print);
+  line({ event: 'stopped', node: c.node });
+  return 0;
+}
