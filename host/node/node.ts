@@ -26,6 +26,7 @@ import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './co
 import { createKeySource } from './key-sources.js';
 import pino, { type Logger } from 'pino';
 import { startNodeManagement, type NodeManagement } from './management.js';
+import { startNodeGateway, type NodeGateway } from './gateway.js';
 
 export interface RunningNode {
   readonly id: string;
@@ -35,6 +36,8 @@ export interface RunningNode {
   /** The management layer (null when `management.enabled` is false) and its port (null without one). */
   readonly management: NodeManagement['management'];
   readonly managementPort: number | null;
+  /** The border endpoint's port of a gateway node (role gateway), else null. */
+  readonly borderPort: number | null;
   /** Milliseconds spent opening each part, for failover diagnostics. */
   readonly startup: Readonly<Record<'store' | 'kx' | 'km' | 'sources' | 'api', number>>;
   stop(): Promise<void>;
@@ -111,7 +114,9 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
   const topology = topologyOf(c.network);
   const peers = new Map<string, KxEndpoint>(c.network.nodes.filter((n) => n.id !== c.node).map((n) => [n.id, parseEndpoint(n.kx)]));
   let km: KeyManager | null = null;
-  const kx = new KxTransport({ nodeId: c.node, bootId: store.bootId, tls, listen: c.kx, peers, onRequest: (peer, m) => km!.handleKx(peer, m) });
+  let gw: NodeGateway | null = null;
+  // A gateway answers the Kx requests that concern the border itself; the rest go to the KM.
+  const kx = new KxTransport({ nodeId: c.node, bootId: store.bootId, tls, listen: c.kx, peers, onRequest: (peer, m) => gw?.onKx(peer, m) ?? km!.handleKx(peer, m) });
   km = new KeyManager({
     nodeId: c.node,
     store,
@@ -131,6 +136,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
     await km.start();
     // Before the key sources and the API: the managers see the first key and the first request.
     mgmt = await startNodeManagement(c, km, tls, log);
+    gw = await startNodeGateway(c, km, kx, tls);
     const tKm = lap();
     for (const link of c.network.links) {
       if (!link.ends.includes(c.node)) continue;
@@ -150,10 +156,12 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
       km: running,
       management: mgmt.management,
       managementPort: mgmt.management?.port ?? null,
+      borderPort: gw?.port ?? null,
       startup,
       stop: () =>
         (stopping ??= (async () => {
           await app!.close();
+          await gw?.stop();
           await running.stop();
           await mgmt!.stop();
           log.flush();
@@ -164,6 +172,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
     };
   } catch (e) {
     await (app ?? api.app).close();
+    await gw?.stop();
     await km.stop();
     await mgmt?.stop();
     await kx.close();
@@ -243,7 +252,7 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean; 
     return 1;
   }
   const unlog = logEvents(config.events ?? ['relay', 'sync']);
-  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, management: node.managementPort, pid: process.pid, sources: node.km.sources, startupMs: node.startup });
+  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, management: node.managementPort, ...(node.borderPort !== null ? { border: node.borderPort } : {}), pid: process.pid, sources: node.km.sources, startupMs: node.startup });
   let unwatch = () => {};
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
