@@ -8,7 +8,8 @@ import tseslint from 'typescript-eslint';
  * Each folder lists the top-level folders it must not import (relative specifiers reach another
  * folder only through `../`, so a pattern on the specifier is enough). The manager learns of other
  * layers only through node:diagnostics_channel: it may import their `diagnostics.js` files (channel
- * names and event types) and nothing else of them. Dynamic import() is not checked by this rule.
+ * names and event types) and nothing else of them. A dynamic import() with a constant specifier is
+ * held to the same patterns by the small rule below (no-restricted-imports sees only static ones).
  */
 const LAYERS = ['km', 'kq', 'qkd-link', 'node', 'api', 'cli', 'controller', 'manager', 'interworking', 'pki', 'bench'];
 const FORBIDDEN = {
@@ -50,7 +51,23 @@ const QKD_LINK_INNER = {
   estimation: ['session', 'reconciliation', 'module', 'channel', 'model'],
 };
 const TESTS = ['**/*.test.ts', '**/*.bench.ts', '**/test-*.ts'];
-const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }], 'layers/dynamic-import': ['error', patterns] });
+
+/** no-restricted-imports' `{ regex, message }` patterns, applied to import('...') and import(`...`). */
+const dynamicImport = {
+  meta: { type: 'problem', schema: [{ type: 'array', items: { type: 'object', properties: { regex: { type: 'string' }, message: { type: 'string' } }, required: ['regex', 'message'] } }] },
+  create(context) {
+    const patterns = (context.options[0] ?? []).map((p) => ({ re: new RegExp(p.regex), message: p.message }));
+    const constant = (n) => (n.type === 'Literal' && typeof n.value === 'string' ? n.value : n.type === 'TemplateLiteral' && n.expressions.length === 0 ? n.quasis[0].value.cooked : null);
+    return {
+      ImportExpression(node) {
+        const spec = constant(node.source);
+        const hit = spec === null ? undefined : patterns.find((p) => p.re.test(spec));
+        if (hit) context.report({ node, message: `'${spec}' import is restricted from being used by a pattern. ${hit.message}` });
+      },
+    };
+  },
+};
 
 const boundaries = [
   ...[...Object.keys(FORBIDDEN), 'manager'].flatMap((layer) => [
@@ -70,6 +87,7 @@ export default tseslint.config(
   { ignores: ['node_modules/', 'build/', 'assembly/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { plugins: { layers: { rules: { 'dynamic-import': dynamicImport } } } },
   {
     files: ['**/*.ts'],
     rules: {

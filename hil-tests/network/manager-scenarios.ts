@@ -7,13 +7,20 @@
  *   change), whether supply is refused after, and how many keys the node can still deliver;
  * - alarm: in a line N1-N2-N3 the last node is killed; N1's SAE asks for keys for N3's SAE, the
  *   relay N1-N2-N3 fails at its second hop, and the relay-failure alarm is read at N1's XLMO
- *   (management API).
+ *   (management API);
+ * - the network manager: `qkdn-edge manager` as a process over such a network (startManagerProcess).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { AuxEmulator } from '../../firmware-bridge/aux/aux-emulator.js';
-import type { EtsiClient } from '../../host/api/client.js';
-import { startDemoNetwork } from '../../host/node/demo-network.js';
+import { EtsiClient } from '../../host/api/client.js';
+import { freePort } from '../../host/bench/ports.js';
+import { startDemoNetwork, type DemoNetwork } from '../../host/node/demo-network.js';
+import { initPki } from '../../host/pki/pki.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -130,4 +137,105 @@ export async function relayAlarmScenario(): Promise<AlarmResult> {
   } finally {
     await net.stop();
   }
+}
+
+const CLI = fileURLToPath(new URL('../../host/cli/qkdn-edge.mjs', import.meta.url));
+
+export interface ManagerProcess {
+  readonly port: number;
+  /** The JSON lines it printed (`alarm`, `node`, ...), oldest first. */
+  readonly events: Record<string, unknown>[];
+  /** A client of its API holding the demo network's operator certificate. */
+  readonly operator: EtsiClient;
+  /** Resolves with the first event line (already printed or to come) that `match` accepts. */
+  event(match: (e: Record<string, unknown>) => boolean, ms: number, what: string): Promise<Record<string, unknown>>;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `qkdn-edge manager` as a process over a demo network started with `management: true`: its
+ * certificates (node and operator, ID `mgr`) issued by the network's CA, its configuration
+ * listing every node's management endpoint.
+ */
+export async function startManagerProcess(net: DemoNetwork, o: { pollIntervalMs?: number; unreachableAfter?: number; detailEvery?: number } = {}): Promise<ManagerProcess> {
+  const cred = net.operatorCredentials;
+  if (!cred) throw new Error('the demo network has no management ports (management: true)');
+  const pki = dirname(cred.ca);
+  await initPki(pki, { nodes: ['mgr'], saes: [], operators: ['mgr'] });
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'qkdn-mgr-'));
+  const config = {
+    id: 'mgr',
+    listen: { host: '127.0.0.1', port },
+    pki,
+    dataDir: join(dir, 'data'),
+    pollIntervalMs: o.pollIntervalMs ?? 300,
+    timeoutMs: 1500,
+    unreachableAfter: o.unreachableAfter ?? 2,
+    detailEvery: o.detailEvery ?? 1,
+    nodes: net.nodes.map((n) => ({ id: n.id, management: n.managementUrl!.replace('https://', '') })),
+  };
+  const file = join(dir, 'manager.json');
+  writeFileSync(file, JSON.stringify(config));
+  const p = spawn(process.execPath, [CLI, 'manager', '--config', file], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, QKDN_NODE_EXIT_WITH_STDIN: '1' } });
+  const events: Record<string, unknown>[] = [];
+  const err: string[] = [];
+  p.stderr!.on('data', (d: Buffer) => err.push(d.toString()) > 200 && err.shift());
+  const waiters = new Set<() => void>();
+  createInterface({ input: p.stdout! }).on('line', (l) => {
+    try {
+      events.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      return;
+    }
+    for (const w of waiters) w();
+  });
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  const event = (match: (e: Record<string, unknown>) => boolean, ms: number, what: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = () => {
+        const e = events.find(match);
+        if (!e) return;
+        done();
+        resolve(e);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${what}: not within ${ms} ms (manager stderr: ${err.join('').slice(-1500)})`));
+      }, ms);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      void exited.then(() => {
+        if (!waiters.has(check)) return;
+        done();
+        reject(new Error(`${what}: the manager exited (${err.join('').slice(-1500)})`));
+      });
+      check();
+    });
+  try {
+    await event((e) => e.event === 'ready', 60_000, 'the manager ready');
+  } catch (e) {
+    p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const operator = new EtsiClient({ url: `https://127.0.0.1:${port}`, ca: readFileSync(cred.ca), cert: readFileSync(cred.cert), key: readFileSync(cred.key) });
+  return {
+    port,
+    events,
+    operator,
+    event,
+    stderr: () => err.join(''),
+    stop: async () => {
+      if (p.exitCode === null && p.signalCode === null) {
+        p.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

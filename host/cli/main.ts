@@ -81,6 +81,15 @@ program
   });
 
 program
+  .command('manager')
+  .description('run the centralized manager of a network: alarms, performance and accounting collected from every node')
+  .requiredOption('--config <file>', 'manager configuration (YAML or JSON; see host/manager/README.md)')
+  .action(async (opts: { config: string }) => {
+    const { runManagerCommand } = await import('../manager/command.js');
+    process.exitCode = await runManagerCommand(opts);
+  });
+
+program
   .command('pki')
   .description('certificates for a test network: `pki init <dir> --nodes A,B --saes alice,bob`, `pki issue <dir> --sae carol`')
   .argument('<action>', 'init | issue')

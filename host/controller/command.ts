@@ -24,7 +24,7 @@ import { ControllerConfigError } from './errors.js';
 import { CentralReplica, EmbeddedElector, type Elector } from './central/replica.js';
 import { EtcdControl } from './central/etcd.js';
 import type { NetworkConfig } from './view.js';
-import type { PolicyConfig } from './policy.js';
+import { ID_SCHEMA, POLICY_SCHEMA, type PolicyConfig } from './policy.js';
 
 export interface ControllerFileConfig {
   readonly id: string;
@@ -38,8 +38,7 @@ export interface ControllerFileConfig {
   readonly policy?: PolicyConfig;
 }
 
-const ID = { type: 'string', pattern: '^[A-Za-z0-9._~-]{1,64}$' } as const;
-const QUOTA = { type: 'object', required: ['bits', 'periodMs'], properties: { bits: { type: 'integer', minimum: 0 }, periodMs: { type: 'integer', minimum: 1 } }, additionalProperties: false } as const;
+const ID = ID_SCHEMA;
 const SCHEMA = {
   type: 'object',
   required: ['id', 'listen', 'pki', 'unitBits', 'lowWaterUnits', 'network'],
@@ -67,15 +66,7 @@ const SCHEMA = {
         saes: { type: 'object', maxProperties: 16384, additionalProperties: ID },
       },
     },
-    policy: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        classes: { type: 'object', additionalProperties: { type: 'object', required: ['priority'], additionalProperties: false, properties: { priority: { type: 'integer', minimum: 0, maximum: 7 }, minRateBps: { type: 'number', minimum: 0 } } } },
-        pairs: { type: 'array', maxItems: 65536, items: { type: 'object', required: ['master', 'slave'], additionalProperties: false, properties: { master: ID, slave: ID, class: { type: 'string' }, quota: QUOTA } } },
-        saes: { type: 'object', additionalProperties: { type: 'object', additionalProperties: false, properties: { class: { type: 'string' }, quota: QUOTA } } },
-      },
-    },
+    policy: POLICY_SCHEMA,
   },
 } as const;
 

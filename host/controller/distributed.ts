@@ -104,4 +104,8 @@ export class DistributedController implements Router {
   route(req: RelayRouteRequest): Promise<RelayRoute> {
     return this.router.route(req);
   }
+
+  release(relayId: string, outcome: 'completed' | 'failed'): void {
+    this.router.release(relayId, outcome);
+  }
 }

@@ -42,6 +42,21 @@ export interface PolicyConfig {
   readonly saes?: Readonly<Record<string, { readonly quota?: Quota; readonly class?: string }>>;
 }
 
+/** An ID in a controller's configuration (node, link, SAE). */
+export const ID_SCHEMA = { type: 'string', pattern: '^[A-Za-z0-9._~-]{1,64}$' } as const;
+const QUOTA = { type: 'object', required: ['bits', 'periodMs'], properties: { bits: { type: 'integer', minimum: 0 }, periodMs: { type: 'integer', minimum: 1 } }, additionalProperties: false } as const;
+
+/** The policy section, as the controller's configuration and a node's `control` section write it. */
+export const POLICY_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    classes: { type: 'object', additionalProperties: { type: 'object', required: ['priority'], additionalProperties: false, properties: { priority: { type: 'integer', minimum: 0, maximum: 7 }, minRateBps: { type: 'number', minimum: 0 } } } },
+    pairs: { type: 'array', maxItems: 65536, items: { type: 'object', required: ['master', 'slave'], additionalProperties: false, properties: { master: ID_SCHEMA, slave: ID_SCHEMA, class: { type: 'string' }, quota: QUOTA } } },
+    saes: { type: 'object', additionalProperties: { type: 'object', additionalProperties: false, properties: { class: { type: 'string' }, quota: QUOTA } } },
+  },
+} as const;
+
 export type SupplyCheck = SupplyPolicyRequest;
 
 export type PolicyRefusal = 'pair-not-allowed' | 'sae-quota' | 'pair-quota';

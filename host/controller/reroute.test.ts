@@ -98,7 +98,7 @@ async function cutMidRelay(form: Form): Promise<void> {
   const onRelay = (m: unknown) => void relays.push(m as RelayEvent);
   subscribe(KM_CHANNELS.relay, onRelay);
   // The KMs ask their router per attempt; which one is known once the nodes run.
-  const started = await startTestNetwork({ links: LINKS, saes: SAES, initialUnits: 200, router: (id) => ({ route: (r) => routers.get(id)!.route(r) }) });
+  const started = await startTestNetwork({ links: LINKS, saes: SAES, initialUnits: 200, router: (id) => ({ route: (r) => routers.get(id)!.route(r), release: (relay, o) => routers.get(id)!.release?.(relay, o) }) });
   at.net = started;
   let distributed: Map<string, DistributedController> | null = null;
   const onAdmitted = (s: Session) => void (s.from === 'A' && attempts.push(s.attempt));
@@ -166,6 +166,9 @@ async function cutMidRelay(form: Form): Promise<void> {
     );
     // The two ends hold the same undelivered relay keys.
     assert.is(started.node('C').store.counts('A', 'relay').available, started.node('A').store.counts('C', 'relay').available);
+    // Every relay that ended released its reservation at once (none waits for its deadline).
+    const open = central ? central.sessions.list() : [...distributed!.values()].flatMap((d) => d.sessions.list());
+    assert.is(open.length, 0, `reservations left: ${JSON.stringify(open.map((x) => x.relayId))}`);
     await c.fetch({ slave: 'carol', master: 'alice', ids: [delivered[0]!.id] }).then(
       () => assert.unreachable('a key was delivered twice'),
       (e: unknown) => assert.is((e as { code?: string }).code, 'ERR_KM_NOT_PERMITTED'),

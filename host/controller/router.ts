@@ -112,6 +112,11 @@ export class ControllerRouter implements Router {
     return this.routeNow(req);
   }
 
+  /** The relay ended: its reservation is freed now, not at its deadline. */
+  release(relayId: string, outcome: 'completed' | 'failed'): void {
+    this.#sessions.release(relayId, outcome);
+  }
+
   /** The synchronous core of route(): compute and admit in one step, so two relays never reserve the same units. */
   routeNow(req: RelayRouteRequest): RelayRoute {
     // A retry replaces the relay's earlier reservation.

@@ -99,11 +99,23 @@ export class KeyRelayService {
     // One relay, several attempts: each asks the Router again, avoiding the links that failed,
     // until one completes, the deadline passes or no route is left (the caller gets that error).
     const relayId = randomUUID();
+    let outcome: 'completed' | 'failed' = 'failed';
+    try {
+      const keys = await this.#relayOver(relayId, dest, count, o.priority ?? 0);
+      outcome = 'completed';
+      return keys;
+    } finally {
+      // The route's reservation ends with the relay; a router that cannot be reached for it lets the deadline free it.
+      void (async () => this.#router.release?.(relayId, outcome))().catch(() => {});
+    }
+  }
+
+  async #relayOver(relayId: string, dest: string, count: number, priority: number): Promise<string[]> {
     const deadline = Date.now() + this.#deadlineMs;
     const avoid = new Set<string>();
     let failed: Error | null = null;
     for (let attempt = 0; ; attempt++) {
-      const req = { relayId, from: this.#kma.nodeId, to: dest, units: count, deadline, priority: o.priority ?? 0, attempt, avoidLinks: [...avoid] };
+      const req = { relayId, from: this.#kma.nodeId, to: dest, units: count, deadline, priority, attempt, avoidLinks: [...avoid] };
       // After a failure, no other route means the failure stands: the caller hears of it, not of the search.
       const route = failed ? await this.#router.route(req).catch(() => Promise.reject(failed)) : await this.#router.route(req);
       checkRoute(this.#kma.topology, this.#kma.nodeId, dest, route);

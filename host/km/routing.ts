@@ -35,6 +35,11 @@ export interface RelayRoute {
 
 export interface Router {
   route(req: RelayRouteRequest): Promise<RelayRoute>;
+  /**
+   * The relay ended (completed, or failed after its last attempt): a router that reserves stock
+   * for a route (a controller's session control) frees it now rather than at the deadline.
+   */
+  release?(relayId: string, outcome: 'completed' | 'failed'): void | Promise<void>;
 }
 
 /** The links along `nodes`; throws NoRouteError when two consecutive nodes share none. */

@@ -83,13 +83,14 @@ export class Accounting {
     return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
   }
 
-  static csv(records: readonly UsageRecord[]): string {
+  /** CSV, one row per record; with `withNode` a first column names the node (the network manager's export). */
+  static csv(records: readonly (UsageRecord & { readonly node?: string })[], withNode = false): string {
     const cell = (s: string | number) => {
       const t = String(s);
       return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
     };
-    const head = 'dimension,subject,day,keys,bits,requests,first_use,last_use';
-    const rows = records.map((r) => [r.dimension, r.subject, r.day, r.keys, r.bits, r.requests, new Date(r.firstAt).toISOString(), new Date(r.lastAt).toISOString()].map(cell).join(','));
+    const head = `${withNode ? 'node,' : ''}dimension,subject,day,keys,bits,requests,first_use,last_use`;
+    const rows = records.map((r) => [...(withNode ? [r.node ?? ''] : []), r.dimension, r.subject, r.day, r.keys, r.bits, r.requests, new Date(r.firstAt).toISOString(), new Date(r.lastAt).toISOString()].map(cell).join(','));
     return `${[head, ...rows].join('\n')}\n`;
   }
 

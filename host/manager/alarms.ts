@@ -31,9 +31,12 @@ export const ALARM_TYPES = {
   'board-alarm': { severity: 'major', text: 'a QKD board reported an alarm' },
   temperature: { severity: 'minor', text: 'a temperature is outside its limits' },
   'aux-disconnected': { severity: 'major', text: 'the aux I/O board (tamper switch) is not connected' },
+  'api-outage': { severity: 'major', text: 'the key supply API is failing or refusing requests above its threshold' },
+  'node-unreachable': { severity: 'major', text: 'a node of the network does not answer its management API' },
   'auth-failure': { severity: 'minor', text: 'authentication failures at a Kx or key API endpoint', event: true },
   'border-refused': { severity: 'major', text: 'the interworking border refused a message that would show this network inside', event: true },
   'link-security': { severity: 'major', text: 'the authenticated channel of a QKD link refused a message', event: true },
+  'config-refused': { severity: 'minor', text: 'a configuration version was refused where it applies; the version in force stays', event: true },
   'keys-voided': { severity: 'warning', text: 'keys were burned (voided) between two KMs', event: true },
   'alarm-flood': { severity: 'warning', text: 'alarms arrived faster than the rate limit: counted, not stored one by one', event: true },
 } as const satisfies Record<string, { severity: Severity; text: string; event?: true }>;

@@ -15,8 +15,17 @@ import type { Database } from 'lmdb';
 import { ManagementError } from './errors.js';
 import type { ManagerStore } from './store.js';
 
+/** The network's structure, owned by the controller's configuration control when the node has one. */
+export interface ControlledNetwork {
+  readonly nodes: readonly string[];
+  readonly links: readonly { readonly id: string; readonly ends: readonly [string, string] }[];
+  /** SAE ID → node ID. */
+  readonly saes: Readonly<Record<string, string>>;
+}
+
 export interface ManagedConfig {
-  readonly network: { readonly routes: readonly (readonly string[])[] };
+  /** `routes` always; `nodes`, `links` and `saes` (all three or none) go to the controller's configuration control. */
+  readonly network: { readonly routes: readonly (readonly string[])[] } & Partial<ControlledNetwork>;
   readonly alarms: { readonly qberThreshold: number };
 }
 
@@ -35,6 +44,21 @@ export interface ConfigChange {
   readonly to?: unknown;
 }
 
+/** A version that its target refused to apply. */
+export interface ConfigRefusal {
+  /** The version it would have been. */
+  readonly version: number;
+  readonly at: number;
+  readonly by: string;
+  readonly reason: string;
+  /** The refusing layer's error code (ERR_CTL_CONFIG, ...). */
+  readonly code?: string;
+  /** The version in force after it (applied again). */
+  readonly inForce: number;
+  /** Whether applying the version in force again succeeded. */
+  readonly rolledBack: boolean;
+}
+
 /** Where a configuration takes effect. check() throws a ManagementError naming the field. */
 export interface ConfigTarget {
   check(c: ManagedConfig): void;
@@ -47,7 +71,18 @@ const SCHEMA = {
   additionalProperties: false,
   required: ['network', 'alarms'],
   properties: {
-    network: { type: 'object', additionalProperties: false, required: ['routes'], properties: { routes: { type: 'array', maxItems: 1000, items: { type: 'array', minItems: 2, maxItems: 64, items: ID } } } },
+    network: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['routes'],
+      dependencies: { nodes: ['links', 'saes'], links: ['nodes', 'saes'], saes: ['nodes', 'links'] },
+      properties: {
+        routes: { type: 'array', maxItems: 1000, items: { type: 'array', minItems: 2, maxItems: 64, items: ID } },
+        nodes: { type: 'array', maxItems: 4096, uniqueItems: true, items: ID },
+        links: { type: 'array', maxItems: 16384, items: { type: 'object', additionalProperties: false, required: ['id', 'ends'], properties: { id: ID, ends: { type: 'array', minItems: 2, maxItems: 2, items: ID } } } },
+        saes: { type: 'object', maxProperties: 16384, propertyNames: ID, additionalProperties: ID },
+      },
+    },
     alarms: { type: 'object', additionalProperties: false, required: ['qberThreshold'], properties: { qberThreshold: { type: 'number', exclusiveMinimum: 0, maximum: 0.5 } } },
   },
 } as const;
@@ -94,6 +129,8 @@ export class ConfigurationManager {
   readonly #db: Database<ConfigVersion, string>;
   readonly #target: ConfigTarget;
   #current!: ConfigVersion;
+  readonly #refusals: ConfigRefusal[] = [];
+  readonly #listeners: ((r: ConfigRefusal) => void)[] = [];
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(store: ManagerStore, target: ConfigTarget) {
@@ -155,7 +192,11 @@ export class ConfigurationManager {
       if (baseVersion !== undefined && baseVersion !== this.#current.version) throw new ManagementError('ERR_MGMT_CONFLICT', `the configuration is at version ${this.#current.version}, not ${baseVersion}`);
       this.#target.check(config);
       const version = this.#current.version + 1;
-      await this.#target.apply(config, version);
+      try {
+        await this.#target.apply(config, version);
+      } catch (e) {
+        throw await this.#refused(version, by, e);
+      }
       const v: ConfigVersion = { version, at: Date.now(), by, comment: comment.slice(0, 500), config };
       await this.#db.put(key(version), v);
       this.#current = v;
@@ -164,6 +205,37 @@ export class ConfigurationManager {
     const p = this.#queue.then(run, run);
     this.#queue = p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * Where a version was refused while applied (by the controller's configuration control, or the
+   * KM's view): the version in force is applied again, so a part applied before the refusal does
+   * not stay; the refusal is kept (refusals()) and told to listeners (the alarm).
+   */
+  async #refused(version: number, by: string, e: unknown): Promise<ManagementError> {
+    let rolledBack = true;
+    try {
+      await this.#target.apply(this.#current.config, this.#current.version);
+    } catch {
+      rolledBack = false;
+    }
+    const code = (e as { code?: unknown }).code;
+    const reason = String((e as Error).message ?? e).slice(0, 300);
+    const r: ConfigRefusal = { version, at: Date.now(), by, reason, ...(typeof code === 'string' ? { code } : {}), inForce: this.#current.version, rolledBack };
+    this.#refusals.push(r);
+    if (this.#refusals.length > 50) this.#refusals.shift();
+    for (const l of this.#listeners) l(r);
+    if (e instanceof ManagementError) return e;
+    return new ManagementError('ERR_MGMT_CONFIG_REFUSED', `version ${version} was refused where it applies: ${reason}; version ${this.#current.version} stays in force`, [{ reason, ...(typeof code === 'string' ? { cause: code } : {}), inForce: this.#current.version, rolledBack }]);
+  }
+
+  /** Versions refused while applied, newest first. */
+  refusals(): ConfigRefusal[] {
+    return [...this.#refusals].reverse();
+  }
+
+  onRefused(l: (r: ConfigRefusal) => void): void {
+    this.#listeners.push(l);
   }
 
   /** A new version with the content of an old one. */

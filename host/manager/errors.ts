@@ -16,6 +16,8 @@ export const MANAGEMENT_ERRORS = {
   ERR_MGMT_NOT_FOUND: 404,
   /** The configuration changed meanwhile (`baseVersion` is not the current version). */
   ERR_MGMT_CONFLICT: 409,
+  /** Where the configuration applies (the controller's configuration control) refused it; the version in force stays. */
+  ERR_MGMT_CONFIG_REFUSED: 409,
   /** The node cannot apply or answer now (stopping, store closed). */
   ERR_MGMT_UNAVAILABLE: 503,
 } as const;

@@ -2,8 +2,11 @@
  * KMLM, the key management layer manager: follows this node's KM from its diagnostics channels
  * (relays, relay hops, supplies, burns) and reads its stocks when asked. Feeds the metrics, the
  * time series, the QoS tracker and accounting; raises `relay-failure` and `keys-voided`; reports
- * each relay failure to the XLMO (the first step of Y.3818 Fig. 11 inside the network).
+ * each relay failure to the XLMO (the first step of Y.3818 Fig. 11 inside the network); feeds the
+ * key supply API's outage alarms (supply-watch.ts) with every request's outcome and the API's
+ * outage summaries.
  */
+import { API_CHANNELS, type OutageEvent } from '../api/diagnostics.js';
 import { CHANNELS, type RelayEvent, type RelayHopEvent, type SupplyEvent, type SyncEvent } from '../km/diagnostics.js';
 import { linkBetween, type ManagedKm, type PoolKind } from './view.js';
 import type { Accounting } from './accounting.js';
@@ -11,6 +14,7 @@ import type { AlarmManager } from './alarms.js';
 import { listen, MANAGER_CHANNELS, type PeerNetworkUsage } from './diagnostics.js';
 import type { ManagerMetrics } from './metrics.js';
 import type { QosTracker, TimeSeries } from './performance.js';
+import type { SupplyWatch } from './supply-watch.js';
 
 export interface RelayFailureReport {
   readonly node: string;
@@ -39,6 +43,8 @@ export interface KmlmOptions {
   readonly accounting: Accounting;
   readonly onRelayFailure: (r: RelayFailureReport) => void;
   readonly onVoid?: (e: SyncEvent) => void;
+  /** The key supply API's outage alarms. */
+  readonly watch?: SupplyWatch;
 }
 
 export class Kmlm {
@@ -61,6 +67,7 @@ export class Kmlm {
         [CHANNELS.relayHop]: (m) => this.#hop(m as RelayHopEvent),
         [CHANNELS.sync]: (m) => this.#sync(m as SyncEvent),
         [MANAGER_CHANNELS.peerNetworkUsage]: (m) => this.#peerNetwork(m as PeerNetworkUsage),
+        [API_CHANNELS.outage]: (m) => this.#o.watch?.outage(m as OutageEvent),
       },
       meter,
     );
@@ -118,6 +125,7 @@ export class Kmlm {
         for (const s of e.slaves) acc.record('sae', s, e.keys, bits);
       }
     }
+    this.#o.watch?.outcome(e.outcome === 'delivered');
     this.#o.qos.supply({ pair: `${e.kind}:${pair}`, at: Date.now(), outcome: e.outcome, latencyMs: e.latencyMs, bits: e.outcome === 'delivered' ? bits : 0, keys: e.outcome === 'delivered' ? e.keys : 0 });
   }
 

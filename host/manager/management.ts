@@ -11,12 +11,14 @@ import type { ManagedKm } from './view.js';
 import { Accounting } from './accounting.js';
 import { AlarmManager } from './alarms.js';
 import { ConfigurationManager, type ConfigTarget, type ManagedConfig } from './configuration.js';
+import { controlTarget, type ConfigurationControlPort } from './control-target.js';
 import { ManagementError } from './errors.js';
 import { Kmlm } from './kmlm.js';
 import { ManagerMetrics } from './metrics.js';
 import { QosTracker, TimeSeries } from './performance.js';
 import { Qclm } from './qclm.js';
 import { Qlm } from './qlm.js';
+import { SupplyWatch } from './supply-watch.js';
 import { SecurityManager } from './security.js';
 import { createManagementServer, managementPort } from './server.js';
 import { ManagerStore } from './store.js';
@@ -34,8 +36,15 @@ export interface ManagementOptions {
   readonly alarmsPerSecond?: number;
   /** Window of the Y.3807 QoS parameters. */
   readonly qosWindowMs?: number;
+  /** The key supply API's outage alarm: share of failed or refused requests, over at least so many, in a window. */
+  readonly apiOutage?: { readonly ratio?: number; readonly minRequests?: number; readonly windowMs?: number };
   /** Where run-time configuration takes effect; default: the KM's topology (routes). */
   readonly configTarget?: ConfigTarget;
+  /**
+   * The controller's configuration control, when the node runs a controller: the network structure
+   * of each version is applied through it (control-target.ts), the rest as without it.
+   */
+  readonly control?: ConfigurationControlPort;
   readonly log?: Logger;
   readonly server?: { readonly host: string; readonly port: number; readonly tls: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly ca: string | Buffer } };
 }
@@ -72,6 +81,8 @@ export function networkViewTarget(km: ManagedKm, qlm: () => Qlm): ConfigTarget {
   return {
     check(c) {
       const t = km.network?.current() ?? km.topology;
+      if (c.network.links && JSON.stringify(c.network.links.map((l) => l.id).sort()) !== JSON.stringify(t.links.map((l) => l.id).sort()))
+        throw new ManagementError('ERR_MGMT_UNAVAILABLE', 'this node runs no controller: its links come from its configuration file, not from configuration management', [{ parameter: '/network/links', reason: 'no configuration control here' }]);
       const pairs = new Set(t.links.map((l) => [...l.ends].sort().join('~')));
       const nodes = new Set(t.nodes);
       c.network.routes.forEach((r, i) => {
@@ -117,7 +128,9 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
   const links = new Set(km.topology.links.filter((l) => l.ends.includes(node)).map((l) => l.id));
   const qberThreshold = o.qberThreshold ?? 0.11;
   const qlm = new Qlm({ node, alarms, metrics, series, links, thresholds: { qberAlarm: qberThreshold }, onQberAlarm: (l, q) => security.qberAlarm(l, q), onLinkSecurity: (e) => security.linkChannel(e) });
-  const kmlm = new Kmlm({ km, alarms, metrics, series, qos, accounting, onRelayFailure: (r) => xlmo.relayFailed(r), onVoid: (e) => security.voided(e) });
+  const watch = new SupplyWatch({ node, alarms, ...o.apiOutage });
+  watch.start();
+  const kmlm = new Kmlm({ km, alarms, metrics, series, qos, accounting, watch, onRelayFailure: (r) => xlmo.relayFailed(r), onVoid: (e) => security.voided(e) });
   const qclm = new Qclm({ node, topology, metrics });
   xlmo.attach(qlm, qclm);
   let handlerMs = 0;
@@ -137,6 +150,7 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
   let stopping: Promise<void> | null = null;
   const release = async () => {
     clearInterval(sampler);
+    watch.stop();
     security.stop();
     qlm.stop();
     kmlm.stop();
@@ -148,8 +162,13 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
     await store.close();
   };
   try {
-    const initial: ManagedConfig = { network: { routes: routesOf(km.topology) }, alarms: { qberThreshold } };
-    const configuration = await ConfigurationManager.open(store, o.configTarget ?? networkViewTarget(km, () => qlm), initial);
+    const structure = o.control ? { nodes: [...o.control.config.nodes], links: o.control.config.links.map((l) => ({ id: l.id, ends: [l.ends[0], l.ends[1]] as [string, string] })), saes: { ...o.control.config.saes } } : {};
+    const initial: ManagedConfig = { network: { routes: routesOf(km.topology), ...structure }, alarms: { qberThreshold } };
+    const own = networkViewTarget(km, () => qlm);
+    const configuration = await ConfigurationManager.open(store, o.configTarget ?? (o.control ? controlTarget(o.control, own) : own), initial);
+    configuration.onRefused((r) =>
+      alarms.raise({ type: 'config-refused', source: 'config', text: `configuration version ${r.version} by ${r.by} was refused: ${r.reason}`.slice(0, 300), details: { version: r.version, inForce: r.inForce, rolledBack: r.rolledBack, ...(r.code ? { code: r.code } : {}) } }),
+    );
     const m: Management = {
       node,
       store,

@@ -14,6 +14,7 @@
  *   GET  /api/v1/config                        current version
  *   PUT  /api/v1/config                        {config, comment?, baseVersion?}
  *   GET  /api/v1/config/history
+ *   GET  /api/v1/config/refusals               versions refused where they apply
  *   GET  /api/v1/config/versions/{version}
  *   GET  /api/v1/config/diff?from=&to=
  *   POST /api/v1/config/rollback               {version}
@@ -73,12 +74,23 @@ function fromFastify(e: FastifyError): ManagementError {
   return new ManagementError('ERR_MGMT_UNAVAILABLE', 'the node could not complete the request', [{ reason: 'internal' }]);
 }
 
-const LIMIT = { type: 'integer', minimum: 1, maximum: 10_000 } as const;
-const DAY = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
-const ALARM_ID = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9]{14}-[0-9]{6}$' } } } as const;
+export const LIMIT = { type: 'integer', minimum: 1, maximum: 10_000 } as const;
+export const DAY = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
+export const ALARM_ID = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9]{14}-[0-9]{6}$' } } } as const;
 
-export async function createManagementServer(o: ManagementServerOptions): Promise<FastifyInstance> {
-  const m = o.management;
+export interface OperatorServerOptions {
+  /** Who serves (a node, or the network's manager): named in the security events of refusals. */
+  readonly node: string;
+  readonly tls: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly ca: string | Buffer };
+  readonly log?: Logger;
+}
+
+/**
+ * A fastify app on HTTPS with mutual TLS that serves operator certificates only, with the
+ * management API's error shape and access log: the node's management API and the network
+ * manager's (network-server.ts) are both built on it. Routes are added by the caller, then listen().
+ */
+export function operatorServer(o: OperatorServerOptions): FastifyInstance {
   const app = Fastify({
     https: { key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
     bodyLimit: 256 * 1024,
@@ -104,7 +116,7 @@ export async function createManagementServer(o: ManagementServerOptions): Promis
     if (who === undefined) {
       const id = peerIdentity(socket);
       if (!id || id.role !== 'OPERATOR') {
-        publishAuth({ node: m.node, where: 'api', kind: 'certificate-refused', peer: id?.id ?? null, code: 'ERR_MGMT_UNAUTHORIZED', reason: `management API: ${id ? `${id.role} ${id.id}` : 'an unidentified client'} is not an operator` });
+        publishAuth({ node: o.node, where: 'api', kind: 'certificate-refused', peer: id?.id ?? null, code: 'ERR_MGMT_UNAUTHORIZED', reason: `management API: ${id ? `${id.role} ${id.id}` : 'an unidentified client'} is not an operator` });
         throw new ManagementError('ERR_MGMT_UNAUTHORIZED', 'the client certificate is not an operator certificate of this network');
       }
       who = id.id;
@@ -113,12 +125,18 @@ export async function createManagementServer(o: ManagementServerOptions): Promis
     req.operator = who;
   });
   app.server.on('tlsClientError', (e: Error & { code?: string }) => {
-    publishAuth({ node: m.node, where: 'api', kind: 'tls-handshake', peer: null, code: e.code ?? 'ERR_TLS', reason: `management API: ${e.message}`.slice(0, 200) });
+    publishAuth({ node: o.node, where: 'api', kind: 'tls-handshake', peer: null, code: e.code ?? 'ERR_TLS', reason: `management API: ${e.message}`.slice(0, 200) });
   });
   // Access log: the route pattern, not the URL (no query strings, no IDs from paths).
   app.addHook('onResponse', async (req, reply) => {
     o.log?.info({ access: 'management', method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, operator: req.operator || null }, 'request');
   });
+  return app;
+}
+
+export async function createManagementServer(o: ManagementServerOptions): Promise<FastifyInstance> {
+  const m = o.management;
+  const app = operatorServer({ node: m.node, tls: o.tls, ...(o.log ? { log: o.log } : {}) });
 
   app.get('/metrics', async (_req, reply) => {
     void reply.type(m.metrics.contentType);
@@ -152,6 +170,7 @@ export async function createManagementServer(o: ManagementServerOptions): Promis
 
   app.get('/api/v1/config', async () => m.configuration.current());
   app.get('/api/v1/config/history', async () => ({ versions: m.configuration.history().map(({ config: _c, ...v }) => v) }));
+  app.get('/api/v1/config/refusals', async () => ({ refusals: m.configuration.refusals() }));
   const VERSION = { type: 'integer', minimum: 1, maximum: 1_000_000_000 } as const;
   app.get<{ Params: { version: number } }>('/api/v1/config/versions/:version', { schema: { params: { type: 'object', required: ['version'], properties: { version: VERSION } } } }, async (req) => m.configuration.get(req.params.version));
   app.get<{ Querystring: { from: number; to?: number } }>(

@@ -21,7 +21,7 @@ export class ManagerStore {
     return new ManagerStore(open({ path: join(dir, 'manager.lmdb'), maxDbs: 8, compression: false }));
   }
 
-  db<V>(name: 'alarms' | 'accounting' | 'config'): Database<V, string> {
+  db<V>(name: 'alarms' | 'accounting' | 'config' | 'network-alarms' | 'network-accounting'): Database<V, string> {
     return this.#root.openDB<V, string>({ name, encoding: 'msgpack' });
   }
 

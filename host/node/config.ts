@@ -16,6 +16,7 @@ import { dataDirProblem } from './data-dir.js';
 import { parseNetworkConfig, schemaConfigError, type NetworkConfig } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 import { checkGateway, GATEWAY_SCHEMA, type GatewayConfig } from './gateway-config.js';
+import { CONTROL_SCHEMA, checkControlConfig, type ControlConfig } from './control.js';
 
 export type { KeySourceConfig, LinkConfig, NetworkConfig, QkdSourceConfig, SimulatedSourceConfig } from '../km/network-config.js';
 
@@ -28,6 +29,11 @@ export interface ManagementConfig {
   readonly alarmBurst?: number;
   readonly alarmsPerSecond?: number;
   readonly qosWindowMs?: number;
+  /** api-outage: share of failed or refused key requests above which it is raised (default 0.5). */
+  readonly apiOutageRatio?: number;
+  /** ... with at least this many requests in the window (default 10). */
+  readonly apiOutageMinRequests?: number;
+  readonly apiOutageWindowMs?: number;
 }
 
 export type EventKind = 'relay' | 'hop' | 'supply' | 'sync';
@@ -51,6 +57,8 @@ export interface LocalConfig {
   readonly management?: ManagementConfig;
   /** The aux I/O board (tamper switch, temperatures), by device path. */
   readonly aux?: { readonly port: string; readonly model?: string; readonly temperatureIntervalMs?: number };
+  /** The control layer (host/node/control.ts): distributed or centralized; without it, static routes. */
+  readonly control?: ControlConfig;
   /** Structured logs (pino) on stderr, access logs of both APIs included. */
   readonly logging?: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent' };
   /** Role gateway (host/node/gateway-config.ts): this node is a GWN at its provider's border. */
@@ -120,6 +128,9 @@ export const LOCAL_SCHEMA = {
         alarmBurst: posInt(100_000),
         alarmsPerSecond: posInt(100_000),
         qosWindowMs: posInt(86_400_000),
+        apiOutageRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        apiOutageMinRequests: posInt(1_000_000),
+        apiOutageWindowMs: { type: 'integer', minimum: 1000, maximum: 3_600_000 },
       },
     },
     aux: {
@@ -128,6 +139,7 @@ export const LOCAL_SCHEMA = {
       required: ['port'],
       properties: { port: { type: 'string', minLength: 1 }, model: { type: 'string', minLength: 1 }, temperatureIntervalMs: posInt(600_000) },
     },
+    control: CONTROL_SCHEMA,
     logging: { type: 'object', additionalProperties: false, required: ['level'], properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] } } },
     km: {
       type: 'object',
@@ -172,6 +184,7 @@ export function parseConfig(text: string, baseDir: string, format: 'yaml' | 'jso
     dataDir: resolve(baseDir, c.dataDir),
     tls: { ca: resolve(baseDir, c.tls.ca), cert: resolve(baseDir, c.tls.cert), key: resolve(baseDir, c.tls.key) },
     ...(c.gateway ? { gateway: { ...c.gateway, peer: { ...c.gateway.peer, ca: resolve(baseDir, c.gateway.peer.ca) }, ...(c.gateway.record ? { record: resolve(baseDir, c.gateway.record) } : {}) } } : {}),
+    ...(c.control?.certificates ? { control: { ...c.control, certificates: resolve(baseDir, c.control.certificates) } } : {}),
   };
   check(cfg);
   return cfg;
@@ -235,6 +248,7 @@ function check(c: NodeConfig): void {
   if (c.aux && c.management?.enabled === false) fail('management.enabled', 'the tamper response of the aux board needs the management layer');
   if ((c.management?.host === undefined) !== (c.management?.port === undefined)) fail('management', 'give both host and port for the management API, or neither');
   if (c.gateway) checkGateway(c.gateway, c.node, c.network.saes);
+  if (c.control) checkControlConfig(c.node, c.network, c.control);
   const k = c.km;
   if (!(k.minKeySize <= k.keySize && k.keySize <= k.maxKeySize)) fail('km', 'need minKeySize <= keySize <= maxKeySize');
   if (Math.ceil(k.maxKeySize / k.unitBits) * k.maxKeyPerRequest > 8192) fail('km', 'maxKeyPerRequest × units per key of maxKeySize must stay within 8192 units (one Kx message)');

@@ -21,6 +21,7 @@ import { initPki, pkiPaths } from '../pki/pki.js';
 import { freePort } from '../bench/ports.js';
 import { EtsiClient } from '../api/client.js';
 import { KM_DEFAULTS, type NodeConfig } from './config.js';
+import { loopbackControlSection, type ControlConfig } from './control.js';
 
 const CLI = fileURLToPath(new URL('../cli/qkdn-edge.mjs', import.meta.url));
 const NODE_MODULE = fileURLToPath(new URL('./node.ts', import.meta.url));
@@ -60,6 +61,11 @@ export interface DemoNetworkOptions {
   readonly management?: boolean;
   /** An aux I/O board (tamper switch) per node: node ID → device path. */
   readonly aux?: Readonly<Record<string, string>>;
+  /**
+   * The control layer every node runs (host/node/control.ts), e.g. `{ form: 'distributed' }`: the
+   * distributed form's endpoints and certificates are filled in per node. Default: none (static routes).
+   */
+  readonly control?: ControlConfig;
   /** Log level of the node processes (stderr); default warn, so access logs stay out of the way. */
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
 }
@@ -227,6 +233,8 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
   }
   const ports = new Map<string, { api: number; kx: number; management: number }>();
   for (const id of ids) ports.set(id, { api: await freePort(), kx: await freePort(), management: o.management ? await freePort() : 0 });
+  const controlPorts = new Map<string, number>();
+  if (o.control?.form === 'distributed') for (const id of ids) controlPorts.set(id, await freePort());
   const network: NodeConfig['network'] = {
     nodes: ids.map((id) => ({ id, kx: `127.0.0.1:${ports.get(id)!.kx}` })),
     links: links.map((l) => {
@@ -247,6 +255,7 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
       logging: { level: o.logLevel ?? 'warn' },
       ...(o.management ? { management: { host: '127.0.0.1', port: ports.get(id)!.management } } : o.management === false ? { management: { enabled: false } } : {}),
       ...(o.aux?.[id] ? { aux: { port: o.aux[id], temperatureIntervalMs: 100 } } : {}),
+      ...(o.control ? { control: loopbackControlSection(o.control, id, network, controlPorts, join(dir, 'pki', 'nodes')) } : {}),
     };
     const configPath = join(dir, `${id}.yaml`);
     writeFileSync(configPath, `# node ${id} of a demo network (simulated links)\n${stringify(cfg)}`);
@@ -434,7 +443,7 @@ export async function runNetworkDemo(o: NetworkDemoOptions = {}): Promise<Networ
   for (const id of ids.slice(1, -1)) saes[`sae-${id}`] = id;
   out.write(`\nKey management: ${n} trusted nodes in a line (${ids.join(' - ')}), simulated QKD links, Kx over mutual TLS\n`);
   const t0 = performance.now();
-  const net = await startDemoNetwork({ ids, shape: 'line', saes, rate: 200, initialUnits: 400, bundle: true });
+  const net = await startDemoNetwork({ ids, shape: 'line', saes, rate: 200, initialUnits: 400, bundle: true, control: { form: 'distributed' } });
   try {
     out.write(`  started   ${n} node processes (qkdn-edge node) and their PKI in ${Math.round(performance.now() - t0)} ms\n`);
     const alice = net.client(master);

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { AuxIo } from '../../firmware-bridge/aux/aux-io.js';
 import type { KeyManager } from '../km/key-manager.js';
+import type { ConfigurationControlPort } from '../manager/control-target.js';
 import { startManagement, type Management } from '../manager/management.js';
 import type { NodeConfig } from './config.js';
 
@@ -16,18 +17,24 @@ export interface NodeManagement {
   stop(): Promise<void>;
 }
 
-export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { ca: string; cert: string; key: string }, log: Logger): Promise<NodeManagement> {
+/**
+ * `control`: the node's controller's configuration control (its ConfigurationControl), when the
+ * node runs one: configuration versions are then applied through it (host/manager/control-target.ts).
+ */
+export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { ca: string; cert: string; key: string }, log: Logger, control?: ConfigurationControlPort): Promise<NodeManagement> {
   const mc = c.management ?? {};
   if (mc.enabled === false) return { management: null, aux: null, stop: async () => {} };
   const management = await startManagement({
     km,
     dataDir: c.dataDir,
     log,
+    ...(control ? { control } : {}),
     ...(c.aux ? { auxPath: c.aux.port } : {}),
     ...(mc.qberThreshold !== undefined ? { qberThreshold: mc.qberThreshold } : {}),
     ...(mc.alarmBurst !== undefined ? { alarmBurst: mc.alarmBurst } : {}),
     ...(mc.alarmsPerSecond !== undefined ? { alarmsPerSecond: mc.alarmsPerSecond } : {}),
     ...(mc.qosWindowMs !== undefined ? { qosWindowMs: mc.qosWindowMs } : {}),
+    apiOutage: { ...(mc.apiOutageRatio !== undefined ? { ratio: mc.apiOutageRatio } : {}), ...(mc.apiOutageMinRequests !== undefined ? { minRequests: mc.apiOutageMinRequests } : {}), ...(mc.apiOutageWindowMs !== undefined ? { windowMs: mc.apiOutageWindowMs } : {}) },
     ...(mc.host !== undefined && mc.port !== undefined ? { server: { host: mc.host, port: mc.port, tls } } : {}),
   });
   let aux: AuxIo | null = null;

@@ -27,6 +27,7 @@ import { createKeySource } from './key-sources.js';
 import pino, { type Logger } from 'pino';
 import { startNodeManagement, type NodeManagement } from './management.js';
 import { startNodeGateway, type NodeGateway } from './gateway.js';
+import { controlNetworkOf, createNodeControl } from './control.js';
 
 export interface RunningNode {
   readonly id: string;
@@ -38,6 +39,8 @@ export interface RunningNode {
   readonly managementPort: number | null;
   /** The border endpoint's port of a gateway node (role gateway), else null. */
   readonly borderPort: number | null;
+  /** The control layer's form and (distributed) the port its controller listens on; null without a `control` section. */
+  readonly control: { readonly form: 'distributed' | 'centralized'; readonly port: number | null } | null;
   /** Milliseconds spent opening each part, for failover diagnostics. */
   readonly startup: Readonly<Record<'store' | 'kx' | 'km' | 'sources' | 'api', number>>;
   stop(): Promise<void>;
@@ -117,7 +120,10 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
   let gw: NodeGateway | null = null;
   // A gateway answers the Kx requests that concern the border itself; the rest go to the KM.
   const kx = new KxTransport({ nodeId: c.node, bootId: store.bootId, tls, listen: c.kx, peers, onRequest: (peer, m) => gw?.onKx(peer, m) ?? km!.handleKx(peer, m) });
+  // The control layer chooses routes and supply policy when the configuration has one.
+  const control = c.control ? createNodeControl({ node: c.node, control: c.control, network: controlNetworkOf(c.network), unitBits: c.km.unitBits, tls, store, kx }) : null;
   km = new KeyManager({
+    ...(control ? { router: control.router, ...(control.supplyPolicy ? { supplyPolicy: control.supplyPolicy } : {}) } : {}),
     nodeId: c.node,
     store,
     topology,
@@ -134,6 +140,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
     const kxPort = await kx.listen();
     const tKx = lap();
     await km.start();
+    const controlPort = control ? await control.start(km) : null;
     // Before the key sources and the API: the managers see the first key and the first request.
     mgmt = await startNodeManagement(c, km, tls, log);
     gw = await startNodeGateway(c, km, kx, tls);
@@ -157,6 +164,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
       management: mgmt.management,
       managementPort: mgmt.management?.port ?? null,
       borderPort: gw?.port ?? null,
+      control: control ? { form: control.form, port: controlPort } : null,
       startup,
       stop: () =>
         (stopping ??= (async () => {
@@ -164,6 +172,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
           await gw?.stop();
           await running.stop();
           await mgmt!.stop();
+          await control?.stop();
           log.flush();
           await kx.close();
           await store.close();
@@ -175,6 +184,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode): Promise
     await gw?.stop();
     await km.stop();
     await mgmt?.stop();
+    await control?.stop();
     await kx.close();
     await store.close();
     unlock();
@@ -252,7 +262,7 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean; 
     return 1;
   }
   const unlog = logEvents(config.events ?? ['relay', 'sync']);
-  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, management: node.managementPort, ...(node.borderPort !== null ? { border: node.borderPort } : {}), pid: process.pid, sources: node.km.sources, startupMs: node.startup });
+  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, management: node.managementPort, ...(node.control ? { control: node.control } : {}), ...(node.borderPort !== null ? { border: node.borderPort } : {}), pid: process.pid, sources: node.km.sources, startupMs: node.startup });
   let unwatch = () => {};
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -34,10 +34,12 @@ export interface ReplicaSpec {
   readonly network: NetworkConfig;
   readonly unitBits: number;
   readonly lowWaterUnits: number;
+  /** The port to listen on (default: a free one), for KMs configured before the replica starts. */
+  readonly port?: number;
 }
 
 export async function spawnReplica(s: ReplicaSpec): Promise<ReplicaProcess> {
-  const port = await freePort();
+  const port = s.port ?? (await freePort());
   const cfg = { id: s.id, listen: { host: '127.0.0.1', port }, pki: s.pki, etcd: { hosts: [s.etcdUrl], prefix: s.prefix, leaseTtlS: 2 }, unitBits: s.unitBits, lowWaterUnits: s.lowWaterUnits, network: s.network };
   const file = join(s.dir, `${s.id}-${s.prefix.replace(/\W/g, '_')}.json`);
   writeFileSync(file, JSON.stringify(cfg));

@@ -54,6 +54,9 @@ export class CentralReplica extends EventEmitter<ReplicaEvents> {
   readonly #o: ReplicaOptions;
   readonly #channel: ControlChannel;
   #controller: Controller | null = null;
+  /** KMs heard from since this replica was elected, and when it was. */
+  readonly #reported = new Set<string>();
+  #electedAt = 0;
   #stopped = false;
   #port = 0;
 
@@ -93,6 +96,8 @@ export class CentralReplica extends EventEmitter<ReplicaEvents> {
         c.onStoreError = (e) => void this.#stepDown(e.message);
         await c.start();
         c.configuration.subscribe((config, version) => this.#push(config, version));
+        this.#reported.clear();
+        this.#electedAt = Date.now();
         this.#controller = c;
         publishLeader({ replica: this.id, event: 'elected' });
         this.emit('elected');
@@ -122,10 +127,20 @@ export class CentralReplica extends EventEmitter<ReplicaEvents> {
       if (this.#channel.connected(km)) this.#channel.request(km, { host: '', port: 0 }, 'TopologyPush', { version, config }, 5000).catch(() => {});
   }
 
+  /**
+   * A new leader knows the stored configuration and reservations but not the links' stock: it
+   * routes once every KM has reported to it, or a KM timeout after its election (the silent ones
+   * are lost by then). Until then the KMs relay on their last good routes.
+   */
+  #warm(): boolean {
+    return this.#reported.size >= this.#o.kms.length || Date.now() - this.#electedAt >= (this.#o.kmTimeoutMs ?? 3000);
+  }
+
   #onRequest(peer: string, m: ControlMessage): ControlAnswer | Promise<ControlAnswer> {
     const c = this.#controller;
-    if (!c) {
-      const reason = `${this.id} is a follower`;
+    if (c && m.name === 'KmReport') this.#reported.add(peer);
+    if (!c || (m.name === 'RouteRequest' && !this.#warm())) {
+      const reason = c ? `${this.id} leads but is still learning the KMs' stock` : `${this.id} is a follower`;
       return m.name === 'RouteRequest' ? { name: 'RouteAnswer', body: { relay: m.body.relayId, status: 'ERR_CTL_NOT_LEADER', reason } } : { name: 'Ack', body: { status: 'ERR_CTL_NOT_LEADER', reason } };
     }
     return c.handle(peer, m);

@@ -1,0 +1,323 @@
+/**
+ * The control layer of a node, as its configuration's `control` section chooses (host/controller):
+ *
+ * - `distributed`: the node runs its own controller. It advertises its links (stock from the
+ *   store, OFF while the peer KM is unreachable over Kx) to its neighbours' controllers over
+ *   mutual TLS, signed with its node key, and computes every relay route from the flooded database.
+ * - `centralized`: the node is a Ck client of the `qkdn-edge controller` replicas. It reports its
+ *   links' stock every `reportMs` (its heartbeat) and each link going OFF or back ACTIVE as its
+ *   peer KM is lost or found (Cq through the node), asks the leader for every relay route,
+ *   releases it when the relay ends, and installs the topology versions the controller pushes.
+ *
+ * Either way the key manager's Router, its supply policy (`policy`: allow-lists, quotas) and its
+ * route releases come from here. Without the section the node routes with the key manager's
+ * StaticRouter, as before.
+ *
+ * While no controller answers (centralized), a relay goes over the last route the controller gave
+ * to the same destination, for `lastRoutesMs` after the controller was last heard; after that, or
+ * with no such route, the relay is refused with a NoRouteError saying so, which the ETSI 014 API
+ * answers with 503. Supplies from stock need no route and go on.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KeyStore } from '../km/key-store.js';
+import type { KxTransport } from '../km/kx/transport.js';
+import type { KeyManager } from '../km/key-manager.js';
+import type { RelayRoute, RelayRouteRequest, Router } from '../km/routing.js';
+import type { Topology } from '../km/topology.js';
+import type { SupplyPolicy } from '../km/supply-policy.js';
+import { KmConfigError } from '../km/errors.js';
+import type { ChannelTls, Endpoint } from '../controller/channel.js';
+import { DistributedController } from '../controller/distributed.js';
+import { CkClient } from '../controller/ck-client.js';
+import { ControllerError, RouteUnavailableError } from '../controller/errors.js';
+import { OriginKeys, signer } from '../controller/flooding/origin-keys.js';
+import { POLICY_SCHEMA, SupplyPolicyControl, type PolicyConfig } from '../controller/policy.js';
+import type { NetworkConfig as ControlNetwork } from '../controller/view.js';
+import type { TopologyPush } from '../controller/ck/topology-push.js';
+import type { NetworkConfig } from '../km/network-config.js';
+
+export interface ControlConfig {
+  readonly form: 'distributed' | 'centralized';
+  /** Stock (units) a link keeps beyond what a relay takes before routes avoid it (default 4). */
+  readonly lowWaterUnits?: number;
+  /** Supply policy enforced at this node's KSA: allow-lists, quotas, QoS classes. */
+  readonly policy?: PolicyConfig;
+  // distributed
+  /** Where this node's controller listens for its neighbours' controllers. */
+  readonly listen?: { readonly host: string; readonly port: number };
+  /** The controller endpoint ("host:port") of every node this one shares a link with. */
+  readonly neighbours?: Readonly<Record<string, string>>;
+  /** Directory of the network's node certificates (`<ID>.pem`, as `qkdn-edge pki init` writes them in nodes/). */
+  readonly certificates?: string;
+  readonly holdDownMs?: number;
+  readonly refreshMs?: number;
+  // centralized
+  /** The replicas of `qkdn-edge controller`, by node ID (the CN of their certificates). */
+  readonly controllers?: readonly { readonly id: string; readonly endpoint: string }[];
+  /** Ck report period (the KM's heartbeat; default 200 ms). */
+  readonly reportMs?: number;
+  /** How long the last good routes serve while no controller answers (default 30 s). */
+  readonly lastRoutesMs?: number;
+  readonly timeoutMs?: number;
+}
+
+const ENDPOINT_STRING = { type: 'string', pattern: '^[^\\s]+:[0-9]{1,5}$' } as const;
+const ms = (max: number) => ({ type: 'integer', minimum: 1, maximum: max }) as const;
+
+/** The `control` section's schema (host/node/config.ts checks it with the rest of the node's part). */
+export const CONTROL_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['form'],
+  properties: {
+    form: { enum: ['distributed', 'centralized'] },
+    lowWaterUnits: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+    policy: POLICY_SCHEMA,
+    listen: { type: 'object', additionalProperties: false, required: ['host', 'port'], properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } } },
+    neighbours: { type: 'object', maxProperties: 4096, additionalProperties: ENDPOINT_STRING },
+    certificates: { type: 'string', minLength: 1 },
+    holdDownMs: ms(60_000),
+    refreshMs: ms(3_600_000),
+    controllers: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 16,
+      items: { type: 'object', additionalProperties: false, required: ['id', 'endpoint'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 }, endpoint: ENDPOINT_STRING } },
+    },
+    reportMs: ms(600_000),
+    lastRoutesMs: ms(86_400_000),
+    timeoutMs: ms(600_000),
+  },
+} as const;
+
+const DISTRIBUTED_ONLY = ['listen', 'neighbours', 'certificates', 'holdDownMs', 'refreshMs'] as const;
+const CENTRALIZED_ONLY = ['controllers', 'reportMs', 'lastRoutesMs', 'timeoutMs'] as const;
+
+/** Cross-references of the section against the node and its network; throws KmConfigError naming the field. */
+export function checkControlConfig(node: string, network: NetworkConfig, c: ControlConfig): void {
+  const fail = (path: string, msg: string): never => {
+    throw new KmConfigError(`control.${path}`, msg);
+  };
+  const other = c.form === 'distributed' ? CENTRALIZED_ONLY : DISTRIBUTED_ONLY;
+  for (const f of other) if (c[f] !== undefined) fail(f, `not a field of the ${c.form} form`);
+  if (c.form === 'distributed') {
+    if (!c.listen) fail('listen', 'the distributed form needs the endpoint its controller listens on');
+    if (!c.certificates) fail('certificates', 'the distributed form needs the directory of the node certificates');
+    const peers = network.links.filter((l) => l.ends.includes(node)).map((l) => (l.ends[0] === node ? l.ends[1] : l.ends[0]));
+    for (const p of peers) if (!c.neighbours?.[p]) fail('neighbours', `no controller endpoint for neighbour ${p}`);
+    for (const n of Object.keys(c.neighbours ?? {})) if (!peers.includes(n)) fail(`neighbours.${n}`, `${n} shares no link with ${node}`);
+  } else if (!c.controllers) fail('controllers', 'the centralized form needs the controller replicas');
+}
+
+function endpointOf(s: string): Endpoint {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+}
+
+/** The controller's view of a node's network configuration: nodes, links, SAEs. */
+export function controlNetworkOf(n: NetworkConfig): ControlNetwork {
+  return { nodes: n.nodes.map((x) => x.id), links: n.links.map((l) => ({ id: l.id, ends: [l.ends[0], l.ends[1]] })), saes: Object.fromEntries(n.saes.map((s) => [s.id, s.node])) };
+}
+
+export interface NodeControlOptions {
+  readonly node: string;
+  readonly control: ControlConfig;
+  /** The network as the controller sees it (controlNetworkOf a node's `network`). */
+  readonly network: ControlNetwork;
+  readonly unitBits: number;
+  /** The node's own TLS material (PEM): its certificate names it on every control connection and its key signs its advertisements. */
+  readonly tls: ChannelTls & { readonly ca: string };
+  readonly store: Pick<KeyStore, 'counts' | 'bootId'>;
+  readonly kx: Pick<KxTransport, 'connected'>;
+}
+
+export interface NodeControl {
+  readonly form: ControlConfig['form'];
+  /** The key manager's Router (with release). */
+  readonly router: Router;
+  readonly supplyPolicy: SupplyPolicy | undefined;
+  /** The distributed controller (null in the centralized form). */
+  readonly distributed: DistributedController | null;
+  /** The Ck client (null in the distributed form). */
+  readonly ck: CkClient | null;
+  /** Starts flooding or reporting; `km` receives the topology pushes. Resolves with the control port (distributed) or null. */
+  start(km: KeyManager): Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+const peerOf = (node: string, ends: readonly [string, string]) => (ends[0] === node ? ends[1] : ends[0]);
+
+/** The key manager's Topology for a configuration the controller pushed (link kinds kept from the current one). */
+function topologyOfPush(p: TopologyPush, current: Topology): Topology {
+  const kind = new Map(current.links.map((l) => [l.id, l.kind]));
+  return {
+    nodes: [...p.config.nodes],
+    links: p.config.links.map((l) => {
+      const k = kind.get(l.id);
+      return { id: l.id, ends: [l.ends[0], l.ends[1]], ...(k ? { kind: k } : {}) };
+    }),
+    saes: new Map(Object.entries(p.config.saes)),
+  };
+}
+
+/** Whether an error means no controller answered (rather than one refusing the route). */
+const unanswered = (e: unknown) => e instanceof ControllerError && (e.code === 'ERR_CTL_UNREACHABLE' || e.code === 'ERR_CTL_NOT_LEADER');
+
+/**
+ * The centralized form's Router: the leader's route, remembered per destination; while no
+ * controller answers, that last good route for a bounded time, then a clear refusal.
+ */
+export class CentralizedRouter implements Router {
+  readonly #ck: CkClient;
+  readonly #lastRoutesMs: number;
+  readonly #last = new Map<string, RelayRoute>();
+  #heard = Date.now();
+  readonly counters = { fromController: 0, lastGood: 0, refused: 0 };
+
+  constructor(ck: CkClient, lastRoutesMs: number) {
+    this.#ck = ck;
+    this.#lastRoutesMs = lastRoutesMs;
+  }
+
+  /** A controller answered (a route, a report): the last good routes stay good. */
+  heard(): void {
+    this.#heard = Date.now();
+  }
+
+  get lastHeard(): number {
+    return this.#heard;
+  }
+
+  async route(req: RelayRouteRequest): Promise<RelayRoute> {
+    try {
+      const r = await this.#ck.route(req);
+      this.heard();
+      this.#last.set(req.to, r);
+      this.counters.fromController++;
+      return r;
+    } catch (e) {
+      if (!unanswered(e)) {
+        this.heard();
+        throw e;
+      }
+      const silentMs = Date.now() - this.#heard;
+      const last = this.#last.get(req.to);
+      if (silentMs <= this.#lastRoutesMs && last && !last.links.some((l) => req.avoidLinks.includes(l))) {
+        this.counters.lastGood++;
+        return last;
+      }
+      this.counters.refused++;
+      const why =
+        silentMs > this.#lastRoutesMs
+          ? `no controller has answered for ${silentMs} ms (last good routes serve for ${this.#lastRoutesMs} ms)`
+          : `no controller answers (${(e as Error).message}) and no last good route to ${req.to}${last ? ' avoiding the failed links' : ''}`;
+      throw new RouteUnavailableError(req.from, req.to, why);
+    }
+  }
+
+  release(relayId: string, outcome: 'completed' | 'failed'): Promise<void> {
+    return this.#ck.release(relayId, outcome).then(() => this.heard());
+  }
+}
+
+/** Builds the node's control layer from its `control` section (not started). */
+export function createNodeControl(o: NodeControlOptions): NodeControl {
+  const c = o.control;
+  const lowWaterUnits = c.lowWaterUnits ?? 4;
+  const supplyPolicy = c.policy ? new SupplyPolicyControl(c.policy) : undefined;
+  const config = o.network;
+  const myLinks = config.links.filter((l) => l.ends.includes(o.node));
+  const stockUnits = (peer: string) => o.store.counts(peer, 'link').available;
+
+  if (c.form === 'distributed') {
+    const dir = c.certificates!;
+    const origins = new OriginKeys(o.tls.ca, new Map(config.nodes.map((n) => [n, readFileSync(join(dir, `${n}.pem`), 'utf8')])));
+    const d = new DistributedController({
+      nodeId: o.node,
+      tls: o.tls,
+      listen: c.listen!,
+      neighbours: new Map(Object.entries(c.neighbours ?? {}).map(([n, e]) => [n, endpointOf(e)])),
+      origins,
+      sign: signer(o.tls.key),
+      config,
+      unitBits: o.unitBits,
+      lowWaterUnits,
+      km: { stockUnits, reachable: (peer) => o.kx.connected(peer) },
+      ...(c.holdDownMs !== undefined ? { holdDownMs: c.holdDownMs } : {}),
+      ...(c.refreshMs !== undefined ? { refreshMs: c.refreshMs } : {}),
+    });
+    return { form: 'distributed', router: d, supplyPolicy, distributed: d, ck: null, start: () => d.start(), stop: () => d.stop() };
+  }
+
+  let km: KeyManager | null = null;
+  const ck = new CkClient({
+    nodeId: o.node,
+    tls: o.tls,
+    controllers: c.controllers!.map((x) => ({ id: x.id, ...endpointOf(x.endpoint) })),
+    timeoutMs: c.timeoutMs ?? 2000,
+    onTopology: (p) => {
+      if (!km) throw new KmConfigError('control', 'the key manager is not running yet');
+      km.network.replace(topologyOfPush(p, km.network.current()), p.version);
+    },
+  });
+  const router = new CentralizedRouter(ck, c.lastRoutesMs ?? 30_000);
+  const up = new Map<string, boolean>();
+  let timer: NodeJS.Timeout | null = null;
+  let seq = 0;
+  let reporting: Promise<void> = Promise.resolve();
+  const report = async () => {
+    // Cq through the node: a link whose peer KM cannot be reached is OFF, and ACTIVE again once it can.
+    for (const l of myLinks) {
+      const reach = o.kx.connected(peerOf(o.node, l.ends));
+      if (up.get(l.id) === reach) continue;
+      await ck.reportLink({ link: l.id, node: o.node, status: reach ? 'ACTIVE' : 'OFF', skr: 0, eskr: 0, qber: 0, qberAlarm: false }).then(
+        () => up.set(l.id, reach),
+        () => {},
+      );
+    }
+    const links = myLinks.map((l) => {
+      const peer = peerOf(o.node, l.ends);
+      return { link: l.id, peer, stockBits: stockUnits(peer) * o.unitBits, consumptionBps: 0 };
+    });
+    await ck.report({ node: o.node, boot: o.store.bootId, seq: ++seq, links }).then(
+      () => router.heard(),
+      () => {},
+    );
+  };
+  const loop = () => {
+    reporting = report().finally(() => {
+      if (timer) timer = setTimeout(loop, c.reportMs ?? 200);
+    });
+  };
+  return {
+    form: 'centralized',
+    router,
+    supplyPolicy,
+    distributed: null,
+    ck,
+    start: async (k) => {
+      km = k;
+      timer = setTimeout(loop, 0);
+      return null;
+    },
+    stop: async () => {
+      const t = timer;
+      timer = null;
+      if (t) clearTimeout(t);
+      await reporting;
+      await ck.close();
+    },
+  };
+}
+
+/**
+ * A node's `control` section for a network on one host (the demo network, tests, benchmarks):
+ * `base` for every node; in the distributed form each node's controller on `ports.get(node)` of
+ * loopback, its neighbours' likewise, the node certificates in `certificates`.
+ */
+export function loopbackControlSection(base: ControlConfig, node: string, network: { readonly links: readonly { readonly ends: readonly [string, string] }[] }, ports: ReadonlyMap<string, number>, certificates: string): ControlConfig {
+  if (base.form !== 'distributed') return base;
+  const peers = network.links.filter((l) => l.ends.includes(node)).map((l) => peerOf(node, l.ends));
+  return { ...base, listen: { host: '127.0.0.1', port: ports.get(node)! }, neighbours: Object.fromEntries(peers.map((p) => [p, `127.0.0.1:${ports.get(p)!}`])), certificates };
+}
