@@ -10,16 +10,18 @@
  *
  *   master side (GWN-A)                                     slave side (GWN-B)
  *   Kx KeySupplyNotification from KM-A (keys reserved here)
- *   routing control:   CxiRouteRequest ───────────────▶ B computes its own segment to the slave's KM
+ *   routing control:   CxiRouteRequest ───────────────▶ B checks the slave SAE is shared and served
  *                      ◀─────────────── CxiRouteResponse (GWN pair, Qx link, cost, stock)
- *   key relay:         Kxi1KeyRelay (keys ⊕ Qx pads) ─▶ ⊕ its Qx pads; relays the keys inside B to
- *                                                       the slave's KM (Kx KeyRelay, its own route)
- *                      ◀───────────────────── Kxi1Ack   once the keys are durably there
- *   key supply:        Kxi2KeySupplyNotification ─────▶ Kx KeySupplyNotification to the slave's KM,
- *                                                       which reserves them for the slave SAE
+ *   key relay:         Kxi1KeyRelay (keys ⊕ Qx pads) ─▶ ⊕ its Qx pads; stores the keys durably
+ *                      ◀───────────────────── Kxi1Ack
+ *   key supply:        Kxi2KeySupplyNotification ─────▶ reserves them for the slave SAE(s)
  *                      ◀────── Kxi2KeySupplyNotificationResponse; then Kxi1RelayCompletion
  *   answers KM-A ok (the master SAE gets its keys only now, so the slave can always fetch them);
  *   the copies reserved here are spent.
+ *
+ * The slave SAE is served by GWN-B itself: carrying given key material on under given key IDs
+ * inside B (a second relay leg) needs the key manager's relay to accept it, which it does not yet
+ * (its relay carries fresh keys only); see the README.
  *
  * The key IDs the master SAE gets are those the slave SAE fetches with; the key material crosses
  * only as Qx-padded ciphertext and inside B only under B's link pads. Nothing of A's network
@@ -27,13 +29,12 @@
  * node, link or unshared SAE. A Qx unit pads one relay: it is consumed durably before the
  * ciphertext leaves, at the other end before it is used, and the Kxi-1 sessions refuse reuse.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { KeyManager } from '../../km/key-manager.js';
 import type { KxAnswer, KxTransport } from '../../km/kx/transport.js';
 import type { KxMessage } from '../../km/kx/messages.js';
 import type { KeySupplyNotification } from '../../km/kx/key-supply-notification.js';
-import type { KeyRelayCompletionNotification } from '../../km/kx/key-relay-completion-notification.js';
-import { KxRelayHop } from '../../km/relay-hop.js';
+import type { KeyChange } from '../../km/key-store.js';
 import { statusOf, type KxErrorStatus, type KxStatus } from '../../km/kx/status.js';
 import { linkSink } from '../../kq/link-store.js';
 import type { KeySource } from '../../kq/key-source.js';
@@ -120,7 +121,6 @@ export class Gateway {
   /** Qx pads committed as used but not yet sent: the sessions still count them as held. */
   readonly #sending = new Set<string>();
   readonly #inbound = new Map<string, Inbound>();
-  readonly #innerWaiters = new Map<string, (n: KeyRelayCompletionNotification) => void>();
   readonly #counts = { crossedOut: 0, crossedIn: 0, failed: 0 };
   #peerHigh = -1;
   #conn: BorderConnection | null = null;
@@ -129,6 +129,8 @@ export class Gateway {
   #unregister: () => void = () => {};
   #unwatch: () => void = () => {};
   #port = 0;
+  #lastProblem = '';
+  #synced = false;
 
   constructor(o: GatewayOptions) {
     this.#o = o;
@@ -241,9 +243,17 @@ export class Gateway {
     try {
       const conn = await this.#dial();
       const a = await conn.request('Kxi1KeySync', this.#qxSync(), this.#o.timeoutMs);
-      if (a.name === 'Kxi1KeySync') this.#peerHigh = Math.max(this.#peerHigh, a.body.high);
-    } catch {
-      // the peer is not up yet or the connection broke: the next tick dials again
+      if (a.name === 'Kxi1KeySync') {
+        if (!this.#synced) this.#o.event?.({ kind: 'peer-synced', peer: this.#peerNode, qx: this.#o.qx, high: a.body.high });
+        this.#synced = true;
+        this.#peerHigh = Math.max(this.#peerHigh, a.body.high);
+      }
+      this.#lastProblem = '';
+    } catch (e) {
+      // the peer is not up yet or the connection broke: the next tick dials again (reported once)
+      const problem = (e as Error).message;
+      if (problem !== this.#lastProblem) this.#o.event?.({ kind: 'peer-unreachable', peer: this.#peerNode, reason: problem });
+      this.#lastProblem = problem;
     }
   }
 
@@ -253,7 +263,7 @@ export class Gateway {
       .connect(this.#peerNode)
       .then((c) => {
         this.#conn = c;
-        c.send('Kxi1Hello', { node: this.#me, provider: this.#o.provider, boot: this.#km.store.bootId, versions: [1], nonce: new Uint8Array(createHash('sha256').update(randomUUID()).digest()) });
+        c.send('Kxi1Hello', { node: this.#me, provider: this.#o.provider, boot: this.#km.store.bootId, versions: [1], nonce: new Uint8Array(randomBytes(16)) });
         return c;
       })
       .finally(() => (this.#dialing = null));
@@ -265,13 +275,6 @@ export class Gateway {
   /** The Kx requests the gateway answers itself, or undefined for the key manager's own. */
   onKx(peer: string, m: KxMessage): Promise<KxAnswer> | undefined {
     if (m.name === 'KeySupplyNotification' && m.body.slaves.some((s) => this.#o.foreignSaes.includes(s))) return this.#outbound(peer, m.body);
-    if (m.name === 'KeyRelayCompletionNotification') {
-      const w = this.#innerWaiters.get(m.body.relay);
-      if (w) {
-        w(m.body);
-        return Promise.resolve({ name: 'Response', body: { status: 'ok' } });
-      }
-    }
     return undefined;
   }
 
@@ -351,6 +354,8 @@ export class Gateway {
       switch (m.name) {
         case 'Kxi1KeySync':
           this.#peerHigh = Math.max(this.#peerHigh, m.body.high);
+          // a late answer to one of ours (its request timed out) is not a request: no answer to it
+          if (m.body.re !== undefined) return;
           conn.send('Kxi1KeySync', { ...this.#qxSync(), re: m.id });
           return;
         case 'Kxi1KeyRelay': {
@@ -373,8 +378,8 @@ export class Gateway {
           const v = this.#sessions.void(m.body);
           const held = this.#inbound.get(m.body.relay);
           if (v.answer.status === 'ok' && held && v.completions.some((c) => c.outcome === 'voided')) {
-            // the keys reached the slave's KM but were never supplied: void them there
-            await this.#o.kx.request(held.km, 'Void', { ids: held.keys, origin: 'relay', reason: `voided across the border (${m.body.relay})` }, this.#o.timeoutMs).catch(() => {});
+            // the keys arrived but were never supplied: burn them here
+            await this.#km.store.commit({ burn: held.keys.map((id) => ({ id, to: 'voided' as const, reason: `voided across the border (${m.body.relay})` })) });
           }
           conn.send('Kxi1Ack', { re: m.id, ...v.answer });
           return;
@@ -398,7 +403,7 @@ export class Gateway {
     if (!this.#o.foreignSaes.includes(r.initiator)) return { status: 'unauthorized', reason: 'the initiator SAE is not one this gateway fronts' };
     const km = this.#km.topology.saes.get(r.target);
     if (!km) return { status: 'target_sae_id_not_recognized' };
-    if (km === this.#me) return { status: 'no_known_route', reason: 'the target SAE is served by the gateway itself' };
+    if (km !== this.#me) return { status: 'no_known_route', reason: 'the target SAE is not served by this gateway' };
     const units = Math.ceil(r.bits / this.#km.unitBits) * r.keys;
     const path = widestShortest(this.#stocked(), this.#me, km, units);
     if (!path) return { status: 'no_known_route' };
@@ -423,56 +428,25 @@ export class Gateway {
     const target = m.targets[0]!;
     if (!this.#o.shared.some((x) => x.sae === target) || !m.targets.every((x) => this.#km.topology.saes.get(x) === this.#km.topology.saes.get(target))) return fail('unauthorized', 'a target SAE is not shared with your provider');
     const km = this.#km.topology.saes.get(target);
-    if (!km || km === this.#me) return fail('no_known_route', 'no KM for the target SAE beyond this gateway');
+    // The second leg into this network (a slave SAE behind the gateway) needs the key manager to
+    // relay given key material under given IDs, which its Kx relay does not do yet (README).
+    if (km !== this.#me) return fail('no_known_route', 'the target SAE is not served by this gateway');
     const material = xor(m.ct, padBytes);
     padBytes.fill(0);
+    const per = m.bits / 8;
     try {
-      await this.#relayInside(m.relay, km, m.keys, material);
+      // Durably here before the ack: the keys join the pool this gateway shares with the peer GWN.
+      await s.commit({
+        create: m.keys.map((id, i) => ({ id, peer: this.#peerNode, origin: 'relay' as const, allocator: this.#peerNode, bytes: material.subarray(i * per, (i + 1) * per), state: 'available' as const, fields: { op: m.relay } })),
+      });
     } catch (e) {
-      // the detail names this network's nodes: it stays here
       this.#o.event?.({ kind: 'inside-failed', relay: m.relay, status: statusOf(e), reason: (e as Error).message });
-      return fail('no_known_route', 'the relay inside the slave network failed');
+      return fail('server_side_general_error', 'the keys could not be stored');
     } finally {
       material.fill(0);
     }
     this.#inbound.set(m.relay, { keys: m.keys, km, target });
     return { status: 'ok' };
-  }
-
-  /**
-   * The second leg: this gateway is the relay's source inside its own network, carrying the given
-   * keys (not fresh ones) under its link pads to `km` along its own route; `km` stores them in the
-   * relay pool it shares with this gateway and confirms with KeyRelayCompletionNotification.
-   */
-  async #relayInside(relay: string, km: string, keys: readonly string[], material: Uint8Array): Promise<void> {
-    const path = widestShortest(this.#stocked(), this.#me, km, keys.length);
-    if (!path) throw new GatewayError('ERR_KM_NO_ROUTE', `no route from ${this.#me} to ${km}`);
-    const next = path.nodes[1]!;
-    const s = this.#km.store;
-    const sync = await this.#o.kx.request(next, 'KeySync', { pools: [{ origin: 'link', high: s.high(next, 'link'), available: s.counts(next, 'link').available }] }, this.#o.timeoutMs);
-    const high = sync.name === 'KeySync' ? (sync.body.pools.find((p) => p.origin === 'link')?.high ?? -1) : -1;
-    const pads = s.take(next, 'link', keys.length, high);
-    if (!pads) throw new GatewayError('ERR_KM_INSUFFICIENT_KEYS', `not enough key on the link to ${next}`);
-    const ct = xor(material, concat(pads.map((p) => s.readKey(p))));
-    try {
-      await s.commit({ change: pads.map((id) => ({ id, from: ['available'], to: 'consumed', fields: { op: relay, purpose: 'pad' } })) });
-    } catch (e) {
-      s.release(pads);
-      throw e;
-    }
-    const done = new Promise<KeyRelayCompletionNotification>((resolve) => this.#innerWaiters.set(relay, resolve));
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // The gateway stands first in the route as the relay's source and as the sender of hop 1.
-      const hop = await new KxRelayHop(this.#o.kx).send(next, { relay, route: [this.#me, ...path.nodes], hop: 1, keys, bits: this.#km.unitBits, pads, ct }, this.#o.timeoutMs);
-      if (!hop.ok) throw new GatewayError(hop.status, `hop to ${next}: ${hop.reason}`);
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new GatewayError('ERR_KM_TIMEOUT', `no completion from ${km}`)), 2 * this.#o.timeoutMs)));
-      const n = await Promise.race([done, timeout]);
-      if (n.outcome !== 'completed') throw new GatewayError(n.status ?? 'ERR_KM_RELAY_FAILED', `relay to ${km} failed: ${n.reason ?? ''}`);
-    } finally {
-      clearTimeout(timer);
-      this.#innerWaiters.delete(relay);
-    }
   }
 
   /** Key supply, slave side: the slave's KM reserves the relayed keys for the slave SAE(s). */
@@ -492,9 +466,24 @@ export class Gateway {
       relays.add(k.relay);
     }
     if (byKm.size !== 1) return { status: 'invalid_routing', reason: 'the keys of one supply reached different KMs' };
-    const [km, keys] = [...byKm][0]!;
-    const a = await this.#o.kx.request(km, 'KeySupplyNotification', { supply: n.supply, origin: 'relay', master: n.master, slaves: n.slaves, size: n.size, keys }, this.#o.timeoutMs);
-    if (a.name !== 'KeySupplyNotificationResponse' || a.body.status !== 'ok') return { status: 'server_side_general_error', reason: `the slave's KM refused: ${a.name === 'KeySupplyNotificationResponse' ? a.body.status : a.name}` };
+    const [, keys] = [...byKm][0]!;
+    // The KSA's side of a supply, as for a master KM inside the network: reserved for the slave SAE(s).
+    const change: KeyChange[] = [];
+    for (const k of keys)
+      k.units.forEach((id, j) =>
+        change.push({
+          id,
+          from: ['available'],
+          to: 'reserved',
+          fields: { op: n.supply, purpose: 'supply', phase: 'await-sae', head: k.id, ...(j === 0 ? { units: [...k.units], sizeBits: n.size, master: n.master, slaves: [...n.slaves], pending: [...n.slaves] } : {}) },
+        }),
+      );
+    try {
+      await this.#km.store.commit({ change });
+    } catch (e) {
+      this.#o.event?.({ kind: 'inside-failed', supply: n.supply, status: statusOf(e), reason: (e as Error).message });
+      return { status: 'key_not_present', reason: 'the relayed keys are no longer available' };
+    }
     for (const relay of relays) {
       const held = this.#inbound.get(relay)!;
       const c = this.#sessions.delivered(relay, held.target);
