@@ -17,7 +17,7 @@
  *     record: border.jsonl        # optional: every payload crossing the border, for audits
  */
 import { KmConfigError } from '../km/errors.js';
-import type { SimulatedSourceConfig } from '../km/network-config.js';
+import { NETWORK_SCHEMA, type SimulatedSourceConfig } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 
 export interface GatewayConfig {
@@ -59,17 +59,8 @@ export const GATEWAY_SCHEMA = {
       required: ['id', 'source'],
       properties: {
         id: ID,
-        source: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['type', 'rate', 'seed'],
-          properties: {
-            type: { const: 'simulated' },
-            rate: { type: 'number', minimum: 0, maximum: 10_000_000 },
-            seed: { type: 'string', pattern: '^([0-9a-fA-F]{2}){32,}$' },
-            initialUnits: { type: 'integer', minimum: 0 },
-          },
-        },
+        // a simulated source, as a network link's (the Qx link's QKD modules are not wired yet)
+        source: NETWORK_SCHEMA.properties.links.items.properties.source.oneOf[0],
       },
     },
     foreignSaes: { type: 'array', uniqueItems: true, items: ID },

@@ -75,37 +75,11 @@ export async function startTwoProviders(o: { readonly a?: Form; readonly b?: For
   const recA = join(dir, 'border-a.jsonl');
   const recB = join(dir, 'border-b.jsonl');
   const control = (f: Form | undefined): ControlConfig | undefined => (f === 'distributed' ? { form: 'distributed' } : undefined);
+  const start = (p: 'a' | 'b', ids: string[], saes: Record<string, string>, foreignSaes: Record<string, string>, gwn: string, section: Record<string, unknown>, form: Form | undefined) =>
+    startDemoNetwork({ dir: join(dir, p), pkiReady: true, ids, shape: 'line', saes, foreignSaes, sections: { [gwn]: section }, km: KM, rate: 500, initialUnits: 2000, waitForKeys: false, bundle: true, ...(control(form) ? { control: control(form)! } : {}) });
   const [netA, netB] = await Promise.all([
-    startDemoNetwork({
-      dir: join(dir, 'a'),
-      pkiReady: true,
-      ids: idsA,
-      shape: 'line',
-      saes: { alice: 'a1', carol: 'a1', erin: 'gwn_a' },
-      foreignSaes: { bob: 'gwn_a', dave: 'gwn_a' },
-      sections: { 'gwn_a': gateway('qkdn-a', portA, { provider: 'qkdn-b', node: 'gwn_b', port: portB, cert: pkiB.cert('KME', 'gwn_b'), ca: pkiB.ca }, ['bob', 'dave'], ['alice', 'erin'], recA) },
-      km: KM,
-      rate: 500,
-      initialUnits: 2000,
-      waitForKeys: false,
-      bundle: true,
-      ...(control(o.a) ? { control: control(o.a)! } : {}),
-    }),
-    startDemoNetwork({
-      dir: join(dir, 'b'),
-      pkiReady: true,
-      ids: idsB,
-      shape: 'line',
-      saes: { bob: 'gwn_b', dave: 'b1', frank: 'b1' },
-      foreignSaes: { alice: 'gwn_b', erin: 'gwn_b' },
-      sections: { 'gwn_b': gateway('qkdn-b', portB, { provider: 'qkdn-a', node: 'gwn_a', port: portA, cert: pkiA.cert('KME', 'gwn_a'), ca: pkiA.ca }, ['alice', 'erin'], ['bob', 'dave'], recB) },
-      km: KM,
-      rate: 500,
-      initialUnits: 2000,
-      waitForKeys: false,
-      bundle: true,
-      ...(control(o.b) ? { control: control(o.b)! } : {}),
-    }),
+    start('a', idsA, { alice: 'a1', carol: 'a1', erin: 'gwn_a' }, { bob: 'gwn_a', dave: 'gwn_a' }, 'gwn_a', gateway('qkdn-a', portA, { provider: 'qkdn-b', node: 'gwn_b', port: portB, cert: pkiB.cert('KME', 'gwn_b'), ca: pkiB.ca }, ['bob', 'dave'], ['alice', 'erin'], recA), o.a),
+    start('b', idsB, { bob: 'gwn_b', dave: 'b1', frank: 'b1' }, { alice: 'gwn_b', erin: 'gwn_b' }, 'gwn_b', gateway('qkdn-b', portB, { provider: 'qkdn-a', node: 'gwn_a', port: portA, cert: pkiA.cert('KME', 'gwn_a'), ca: pkiA.ca }, ['alice', 'erin'], ['bob', 'dave'], recB), o.b),
   ]);
   const internalA = ['a1', 'a2', 'a1~a2', 'a2~gwn_a', 'carol'];
   const internalB = ['b1', 'b2', 'gwn_b~b2', 'b2~b1', 'frank'];

@@ -35,6 +35,7 @@ import type { KxAnswer, KxTransport } from '../../km/kx/transport.js';
 import type { KxMessage } from '../../km/kx/messages.js';
 import type { KeySupplyNotification } from '../../km/kx/key-supply-notification.js';
 import type { KeyChange } from '../../km/key-store.js';
+import { concat } from '../../km/kma.js';
 import { statusOf, type KxErrorStatus, type KxStatus } from '../../km/kx/status.js';
 import { linkSink } from '../../kq/link-store.js';
 import type { KeySource } from '../../kq/key-source.js';
@@ -95,16 +96,6 @@ interface Inbound {
 function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ b[i]!;
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
   return out;
 }
 
