@@ -6,7 +6,11 @@
 import { Checks, type ConformanceCase } from '../../../host/interworking/conformance/cases.js';
 import { keyRelay, startTwoProviders, type Form, type TwoProviders } from './scenarios.js';
 
-const CONFIGURATIONS = [{ configuration: 'distributed-distributed', figure: 3, a: 'distributed', b: 'distributed' }] as const satisfies readonly {
+const CONFIGURATIONS = [
+  { configuration: 'distributed-distributed', figure: 3, a: 'distributed', b: 'distributed' },
+  { configuration: 'distributed-centralized', figure: 4, a: 'distributed', b: 'centralized' },
+  { configuration: 'centralized-centralized', figure: 5, a: 'centralized', b: 'centralized' },
+] as const satisfies readonly {
   configuration: ConformanceCase['configuration'];
   figure: number;
   a: Form;

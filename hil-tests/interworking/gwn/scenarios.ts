@@ -28,6 +28,8 @@ import { BorderFilter } from '../../../host/interworking/border/filter.js';
 import { decodePayload, type IwMessage } from '../../../host/interworking/messages.js';
 import { Checks } from '../../../host/interworking/conformance/cases.js';
 import type { ControlConfig } from '../../../host/node/control.js';
+import { startEtcd, type EtcdServer } from '../../../host/controller/central/etcd-server.js';
+import { killReplica, spawnReplica, type ReplicaProcess } from '../../../host/controller/central/processes.js';
 
 export type Form = 'distributed' | 'centralized';
 
@@ -55,8 +57,8 @@ export async function startTwoProviders(o: { readonly a?: Form; readonly b?: For
   const idsA = ['a1', 'a2', 'gwn_a'];
   const idsB = ['gwn_b', 'b2', 'b1'];
   const [pkiA, pkiB] = await Promise.all([
-    initPki(join(dir, 'a', 'pki'), { network: 'qkdn-a', nodes: idsA, saes: ['alice', 'carol', 'erin'] }),
-    initPki(join(dir, 'b', 'pki'), { network: 'qkdn-b', nodes: idsB, saes: ['bob', 'dave', 'frank'] }),
+    initPki(join(dir, 'a', 'pki'), { network: 'qkdn-a', nodes: [...idsA, 'ctl_a'], saes: ['alice', 'carol', 'erin'] }),
+    initPki(join(dir, 'b', 'pki'), { network: 'qkdn-b', nodes: [...idsB, 'ctl_b'], saes: ['bob', 'dave', 'frank'] }),
   ]);
   const [portA, portB] = [await freePort(), await freePort()];
   const qx = { id: 'qx-ab', source: { type: 'simulated' as const, rate: 500, seed: randomBytes(32).toString('hex'), initialUnits: 2000 } };
@@ -74,13 +76,47 @@ export async function startTwoProviders(o: { readonly a?: Form; readonly b?: For
   });
   const recA = join(dir, 'border-a.jsonl');
   const recB = join(dir, 'border-b.jsonl');
-  const control = (f: Form | undefined): ControlConfig | undefined => (f === 'distributed' ? { form: 'distributed' } : undefined);
-  const start = (p: 'a' | 'b', ids: string[], saes: Record<string, string>, foreignSaes: Record<string, string>, gwn: string, section: Record<string, unknown>, form: Form | undefined) =>
-    startDemoNetwork({ dir: join(dir, p), pkiReady: true, ids, shape: 'line', saes, foreignSaes, sections: { [gwn]: section }, km: KM, rate: 500, initialUnits: 2000, waitForKeys: false, bundle: true, ...(control(form) ? { control: control(form)! } : {}) });
+  const central: { etcd: EtcdServer; replica: ReplicaProcess }[] = [];
+  const stopCentral = async () => {
+    for (const c of central) {
+      await killReplica(c.replica);
+      await c.etcd.stop();
+    }
+  };
+  // A centralized provider: its own etcd and controller replica (qkdn-edge controller), with its PKI.
+  const controlOf = async (p: 'a' | 'b', form: Form | undefined, ids: string[], saes: Record<string, string>): Promise<ControlConfig | undefined> => {
+    if (form === 'distributed') return { form: 'distributed' };
+    if (form !== 'centralized') return undefined;
+    const etcd = await startEtcd();
+    const id = `ctl_${p}`;
+    const port = await freePort();
+    const links = ids.slice(1).map((n, i) => ({ id: `${ids[i]}~${n}`, ends: [ids[i]!, n] as [string, string] }));
+    const replica = await spawnReplica({ id, dir: join(dir, p), pki: join(dir, p, 'pki'), etcdUrl: etcd.url, prefix: `qkdn/${p}`, network: { nodes: ids, links, saes }, unitBits: 256, lowWaterUnits: 4, port });
+    central.push({ etcd, replica });
+    await waitFor(() => replica.has('listening') && replica.has('elected'), 60_000, `${id} listening and elected`);
+    return { form: 'centralized', controllers: [{ id, endpoint: `127.0.0.1:${port}` }], reportMs: 200 };
+  };
+  const saesA = { alice: 'a1', carol: 'a1', erin: 'gwn_a' };
+  const foreignA = { bob: 'gwn_a', dave: 'gwn_a' };
+  const saesB = { bob: 'gwn_b', dave: 'b1', frank: 'b1' };
+  const foreignB = { alice: 'gwn_b', erin: 'gwn_b' };
+  let controlA: ControlConfig | undefined;
+  let controlB: ControlConfig | undefined;
+  try {
+    [controlA, controlB] = await Promise.all([controlOf('a', o.a, idsA, { ...saesA, ...foreignA }), controlOf('b', o.b, idsB, { ...saesB, ...foreignB })]);
+  } catch (e) {
+    await stopCentral();
+    throw e;
+  }
+  const start = (p: 'a' | 'b', ids: string[], saes: Record<string, string>, foreignSaes: Record<string, string>, gwn: string, section: Record<string, unknown>, control: ControlConfig | undefined) =>
+    startDemoNetwork({ dir: join(dir, p), pkiReady: true, ids, shape: 'line', saes, foreignSaes, sections: { [gwn]: section }, km: KM, rate: 500, initialUnits: 2000, waitForKeys: false, bundle: true, ...(control ? { control } : {}) });
   const [netA, netB] = await Promise.all([
-    start('a', idsA, { alice: 'a1', carol: 'a1', erin: 'gwn_a' }, { bob: 'gwn_a', dave: 'gwn_a' }, 'gwn_a', gateway('qkdn-a', portA, { provider: 'qkdn-b', node: 'gwn_b', port: portB, cert: pkiB.cert('KME', 'gwn_b'), ca: pkiB.ca }, ['bob', 'dave'], ['alice', 'erin'], recA), o.a),
-    start('b', idsB, { bob: 'gwn_b', dave: 'b1', frank: 'b1' }, { alice: 'gwn_b', erin: 'gwn_b' }, 'gwn_b', gateway('qkdn-b', portB, { provider: 'qkdn-a', node: 'gwn_a', port: portA, cert: pkiA.cert('KME', 'gwn_a'), ca: pkiA.ca }, ['alice', 'erin'], ['bob', 'dave'], recB), o.b),
-  ]);
+    start('a', idsA, saesA, foreignA, 'gwn_a', gateway('qkdn-a', portA, { provider: 'qkdn-b', node: 'gwn_b', port: portB, cert: pkiB.cert('KME', 'gwn_b'), ca: pkiB.ca }, ['bob', 'dave'], ['alice', 'erin'], recA), controlA),
+    start('b', idsB, saesB, foreignB, 'gwn_b', gateway('qkdn-b', portB, { provider: 'qkdn-a', node: 'gwn_a', port: portA, cert: pkiA.cert('KME', 'gwn_a'), ca: pkiA.ca }, ['alice', 'erin'], ['bob', 'dave'], recB), controlB),
+  ]).catch(async (e: unknown) => {
+    await stopCentral();
+    throw e;
+  });
   const internalA = ['a1', 'a2', 'a1~a2', 'a2~gwn_a', 'carol'];
   const internalB = ['b1', 'b2', 'gwn_b~b2', 'b2~b1', 'frank'];
   const two: TwoProviders = {
@@ -89,6 +125,7 @@ export async function startTwoProviders(o: { readonly a?: Form; readonly b?: For
     b: { id: 'qkdn-b', net: netB, gwn: 'gwn_b', record: recB, internal: internalB },
     stop: async () => {
       await Promise.all([netA.stop(), netB.stop()]);
+      await stopCentral();
       rmSync(dir, { recursive: true, force: true });
     },
   };
