@@ -9,13 +9,14 @@ import type { BenchSuite, BenchContext } from '../bench/benchmark.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-function findBenchFiles(dir: string): string[] {
+/** Files under `dir` (node_modules and dot folders left out) whose name ends with `suffix`. */
+export function findTreeFiles(dir: string, suffix: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
     const p = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...findBenchFiles(p));
-    else if (entry.name.endsWith('.bench.ts')) out.push(p);
+    if (entry.isDirectory()) out.push(...findTreeFiles(p, suffix));
+    else if (entry.name.endsWith(suffix)) out.push(p);
   }
   return out;
 }
@@ -24,7 +25,7 @@ export async function discoverSuites(): Promise<BenchSuite[]> {
   const files = ['host', 'hil-tests']
     .map((d) => join(root, d))
     .filter((d) => existsSync(d))
-    .flatMap(findBenchFiles)
+    .flatMap((d) => findTreeFiles(d, '.bench.ts'))
     .sort();
   const suites: BenchSuite[] = [];
   for (const file of files) {

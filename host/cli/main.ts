@@ -61,6 +61,15 @@ const bench = program
   });
 
 program
+  .command('conformance')
+  .description('run every ITU-T Y.3818 configuration × procedure case over real node processes (npm run conformance)')
+  .option('--json', 'one JSON object per line')
+  .action(async (opts: { json?: boolean }) => {
+    const { runConformance } = await import('./conformance.js');
+    process.exitCode = await runConformance({ json: Boolean(opts.json) });
+  });
+
+program
   .command('node')
   .description('run one trusted node: key manager, Kx to other nodes, ETSI GS QKD 014 API')
   .requiredOption('--config <file>', 'node configuration (YAML or JSON; see host/node/README.md)')

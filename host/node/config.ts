@@ -15,6 +15,7 @@ import { KmConfigError } from '../km/errors.js';
 import { dataDirProblem } from './data-dir.js';
 import { parseNetworkConfig, schemaConfigError, type NetworkConfig } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
+import { checkGateway, GATEWAY_SCHEMA, type GatewayConfig } from './gateway-config.js';
 import { CONTROL_SCHEMA, checkControlConfig, type ControlConfig } from './control.js';
 
 export type { KeySourceConfig, LinkConfig, NetworkConfig, QkdSourceConfig, SimulatedSourceConfig } from '../km/network-config.js';
@@ -60,6 +61,8 @@ export interface LocalConfig {
   readonly control?: ControlConfig;
   /** Structured logs (pino) on stderr, access logs of both APIs included. */
   readonly logging?: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent' };
+  /** Role gateway (host/node/gateway-config.ts): this node is a GWN at its provider's border. */
+  readonly gateway?: GatewayConfig;
   readonly km: {
     readonly unitBits: number;
     readonly keySize: number;
@@ -154,6 +157,7 @@ export const LOCAL_SCHEMA = {
         syncIntervalMs: posInt(600_000),
       },
     },
+    gateway: GATEWAY_SCHEMA,
     // The network part: its own schema (host/km/network-config.ts), inline or in a file.
     network: { type: ['object', 'string'] },
   },
@@ -179,6 +183,7 @@ export function parseConfig(text: string, baseDir: string, format: 'yaml' | 'jso
     network: typeof c.network === 'string' ? loadNetworkConfig(resolve(baseDir, c.network)) : parseNetworkConfig(c.network),
     dataDir: resolve(baseDir, c.dataDir),
     tls: { ca: resolve(baseDir, c.tls.ca), cert: resolve(baseDir, c.tls.cert), key: resolve(baseDir, c.tls.key) },
+    ...(c.gateway ? { gateway: { ...c.gateway, peer: { ...c.gateway.peer, ca: resolve(baseDir, c.gateway.peer.ca) }, ...(c.gateway.record ? { record: resolve(baseDir, c.gateway.record) } : {}) } } : {}),
     ...(c.control?.certificates ? { control: { ...c.control, certificates: resolve(baseDir, c.control.certificates) } } : {}),
   };
   check(cfg);
@@ -242,6 +247,7 @@ function check(c: NodeConfig): void {
   if (dir) fail('dataDir', dir);
   if (c.aux && c.management?.enabled === false) fail('management.enabled', 'the tamper response of the aux board needs the management layer');
   if ((c.management?.host === undefined) !== (c.management?.port === undefined)) fail('management', 'give both host and port for the management API, or neither');
+  if (c.gateway) checkGateway(c.gateway, c.node, c.network.saes);
   if (c.control) checkControlConfig(c.node, c.network, c.control);
   const k = c.km;
   if (!(k.minKeySize <= k.keySize && k.keySize <= k.maxKeySize)) fail('km', 'need minKeySize <= keySize <= maxKeySize');

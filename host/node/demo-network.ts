@@ -66,6 +66,15 @@ export interface DemoNetworkOptions {
    * distributed form's endpoints and certificates are filled in per node. Default: none (static routes).
    */
   readonly control?: ControlConfig;
+  /**
+   * `dir/pki` already holds this network's PKI (initPki with these nodes and SAEs, e.g. made
+   * before so another network can pin a certificate of it): use it instead of making one.
+   */
+  readonly pkiReady?: boolean;
+  /** SAEs of another network that a node of this one fronts (a gateway): in `network.saes`, with no certificate here. */
+  readonly foreignSaes?: Readonly<Record<string, string>>;
+  /** More configuration sections per node (e.g. `gateway`), by node ID. */
+  readonly sections?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Log level of the node processes (stderr); default warn, so access logs stay out of the way. */
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
 }
@@ -226,7 +235,7 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
     // Without esbuild (a dependency of tsx) the nodes simply load through tsx, more slowly.
     const entry = o.bundle ? await bundleNodeProgram(dir).catch(() => [CLI]) : [CLI];
     program = [...(o.execArgv ?? []), ...entry];
-    paths = await initPki(join(dir, 'pki'), { network: 'demo', nodes: [...ids], saes: Object.keys(saes), operators: o.management ? ['op'] : [] });
+    paths = o.pkiReady ? pkiPaths(join(dir, 'pki')) : await initPki(join(dir, 'pki'), { network: 'demo', nodes: [...ids], saes: Object.keys(saes), operators: o.management ? ['op'] : [] });
   } catch (e) {
     if (own) rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -241,7 +250,7 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
       const [a, b] = l.split('-') as [string, string];
       return { id: `${a}~${b}`, ends: [a, b] as const, source: { type: 'simulated' as const, rate: o.rate ?? 1000, seed: randomBytes(32).toString('hex'), initialUnits: o.initialUnits ?? 2000 } };
     }),
-    saes: Object.entries(saes).map(([id, node]) => ({ id, node })),
+    saes: Object.entries({ ...saes, ...o.foreignSaes }).map(([id, node]) => ({ id, node })),
   };
   const nodes: DemoNode[] = ids.map((id) => {
     const cfg = {
@@ -256,6 +265,7 @@ export async function startDemoNetwork(o: DemoNetworkOptions = {}): Promise<Demo
       ...(o.management ? { management: { host: '127.0.0.1', port: ports.get(id)!.management } } : o.management === false ? { management: { enabled: false } } : {}),
       ...(o.aux?.[id] ? { aux: { port: o.aux[id], temperatureIntervalMs: 100 } } : {}),
       ...(o.control ? { control: loopbackControlSection(o.control, id, network, controlPorts, join(dir, 'pki', 'nodes')) } : {}),
+      ...o.sections?.[id],
     };
     const configPath = join(dir, `${id}.yaml`);
     writeFileSync(configPath, `# node ${id} of a demo network (simulated links)\n${stringify(cfg)}`);

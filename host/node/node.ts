@@ -27,6 +27,7 @@ import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './co
 import { createKeySource } from './key-sources.js';
 import pino, { type Logger } from 'pino';
 import { startNodeManagement, type NodeManagement } from './management.js';
+import { startNodeGateway, type NodeGateway } from './gateway.js';
 import { controlNetworkOf, createNodeControl } from './control.js';
 
 export interface RunningNode {
@@ -37,6 +38,8 @@ export interface RunningNode {
   /** The management layer (null when `management.enabled` is false) and its port (null without one). */
   readonly management: NodeManagement['management'];
   readonly managementPort: number | null;
+  /** The border endpoint's port of a gateway node (role gateway), else null. */
+  readonly borderPort: number | null;
   /** The control layer's form and (distributed) the port its controller listens on; null without a `control` section. */
   readonly control: { readonly form: 'distributed' | 'centralized'; readonly port: number | null } | null;
   /** Milliseconds spent opening each part, for failover diagnostics. */
@@ -121,7 +124,10 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
   const topology = topologyOf(c.network);
   const peers = new Map<string, KxEndpoint>(c.network.nodes.filter((n) => n.id !== c.node).map((n) => [n.id, parseEndpoint(n.kx)]));
   let km: KeyManager | null = null;
-  const kx = new KxTransport({ nodeId: c.node, bootId: store.bootId, tls, listen: c.kx, peers, onRequest: (peer, m) => hooks.kx?.(peer, m, km!) ?? km!.handleKx(peer, m) });
+  let gw: NodeGateway | null = null;
+  // A gateway answers the Kx requests that concern the border itself; an IWN's hook those of its
+  // other half; the rest go to the KM.
+  const kx = new KxTransport({ nodeId: c.node, bootId: store.bootId, tls, listen: c.kx, peers, onRequest: (peer, m) => gw?.onKx(peer, m) ?? hooks.kx?.(peer, m, km!) ?? km!.handleKx(peer, m) });
   // The control layer chooses routes and supply policy when the configuration has one.
   const control = c.control ? createNodeControl({ node: c.node, control: c.control, network: controlNetworkOf(c.network), unitBits: c.km.unitBits, tls, store, kx }) : null;
   km = new KeyManager({
@@ -145,6 +151,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
     const controlPort = control ? await control.start(km) : null;
     // Before the key sources and the API: the managers see the first key and the first request.
     mgmt = await startNodeManagement(c, km, tls, log);
+    gw = await startNodeGateway(c, km, kx, tls);
     const tKm = lap();
     for (const link of c.network.links) {
       if (!link.ends.includes(c.node)) continue;
@@ -164,11 +171,13 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
       km: running,
       management: mgmt.management,
       managementPort: mgmt.management?.port ?? null,
+      borderPort: gw?.port ?? null,
       control: control ? { form: control.form, port: controlPort } : null,
       startup,
       stop: () =>
         (stopping ??= (async () => {
           await app!.close();
+          await gw?.stop();
           await running.stop();
           await mgmt!.stop();
           await control?.stop();
@@ -180,6 +189,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
     };
   } catch (e) {
     await (app ?? api.app).close();
+    await gw?.stop();
     await km.stop();
     await mgmt?.stop();
     await control?.stop();
@@ -263,7 +273,7 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean; 
     return 1;
   }
   const unlog = logEvents(config.events ?? ['relay', 'sync']);
-  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, management: node.managementPort, ...(node.control ? { control: node.control } : {}), pid: process.pid, sources: node.km.sources, startupMs: node.startup });
+  line({ event: 'ready', node: node.id, api: node.apiPort, kx: node.kxPort, management: node.managementPort, ...(node.control ? { control: node.control } : {}), ...(node.borderPort !== null ? { border: node.borderPort } : {}), pid: process.pid, sources: node.km.sources, startupMs: node.startup });
   let unwatch = () => {};
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
