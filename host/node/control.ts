@@ -197,10 +197,15 @@ export class CentralizedRouter implements Router {
       this.counters.fromController++;
       return r;
     } catch (e) {
-      if (!unanswered(e)) {
+      // A leader that has just taken over may not yet hold every link's stock and answer no
+      // route where its predecessor had one: within lastRoutesMs of the takeover, the last good
+      // route still serves.
+      const takeover = e instanceof RouteUnavailableError && Date.now() - this.#ck.leaderChangedAt <= this.#lastRoutesMs;
+      if (!unanswered(e) && !takeover) {
         this.heard();
         throw e;
       }
+      if (takeover) this.heard();
       const silentMs = Date.now() - this.#heard;
       const last = this.#last.get(req.to);
       if (silentMs <= this.#lastRoutesMs && last && !last.links.some((l) => req.avoidLinks.includes(l))) {
