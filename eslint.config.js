@@ -30,8 +30,9 @@ const FIRMWARE_BRIDGE = [{ regex: '^(\\.\\./)+host/', message: 'firmware-bridge 
 const up = (folders) => `^(\\.\\./)+(host/)?(${folders.join('|')})/`;
 const layerPatterns = (layer) => {
   if (layer === 'manager') {
-    // Interworking sits above the manager: not even its channels (the manager defines those it hears).
-    const above = ['interworking', 'node', 'cli'];
+    // Interworking and the key supply API sit above the manager: not even their channels (what the
+    // manager hears from them is defined below it, in its own or the km layer's diagnostics).
+    const above = ['interworking', 'api', 'node', 'cli'];
     const others = [...LAYERS.filter((l) => l !== 'manager' && l !== 'pki' && l !== 'bench' && !above.includes(l)), 'firmware-bridge'];
     return [
       { regex: up(above), message: `host/manager must not import ${above.join(', ')}, which sit above it (docs/ARCHITECTURE.md, dependency rule)` },

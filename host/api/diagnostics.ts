@@ -1,37 +1,20 @@
 /**
  * What the key API tells observers (the node's log, the manager), through node:diagnostics_channel
  * so that nothing here imports them. Summaries, not one message per request: an SAE that retries
- * in a loop must not fill the log.
+ * in a loop must not fill the log. A slave KME's outage is published on the key management
+ * layer's `qkdn:km:supply:outage` (host/km/diagnostics.ts), where the manager hears it.
  *
  * | channel                | message           | when                                                  |
  * |------------------------|-------------------|-------------------------------------------------------|
- * | qkdn:api:outage        | OutageEvent       | a slave KME's outage began, is ongoing (every 10 s of refusals), ended |
  * | qkdn:api:rate-limited  | RateLimitedEvent  | an SAE went over its rate limit (then at most every 10 s while it stays over) |
  * | qkdn:api:client-refused | ClientRefusedEvent | a client's certificate was refused (then at most every 10 s per reason) |
  */
 import { channel } from 'node:diagnostics_channel';
 
 export const API_CHANNELS = {
-  outage: 'qkdn:api:outage',
   rateLimited: 'qkdn:api:rate-limited',
   clientRefused: 'qkdn:api:client-refused',
 } as const;
-
-export interface OutageEvent {
-  readonly node: string;
-  /** The KME whose SAEs cannot be served. */
-  readonly kme: string;
-  readonly state: 'begun' | 'ongoing' | 'ended';
-  /** The key manager's code for the failure (ERR_KM_PEER_UNREACHABLE, ...). */
-  readonly reason: string;
-  /** enc_keys refused without trying since the previous message of this outage. */
-  readonly refused: number;
-  /** Requests that tried and failed (each burnt its reservation) since the previous message. */
-  readonly failed: number;
-  readonly sinceMs: number;
-  /** Seconds the current window still has (begun, ongoing). */
-  readonly retryAfterS?: number;
-}
 
 export interface RateLimitedEvent {
   readonly node: string;
@@ -50,12 +33,6 @@ export interface ClientRefusedEvent {
   readonly subject?: string;
   /** Connections refused for this reason since the previous message. */
   readonly refused: number;
-}
-
-const outage = channel(API_CHANNELS.outage);
-
-export function publishOutage(e: OutageEvent): void {
-  if (outage.hasSubscribers) outage.publish(e);
 }
 
 /**

@@ -7,11 +7,11 @@
  * ends, one request tries (the others keep being refused until it is answered); a request that
  * reaches the peer ends the outage.
  *
- * The log sees an outage, not each retry: the `qkdn:api:outage` channel (diagnostics.ts) gets one message when it
+ * The log sees an outage, not each retry: the `qkdn:km:supply:outage` channel (host/km/diagnostics.ts) gets one message when it
  * begins, one per `summaryMs` while requests are refused, and one when it ends.
  */
 import { ApiError } from './errors.js';
-import { publishOutage, type OutageEvent } from './diagnostics.js';
+import { publishSupplyOutage, type SupplyOutageEvent } from '../km/diagnostics.js';
 
 export interface PeerOutageOptions {
   readonly firstMs?: number;
@@ -103,8 +103,8 @@ export class PeerOutages {
     return [...this.#open.keys()];
   }
 
-  #publish(kme: string, o: Outage, state: OutageEvent['state'], now: number, retryAfterS?: number): void {
-    publishOutage({ node: this.#node, kme, state, reason: o.reason, refused: o.refused, failed: o.failed, sinceMs: now - o.since, ...(retryAfterS !== undefined ? { retryAfterS } : {}) });
+  #publish(kme: string, o: Outage, state: SupplyOutageEvent['state'], now: number, retryAfterS?: number): void {
+    publishSupplyOutage({ node: this.#node, kme, state, reason: o.reason, refused: o.refused, failed: o.failed, sinceMs: now - o.since, ...(retryAfterS !== undefined ? { retryAfterS } : {}) });
     o.refused = 0;
     o.failed = 0;
     o.lastSummary = now;

@@ -13,7 +13,8 @@ import { EtsiClient, type EtsiResponse } from './client.js';
 import { API_ERRORS } from './errors.js';
 import type { EtsiLimits } from './request.js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { API_CHANNELS, type ClientRefusedEvent, type OutageEvent, type RateLimitedEvent } from './diagnostics.js';
+import { API_CHANNELS, type ClientRefusedEvent, type RateLimitedEvent } from './diagnostics.js';
+import { CHANNELS, type SupplyOutageEvent } from '../km/diagnostics.js';
 
 const LIMITS: EtsiLimits = { keySize: 256, minKeySize: 64, maxKeySize: 1024, maxKeyPerRequest: 16, maxSaeIdCount: 2 };
 let net: TestNetwork;
@@ -350,9 +351,9 @@ test('a client certificate that is missing, from another CA, expired or not yet 
 });
 
 test('a retrying SAE during an outage of the slave KME: 503 with Retry-After, keys burnt once, not per retry; one log line for the outage', async () => {
-  const events: OutageEvent[] = [];
-  const onEvent = (m: unknown) => events.push(m as OutageEvent);
-  subscribe(API_CHANNELS.outage, onEvent);
+  const events: SupplyOutageEvent[] = [];
+  const onEvent = (m: unknown) => events.push(m as SupplyOutageEvent);
+  subscribe(CHANNELS.supplyOutage, onEvent);
   const a = client('alice', 'A');
   const burnt = () => net.node('A').store.counts('B', 'link').failed;
   await net.stopNode('B');
@@ -383,7 +384,7 @@ test('a retrying SAE during an outage of the slave KME: 503 with Retry-After, ke
   }
   assert.is(r.status, 200, r.raw);
   delivered.push(r.body.keys[0]!.key);
-  unsubscribe(API_CHANNELS.outage, onEvent);
+  unsubscribe(CHANNELS.supplyOutage, onEvent);
   const ended = events.filter((e) => e.state === 'ended');
   assert.is(ended.length, 1);
   assert.is(ended[0]!.kme, 'B');

@@ -37,6 +37,7 @@ const refused: Array<[string, string]> = [
   ['host/manager/x.ts', "import type { KeyUnit } from '../kq/key-source.js';"],
   ['host/manager/x.ts', "import { x } from '../controller/routing.js';"],
   ['host/manager/x.ts', "import { CHANNELS } from '../interworking/diagnostics.js';"],
+  ['host/manager/x.ts', "import type { ClientRefusedEvent } from '../api/diagnostics.js';"],
   ['host/interworking/x.ts', "import { x } from '../qkd-link/module/link-module.js';"],
   ['host/interworking/x.ts', "import { x } from '../node/node.js';"],
   ['host/api/x.ts', "import { x } from '../node/node.js';"],

@@ -10,6 +10,10 @@
  * | qkdn:km:supply       | SupplyEvent      | an ETSI 014 supply (enc_keys) or fetch (dec_keys) |
  * | qkdn:km:sync         | SyncEvent        | keys burned by recovery or by a peer's Void       |
  * | qkdn:km:security     | AuthEvent        | a refused TLS handshake or certificate (Kx, API)  |
+ * | qkdn:km:supply:outage | SupplyOutageEvent | the key supply front end (ETSI 014 API) cannot reach a slave KME: begun, ongoing (every 10 s), ended |
+ *
+ * The supply front end sits above this layer and publishes the last two here, so that the
+ * manager, below the front end, hears them without importing it.
  */
 import { channel } from 'node:diagnostics_channel';
 
@@ -19,7 +23,24 @@ export const CHANNELS = {
   supply: 'qkdn:km:supply',
   sync: 'qkdn:km:sync',
   security: 'qkdn:km:security',
+  supplyOutage: 'qkdn:km:supply:outage',
 } as const;
+
+export interface SupplyOutageEvent {
+  readonly node: string;
+  /** The KME whose SAEs cannot be served. */
+  readonly kme: string;
+  readonly state: 'begun' | 'ongoing' | 'ended';
+  /** The key manager's code for the failure (ERR_KM_PEER_UNREACHABLE, ...). */
+  readonly reason: string;
+  /** enc_keys refused without trying since the previous message of this outage. */
+  readonly refused: number;
+  /** Requests that tried and failed (each burnt its reservation) since the previous message. */
+  readonly failed: number;
+  readonly sinceMs: number;
+  /** Seconds the current window still has (begun, ongoing). */
+  readonly retryAfterS?: number;
+}
 
 export interface RelayEvent {
   readonly node: string;
@@ -85,6 +106,7 @@ const security = channel(CHANNELS.security);
 const relayHop = channel(CHANNELS.relayHop);
 const supply = channel(CHANNELS.supply);
 const sync = channel(CHANNELS.sync);
+const supplyOutage = channel(CHANNELS.supplyOutage);
 
 export function publishRelay(e: RelayEvent): void {
   if (relay.hasSubscribers) relay.publish(e);
@@ -94,6 +116,9 @@ export function publishRelayHop(e: RelayHopEvent): void {
 }
 export function publishSupply(e: SupplyEvent): void {
   if (supply.hasSubscribers) supply.publish(e);
+}
+export function publishSupplyOutage(e: SupplyOutageEvent): void {
+  if (supplyOutage.hasSubscribers) supplyOutage.publish(e);
 }
 export function publishSync(e: SyncEvent): void {
   if (sync.hasSubscribers) sync.publish(e);

@@ -6,8 +6,7 @@
  * key supply API's outage alarms (supply-watch.ts) with every request's outcome and the API's
  * outage summaries.
  */
-import { API_CHANNELS, type OutageEvent } from '../api/diagnostics.js';
-import { CHANNELS, type RelayEvent, type RelayHopEvent, type SupplyEvent, type SyncEvent } from '../km/diagnostics.js';
+import { CHANNELS, type RelayEvent, type RelayHopEvent, type SupplyEvent, type SupplyOutageEvent, type SyncEvent } from '../km/diagnostics.js';
 import { linkBetween, type ManagedKm, type PoolKind } from './view.js';
 import type { Accounting } from './accounting.js';
 import type { AlarmManager } from './alarms.js';
@@ -68,7 +67,7 @@ export class Kmlm {
         [CHANNELS.relayHop]: (m) => this.#hop(m as RelayHopEvent),
         [CHANNELS.sync]: (m) => this.#sync(m as SyncEvent),
         [MANAGER_CHANNELS.peerNetworkUsage]: (m) => this.#peerNetwork(m as PeerNetworkUsage),
-        [API_CHANNELS.outage]: (m) => this.#o.watch?.outage(m as OutageEvent),
+        [CHANNELS.supplyOutage]: (m) => this.#o.watch?.outage(m as SupplyOutageEvent),
       },
       meter,
     );

@@ -8,12 +8,12 @@
  *   request was malformed or not permitted. Cleared when a window with at least `minRequests`
  *   requests is at or below half the ratio (no flapping at the threshold), checked on every
  *   request and once a second.
- * - source `kme:<peer>`: the key API's own outage summary (`qkdn:api:outage`): requests for the
+ * - source `kme:<peer>`: the key API's own outage summary (`qkdn:km:supply:outage`): requests for the
  *   SAEs of that KME cannot be served; raised when the outage begins, cleared when it ends.
  *
  * Per request this is a few additions into one-second buckets: it sits on the key supply path.
  */
-import type { OutageEvent } from '../api/diagnostics.js';
+import type { SupplyOutageEvent } from '../km/diagnostics.js';
 import type { AlarmManager } from './alarms.js';
 
 export interface SupplyWatchOptions {
@@ -73,7 +73,7 @@ export class SupplyWatch {
   }
 
   /** The key API's outage summary for one peer KME. */
-  outage(e: OutageEvent): void {
+  outage(e: SupplyOutageEvent): void {
     if (e.node !== this.#o.node) return;
     const source = `kme:${e.kme}`;
     if (e.state === 'ended') {

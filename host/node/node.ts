@@ -207,7 +207,7 @@ function line(o: Record<string, unknown>): void {
 const EVENT_CHANNELS: Record<EventKind, string> = { relay: CHANNELS.relay, hop: CHANNELS.relayHop, supply: CHANNELS.supply, sync: CHANNELS.sync };
 
 /** The key API's summaries (outages of a slave KME, SAEs over their rate limit, refused client certificates): always printed, a few lines an episode. */
-const API_EVENT_CHANNELS: Record<string, string> = { outage: API_CHANNELS.outage, 'rate-limited': API_CHANNELS.rateLimited, 'client-refused': API_CHANNELS.clientRefused };
+const API_EVENT_CHANNELS: Record<string, string> = { outage: CHANNELS.supplyOutage, 'rate-limited': API_CHANNELS.rateLimited, 'client-refused': API_CHANNELS.clientRefused };
 
 /** Prints the chosen key management events (diagnostics.ts; never key bytes) as JSON lines: `{"event":"relay",...}`. */
 function logEvents(kinds: readonly EventKind[]): () => void {
