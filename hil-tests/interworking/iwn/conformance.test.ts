@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IWN_CONFORMANCE_CASES } from '../../../host/interworking/iwn/conformance-cases.js';
+import { IWN_CONFORMANCE_CASES } from './conformance-cases.js';
 
 test('nine cases: Figs 6, 7, 8 × Figs 12, 13, 14', () => {
   assert.is(IWN_CONFORMANCE_CASES.length, 9);

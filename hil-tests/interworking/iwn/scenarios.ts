@@ -1,7 +1,7 @@
 /**
  * The procedures of Y.3818 clause 9.2 through an interworking node, each a function over a running
  * IwnNetwork that asserts what a user would see and returns how many checks it made. The uvu tests
- * (iwn.test.ts) and the conformance cases (host/interworking/iwn/conformance-cases.ts) both run
+ * (iwn.test.ts) and the conformance cases (conformance-cases.ts) both run
  * these, so there is one scenario code.
  */
 import { existsSync } from 'node:fs';

@@ -4,7 +4,7 @@
  * interworking node, clause 8.2/9.2). A case runs the same scenario code as the procedure's
  * end-to-end test (hil-tests/interworking/), over real node processes, and resolves with the
  * number of real checks it made; any failed check rejects. The IWN cases live beside the IWN
- * (host/interworking/iwn/conformance-cases.ts) in this same shape.
+ * (hil-tests/interworking/iwn/conformance-cases.ts, beside the GWN cases) in this same shape.
  */
 export type ConformanceModel = 'gwn' | 'iwn';
 export type ConformanceConfiguration = 'distributed-distributed' | 'distributed-centralized' | 'centralized-centralized';
