@@ -38,8 +38,6 @@ export class CkClient implements Router {
   readonly #o: CkClientOptions;
   readonly #channel: ControlChannel;
   #leader = 0;
-  /** When a replica other than the one before answered last (a takeover), epoch ms; 0 never. */
-  #leaderChangedAt = 0;
   readonly counters = { routed: 0, fallback: 0, notLeader: 0, unreachable: 0 };
 
   constructor(o: CkClientOptions) {
@@ -85,16 +83,10 @@ export class CkClient implements Router {
         last = new ControllerError('ERR_CTL_NOT_LEADER', `${c.id} is not the leader`);
         continue;
       }
-      if (idx !== this.#leader) this.#leaderChangedAt = Date.now();
       this.#leader = idx;
       return m;
     }
     throw last;
-  }
-
-  /** Epoch ms at which another replica than before became the one answering (0: never). */
-  get leaderChangedAt(): number {
-    return this.#leaderChangedAt;
   }
 
   async route(req: RelayRouteRequest): Promise<RelayRoute> {

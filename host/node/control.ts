@@ -172,17 +172,13 @@ export class CentralizedRouter implements Router {
   readonly #ck: CkClient;
   readonly #lastRoutesMs: number;
   readonly #last = new Map<string, RelayRoute>();
+  readonly #unreleased = new Map<string, 'completed' | 'failed'>();
   #heard = Date.now();
   readonly counters = { fromController: 0, lastGood: 0, refused: 0 };
 
   constructor(ck: CkClient, lastRoutesMs: number) {
     this.#ck = ck;
     this.#lastRoutesMs = lastRoutesMs;
-  }
-
-  /** A controller answered (a route, a report): the last good routes stay good. */
-  heard(): void {
-    this.#heard = Date.now();
   }
 
   get lastHeard(): number {
@@ -197,15 +193,10 @@ export class CentralizedRouter implements Router {
       this.counters.fromController++;
       return r;
     } catch (e) {
-      // A leader that has just taken over may not yet hold every link's stock and answer no
-      // route where its predecessor had one: within lastRoutesMs of the takeover, the last good
-      // route still serves.
-      const takeover = e instanceof RouteUnavailableError && Date.now() - this.#ck.leaderChangedAt <= this.#lastRoutesMs;
-      if (!unanswered(e) && !takeover) {
+      if (!unanswered(e)) {
         this.heard();
         throw e;
       }
-      if (takeover) this.heard();
       const silentMs = Date.now() - this.#heard;
       const last = this.#last.get(req.to);
       if (silentMs <= this.#lastRoutesMs && last && !last.links.some((l) => req.avoidLinks.includes(l))) {
@@ -221,8 +212,29 @@ export class CentralizedRouter implements Router {
     }
   }
 
+  /**
+   * Frees the relay's reservation at the leader. A release no controller took (the leader died,
+   * no successor yet) is kept and sent again once one answers: lost, it would hold the units
+   * reserved at the new leader, which restores reservations, until the relay's deadline, and
+   * routes would be refused meanwhile.
+   */
   release(relayId: string, outcome: 'completed' | 'failed'): Promise<void> {
-    return this.#ck.release(relayId, outcome).then(() => this.heard());
+    return this.#ck.release(relayId, outcome).then(
+      () => this.heard(),
+      (e: unknown) => {
+        if (unanswered(e)) this.#unreleased.set(relayId, outcome);
+        throw e;
+      },
+    );
+  }
+
+  /** A controller answered (a route, a report): the last good routes stay good, and releases it missed are sent. */
+  heard(): void {
+    this.#heard = Date.now();
+    for (const [relayId, outcome] of this.#unreleased) {
+      this.#unreleased.delete(relayId);
+      void this.release(relayId, outcome).catch(() => {});
+    }
   }
 }
 
