@@ -5,6 +5,8 @@
  * - both forms: node B killed (SIGKILL: its links A~B and B~C cut) while relays run through it;
  *   later relays go A-D-C at their first attempt (the controller's routes), every key delivered
  *   is identical at both SAEs and delivered once, every answer a 200 or a clean 503;
+ * - both forms: only the QKD link A~B cut (taken out of service at A: OFF over Cq), B running:
+ *   the same, and B still serves its SAE over B~C;
  * - centralized: two `qkdn-edge controller` replicas on a real etcd; the leader killed while the
  *   SAEs ask for keys; the standby takes over and supply continues;
  * - centralized: every controller gone: relays go on over the last good routes for `lastRoutesMs`,
@@ -76,26 +78,27 @@ const relaysOf = (net: DemoNetwork, node: string) => net.events(node).filter((e)
 const path = (r: RelayLine) => r.route.join('-');
 
 /**
- * Relays from A to C run through B; B is killed while four SAE clients keep asking. The control
- * layer moves the routes: the last relays go A-D-C at their first attempt, none failing first.
+ * Relays from A to C run through B; `cut` takes B's part away (B killed, or only the link A~B) while
+ * four SAE clients keep asking. The control layer moves the routes: the last relays go A-D-C at
+ * their first attempt, none failing first.
  */
-async function cutWhileRelaying(net: DemoNetwork): Promise<void> {
+async function cutWhileRelaying(net: DemoNetwork, cut: () => Promise<void>): Promise<void> {
   const x = newExchange();
   // The controllers have the stock of every link (flooded, or reported): a relay gets a route.
   // Widest-shortest: relays take B or D, whichever route holds more stock; wait for one via B.
   await eventually(async () => (await ask(net, x)) === 200 && relaysOf(net, 'A').some((r) => r.outcome === 'completed' && path(r) === 'A-B-C'), 60_000, 'a relayed supply via B');
-  let cut = false;
+  let cutDone = false;
   let afterCut = 0;
   const worker = async () => {
     for (let i = 0; i < 40 && afterCut < 8; i++) {
       const s = await ask(net, x, 1 + (i % 2));
-      if (cut && s === 200) afterCut++;
+      if (cutDone && s === 200) afterCut++;
     }
   };
   const workers = [worker(), worker(), worker(), worker()];
   await eventually(() => x.delivered.length >= 6, 60_000, 'relays flowing');
-  await net.kill('B');
-  cut = true;
+  await cut();
+  cutDone = true;
   await Promise.all(workers);
   assert.ok(afterCut >= 8, `${afterCut} supplies after the cut`);
   for (const s of x.statuses) assert.ok(s === 200 || s === 503, `status ${s}`);
@@ -107,14 +110,43 @@ async function cutWhileRelaying(net: DemoNetwork): Promise<void> {
   await checkBothEnds(net, x);
 }
 
-function demo(control: ControlConfig, dir?: string): Promise<DemoNetwork> {
-  return startDemoNetwork({ ids: IDS, links: LINKS, saes: SAES, initialUnits: 400, rate: 20, km: KM, bundle: true, control: { lowWaterUnits: 4, ...control }, ...(dir ? { dir } : {}) });
+/** The QKD link A~B cut at A (its module's link taken out of service through A's management API: OFF over Cq); B keeps running. */
+async function cutLinkAB(net: DemoNetwork): Promise<void> {
+  const op = net.operator('A');
+  const unknown = await op.send('POST', '/api/v1/links/B~C/service', { inService: false });
+  assert.is(unknown.status, 404, 'B~C is not a link of A');
+  assert.is((await op.send('POST', '/api/v1/links/A~B/service', { inService: 'no' })).status, 400);
+  const r = await op.send<{ inService: boolean }>('POST', '/api/v1/links/A~B/service', { inService: false });
+  assert.is(r.status, 200, r.raw);
+  assert.is(r.body.inService, false);
+}
+
+/** After a cut of A~B only: B still serves, and its own link to C still gives keys. */
+async function bStillServes(net: DemoNetwork): Promise<void> {
+  const r = await net.client('sae-B').encKeys('sae-C', { number: 1 });
+  assert.is(r.status, 200, r.raw);
+  const d = await net.client('sae-C').decKeys('sae-B', [r.body.keys[0]!.key_ID]);
+  assert.equal(d.body.keys, r.body.keys);
+}
+
+function demo(control: ControlConfig, dir?: string, management = false): Promise<DemoNetwork> {
+  return startDemoNetwork({ ids: IDS, links: LINKS, saes: SAES, initialUnits: 400, rate: 20, km: KM, bundle: true, control: { lowWaterUnits: 4, ...control }, ...(dir ? { dir } : {}), ...(management ? { management: true } : {}) });
 }
 
 test('distributed form: B killed mid-relay, relays rerouted around it by every node\'s own controller; keys identical at both SAEs, none lost or duplicated', async () => {
   const net = await demo({ form: 'distributed', holdDownMs: 200, refreshMs: 5000 });
   try {
-    await cutWhileRelaying(net);
+    await cutWhileRelaying(net, () => net.kill('B'));
+  } finally {
+    await net.stop();
+  }
+});
+
+test('distributed form: the link A~B cut at A mid-relay (B running): relays rerouted over D; keys identical at both SAEs, none lost or duplicated', async () => {
+  const net = await demo({ form: 'distributed', holdDownMs: 200, refreshMs: 5000 }, undefined, true);
+  try {
+    await cutWhileRelaying(net, () => cutLinkAB(net));
+    await bStillServes(net);
   } finally {
     await net.stop();
   }
@@ -160,7 +192,20 @@ withEtcd('centralized form: B killed mid-relay, the controller reroutes; keys id
   let net: DemoNetwork | null = null;
   try {
     net = await demo(c.control, c.dir);
-    await cutWhileRelaying(net);
+    await cutWhileRelaying(net, () => net!.kill('B'));
+  } finally {
+    await net?.stop();
+    await c.close();
+  }
+});
+
+withEtcd('centralized form: the link A~B cut at A mid-relay (B running): the controller reroutes over D; keys identical at both SAEs, none lost or duplicated', async () => {
+  const c = await central('qkdn/hil-link-cut', 30_000);
+  let net: DemoNetwork | null = null;
+  try {
+    net = await demo(c.control, c.dir, true);
+    await cutWhileRelaying(net, () => cutLinkAB(net!));
+    await bStillServes(net);
   } finally {
     await net?.stop();
     await c.close();

@@ -4,7 +4,7 @@
  * view fed by the link-state database); the centralized form runs one per replica and serves Ck
  * only while it leads (central/replica.ts).
  */
-import { ControllerView, type NetworkConfig } from './view.js';
+import { ControllerView, LINK_STATUSES, type LinkPhysState, type NetworkConfig } from './view.js';
 import { SessionControl } from './sessions.js';
 import { ControllerRouter, type RelayRoute, type RelayRouteRequest } from './router.js';
 import { SupplyPolicyControl, type PolicyConfig } from './policy.js';
@@ -36,6 +36,8 @@ export class Controller {
   readonly configuration: ConfigurationControl;
   readonly store: ControlStore;
   readonly #kmTimeoutMs: number;
+  /** Cq: the last report of each end of each link. */
+  readonly #linkEnds = new Map<string, Map<string, LinkPhysState>>();
   #timer: NodeJS.Timeout | null = null;
   readonly #writes = new Map<string, Promise<void>>();
   /** The store write of each admission, awaited before the route is given out. */
@@ -121,6 +123,19 @@ export class Controller {
     return r;
   }
 
+  /**
+   * Each end's module reports its own view of the link: the worse status stands (a link one end
+   * sees cut is cut), and either end's QBER alarm, as the distributed form combines advertisements.
+   */
+  #reportEnd(link: string, node: string, p: LinkPhysState): void {
+    let ends = this.#linkEnds.get(link);
+    if (!ends) this.#linkEnds.set(link, (ends = new Map()));
+    ends.set(node, { status: p.status, skr: p.skr, eskr: p.eskr, qber: p.qber, qberAlarm: p.qberAlarm });
+    const seen = [...ends.values()];
+    const worst = seen.reduce((w, e) => (LINK_STATUSES.indexOf(e.status) > LINK_STATUSES.indexOf(w.status) ? e : w));
+    this.view.reportLink(link, { ...worst, qberAlarm: seen.some((e) => e.qberAlarm) });
+  }
+
   /** Ck and Cq requests from a KM (or a node on behalf of its QKD modules). */
   async handle(peer: string, m: ControlMessage): Promise<ControlAnswer> {
     const ack = (status = 'ok', reason?: string): ControlAnswer => ({ name: 'Ack', body: { status, ...(reason ? { reason } : {}) } });
@@ -136,7 +151,7 @@ export class Controller {
         case 'LinkReport': {
           const l = this.view.link(m.body.link);
           if (m.body.node !== peer || !l || !l.ends.includes(peer)) return ack('ERR_CTL_NOT_PERMITTED', 'a node reports only its own links');
-          this.view.reportLink(m.body.link, m.body);
+          this.#reportEnd(m.body.link, peer, m.body);
           return ack();
         }
         case 'RouteRequest': {

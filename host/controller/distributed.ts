@@ -59,7 +59,8 @@ export class DistributedController implements Router {
   /** Cq: a QKD module of this node reported its link. */
   reportLink(link: string, phys: LinkPhysState): void {
     this.#phys.set(link, phys);
-    this.#check();
+    // Before start the first advertisement carries it.
+    if (this.#timer) this.#check();
   }
 
   #localLinks(): AdvertisedLink[] {

@@ -192,10 +192,13 @@ export class ControllerView extends EventEmitter<ViewEvents> {
     return Math.floor(Math.min(a.stockBits, b.stockBits) / this.unitBits);
   }
 
-  /** Whether the link may carry relays at all: ACTIVE or PASSIVE, and both end KMs not known to be lost. */
+  /**
+   * Whether the link may carry relays at all: ACTIVE or PASSIVE, no QBER alarm (the trigger moves
+   * relays off it; routing them back onto it would only repeat that), and both end KMs not known to be lost.
+   */
   usable(id: string): boolean {
     const l = this.#links.get(id);
-    if (!l || (l.phys.status !== 'ACTIVE' && l.phys.status !== 'PASSIVE')) return false;
+    if (!l || (l.phys.status !== 'ACTIVE' && l.phys.status !== 'PASSIVE') || l.phys.qberAlarm) return false;
     return l.ends.every((n) => this.#kms.get(n)?.up !== false);
   }
 

@@ -45,12 +45,22 @@ export interface ManagementOptions {
    * of each version is applied through it (control-target.ts), the rest as without it.
    */
   readonly control?: ConfigurationControlPort;
+  /** The node's control layer's link service (Cq): an operator takes a link out of service or puts it back. */
+  readonly linkService?: LinkServicePort;
   readonly log?: Logger;
   readonly server?: { readonly host: string; readonly port: number; readonly tls: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly ca: string | Buffer } };
 }
 
+/** What the management API needs of the control layer to take a link out of service (host/node/control.ts gives one). */
+export interface LinkServicePort {
+  inService(link: string): boolean;
+  /** Resolves once the control layer has the change; false for a link that is not the node's. */
+  setInService(link: string, inService: boolean): Promise<boolean>;
+}
+
 export interface Management {
   readonly node: string;
+  readonly linkService: LinkServicePort | null;
   readonly store: ManagerStore;
   readonly alarms: AlarmManager;
   readonly metrics: ManagerMetrics;
@@ -166,6 +176,7 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
     );
     const m: Management = {
       node,
+      linkService: o.linkService ?? null,
       store,
       alarms,
       metrics,

@@ -20,6 +20,7 @@
  *   POST /api/v1/config/rollback               {version}
  *   GET  /api/v1/accounting?dimension=&subject=&from=&to=&format=json|csv
  *   GET  /api/v1/links
+ *   POST /api/v1/links/{link}/service          {inService}: take a link out of service (OFF to routing) or back
  *   GET  /api/v1/stocks
  *   GET  /api/v1/performance                   Y.3807 QoS parameters and time series
  *   GET  /api/v1/diagnoses                     XLMO diagnoses and QCLM decisions
@@ -221,6 +222,17 @@ export async function createManagementServer(o: ManagementServerOptions): Promis
   );
 
   app.get('/api/v1/links', async () => ({ links: m.qlm.links() }));
+  app.post<{ Params: { link: string }; Body: { inService: boolean } }>(
+    '/api/v1/links/:link/service',
+    { schema: { params: { type: 'object', required: ['link'], properties: { link: { type: 'string', minLength: 1, maxLength: 128 } } }, body: { type: 'object', additionalProperties: false, required: ['inService'], properties: { inService: { type: 'boolean' } } } } },
+    async (req) => {
+      const s = m.linkService;
+      if (!s) throw new ManagementError('ERR_MGMT_UNAVAILABLE', 'this node runs no control layer: its links are always in service');
+      if (!(await s.setInService(req.params.link, req.body.inService))) throw new ManagementError('ERR_MGMT_NOT_FOUND', `${req.params.link} is not a link of this node`);
+      o.log?.warn({ link: req.params.link, inService: req.body.inService, operator: req.operator }, 'link service changed');
+      return { link: req.params.link, inService: s.inService(req.params.link) };
+    },
+  );
   app.get('/api/v1/stocks', async () => ({ stocks: m.kmlm.stocks() }));
   app.get<{ Querystring: { series?: string; since?: number } }>(
     '/api/v1/performance',

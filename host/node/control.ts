@@ -33,9 +33,11 @@ import { CkClient } from '../controller/ck-client.js';
 import { ControllerError, RouteUnavailableError } from '../controller/errors.js';
 import { OriginKeys, signer } from '../controller/flooding/origin-keys.js';
 import { POLICY_SCHEMA, SupplyPolicyControl, type PolicyConfig } from '../controller/policy.js';
-import type { NetworkConfig as ControlNetwork } from '../controller/view.js';
+import type { LinkPhysState, NetworkConfig as ControlNetwork } from '../controller/view.js';
 import type { TopologyPush } from '../controller/ck/topology-push.js';
 import type { NetworkConfig } from '../km/network-config.js';
+import type { LinkRole } from '../qkd-link/module/config.js';
+import { LinkReports } from './link-reports.js';
 
 export interface ControlConfig {
   readonly form: 'distributed' | 'centralized';
@@ -43,6 +45,8 @@ export interface ControlConfig {
   readonly lowWaterUnits?: number;
   /** Supply policy enforced at this node's KSA: allow-lists, quotas, QoS classes. */
   readonly policy?: PolicyConfig;
+  /** QBER of a QKD link's block above which its QBER alarm is raised over Cq (default 0.11; cleared below 80 % of it). */
+  readonly qberThreshold?: number;
   // distributed
   /** Where this node's controller listens for its neighbours' controllers. */
   readonly listen?: { readonly host: string; readonly port: number };
@@ -74,6 +78,7 @@ export const CONTROL_SCHEMA = {
     form: { enum: ['distributed', 'centralized'] },
     lowWaterUnits: { type: 'integer', minimum: 0, maximum: 1_000_000 },
     policy: POLICY_SCHEMA,
+    qberThreshold: { type: 'number', exclusiveMinimum: 0, maximum: 0.5 },
     listen: { type: 'object', additionalProperties: false, required: ['host', 'port'], properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } } },
     neighbours: { type: 'object', maxProperties: 4096, additionalProperties: ENDPOINT_STRING },
     certificates: { type: 'string', minLength: 1 },
@@ -130,6 +135,8 @@ export interface NodeControlOptions {
   readonly tls: ChannelTls & { readonly ca: string };
   readonly store: Pick<KeyStore, 'counts' | 'bootId'>;
   readonly kx: Pick<KxTransport, 'connected'>;
+  /** The node's QKD links and its module's role on each (link-reports.ts qkdRolesOf); the others are simulated. */
+  readonly qkd?: ReadonlyMap<string, LinkRole>;
 }
 
 export interface NodeControl {
@@ -141,6 +148,14 @@ export interface NodeControl {
   readonly distributed: DistributedController | null;
   /** The Ck client (null in the distributed form). */
   readonly ck: CkClient | null;
+  /** Cq: the node's links in ETSI GS QKD 015 terms, as reported or advertised. */
+  readonly links: LinkReports;
+  /**
+   * An operator takes a link out of service or back; resolves once the control layer has it: the
+   * controller acknowledged the report (centralized; or none answers within its timeout), or
+   * this node's advertisement went out (distributed). False for a link that is not the node's.
+   */
+  setLinkInService(link: string, inService: boolean): Promise<boolean>;
   /** Starts flooding or reporting; `km` receives the topology pushes. Resolves with the control port (distributed) or null. */
   start(km: KeyManager): Promise<number | null>;
   stop(): Promise<void>;
@@ -246,6 +261,8 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
   const config = o.network;
   const myLinks = config.links.filter((l) => l.ends.includes(o.node));
   const stockUnits = (peer: string) => o.store.counts(peer, 'link').available;
+  let onLink: (link: string, phys: LinkPhysState) => void = () => {};
+  const links = new LinkReports({ links: myLinks.map((l) => l.id), qkd: o.qkd ?? new Map(), ...(c.qberThreshold !== undefined ? { qberThreshold: c.qberThreshold } : {}), onChange: (l, p) => onLink(l, p) });
 
   if (c.form === 'distributed') {
     const dir = c.certificates!;
@@ -264,7 +281,15 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
       ...(c.holdDownMs !== undefined ? { holdDownMs: c.holdDownMs } : {}),
       ...(c.refreshMs !== undefined ? { refreshMs: c.refreshMs } : {}),
     });
-    return { form: 'distributed', router: d, supplyPolicy, distributed: d, ck: null, start: () => d.start(), stop: () => d.stop() };
+    // Cq through the node: the modules' state goes into this node's advertisements.
+    for (const l of myLinks) d.reportLink(l.id, links.state(l.id));
+    onLink = (l, p) => d.reportLink(l, p);
+    const stop = async () => {
+      links.close();
+      await d.stop();
+    };
+    const setLinkInService = async (link: string, inService: boolean) => links.setInService(link, inService);
+    return { form: 'distributed', router: d, supplyPolicy, distributed: d, ck: null, links, setLinkInService, start: () => d.start(), stop };
   }
 
   let km: KeyManager | null = null;
@@ -279,33 +304,42 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
     },
   });
   const router = new CentralizedRouter(ck, c.lastRoutesMs ?? 30_000);
-  const up = new Map<string, boolean>();
+  const sent = new Map<string, string>();
   let timer: NodeJS.Timeout | null = null;
   let seq = 0;
   let reporting: Promise<void> = Promise.resolve();
   const report = async () => {
-    // Cq through the node: a link whose peer KM cannot be reached is OFF, and ACTIVE again once it can.
+    // Cq through the node: each link as its QKD module reports it (link-reports.ts), OFF while
+    // the peer KM cannot be reached; sent when it changed, and again until the controller took it.
     for (const l of myLinks) {
       const reach = o.kx.connected(peerOf(o.node, l.ends));
-      if (up.get(l.id) === reach) continue;
-      await ck.reportLink({ link: l.id, node: o.node, status: reach ? 'ACTIVE' : 'OFF', skr: 0, eskr: 0, qber: 0, qberAlarm: false }).then(
-        () => up.set(l.id, reach),
+      const p = links.state(l.id);
+      const phys: LinkPhysState = reach ? p : { ...p, status: 'OFF' };
+      const key = `${phys.status}|${phys.qberAlarm}|${phys.skr}|${phys.eskr}|${phys.qber}`;
+      if (sent.get(l.id) === key) continue;
+      await ck.reportLink({ link: l.id, node: o.node, ...phys }).then(
+        () => sent.set(l.id, key),
         () => {},
       );
     }
-    const links = myLinks.map((l) => {
+    const stocks = myLinks.map((l) => {
       const peer = peerOf(o.node, l.ends);
       return { link: l.id, peer, stockBits: stockUnits(peer) * o.unitBits, consumptionBps: 0 };
     });
-    await ck.report({ node: o.node, boot: o.store.bootId, seq: ++seq, links }).then(
+    await ck.report({ node: o.node, boot: o.store.bootId, seq: ++seq, links: stocks }).then(
       () => router.heard(),
       () => {},
     );
   };
+  // One report at a time: the periodic one, or one at once for a link's change.
+  const reportOnce = () => (reporting = reporting.then(report));
   const loop = () => {
-    reporting = report().finally(() => {
+    void reportOnce().finally(() => {
       if (timer) timer = setTimeout(loop, c.reportMs ?? 200);
     });
+  };
+  onLink = () => {
+    if (timer) void reportOnce();
   };
   return {
     form: 'centralized',
@@ -313,6 +347,12 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
     supplyPolicy,
     distributed: null,
     ck,
+    links,
+    setLinkInService: async (link, inService) => {
+      if (!links.setInService(link, inService)) return false;
+      await reportOnce();
+      return true;
+    },
     start: async (k) => {
       km = k;
       timer = setTimeout(loop, 0);
@@ -322,6 +362,7 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
       const t = timer;
       timer = null;
       if (t) clearTimeout(t);
+      links.close();
       await reporting;
       await ck.close();
     },

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { AuxIo } from '../../firmware-bridge/aux/aux-io.js';
 import type { KeyManager } from '../km/key-manager.js';
 import type { ConfigurationControlPort } from '../manager/control-target.js';
-import { startManagement, type Management } from '../manager/management.js';
+import { startManagement, type LinkServicePort, type Management } from '../manager/management.js';
 import type { NodeConfig } from './config.js';
 
 export interface NodeManagement {
@@ -18,10 +18,11 @@ export interface NodeManagement {
 }
 
 /**
+ * `linkService`: the control layer's links (Cq), which the management API takes out of service and back.
  * `control`: the node's controller's configuration control (its ConfigurationControl), when the
  * node runs one: configuration versions are then applied through it (host/manager/control-target.ts).
  */
-export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { ca: string; cert: string; key: string }, log: Logger, control?: ConfigurationControlPort): Promise<NodeManagement> {
+export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { ca: string; cert: string; key: string }, log: Logger, control?: ConfigurationControlPort, linkService?: LinkServicePort): Promise<NodeManagement> {
   const mc = c.management ?? {};
   if (mc.enabled === false) return { management: null, aux: null, stop: async () => {} };
   const management = await startManagement({
@@ -29,6 +30,7 @@ export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { 
     dataDir: c.dataDir,
     log,
     ...(control ? { control } : {}),
+    ...(linkService ? { linkService } : {}),
     ...(c.aux ? { auxPath: c.aux.port } : {}),
     ...(mc.qberThreshold !== undefined ? { qberThreshold: mc.qberThreshold } : {}),
     ...(mc.alarmBurst !== undefined ? { alarmBurst: mc.alarmBurst } : {}),

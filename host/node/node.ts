@@ -29,6 +29,7 @@ import pino, { type Logger } from 'pino';
 import { startNodeManagement, type NodeManagement } from './management.js';
 import { startNodeGateway, type NodeGateway } from './gateway.js';
 import { controlNetworkOf, createNodeControl } from './control.js';
+import { qkdRolesOf } from './link-reports.js';
 
 export interface RunningNode {
   readonly id: string;
@@ -129,7 +130,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
   // other half; the rest go to the KM.
   const kx = new KxTransport({ nodeId: c.node, bootId: store.bootId, tls, listen: c.kx, peers, onRequest: (peer, m) => gw?.onKx(peer, m) ?? hooks.kx?.(peer, m, km!) ?? km!.handleKx(peer, m) });
   // The control layer chooses routes and supply policy when the configuration has one.
-  const control = c.control ? createNodeControl({ node: c.node, control: c.control, network: controlNetworkOf(c.network), unitBits: c.km.unitBits, tls, store, kx }) : null;
+  const control = c.control ? createNodeControl({ node: c.node, control: c.control, network: controlNetworkOf(c.network), unitBits: c.km.unitBits, tls, store, kx, qkd: qkdRolesOf(c.node, c.network) }) : null;
   km = new KeyManager({
     ...(control ? { router: control.router, ...(control.supplyPolicy ? { supplyPolicy: control.supplyPolicy } : {}) } : {}),
     nodeId: c.node,
@@ -150,7 +151,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
     await km.start();
     const controlPort = control ? await control.start(km) : null;
     // Before the key sources and the API: the managers see the first key and the first request.
-    mgmt = await startNodeManagement(c, km, tls, log);
+    mgmt = await startNodeManagement(c, km, tls, log, undefined, control ? { inService: (l) => control.links.inService(l), setInService: (l, s) => control.setLinkInService(l, s) } : undefined);
     gw = await startNodeGateway(c, km, kx, tls);
     const tKm = lap();
     for (const link of c.network.links) {

@@ -25,7 +25,11 @@ export interface Elector {
 
 /** A single controller with no etcd: it leads at once and keeps its state in memory. */
 export class EmbeddedElector implements Elector {
-  readonly #store = new MemoryStore();
+  readonly #store: ControlStore;
+  /** `store`: kept by the caller across controllers (a restart in one process keeps its state). */
+  constructor(store: ControlStore = new MemoryStore()) {
+    this.#store = store;
+  }
   async campaign(): Promise<void> {}
   onLost(): void {}
   async resign(): Promise<void> {}
