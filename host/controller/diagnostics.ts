@@ -8,7 +8,7 @@
  * | qkdn:controller:session      | SessionEvent   | a relay session was admitted, released or voided    |
  * | qkdn:controller:trigger      | TriggerEvent   | a rerouting trigger fired                           |
  * | qkdn:controller:policy       | PolicyEvent    | a supply request was refused by policy              |
- * | qkdn:controller:lsa          | LsaEvent       | a link-state advertisement was accepted or refused  |
+ * | qkdn:controller:lsa          | LsaEvent       | a link-state or configuration advertisement was accepted or refused |
  * | qkdn:controller:leader       | LeaderEvent    | a centralized replica became leader or stepped down |
  * | qkdn:controller:decision     | ControlDecision| the manager's QCLM decided on a diagnosed fault     |
  *
@@ -66,9 +66,11 @@ export interface PolicyEvent {
 export interface LsaEvent {
   readonly node: string;
   readonly origin: string;
+  /** The advertisement's sequence number (a configuration advertisement's version). */
   readonly seq: number;
-  readonly outcome: 'accepted' | 'stale' | 'bad-signature' | 'unknown-origin' | 'malformed';
+  readonly outcome: 'accepted' | 'stale' | 'bad-signature' | 'unknown-origin' | 'malformed' | 'config-accepted' | 'config-refused';
   readonly from: string | null;
+  readonly reason?: string;
 }
 
 export interface LeaderEvent {

@@ -11,6 +11,7 @@ import { ControllerRouter, type RelayRoute, type RelayRouteRequest, type Router 
 import { FloodingNode, type FloodingOptions } from './flooding/flooding.js';
 import type { AdvertisedLink } from './flooding/link-state-advertisement.js';
 import { publishTrigger } from './diagnostics.js';
+import { applyChange, type ConfigChange } from './configuration.js';
 
 /** What the controller reads of its node's key manager. */
 export interface LocalKm {
@@ -28,6 +29,8 @@ export interface DistributedOptions extends Omit<FloodingOptions, 'localLinks'> 
   readonly km: LocalKm;
   /** How often the node's own links are looked at for changes worth advertising. */
   readonly pollMs?: number;
+  /** A configuration version was installed here (made here or flooded): the node gives it to its KM. */
+  readonly onConfig?: (config: NetworkConfig, version: number) => void;
 }
 
 const DEFAULT_PHYS: LinkPhysState = { status: 'ACTIVE', skr: 0, eskr: 0, qber: 0, qberAlarm: false };
@@ -38,6 +41,12 @@ export class DistributedController implements Router {
   readonly router: ControllerRouter;
   readonly flooding: FloodingNode;
   readonly #o: DistributedOptions;
+  /**
+   * Configuration control in the distributed form (the shape host/manager's configuration
+   * management applies versions through): a change becomes the next version, signed by this node,
+   * installed here and flooded to every node, which installs it without a restart.
+   */
+  readonly configuration: { readonly version: number; readonly config: NetworkConfig; change(c: ConfigChange): Promise<number> };
   readonly #phys = new Map<string, LinkPhysState>();
   #lastStatus = '';
   #lastStock = '';
@@ -52,8 +61,37 @@ export class DistributedController implements Router {
       const voided = this.sessions.onTrigger(t);
       publishTrigger({ reason: t.reason, links: t.links, ...(t.node ? { node: t.node } : {}), voided: voided.length });
     });
-    this.flooding = new FloodingNode({ ...o, localLinks: () => this.#localLinks() });
+    this.flooding = new FloodingNode({ ...o, configVersion: o.configVersion ?? 1, localLinks: () => this.#localLinks() });
     this.flooding.on('lsdb', () => this.flooding.applyTo(this.view));
+    this.flooding.on('config', (config, version, origin) => {
+      try {
+        this.view.configure(config, version, true);
+        o.onConfig?.(config, version);
+      } catch (e) {
+        // Signed by a node of the network but not installable here (an inconsistent structure, an
+        // older topology at the KM): said, and the version in force stays at this node.
+        process.emitWarning(`controller ${o.nodeId}: configuration version ${version} from ${origin} not installed: ${(e as Error).message}`);
+        return;
+      }
+      this.flooding.applyTo(this.view);
+      // A link added here is advertised at once, one removed no longer.
+      if (this.#timer) this.#check();
+    });
+    const flooding = this.flooding;
+    const view = this.view;
+    this.configuration = {
+      get version() {
+        return flooding.configVersion;
+      },
+      get config() {
+        return view.config();
+      },
+      change: async (c) => {
+        const version = flooding.configVersion + 1;
+        flooding.originateConfig(applyChange(view.config(), c), version);
+        return version;
+      },
+    };
   }
 
   /** Cq: a QKD module of this node reported its link. */

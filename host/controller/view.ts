@@ -127,9 +127,12 @@ export class ControllerView extends EventEmitter<ViewEvents> {
     return this.#nodes;
   }
 
-  /** Installs a configuration; keeps the state of links that stay; refuses an older version. */
-  configure(config: NetworkConfig, version: number): void {
-    if (version <= this.#configVersion) throw new StaleVersionError('network configuration', version, this.#configVersion);
+  /**
+   * Installs a configuration; keeps the state of links that stay; refuses an older version (and
+   * the same one unless `sameVersion`: the distributed form's tie between two origins of one version).
+   */
+  configure(config: NetworkConfig, version: number, sameVersion = false): void {
+    if (version < this.#configVersion || (version === this.#configVersion && !sameVersion)) throw new StaleVersionError('network configuration', version, this.#configVersion);
     checkConfig(config);
     const removed = [...this.#links.keys()].filter((id) => !config.links.some((l) => l.id === id));
     for (const l of config.links) {

@@ -20,6 +20,7 @@
  * | 20   | RouteRelease            | Ck         | Ack         |
  * | 32   | LinkReport              | Cq         | Ack         |
  * | 48   | LinkStateAdvertisement  | node↔node  | Ack         |
+ * | 49   | ConfigAdvertisement     | node↔node  | Ack         |
  */
 import { Decoder, Encoder } from 'cbor-x';
 import { KxError } from '../km/kx/errors.js';
@@ -33,13 +34,14 @@ import { RouteAnswerSpec } from './ck/route-answer.js';
 import { RouteReleaseSpec } from './ck/route-release.js';
 import { LinkReportSpec } from './cq/link-report.js';
 import { LinkStateAdvertisementSpec } from './flooding/link-state-advertisement.js';
+import { ConfigAdvertisementSpec } from './flooding/config-advertisement.js';
 
 export const CONTROL_VERSION = 1;
 
 /** Every message definition: its type number, CBOR mapping with schema check and test vector (id 7, re 0). */
 export type ControlMessageSpec<N extends string, T> = KxMessageSpec<N, T>;
 
-export const CONTROL_SPECS = [AckSpec, KmReportSpec, TopologyPushSpec, RouteRequestSpec, RouteAnswerSpec, RouteReleaseSpec, LinkReportSpec, LinkStateAdvertisementSpec] as const;
+export const CONTROL_SPECS = [AckSpec, KmReportSpec, TopologyPushSpec, RouteRequestSpec, RouteAnswerSpec, RouteReleaseSpec, LinkReportSpec, LinkStateAdvertisementSpec, ConfigAdvertisementSpec] as const;
 
 type Spec = (typeof CONTROL_SPECS)[number];
 type BodyOf<S> = S extends KxMessageSpec<string, infer T> ? T : never;

@@ -38,6 +38,7 @@ import type { TopologyPush } from '../controller/ck/topology-push.js';
 import type { NetworkConfig } from '../km/network-config.js';
 import type { LinkRole } from '../qkd-link/module/config.js';
 import { LinkReports } from './link-reports.js';
+import type { ConfigurationControlPort } from '../manager/control-target.js';
 
 export interface ControlConfig {
   readonly form: 'distributed' | 'centralized';
@@ -156,6 +157,12 @@ export interface NodeControl {
    * this node's advertisement went out (distributed). False for a link that is not the node's.
    */
   setLinkInService(link: string, inService: boolean): Promise<boolean>;
+  /**
+   * The distributed controller's configuration control (null in the centralized form, whose
+   * configuration control is the controller's): the management API's configuration versions change
+   * the network's structure through it, and every node installs them.
+   */
+  readonly configuration: ConfigurationControlPort | null;
   /** Starts flooding or reporting; `km` receives the topology pushes. Resolves with the control port (distributed) or null. */
   start(km: KeyManager): Promise<number | null>;
   stop(): Promise<void>;
@@ -267,6 +274,7 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
   if (c.form === 'distributed') {
     const dir = c.certificates!;
     const origins = new OriginKeys(o.tls.ca, new Map(config.nodes.map((n) => [n, readFileSync(join(dir, `${n}.pem`), 'utf8')])));
+    let km: KeyManager | null = null;
     const d = new DistributedController({
       nodeId: o.node,
       tls: o.tls,
@@ -280,6 +288,8 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
       km: { stockUnits, reachable: (peer) => o.kx.connected(peer) },
       ...(c.holdDownMs !== undefined ? { holdDownMs: c.holdDownMs } : {}),
       ...(c.refreshMs !== undefined ? { refreshMs: c.refreshMs } : {}),
+      // Configuration control: a version flooded from any node (or made here) goes to the KM's topology.
+      onConfig: (config, version) => km?.network.replace(topologyOfPush({ version, config }, km.network.current()), version),
     });
     // Cq through the node: the modules' state goes into this node's advertisements.
     for (const l of myLinks) d.reportLink(l.id, links.state(l.id));
@@ -289,7 +299,11 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
       await d.stop();
     };
     const setLinkInService = async (link: string, inService: boolean) => links.setInService(link, inService);
-    return { form: 'distributed', router: d, supplyPolicy, distributed: d, ck: null, links, setLinkInService, start: () => d.start(), stop };
+    const start = (k: KeyManager) => {
+      km = k;
+      return d.start();
+    };
+    return { form: 'distributed', router: d, supplyPolicy, distributed: d, ck: null, links, setLinkInService, configuration: d.configuration, start, stop };
   }
 
   let km: KeyManager | null = null;
@@ -348,6 +362,7 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
     distributed: null,
     ck,
     links,
+    configuration: null,
     setLinkInService: async (link, inService) => {
       if (!links.setInService(link, inService)) return false;
       await reportOnce();

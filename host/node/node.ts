@@ -151,7 +151,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
     await km.start();
     const controlPort = control ? await control.start(km) : null;
     // Before the key sources and the API: the managers see the first key and the first request.
-    mgmt = await startNodeManagement(c, km, tls, log, undefined, control ? { inService: (l) => control.links.inService(l), setInService: (l, s) => control.setLinkInService(l, s) } : undefined);
+    mgmt = await startNodeManagement(c, km, tls, log, control?.configuration ?? undefined, control ? { inService: (l) => control.links.inService(l), setInService: (l, s) => control.setLinkInService(l, s) } : undefined);
     gw = await startNodeGateway(c, km, kx, tls);
     const tKm = lap();
     for (const link of c.network.links) {

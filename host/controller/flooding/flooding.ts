@@ -16,8 +16,13 @@ import { ControlChannel, type ChannelTls, type ControlAnswer, type Endpoint } fr
 import type { ControlMessage } from '../wire.js';
 import { signedBytes, type AdvertisedLink, type LinkStateAdvertisement } from './link-state-advertisement.js';
 import type { OriginKeys } from './origin-keys.js';
-import { LINK_STATUSES, type ControllerView } from '../view.js';
+import { signedConfigBytes, type ConfigAdvertisement } from './config-advertisement.js';
+import { LINK_STATUSES, type ControllerView, type NetworkConfig } from '../view.js';
 import { publishLsa, type LsaEvent } from '../diagnostics.js';
+
+function publishConfigRefused(node: string, from: string, adv: ConfigAdvertisement, reason: string): void {
+  publishLsa({ node, origin: adv.origin, seq: adv.version, outcome: 'config-refused', from, reason });
+}
 
 export interface FloodingOptions {
   readonly nodeId: string;
@@ -33,6 +38,8 @@ export interface FloodingOptions {
   readonly refreshMs?: number;
   readonly maxAgeMs?: number;
   readonly requestTimeoutMs?: number;
+  /** The configuration version this node starts with (its file's; default 1). */
+  readonly configVersion?: number;
 }
 
 export interface FloodingCounters {
@@ -43,11 +50,16 @@ export interface FloodingCounters {
   unknownOrigin: number;
   malformed: number;
   sendFailures: number;
+  /** Configuration versions taken from another node, and those refused (stale, conflicting, forged, unknown origin). */
+  configAccepted: number;
+  configRefused: number;
 }
 
 export interface FloodingEvents {
   /** The database changed: `origin`'s entry was replaced, added or aged out. */
   lsdb: [origin: string];
+  /** A configuration version was installed (made here or flooded from its origin). */
+  config: [config: NetworkConfig, version: number, origin: string];
 }
 
 interface Entry {
@@ -59,7 +71,7 @@ const ok: ControlAnswer = { name: 'Ack', body: { status: 'ok' } };
 
 export class FloodingNode extends EventEmitter<FloodingEvents> {
   readonly nodeId: string;
-  readonly counters: FloodingCounters = { originated: 0, accepted: 0, stale: 0, badSignature: 0, unknownOrigin: 0, malformed: 0, sendFailures: 0 };
+  readonly counters: FloodingCounters = { originated: 0, accepted: 0, stale: 0, badSignature: 0, unknownOrigin: 0, malformed: 0, sendFailures: 0, configAccepted: 0, configRefused: 0 };
   readonly #o: FloodingOptions;
   readonly #channel: ControlChannel;
   readonly #lsdb = new Map<string, Entry>();
@@ -71,12 +83,16 @@ export class FloodingNode extends EventEmitter<FloodingEvents> {
   #dueAt = 0;
   #refresh: NodeJS.Timeout | null = null;
   #stopped = false;
+  /** The newest configuration version held, and its advertisement (null: the file's, never flooded). */
+  #configVersion: number;
+  #configAdv: ConfigAdvertisement | null = null;
 
   constructor(o: FloodingOptions) {
     super();
     this.nodeId = o.nodeId;
     this.#o = o;
     this.#neighbours = o.neighbours;
+    this.#configVersion = o.configVersion ?? 1;
     this.#channel = new ControlChannel({
       nodeId: o.nodeId,
       tls: o.tls,
@@ -92,6 +108,7 @@ export class FloodingNode extends EventEmitter<FloodingEvents> {
     // Database exchange: a neighbour that (re)connects gets everything we hold.
     this.#channel.on('connected', (peer) => {
       for (const e of this.#lsdb.values()) this.#send(peer, e);
+      if (this.#configAdv) this.#sendConfig(peer, this.#configAdv);
     });
   }
 
@@ -202,8 +219,57 @@ export class FloodingNode extends EventEmitter<FloodingEvents> {
   }
 
   #onRequest(peer: string, m: ControlMessage): ControlAnswer {
+    if (m.name === 'ConfigAdvertisement') return this.receiveConfig(peer, m.body);
     if (m.name !== 'LinkStateAdvertisement') return { name: 'Ack', body: { status: 'ERR_CTL_UNKNOWN_TYPE', reason: `${m.name} is not flooded` } };
     return this.receive(peer, m.body);
+  }
+
+  get configVersion(): number {
+    return this.#configVersion;
+  }
+
+  /** Configuration control at this node: `config` as `version` (above the one held), signed, installed here and flooded. */
+  originateConfig(config: NetworkConfig, version: number): void {
+    if (version <= this.#configVersion) throw new RangeError(`configuration version ${version} is not above ${this.#configVersion}`);
+    const adv: ConfigAdvertisement = { origin: this.nodeId, version, config, sig: this.#o.sign(signedConfigBytes({ origin: this.nodeId, version, config })) };
+    this.#installConfig(adv, null);
+  }
+
+  #installConfig(adv: ConfigAdvertisement, from: string | null): void {
+    this.#configVersion = adv.version;
+    this.#configAdv = adv;
+    for (const n of this.#neighbours.keys()) if (n !== from && n !== adv.origin) this.#sendConfig(n, adv);
+    this.emit('config', adv.config, adv.version, adv.origin);
+  }
+
+  #sendConfig(peer: string, adv: ConfigAdvertisement): void {
+    const ep = this.#neighbours.get(peer);
+    if (!ep || this.#stopped) return;
+    this.#channel.request(peer, ep, 'ConfigAdvertisement', adv, this.#o.requestTimeoutMs ?? 2000).catch(() => this.counters.sendFailures++);
+  }
+
+  /**
+   * Checks and installs a configuration version from neighbour `from`. Above the held version it
+   * is taken; the same version from another origin is taken only from the lower origin ID (two
+   * nodes that changed the configuration at once end on the same version everywhere); the rest is
+   * refused, counted and changes nothing.
+   */
+  receiveConfig(from: string, adv: ConfigAdvertisement): ControlAnswer {
+    const refuse = (status: string, reason: string): ControlAnswer => {
+      this.counters.configRefused++;
+      publishConfigRefused(this.nodeId, from, adv, reason);
+      return { name: 'Ack', body: { status, reason } };
+    };
+    if (!this.#o.origins.has(adv.origin)) return refuse('ERR_CTL_LSA_UNKNOWN_ORIGIN', `${adv.origin} is not a node of this network`);
+    const held = this.#configAdv;
+    if (held && adv.version === held.version && adv.origin === held.origin && Buffer.compare(signedConfigBytes(adv), signedConfigBytes(held)) === 0) return ok;
+    const newer = adv.version > this.#configVersion || (held !== null && adv.version === held.version && adv.origin < held.origin);
+    if (!newer) return refuse('ERR_CTL_LSA_STALE', `configuration version ${adv.version} from ${adv.origin} does not supersede version ${this.#configVersion}${held ? ` from ${held.origin}` : ''}`);
+    if (!this.#o.origins.verify(adv.origin, signedConfigBytes(adv), adv.sig)) return refuse('ERR_CTL_LSA_SIGNATURE', `configuration version ${adv.version} is not signed by ${adv.origin}`);
+    this.counters.configAccepted++;
+    publishLsa({ node: this.nodeId, origin: adv.origin, seq: adv.version, outcome: 'config-accepted', from });
+    this.#installConfig(adv, from);
+    return ok;
   }
 
   /** Checks and installs an advertisement from neighbour `from`; refusals are counted and change nothing. */
