@@ -13,12 +13,11 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { startTestNetwork, eventually, pkiPaths, type TestNetwork } from '../km/test-network.js';
 import { CHANNELS as KM_CHANNELS, type RelayEvent } from '../km/diagnostics.js';
 import { SimulatedKeySource } from '../km/simulated-key-source.js';
-import { freePort } from '../bench/ports.js';
-import { DistributedController } from './distributed.js';
-import { OriginKeys, signer } from './flooding/origin-keys.js';
+import type { DistributedController } from './distributed.js';
+import { startDistributedControllers } from './test-controllers.js';
+import { signer } from './flooding/origin-keys.js';
 import { signedConfigBytes } from './flooding/config-advertisement.js';
 import type { NetworkConfig } from './view.js';
-import type { Endpoint } from './channel.js';
 
 const UNIT = 256;
 // A line A-B-C-D-E: alice on A reaches erin on E in four hops until A~D is added.
@@ -26,38 +25,11 @@ const LINKS = ['A-B', 'B-C', 'C-D', 'D-E'];
 const SAES = { alice: 'A', erin: 'E' };
 const CONFIG: NetworkConfig = { nodes: ['A', 'B', 'C', 'D', 'E'], links: LINKS.map((l) => ({ id: l.replace('-', '~'), ends: l.split('-') as [string, string] })), saes: SAES };
 
-async function controllersFor(net: TestNetwork): Promise<{ controllers: Map<string, DistributedController>; origins: OriginKeys; key: (id: string) => Buffer }> {
-  const paths = pkiPaths(join(net.dir, 'pki'));
-  const ca = readFileSync(paths.ca, 'utf8');
-  const origins = OriginKeys.fromFiles(paths.ca, new Map(CONFIG.nodes.map((n) => [n, paths.cert('KME', n)])));
-  const endpoints = new Map<string, Endpoint>();
-  for (const n of CONFIG.nodes) endpoints.set(n, { host: '127.0.0.1', port: await freePort() });
-  const controllers = new Map<string, DistributedController>();
-  for (const id of CONFIG.nodes) {
-    const node = net.node(id);
-    const peers = CONFIG.links.filter((l) => l.ends.includes(id)).map((l) => (l.ends[0] === id ? l.ends[1] : l.ends[0]));
-    controllers.set(
-      id,
-      new DistributedController({
-        nodeId: id,
-        tls: { ca, cert: readFileSync(paths.cert('KME', id), 'utf8'), key: readFileSync(paths.key('KME', id), 'utf8') },
-        listen: endpoints.get(id)!,
-        neighbours: new Map(peers.map((p) => [p, endpoints.get(p)!])),
-        origins,
-        sign: signer(readFileSync(paths.key('KME', id))),
-        config: CONFIG,
-        unitBits: UNIT,
-        lowWaterUnits: 4,
-        km: { stockUnits: (peer) => node.store.counts(peer, 'link').available, reachable: (peer) => node.kx.connected(peer) },
-        refreshMs: 5000,
-        // The node's part (host/node/control.ts does the same): the version goes to its KM.
-        onConfig: (c, v) => node.km.network!.replace({ nodes: [...c.nodes], links: c.links.map((l) => ({ id: l.id, ends: [l.ends[0], l.ends[1]], kind: 'simulated' as const })), saes: new Map(Object.entries(c.saes)) }, v),
-      }),
-    );
-  }
-  for (const c of controllers.values()) await c.start();
-  return { controllers, origins, key: (id) => readFileSync(paths.key('KME', id)) };
-}
+/** A controller in every node; each installs the versions it gets in its KM, as host/node/control.ts does. */
+const controllersFor = (net: TestNetwork) =>
+  startDistributedControllers(net, CONFIG, (node) => ({
+    onConfig: (c, v) => node.km.network.replace({ nodes: [...c.nodes], links: c.links.map((l) => ({ id: l.id, ends: [l.ends[0], l.ends[1]], kind: 'simulated' as const })), saes: new Map(Object.entries(c.saes)) }, v),
+  }));
 
 test('distributed form: a link added at run time at one node reaches every node and relays route over it; removed, they route around it; a forged version is refused', async () => {
   const relays: RelayEvent[] = [];
@@ -65,7 +37,8 @@ test('distributed form: a link added at run time at one node reaches every node 
   subscribe(KM_CHANNELS.relay, onRelay);
   const routers = new Map<string, DistributedController>();
   const net = await startTestNetwork({ links: LINKS, saes: SAES, initialUnits: 200, router: (id) => ({ route: (r) => routers.get(id)!.route(r), release: (relay, o) => routers.get(id)!.release(relay, o) }) });
-  const { controllers, key } = await controllersFor(net);
+  const controllers = await controllersFor(net);
+  const key = (id: string) => readFileSync(pkiPaths(join(net.dir, 'pki')).key('KME', id));
   for (const [n, c] of controllers) routers.set(n, c);
   const all = [...controllers.values()];
   const a = net.node('A').km;
@@ -85,13 +58,13 @@ test('distributed form: a link added at run time at one node reaches every node 
 
     // An operator adds A~D at C, which is not an end of it: version 2, flooded to every node.
     assert.is(await controllers.get('C')!.configuration.change({ addLinks: [{ id: 'A~D', ends: ['A', 'D'] }], addSaes: { zoe: 'B' } }), 2);
-    await eventually(() => all.every((c) => c.view.configVersion === 2) && [...net.nodes.values()].every((n) => n.km.network!.version === 2), 30_000, 'version 2 at every node');
+    await eventually(() => all.every((c) => c.view.configVersion === 2) && [...net.nodes.values()].every((n) => n.km.network.version === 2), 30_000, 'version 2 at every node');
     // The link's modules come up at both ends (the same simulated key at A and D).
     const seed = new Uint8Array(32).fill(7);
     a.attach(new SimulatedKeySource({ linkId: 'A~D', peer: 'D', seed, rate: 0, unitBits: UNIT, initialUnits: 200, tickMs: 10 }));
     net.node('D').km.attach(new SimulatedKeySource({ linkId: 'A~D', peer: 'A', seed, rate: 0, unitBits: UNIT, initialUnits: 200, tickMs: 10 }));
     await eventually(() => all.every((c) => c.view.configVersion === 2 && c.view.saeNode('zoe') === 'B' && c.view.stockUnits('A~D') > 100), 30_000, 'version 2 and the stock of A~D at every node');
-    for (const n of net.nodes.values()) assert.is(n.km.network!.version, 2, `${n.id}'s KM runs version 2`);
+    for (const n of net.nodes.values()) assert.is(n.km.network.version, 2, `${n.id}'s KM runs version 2`);
     assert.is(await relayOnce(), 'A-D-E', 'relays take the new link');
 
     // A version signed by another node's key than its origin's is refused and changes nothing.
@@ -103,7 +76,7 @@ test('distributed form: a link added at run time at one node reaches every node 
 
     // Removed again at E: version 3 everywhere, relays go around it.
     assert.is(await controllers.get('E')!.configuration.change({ removeLinks: ['A~D'] }), 3);
-    await eventually(() => all.every((c) => c.view.configVersion === 3 && !c.view.link('A~D')) && [...net.nodes.values()].every((n) => n.km.network!.version === 3), 30_000, 'version 3 at every node');
+    await eventually(() => all.every((c) => c.view.configVersion === 3 && !c.view.link('A~D')) && [...net.nodes.values()].every((n) => n.km.network.version === 3), 30_000, 'version 3 at every node');
     assert.is(await relayOnce(), 'A-B-C-D-E');
   } finally {
     unsubscribe(KM_CHANNELS.relay, onRelay);

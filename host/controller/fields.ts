@@ -2,9 +2,9 @@
  * Field readers the Kx set lacks (host/km/kx/fields.ts has the rest and is shared): real numbers,
  * booleans, link status and lists of records, each checked and named in a ControllerDecodeError.
  */
-import { body, type Body } from '../km/kx/fields.js';
+import { body, id, ids, type Body } from '../km/kx/fields.js';
 import { ControllerDecodeError } from './errors.js';
-import { LINK_STATUSES, type LinkPhysState, type LinkStatus } from './view.js';
+import { LINK_STATUSES, type LinkPhysState, type LinkStatus, type NetworkConfig } from './view.js';
 
 export function real(b: Body, msg: string, k: string, min: number, max: number): number {
   const v = b[k];
@@ -63,4 +63,23 @@ export function physState(b: Body, msg: string): LinkPhysState {
 
 export function physFields(p: LinkPhysState): Record<string, unknown> {
   return { status: p.status, skr: p.skr, eskr: p.eskr, qber: p.qber, qber_alarm: p.qberAlarm };
+}
+
+/** A network configuration's fields (TopologyPush, ConfigAdvertisement): `nodes`, `links` as {id, a, b}, `saes` as {sae, node}. */
+export function configFields(c: NetworkConfig): Record<string, unknown> {
+  return {
+    nodes: [...c.nodes],
+    links: c.links.map((l) => ({ id: l.id, a: l.ends[0], b: l.ends[1] })),
+    saes: Object.entries(c.saes).map(([sae, node]) => ({ sae, node })),
+  };
+}
+
+export function networkConfig(b: Body, msg: string): NetworkConfig {
+  const saes: Record<string, string> = {};
+  for (const s of records(b, msg, 'saes', CONTROL_LIMITS.saes, (r, n) => ({ sae: id(r, n, 'sae'), node: id(r, n, 'node') }))) saes[s.sae] = s.node;
+  return {
+    nodes: ids(b, msg, 'nodes', 0, CONTROL_LIMITS.nodes),
+    links: records(b, msg, 'links', CONTROL_LIMITS.links, (r, n) => ({ id: id(r, n, 'id'), ends: [id(r, n, 'a'), id(r, n, 'b')] as const })),
+    saes,
+  };
 }

@@ -14,16 +14,11 @@ import { SessionControl } from './sessions.js';
 import { ControllerRouter } from './router.js';
 import { SupplyPolicyControl } from './policy.js';
 import { squareNetwork } from './metro.js';
-import { DistributedController } from './distributed.js';
-import { OriginKeys, signer } from './flooding/origin-keys.js';
-import { freePort } from '../bench/ports.js';
-import { pkiPaths } from '../pki/pki.js';
+import type { DistributedController } from './distributed.js';
+import { startDistributedControllers } from './test-controllers.js';
 import type { RelayRoute, Router } from '../km/routing.js';
 import { InvalidRouteError } from '../km/errors.js';
 import type { Session } from './sessions.js';
-import type { Endpoint } from './channel.js';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 const UNIT = 256;
 const LINKS = ['A-B', 'B-C', 'C-D', 'A-D'];
@@ -32,34 +27,7 @@ const SAES = { alice: 'A', carol: 'C', dave: 'D', bob: 'B' };
 const CONFIG: NetworkConfig = squareNetwork(SAES);
 
 /** The distributed form: a controller in every node, flooding over its own mutual-TLS channel. */
-async function distributedFor(net: TestNetwork) {
-  const paths = pkiPaths(join(net.dir, 'pki'));
-  const ca = readFileSync(paths.ca, 'utf8');
-  const origins = OriginKeys.fromFiles(paths.ca, new Map(CONFIG.nodes.map((n) => [n, paths.cert('KME', n)])));
-  const endpoints = new Map<string, Endpoint>();
-  for (const n of CONFIG.nodes) endpoints.set(n, { host: '127.0.0.1', port: await freePort() });
-  const controllers = new Map<string, DistributedController>();
-  for (const id of CONFIG.nodes) {
-    const node = net.node(id);
-    const peers = CONFIG.links.filter((l) => l.ends.includes(id)).map((l) => (l.ends[0] === id ? l.ends[1] : l.ends[0]));
-    const c = new DistributedController({
-      nodeId: id,
-      tls: { ca, cert: readFileSync(paths.cert('KME', id), 'utf8'), key: readFileSync(paths.key('KME', id), 'utf8') },
-      listen: endpoints.get(id)!,
-      neighbours: new Map(peers.map((p) => [p, endpoints.get(p)!])),
-      origins,
-      sign: signer(readFileSync(paths.key('KME', id))),
-      config: CONFIG,
-      unitBits: UNIT,
-      lowWaterUnits: 4,
-      km: { stockUnits: (peer) => node.store.counts(peer, 'link').available, reachable: (peer) => node.kx.connected(peer) },
-      refreshMs: 5000,
-    });
-    controllers.set(id, c);
-  }
-  for (const c of controllers.values()) await c.start();
-  return controllers;
-}
+const distributedFor = (net: TestNetwork) => startDistributedControllers(net, CONFIG);
 
 function controllerFor(net: () => TestNetwork | undefined, lowWaterUnits = 4) {
   const config = CONFIG;

@@ -31,9 +31,14 @@ export interface AccountingQuery {
   readonly to?: string;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export class Accounting {
   readonly #db: Database<UsageRecord, string>;
-  readonly #pending = new Map<string, UsageRecord>();
+  /** Counts since the last write, updated in place (no allocation per supply). */
+  readonly #pending = new Map<string, Mutable<UsageRecord>>();
+  /** Today's records as last written: what the next count adds to, without reading LMDB per supply. */
+  readonly #written = new Map<string, UsageRecord>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(store: ManagerStore) {
@@ -48,10 +53,19 @@ export class Accounting {
     if (at < this.#day.from || at >= this.#day.to) {
       const from = at - (at % 86_400_000);
       this.#day = { from, to: from + 86_400_000, name: new Date(from).toISOString().slice(0, 10) };
+      this.#written.clear();
     }
     const day = this.#day.name;
     const k = `${dimension}\u0000${subject}\u0000${day}`;
-    const before = this.#pending.get(k) ?? this.#db.get(k);
+    const p = this.#pending.get(k);
+    if (p) {
+      p.keys += keys;
+      p.bits += bits;
+      p.requests++;
+      p.lastAt = at;
+      return;
+    }
+    const before = this.#written.get(k) ?? this.#db.get(k);
     this.#pending.set(k, {
       dimension,
       subject,
@@ -69,6 +83,7 @@ export class Accounting {
     if (this.#pending.size === 0) return;
     const batch = [...this.#pending];
     this.#pending.clear();
+    for (const [k, v] of batch) if (v.day === this.#day.name) this.#written.set(k, v);
     await this.#db.transaction(() => {
       for (const [k, v] of batch) void this.#db.put(k, v);
     });

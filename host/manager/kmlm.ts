@@ -50,6 +50,8 @@ export class Kmlm {
   readonly #o: KmlmOptions;
   readonly node: string;
   #off: (() => void) | null = null;
+  #linksOf: object | null = null;
+  readonly #direct = new Map<string, string | null>();
   readonly #tallies = new Map<string, { kind: SupplyEvent['kind']; outcome: SupplyEvent['outcome']; requests: number; keys: number; bits: number; response: { observe(v: number): void } }>();
 
   constructor(o: KmlmOptions) {
@@ -128,15 +130,30 @@ export class Kmlm {
         acc.record('sae', master, e.keys, bits);
         acc.record('sae-pair', pair, e.keys, bits);
         // A direct supply consumes the link to the slave's node; relayed key is accounted per link when relayed.
-        const target = this.#o.km.topology.saes.get(slave);
-        const link = target ? linkBetween(this.#o.km.topology, this.node, target) : undefined;
-        if (link) acc.record('link', link.id, e.keys, bits);
+        const link = this.#directLink(slave);
+        if (link) acc.record('link', link, e.keys, bits);
       } else {
         for (const s of e.slaves) acc.record('sae', s, e.keys, bits);
       }
     }
     this.#o.watch?.outcome(e.outcome === 'delivered');
     this.#o.qos.supply({ pair: `${e.kind}:${pair}`, at: Date.now(), outcome: e.outcome, latencyMs: e.latencyMs, bits: e.outcome === 'delivered' ? bits : 0, keys: e.outcome === 'delivered' ? e.keys : 0 });
+  }
+
+  /** The link to a slave SAE's node, per SAE, looked up again only when the topology changes (not per supply). */
+  #directLink(slave: string): string | undefined {
+    const t = this.#o.km.topology;
+    if (t !== this.#linksOf) {
+      this.#linksOf = t;
+      this.#direct.clear();
+    }
+    let l = this.#direct.get(slave);
+    if (l === undefined) {
+      const target = t.saes.get(slave);
+      l = (target ? linkBetween(t, this.node, target)?.id : undefined) ?? null;
+      this.#direct.set(slave, l);
+    }
+    return l ?? undefined;
   }
 
   #relay(e: RelayEvent): void {

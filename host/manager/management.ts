@@ -77,6 +77,15 @@ export interface Management {
   readonly zeroized: boolean;
   /** The management server's port, when it has one. */
   readonly port: number | null;
+  /** Whether the per-layer managers follow their layers' events (see setRunning). */
+  readonly running: boolean;
+  /**
+   * Pauses or resumes the per-layer managers (QLM, KMLM, QCLM, the supply watch and the stock
+   * sampler): paused, they follow no event and the node runs as without them, which is how the
+   * overhead bench measures them in one process. Security management (tamper response, security
+   * events), alarms already raised and the API stay on.
+   */
+  setRunning(running: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -137,29 +146,41 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
   const qberThreshold = o.qberThreshold ?? 0.11;
   const qlm = new Qlm({ node, alarms, metrics, series, links, thresholds: { qberAlarm: qberThreshold }, onQberAlarm: (l, q) => security.qberAlarm(l, q), onLinkSecurity: (e) => security.linkChannel(e) });
   const watch = new SupplyWatch({ node, alarms, ...o.apiOutage });
-  watch.start();
   const kmlm = new Kmlm({ km, alarms, metrics, series, qos, accounting, watch, onRelayFailure: (r) => xlmo.relayFailed(r), onVoid: (e) => security.voided(e) });
   const qclm = new Qclm({ node, topology, metrics });
   xlmo.attach(qlm, qclm);
   // Security first: the tamper response must not wait behind any other subscriber. No meter on
   // the handlers: timing each one cost more (two clock reads per event) than most handlers do.
   security.start();
-  qlm.start();
-  kmlm.start();
-  qclm.start();
-  const sampler = setInterval(() => {
-    for (const s of kmlm.stocks()) series.record('stock_bits', { peer: s.peer, origin: s.origin }, s.bits);
-  }, 5000);
-  sampler.unref();
+  let sampler: NodeJS.Timeout | null = null;
+  let running = false;
+  const setRunning = (on: boolean) => {
+    if (on === running) return;
+    running = on;
+    if (on) {
+      qlm.start();
+      kmlm.start();
+      qclm.start();
+      watch.start();
+      sampler = setInterval(() => {
+        for (const s of kmlm.stocks()) series.record('stock_bits', { peer: s.peer, origin: s.origin }, s.bits);
+      }, 5000);
+      sampler.unref();
+    } else {
+      qlm.stop();
+      kmlm.stop();
+      qclm.stop();
+      watch.stop();
+      if (sampler) clearInterval(sampler);
+      sampler = null;
+    }
+  };
+  setRunning(true);
   let app: FastifyInstance | null = null;
   let stopping: Promise<void> | null = null;
   const release = async () => {
-    clearInterval(sampler);
-    watch.stop();
+    setRunning(false);
     security.stop();
-    qlm.stop();
-    kmlm.stop();
-    qclm.stop();
     await app?.close();
     await security.zeroized();
     alarms.close();
@@ -196,6 +217,10 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
       get port() {
         return app ? managementPort(app) : null;
       },
+      get running() {
+        return running;
+      },
+      setRunning,
       stop: () => (stopping ??= release()),
     };
     if (o.server) app = await createManagementServer({ management: m, ...o.server, log });

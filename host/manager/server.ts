@@ -25,6 +25,7 @@
  *   GET  /api/v1/performance                   Y.3807 QoS parameters and time series
  *   GET  /api/v1/diagnoses                     XLMO diagnoses and QCLM decisions
  *   GET  /api/v1/security/events
+ *   GET  /api/v1/managers, PUT /api/v1/managers  {running}: pause or resume the per-layer managers
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
@@ -241,6 +242,12 @@ export async function createManagementServer(o: ManagementServerOptions): Promis
   );
   app.get('/api/v1/diagnoses', async () => ({ diagnoses: m.xlmo.diagnoses(), decisions: m.qclm.decisions() }));
   app.get('/api/v1/security/events', async () => ({ events: m.security.events() }));
+  app.get('/api/v1/managers', async () => ({ running: m.running }));
+  app.put<{ Body: { running: boolean } }>('/api/v1/managers', { schema: { body: { type: 'object', additionalProperties: false, required: ['running'], properties: { running: { type: 'boolean' } } } } }, async (req) => {
+    m.setRunning(req.body.running);
+    o.log?.warn({ running: req.body.running, operator: req.operator }, 'managers paused or resumed');
+    return { running: m.running };
+  });
 
   await app.listen({ host: o.host, port: o.port });
   return app;

@@ -151,4 +151,26 @@ test('accounting exports as JSON and CSV; links, stocks, performance and diagnos
   for (const p of ['/api/v1/links', '/api/v1/diagnoses', '/api/v1/security/events']) assert.is((await op.send('GET', p)).status, 200, p);
 });
 
+test('the managers paused over the API follow no supply (accounting and the same-day record unchanged), resumed they count on from the stored record; the link service needs a control layer', async () => {
+  const pairKeys = async () => (await op.send<{ records: { keys: number; requests: number }[] }>('GET', '/api/v1/accounting?dimension=sae-pair&subject=sae-a%3Esae-b')).body.records[0];
+  const supply = () => net.node('A').km.supply({ master: 'sae-a', slaves: ['sae-b'], size: 256, number: 1 });
+  await supply();
+  await m.accounting.flush();
+  const before = (await pairKeys())!;
+  assert.equal((await op.send('PUT', '/api/v1/managers', { running: false })).body, { running: false });
+  await supply();
+  assert.equal(await pairKeys(), before, 'a paused KMLM counted a supply');
+  assert.equal((await op.send('PUT', '/api/v1/managers', { running: true })).body, { running: true });
+  assert.equal((await op.send('GET', '/api/v1/managers')).body, { running: true });
+  await supply();
+  await supply();
+  const after = (await pairKeys())!;
+  assert.is(after.keys, before.keys + 2, 'counts after the flush add to the written record');
+  assert.is(after.requests, before.requests + 2);
+  assert.is((await op.send<Err>('PUT', '/api/v1/managers', { running: 'yes' })).status, 400);
+  const link = await op.send<Err>('POST', '/api/v1/links/A~B/service', { inService: false });
+  assert.is(link.status, 503);
+  assert.is(link.body.details[0]!.code, 'ERR_MGMT_UNAVAILABLE');
+});
+
 test.run();

@@ -5,8 +5,8 @@
  *
  *   { version: uint, nodes: [id], links: [{ id: id, a: id, b: id }], saes: [{ sae: id, node: id }] }
  */
-import { body, id, ids, uint } from '../../km/kx/fields.js';
-import { CONTROL_LIMITS, records } from '../fields.js';
+import { body, uint } from '../../km/kx/fields.js';
+import { configFields, networkConfig } from '../fields.js';
 import type { NetworkConfig } from '../view.js';
 import type { ControlMessageSpec } from '../wire.js';
 
@@ -19,25 +19,11 @@ export const TopologyPushSpec: ControlMessageSpec<'TopologyPush', TopologyPush> 
   name: 'TopologyPush',
   type: 17,
   answer: false,
-  encode: (m) => ({
-    version: m.version,
-    nodes: [...m.config.nodes],
-    links: m.config.links.map((l) => ({ id: l.id, a: l.ends[0], b: l.ends[1] })),
-    saes: Object.entries(m.config.saes).map(([sae, node]) => ({ sae, node })),
-  }),
+  encode: (m) => ({ version: m.version, ...configFields(m.config) }),
   decode(v) {
     const M = 'TopologyPush';
     const b = body(v, M);
-    const saes: Record<string, string> = {};
-    for (const s of records(b, M, 'saes', CONTROL_LIMITS.saes, (r, n) => ({ sae: id(r, n, 'sae'), node: id(r, n, 'node') }))) saes[s.sae] = s.node;
-    return {
-      version: uint(b, M, 'version'),
-      config: {
-        nodes: ids(b, M, 'nodes', 0, CONTROL_LIMITS.nodes),
-        links: records(b, M, 'links', CONTROL_LIMITS.links, (r, n) => ({ id: id(r, n, 'id'), ends: [id(r, n, 'a'), id(r, n, 'b')] as const })),
-        saes,
-      },
-    };
+    return { version: uint(b, M, 'version'), config: networkConfig(b, M) };
   },
   example: { version: 3, config: { nodes: ['A', 'B'], links: [{ id: 'A~B', ends: ['A', 'B'] }], saes: { alice: 'A', bob: 'B' } } },
   vector:

@@ -10,8 +10,8 @@
  *   { origin: id, version: uint, nodes: [id], links: [{ id: id, a: id, b: id }],
  *     saes: [{ sae: id, node: id }], sig: bytes }
  */
-import { body, bytes, id, ids, uint } from '../../km/kx/fields.js';
-import { CONTROL_LIMITS, records } from '../fields.js';
+import { body, bytes, id, uint } from '../../km/kx/fields.js';
+import { CONTROL_LIMITS, configFields, networkConfig } from '../fields.js';
 import type { NetworkConfig } from '../view.js';
 import { cbor, type ControlMessageSpec } from '../wire.js';
 
@@ -22,37 +22,20 @@ export interface ConfigAdvertisement {
   readonly sig: Uint8Array;
 }
 
-const configMap = (c: NetworkConfig) => ({
-  nodes: [...c.nodes],
-  links: c.links.map((l) => ({ id: l.id, a: l.ends[0], b: l.ends[1] })),
-  saes: Object.entries(c.saes).map(([sae, node]) => ({ sae, node })),
-});
-
 /** The bytes the origin signs: [origin, version, configuration] in canonical CBOR. */
 export function signedConfigBytes(a: Pick<ConfigAdvertisement, 'origin' | 'version' | 'config'>): Buffer {
-  return cbor(['qkdn-config-v1', a.origin, a.version, configMap(a.config)]);
+  return cbor(['qkdn-config-v1', a.origin, a.version, configFields(a.config)]);
 }
 
 export const ConfigAdvertisementSpec: ControlMessageSpec<'ConfigAdvertisement', ConfigAdvertisement> = {
   name: 'ConfigAdvertisement',
   type: 49,
   answer: false,
-  encode: (m) => ({ origin: m.origin, version: m.version, ...configMap(m.config), sig: m.sig }),
+  encode: (m) => ({ origin: m.origin, version: m.version, ...configFields(m.config), sig: m.sig }),
   decode(v) {
     const M = 'ConfigAdvertisement';
     const b = body(v, M);
-    const saes: Record<string, string> = {};
-    for (const s of records(b, M, 'saes', CONTROL_LIMITS.saes, (r, n) => ({ sae: id(r, n, 'sae'), node: id(r, n, 'node') }))) saes[s.sae] = s.node;
-    return {
-      origin: id(b, M, 'origin'),
-      version: uint(b, M, 'version'),
-      config: {
-        nodes: ids(b, M, 'nodes', 0, CONTROL_LIMITS.nodes),
-        links: records(b, M, 'links', CONTROL_LIMITS.links, (r, n) => ({ id: id(r, n, 'id'), ends: [id(r, n, 'a'), id(r, n, 'b')] as const })),
-        saes,
-      },
-      sig: bytes(b, M, 'sig', CONTROL_LIMITS.signature),
-    };
+    return { origin: id(b, M, 'origin'), version: uint(b, M, 'version'), config: networkConfig(b, M), sig: bytes(b, M, 'sig', CONTROL_LIMITS.signature) };
   },
   example: { origin: 'A', version: 2, config: { nodes: ['A', 'B'], links: [{ id: 'A~B', ends: ['A', 'B'] }], saes: { alice: 'A' } }, sig: Uint8Array.from([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]) },
   vector: '850118310700a6666f726967696e61416776657273696f6e02656e6f6465738261416142656c696e6b7381a362696463417e426161614161626142647361657381a26373616565616c696365646e6f6465614163736967483006020101020101',
