@@ -16,6 +16,10 @@ import type { BenchContext, BenchRecord, BenchSuite } from '../../host/bench/ben
 import { round } from '../../host/bench/benchmark.js';
 import { startDemoNetwork } from '../../host/node/demo-network.js';
 import { relayAlarmScenario, tamperScenario } from './manager-scenarios.js';
+import { join } from 'node:path';
+import { startTestNetwork } from '../../host/km/test-network.js';
+import { startManagement } from '../../host/manager/management.js';
+import { publishSupply } from '../../host/km/diagnostics.js';
 
 /**
  * A two-node network with the management layer under the km bench's closed-loop load, run in
@@ -115,6 +119,38 @@ export async function overheadPct(ctx: BenchContext, managed = true): Promise<nu
 
 const round2 = (x: number) => round(x, 2);
 
+/**
+ * The managers' handlers alone: CPU µs per supply event published through a real node's
+ * management layer (an in-process KM), running and paused, `rounds` rounds of `events` events:
+ * what the end-to-end figure is made of, without the machine's noise.
+ */
+export async function handlerCostUs(events = 200_000, rounds = 3): Promise<{ running: number; paused: number }[]> {
+  const net = await startTestNetwork({ links: ['A-B'], saes: { 'sae-a': 'A', 'sae-b': 'B' }, initialUnits: 8 });
+  const m = await startManagement({ km: net.node('A').km, dataDir: join(net.dir, 'mgmt') });
+  const run = () => {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < events / 2; i++) {
+      publishSupply({ node: 'A', kind: 'enc_keys', master: 'sae-a', slaves: ['sae-b'], keys: 1, size: 256, outcome: 'delivered', latencyMs: 1.5 });
+      publishSupply({ node: 'A', kind: 'dec_keys', master: 'sae-a', slaves: ['sae-b'], keys: 1, size: 256, outcome: 'delivered', latencyMs: 1.5 });
+    }
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / events;
+  };
+  const out: { running: number; paused: number }[] = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      m.setRunning(true);
+      const running = run();
+      m.setRunning(false);
+      out.push({ running: round2(running), paused: round2(run()) });
+    }
+  } finally {
+    await m.stop();
+    await net.close();
+  }
+  return out;
+}
+
 export const suite: BenchSuite = {
   name: 'manager',
   description: 'management layer: tamper to storage key destroyed under load, relay failure to its alarm at the XLMO, CPU cost of the managers under the km load',
@@ -127,5 +163,6 @@ export const suite: BenchSuite = {
     yield { suite: 'manager', what: 'alarm', ms: a.ms };
     ctx.progress('overhead: the km load on two nodes, their managers running and paused in alternating slices');
     yield { suite: 'manager', what: 'overhead', cpu_pct: round(await overheadPct(ctx), 2) };
+    ctx.progress(`overhead, the handlers alone: µs of CPU per supply event, running / paused: ${(await handlerCostUs(ctx.quick ? 20_000 : 200_000)).map((r) => `${r.running} / ${r.paused}`).join(', ')}`);
   },
 };
