@@ -28,6 +28,7 @@ import { ID_PATTERN } from '../pki/ids.js';
 import { AUX_CHANNELS, type TamperEvent } from '../../firmware-bridge/aux/diagnostics.js';
 import { InterworkingNode, type IwnOptions } from '../interworking/iwn/iwn.js';
 import { IWN_CHANNEL } from '../interworking/iwn/diagnostics.js';
+import { TransferJournal } from '../interworking/iwn/transfer-journal.js';
 import type { SharedSae } from '../interworking/border/policy.js';
 import { loadConfig, type NodeConfig } from './config.js';
 import { startNode, type RunningNode } from './node.js';
@@ -117,7 +118,14 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
   // Until the IWN is up, supplies for the other network's SAEs are refused: none may be reserved with nowhere to go.
   const hook = (side: 'a' | 'b') => ({
     kx: (peer: string, m: Parameters<InterworkingNode['kx']>[2]) =>
-      iwn ? iwn.kx(side, peer, m) : m.name === 'KeySupplyNotification' ? { name: 'KeySupplyNotificationResponse' as const, body: { status: 'ERR_KM_NO_ROUTE' as const, reason: 'the interworking node is starting' } } : null,
+      iwn
+        ? iwn.kx(side, peer, m)
+        : m.name === 'KeySupplyNotification'
+          ? { name: 'KeySupplyNotificationResponse' as const, body: { status: 'ERR_KM_NO_ROUTE' as const, reason: 'the interworking node is starting' } }
+          : // a Void may concern a transfer the journals settle first: its sender's outbox tries again
+            m.name === 'Void'
+            ? { name: 'Response' as const, body: { status: 'ERR_KM_TIMEOUT' as const, reason: 'the interworking node is starting' } }
+            : null,
   });
   const a = await startNode(c.sides[0].node, undefined, hook('a'));
   let b: RunningNode;
@@ -127,13 +135,15 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
     await a.stop();
     throw e;
   }
+  const journals = [TransferJournal.open(c.sides[0].node.dataDir), TransferJournal.open(c.sides[1].node.dataDir)] as const;
+  const closeJournals = () => Promise.all(journals.map((j) => j.close()));
   const tlsOf = (n: NodeConfig) => ({ key: readFileSync(n.tls.key, 'utf8'), cert: readFileSync(n.tls.cert, 'utf8'), ca: readFileSync(n.tls.ca, 'utf8') });
   try {
     iwn = await InterworkingNode.start({
       node: c.node,
       transferLink: c.transferLink,
-      a: { provider: c.sides[0].provider, km: a.km, tls: tlsOf(c.sides[0].node), shares: c.sides[0].shares },
-      b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares },
+      a: { provider: c.sides[0].provider, km: a.km, tls: tlsOf(c.sides[0].node), shares: c.sides[0].shares, journal: journals[0] },
+      b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares, journal: journals[1] },
       ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}),
       ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
       ...(c.reportIntervalMs ? { reportIntervalMs: c.reportIntervalMs } : {}),
@@ -141,6 +151,7 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
     });
   } catch (e) {
     await Promise.all([a.stop(), b.stop()]);
+    await closeJournals();
     throw e;
   }
   const running = iwn;
@@ -158,6 +169,7 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
       unsubscribe(AUX_CHANNELS.tamper, onTamper);
       await running.stop();
       await Promise.all([a.stop(), b.stop()]);
+      await closeJournals();
     },
   };
 }

@@ -76,7 +76,13 @@ export interface IwnNetwork {
   /** A line to the IWN process's stdin (`tamper`). */
   tellIwn(line: string): void;
   stopNode(name: 'a1' | 'b1'): Promise<void>;
-  restartNode(name: 'a1' | 'b1'): Promise<void>;
+  /** A signal to a process (SIGSTOP, SIGCONT: a node that stops answering without closing its connections). */
+  signal(name: 'a1' | 'b1' | 'iwn', signal: NodeJS.Signals): void;
+  /** kill -9 of the IWN process: no shutdown of any kind. */
+  crashIwn(): Promise<void>;
+
+  /** A node (or the IWN) started again from the same configuration and data directory. */
+  restartNode(name: 'a1' | 'b1' | 'iwn'): Promise<void>;
   stderr(name: 'a1' | 'b1' | 'iwn'): string;
   stop(): Promise<void>;
 }
@@ -245,6 +251,13 @@ export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNet
         procs.set(name, p);
         await p.ready;
       },
+      signal: (name, sig) => void procs.get(name)?.child.kill(sig),
+      crashIwn: async () => {
+        const p = iwn();
+        p.child.kill('SIGKILL');
+        await p.exited;
+      },
+
       stderr: (name) => (procs.get(name)?.err ?? []).join(''),
       stop,
     };

@@ -36,6 +36,7 @@ import { KmIwf } from './km-iwf.js';
 import { TransferPads } from './transfer-pads.js';
 import { XlmoIwf } from './xlmo-iwf.js';
 import { publishIwnControl } from './diagnostics.js';
+import { JOURNAL_RETENTION_MS, type TransferJournal } from './transfer-journal.js';
 
 export interface IwnSideOptions {
   readonly provider: string;
@@ -44,6 +45,8 @@ export interface IwnSideOptions {
   readonly tls: { readonly key: string; readonly cert: string; readonly ca: string };
   /** This network's SAEs shared with the other network. */
   readonly shares: readonly SharedSae[];
+  /** This KM's transfer journal (transfer-journal.ts), in its own data directory. */
+  readonly journal: TransferJournal;
 }
 
 export interface IwnOptions {
@@ -93,6 +96,7 @@ export class InterworkingNode {
   #dialer: BorderEndpoint | null = null;
   #redial: NodeJS.Timeout | null = null;
   #report: NodeJS.Timeout | null = null;
+  #upkeep: NodeJS.Timeout | null = null;
   #stopped = false;
   #zeroized = false;
 
@@ -130,6 +134,7 @@ export class InterworkingNode {
         km: s.km,
         controller,
         pads: this.pads,
+        journal: s.journal,
         transferLink: o.transferLink,
         foreign,
         connection: conn,
@@ -171,9 +176,32 @@ export class InterworkingNode {
     else if (m.rp === 'Mxi') side.xlmo.onMessage(m);
   }
 
+  /**
+   * After a restart, before anything is served: the transfers the last process left unfinished are
+   * settled from the two KMs' journals (a transfer not committed by its sender is voided at both
+   * ends; a committed one stands), and old finished entries are dropped.
+   */
+  async #recover(): Promise<void> {
+    const t0 = Date.now();
+    const voidedIn = (await this.a.kmIwf.recoverIn(this.#o.b.journal)) + (await this.b.kmIwf.recoverIn(this.#o.a.journal));
+    const voidedOut = (await this.a.kmIwf.recoverOut()) + (await this.b.kmIwf.recoverOut());
+    await Promise.all([this.#o.a.journal.prune(Date.now() - JOURNAL_RETENTION_MS), this.#o.b.journal.prune(Date.now() - JOURNAL_RETENTION_MS)]);
+    if (voidedIn + voidedOut > 0) publishIwnControl({ kind: 'recovered', node: this.node, sent: voidedOut, received: voidedIn, ms: Date.now() - t0 });
+  }
+
   /** Starts the endpoints (KM-B dials KM-A on loopback) and the controllers' status sharing. */
   static async start(o: IwnOptions): Promise<InterworkingNode> {
     const n = new InterworkingNode(o);
+    await n.#recover();
+    let pruned = Date.now();
+    n.#upkeep = setInterval(() => {
+      n.a.kmIwf.retryVoids();
+      n.b.kmIwf.retryVoids();
+      if (Date.now() - pruned > JOURNAL_RETENTION_MS / 6) {
+        pruned = Date.now();
+        void Promise.all([o.a.journal.prune(pruned - JOURNAL_RETENTION_MS), o.b.journal.prune(pruned - JOURNAL_RETENTION_MS)]).catch(() => {});
+      }
+    }, 1000);
     const { port } = await n.#listener.listen(0, '127.0.0.1');
     // KM-B dials KM-A on loopback: its endpoint is made once KM-A's port is known.
     const dialer = n.#endpoint('b', { host: '127.0.0.1', port });
@@ -219,6 +247,7 @@ export class InterworkingNode {
     this.#stopped = true;
     if (this.#redial) clearInterval(this.#redial);
     if (this.#report) clearInterval(this.#report);
+    if (this.#upkeep) clearInterval(this.#upkeep);
     this.a.controller.stop();
     this.b.controller.stop();
     await Promise.all([this.#listener.close(), this.#dialer?.close()]);
