@@ -22,7 +22,7 @@
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { openDurableEnv } from '../../kq/durable-env.js';
-import type { PoolOrigin } from '../../km/key-store.js';
+import type { PoolOrigin } from '../../km/key-record.js';
 
 export type OutState = 'sending' | 'committed' | 'voiding' | 'voided';
 export type InState = 'handing-over' | 'handed-over' | 'voided';
