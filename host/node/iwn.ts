@@ -127,10 +127,10 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
             ? { name: 'Response' as const, body: { status: 'ERR_KM_TIMEOUT' as const, reason: 'the interworking node is starting' } }
             : null,
   });
-  const a = await startNode(c.sides[0].node, undefined, hook('a'));
+  const a = await startNode(c.sides[0].node, undefined, { ...hook('a'), provider: c.sides[0].provider });
   let b: RunningNode;
   try {
-    b = await startNode(c.sides[1].node, undefined, hook('b'));
+    b = await startNode(c.sides[1].node, undefined, { ...hook('b'), provider: c.sides[1].provider });
   } catch (e) {
     await a.stop();
     throw e;

@@ -57,6 +57,15 @@ export interface InEntry {
 /** How long finished entries are kept: the master's KM's Void for a transfer whose answer it lost comes within this. */
 export const JOURNAL_RETENTION_MS = 3_600_000;
 
+/** An entry moved to `state` if it is in one of `from`: visible at once in `now`, durable when the promise resolves. */
+async function move<S extends string, E extends { readonly state: S; readonly at: number }>(e: E | undefined, now: Map<string, E>, db: Database<E, string>, key: string, from: readonly S[], state: S): Promise<E | undefined> {
+  if (!e || !from.includes(e.state)) return undefined;
+  const next = { ...e, state, at: Date.now() };
+  now.set(key, next);
+  await db.put(key, next);
+  return next;
+}
+
 export class TransferJournal {
   readonly #root: RootDatabase;
   readonly #out: Database<OutEntry, string>;
@@ -90,13 +99,8 @@ export class TransferJournal {
   }
 
   /** Moves an out-entry to `state` if it is in one of `from`; the entry after, or undefined if it was not. */
-  async moveOut(supply: string, from: readonly OutState[], state: OutState): Promise<OutEntry | undefined> {
-    const e = this.out(supply);
-    if (!e || !from.includes(e.state)) return undefined;
-    const next = { ...e, state, at: Date.now() };
-    this.#outNow.set(supply, next);
-    await this.#out.put(supply, next);
-    return next;
+  moveOut(supply: string, from: readonly OutState[], state: OutState): Promise<OutEntry | undefined> {
+    return move(this.out(supply), this.#outNow, this.#out, supply, from, state);
   }
 
   async putIn(e: InEntry): Promise<void> {
@@ -104,13 +108,8 @@ export class TransferJournal {
     await this.#in.put(e.relay, e);
   }
 
-  async moveIn(relay: string, from: readonly InState[], state: InState): Promise<InEntry | undefined> {
-    const e = this.in(relay);
-    if (!e || !from.includes(e.state)) return undefined;
-    const next = { ...e, state, at: Date.now() };
-    this.#inNow.set(relay, next);
-    await this.#in.put(relay, next);
-    return next;
+  moveIn(relay: string, from: readonly InState[], state: InState): Promise<InEntry | undefined> {
+    return move(this.in(relay), this.#inNow, this.#in, relay, from, state);
   }
 
   out(supply: string): OutEntry | undefined {
