@@ -27,6 +27,7 @@ import { schemaConfigError } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 import { AUX_CHANNELS, type TamperEvent } from '../../firmware-bridge/aux/diagnostics.js';
 import { InterworkingNode, type IwnOptions } from '../interworking/iwn/iwn.js';
+import type { QclmDecision } from '../interworking/iwn/xlmo-iwf.js';
 import { IWN_CHANNEL } from '../interworking/iwn/diagnostics.js';
 import { TransferJournal } from '../interworking/iwn/transfer-journal.js';
 import type { SharedSae } from '../interworking/border/policy.js';
@@ -137,13 +138,21 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
   }
   const journals = [TransferJournal.open(c.sides[0].node.dataDir), TransferJournal.open(c.sides[1].node.dataDir)] as const;
   const closeJournals = () => Promise.all(journals.map((j) => j.close()));
+  // Fig 14's outcome on each side is an alarm of that network's manager (when it runs).
+  const alarmOf = (n: RunningNode, peerProvider: string) => (d: QclmDecision) =>
+    n.management?.alarms.raise({
+      type: 'interworking-transfer',
+      source: `peer-network:${peerProvider}`,
+      text: `a key transfer with ${peerProvider} failed (${d.diagnosis.scope === 'local' ? 'on this side' : 'on its side'}): ${d.diagnosis.cause}; the QCLM decided ${d.action}`.slice(0, 300),
+      details: { fault: d.fault, cause: d.diagnosis.cause, scope: d.diagnosis.scope, action: d.action },
+    });
   const tlsOf = (n: NodeConfig) => ({ key: readFileSync(n.tls.key, 'utf8'), cert: readFileSync(n.tls.cert, 'utf8'), ca: readFileSync(n.tls.ca, 'utf8') });
   try {
     iwn = await InterworkingNode.start({
       node: c.node,
       transferLink: c.transferLink,
-      a: { provider: c.sides[0].provider, km: a.km, tls: tlsOf(c.sides[0].node), shares: c.sides[0].shares, journal: journals[0] },
-      b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares, journal: journals[1] },
+      a: { provider: c.sides[0].provider, km: a.km, tls: tlsOf(c.sides[0].node), shares: c.sides[0].shares, journal: journals[0], onDecision: alarmOf(a, c.sides[1].provider) },
+      b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares, journal: journals[1], onDecision: alarmOf(b, c.sides[0].provider) },
       ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}),
       ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
       ...(c.reportIntervalMs ? { reportIntervalMs: c.reportIntervalMs } : {}),

@@ -172,6 +172,9 @@ export async function managers(net: IwnNetwork): Promise<{ checks: number }> {
       await new Promise((r) => setTimeout(r, 200));
     }
     c.ok(alarms.some((a) => a.type === 'keys-voided' && a.source === `peer:${peer}`), `${km}'s manager raised the keys voided with ${peer}: ${JSON.stringify(alarms)}`);
+    // Fig 14 at each side's manager: the transfer fault, diagnosed and decided, is its alarm (XLMO IWF → manager)
+    const peerProvider = side === 'a' ? 'qkdn-b' : 'qkdn-a';
+    c.ok(alarms.some((a) => a.type === 'interworking-transfer' && a.source === `peer-network:${peerProvider}`), `${km}'s manager raised the failed transfer with ${peerProvider}: ${JSON.stringify(alarms.map((a) => [a.type, a.source]))}`);
     c.ok(alarms.every((a) => a.node === km && !other[side].some((x) => a.source.includes(x))), `${km}'s alarms are its network's: ${JSON.stringify(alarms)}`);
     const health = JSON.parse((await net.manage(side, '/api/v1/health')).body) as { node: string };
     c.is(health.node, km, `${km}'s management API is its own`);
