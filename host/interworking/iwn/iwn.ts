@@ -181,13 +181,14 @@ export class InterworkingNode {
   /**
    * After a restart, before anything is served: the transfers the last process left unfinished are
    * settled from the two KMs' journals (a transfer not committed by its sender is voided at both
-   * ends; a committed one stands), and old finished entries are dropped.
+   * ends; a committed one stands). Old finished entries are dropped later (`#upkeep`), not here: a
+   * master's KM whose answer was lost sends its Void only once it reaches this IWN again, however
+   * long the IWN was down.
    */
   async #recover(): Promise<void> {
     const t0 = Date.now();
     const voidedIn = (await this.a.kmIwf.recoverIn(this.#o.b.journal)) + (await this.b.kmIwf.recoverIn(this.#o.a.journal));
     const voidedOut = (await this.a.kmIwf.recoverOut()) + (await this.b.kmIwf.recoverOut());
-    await Promise.all([this.#o.a.journal.prune(Date.now() - JOURNAL_RETENTION_MS), this.#o.b.journal.prune(Date.now() - JOURNAL_RETENTION_MS)]);
     if (voidedIn + voidedOut > 0) publishIwnControl({ kind: 'recovered', node: this.node, sent: voidedOut, received: voidedIn, ms: Date.now() - t0 });
   }
 
