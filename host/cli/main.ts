@@ -38,7 +38,7 @@ program
       const { runLinkDemo } = await import('./link-demo.js');
       const link = await runLinkDemo({ distanceKm: Number(opts.distance), blocks: Number(opts.linkBlocks), seed: Number(opts.seed) });
       ok &&= link.storesAgree && link.totalUnits > 0;
-      summary.push(`QKD link: ${link.totalFinalBits.toLocaleString('en-US')} secret bits in ${link.totalUnits} key units, ${link.storesAgree ? 'identical in both stores' : 'THE STORES DISAGREE'}`);
+      summary.push(`QKD link: ${link.totalFinalBits.toLocaleString('en-US')} secret bits in ${link.totalUnits.toLocaleString('en-US')} key units, ${link.storesAgree ? 'identical in both stores' : 'THE STORES DISAGREE'}`);
     }
     if (opts.line && ok) {
       const { runNetworkDemo } = await import('../node/demo-network.js');
