@@ -24,7 +24,8 @@ program
   .option('--no-etcd', 'run the centralized controller on its embedded store even when etcd is installed')
   .option('--line', 'also run a line of node processes relaying keys between its two end SAEs')
   .option('--nodes <n>', 'trusted nodes in the line (with --line)', '4')
-  .action(async (opts: { model: 'gwn' | 'iwn'; blocks: string; seed: string; distance: string; linkBlocks: string; pipeline: boolean; link: boolean; interworking: boolean; etcd: boolean; line?: boolean; nodes: string }) => {
+  .option('--control', 'also run the control layer on its own: a centralized controller routing and rerouting')
+  .action(async (opts: { model: 'gwn' | 'iwn'; blocks: string; seed: string; distance: string; linkBlocks: string; pipeline: boolean; link: boolean; interworking: boolean; etcd: boolean; line?: boolean; nodes: string; control?: boolean }) => {
     const t0 = performance.now();
     const summary: string[] = [];
     let ok = true;
@@ -45,6 +46,12 @@ program
       const result = await runNetworkDemo({ nodes: Number(opts.nodes) });
       ok &&= result.identical;
       summary.push(`line of ${Number(opts.nodes)} nodes: ${result.identical ? 'relayed keys identical at both SAEs' : 'THE SAEs HOLD DIFFERENT KEYS'}`);
+    }
+    if (opts.control && ok) {
+      const { runControlDemo } = await import('../controller/demo.js');
+      const routed = await runControlDemo(process.stdout, opts.etcd ? {} : { etcd: false });
+      ok &&= routed;
+      summary.push(`control layer: ${routed ? 'routed from stock, rerouted around a link reported OFF' : 'FAILED'}`);
     }
     if (opts.interworking && ok) {
       const { runGwnDemo, runIwnDemo } = await import('./interworking-demo.js');
