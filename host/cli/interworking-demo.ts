@@ -96,11 +96,12 @@ export async function runGwnDemo(o: InterworkingDemoOptions = {}): Promise<Inter
   say(out, 'QKDN-A', 'distributed control (a controller in every node, signed link-state flooding): alice ─ a1 ─ a2 ─ gwn_a, and a1 ─ a3 ─ gwn_a');
   say(out, 'QKDN-B', `centralized control (qkdn-edge controller ctl_b): gwn_b ─ b2 ─ b1 ─ dave; ${useEtcd ? 'controller state in etcd' : o.etcd === false ? 'controller on its embedded store (--no-etcd)' : 'no etcd on this machine: the controller runs on its embedded in-memory store (no replication or failover; apt-get install etcd-server for both)'}`);
   say(out, 'border', 'gwn_a ══ Qx ══ gwn_b: each provider its own CA, the peer GWN pinned by certificate; A shares alice and erin, B shares bob and dave');
+  out.write('  starting  two PKIs, controller ctl_b, 7 node processes; then the GWNs synchronise their Qx keys …\n');
   const t0 = performance.now();
   let two: TwoProviders | null = null;
   try {
-    // A cut node refuses connections at once; a relay already inside it fails after relayHopTimeoutMs.
-    two = await startTwoProviders({ a: 'distributed', b: 'centralized', etcd: useEtcd, detour: ['a'], km: { relayHopTimeoutMs: 3000 } });
+    // A cut node refuses connections at once; a relay already inside it fails after the hop timeout (5 s).
+    two = await startTwoProviders({ a: 'distributed', b: 'centralized', etcd: useEtcd, detour: ['a'] });
     say(out, 'started', `${two.a.net.nodes.length + two.b.net.nodes.length} node processes and controller ctl_b${useEtcd ? ' with its etcd' : ''} in ${s(t0)}; the GWNs synchronised their Qx keys`);
     const A = two.a.net;
     const B = two.b.net;
@@ -171,6 +172,7 @@ export async function runIwnDemo(o: InterworkingDemoOptions = {}): Promise<Inter
   say(out, 'QKDN-A', `centralized control (qkdn-edge controller ctl-a): alice ─ a1 ─ iwn-a; ${useEtcd ? 'controller state in etcd' : o.etcd === false ? 'controller on its embedded store (--no-etcd)' : 'no etcd on this machine: the controller runs on its embedded in-memory store (no replication or failover; apt-get install etcd-server for both)'}`);
   say(out, 'QKDN-B', 'distributed control: iwn-b ─ b1 ─ bob');
   say(out, 'IWN', "one process hosting KM-A (a node of QKDN-A: its store, A's certificates) and KM-B (likewise in B), both controllers' and managers' interworking functions; no QKD link inside it");
+  out.write('  starting  two PKIs, controller ctl-a, a1, b1 and the IWN …\n');
   const t0 = performance.now();
   let net: IwnNetwork | null = null;
   try {
