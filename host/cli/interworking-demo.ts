@@ -144,7 +144,8 @@ export async function runGwnDemo(o: InterworkingDemoOptions = {}): Promise<Inter
     const before = relays().length;
     await A.kill(cut);
     cutAt = performance.now();
-    say(out, 'cut', `${cut} killed (SIGKILL) while alice's relays run: links a1~${cut} and ${cut}~gwn_a fail`);
+    const cutLinks = two.a.links.filter((l) => l.split('-').includes(cut)).map((l) => l.replace('-', '~'));
+    say(out, 'cut', `${cut} killed (SIGKILL) while alice's relays run: links ${cutLinks.join(' and ')} fail`);
     await Promise.all(workers);
     const after = relays().slice(before);
     const moved = after.filter((r) => r.outcome === 'completed' && r.route?.[1] === other).length;

@@ -73,7 +73,8 @@ export async function startTwoProviders(o: TwoProvidersOptions = {}): Promise<Tw
   const detourB = o.detour?.includes('b') ?? false;
   const idsA = ['a1', 'a2', 'gwn_a', ...(detourA ? ['a3'] : [])];
   const idsB = ['gwn_b', 'b2', 'b1', ...(detourB ? ['b3'] : [])];
-  const linksA = ['a1-a2', 'a2-gwn_a', ...(detourA ? ['a1-a3', 'a3-gwn_a'] : [])];
+  // With the detour A is the ring a1-a2-gwn_a-a3-a1.
+  const linksA = ['a1-a2', 'a2-gwn_a', ...(detourA ? ['gwn_a-a3', 'a3-a1'] : [])];
   const linksB = ['gwn_b-b2', 'b2-b1', ...(detourB ? ['gwn_b-b3', 'b3-b1'] : [])];
   const [pkiA, pkiB] = await Promise.all([
     initPki(join(dir, 'a', 'pki'), { network: 'qkdn-a', nodes: [...idsA, 'ctl_a'], saes: ['alice', 'carol', 'erin'] }),
