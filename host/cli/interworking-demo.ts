@@ -153,7 +153,9 @@ export async function runGwnDemo(o: InterworkingDemoOptions = {}): Promise<Inter
     const refusedCleanly = statuses.filter((x) => x === 503).length;
     const odd = statuses.filter((x) => x !== 200 && x !== 503).length;
     say(out, 'reroute', `A's controllers flooded the change; relays now go a1 → ${other} → gwn_a: ${moved} completed after the cut (the first ${(firstAfterMs / 1000).toFixed(1)} s after it)`);
-    more(out, failed + refusedCleanly === 0 ? 'no relay was caught inside the cut node; no request of alice failed' : `${failed} relay(s) caught inside the cut node ended without a key; ${refusedCleanly} of alice's requests were answered 503 (no key handed out) and asked again${odd > 0 ? `; ${odd} OTHER ANSWERS` : ''}`);
+    const caught = failed === 0 ? 'no relay attempt was caught by the cut' : `${failed} relay attempt(s) caught by the cut ended without a key and a1 tried again on the new route`;
+    const answered = refusedCleanly === 0 ? 'every request of alice answered with keys' : `${refusedCleanly} request(s) of alice answered 503 (no key handed out) and asked again`;
+    more(out, `${caught}; ${answered}${odd > 0 ? `; ${odd} OTHER ANSWERS` : ''}`);
     const check = await fetchAll(bob, 'alice', delivered.slice(first.keys.length));
     const lost = delivered.length - first.keys.length - check.same;
     say(out, 'checked', `bob fetched by key ID every one of the ${delivered.length - first.keys.length} keys alice got during the cut: ${check.same} identical, each once (again: ${check.refusedAgain}); keys lost ${lost}`);
