@@ -153,7 +153,7 @@ export async function runGwnDemo(o: InterworkingDemoOptions = {}): Promise<Inter
     const refusedCleanly = statuses.filter((x) => x === 503).length;
     const odd = statuses.filter((x) => x !== 200 && x !== 503).length;
     say(out, 'reroute', `A's controllers flooded the change; relays now go a1 → ${other} → gwn_a: ${moved} completed after the cut (the first ${(firstAfterMs / 1000).toFixed(1)} s after it)`);
-    const caught = failed === 0 ? 'no relay attempt was caught by the cut' : `${failed} relay attempt(s) caught by the cut ended without a key and a1 tried again on the new route`;
+    const caught = failed === 0 ? 'no relay attempt was caught by the cut' : `${failed} relay attempt(s) caught by the cut ended without a key${refusedCleanly === 0 ? ' and a1 tried again on the new route' : ''}`;
     const answered = refusedCleanly === 0 ? 'every request of alice answered with keys' : `${refusedCleanly} request(s) of alice answered 503 (no key handed out) and asked again`;
     more(out, `${caught}; ${answered}${odd > 0 ? `; ${odd} OTHER ANSWERS` : ''}`);
     const check = await fetchAll(bob, 'alice', delivered.slice(first.keys.length));
