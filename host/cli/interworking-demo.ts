@@ -101,7 +101,7 @@ export async function runGwnDemo(o: InterworkingDemoOptions = {}): Promise<Inter
   let two: TwoProviders | null = null;
   try {
     // A cut node refuses connections at once; a relay already inside it fails after the hop timeout (5 s).
-    two = await startTwoProviders({ a: 'distributed', b: 'centralized', etcd: useEtcd, detour: ['a'] });
+    two = await startTwoProviders({ a: 'distributed', b: 'centralized', etcd: useEtcd, squareA: true });
     say(out, 'started', `${two.a.net.nodes.length + two.b.net.nodes.length} node processes and controller ctl_b${useEtcd ? ' with its etcd' : ''} in ${s(t0)}; the GWNs synchronised their Qx keys`);
     const A = two.a.net;
     const B = two.b.net;

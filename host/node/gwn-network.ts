@@ -5,13 +5,12 @@
  *
  *   QKDN-A (CA qkdn-a)                                  QKDN-B (CA qkdn-b)
  *   alice, carol ─ a1 ── a2 ── gwn_a ══Qx══ gwn_b ── b2 ── b1 ─ dave, frank
- *                    └─ a3 ──┘ erin           bob  └── b3 ──┘
+ *                    └─ a3 ──┘ erin           bob
  *   shared with B: alice, erin                          shared with A: bob, dave
  *
  * Each network has its own PKI and SAE namespace; gwn_a fronts bob and dave inside A, gwn_b
- * fronts alice and erin inside B. carol and frank are not shared. The detours through a3 and b3
- * exist only with `detour` (a second route inside that provider, for a link failure to be
- * rerouted). A master SAE may sit anywhere in its network (its keys reach the GWN by the
+ * fronts alice and erin inside B. carol and frank are not shared. a3 exists only with `squareA`
+ * (A the square a1-a2-gwn_a-a3-a1: a second route inside A, for a link failure to be rerouted). A master SAE may sit anywhere in its network (its keys reach the GWN by the
  * network's own relay); a slave SAE across the border is served by the GWN itself
  * (host/interworking/README.md, Not done yet). Each GWN records what crosses its border.
  */
@@ -58,8 +57,8 @@ export interface TwoProvidersOptions {
    * embedded store (a single replica, no failover), for a machine without etcd.
    */
   readonly etcd?: boolean;
-  /** A second internal route (via a3, b3) in these providers, for a link failure to be rerouted. */
-  readonly detour?: readonly ('a' | 'b')[];
+  /** A is the square a1-a2-gwn_a-a3-a1: a second route inside A, for a link failure to be rerouted (Fig 10). */
+  readonly squareA?: boolean;
   /** Node configuration km fields (e.g. a shorter relayHopTimeoutMs for a cut node). */
   readonly km?: Readonly<Record<string, number>>;
 }
@@ -69,13 +68,10 @@ const KM = { peerTimeoutMs: 20_000, relayHopTimeoutMs: 5_000 };
 /** Starts QKDN-A and QKDN-B (Fig 3 with both forms distributed; Figs 4, 5 with centralized ones). */
 export async function startTwoProviders(o: TwoProvidersOptions = {}): Promise<TwoProviders> {
   const dir = mkdtempSync(join(tmpdir(), 'qkdn-gwn-'));
-  const detourA = o.detour?.includes('a') ?? false;
-  const detourB = o.detour?.includes('b') ?? false;
-  const idsA = ['a1', 'a2', 'gwn_a', ...(detourA ? ['a3'] : [])];
-  const idsB = ['gwn_b', 'b2', 'b1', ...(detourB ? ['b3'] : [])];
-  // With the detour A is the ring a1-a2-gwn_a-a3-a1.
-  const linksA = ['a1-a2', 'a2-gwn_a', ...(detourA ? ['gwn_a-a3', 'a3-a1'] : [])];
-  const linksB = ['gwn_b-b2', 'b2-b1', ...(detourB ? ['gwn_b-b3', 'b3-b1'] : [])];
+  const idsA = ['a1', 'a2', 'gwn_a', ...(o.squareA ? ['a3'] : [])];
+  const idsB = ['gwn_b', 'b2', 'b1'];
+  const linksA = ['a1-a2', 'a2-gwn_a', ...(o.squareA ? ['gwn_a-a3', 'a3-a1'] : [])];
+  const linksB = ['gwn_b-b2', 'b2-b1'];
   const [pkiA, pkiB] = await Promise.all([
     initPki(join(dir, 'a', 'pki'), { network: 'qkdn-a', nodes: [...idsA, 'ctl_a'], saes: ['alice', 'carol', 'erin'] }),
     initPki(join(dir, 'b', 'pki'), { network: 'qkdn-b', nodes: [...idsB, 'ctl_b'], saes: ['bob', 'dave', 'frank'] }),
