@@ -47,6 +47,15 @@ const params = memory.data(16 * 8, 16);
 // The signal slots of the current chunk, as offsets.
 const chunkList = memory.data(CHUNK * 4, 16);
 
+// The transmitter's side: slots asked (QUERY_SETTINGS) in, one SETTINGS byte each out; the signal slots of the chunk at hand as bits.
+/** Most slots one settings() call answers. */
+export const QUERY_CAPACITY: i32 = 16384;
+const queryIn = memory.data(QUERY_CAPACITY * 8, 16);
+const queryOut = memory.data(QUERY_CAPACITY, 16);
+const signalBits = memory.data(CHUNK / 8, 16);
+
+export function querySlots(): usize { return queryIn; }
+export function queryAnswers(): usize { return queryOut; }
 export function gapTable(): usize { return gapTab; }
 export function slotsOut(): usize { return outSlots; }
 export function masksOut(): usize { return outMasks; }
@@ -69,8 +78,7 @@ let cut0: f64 = 0;
 let cut1: f64 = 0;
 let cut2: f64 = 0;
 let zThreshold: f64 = 0;
-let hiWord: f64 = -1;
-/** hiWord * 2^32: the range [hiBase, hiBase + 2^32) shares the high word's mixing. */
+/** The high word times 2^32: the slots [hiBase, hiBase + 2^32) share the high word's mixing. */
 let hiBase: f64 = -Infinity;
 let hiMix1: u32 = 0;
 let hiMix2: u32 = 0;
@@ -84,6 +92,12 @@ let curChunk: f64 = -1;
 let curBase: f64 = -Infinity;
 let listN: i32 = 0;
 let listAt: i32 = 0;
+/** The chunk whose signal slots signalBits holds (-1: none). */
+let bitsChunk: f64 = -1;
+// Class cuts for a slot without a detected photon (S = 0): the transmitter's side.
+let quiet0: f64 = 0;
+let quiet1: f64 = 0;
+let quiet2: f64 = 0;
 
 // @ts-ignore: decorator
 @inline function param(i: i32): f64 { return load<f64>(params + (<usize>i << 3)); }
@@ -125,7 +139,6 @@ export function start(rngSeed: u32, stream: u32, modelSeed: u32, eve: f64): void
   deadMax = -1;
   apCount = 0;
   for (let j = 0; j < 4; j++) store<f64>(dead + (<usize>j << 3), -1);
-  hiWord = -1;
   hiBase = -Infinity;
   curChunk = -1;
   curBase = -Infinity;
@@ -137,7 +150,6 @@ export function start(rngSeed: u32, stream: u32, modelSeed: u32, eve: f64): void
  * threshold, and its signal process (ȳ, log(1 - ȳ), seed ^ key; the host has written the gap table).
  */
 export function setTransmitter(txSeed: u32, c0: f64, c1: f64, c2: f64, z: f64, y: f64, lq: f64, cs: u32): void {
-  hiWord = -1;
   hiBase = -Infinity;
   cut0 = c0;
   cut1 = c1;
@@ -150,6 +162,39 @@ export function setTransmitter(txSeed: u32, c0: f64, c1: f64, c2: f64, z: f64, y
   curChunk = -1;
   curBase = -Infinity;
   listN = 0;
+  bitsChunk = -1;
+}
+
+/** The transmitter's class cuts for slots without a detected photon (after setTransmitter, whose cuts are those with one). */
+export function setQuiet(q0: f64, q1: f64, q2: f64): void {
+  quiet0 = q0;
+  quiet1 = q1;
+  quiet2 = q2;
+}
+
+/**
+ * The transmitter's SETTINGS byte for each of the first n slots of querySlots() into
+ * queryAnswers() (ChannelModel.txSetting, its twin): S from the slot's chunk of the signal
+ * process, the class against the cuts given S, value and basis from stream 2.
+ */
+export function settings(n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const slot = load<f64>(queryIn + (<usize>i << 3));
+    if (!(slot >= curBase && slot < curBase + CHUNK_F)) fillChunk(Math.floor(slot / CHUNK_F));
+    if (curChunk != bitsChunk) {
+      bitsChunk = curChunk;
+      memory.fill(signalBits, 0, <usize>(CHUNK >> 3));
+      for (let j = 0; j < listN; j++) {
+        const o = load<i32>(chunkList + (<usize>j << 2));
+        const at = signalBits + <usize>(o >> 3);
+        store<u8>(at, <u8>(<u32>load<u8>(at) | (1 << (o & 7))));
+      }
+    }
+    const off = <i32>(slot - curBase);
+    const on = ((<u32>load<u8>(signalBits + <usize>(off >> 3)) >> (off & 7)) & 1) != 0;
+    const byte = txByte(slot, select<f64>(cut0, quiet0, on), select<f64>(cut1, quiet1, on), select<f64>(cut2, quiet2, on));
+    store<u8>(queryOut + <usize>i, <u8>byte);
+  }
 }
 
 function geometric(p: f64): f64 {
@@ -242,11 +287,12 @@ function slotHash(slot: f64, stream: u32): u32 {
   return mix32(lo ^ mix32(hi ^ mix32(seed ^ (stream * 0x9e3779b9))));
 }
 
-/** The transmitter's setting of a signal slot (streams 1 and 2 of its hash): class << 2 | basis << 1 | value. */
-function txSignalSetting(slot: f64): u32 {
+/** The transmitter's SETTINGS byte of a slot against class cuts c0-c2 (streams 1 and 2 of its hash): class << 2 | basis << 1 | value. */
+// @ts-ignore: decorator
+@inline function txByte(slot: f64, c0: f64, c1: f64, c2: f64): u32 {
   if (!(slot >= hiBase && slot < hiBase + TWO32)) {
+    // The high word's mixing, once per 2^32 slots.
     const hiF = Math.floor(slot / TWO32);
-    hiWord = hiF;
     hiBase = hiF * TWO32;
     const hi = <u32>hiF;
     hiMix1 = mix32(hi ^ mix32(txSeedValue ^ 0x9e3779b9));
@@ -254,9 +300,14 @@ function txSignalSetting(slot: f64): u32 {
   }
   const lo = <u32><i64>slot;
   const h1f = <f64>mix32(lo ^ hiMix1);
-  const k = <u32>(h1f >= cut0) + <u32>(h1f >= cut1) + <u32>(h1f >= cut2);
+  const k = <u32>(h1f >= c0) + <u32>(h1f >= c1) + <u32>(h1f >= c2);
   const h2 = mix32(lo ^ hiMix2);
   return (k << 2) | (<u32>(<f64>(h2 >>> 1) >= zThreshold) << 1) | (h2 & 1);
+}
+
+/** The transmitter's setting of a signal slot. */
+function txSignalSetting(slot: f64): u32 {
+  return txByte(slot, cut0, cut1, cut2);
 }
 
 function eveState(slot: f64, basis: u32, value: u32): i32 {

@@ -16,6 +16,7 @@ import * as msg from '../protocol/messages.js';
 import { BadMessageError } from '../errors.js';
 import { ChannelModel, mix32, type ChannelParams, type EmissionInterval, type SourceSettings } from './channel-model.js';
 import { FaultInjector, type FaultSettings } from './faults.js';
+import { SettingsKernel } from './detection-kernel.js';
 import { MasterPort } from './master-port.js';
 import { openPty, pointLink, removeLink } from './pty.js';
 
@@ -115,6 +116,7 @@ export class EmulatedBoard {
   private emissions: EmissionInterval[] = [];
   /** The transmitter's model of each emission: its source over the fibre as it was when the emission began. */
   private emissionModels: ChannelModel[] = [];
+  private readonly settings = new SettingsKernel();
   private fibre: EmissionInterval[] = [];
 
   // rx batches
@@ -548,7 +550,12 @@ export class EmulatedBoard {
         out[i] = msg.SETTING_DARK;
         continue;
       }
-      out[i] = this.emissionModels[k]!.txSetting(s);
+      // The run of slots inside this emission (and not in the future), answered by the kernel at once.
+      let j = i + 1;
+      const to = Math.min(e.to, now + 1);
+      while (j < n && slots[j]! < to) j++;
+      this.settings.answer(this.emissionModels[k]!, slots, i, j, out, i);
+      i = j - 1;
     }
     this.send(M.SETTINGS, msg.encodeSettings({ re, settings: out }));
   }

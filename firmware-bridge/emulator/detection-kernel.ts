@@ -26,7 +26,12 @@ interface DetectExports {
   cursor(): number;
   setCursor(c: number): void;
   generate(end: number, stop: number, emitting: number, maxEvents: number): number;
+  setQuiet(q0: number, q1: number, q2: number): void;
+  querySlots(): number;
+  queryAnswers(): number;
+  settings(n: number): void;
   readonly CAPACITY: WebAssembly.Global;
+  readonly QUERY_CAPACITY: WebAssembly.Global;
 }
 
 const TWO32 = 4294967296;
@@ -49,6 +54,44 @@ function instantiate(): DetectExports {
     },
   });
   return instance.exports as unknown as DetectExports;
+}
+
+/** The transmitter model's class cuts, basis threshold and signal process into a kernel instance. */
+function loadTransmitter(k: DetectExports, tx: ChannelModel): void {
+  const c = tx.hashCuts();
+  const sp = tx.signal;
+  new Int32Array(k.memory.buffer, k.gapTable(), GAP_ENTRIES).set(sp.gapTable);
+  k.setTransmitter(tx.params.seed >>> 0, c.signalCuts[0]!, c.signalCuts[1]!, c.signalCuts[2]!, c.zThreshold, sp.yBar, sp.logQ, sp.chunkSeed(0)[0]);
+  const quiet = tx.conditionalCuts()[0];
+  k.setQuiet(quiet[0]!, quiet[1]!, quiet[2]!);
+}
+
+/**
+ * The emulated transmitter's answers to QUERY_SETTINGS by the same kernel: ChannelModel.txSetting
+ * for runs of slots of one emission (board.test.ts checks the board's answers against it), the
+ * signal process regenerated per chunk in WASM rather than in TypeScript.
+ */
+export class SettingsKernel {
+  private readonly k: DetectExports = instantiate();
+  private readonly capacity = this.k.QUERY_CAPACITY.value as number;
+  private loaded: ChannelModel | undefined;
+
+  /** SETTINGS bytes of slots[from, to) under the transmitter model `tx`, into out from `at`. */
+  answer(tx: ChannelModel, slots: ArrayLike<number>, from: number, to: number, out: Uint8Array, at: number): void {
+    const k = this.k;
+    if (tx !== this.loaded) {
+      this.loaded = tx;
+      loadTransmitter(k, tx);
+    }
+    for (let i = from; i < to; ) {
+      const n = Math.min(this.capacity, to - i);
+      const input = new Float64Array(k.memory.buffer, k.querySlots(), n);
+      for (let j = 0; j < n; j++) input[j] = slots[i + j]!;
+      k.settings(n);
+      out.set(new Uint8Array(k.memory.buffer, k.queryAnswers(), n), at + (i - from));
+      i += n;
+    }
+  }
 }
 
 export class DetectionKernel {
@@ -98,10 +141,7 @@ export class DetectionKernel {
     view.fill(0);
     view.set(t.meanDetected, 0);
     view.set(t.pOne, CLASSES);
-    const c = tx.hashCuts();
-    const sp = tx.signal;
-    new Int32Array(this.k.memory.buffer, this.k.gapTable(), GAP_ENTRIES).set(sp.gapTable);
-    this.k.setTransmitter(tx.params.seed >>> 0, c.signalCuts[0]!, c.signalCuts[1]!, c.signalCuts[2]!, c.zThreshold, sp.yBar, sp.logQ, sp.chunkSeed(0)[0]);
+    loadTransmitter(this.k, tx);
   }
 
   /** As DetectionGenerator.generate: events of [cursor, end) appended from index n, at most maxEvents in all. */
