@@ -86,7 +86,8 @@ export class SettingsKernel {
     for (let i = from; i < to; ) {
       const n = Math.min(this.capacity, to - i);
       const input = new Float64Array(k.memory.buffer, k.querySlots(), n);
-      for (let j = 0; j < n; j++) input[j] = slots[i + j]!;
+      if (slots instanceof Float64Array) input.set(slots.subarray(i, i + n));
+      else for (let j = 0; j < n; j++) input[j] = slots[i + j]!;
       k.settings(n);
       out.set(new Uint8Array(k.memory.buffer, k.queryAnswers(), n), at + (i - from));
       i += n;
