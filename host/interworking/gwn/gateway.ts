@@ -19,9 +19,11 @@
  *   answers KM-A ok (the master SAE gets its keys only now, so the slave can always fetch them);
  *   the copies reserved here are spent.
  *
- * The slave SAE is served by GWN-B itself: carrying given key material on under given key IDs
- * inside B (a second relay leg) needs the key manager's relay to accept it, which it does not yet
- * (its relay carries fresh keys only); see the README.
+ * The slave SAE may sit anywhere in B: when GWN-B does not serve it itself, GWN-B carries the
+ * keys on inside B to the slave SAE's KM over B's own key relay, on the route B's control layer
+ * gives (the key manager's Router), under the key IDs the master SAE got, and notifies that KM of
+ * the supply (KeyManager.handOver); only then does it answer the Kxi-2 supply with ok. A sees the
+ * GWN pair and B's segment totals only, never the route inside B.
  *
  * The key IDs the master SAE gets are those the slave SAE fetches with; the key material crosses
  * only as Qx-padded ciphertext and inside B only under B's link pads. Nothing of A's network
@@ -394,7 +396,6 @@ export class Gateway {
     if (!this.#o.foreignSaes.includes(r.initiator)) return { status: 'unauthorized', reason: 'the initiator SAE is not one this gateway fronts' };
     const km = this.#km.topology.saes.get(r.target);
     if (!km) return { status: 'target_sae_id_not_recognized' };
-    if (km !== this.#me) return { status: 'no_known_route', reason: 'the target SAE is not served by this gateway' };
     const units = Math.ceil(r.bits / this.#km.unitBits) * r.keys;
     const path = widestShortest(this.#stocked(), this.#me, km, units);
     if (!path) return { status: 'no_known_route' };
@@ -419,9 +420,7 @@ export class Gateway {
     const target = m.targets[0]!;
     if (!this.#o.shared.some((x) => x.sae === target) || !m.targets.every((x) => this.#km.topology.saes.get(x) === this.#km.topology.saes.get(target))) return fail('unauthorized', 'a target SAE is not shared with your provider');
     const km = this.#km.topology.saes.get(target);
-    // The second leg into this network (a slave SAE behind the gateway) needs the key manager to
-    // relay given key material under given IDs, which its Kx relay does not do yet (README).
-    if (km !== this.#me) return fail('no_known_route', 'the target SAE is not served by this gateway');
+    if (!km) return fail('target_sae_id_not_recognized', 'the target SAE is not served in this network');
     const material = xor(m.ct, padBytes);
     padBytes.fill(0);
     const per = m.bits / 8;
@@ -457,7 +456,22 @@ export class Gateway {
       relays.add(k.relay);
     }
     if (byKm.size !== 1) return { status: 'invalid_routing', reason: 'the keys of one supply reached different KMs' };
-    const [, keys] = [...byKm][0]!;
+    const [km, keys] = [...byKm][0]!;
+    const ok = km === this.#me ? await this.#reserveHere(n, keys) : await this.#carryInside(n, km, keys);
+    if (ok.status !== 'ok') return ok;
+    for (const relay of relays) {
+      const held = this.#inbound.get(relay)!;
+      const c = this.#sessions.delivered(relay, held.target);
+      this.#inbound.delete(relay);
+      void conn.request('Kxi1RelayCompletion', c, this.#o.timeoutMs).catch(() => {});
+    }
+    this.#counts.crossedIn++;
+    this.#o.event?.({ kind: 'crossed', direction: 'in', supply: n.supply, master: n.master, slaves: n.slaves, keys: n.keys.length, ...(km === this.#me ? {} : { inside: true }) });
+    return { status: 'ok', accepted: keys.map((k) => k.id) };
+  }
+
+  /** The slave SAE is served here: the relayed keys reserved for it as a master KM's supply would be. */
+  async #reserveHere(n: Kxi2KeySupplyNotification, keys: readonly { id: string; units: string[] }[]): Promise<{ status: IwStatus; reason?: string }> {
     // The KSA's side of a supply, as for a master KM inside the network: reserved for the slave SAE(s).
     const change: KeyChange[] = [];
     for (const k of keys)
@@ -475,14 +489,38 @@ export class Gateway {
       this.#o.event?.({ kind: 'inside-failed', supply: n.supply, status: statusOf(e), reason: (e as Error).message });
       return { status: 'key_not_present', reason: 'the relayed keys are no longer available' };
     }
-    for (const relay of relays) {
-      const held = this.#inbound.get(relay)!;
-      const c = this.#sessions.delivered(relay, held.target);
-      this.#inbound.delete(relay);
-      void conn.request('Kxi1RelayCompletion', c, this.#o.timeoutMs).catch(() => {});
+    return { status: 'ok' };
+  }
+
+  /**
+   * The slave SAE is served by `km`, inside this network: the keys go on over this network's key
+   * relay (route from its Router) under their IDs and are reserved there for the slave SAE(s).
+   * This gateway's copies are used up first, in one durable step, so they can never serve twice;
+   * if the carry fails, the relay has burned and voided what it used, and the master side voids.
+   */
+  async #carryInside(n: Kxi2KeySupplyNotification, km: string, keys: readonly { id: string; units: string[] }[]): Promise<{ status: IwStatus; reason?: string }> {
+    const s = this.#km.store;
+    const units = keys.flatMap((k) => k.units);
+    let bytes: Uint8Array[];
+    try {
+      bytes = units.map((u) => s.readKey(u));
+      await s.commit({ change: units.map((id) => ({ id, from: ['available'], to: 'consumed', fields: { op: n.supply, purpose: 'relay' } })) });
+    } catch (e) {
+      this.#o.event?.({ kind: 'inside-failed', supply: n.supply, status: statusOf(e), reason: (e as Error).message });
+      return { status: 'key_not_present', reason: 'the relayed keys are no longer available' };
     }
-    this.#counts.crossedIn++;
-    this.#o.event?.({ kind: 'crossed', direction: 'in', supply: n.supply, master: n.master, slaves: n.slaves, keys: n.keys.length });
-    return { status: 'ok', accepted: keys.map((k) => k.id) };
+    const handed = keys.map((k) => ({ id: k.id, units: k.units.map((id) => ({ id, bytes: bytes[units.indexOf(id)]! })) }));
+    try {
+      await this.#km.handOver({ supply: n.supply, dest: km, master: n.master, slaves: n.slaves, size: n.size, keys: handed });
+    } catch (e) {
+      this.#counts.failed++;
+      const status = statusOf(e);
+      this.#o.event?.({ kind: 'inside-failed', supply: n.supply, status, reason: (e as Error).message });
+      // The reason stays inside: it would name this network's nodes.
+      return { status: status === 'ERR_KM_INSUFFICIENT_KEYS' ? 'insufficient_key_material' : status === 'ERR_KM_NO_ROUTE' ? 'no_known_route' : 'server_side_general_error', reason: 'the keys could not be carried to the slave SAE’s KM' };
+    } finally {
+      for (const b of bytes) b.fill(0);
+    }
+    return { status: 'ok' };
   }
 }
