@@ -75,7 +75,7 @@ export function recording(p: Provider): { dir: string; msg: IwMessage; hex: stri
 const textOf = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? '' : x));
 
 /** Byte strings each crossing message may carry: relayed ciphertext, nonces, digests. */
-const BYTE_FIELDS: Readonly<Record<string, readonly string[]>> = { Kxi1KeyRelay: ['ct'], Kxi1Hello: ['nonce'], Kxi1KeySync: ['digest'] };
+const BYTE_FIELDS: Readonly<Record<string, readonly string[]>> = { Kxi1KeyRelay: ['ct'], Kxi1Hello: ['nonce'], Kxi1KeySync: ['digest'], Kxi1KeyLedger: ['tags'] };
 
 /**
  * The border recording: everything that crossed either way; no internal node ID or link, no
