@@ -16,6 +16,7 @@ import * as msg from '../protocol/messages.js';
 import { BadMessageError } from '../errors.js';
 import { ChannelModel, mix32, type ChannelParams, type EmissionInterval, type SourceSettings } from './channel-model.js';
 import { FaultInjector, type FaultSettings } from './faults.js';
+import { SettingsKernel } from './detection-kernel.js';
 import { MasterPort } from './master-port.js';
 import { openPty, pointLink, removeLink } from './pty.js';
 
@@ -113,7 +114,9 @@ export class EmulatedBoard {
   private stopSlot = -1;
   private dilation = 0;
   private emissions: EmissionInterval[] = [];
-  private readonly txModels = new Map<SourceSettings, ChannelModel>();
+  /** The transmitter's model of each emission: its source over the fibre as it was when the emission began. */
+  private emissionModels: ChannelModel[] = [];
+  private readonly settings = new SettingsKernel();
   private fibre: EmissionInterval[] = [];
 
   // rx batches
@@ -221,7 +224,6 @@ export class EmulatedBoard {
 
   /** Changes the physics of the channel (distance, eavesdropper) from the next acquisition on. */
   setChannel(patch: { distanceKm?: number; interceptFraction?: number }): void {
-    this.txModels.clear();
     this.channel = {
       ...this.channel,
       fibre: { ...this.channel.fibre, distanceKm: patch.distanceKm ?? this.channel.fibre.distanceKm },
@@ -512,6 +514,7 @@ export class EmulatedBoard {
 
   private beginEmission(from: number): void {
     this.emissions.push({ from, to: Infinity, source: this.source });
+    this.emissionModels.push(new ChannelModel({ ...this.channel, source: this.source }));
     this.onEmission?.(this.emissions);
   }
 
@@ -531,8 +534,6 @@ export class EmulatedBoard {
     // disjoint: one cursor walks both.
     const em = this.emissions;
     let k = 0;
-    let model: ChannelModel | undefined;
-    let modelOf: EmissionInterval | undefined;
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;
       if (s > now) {
@@ -549,23 +550,14 @@ export class EmulatedBoard {
         out[i] = msg.SETTING_DARK;
         continue;
       }
-      if (e !== modelOf) {
-        modelOf = e;
-        model = this.txModel(e.source);
-      }
-      out[i] = model!.txSetting(s);
+      // The run of slots inside this emission (and not in the future), answered by the kernel at once.
+      let j = i + 1;
+      const to = Math.min(e.to, now + 1);
+      while (j < n && slots[j]! < to) j++;
+      this.settings.answer(this.emissionModels[k]!, slots, i, j, out, i);
+      i = j - 1;
     }
     this.send(M.SETTINGS, msg.encodeSettings({ re, settings: out }));
-  }
-
-  /** The transmitter's choices for a source it was configured with (kept: a model is dear to build). */
-  private txModel(source: SourceSettings): ChannelModel {
-    let m = this.txModels.get(source);
-    if (!m) {
-      if (this.txModels.size >= 16) this.txModels.clear();
-      this.txModels.set(source, (m = new ChannelModel({ ...this.channel, source })));
-    }
-    return m;
   }
 
   // ---- telemetry -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE, NO_EVE, slotHash, type ChannelParams, type EmissionInterval } from './channel-model.js';
+import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE, NO_EVE, SIGNAL_CHUNK, SignalProcess, slotHash, type ChannelParams, type EmissionInterval } from './channel-model.js';
 
 const params = (over: Partial<ChannelParams> & { km?: number; det?: Partial<ChannelParams['detector']> } = {}): ChannelParams => ({
   seed: over.seed ?? 42,
@@ -44,23 +44,41 @@ test('transmitter choices follow pMu and pZ and are a pure function of seed and 
   assert.ok(same < 700, 'another seed gives other choices');
 });
 
-test('transmitter choices are slotHash streams 1 (class against the cumulative pMu) and 2 (value bit, then basis against pZ)', () => {
+test('transmitter choices: slotHash stream 1 against the class cuts given S (the signal process of its chunk), stream 2 for value bit and basis against pZ', () => {
   const sources = [DEFAULT_SOURCE, { ...DEFAULT_SOURCE, mu: [0.5], pMu: [1] }, { ...DEFAULT_SOURCE, mu: [0.6, 0.3, 0.1, 0], pMu: [0.4, 0.3, 0.2, 0.1], pZ: 0.5 }, { ...DEFAULT_SOURCE, mu: [0.5, 0.1, 0.2], pMu: [0.5, 0, 0.5] }];
   for (const source of sources) {
-    const model = new ChannelModel(params({ source }));
+    const model = new ChannelModel(params({ km: 0, source }));
     const seed = params().seed;
+    const y = source.mu.map((m) => -Math.expm1(-m * model.eta));
+    const yBar = source.pMu.reduce((a, p, k) => a + p * y[k]!, 0);
+    const list = new Int32Array(SIGNAL_CHUNK);
     let rng = 12345;
-    for (let i = 0; i < 20_000; i++) {
-      rng = (Math.imul(rng, 1103515245) + 12345) >>> 0;
-      const s = i < 10 ? [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 52, 2 ** 53 - 1, 7, 2 ** 40, 2 ** 31, 2 ** 33 + 5][i]! : rng * 2 ** 20 + (i % 1024);
-      const h1 = slotHash(seed, s, 1);
-      const h2 = slotHash(seed, s, 2);
-      let acc = 0;
-      let k = 0;
-      while (k < source.pMu.length - 1 && h1 >= Math.min(0xffffffff, Math.round((acc += source.pMu[k]!) * 2 ** 32))) k++;
-      const basis = h2 >>> 1 < Math.round(source.pZ * 0x80000000) ? 0 : 1;
-      assert.is(model.txSetting(s), (h2 & 1) | (basis << 1) | (k << 2), `slot ${s} with pMu ${source.pMu}`);
+    let signals = 0;
+    // 40 chunks (the edges of 2^32 and 2^53 among them), 500 slots in each.
+    const bases = [0, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - SIGNAL_CHUNK, 2 ** 40, 2 ** 31];
+    while (bases.length < 40) bases.push((rng = (Math.imul(rng, 1103515245) + 12345) >>> 0) * 2 ** 20);
+    for (const b of bases) {
+      const chunk = Math.floor(b / SIGNAL_CHUNK);
+      const n = new SignalProcess(seed, yBar).fill(chunk, list);
+      const inChunk = new Set(list.subarray(0, n));
+      for (let i = 0; i < 500; i++) {
+        rng = (Math.imul(rng, 1103515245) + 12345) >>> 0;
+        const s = Math.max(b, chunk * SIGNAL_CHUNK + (i < 100 ? list[i % Math.max(1, n)]! : rng % SIGNAL_CHUNK));
+        const sig = inChunk.has(s - chunk * SIGNAL_CHUNK) ? 1 : 0;
+        if (i >= 100) signals += sig;
+        const h1 = slotHash(seed, s, 1);
+        const h2 = slotHash(seed, s, 2);
+        // P(k | S): pMu_k y_k / ȳ for a signal slot, pMu_k (1 - y_k) / (1 - ȳ) otherwise.
+        const w = source.pMu.map((p, k) => (sig ? (p * y[k]!) / yBar : (p * (1 - y[k]!)) / (1 - yBar)));
+        let acc = 0;
+        let k = 0;
+        while (k < source.pMu.length - 1 && h1 >= Math.min(0xffffffff, Math.round((acc += w[k]!) * 2 ** 32))) k++;
+        const basis = h2 >>> 1 < Math.round(source.pZ * 0x80000000) ? 0 : 1;
+        assert.is(model.txSetting(s), (h2 & 1) | (basis << 1) | (k << 2), `slot ${s} with pMu ${source.pMu}`);
+      }
     }
+    const M = 40 * 400;
+    assert.ok(Math.abs(signals / M - yBar) < 5 * Math.sqrt((yBar * (1 - yBar)) / M), `signal slots ${signals / M} vs ȳ ${yBar}`);
   }
 });
 
@@ -162,7 +180,7 @@ test("the receiver's clicks follow the transmitter's configured source (its pMu 
   exp.forEach((e, c) => assert.ok(Math.abs(perClass[c]! - e) < 5 * Math.sqrt(e) + 0.02 * e, `class ${c}: ${perClass[c]} vs ${e}`));
 });
 
-test('a brighter source reported after the start raises the candidate rate: counts still match', () => {
+test('a brighter source reported after the start: its slots click at its rate', () => {
   const rx = new ChannelModel(params({ det: { afterpulseProbability: 0, deadNs: 0 } }));
   const dim = { ...DEFAULT_SOURCE, mu: [0.1], pMu: [1] };
   const bright = { ...DEFAULT_SOURCE, mu: [0.8], pMu: [1] };

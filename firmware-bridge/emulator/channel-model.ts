@@ -18,10 +18,15 @@
  * - an eavesdropper intercepting a fraction of the slots measures in a random basis and resends
  *   the same photon number in the state she found (so yields stay, errors rise to 25 %).
  *
- * Clicks are drawn per event, not per slot, so a 1 GHz clock costs only what its detections cost:
- * candidate slots are spaced by geometric gaps of the largest per-slot click probability, and a
- * candidate in class k is kept with probability p_k / p_max (thinning of a Bernoulli process),
- * which is exact.
+ * Detections are drawn, not pulses, so a 1 GHz clock costs only what its detections cost. Per
+ * slot the pair (class, "at least one photon detected") is drawn as: signal S ~ Bernoulli(ȳ) with
+ * ȳ = Σ_k pMu_k y_k (y_k = 1 - e^(-mu_k eta)), then the class from P(k | S) = pMu_k y_k / ȳ, or
+ * pMu_k (1 - y_k) / (1 - ȳ) when S = 0: the same joint law as class first, then S given the class,
+ * and every slot's class still has law pMu. The signal slots come from geometric gaps of ȳ, chunk by
+ * chunk of SIGNAL_CHUNK slots from a generator seeded by (seed, ȳ, chunk) (SignalProcess): the
+ * receiver walks them as a stream, the transmitter finds any slot's S in its chunk and answers its
+ * class from the matching cut. Dark counts (any detector, independent of the source) are their own
+ * geometric process; dead time and after-pulses act on the merged clicks.
  */
 
 export interface SourceSettings {
@@ -149,7 +154,6 @@ export class ChannelModel {
   /** Fibre transmittance times detector efficiency. */
   readonly eta: number;
   private readonly classThresholds: Uint32Array;
-  private readonly classCuts: Float64Array;
   private readonly zThreshold: number;
   private readonly eveThreshold: number;
 
@@ -165,8 +169,6 @@ export class ChannelModel {
       acc += p;
       this.classThresholds[k] = k === source.pMu.length - 1 ? 0xffffffff : Math.min(0xffffffff, Math.round(acc * TWO32));
     });
-    // The last class has no cut; absent classes (fewer than 4) have cuts no word reaches.
-    this.classCuts = Float64Array.from({ length: 3 }, (_, k) => (k < source.pMu.length - 1 ? this.classThresholds[k]! : TWO32));
     this.zThreshold = Math.round(source.pZ * 0x80000000);
     this.eveThreshold = Math.round(eve.interceptFraction * TWO32);
   }
@@ -174,14 +176,77 @@ export class ChannelModel {
   private hiWord = -1;
   private hiMix1 = 0;
   private hiMix2 = 0;
+  private signalProcess: SignalProcess | undefined;
+  /** Class cuts given a signal slot (S = 1) and given none (S = 0), as classCuts for the plain law. */
+  private cutsGiven: [Float64Array, Float64Array] | undefined;
+  /** Which slots of chunk `bitsChunk` are signal slots, one bit each (the transmitter's random access). */
+  private readonly bits = new Uint32Array(SIGNAL_CHUNK / 32);
+  private readonly chunkList = new Int32Array(SIGNAL_CHUNK);
+  private bitsChunk = -1;
 
-  /** The thresholds txSetting and eveState compare hashes with (for the detection kernel, which hashes the same). */
-  hashCuts(): { readonly classCuts: Float64Array; readonly zThreshold: number; readonly eveThreshold: number } {
-    return { classCuts: this.classCuts, zThreshold: this.zThreshold, eveThreshold: this.eveThreshold };
+  /** The slots with at least one detected photon while this model's source emits (see the header). */
+  get signal(): SignalProcess {
+    return (this.signalProcess ??= new SignalProcess(this.params.seed, this.meanSignalProbability()));
   }
 
-  /** The transmitter's choice for a slot: SETTINGS byte (value, basis, class). */
+  /** ȳ: the per-slot probability of at least one detected photon, over the classes. */
+  meanSignalProbability(): number {
+    const s = this.params.source;
+    let y = 0;
+    s.mu.forEach((m, k) => (y += s.pMu[k]! * this.signalProbability(m)));
+    return Math.min(1, y);
+  }
+
+  /** Cuts on a 32-bit word for the class given S (index 1: a signal slot, 0: none), as classCuts. */
+  conditionalCuts(): readonly [Float64Array, Float64Array] {
+    if (!this.cutsGiven) {
+      const s = this.params.source;
+      const yBar = this.meanSignalProbability();
+      const make = (weight: (k: number) => number, total: number): Float64Array => {
+        const cuts = new Float64Array(3).fill(TWO32);
+        let acc = 0;
+        for (let k = 0; k < s.mu.length - 1; k++) {
+          acc += total > 0 ? weight(k) / total : s.pMu[k]!;
+          cuts[k] = Math.min(0xffffffff, Math.round(acc * TWO32));
+        }
+        return cuts;
+      };
+      const y = (k: number) => this.signalProbability(s.mu[k]!);
+      this.cutsGiven = [make((k) => s.pMu[k]! * (1 - y(k)), 1 - yBar), make((k) => s.pMu[k]! * y(k), yBar)];
+    }
+    return this.cutsGiven;
+  }
+
+  /** The thresholds settingGiven and eveState compare hashes with (for the detection kernel, which hashes the same). */
+  hashCuts(): { readonly signalCuts: Float64Array; readonly zThreshold: number; readonly eveThreshold: number } {
+    return { signalCuts: this.conditionalCuts()[1], zThreshold: this.zThreshold, eveThreshold: this.eveThreshold };
+  }
+
+  /** Whether a slot of this model's source carries at least one detected photon (S of the header). */
+  isSignal(slot: number): number {
+    const chunk = Math.floor(slot / SIGNAL_CHUNK);
+    if (chunk !== this.bitsChunk) {
+      this.bitsChunk = chunk;
+      const bits = this.bits;
+      bits.fill(0);
+      const list = this.chunkList;
+      const n = this.signal.fill(chunk, list);
+      for (let i = 0; i < n; i++) {
+        const o = list[i]!;
+        bits[o >>> 5] = bits[o >>> 5]! | (1 << (o & 31));
+      }
+    }
+    const o = slot - chunk * SIGNAL_CHUNK;
+    return (this.bits[o >>> 5]! >>> (o & 31)) & 1;
+  }
+
+  /** The transmitter's choice for a slot while it emits: SETTINGS byte (value, basis, class). */
   txSetting(slot: number): number {
+    return this.settingGiven(slot, this.isSignal(slot));
+  }
+
+  /** The transmitter's choice for a slot whose S (1: at least one photon detected) is known. */
+  settingGiven(slot: number, signal: number): number {
     // slotHash(seed, slot, 1 and 2), with the high word's mixing cached (it changes every 2^32 slots).
     const hi = Math.floor(slot / TWO32) >>> 0;
     if (hi !== this.hiWord) {
@@ -192,9 +257,10 @@ export class ChannelModel {
     }
     const lo = slot >>> 0;
     const h1 = mix32(lo ^ this.hiMix1);
+    const cuts = this.conditionalCuts()[signal]!;
     // The class is how many cuts h1 reaches (they increase); counted without branches, which a
-    // random class would mispredict (this runs per queried slot and per candidate click).
-    const k = +(h1 >= this.classCuts[0]!) + +(h1 >= this.classCuts[1]!) + +(h1 >= this.classCuts[2]!);
+    // random class would mispredict (this runs per queried slot and per detection).
+    const k = +(h1 >= cuts[0]!) + +(h1 >= cuts[1]!) + +(h1 >= cuts[2]!);
     const h2 = mix32(lo ^ this.hiMix2);
     return settingByte(h2 & 1, +(h2 >>> 1 >= this.zThreshold), k);
   }
@@ -310,6 +376,8 @@ function validate(p: ChannelParams): void {
 const GAP_SHIFT = 20;
 /** Entries of the gap table (the top 32 - GAP_SHIFT bits of a word index it). */
 export const GAP_ENTRIES = 2 ** (32 - GAP_SHIFT);
+/** Slots per chunk of a signal process: each chunk's signal slots come from a generator of their own. */
+export const SIGNAL_CHUNK = 65536;
 
 /** Where the transmitter was emitting, as the receiver learns it through the fibre. */
 export interface EmissionInterval {
@@ -320,18 +388,7 @@ export interface EmissionInterval {
 }
 
 /**
- * p_max of the candidate process: the largest per-slot click probability of any class any
- * emission may use (the largest mean photon number), darks included.
- */
-export function candidateProbability(model: ChannelModel, emissions: readonly EmissionInterval[]): number {
-  let muMax = 0;
-  for (const e of emissions) for (const m of e.source.mu) muMax = Math.max(muMax, m);
-  muMax = Math.max(muMax, ...model.params.source.mu);
-  return 1 - (1 - model.signalProbability(muMax)) * (1 - model.params.detector.darkCountProbability) ** 4;
-}
-
-/**
- * Geometric gaps by table: floor(log(u) / log(1 - p_max)) for u = (k + 1) / 2^32 is monotone in
+ * Geometric gaps by table: floor(log(u) / log(1 - p)) for u = (k + 1) / 2^32 is monotone in
  * k, so wherever both ends of a bucket of k give the same gap every k inside does too; the
  * table holds it (-1 where they differ, then the log is taken). Same values as the formula, a
  * fraction of the cost.
@@ -345,29 +402,71 @@ export function fillGapTable(t: Int32Array, logQ: number): void {
   }
 }
 
-/** Per class (index k + 1; 0 = dark only) of a source: acceptance p_k / p_max, P(signal | click), mean detected photons, P(1 | >= 1). */
+const F64 = new Float64Array(1);
+const F64_WORDS = new Uint32Array(F64.buffer);
+
+/**
+ * The signal slots of one source over one fibre (S = 1: at least one photon detected, before
+ * dead time): Bernoulli(ȳ) per slot, drawn chunk by chunk as geometric gaps from an Sfc32 seeded
+ * by the model's seed, ȳ and the chunk. Random access by chunk for the transmitter, a stream for
+ * the receiver (and its WASM kernel, which seeds and draws the same): the same slots for both.
+ */
+export class SignalProcess {
+  /** Mixes ȳ into the chunk seeds: sources of other ȳ draw independent slots. */
+  readonly key: number;
+  readonly logQ: number;
+  readonly gapTable = new Int32Array(GAP_ENTRIES);
+
+  constructor(
+    readonly seed: number,
+    readonly yBar: number,
+  ) {
+    F64[0] = yBar;
+    this.key = mix32(F64_WORDS[0]! ^ mix32(F64_WORDS[1]! ^ 0x5157_4e4c));
+    this.logQ = Math.log1p(-yBar);
+    if (yBar > 0 && yBar < 1) fillGapTable(this.gapTable, this.logQ);
+  }
+
+  /** The generator's seed and stream for a chunk (Sfc32 arguments). */
+  chunkSeed(chunk: number): [number, number] {
+    return [(this.seed ^ this.key) >>> 0, mix32((chunk >>> 0) ^ mix32(Math.floor(chunk / TWO32) ^ 0x2545f491))];
+  }
+
+  /** The offsets in chunk `chunk` of its signal slots, increasing, into out; returns how many. */
+  fill(chunk: number, out: Int32Array): number {
+    if (this.yBar <= 0) return 0;
+    const [seed, stream] = this.chunkSeed(chunk);
+    const rng = new Sfc32(seed, stream);
+    let n = 0;
+    let at = this.gap(rng);
+    while (at < SIGNAL_CHUNK) {
+      out[n++] = at;
+      at += 1 + this.gap(rng);
+    }
+    return n;
+  }
+
+  private gap(rng: Sfc32): number {
+    if (this.yBar >= 1) return 0;
+    const k = rng.nextU32();
+    const g = this.gapTable[k >>> GAP_SHIFT]!;
+    return g >= 0 ? g : Math.floor(Math.log((k + 1) / TWO32) / this.logQ);
+  }
+}
+
+/** Per intensity class of a source: mean detected photons, and P(exactly one | at least one). */
 export interface ClassTables {
-  readonly accept: Float64Array;
-  readonly sigGivenClick: Float64Array;
   readonly meanDetected: Float64Array;
   readonly pOne: Float64Array;
 }
 
-export function classTables(model: ChannelModel, source: SourceSettings, pMax: number): ClassTables {
-  const n = source.mu.length + 1;
-  const t = { accept: new Float64Array(n), sigGivenClick: new Float64Array(n), meanDetected: new Float64Array(n), pOne: new Float64Array(n) };
-  const pd = model.params.detector.darkCountProbability;
-  for (let i = 0; i < n; i++) {
-    const mu = i === 0 ? 0 : source.mu[i - 1]!;
-    const ys = model.signalProbability(mu);
-    const pc = 1 - (1 - ys) * (1 - pd) ** 4;
-    // A source brighter than the one this generator was built for would need p > p_max: the
-    // receiver builds a new generator when the fibre reports a new source (producer.ts).
-    t.accept[i] = pMax > 0 ? Math.min(1, pc / pMax) : 0;
-    t.sigGivenClick[i] = pc > 0 ? ys / pc : 0;
-    const lambda = mu * model.eta;
-    t.meanDetected[i] = lambda;
-    t.pOne[i] = lambda > 0 ? (lambda * Math.exp(-lambda)) / -Math.expm1(-lambda) : 1;
+export function classTables(model: ChannelModel, source: SourceSettings): ClassTables {
+  const n = source.mu.length;
+  const t = { meanDetected: new Float64Array(n), pOne: new Float64Array(n) };
+  for (let k = 0; k < n; k++) {
+    const lambda = source.mu[k]! * model.eta;
+    t.meanDetected[k] = lambda;
+    t.pOne[k] = lambda > 0 ? (lambda * Math.exp(-lambda)) / -Math.expm1(-lambda) : 1;
   }
   return t;
 }
@@ -385,6 +484,17 @@ export function darkCounts(d: DetectorParams): { pAnyDark: number; darkFirst: Fl
   return { pAnyDark, darkFirst };
 }
 
+/**
+ * A detected photon's uniform u picks the Z arm when u < pZ; then, per arm (Z: 0, 1; X: 2, 3),
+ * the cut below which it lands in the wrong detector of the matching basis (misalignment) and
+ * the cut below which it lands in detector 0 of the other basis (1/2): u rescaled within the
+ * arm, compared without a division.
+ */
+export function photonCuts(d: DetectorParams): Float64Array {
+  const { pZ, misalignment: m } = d;
+  return Float64Array.of(pZ * m, pZ * 0.5, pZ + (1 - pZ) * m, pZ + (1 - pZ) * 0.5);
+}
+
 /** The emission interval covering a slot, or undefined when the source was dark. */
 export function emissionAt(e: readonly EmissionInterval[], slot: number): EmissionInterval | undefined {
   for (let i = e.length - 1; i >= 0; i--) {
@@ -394,14 +504,36 @@ export function emissionAt(e: readonly EmissionInterval[], slot: number): Emissi
   return undefined;
 }
 
+/** Where the slot range from `slot` on stops being what it is at `slot`: the end of its emission, or the next one's start. */
+export function emissionStop(e: readonly EmissionInterval[], slot: number): number {
+  const at = emissionAt(e, slot);
+  if (at) return at.to;
+  for (const x of e) if (x.from > slot) return x.from;
+  return Infinity;
+}
+
+/** The transmitter's model of a source (its class cuts, its signal process), kept per source key. */
+export class TransmitterModels {
+  private readonly models = new Map<string, ChannelModel>();
+  constructor(private readonly model: ChannelModel) {}
+  of(source: SourceSettings): ChannelModel {
+    const key = `${source.mu.join(',')}|${source.pMu.join(',')}|${source.pZ}`;
+    let tx = this.models.get(key);
+    if (!tx) {
+      if (this.models.size >= 16) this.models.clear();
+      this.models.set(key, (tx = new ChannelModel({ ...this.model.params, source })));
+    }
+    return tx;
+  }
+}
+
 /**
  * Draws the receiver's clicks slot range by slot range. Stateful (dead time, pending after-pulses,
- * the next candidate slot), so consecutive calls continue one physical stream; the same seed and
- * start slot give the same events however the ranges are cut.
+ * where the signal and dark processes stand), so consecutive calls continue one physical stream;
+ * the same seed and start slot give the same events however the ranges are cut.
  */
 export class DetectionGenerator {
   private readonly rng: Sfc32;
-  private nextCandidate: number;
   private readonly deadUntil = new Float64Array(4).fill(-1);
   /** The latest slot any detector is dead until (skips the per-detector check when past it). */
   private deadMax = -1;
@@ -410,84 +542,89 @@ export class DetectionGenerator {
   private apDets: number[] = [];
   private readonly deadSlots: number;
   private readonly apMeanSlots: number;
-  private pMax = 0;
-  private logQ = 0;
-  /** End of the range generated so far: where a changed candidate process restarts. */
+  /** The next slot not yet drawn. */
   private cursor: number;
-  /** The transmitter's choices under the source it emits with (its pMu and pZ, not the receiver's defaults). */
-  private txModel: ChannelModel;
-  private readonly txModels = new Map<string, ChannelModel>();
-  private readonly gapTable = new Int32Array(GAP_ENTRIES);
-  /** Surviving clicks until the next one with an after-pulse; signal clicks until the next with a dark count beside it. */
+  private readonly txModels: TransmitterModels;
+  /** The emission the cursor is in (its transmitter model and tables), until `segmentEnd`. */
+  private tx: ChannelModel | undefined;
+  private segmentStart = 0;
+  private segmentEnd = -1;
+  private tables: ClassTables = { meanDetected: new Float64Array(0), pOne: new Float64Array(0) };
+  /** The signal slots of chunk `chunk` under `chunkOf`'s process, and the next one not yet drawn. */
+  private readonly list = new Int32Array(SIGNAL_CHUNK);
+  private listN = 0;
+  private listAt = 0;
+  private chunk = -1;
+  private chunkOf: SignalProcess | undefined;
+  /** Surviving clicks until the next one with an after-pulse; the next slot with a dark count. */
   private apSkip: number;
-  private darkSkip: number;
-  /** Per class (index k + 1; 0 = dark only): acceptance p_k / p_max, and P(signal | click). */
-  private accept: Float64Array = new Float64Array(0);
-  private sigGivenClick: Float64Array = new Float64Array(0);
-  private meanDetected: Float64Array = new Float64Array(0);
-  private pOne: Float64Array = new Float64Array(0);
-  private emissionKey = '';
+  private nextDark: number;
   private readonly pAnyDark: number;
   private readonly darkFirst: Float64Array;
+  private readonly photonCuts: Float64Array;
 
   constructor(
     private readonly model: ChannelModel,
     startSlot: number,
-    private readonly clockHz: number,
+    clockHz: number,
     private emissions: readonly EmissionInterval[],
     runSeed: number,
   ) {
     const d = model.params.detector;
+    this.photonCuts = photonCuts(d);
     this.rng = new Sfc32(model.params.seed ^ mix32(runSeed), mix32(startSlot >>> 0) ^ Math.floor(startSlot / TWO32));
     this.deadSlots = Math.ceil((d.deadNs * clockHz) / 1e9);
     this.apMeanSlots = Math.max(1, (d.afterpulseDelayNs * clockHz) / 1e9);
     this.cursor = startSlot;
-    this.txModel = model;
-    this.setPMax(emissions);
+    this.txModels = new TransmitterModels(model);
     ({ pAnyDark: this.pAnyDark, darkFirst: this.darkFirst } = darkCounts(d));
-    this.nextCandidate = startSlot + this.gap();
+    this.nextDark = startSlot + this.geometric(this.pAnyDark);
     this.apSkip = this.geometric(d.afterpulseProbability);
-    this.darkSkip = this.geometric(this.pAnyDark);
-    this.prepare(model.params.source);
   }
 
   /** The fibre reports a change of the transmitter's emission (START, STOP, new configuration). */
   setEmissions(emissions: readonly EmissionInterval[]): void {
     this.emissions = emissions;
-    if (this.setPMax(emissions)) {
-      // A brighter source than any before: candidates must come denser. The candidate process is
-      // memoryless, so restarting it where generation stands is exact.
-      this.emissionKey = '';
-      this.nextCandidate = this.cursor + this.gap();
+    this.segmentEnd = -1;
+  }
+
+  /** The emission at the cursor: its transmitter model and tables, and where it ends. */
+  private segment(): void {
+    const at = this.cursor;
+    const e = emissionAt(this.emissions, at);
+    this.segmentStart = at;
+    this.segmentEnd = emissionStop(this.emissions, at);
+    this.tx = e ? this.txModels.of(e.source) : undefined;
+    if (this.tx) this.tables = classTables(this.model, this.tx.params.source);
+  }
+
+  /** The next signal slot in [cursor, limit), or Infinity. */
+  private nextSignal(limit: number): number {
+    let from = this.cursor;
+    while (from < limit) {
+      if (from >= this.segmentEnd || from < this.segmentStart) {
+        this.cursor = from;
+        this.segment();
+      }
+      const tx = this.tx;
+      const chunk = Math.floor(from / SIGNAL_CHUNK);
+      const base = chunk * SIGNAL_CHUNK;
+      const stop = Math.min(this.segmentEnd, base + SIGNAL_CHUNK, limit);
+      if (tx) {
+        const process = tx.signal;
+        if (chunk !== this.chunk || process !== this.chunkOf) {
+          this.chunk = chunk;
+          this.chunkOf = process;
+          this.listN = process.fill(chunk, this.list);
+          this.listAt = 0;
+        }
+        const list = this.list;
+        while (this.listAt < this.listN && base + list[this.listAt]! < from) this.listAt++;
+        if (this.listAt < this.listN && base + list[this.listAt]! < stop) return base + list[this.listAt]!;
+      }
+      from = stop;
     }
-  }
-
-  /** p_max over every class any emission may use (the largest mean photon number); true if it grew. */
-  private setPMax(emissions: readonly EmissionInterval[]): boolean {
-    const p = candidateProbability(this.model, emissions);
-    if (p <= this.pMax) return false;
-    this.pMax = p;
-    this.logQ = Math.log1p(-p);
-    if (p > 0 && p < 1) fillGapTable(this.gapTable, this.logQ);
-    return true;
-  }
-
-  private prepare(source: SourceSettings): void {
-    const key = `${source.mu.join(',')}|${source.pMu.join(',')}|${source.pZ}`;
-    if (key === this.emissionKey) return;
-    this.emissionKey = key;
-    let tx = this.txModels.get(key);
-    if (!tx) this.txModels.set(key, (tx = new ChannelModel({ ...this.model.params, source })));
-    this.txModel = tx;
-    ({ accept: this.accept, sigGivenClick: this.sigGivenClick, meanDetected: this.meanDetected, pOne: this.pOne } = classTables(this.model, source, this.pMax));
-  }
-
-  private gap(): number {
-    if (this.pMax <= 0) return Number.MAX_SAFE_INTEGER / 2;
-    if (this.pMax >= 1) return 0;
-    const k = this.rng.nextU32();
-    const g = this.gapTable[k >>> GAP_SHIFT]!;
-    return g >= 0 ? g : Math.floor(Math.log((k + 1) / TWO32) / this.logQ);
+    return Infinity;
   }
 
   /**
@@ -497,15 +634,13 @@ export class DetectionGenerator {
    */
   generate(end: number, slots: Float64Array, masks: Uint8Array, n: number, maxEvents: number): { n: number; stoppedAt: number } {
     const rng = this.rng;
-    const model = this.model;
-    const d = model.params.detector;
+    const d = this.model.params.detector;
     const dead = this.deadUntil;
-    let emission: EmissionInterval | undefined;
-    let emissionEnd = -1;
-    let emissionStart = 0;
     while (n < maxEvents) {
       const ap = this.apSlots.length > 0 ? this.apSlots[0]! : Infinity;
-      const s = Math.min(this.nextCandidate, ap);
+      // A signal slot may share its slot with a dark count or an after-pulse: look one past them.
+      const sig = this.nextSignal(Math.min(end, Math.min(ap, this.nextDark) + 1));
+      const s = Math.min(sig, ap, this.nextDark);
       if (s >= end) {
         this.cursor = end;
         return { n, stoppedAt: end };
@@ -519,32 +654,16 @@ export class DetectionGenerator {
           if (s > dead[j]!) mask |= 1 << j;
         }
       }
-      if (s === this.nextCandidate) {
-        if (emission === undefined || s >= emissionEnd || s < emissionStart) {
-          emission = emissionAt(this.emissions, s);
-          if (emission) {
-            this.prepare(emission.source);
-            emissionStart = emission.from;
-            emissionEnd = emission.to;
-          } else {
-            emissionStart = s;
-            emissionEnd = s + 1;
-          }
-        }
-        let cls = 0;
-        let basis = 0;
-        let value = 0;
-        if (emission) {
-          const st = this.txModel.txSetting(s);
-          cls = ((st >> 2) & 3) + 1;
-          basis = (st >> 1) & 1;
-          value = st & 1;
-        }
-        if (rng.next() < this.accept[cls]!) {
-          mask |= this.sampleClick(s, cls, basis, value);
-        }
-        this.nextCandidate = s + 1 + this.gap();
+      if (s === sig) {
+        const st = this.tx!.settingGiven(s, 1);
+        mask |= this.photons(s, (st >> 2) & 3, (st >> 1) & 1, st & 1);
+        this.listAt++;
       }
+      if (s === this.nextDark) {
+        mask |= this.darkMask();
+        this.nextDark = s + 1 + this.geometric(this.pAnyDark);
+      }
+      this.cursor = s + 1;
       // Dead detectors see nothing.
       if (s <= this.deadMax) for (let j = 0; j < 4; j++) if (mask & (1 << j) && s <= dead[j]!) mask &= ~(1 << j);
       if (mask === 0) continue;
@@ -574,37 +693,26 @@ export class DetectionGenerator {
     this.apDets.splice(i, 0, det);
   }
 
-  /** Detectors that click in a slot known to have at least one click. */
-  private sampleClick(slot: number, cls: number, basis: number, value: number): number {
+  /** Detectors the photons of a signal slot (class cls, the transmitter's basis and value) hit. */
+  private photons(slot: number, cls: number, basis: number, value: number): number {
     const rng = this.rng;
     const d = this.model.params.detector;
+    const eve = this.model.eveState(slot, basis, value);
+    if (eve >= 0) {
+      basis = eve >> 1;
+      value = eve & 1;
+    }
+    const m = this.truncatedPoisson(this.tables.meanDetected[cls]!, this.tables.pOne[cls]!, rng.next());
+    const pZ = d.pZ;
+    const cuts = this.photonCuts;
     let mask = 0;
-    // One uniform decides signal-or-dark and, rescaled, the photon number: given u < p, u / p is
-    // again uniform (likewise below for the splitter arm and then the detector in that arm).
-    const u = rng.next();
-    const sig = this.sigGivenClick[cls]!;
-    if (u < sig) {
-      const eve = this.model.eveState(slot, basis, value);
-      if (eve >= 0) {
-        basis = eve >> 1;
-        value = eve & 1;
-      }
-      const m = this.truncatedPoisson(this.meanDetected[cls]!, this.pOne[cls]!, u / sig);
-      const pZ = d.pZ;
-      for (let i = 0; i < m; i++) {
-        const a = rng.next();
-        const arm = a < pZ ? 0 : 1;
-        const r = arm === 0 ? a / pZ : (a - pZ) / (1 - pZ);
-        // In the photon's basis the right detector unless misaligned; in the other, either at 1/2.
-        const out = arm === basis ? (r < d.misalignment ? value ^ 1 : value) : r < 0.5 ? 0 : 1;
-        mask |= 1 << ((arm << 1) | out);
-      }
-      if (this.darkSkip-- === 0) {
-        this.darkSkip = this.geometric(this.pAnyDark);
-        mask |= this.darkMask();
-      }
-    } else {
-      mask = this.darkMask();
+    for (let i = 0; i < m; i++) {
+      // One uniform picks the arm and, against the arm's cuts, the detector in it: in the photon's
+      // basis the right one unless misaligned, in the other either at 1/2.
+      const a = rng.next();
+      const arm = a < pZ ? 0 : 1;
+      const out = arm === basis ? (a < cuts[2 * arm]! ? value ^ 1 : value) : a < cuts[2 * arm + 1]! ? 0 : 1;
+      mask |= 1 << ((arm << 1) | out);
     }
     return mask;
   }
@@ -612,7 +720,7 @@ export class DetectionGenerator {
   /**
    * Trials to skip before the next success of a Bernoulli(p) sequence (failures before it),
    * drawn once per success instead of a random number per trial: the after-pulse of a click
-   * (p about 1 %) and a dark count beside a signal click (p about 4e-6) are rare.
+   * (p about 1 %) and a slot with a dark count (p about 4e-6) are rare.
    */
   private geometric(p: number): number {
     if (p <= 0) return Infinity;

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE, NO_EVE, type ChannelParams, type EmissionInterval, type SourceSettings } from './channel-model.js';
-import { DetectionKernel } from './detection-kernel.js';
+import { DetectionKernel, SettingsKernel } from './detection-kernel.js';
 
 interface Drawer {
   generate(end: number, slots: Float64Array, masks: Uint8Array, n: number, maxEvents: number): { n: number; stoppedAt: number };
@@ -84,6 +84,28 @@ test('same events across emission changes: dark gaps, a new source and a brighte
   const steps = [250_000, 1_000_001];
   const change = { at: 1e7, emissions: second };
   assertSame(draw(ts, 0, 2e7, steps, 3000, change), draw(wasm, 0, 2e7, steps, 3000, change), 'emissions');
+});
+
+test("the kernel's transmitter answers as ChannelModel.txSetting: detected slots (S = 1 mostly), slots between, across 2^32, two sources", () => {
+  const start = 2 ** 32 - 3e6;
+  const kernel = new SettingsKernel();
+  for (const source of [DEFAULT_SOURCE, { ...DEFAULT_SOURCE, mu: [0.6, 0.3, 0.1, 0], pMu: [0.4, 0.3, 0.2, 0.1], pZ: 0.5 }]) {
+    const p = params({ distanceKm: 2, source });
+    const [ts] = twins(p, start, always(source), 5);
+    const got = draw(ts, start, start + 6e6, [1 << 22], 16384);
+    // The detections, and as many slots next to them (mostly without a detected photon).
+    const slots = got.slots.flatMap((s) => [s, s + 1]).filter((s, i, a) => i === 0 || s > a[i - 1]!);
+    const tx = new ChannelModel(p);
+    const out = new Uint8Array(slots.length);
+    kernel.answer(tx, slots, 0, slots.length, out, 0);
+    const twin = new ChannelModel(p);
+    let signals = 0;
+    for (let i = 0; i < slots.length; i++) {
+      signals += twin.isSignal(slots[i]!);
+      if (out[i] !== twin.txSetting(slots[i]!)) assert.unreachable(`slot ${slots[i]}: kernel ${out[i]}, twin ${twin.txSetting(slots[i]!)}`);
+    }
+    assert.ok(signals > slots.length / 3 && signals < slots.length, `${signals} of ${slots.length} slots with a detected photon: both cuts exercised`);
+  }
 });
 
 test.run();

@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  candidateProbability, classTables, ChannelModel, darkCounts, emissionAt, fillGapTable, GAP_ENTRIES, mix32,
-  type EmissionInterval, type SourceSettings,
+  classTables, ChannelModel, darkCounts, photonCuts, emissionAt, emissionStop, GAP_ENTRIES, mix32, TransmitterModels,
+  type EmissionInterval,
 } from './channel-model.js';
 import { PtyError } from '../errors.js';
 
@@ -21,19 +21,21 @@ interface DetectExports {
   classTable(): number;
   paramBlock(): number;
   start(rngSeed: number, stream: number, modelSeed: number, eve: number): void;
-  setGap(p: number, logQ: number): void;
-  setTransmitter(txSeed: number, c0: number, c1: number, c2: number, z: number): void;
+  setTransmitter(txSeed: number, c0: number, c1: number, c2: number, z: number, yBar: number, logQ: number, chunkSeed: number): void;
   begin(slot: number): void;
-  restart(): void;
   cursor(): number;
   setCursor(c: number): void;
-  candidate(): number;
   generate(end: number, stop: number, emitting: number, maxEvents: number): number;
+  setQuiet(q0: number, q1: number, q2: number): void;
+  querySlots(): number;
+  queryAnswers(): number;
+  settings(n: number): void;
   readonly CAPACITY: WebAssembly.Global;
+  readonly QUERY_CAPACITY: WebAssembly.Global;
 }
 
 const TWO32 = 4294967296;
-/** Classes per table in the kernel (0 = dark only, then up to four intensity classes). */
+/** Classes per table in the kernel (up to four intensity classes, room for eight). */
 const CLASSES = 8;
 const wasmPath = fileURLToPath(new URL('../../build/wasm/detect.release.wasm', import.meta.url));
 let compiled: WebAssembly.Module | undefined;
@@ -54,12 +56,51 @@ function instantiate(): DetectExports {
   return instance.exports as unknown as DetectExports;
 }
 
+/** The transmitter model's class cuts, basis threshold and signal process into a kernel instance. */
+function loadTransmitter(k: DetectExports, tx: ChannelModel): void {
+  const c = tx.hashCuts();
+  const sp = tx.signal;
+  new Int32Array(k.memory.buffer, k.gapTable(), GAP_ENTRIES).set(sp.gapTable);
+  k.setTransmitter(tx.params.seed >>> 0, c.signalCuts[0]!, c.signalCuts[1]!, c.signalCuts[2]!, c.zThreshold, sp.yBar, sp.logQ, sp.chunkSeed(0)[0]);
+  const quiet = tx.conditionalCuts()[0];
+  k.setQuiet(quiet[0]!, quiet[1]!, quiet[2]!);
+}
+
+/**
+ * The emulated transmitter's answers to QUERY_SETTINGS by the same kernel: ChannelModel.txSetting
+ * for runs of slots of one emission (board.test.ts checks the board's answers against it), the
+ * signal process regenerated per chunk in WASM rather than in TypeScript.
+ */
+export class SettingsKernel {
+  private readonly k: DetectExports = instantiate();
+  private readonly capacity = this.k.QUERY_CAPACITY.value as number;
+  private loaded: ChannelModel | undefined;
+
+  /** SETTINGS bytes of slots[from, to) under the transmitter model `tx`, into out from `at`. */
+  answer(tx: ChannelModel, slots: ArrayLike<number>, from: number, to: number, out: Uint8Array, at: number): void {
+    const k = this.k;
+    if (tx !== this.loaded) {
+      this.loaded = tx;
+      loadTransmitter(k, tx);
+    }
+    for (let i = from; i < to; ) {
+      const n = Math.min(this.capacity, to - i);
+      const input = new Float64Array(k.memory.buffer, k.querySlots(), n);
+      if (slots instanceof Float64Array) input.set(slots.subarray(i, i + n));
+      else for (let j = 0; j < n; j++) input[j] = slots[i + j]!;
+      k.settings(n);
+      out.set(new Uint8Array(k.memory.buffer, k.queryAnswers(), n), at + (i - from));
+      i += n;
+    }
+  }
+}
+
 export class DetectionKernel {
   private readonly k: DetectExports;
   private readonly capacity: number;
-  private pMax = 0;
-  private emissionKey = '';
-  private readonly txModels = new Map<string, ChannelModel>();
+  private readonly txModels: TransmitterModels;
+  /** The transmitter model whose tables the kernel holds. */
+  private tx: ChannelModel | undefined;
 
   constructor(
     private readonly model: ChannelModel,
@@ -70,9 +111,9 @@ export class DetectionKernel {
   ) {
     this.k = instantiate();
     this.capacity = this.k.CAPACITY.value as number;
+    this.txModels = new TransmitterModels(model);
     const d = model.params.detector;
-    const cuts = model.hashCuts();
-    this.k.start((model.params.seed ^ mix32(runSeed)) >>> 0, (mix32(startSlot >>> 0) ^ Math.floor(startSlot / TWO32)) >>> 0, model.params.seed >>> 0, cuts.eveThreshold);
+    this.k.start((model.params.seed ^ mix32(runSeed)) >>> 0, (mix32(startSlot >>> 0) ^ Math.floor(startSlot / TWO32)) >>> 0, model.params.seed >>> 0, model.hashCuts().eveThreshold);
     const dark = darkCounts(d);
     const p = new Float64Array(this.k.memory.buffer, this.k.paramBlock(), 16);
     p[0] = Math.ceil((d.deadNs * clockHz) / 1e9);
@@ -83,61 +124,36 @@ export class DetectionKernel {
     p[5] = d.pZ;
     p[6] = d.misalignment;
     p.set(dark.darkFirst, 8);
-    this.setPMax(emissions);
+    p.set(photonCuts(d), 12);
     this.k.begin(startSlot);
-    this.prepare(model.params.source);
   }
 
   /** The fibre reports a change of the transmitter's emission (as DetectionGenerator.setEmissions). */
   setEmissions(emissions: readonly EmissionInterval[]): void {
     this.emissions = emissions;
-    if (this.setPMax(emissions)) {
-      this.emissionKey = '';
-      this.k.restart();
-    }
   }
 
-  private setPMax(emissions: readonly EmissionInterval[]): boolean {
-    const p = candidateProbability(this.model, emissions);
-    if (p <= this.pMax) return false;
-    this.pMax = p;
-    const logQ = Math.log1p(-p);
-    if (p > 0 && p < 1) fillGapTable(new Int32Array(this.k.memory.buffer, this.k.gapTable(), GAP_ENTRIES), logQ);
-    this.k.setGap(p, logQ);
-    return true;
-  }
-
-  private prepare(source: SourceSettings): void {
-    const key = `${source.mu.join(',')}|${source.pMu.join(',')}|${source.pZ}`;
-    if (key === this.emissionKey) return;
-    this.emissionKey = key;
-    let tx = this.txModels.get(key);
-    if (!tx) this.txModels.set(key, (tx = new ChannelModel({ ...this.model.params, source })));
-    const t = classTables(this.model, source, this.pMax);
-    const view = new Float64Array(this.k.memory.buffer, this.k.classTable(), 4 * CLASSES);
+  /** Loads the kernel with a transmitter model's tables: photon numbers, class cuts, signal process. */
+  private prepare(tx: ChannelModel): void {
+    if (tx === this.tx) return;
+    this.tx = tx;
+    const t = classTables(this.model, tx.params.source);
+    const view = new Float64Array(this.k.memory.buffer, this.k.classTable(), 2 * CLASSES);
     view.fill(0);
-    view.set(t.accept, 0);
-    view.set(t.sigGivenClick, CLASSES);
-    view.set(t.meanDetected, 2 * CLASSES);
-    view.set(t.pOne, 3 * CLASSES);
-    const c = tx.hashCuts();
-    this.k.setTransmitter(tx.params.seed >>> 0, c.classCuts[0]!, c.classCuts[1]!, c.classCuts[2]!, c.zThreshold);
+    view.set(t.meanDetected, 0);
+    view.set(t.pOne, CLASSES);
+    loadTransmitter(this.k, tx);
   }
 
   /** As DetectionGenerator.generate: events of [cursor, end) appended from index n, at most maxEvents in all. */
   generate(end: number, slots: Float64Array, masks: Uint8Array, n: number, maxEvents: number): { n: number; stoppedAt: number } {
     const k = this.k;
     while (n < maxEvents) {
-      // The interval the next candidate falls in decides the tables and where this call stops.
-      const c = k.candidate();
+      // The interval the cursor is in decides the tables and where this call stops.
+      const c = k.cursor();
       const e = emissionAt(this.emissions, c);
-      let stop = end;
-      if (e) {
-        this.prepare(e.source);
-        stop = Math.min(end, e.to);
-      } else {
-        for (const x of this.emissions) if (x.from > c) { stop = Math.min(end, x.from); break; }
-      }
+      if (e) this.prepare(this.txModels.of(e.source));
+      const stop = Math.min(end, emissionStop(this.emissions, c));
       const got = k.generate(end, stop, e ? 1 : 0, Math.min(this.capacity, maxEvents - n));
       if (got > 0) {
         slots.set(new Float64Array(k.memory.buffer, k.slotsOut(), got), n);

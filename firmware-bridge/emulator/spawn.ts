@@ -215,6 +215,15 @@ export class EmulatedLink {
     return new EmulatedLink(t.value, r.value, dir, channel);
   }
 
+  /**
+   * Changes the fibre (distance, eavesdropper) for both boards, from their next acquisition on:
+   * the transmitter's answers depend on it too, since detections are drawn first and the class
+   * given a detection (channel-model.ts).
+   */
+  async setChannel(patch: { distanceKm?: number; interceptFraction?: number }): Promise<void> {
+    await Promise.all([this.tx.setChannel(patch), this.rx.setChannel(patch)]);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.tx.close(), this.rx.close()]);
     rmSync(this.dir, { recursive: true, force: true });

@@ -216,7 +216,7 @@ export const scenarios: Scenario[] = [
     async run(factory) {
       await withBoards(factory, { seed: 13 }, {}, async (b) => {
         for (const km of [10, 50, 100]) {
-          if (b.setup.emulated) await b.setup.emulated.rx.setChannel({ distanceKm: km });
+          if (b.setup.emulated) await b.setup.emulated.setChannel({ distanceKm: km });
           const ms = km === 100 ? 1200 : 500;
           const rates = [0, 0, 0, 0];
           const onTelemetry = (t: Telemetry) => t.acquiring && t.rates.forEach((x, j) => (rates[j]! += x));

@@ -1,4 +1,4 @@
-/** The key management part of `npm start`: SAEs on the two ends of a line get identical, relayed keys. */
+/** `npm start -- --line`: SAEs on the two ends of a line get identical, relayed keys. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runNetworkDemo } from '../../host/node/demo-network.js';

@@ -339,5 +339,6 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const secret = reports.reduce((s, r) => s + r.secret, 0);
   const totalMs = reports.reduce((s, r) => s + Object.values(r.ms).reduce((a, x) => a + x, 0), 0);
   out.write(`\n${blocks} block(s): ${fmt(secret)} secret bits per end in ${(totalMs / 1000).toFixed(1)} s of processing.\n`);
-  return 0;
+  // A block whose tags agreed but whose amplified keys differ would be a broken pipeline.
+  return reports.every((r) => r.finite.length === 0 || !r.tagsEqual || r.keysMatch) ? 0 : 1;
 }

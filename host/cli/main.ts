@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** `qkdn-edge`: the command line of a trusted node. */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -12,41 +12,58 @@ const program = new Command('qkdn-edge')
 
 program
   .command('demo', { isDefault: true })
-  .description('run the demo of what qkdn-edge does today (npm start)')
-  .option('--blocks <n>', 'post-processing blocks to run', '4')
+  .description('run the demo (npm start): post-processing, a QKD link on emulated boards, then two providers\' networks interworking (ITU-T Y.3818)')
+  .addOption(new Option('--model <model>', 'interworking model: gwn (gateway nodes) or iwn (an interworking node)').choices(['gwn', 'iwn']).default('gwn'))
+  .option('--blocks <n>', 'post-processing blocks to run', '1')
   .option('--seed <n>', 'seed of the simulated detections', '1')
-  .option('--nodes <n>', 'trusted nodes in the key-management network part', '4')
   .option('--distance <km>', 'fibre length of the emulated QKD link part', '10')
+  .option('--link-blocks <n>', 'blocks of the QKD link part', '2')
+  .option('--no-pipeline', 'skip the post-processing part')
   .option('--no-link', 'skip the QKD link part (two modules on emulated boards)')
-  .option('--no-network', 'skip the key-management network part')
-  .option('--no-control', 'skip the control-layer part')
-  .action(async (opts: { blocks: string; seed: string; nodes: string; distance: string; link: boolean; network: boolean; control: boolean }) => {
-    const { runDemo } = await import('./demo.js');
-    const code = await runDemo({ blocks: Number(opts.blocks), seed: Number(opts.seed) });
-    if (code !== 0) {
-      process.exitCode = code;
-      return;
+  .option('--no-interworking', 'skip the interworking part')
+  .option('--no-etcd', 'run the centralized controller on its embedded store even when etcd is installed')
+  .option('--line', 'also run a line of node processes relaying keys between its two end SAEs')
+  .option('--nodes <n>', 'trusted nodes in the line (with --line)', '4')
+  .option('--control', 'also run the control layer on its own: a centralized controller routing and rerouting')
+  .action(async (opts: { model: 'gwn' | 'iwn'; blocks: string; seed: string; distance: string; linkBlocks: string; pipeline: boolean; link: boolean; interworking: boolean; etcd: boolean; line?: boolean; nodes: string; control?: boolean }) => {
+    const t0 = performance.now();
+    const summary: string[] = [];
+    let ok = true;
+    if (opts.pipeline) {
+      const { runDemo } = await import('./demo.js');
+      const code = await runDemo({ blocks: Number(opts.blocks), seed: Number(opts.seed) });
+      ok &&= code === 0;
+      summary.push(`post-processing: ${code === 0 ? 'keys identical at both ends of the simulated link' : 'FAILED'}`);
     }
-    if (opts.link) {
+    if (opts.link && ok) {
       const { runLinkDemo } = await import('./link-demo.js');
-      const link = await runLinkDemo({ distanceKm: Number(opts.distance), seed: Number(opts.seed) });
-      if (!link.storesAgree || link.totalUnits === 0) {
-        process.exitCode = 1;
-        return;
-      }
+      const link = await runLinkDemo({ distanceKm: Number(opts.distance), blocks: Number(opts.linkBlocks), seed: Number(opts.seed) });
+      ok &&= link.storesAgree && link.totalUnits > 0;
+      summary.push(`QKD link: ${link.totalFinalBits.toLocaleString('en-US')} secret bits in ${link.totalUnits.toLocaleString('en-US')} key units, ${link.storesAgree ? 'identical in both stores' : 'THE STORES DISAGREE'}`);
     }
-    if (opts.network) {
+    if (opts.line && ok) {
       const { runNetworkDemo } = await import('../node/demo-network.js');
       const result = await runNetworkDemo({ nodes: Number(opts.nodes) });
-      if (!result.identical) {
-        process.exitCode = 1;
-        return;
-      }
+      ok &&= result.identical;
+      summary.push(`line of ${Number(opts.nodes)} nodes: ${result.identical ? 'relayed keys identical at both SAEs' : 'THE SAEs HOLD DIFFERENT KEYS'}`);
     }
-    if (opts.control) {
+    if (opts.control && ok) {
       const { runControlDemo } = await import('../controller/demo.js');
-      process.exitCode = (await runControlDemo()) ? 0 : 1;
+      const routed = await runControlDemo(process.stdout, opts.etcd ? {} : { etcd: false });
+      ok &&= routed;
+      summary.push(`control layer: ${routed ? 'routed from stock, rerouted around a link reported OFF' : 'FAILED'}`);
     }
+    if (opts.interworking && ok) {
+      const { runGwnDemo, runIwnDemo } = await import('./interworking-demo.js');
+      const r = await (opts.model === 'iwn' ? runIwnDemo : runGwnDemo)({ etcd: opts.etcd });
+      ok &&= r.ok;
+      summary.push(`${r.summary}${r.ok ? '' : ' — FAILED'}`);
+    }
+    process.stdout.write(`
+Summary (${((performance.now() - t0) / 1000).toFixed(1)} s)
+${summary.map((l) => `  ${l}
+`).join('')}`);
+    if (!ok) process.exitCode = 1;
   });
 
 const bench = program

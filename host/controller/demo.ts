@@ -1,5 +1,5 @@
 /**
- * The control layer's part of `npm start`: one controller (replicated on a loopback etcd when
+ * The control layer on its own (`npm start -- --control`): one controller (replicated on a loopback etcd when
  * etcd is installed, else a single controller with an embedded store, which it says), four KMs
  * reporting over Ck, a route from stock, a link going down over Cq and the route moving.
  */

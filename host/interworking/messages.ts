@@ -20,6 +20,7 @@
  * | 0x13 | Kxi1Ack                            | Kxi-1      | (answer)                           |
  * | 0x14 | Kxi1RelayCompletion                | Kxi-1      | Kxi1Ack                            |
  * | 0x15 | Kxi1Void                           | Kxi-1      | Kxi1Ack                            |
+ * | 0x16 | Kxi1KeyLedger                      | Kxi-1      | Kxi1KeyLedger (re)                 |
  * | 0x20 | Kxi2KeySupplyNotification          | Kxi-2      | Kxi2KeySupplyNotificationResponse  |
  * | 0x21 | Kxi2KeySupplyNotificationResponse  | Kxi-2      | (answer)                           |
  * | 0x30 | CxiHello                           | Cxi        | CxiHello (re)                      |
@@ -48,6 +49,7 @@ import { Kxi1KeySyncSpec } from './kxi-1/key-sync.js';
 import { Kxi1AckSpec } from './kxi-1/ack.js';
 import { Kxi1RelayCompletionSpec } from './kxi-1/relay-completion.js';
 import { Kxi1VoidSpec } from './kxi-1/void.js';
+import { Kxi1KeyLedgerSpec } from './kxi-1/key-ledger.js';
 import { Kxi2KeySupplyNotificationSpec } from './kxi-2/key-supply-notification.js';
 import { Kxi2KeySupplyNotificationResponseSpec } from './kxi-2/key-supply-notification-response.js';
 import { CxiHelloSpec } from './cxi/hello.js';
@@ -93,6 +95,7 @@ export const MESSAGE_SPECS = [
   Kxi1AckSpec,
   Kxi1RelayCompletionSpec,
   Kxi1VoidSpec,
+  Kxi1KeyLedgerSpec,
   Kxi2KeySupplyNotificationSpec,
   Kxi2KeySupplyNotificationResponseSpec,
   CxiHelloSpec,

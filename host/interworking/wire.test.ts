@@ -5,7 +5,7 @@ import { Encoder } from 'cbor-x';
 import { BORDER_CBOR_LIMITS, BORDER_PAYLOAD_BYTES, decodePayload, encodeFrame, encodePayload, FrameReader, MESSAGE_SPECS, referencePointLabel } from './messages.js';
 import { IwDecodeError, IwError, IwLimitError } from './errors.js';
 import { STATUS } from './status.js';
-import { qxUnitDigest } from './kxi-1/key-sync.js';
+import { ledgerDigest, qxTag } from './kxi-1/qx-ledger.js';
 
 const raw = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true, tagUint8Array: false });
 const cborUint = (n: number) => (n < 24 ? n.toString(16).padStart(2, '0') : `18${n.toString(16).padStart(2, '0')}`);
@@ -81,7 +81,8 @@ test('schemas name the failing field: unknown fields, bad IDs, status outside th
   bad(0x13, { re: 1, status: 'maybe' }, /^Kxi1Ack\.status$/);
   bad(0x15, { relay: relay.relay, initiator: 'alice', targets: ['bob'] }, /^Kxi1Void$/);
   bad(0x33, { re: 1, request: '5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d', status: 'ok' }, /^CxiRouteResponse$/);
-  bad(0x20, { ...(MESSAGE_SPECS[6].example as object), slaveProvider: 'qkdn-a' }, /slaveProvider/);
+  bad(0x20, { ...(MESSAGE_SPECS.find((x) => x.name === 'Kxi2KeySupplyNotification')!.example as object), slaveProvider: 'qkdn-a' }, /slaveProvider/);
+  bad(0x16, { qx: 'qx-ab', upTo: 9, units: ['11111111-2222-4333-8444-555555555555'], tags: new Uint8Array(15) }, /^Kxi1KeyLedger\.tags$/);
   bad(0x4f, { from: 'a', to: 'b', seq: 1, epk: new Uint8Array(31), iv: new Uint8Array(12), ct: new Uint8Array(16) }, /^MxiSealed\.epk$/);
   for (const s of ['no_known_route', 'insufficient_key_material', 'invalid_routing'] as const) {
     const m = decodePayload(raw.encode([1, 0x13, 1, 0, { re: 1, status: s }]));
@@ -178,14 +179,16 @@ test('FrameReader reassembles fragmented frames and refuses an oversized announc
   assert.throws(() => new FrameReader().push(huge), (e: unknown) => e instanceof IwLimitError);
 });
 
-test('Kxi1KeySync digest: the same unused units give the same digest whatever their order, one unit less another', () => {
+test('Kxi1KeySync digest: the same ledger gives the same digest whatever its order; one unit less, or one unit’s material different, another', () => {
   const ids = ['8c0d6a0e-5f1b-8a2c-b3d4-e5f60718293a', '11111111-2222-4333-8444-555555555555', '3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a'];
-  const d = qxUnitDigest(ids);
+  const ledger = ids.map((unit, i) => ({ unit, tag: qxTag('qx-ab', unit, new Uint8Array(32).fill(i)) }));
+  const d = ledgerDigest(ledger);
   assert.is(d.length, 32);
-  assert.equal(qxUnitDigest([...ids].reverse()), d);
-  assert.not.equal(qxUnitDigest(ids.slice(1)), d);
-  assert.is(Buffer.from(qxUnitDigest([])).toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'); // SHA-256 of nothing
-  const m = decodePayload(encodePayload('Kxi1KeySync', 1, { qx: 'qx-ab', high: 9, available: 3, digest: d }));
+  assert.equal(ledgerDigest([...ledger].reverse()), d);
+  assert.not.equal(ledgerDigest(ledger.slice(1)), d);
+  assert.not.equal(ledgerDigest([...ledger.slice(1), { unit: ids[0]!, tag: qxTag('qx-ab', ids[0]!, new Uint8Array(32).fill(9)) }]), d);
+  assert.is(Buffer.from(ledgerDigest([])).toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'); // SHA-256 of nothing
+  const m = decodePayload(encodePayload('Kxi1KeySync', 1, { qx: 'qx-ab', high: 9, available: 3, upTo: 9, digest: d }));
   assert.equal(m.name === 'Kxi1KeySync' && m.body.digest, d);
 });
 

@@ -19,7 +19,7 @@ export interface HandOverKey {
 
 export interface HandOver {
   readonly supply: string;
-  /** The KM serving the slave SAE(s): a link neighbour of this KM. */
+  /** The KM serving the slave SAE(s): a link neighbour of this KM, or any KM when a `carry` is given. */
   readonly dest: string;
   readonly master: string;
   readonly slaves: readonly string[];
@@ -28,11 +28,20 @@ export interface HandOver {
   readonly keys: readonly HandOverKey[];
 }
 
-export async function handOver(kma: Kma, h: HandOver): Promise<void> {
-  if (!linkBetween(kma.topology, kma.nodeId, h.dest)) throw new NotPermittedError(`${h.dest} shares no link with ${kma.nodeId}: keys are handed over to a neighbour`);
+/** Carries given keys to a KM further away over a routed key relay (KeyRelayService.carry). */
+export type Carry = (dest: string, keys: readonly { readonly id: string; readonly bytes: Uint8Array }[]) => Promise<void>;
+
+export async function handOver(kma: Kma, h: HandOver, carry?: Carry): Promise<void> {
+  const near = !!linkBetween(kma.topology, kma.nodeId, h.dest);
+  if (!near && !carry) throw new NotPermittedError(`${h.dest} shares no link with ${kma.nodeId}: keys are handed over to a neighbour`);
   const units = h.keys.flatMap((k) => k.units);
   if (h.keys.some((k) => k.units[0]?.id !== k.id) || units.some((u) => u.bytes.length * 8 !== kma.unitBits)) throw new NotPermittedError(`handed-over keys must be whole units of ${kma.unitBits} bits, named by their first unit`);
   const ids = units.map((u) => u.id);
+  if (!near) {
+    // The relay burns and voids what it used if it fails; the supply below voids the keys if it does.
+    await carry!(h.dest, units);
+    return supplyAt(kma, h, ids);
+  }
   const pads = await kma.takeLink(h.dest, units.length);
   if (!pads) throw new InsufficientKeysError(`link:${h.dest}`, units.length, kma.shared(h.dest, 'link'));
   try {
@@ -45,11 +54,6 @@ export async function handOver(kma: Kma, h: HandOver): Promise<void> {
   const pad = concat(pads.map((id) => kma.store.readKey(id)));
   for (let i = 0; i < ct.length; i++) ct[i]! ^= pad[i]!;
   pad.fill(0);
-  // The destination may hold the keys already: void them there (durable outbox).
-  const fail = async (why: string, status: string): Promise<never> => {
-    await kma.burn([], [{ peer: h.dest, origin: 'relay', ids, reason: `hand-over ${h.supply} failed` }], why);
-    throw new PeerRefusedError(h.dest, status, why);
-  };
   let hop: string;
   try {
     const a = await kma.kx.request(h.dest, 'KeyRelay', { relay: h.supply, route: [kma.nodeId, h.dest], hop: 0, keys: ids, bits: kma.unitBits, pads, ct }, kma.peerMs);
@@ -61,9 +65,14 @@ export async function handOver(kma: Kma, h: HandOver): Promise<void> {
   }
   if (hop !== 'ok') {
     await kma.burn(pads, [{ peer: h.dest, origin: 'link', ids: pads, reason: `hand-over ${h.supply} not acknowledged` }], `hand-over not acknowledged: ${hop}`);
-    return fail(`the hand-over hop to ${h.dest} was not acknowledged: ${hop}`, hop);
+    return failAt(kma, h, ids, `the hand-over hop to ${h.dest} was not acknowledged: ${hop}`, hop);
   }
   await kma.store.commit({ change: pads.map((id) => ({ id, from: ['reserved'], to: 'consumed', fields: { phase: undefined } })) });
+  return supplyAt(kma, h, ids);
+}
+
+/** The keys, now in the relay pool shared with `h.dest`, reserved there for the slave SAE(s); voided there on failure. */
+async function supplyAt(kma: Kma, h: HandOver, ids: readonly string[]): Promise<void> {
   let supplied: string;
   try {
     const a = await kma.kx.request(h.dest, 'KeySupplyNotification', { supply: h.supply, origin: 'relay', master: h.master, slaves: h.slaves, size: h.size, keys: h.keys.map((k) => ({ id: k.id, units: k.units.map((u) => u.id) })) }, kma.peerMs);
@@ -71,5 +80,11 @@ export async function handOver(kma: Kma, h: HandOver): Promise<void> {
   } catch (e) {
     supplied = (e as { code?: string }).code ?? 'ERR_KM_PEER_UNREACHABLE';
   }
-  if (supplied !== 'ok') await fail(`the supply notification to ${h.dest} was not confirmed: ${supplied}`, supplied);
+  if (supplied !== 'ok') await failAt(kma, h, ids, `the supply notification to ${h.dest} was not confirmed: ${supplied}`, supplied);
+}
+
+/** The destination may hold the keys already: void them there (durable outbox). */
+async function failAt(kma: Kma, h: HandOver, ids: readonly string[], why: string, status: string): Promise<never> {
+  await kma.burn([], [{ peer: h.dest, origin: 'relay', ids, reason: `hand-over ${h.supply} failed` }], why);
+  throw new PeerRefusedError(h.dest, status, why);
 }

@@ -159,9 +159,12 @@ export class KeyManager {
     return this.#relay.relay(dest, count);
   }
 
-  /** Keys from another network (an interworking node): to the slave SAE's KM, reserved there for it (hand-over.ts). */
+  /**
+   * Keys from another network (an interworking or gateway node): to the slave SAE's KM, reserved
+   * there for it (hand-over.ts); a KM beyond the neighbours is reached over a routed key relay.
+   */
   handOver(h: HandOver): Promise<void> {
-    return handOver(this.#kma, h);
+    return handOver(this.#kma, h, (dest, keys) => this.#relay.carry(dest, keys));
   }
 
   handleKx(peer: string, m: KxMessage): KxAnswer | Promise<KxAnswer> {

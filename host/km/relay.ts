@@ -110,6 +110,28 @@ export class KeyRelayService {
     }
   }
 
+  /**
+   * Given keys (from another network, under the IDs their master SAE got) carried hop by hop to
+   * `dest` over a route from the Router, ending in the relay pool `dest` shares with this KM; this
+   * KM keeps no copy. The first hop carries them under fresh pads of its link (pads and ct, as a
+   * hand-over's hop). One attempt only: the IDs are fixed, and a destination that voided them after
+   * a failure cannot take them again, so a failure is the caller's (burned and voided here).
+   */
+  async carry(dest: string, keys: readonly { readonly id: string; readonly bytes: Uint8Array }[], o: { readonly priority?: number } = {}): Promise<void> {
+    const relayId = randomUUID();
+    let outcome: 'completed' | 'failed' = 'failed';
+    try {
+      const req = { relayId, from: this.#kma.nodeId, to: dest, units: keys.length, deadline: Date.now() + this.#deadlineMs, priority: o.priority ?? 0, attempt: 0, avoidLinks: [] };
+      const route = await this.#router.route(req);
+      checkRoute(this.#kma.topology, this.#kma.nodeId, dest, route);
+      const r = await this.#attempt(dest, keys.length, route.nodes, keys);
+      if ('error' in r) throw r.error;
+      outcome = 'completed';
+    } finally {
+      void (async () => this.#router.release?.(relayId, outcome))().catch(() => {});
+    }
+  }
+
   async #relayOver(relayId: string, dest: string, count: number, priority: number): Promise<string[]> {
     const deadline = Date.now() + this.#deadlineMs;
     const avoid = new Set<string>();
@@ -130,16 +152,17 @@ export class KeyRelayService {
   }
 
   /** One attempt over `path`: the relayed keys, or the failure (everything it used burned and voided). */
-  async #attempt(dest: string, count: number, path: readonly string[]): Promise<{ keys: string[] } | { error: Error; hop: number | undefined }> {
+  async #attempt(dest: string, count: number, path: readonly string[], given?: readonly { readonly id: string; readonly bytes: Uint8Array }[]): Promise<{ keys: string[] } | { error: Error; hop: number | undefined }> {
     const kma = this.#kma;
     const t0 = performance.now();
     const relay = randomUUID();
     const hopMs = this.#hopMs;
-    if (path.length < 3) throw new NotPermittedError(`${dest} shares a link with ${kma.nodeId}: no relay needed`);
+    if (path.length < (given ? 2 : 3)) throw new NotPermittedError(`${dest} shares a link with ${kma.nodeId}: no relay needed`);
     const first = path[1]!;
     const units = await kma.takeLink(first, count);
     if (!units) throw new InsufficientKeysError(`link:${first}`, count, kma.shared(first, 'link'));
-    const keys = units.map(() => randomUUID());
+    // Fresh keys are the first link's units themselves; given keys go under those units as pads.
+    const keys = given ? given.map((k) => k.id) : units.map(() => randomUUID());
     const report = (outcome: 'completed' | 'failed', failedHop?: number, reason?: string) =>
       publishRelay({ node: kma.nodeId, relay, route: [...path], hops: path.length - 1, keys: count, bits: kma.unitBits, outcome, latencyMs: performance.now() - t0, ...(failedHop !== undefined ? { failedHop } : {}), ...(reason ? { reason } : {}) });
     try {
@@ -168,10 +191,18 @@ export class KeyRelayService {
     const fail = (hop: number, status: KxErrorStatus, reason: string): KeyRelayCompletionNotification => ({ relay, outcome: 'failed', keys, hop, status, reason });
     let outcome: KeyRelayCompletionNotification;
     try {
+      let ct: Uint8Array | undefined;
+      if (given) {
+        ct = concat(given.map((k) => k.bytes));
+        xorInto(ct, concat(units.map((id) => kma.store.readKey(id))));
+      }
       const ack = this.#hops
         .for(first)
-        .send(first, { relay, route: path, hop: 0, keys, bits: kma.unitBits, units }, kma.peerMs)
-        .then((o) => (o.ok ? null : fail(o.answered ? 1 : 0, o.status, o.answered && o.reason ? `${o.status}: ${o.reason}` : o.status)));
+        .send(first, ct ? { relay, route: path, hop: 0, keys, bits: kma.unitBits, pads: units, ct } : { relay, route: path, hop: 0, keys, bits: kma.unitBits, units }, kma.peerMs)
+        .then((o) => {
+          ct?.fill(0);
+          return o.ok ? null : fail(o.answered ? 1 : 0, o.status, o.answered && o.reason ? `${o.status}: ${o.reason}` : o.status);
+        });
       const timeoutMs = hopMs * (path.length - 1);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<KeyRelayCompletionNotification>((r) => (timer = setTimeout(() => r(fail(0, 'ERR_KM_RELAY_FAILED', `no completion within ${timeoutMs} ms`)), timeoutMs)));
@@ -181,6 +212,11 @@ export class KeyRelayService {
       waiter.resolve(outcome);
     } finally {
       this.#relays.delete(relay);
+    }
+    if (outcome.outcome === 'completed' && given) {
+      await kma.store.commit({ change: units.map((id) => ({ id, from: ['reserved'], to: 'consumed', fields: { phase: undefined } })) });
+      report('completed');
+      return { keys };
     }
     if (outcome.outcome === 'completed') {
       const bytes = units.map((u) => kma.store.readKey(u));

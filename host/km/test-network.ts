@@ -12,7 +12,8 @@ import { linkAllocator } from '../kq/allocator.js';
 import { KeyStore } from './key-store.js';
 import { StorageKey } from './storage-key.js';
 import { KeyManager } from './key-manager.js';
-import { KxTransport, type KxEndpoint } from './kx/transport.js';
+import { KxTransport, type KxAnswer, type KxEndpoint } from './kx/transport.js';
+import type { KxMessage } from './kx/messages.js';
 import { SimulatedKeySource } from './simulated-key-source.js';
 import type { Topology, TopologyLink } from './topology.js';
 import type { Router } from './routing.js';
@@ -49,6 +50,11 @@ export interface TestNetworkOptions {
   readonly peerTimeoutMs?: number;
   /** Each node's relay router (default: the key manager's StaticRouter). */
   readonly router?: (nodeId: string) => Router;
+  /** KeySync period (default 100 ms) and simulated sources' tick (default 10 ms): larger for big networks. */
+  readonly syncIntervalMs?: number;
+  readonly tickMs?: number;
+  /** Kx requests a node answers before its key manager (undefined: the key manager's), e.g. a gateway's. */
+  readonly onKx?: (nodeId: string, peer: string, m: KxMessage) => Promise<KxAnswer> | undefined;
 }
 
 export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwork> {
@@ -78,16 +84,16 @@ export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwo
       tls: { ca, cert: readFileSync(paths.cert('KME', id), 'utf8'), key: readFileSync(paths.key('KME', id), 'utf8') },
       listen: endpoints.get(id)!,
       peers,
-      onRequest: (peer, m) => km!.handleKx(peer, m),
+      onRequest: (peer, m) => o.onKx?.(id, peer, m) ?? km!.handleKx(peer, m),
     });
     // Generous timeouts: a stopped peer is refused at once anyway, and a loaded CI machine can stall a process for seconds.
-    km = new KeyManager({ nodeId: id, store, topology, transport: kx, unitBits, maxKeyCount: o.maxKeyCount ?? 100_000, peerTimeoutMs: o.peerTimeoutMs ?? 8000, relayHopTimeoutMs: 4000, syncIntervalMs: 100, ...(o.router ? { router: o.router(id) } : {}) });
+    km = new KeyManager({ nodeId: id, store, topology, transport: kx, unitBits, maxKeyCount: o.maxKeyCount ?? 100_000, peerTimeoutMs: o.peerTimeoutMs ?? 8000, relayHopTimeoutMs: 4000, syncIntervalMs: o.syncIntervalMs ?? 100, ...(o.router ? { router: o.router(id) } : {}) });
     await kx.listen();
     await km.start();
     for (const l of links)
       if (l.ends.includes(id)) {
         const peer = l.ends[0] === id ? l.ends[1] : l.ends[0];
-        km.attach(new SimulatedKeySource({ linkId: l.id, peer, seed, rate: o.rate ?? 0, unitBits, initialUnits: o.initialUnits ?? 256, tickMs: 10 }));
+        km.attach(new SimulatedKeySource({ linkId: l.id, peer, seed, rate: o.rate ?? 0, unitBits, initialUnits: o.initialUnits ?? 256, tickMs: o.tickMs ?? 10 }));
       }
     const n: TestNode = { id, km, kx, store, dataDir };
     nodes.set(id, n);

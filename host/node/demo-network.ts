@@ -434,7 +434,7 @@ export interface NetworkDemoResult {
 }
 
 /**
- * `npm start`'s key management part: a line of real node processes with simulated links, an SAE
+ * `npm start -- --line`: a line of real node processes with simulated links, an SAE
  * at each end (nodes that share no link), one enc_keys at the master's node and one dec_keys at the
  * slave's, both over ETSI GS QKD 014 with mutual TLS; prints what happened and shows that both
  * SAEs hold identical keys. Starts and stops everything itself (processes, temporary directory).

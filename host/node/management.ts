@@ -22,7 +22,7 @@ export interface NodeManagement {
  * `control`: the node's controller's configuration control (its ConfigurationControl), when the
  * node runs one: configuration versions are then applied through it (host/manager/control-target.ts).
  */
-export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { ca: string; cert: string; key: string }, log: Logger, control?: ConfigurationControlPort, linkService?: LinkServicePort): Promise<NodeManagement> {
+export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { ca: string; cert: string; key: string }, log: Logger, control?: ConfigurationControlPort, provider?: string, linkService?: LinkServicePort): Promise<NodeManagement> {
   const mc = c.management ?? {};
   if (mc.enabled === false) return { management: null, aux: null, stop: async () => {} };
   const management = await startManagement({
@@ -30,6 +30,7 @@ export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { 
     dataDir: c.dataDir,
     log,
     ...(control ? { control } : {}),
+    ...(provider ? { provider } : {}),
     ...(linkService ? { linkService } : {}),
     ...(c.aux ? { auxPath: c.aux.port } : {}),
     ...(mc.qberThreshold !== undefined ? { qberThreshold: mc.qberThreshold } : {}),

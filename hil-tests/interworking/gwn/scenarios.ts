@@ -1,165 +1,24 @@
 /**
- * Two providers' QKD networks joined by gateway nodes (ITU-T Y.3818 clause 8.1), as real node
- * processes, and the procedures of clause 9.1 run on them. The end-to-end tests beside this file
- * and the conformance runner (`npm run conformance`, through conformance-cases.ts) run this same
- * code; each procedure counts its checks and throws on the first that fails.
- *
- *   QKDN-A (CA qkdn-a)                                  QKDN-B (CA qkdn-b)
- *   alice, carol ─ a1 ── a2 ── gwn_a ══Qx══ gwn_b ── b2 ── b1 ─ dave, frank
- *                              erin           bob
- *   shared with B: alice, erin                          shared with A: bob, dave
- *
- * Each network has its own PKI and SAE namespace; gwn_a fronts bob and dave inside A, gwn_b
- * fronts alice and erin inside B. carol and frank are not shared. A master SAE may sit anywhere in
- * its network (its keys reach the GWN by the network's own relay); a slave SAE across the border
- * is served by the GWN itself (host/interworking/README.md, Not done yet). Each GWN records what
- * crosses its border.
+ * The procedures of Y.3818 clause 9.1 on two providers' networks joined by gateway nodes
+ * (host/node/gwn-network.ts builds them, for `npm start` too). The end-to-end tests beside this
+ * file and the conformance runner (`npm run conformance`, through conformance-cases.ts) run this
+ * same code; each procedure counts its checks and throws on the first that fails.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDemoNetwork, type DemoNetwork } from '../../../host/node/demo-network.js';
-import { initPki, pkiPaths, createCa, issue } from '../../../host/pki/pki.js';
-import { freePort } from '../../../host/bench/ports.js';
+import type { DemoNetwork } from '../../../host/node/demo-network.js';
+import { encKeysWhenReady, waitFor, type Provider, type TwoProviders } from '../../../host/node/gwn-network.js';
+import { pkiPaths, createCa, issue } from '../../../host/pki/pki.js';
 import { BorderEndpoint } from '../../../host/interworking/border/endpoint.js';
 import { fingerprintOf } from '../../../host/interworking/border/pinning.js';
 import { BorderFilter } from '../../../host/interworking/border/filter.js';
 import { decodePayload, type IwMessage } from '../../../host/interworking/messages.js';
 import { Checks } from '../../../host/interworking/conformance/cases.js';
-import type { ControlConfig } from '../../../host/node/control.js';
-import { startEtcd, type EtcdServer } from '../../../host/controller/central/etcd-server.js';
-import { killReplica, spawnReplica, type ReplicaProcess } from '../../../host/controller/central/processes.js';
 
-export type Form = 'distributed' | 'centralized';
-
-export interface Provider {
-  readonly id: string;
-  readonly net: DemoNetwork;
-  readonly gwn: string;
-  readonly record: string;
-  /** Everything internal to this provider: none of it may cross. */
-  readonly internal: readonly string[];
-}
-
-export interface TwoProviders {
-  readonly a: Provider;
-  readonly b: Provider;
-  readonly dir: string;
-  stop(): Promise<void>;
-}
-
-const KM = { peerTimeoutMs: 20_000, relayHopTimeoutMs: 5_000 };
-
-/** Starts QKDN-A and QKDN-B (Fig 3 with both forms distributed; Figs 4, 5 with centralized ones). */
-export async function startTwoProviders(o: { readonly a?: Form; readonly b?: Form } = {}): Promise<TwoProviders> {
-  const dir = mkdtempSync(join(tmpdir(), 'qkdn-gwn-'));
-  const idsA = ['a1', 'a2', 'gwn_a'];
-  const idsB = ['gwn_b', 'b2', 'b1'];
-  const [pkiA, pkiB] = await Promise.all([
-    initPki(join(dir, 'a', 'pki'), { network: 'qkdn-a', nodes: [...idsA, 'ctl_a'], saes: ['alice', 'carol', 'erin'] }),
-    initPki(join(dir, 'b', 'pki'), { network: 'qkdn-b', nodes: [...idsB, 'ctl_b'], saes: ['bob', 'dave', 'frank'] }),
-  ]);
-  const [portA, portB] = [await freePort(), await freePort()];
-  const qx = { id: 'qx-ab', source: { type: 'simulated' as const, rate: 500, seed: randomBytes(32).toString('hex'), initialUnits: 2000 } };
-  const gateway = (provider: string, listen: number, peer: { provider: string; node: string; port: number; cert: string; ca: string }, foreign: string[], shared: string[], record: string) => ({
-    gateway: {
-      provider,
-      border: { host: '127.0.0.1', port: listen },
-      peer: { provider: peer.provider, node: peer.node, address: `127.0.0.1:${peer.port}`, fingerprint: fingerprintOf(readFileSync(peer.cert, 'utf8')), ca: peer.ca },
-      qx,
-      foreignSaes: foreign,
-      shared: shared.map((sae) => ({ sae, rate: 100, bits: 256 })),
-      timeoutMs: 15_000,
-      record,
-    },
-  });
-  const recA = join(dir, 'border-a.jsonl');
-  const recB = join(dir, 'border-b.jsonl');
-  const central: { etcd: EtcdServer; replica: ReplicaProcess }[] = [];
-  const stopCentral = async () => {
-    for (const c of central) {
-      await killReplica(c.replica);
-      await c.etcd.stop();
-    }
-  };
-  // A centralized provider: its own etcd and controller replica (qkdn-edge controller), with its PKI.
-  const controlOf = async (p: 'a' | 'b', form: Form | undefined, ids: string[], saes: Record<string, string>): Promise<ControlConfig | undefined> => {
-    if (form === 'distributed') return { form: 'distributed' };
-    if (form !== 'centralized') return undefined;
-    const etcd = await startEtcd();
-    const id = `ctl_${p}`;
-    const port = await freePort();
-    const links = ids.slice(1).map((n, i) => ({ id: `${ids[i]}~${n}`, ends: [ids[i]!, n] as [string, string] }));
-    const replica = await spawnReplica({ id, dir: join(dir, p), pki: join(dir, p, 'pki'), etcdUrl: etcd.url, prefix: `qkdn/${p}`, network: { nodes: ids, links, saes }, unitBits: 256, lowWaterUnits: 4, port });
-    central.push({ etcd, replica });
-    await waitFor(() => replica.has('listening') && replica.has('elected'), 60_000, `${id} listening and elected`);
-    return { form: 'centralized', controllers: [{ id, endpoint: `127.0.0.1:${port}` }], reportMs: 200 };
-  };
-  const saesA = { alice: 'a1', carol: 'a1', erin: 'gwn_a' };
-  const foreignA = { bob: 'gwn_a', dave: 'gwn_a' };
-  const saesB = { bob: 'gwn_b', dave: 'b1', frank: 'b1' };
-  const foreignB = { alice: 'gwn_b', erin: 'gwn_b' };
-  let controlA: ControlConfig | undefined;
-  let controlB: ControlConfig | undefined;
-  try {
-    [controlA, controlB] = await Promise.all([controlOf('a', o.a, idsA, { ...saesA, ...foreignA }), controlOf('b', o.b, idsB, { ...saesB, ...foreignB })]);
-  } catch (e) {
-    await stopCentral();
-    throw e;
-  }
-  const start = (p: 'a' | 'b', ids: string[], saes: Record<string, string>, foreignSaes: Record<string, string>, gwn: string, section: Record<string, unknown>, control: ControlConfig | undefined) =>
-    startDemoNetwork({ dir: join(dir, p), pkiReady: true, ids, shape: 'line', saes, foreignSaes, sections: { [gwn]: section }, km: KM, rate: 500, initialUnits: 2000, waitForKeys: false, bundle: true, ...(control ? { control } : {}) });
-  const [netA, netB] = await Promise.all([
-    start('a', idsA, saesA, foreignA, 'gwn_a', gateway('qkdn-a', portA, { provider: 'qkdn-b', node: 'gwn_b', port: portB, cert: pkiB.cert('KME', 'gwn_b'), ca: pkiB.ca }, ['bob', 'dave'], ['alice', 'erin'], recA), controlA),
-    start('b', idsB, saesB, foreignB, 'gwn_b', gateway('qkdn-b', portB, { provider: 'qkdn-a', node: 'gwn_a', port: portA, cert: pkiA.cert('KME', 'gwn_a'), ca: pkiA.ca }, ['alice', 'erin'], ['bob', 'dave'], recB), controlB),
-  ]).catch(async (e: unknown) => {
-    await stopCentral();
-    throw e;
-  });
-  const internalA = ['a1', 'a2', 'a1~a2', 'a2~gwn_a', 'carol'];
-  const internalB = ['b1', 'b2', 'gwn_b~b2', 'b2~b1', 'frank'];
-  const two: TwoProviders = {
-    dir,
-    a: { id: 'qkdn-a', net: netA, gwn: 'gwn_a', record: recA, internal: internalA },
-    b: { id: 'qkdn-b', net: netB, gwn: 'gwn_b', record: recB, internal: internalB },
-    stop: async () => {
-      await Promise.all([netA.stop(), netB.stop()]);
-      await stopCentral();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  try {
-    await Promise.all([waitFor(() => synced(netA, 'gwn_a'), 60_000, 'gwn_a synced with gwn_b'), waitFor(() => synced(netB, 'gwn_b'), 60_000, 'gwn_b synced with gwn_a')]);
-  } catch (e) {
-    const tail = (n: DemoNetwork, g: string) => `${g}: ${JSON.stringify(n.events(g).filter((x) => x.event === 'gateway').slice(-5))} ${n.stderr(g).slice(-1500)}`;
-    const detail = `${(e as Error).message}\n${tail(netA, 'gwn_a')}\n${tail(netB, 'gwn_b')}`;
-    await two.stop();
-    throw new Error(detail, { cause: e });
-  }
-  return two;
-}
-
-const synced = (net: DemoNetwork, gwn: string) => net.events(gwn).some((e) => e.event === 'gateway' && e.kind === 'peer-synced');
-
-export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { startTwoProviders, waitFor, type Form, type Provider, type TwoProviders } from '../../../host/node/gwn-network.js';
 
 /** enc_keys with retries while the master's KME is still filling its stock (503), within a deadline. */
-async function encKeys(net: DemoNetwork, master: string, slave: string, number: number) {
-  const c = net.client(master);
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const r = await c.encKeys(slave, { number, size: 256 });
-    if (r.status === 200 || Date.now() > deadline || r.status !== 503) return r;
-    await new Promise((res) => setTimeout(res, 500));
-  }
-}
+const encKeys = (net: DemoNetwork, master: string, slave: string, number: number) => encKeysWhenReady(net.client(master), slave, number);
 
 /**
  * Fig 9, interworking key relay, both ways: a master SAE of one provider and a slave SAE of the
@@ -216,7 +75,7 @@ export function recording(p: Provider): { dir: string; msg: IwMessage; hex: stri
 const textOf = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? '' : x));
 
 /** Byte strings each crossing message may carry: relayed ciphertext, nonces, digests. */
-const BYTE_FIELDS: Readonly<Record<string, readonly string[]>> = { Kxi1KeyRelay: ['ct'], Kxi1Hello: ['nonce'], Kxi1KeySync: ['digest'] };
+const BYTE_FIELDS: Readonly<Record<string, readonly string[]>> = { Kxi1KeyRelay: ['ct'], Kxi1Hello: ['nonce'], Kxi1KeySync: ['digest'], Kxi1KeyLedger: ['tags'] };
 
 /**
  * The border recording: everything that crossed either way; no internal node ID or link, no

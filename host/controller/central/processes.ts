@@ -29,7 +29,8 @@ export interface ReplicaSpec {
   /** Directory for the configuration file; `pki` holds the CA and node certificates. */
   readonly dir: string;
   readonly pki: string;
-  readonly etcdUrl: string;
+  /** etcd's client URL; without, the replica runs on its embedded store (a single controller, as it says). */
+  readonly etcdUrl?: string;
   readonly prefix: string;
   readonly network: NetworkConfig;
   readonly unitBits: number;
@@ -40,7 +41,7 @@ export interface ReplicaSpec {
 
 export async function spawnReplica(s: ReplicaSpec): Promise<ReplicaProcess> {
   const port = s.port ?? (await freePort());
-  const cfg = { id: s.id, listen: { host: '127.0.0.1', port }, pki: s.pki, etcd: { hosts: [s.etcdUrl], prefix: s.prefix, leaseTtlS: 2 }, unitBits: s.unitBits, lowWaterUnits: s.lowWaterUnits, network: s.network };
+  const cfg = { id: s.id, listen: { host: '127.0.0.1', port }, pki: s.pki, ...(s.etcdUrl ? { etcd: { hosts: [s.etcdUrl], prefix: s.prefix, leaseTtlS: 2 } } : {}), unitBits: s.unitBits, lowWaterUnits: s.lowWaterUnits, network: s.network };
   const file = join(s.dir, `${s.id}-${s.prefix.replace(/\W/g, '_')}.json`);
   writeFileSync(file, JSON.stringify(cfg));
   const p = spawn(process.execPath, [CLI, 'controller', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });

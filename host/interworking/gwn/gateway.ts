@@ -19,9 +19,11 @@
  *   answers KM-A ok (the master SAE gets its keys only now, so the slave can always fetch them);
  *   the copies reserved here are spent.
  *
- * The slave SAE is served by GWN-B itself: carrying given key material on under given key IDs
- * inside B (a second relay leg) needs the key manager's relay to accept it, which it does not yet
- * (its relay carries fresh keys only); see the README.
+ * The slave SAE may sit anywhere in B: when GWN-B does not serve it itself, GWN-B carries the
+ * keys on inside B to the slave SAE's KM over B's own key relay, on the route B's control layer
+ * gives (the key manager's Router), under the key IDs the master SAE got, and notifies that KM of
+ * the supply (KeyManager.handOver); only then does it answer the Kxi-2 supply with ok. A sees the
+ * GWN pair and B's segment totals only, never the route inside B.
  *
  * The key IDs the master SAE gets are those the slave SAE fetches with; the key material crosses
  * only as Qx-padded ciphertext and inside B only under B's link pads. Nothing of A's network
@@ -29,7 +31,7 @@
  * node, link or unshared SAE. A Qx unit pads one relay: it is consumed durably before the
  * ciphertext leaves, at the other end before it is used, and the Kxi-1 sessions refuse reuse.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { KeyManager } from '../../km/key-manager.js';
 import type { KxAnswer, KxTransport } from '../../km/kx/transport.js';
 import type { KxMessage } from '../../km/kx/messages.js';
@@ -38,6 +40,7 @@ import type { KeyChange } from '../../km/key-record.js';
 import { concat } from '../../km/kma.js';
 import { statusOf, type KxErrorStatus, type KxStatus } from '../../km/kx/status.js';
 import { linkSink } from '../../kq/link-store.js';
+import { deriveUnitId } from '../../kq/unit-id.js';
 import type { KeySource } from '../../kq/key-source.js';
 import { BorderEndpoint, type BorderConnection } from '../border/endpoint.js';
 import { BorderFilter } from '../border/filter.js';
@@ -51,7 +54,15 @@ import type { IwStatus } from '../status.js';
 import type { Kxi1KeyRelay } from '../kxi-1/key-relay.js';
 import { KX_STATUS_OF, Kxi1RelayHop, type RelayContext } from '../kxi-1/relay-hop.js';
 import { Kxi1Sessions } from '../kxi-1/session.js';
+import { LEDGER_UNITS } from '../kxi-1/key-ledger.js';
+import { compareLedgers, ledgerDigest, packLedger, qxTag, unpackLedger, type LedgerEntry } from '../kxi-1/qx-ledger.js';
 import type { Kxi2KeySupplyNotification } from '../kxi-2/key-supply-notification.js';
+
+/**
+ * Qx units compared per sync, oldest first: the next pads either end will use (units are used
+ * oldest first, so each unit is compared before its turn), at a cost that does not grow with stock.
+ */
+const QX_COMPARED_UNITS = Math.min(512, LEDGER_UNITS);
 
 export interface GatewayOptions {
   readonly provider: string;
@@ -112,7 +123,14 @@ export class Gateway {
   /** Qx pads committed as used but not yet sent: the sessions still count them as held. */
   readonly #sending = new Set<string>();
   readonly #inbound = new Map<string, Inbound>();
-  readonly #counts = { crossedOut: 0, crossedIn: 0, failed: 0 };
+  readonly #counts = { crossedOut: 0, crossedIn: 0, failed: 0, qxCompared: 0, qxVoided: 0, qxMismatched: 0 };
+  /** Tags of the Qx units' material, computed once per unit (the bytes never change). */
+  readonly #tags = new Map<string, Uint8Array>();
+  /** Qx units ledger comparisons found here only (allocated by the peer), with when first found so. */
+  #suspects = new Map<string, number>();
+  #comparing: Promise<void> = Promise.resolve();
+  /** Below this Qx unit index every unit is used or burned here. */
+  #floor = 0;
   #peerHigh = -1;
   #conn: BorderConnection | null = null;
   #dialing: Promise<BorderConnection> | null = null;
@@ -150,7 +168,8 @@ export class Gateway {
     return this.#port;
   }
 
-  get counts(): Readonly<{ crossedOut: number; crossedIn: number; failed: number }> {
+  /** Supplies crossed out and in, failed; Qx ledger comparisons, units they voided, of which with diverged material. */
+  get counts(): Readonly<{ crossedOut: number; crossedIn: number; failed: number; qxCompared: number; qxVoided: number; qxMismatched: number }> {
     return { ...this.#counts };
   }
 
@@ -225,19 +244,95 @@ export class Gateway {
     return this.#km.store.counts(this.#peerNode, 'link').available;
   }
 
-  #qxSync(): { qx: string; high: number; available: number; digest: Uint8Array } {
+  /** Units below both ends' highs as this end knows them: the window both can compare. */
+  #window(): number {
+    return this.#peerHigh < 0 ? 0 : Math.min(this.#km.store.high(this.#peerNode, 'link'), this.#peerHigh) + 1;
+  }
+
+  /**
+   * This end's ledger of the unused Qx units with an index below `upTo`: IDs and tags of their
+   * material. More units than QX_COMPARED_UNITS shrink the window to the oldest of them.
+   */
+  #ledger(upTo: number): { upTo: number; entries: LedgerEntry[] } {
     const s = this.#km.store;
-    return { qx: this.#o.qx, high: Math.max(0, s.high(this.#peerNode, 'link')), available: s.counts(this.#peerNode, 'link').available, digest: createHash('sha256').update(`${this.#o.qx}:${s.high(this.#peerNode, 'link')}`).digest() };
+    // Qx unit IDs follow from the link and the index: the window is read unit by unit from the
+    // lowest index still unused (units are used oldest first), never by scanning the store.
+    const entries: LedgerEntry[] = [];
+    let floorMoves = true;
+    for (let i = this.#floor; i < upTo; i++) {
+      const id = deriveUnitId(this.#o.qx, i);
+      const r = s.get(id);
+      if (!r || r.state !== 'available' || r.peer !== this.#peerNode || r.origin !== 'link') {
+        // Below both highs a unit not stored never will be (a full pool drops it); a used one never comes back.
+        if (floorMoves && (!r || (r.state !== 'available' && r.state !== 'reserved'))) this.#floor = i + 1;
+        this.#tags.delete(id);
+        continue;
+      }
+      floorMoves = false;
+      if (entries.length === QX_COMPARED_UNITS) return { upTo: i, entries };
+      let tag = this.#tags.get(id);
+      if (!tag) {
+        let material: Uint8Array;
+        try {
+          material = s.readKey(id);
+        } catch {
+          continue; // used since it was read: not in the ledger
+        }
+        tag = qxTag(this.#o.qx, id, material);
+        material.fill(0);
+        this.#tags.set(id, tag);
+      }
+      entries.push({ unit: id, tag });
+    }
+    return { upTo, entries };
+  }
+
+  #qxSync(window: number): { qx: string; high: number; available: number; upTo: number; digest: Uint8Array } {
+    const s = this.#km.store;
+    const { upTo, entries } = this.#ledger(window);
+    return { qx: this.#o.qx, high: Math.max(0, s.high(this.#peerNode, 'link')), available: s.counts(this.#peerNode, 'link').available, upTo, digest: ledgerDigest(entries) };
+  }
+
+  /** Each end's side of a ledger comparison: its diverging units voided (never one it is sending as a pad), counted. */
+  #diverged(own: readonly LedgerEntry[], peer: readonly LedgerEntry[]): Promise<void> {
+    // One comparison at a time (this end's own and the peer's may cross): each sees the last one's voids.
+    const run = this.#comparing.then(() => this.#compare(own, peer));
+    this.#comparing = run.catch(() => {});
+    return run;
+  }
+
+  async #compare(own: readonly LedgerEntry[], peer: readonly LedgerEntry[]): Promise<void> {
+    // A pad the peer used is spared while its relay may still be on its way (the relay's deadline, 4 × timeout).
+    const d = compareLedgers(own, peer, (u) => this.#km.store.get(u)?.allocator === this.#me, this.#suspects, Date.now(), 4 * this.#o.timeoutMs + 1000);
+    this.#suspects = d.suspects;
+    this.#counts.qxCompared++;
+    const ids = d.voidNow.filter((id) => !this.#sending.has(id) && this.#km.store.get(id)?.state === 'available');
+    if (ids.length === 0) return;
+    const mismatched = ids.filter((id) => d.mismatched.has(id)).length;
+    await this.#km.store.commit({ burn: ids.map((id) => ({ id, to: 'voided' as const, reason: 'Qx key sync: diverged from the peer GWN' })) });
+    for (const id of ids) this.#tags.delete(id);
+    this.#counts.qxVoided += ids.length;
+    this.#counts.qxMismatched += mismatched;
+    this.#o.event?.({ kind: 'qx-diverged', qx: this.#o.qx, voided: ids.length, mismatched });
   }
 
   async #tick(): Promise<void> {
     try {
       const conn = await this.#dial();
-      const a = await conn.request('Kxi1KeySync', this.#qxSync(), this.#o.timeoutMs);
+      const mine = this.#qxSync(this.#window());
+      const a = await conn.request('Kxi1KeySync', mine, this.#o.timeoutMs);
       if (a.name === 'Kxi1KeySync') {
         if (!this.#synced) this.#o.event?.({ kind: 'peer-synced', peer: this.#peerNode, qx: this.#o.qx, high: a.body.high });
         this.#synced = true;
         this.#peerHigh = Math.max(this.#peerHigh, a.body.high);
+        // A different digest over the same window: the ledgers decide which units diverged.
+        if (a.body.upTo === mine.upTo && !Buffer.from(a.body.digest).equals(mine.digest)) {
+          const own = this.#ledger(mine.upTo);
+          if (own.upTo === mine.upTo) {
+            const l = await conn.request('Kxi1KeyLedger', { qx: this.#o.qx, upTo: own.upTo, ...packLedger(own.entries) }, this.#o.timeoutMs);
+            if (l.name === 'Kxi1KeyLedger' && l.body.upTo === own.upTo) await this.#diverged(own.entries, unpackLedger(l.body));
+          }
+        }
       }
       this.#lastProblem = '';
     } catch (e) {
@@ -346,9 +441,18 @@ export class Gateway {
         case 'Kxi1KeySync':
           this.#peerHigh = Math.max(this.#peerHigh, m.body.high);
           // a late answer to one of ours (its request timed out) is not a request: no answer to it
-          if (m.body.re !== undefined) return;
-          conn.send('Kxi1KeySync', { ...this.#qxSync(), re: m.id });
+          if (m.body.re !== undefined || m.body.qx !== this.#o.qx) return;
+          // The same window as the peer's (it is below both highs), or a smaller one if it holds too many.
+          conn.send('Kxi1KeySync', { ...this.#qxSync(m.body.upTo), re: m.id });
           return;
+        case 'Kxi1KeyLedger': {
+          if (m.body.re !== undefined || m.body.qx !== this.#o.qx) return;
+          // This end's ledger goes back as it was before anything is voided: both ends compare the same two.
+          const own = this.#ledger(m.body.upTo);
+          conn.send('Kxi1KeyLedger', { qx: this.#o.qx, upTo: own.upTo, ...packLedger(own.entries), re: m.id });
+          if (own.upTo === m.body.upTo) await this.#diverged(own.entries, unpackLedger(m.body));
+          return;
+        }
         case 'Kxi1KeyRelay': {
           const a = await this.#inboundRelay(m.body);
           conn.send('Kxi1Ack', { re: m.id, ...a });
@@ -394,7 +498,6 @@ export class Gateway {
     if (!this.#o.foreignSaes.includes(r.initiator)) return { status: 'unauthorized', reason: 'the initiator SAE is not one this gateway fronts' };
     const km = this.#km.topology.saes.get(r.target);
     if (!km) return { status: 'target_sae_id_not_recognized' };
-    if (km !== this.#me) return { status: 'no_known_route', reason: 'the target SAE is not served by this gateway' };
     const units = Math.ceil(r.bits / this.#km.unitBits) * r.keys;
     const path = widestShortest(this.#stocked(), this.#me, km, units);
     if (!path) return { status: 'no_known_route' };
@@ -419,9 +522,7 @@ export class Gateway {
     const target = m.targets[0]!;
     if (!this.#o.shared.some((x) => x.sae === target) || !m.targets.every((x) => this.#km.topology.saes.get(x) === this.#km.topology.saes.get(target))) return fail('unauthorized', 'a target SAE is not shared with your provider');
     const km = this.#km.topology.saes.get(target);
-    // The second leg into this network (a slave SAE behind the gateway) needs the key manager to
-    // relay given key material under given IDs, which its Kx relay does not do yet (README).
-    if (km !== this.#me) return fail('no_known_route', 'the target SAE is not served by this gateway');
+    if (!km) return fail('target_sae_id_not_recognized', 'the target SAE is not served in this network');
     const material = xor(m.ct, padBytes);
     padBytes.fill(0);
     const per = m.bits / 8;
@@ -457,7 +558,22 @@ export class Gateway {
       relays.add(k.relay);
     }
     if (byKm.size !== 1) return { status: 'invalid_routing', reason: 'the keys of one supply reached different KMs' };
-    const [, keys] = [...byKm][0]!;
+    const [km, keys] = [...byKm][0]!;
+    const ok = km === this.#me ? await this.#reserveHere(n, keys) : await this.#carryInside(n, km, keys);
+    if (ok.status !== 'ok') return ok;
+    for (const relay of relays) {
+      const held = this.#inbound.get(relay)!;
+      const c = this.#sessions.delivered(relay, held.target);
+      this.#inbound.delete(relay);
+      void conn.request('Kxi1RelayCompletion', c, this.#o.timeoutMs).catch(() => {});
+    }
+    this.#counts.crossedIn++;
+    this.#o.event?.({ kind: 'crossed', direction: 'in', supply: n.supply, master: n.master, slaves: n.slaves, keys: n.keys.length, ...(km === this.#me ? {} : { inside: true }) });
+    return { status: 'ok', accepted: keys.map((k) => k.id) };
+  }
+
+  /** The slave SAE is served here: the relayed keys reserved for it as a master KM's supply would be. */
+  async #reserveHere(n: Kxi2KeySupplyNotification, keys: readonly { id: string; units: string[] }[]): Promise<{ status: IwStatus; reason?: string }> {
     // The KSA's side of a supply, as for a master KM inside the network: reserved for the slave SAE(s).
     const change: KeyChange[] = [];
     for (const k of keys)
@@ -475,14 +591,38 @@ export class Gateway {
       this.#o.event?.({ kind: 'inside-failed', supply: n.supply, status: statusOf(e), reason: (e as Error).message });
       return { status: 'key_not_present', reason: 'the relayed keys are no longer available' };
     }
-    for (const relay of relays) {
-      const held = this.#inbound.get(relay)!;
-      const c = this.#sessions.delivered(relay, held.target);
-      this.#inbound.delete(relay);
-      void conn.request('Kxi1RelayCompletion', c, this.#o.timeoutMs).catch(() => {});
+    return { status: 'ok' };
+  }
+
+  /**
+   * The slave SAE is served by `km`, inside this network: the keys go on over this network's key
+   * relay (route from its Router) under their IDs and are reserved there for the slave SAE(s).
+   * This gateway's copies are used up first, in one durable step, so they can never serve twice;
+   * if the carry fails, the relay has burned and voided what it used, and the master side voids.
+   */
+  async #carryInside(n: Kxi2KeySupplyNotification, km: string, keys: readonly { id: string; units: string[] }[]): Promise<{ status: IwStatus; reason?: string }> {
+    const s = this.#km.store;
+    const units = keys.flatMap((k) => k.units);
+    let bytes: Uint8Array[];
+    try {
+      bytes = units.map((u) => s.readKey(u));
+      await s.commit({ change: units.map((id) => ({ id, from: ['available'], to: 'consumed', fields: { op: n.supply, purpose: 'relay' } })) });
+    } catch (e) {
+      this.#o.event?.({ kind: 'inside-failed', supply: n.supply, status: statusOf(e), reason: (e as Error).message });
+      return { status: 'key_not_present', reason: 'the relayed keys are no longer available' };
     }
-    this.#counts.crossedIn++;
-    this.#o.event?.({ kind: 'crossed', direction: 'in', supply: n.supply, master: n.master, slaves: n.slaves, keys: n.keys.length });
-    return { status: 'ok', accepted: keys.map((k) => k.id) };
+    const handed = keys.map((k) => ({ id: k.id, units: k.units.map((id) => ({ id, bytes: bytes[units.indexOf(id)]! })) }));
+    try {
+      await this.#km.handOver({ supply: n.supply, dest: km, master: n.master, slaves: n.slaves, size: n.size, keys: handed });
+    } catch (e) {
+      this.#counts.failed++;
+      const status = statusOf(e);
+      this.#o.event?.({ kind: 'inside-failed', supply: n.supply, status, reason: (e as Error).message });
+      // The reason stays inside: it would name this network's nodes.
+      return { status: status === 'ERR_KM_INSUFFICIENT_KEYS' ? 'insufficient_key_material' : status === 'ERR_KM_NO_ROUTE' ? 'no_known_route' : 'server_side_general_error', reason: 'the keys could not be carried to the slave SAE’s KM' };
+    } finally {
+      for (const b of bytes) b.fill(0);
+    }
+    return { status: 'ok' };
   }
 }

@@ -37,6 +37,8 @@ export interface XlmoIwfOptions {
   readonly ctx: 'border' | 'iwn';
   /** Sends a sealed Mxi message to the other XLMO. */
   readonly send: (m: MxiSealed) => void;
+  /** Each decision of this side's QCLM (its network's manager raises it as an alarm). */
+  readonly onDecision?: (d: QclmDecision) => void;
 }
 
 export interface QclmDecision {
@@ -135,6 +137,7 @@ export class XlmoIwf {
     const action: DecisionAction = diagnosis.cause === 'route_lost' || diagnosis.cause === 'qx_exhausted' ? 'suspend_border' : diagnosis.cause === 'authentication' ? 'none' : 'retry';
     const d: QclmDecision = { fault: f.fault, decider: this.#o.id.replace(/^xlmo/, 'qclm'), action, diagnosis };
     this.#decisions.push(d);
+    this.#o.onDecision?.(d);
     publishIwnControl({ kind: 'qclm-decision', xlmo: this.#o.id, fault: f.fault, cause: diagnosis.cause, scope, action });
     this.#seal('MxiDecision', { fault: f.fault, decider: d.decider, action, at: Date.now() });
     return d;
