@@ -15,7 +15,7 @@
  * is served by the GWN itself (host/interworking/README.md, Not done yet). Each GWN records what
  * crosses its border.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import { BorderEndpoint } from '../../../host/interworking/border/endpoint.js';
 import { fingerprintOf } from '../../../host/interworking/border/pinning.js';
 import { BorderFilter } from '../../../host/interworking/border/filter.js';
 import { decodePayload, type IwMessage } from '../../../host/interworking/messages.js';
+import { generateManagerKeys, MxiSealer, type ManagerKeys } from '../../../host/interworking/mxi/seal.js';
 import { Checks } from '../../../host/interworking/conformance/cases.js';
 import type { ControlConfig } from '../../../host/node/control.js';
 import { startEtcd, type EtcdServer } from '../../../host/controller/central/etcd-server.js';
@@ -38,6 +39,8 @@ export interface Provider {
   readonly net: DemoNetwork;
   readonly gwn: string;
   readonly record: string;
+  /** This provider's XLMO keys (on its GWN): a test opens the sealed Mxi messages addressed to it. */
+  readonly xlmo: ManagerKeys;
   /** Everything internal to this provider: none of it may cross. */
   readonly internal: readonly string[];
 }
@@ -51,10 +54,14 @@ export interface TwoProviders {
 
 const KM = { peerTimeoutMs: 20_000, relayHopTimeoutMs: 5_000 };
 
-/** Starts QKDN-A and QKDN-B (Fig 3 with both forms distributed; Figs 4, 5 with centralized ones). */
-export async function startTwoProviders(o: { readonly a?: Form; readonly b?: Form } = {}): Promise<TwoProviders> {
+/**
+ * Starts QKDN-A and QKDN-B (Fig 3 with both forms distributed; Figs 4, 5 with centralized ones).
+ * With `squareA`, A is a square a1-a2-gwn_a-a3-a1: two internal legs from a1 to its gateway, so
+ * that one can fail under a relay (Fig 10).
+ */
+export async function startTwoProviders(o: { readonly a?: Form; readonly b?: Form; readonly squareA?: boolean } = {}): Promise<TwoProviders> {
   const dir = mkdtempSync(join(tmpdir(), 'qkdn-gwn-'));
-  const idsA = ['a1', 'a2', 'gwn_a'];
+  const idsA = o.squareA ? ['a1', 'a2', 'gwn_a', 'a3'] : ['a1', 'a2', 'gwn_a'];
   const idsB = ['gwn_b', 'b2', 'b1'];
   const [pkiA, pkiB] = await Promise.all([
     initPki(join(dir, 'a', 'pki'), { network: 'qkdn-a', nodes: [...idsA, 'ctl_a'], saes: ['alice', 'carol', 'erin'] }),
@@ -62,7 +69,16 @@ export async function startTwoProviders(o: { readonly a?: Form; readonly b?: For
   ]);
   const [portA, portB] = [await freePort(), await freePort()];
   const qx = { id: 'qx-ab', source: { type: 'simulated' as const, rate: 500, seed: randomBytes(32).toString('hex'), initialUnits: 2000 } };
-  const gateway = (provider: string, listen: number, peer: { provider: string; node: string; port: number; cert: string; ca: string }, foreign: string[], shared: string[], record: string) => ({
+  // Each provider's XLMO (on its GWN) has an X25519 key; each pins the other's public key (Fig 11).
+  const xlmoA = generateManagerKeys('xlmo-a');
+  const xlmoB = generateManagerKeys('xlmo-b');
+  const keyFile = (p: 'a' | 'b', k: ManagerKeys) => {
+    const f = join(dir, p, 'xlmo.pem');
+    writeFileSync(f, k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+    return f;
+  };
+  const mxi = (p: 'a' | 'b', self: ManagerKeys, peer: ManagerKeys) => ({ id: self.id, key: keyFile(p, self), peer: { id: peer.id, publicKey: Buffer.from(peer.publicKey).toString('base64url') }, reportMs: 1000 });
+  const gateway = (provider: string, listen: number, peer: { provider: string; node: string; port: number; cert: string; ca: string }, foreign: string[], shared: string[], record: string, xlmo: ReturnType<typeof mxi>) => ({
     gateway: {
       provider,
       border: { host: '127.0.0.1', port: listen },
@@ -72,6 +88,7 @@ export async function startTwoProviders(o: { readonly a?: Form; readonly b?: For
       shared: shared.map((sae) => ({ sae, rate: 100, bits: 256 })),
       timeoutMs: 15_000,
       record,
+      mxi: xlmo,
     },
   });
   const recA = join(dir, 'border-a.jsonl');
@@ -91,6 +108,7 @@ export async function startTwoProviders(o: { readonly a?: Form; readonly b?: For
     const id = `ctl_${p}`;
     const port = await freePort();
     const links = ids.slice(1).map((n, i) => ({ id: `${ids[i]}~${n}`, ends: [ids[i]!, n] as [string, string] }));
+    if (p === 'a' && o.squareA) links.push({ id: `${ids[ids.length - 1]}~${ids[0]}`, ends: [ids[ids.length - 1]!, ids[0]!] });
     const replica = await spawnReplica({ id, dir: join(dir, p), pki: join(dir, p, 'pki'), etcdUrl: etcd.url, prefix: `qkdn/${p}`, network: { nodes: ids, links, saes }, unitBits: 256, lowWaterUnits: 4, port });
     central.push({ etcd, replica });
     await waitFor(() => replica.has('listening') && replica.has('elected'), 60_000, `${id} listening and elected`);
@@ -109,20 +127,20 @@ export async function startTwoProviders(o: { readonly a?: Form; readonly b?: For
     throw e;
   }
   const start = (p: 'a' | 'b', ids: string[], saes: Record<string, string>, foreignSaes: Record<string, string>, gwn: string, section: Record<string, unknown>, control: ControlConfig | undefined) =>
-    startDemoNetwork({ dir: join(dir, p), pkiReady: true, ids, shape: 'line', saes, foreignSaes, sections: { [gwn]: section }, km: KM, rate: 500, initialUnits: 2000, waitForKeys: false, bundle: true, ...(control ? { control } : {}) });
+    startDemoNetwork({ dir: join(dir, p), pkiReady: true, ids, shape: p === 'a' && o.squareA ? 'ring' : 'line', saes, foreignSaes, sections: { [gwn]: section }, km: KM, rate: 500, initialUnits: 2000, waitForKeys: false, bundle: true, ...(control ? { control } : {}) });
   const [netA, netB] = await Promise.all([
-    start('a', idsA, saesA, foreignA, 'gwn_a', gateway('qkdn-a', portA, { provider: 'qkdn-b', node: 'gwn_b', port: portB, cert: pkiB.cert('KME', 'gwn_b'), ca: pkiB.ca }, ['bob', 'dave'], ['alice', 'erin'], recA), controlA),
-    start('b', idsB, saesB, foreignB, 'gwn_b', gateway('qkdn-b', portB, { provider: 'qkdn-a', node: 'gwn_a', port: portA, cert: pkiA.cert('KME', 'gwn_a'), ca: pkiA.ca }, ['alice', 'erin'], ['bob', 'dave'], recB), controlB),
+    start('a', idsA, saesA, foreignA, 'gwn_a', gateway('qkdn-a', portA, { provider: 'qkdn-b', node: 'gwn_b', port: portB, cert: pkiB.cert('KME', 'gwn_b'), ca: pkiB.ca }, ['bob', 'dave'], ['alice', 'erin'], recA, mxi('a', xlmoA, xlmoB)), controlA),
+    start('b', idsB, saesB, foreignB, 'gwn_b', gateway('qkdn-b', portB, { provider: 'qkdn-a', node: 'gwn_a', port: portA, cert: pkiA.cert('KME', 'gwn_a'), ca: pkiA.ca }, ['alice', 'erin'], ['bob', 'dave'], recB, mxi('b', xlmoB, xlmoA)), controlB),
   ]).catch(async (e: unknown) => {
     await stopCentral();
     throw e;
   });
-  const internalA = ['a1', 'a2', 'a1~a2', 'a2~gwn_a', 'carol'];
+  const internalA = ['a1', 'a2', 'a1~a2', 'a2~gwn_a', 'carol', ...(o.squareA ? ['a3', 'gwn_a~a3', 'a3~a1'] : [])];
   const internalB = ['b1', 'b2', 'gwn_b~b2', 'b2~b1', 'frank'];
   const two: TwoProviders = {
     dir,
-    a: { id: 'qkdn-a', net: netA, gwn: 'gwn_a', record: recA, internal: internalA },
-    b: { id: 'qkdn-b', net: netB, gwn: 'gwn_b', record: recB, internal: internalB },
+    a: { id: 'qkdn-a', net: netA, gwn: 'gwn_a', record: recA, internal: internalA, xlmo: xlmoA },
+    b: { id: 'qkdn-b', net: netB, gwn: 'gwn_b', record: recB, internal: internalB, xlmo: xlmoB },
     stop: async () => {
       await Promise.all([netA.stop(), netB.stop()]);
       await stopCentral();
@@ -216,16 +234,50 @@ export function recording(p: Provider): { dir: string; msg: IwMessage; hex: stri
 const textOf = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? '' : x));
 
 /** Byte strings each crossing message may carry: relayed ciphertext, nonces, digests. */
-const BYTE_FIELDS: Readonly<Record<string, readonly string[]>> = { Kxi1KeyRelay: ['ct'], Kxi1Hello: ['nonce'], Kxi1KeySync: ['digest'] };
+const BYTE_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  Kxi1KeyRelay: ['ct'],
+  Kxi1Hello: ['nonce'],
+  Kxi1KeySync: ['digest'],
+  CxiReroutePropose: ['digest'],
+  CxiRerouteVote: ['digest'],
+  CxiRerouteCommit: ['digest'],
+  MxiSealed: ['epk', 'iv', 'ct'],
+};
+
+/** The Mxi messages a GWN sealed for the peer's XLMO, opened with that XLMO's key (only it can). */
+function unsealed(from: Provider, to: Provider, rec: readonly { dir: string; msg: IwMessage }[]): IwMessage[] {
+  const sealer = new MxiSealer(to.xlmo, new Map([[from.xlmo.id, from.xlmo.publicKey]]));
+  return rec.flatMap((r) => (r.dir === 'out' && r.msg.name === 'MxiSealed' ? [sealer.open(r.msg.body)] : []));
+}
 
 /**
  * The border recording: everything that crossed either way; no internal node ID or link, no
  * unshared SAE, no key material beyond relayed ciphertext (no delivered key's bytes anywhere);
  * then a third provider's GWN is refused at the handshake.
  */
-export async function borderRecording(two: TwoProviders, c: Checks, delivered: readonly Buffer[]): Promise<void> {
+export async function borderRecording(two: TwoProviders, c: Checks, delivered: readonly Buffer[], o: { readonly procedures?: boolean } = {}): Promise<void> {
   const recA = recording(two.a);
   const recB = recording(two.b);
+  if (o.procedures) {
+    // Figs 10 and 11 crossed too: status, summary and the rerouting rounds over Cxi; sealed Mxi.
+    const names = new Set([...recA, ...recB].map((r) => r.msg.name));
+    for (const n of ['CxiStatus', 'CxiTopologySummary', 'CxiReroutePropose', 'CxiRerouteVote', 'CxiRerouteCommit', 'MxiSealed']) c.that(names.has(n as IwMessage['name']), `the recording holds ${n}`);
+  }
+  const inner = [
+    ...unsealed(two.a, two.b, recA).map((msg) => ({ p: two.a, msg })),
+    ...unsealed(two.b, two.a, recB).map((msg) => ({ p: two.b, msg })),
+  ];
+  if (o.procedures) {
+    const names = new Set(inner.map((r) => r.msg.name));
+    for (const n of ['MxiFault', 'MxiDecision', 'MxiPerformanceBundle', 'MxiSecurityReport', 'MxiAccounting']) c.that(names.has(n as IwMessage['name']), `sealed Mxi carried ${n}, opened only with the receiving XLMO's key`);
+  }
+  for (const { p, msg } of inner) {
+    const t = textOf(msg.body);
+    const hex = JSON.stringify(msg.body, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x));
+    c.equal(p.internal.filter((name) => new RegExp(`"${name.replace(/[~-]/g, '\\$&')}"`).test(t) || new RegExp(`\\b${name.replace(/[~-]/g, '\\$&')}\\b`).test(t)), [], `${p.gwn} sealed ${msg.name}: no internal name of ${p.id}`);
+    c.that(!Object.values(msg.body as unknown as Record<string, unknown>).some((v) => v instanceof Uint8Array), `sealed ${msg.name} carries no byte string`);
+    c.that(delivered.every((k) => !hex.includes(k.toString('hex'))), `sealed ${msg.name}: no delivered key`);
+  }
   c.that(recA.some((r) => r.dir === 'out' && r.msg.name === 'Kxi1KeyRelay') && recB.some((r) => r.dir === 'out' && r.msg.name === 'Kxi1KeyRelay'), 'each GWN recorded a Kxi-1 relay it sent');
   c.that(recA.some((r) => r.msg.name === 'CxiRouteRequest') && recA.some((r) => r.msg.name === 'Kxi2KeySupplyNotification'), 'Cxi route request and Kxi-2 supply notification crossed');
   for (const [p, rec] of [
