@@ -28,6 +28,11 @@
  * GWN node too, from the same collection the node reports to the central controller over Cq (the
  * central controller keeps routing inside the network; only the GWN faces the peer provider).
  * The agreement itself is cxi/reroute.ts (RerouteRounds); this class feeds it messages and time.
+ *
+ * Functional elements of clause 7.1 it carries: routing control function (the rerouting decided
+ * with the peer), configuration control function (the push of the agreed plan to the gateway KM),
+ * policy-based control function (only shared SAEs and the Qx link in what it shares; a plan
+ * naming anything else is rejected).
  */
 import { createHash } from 'node:crypto';
 import type { KeyManager } from '../../km/key-manager.js';
