@@ -654,7 +654,7 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> implements Acqu
   /** One QUERY_SETTINGS of `count` slots; the answer's bytes copied into out from index `at`. */
   private async querySettingsChunk(payload: Uint8Array, count: number, out: Uint8Array, at: number): Promise<void> {
     const f = await this.request('QUERY_SETTINGS', M.QUERY_SETTINGS, payload, M.SETTINGS);
-    const s = msg.decodeSettings(f.payload, true).settings; // f.payload is this request's own copy
+    const s = msg.decodeSettingsView(f.payload).settings; // f.payload is this request's own copy
     if (s.length !== count) throw new BadMessageError('SETTINGS', 'b', `${s.length} settings for ${count} slots`);
     out.set(s, at);
   }

@@ -374,11 +374,15 @@ export function decodeAck(p: Uint8Array): Ack {
 export function encodeSettings(m: Settings): Uint8Array {
   return encodeCbor({ re: m.re, b: m.settings });
 }
-/** With `view`, settings is a view into p (for a caller that owns p); else a fresh copy. */
-export function decodeSettings(p: Uint8Array, view = false): Settings {
+/** Settings as a fresh copy (the caller may keep them beyond the frame). */
+export function decodeSettings(p: Uint8Array): Settings {
+  const s = decodeSettingsView(p);
+  return { re: s.re, settings: new Uint8Array(s.settings) }; // a copy even of a Buffer
+}
+/** Settings as a view into p, for a caller that owns p and copies them out at once. */
+export function decodeSettingsView(p: Uint8Array): Settings {
   const o = payloadMap('SETTINGS', p);
-  const b = bytes('SETTINGS', o, 'b');
-  return { re: uint('SETTINGS', o, 're'), settings: view ? b : new Uint8Array(b) }; // a copy even of a Buffer
+  return { re: uint('SETTINGS', o, 're'), settings: bytes('SETTINGS', o, 'b') };
 }
 
 export function encodeTelemetry(m: Telemetry): Uint8Array {

@@ -12,7 +12,8 @@
  * Anything else (one end usable and the other burned, delivered at one end and burned at the
  * other, reserved while waiting for a peer that has long answered) is a disagreement.
  */
-import { KeyStore, type KeyRecord, type Tombstone } from '../../host/km/key-store.js';
+import { KeyStore } from '../../host/km/key-store.js';
+import type { KeyRecord, Tombstone } from '../../host/km/key-record.js';
 import type { KeyState } from '../../host/km/key-state.js';
 
 interface View {

@@ -5,7 +5,8 @@
  * Kx dispatch (kx-dispatch.ts). It reads the topology only through its NetworkView, so a controller
  * can replace it while the node runs. host/api/ turns HTTP requests into calls here.
  */
-import type { KeyStore, PoolOrigin } from './key-store.js';
+import type { KeyStore } from './key-store.js';
+import type { PoolOrigin } from './key-record.js';
 import type { KeySource } from '../kq/key-source.js';
 import type { Topology } from './topology.js';
 import { Kma, type KeySourceInfo } from './kma.js';

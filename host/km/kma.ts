@@ -14,7 +14,8 @@
  * A Void is idempotent and never touches a delivered or consumed key, so the two ends converge on
  * the same state for every key whatever was lost.
  */
-import type { KeyChange, KeyStore, PoolOrigin, VoidNotice } from './key-store.js';
+import type { KeyStore } from './key-store.js';
+import type { KeyChange, PoolOrigin, VoidNotice } from './key-record.js';
 import type { KeySource } from '../kq/key-source.js';
 import { linkSink } from '../kq/link-store.js';
 import { linkBetween, neighbours, type Topology } from './topology.js';

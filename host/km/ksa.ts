@@ -6,7 +6,7 @@
  * when the two share one, else the relay pool, filled by a relay first when short.
  */
 import { randomUUID } from 'node:crypto';
-import type { KeyChange, KeyRecord, PoolOrigin } from './key-store.js';
+import type { KeyChange, KeyRecord, PoolOrigin } from './key-record.js';
 import { linkBetween, type Topology } from './topology.js';
 import { InsufficientKeysError, NotPermittedError, PeerRefusedError } from './errors.js';
 import { ALLOW_ALL, type SupplyPolicy } from './supply-policy.js';

@@ -10,7 +10,7 @@
  * failure only from a node of the route, naming itself as the hop).
  */
 import { randomUUID } from 'node:crypto';
-import type { KeyChange } from './key-store.js';
+import type { KeyChange } from './key-record.js';
 import { linkBetween, type Topology } from './topology.js';
 import { InsufficientKeysError, InvalidRouteError, NotPermittedError, PeerRefusedError } from './errors.js';
 import { concat, OK, type Kma } from './kma.js';

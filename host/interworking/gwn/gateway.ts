@@ -34,7 +34,7 @@ import type { KeyManager } from '../../km/key-manager.js';
 import type { KxAnswer, KxTransport } from '../../km/kx/transport.js';
 import type { KxMessage } from '../../km/kx/messages.js';
 import type { KeySupplyNotification } from '../../km/kx/key-supply-notification.js';
-import type { KeyChange } from '../../km/key-store.js';
+import type { KeyChange } from '../../km/key-record.js';
 import { concat } from '../../km/kma.js';
 import { statusOf, type KxErrorStatus, type KxStatus } from '../../km/kx/status.js';
 import { linkSink } from '../../kq/link-store.js';
