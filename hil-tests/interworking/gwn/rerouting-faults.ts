@@ -85,7 +85,7 @@ export async function keyGenerationRerouting(two: TwoProviders, c: Checks): Prom
   // Relays from alice (a1) to bob across the border; find the internal leg they take.
   const x: Exchange = { delivered: [], statuses: [], raws: [] };
   const relays = () => two.a.net.events('a1').filter((e) => e.event === 'relay' && e.outcome === 'completed') as unknown as { route: string[] }[];
-  await waitFor(async () => (await ask(two.a.net, x)) === 200 && relays().length > 0, 90_000, 'a first key for alice with bob');
+  await waitFor(async () => (await ask(two.a.net, x)) === 200 && relays().length > 0, 120_000, 'a first key for alice with bob');
   const leg = relays().at(-1)!.route;
   const victim = leg[1]!;
   c.that(leg.length === 3 && leg[2] === 'gwn_a' && (victim === 'a2' || victim === 'a3'), `alice's keys reach gwn_a over an internal leg (${leg.join('-')})`);
@@ -101,7 +101,7 @@ export async function keyGenerationRerouting(two: TwoProviders, c: Checks): Prom
   };
   const workers = [worker(), worker(), worker()];
   try {
-    await waitFor(() => x.delivered.length >= 5, 60_000, 'keys flowing from alice to bob');
+    await waitFor(() => x.delivered.length >= 5, 120_000, 'keys flowing from alice to bob');
     const before = pushes(two);
     await two.a.net.kill(victim);
     const p = await agreedPush(two, c, before, `${victim} failed in ${two.a.id}`);
