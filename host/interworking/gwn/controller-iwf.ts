@@ -17,7 +17,8 @@
  * The plan names every interworking route in use (one per pair of SAEs that crossed this border,
  * by an ID both sides derive from the two SAE names) and the crossing it takes from now on (Qx
  * link, egress and ingress GWN); a route whose segment on the proposer's side is lost is left out
- * of the plan, and so is suspended at both ends. The push is the configuration control function:
+ * of the plan, and so is suspended at both ends (when no route in use is left, there is nothing
+ * to agree on and no round: the lost routes fail at the side that lost them). The push is the configuration control function:
  * each gateway KM admits supplies on the committed routes only, holds new supplies while a round
  * is in progress (the KMs never act on commands the controllers have not agreed on), and refuses
  * those on a suspended route with no_known_route (the SAE gets a clean 503) until a later round
