@@ -46,17 +46,21 @@ async function bothEnds(two: TwoProviders, c: Checks, x: Exchange): Promise<void
   }
 }
 
-/** Waits for a new rerouting round pushed at both GWNs; checks they pushed the same digest in the same round. */
-async function agreedPush(two: TwoProviders, c: Checks, before: { a: number; b: number }, what: string): Promise<Event> {
-  await waitFor(() => gatewayEvents(two.a, 'reroute-pushed').length > before.a && gatewayEvents(two.b, 'reroute-pushed').length > before.b, 60_000, `both controllers to push the rerouting after ${what}`);
-  const pa = gatewayEvents(two.a, 'reroute-pushed').at(-1)!;
-  const pb = gatewayEvents(two.b, 'reroute-pushed').at(-1)!;
+/**
+ * Waits for a rerouting round not among `before` pushed at both GWNs; checks they pushed the same
+ * digest in the same round. (Rounds are told apart by ID: a node's event buffer is bounded.)
+ */
+async function agreedPush(two: TwoProviders, c: Checks, before: ReadonlySet<unknown>, what: string): Promise<Event> {
+  const fresh = (p: Provider) => gatewayEvents(p, 'reroute-pushed').filter((e) => !before.has(e.round));
+  await waitFor(() => fresh(two.a).length > 0 && fresh(two.b).length > 0, 60_000, `both controllers to push the rerouting after ${what}`);
+  const pa = fresh(two.a).at(-1)!;
+  const pb = fresh(two.b).find((e) => e.round === pa.round) ?? fresh(two.b).at(-1)!;
   c.equal([pa.round, pa.digest, pa.steps], [pb.round, pb.digest, pb.steps], `after ${what}: both controllers pushed the same plan (round, digest, steps) to their KMs`);
   c.that(typeof pa.digest === 'string' && pa.digest.length === 64, 'the commands agree on a SHA-256 digest');
   return pa;
 }
 
-const pushes = (two: TwoProviders) => ({ a: gatewayEvents(two.a, 'reroute-pushed').length, b: gatewayEvents(two.b, 'reroute-pushed').length });
+const pushes = (two: TwoProviders): ReadonlySet<unknown> => new Set([...gatewayEvents(two.a, 'reroute-pushed'), ...gatewayEvents(two.b, 'reroute-pushed')].map((e) => e.round));
 
 /**
  * Fig 10, key generation and rerouting control: each GWN's controller collects its status and
@@ -146,13 +150,14 @@ export async function faultManagement(two: TwoProviders, c: Checks): Promise<voi
   await waitFor(async () => (await ask(two.a.net, x)) === 200, 90_000, 'a key for alice with bob');
   await bothEnds(two, c, x);
   await two.b.net.kill('b1');
-  const faults = gatewayEvents(two.a, 'mxi-fault').length;
+  const faults = new Set(gatewayEvents(two.a, 'mxi-fault').map((e) => e.fault));
+  const newFault = () => gatewayEvents(two.a, 'mxi-fault').filter((e) => e.direction === 'sent' && !faults.has(e.fault));
   const r = await two.a.net.client('alice').encKeys('dave', { number: 1, size: 256 });
   c.that(r.status >= 400, `alice gets no key with dave, whom ${two.b.id} cannot reach (${r.status})`);
-  await waitFor(() => gatewayEvents(two.a, 'mxi-fault').length > faults, 30_000, 'KMLM-A to report the relay failure to XLMO-A');
+  await waitFor(() => newFault().length > 0, 30_000, 'KMLM-A to report the relay failure to XLMO-A, and XLMO-A to send it');
   c.that(gatewayEvents(two.a, 'kmlm-relay-failure').length > 0, 'KMLM-A reported the failed interworking relay');
-  const sent = gatewayEvents(two.a, 'mxi-fault').at(-1)!;
-  c.equal(sent.direction, 'sent', 'XLMO-A sent the fault to XLMO-B');
+  const sent = newFault().at(-1)!;
+  c.that(/^interworking-relay: ERR_KM_/.test(String(sent.detail)), `XLMO-A sent the failed step and its status only (${String(sent.detail)})`);
   await waitFor(() => gatewayEvents(two.b, 'mxi-fault').some((e) => e.fault === sent.fault), 30_000, 'XLMO-B to receive the fault');
   c.that(true, 'XLMO-B received the same fault, sealed end to end');
   await waitFor(() => gatewayEvents(two.b, 'qclm-decision').some((e) => e.fault === sent.fault), 30_000, 'QCLM-B to decide');

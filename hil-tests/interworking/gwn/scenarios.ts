@@ -77,7 +77,7 @@ export async function startTwoProviders(o: { readonly a?: Form; readonly b?: For
     writeFileSync(f, k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
     return f;
   };
-  const mxi = (p: 'a' | 'b', self: ManagerKeys, peer: ManagerKeys) => ({ id: self.id, key: keyFile(p, self), peer: { id: peer.id, publicKey: Buffer.from(peer.publicKey).toString('base64url') }, reportMs: 1000 });
+  const mxi = (p: 'a' | 'b', self: ManagerKeys, peer: ManagerKeys) => ({ id: self.id, key: keyFile(p, self), peer: { id: peer.id, publicKey: Buffer.from(peer.publicKey).toString('base64url') }, reportMs: 2000 });
   const gateway = (provider: string, listen: number, peer: { provider: string; node: string; port: number; cert: string; ca: string }, foreign: string[], shared: string[], record: string, xlmo: ReturnType<typeof mxi>) => ({
     gateway: {
       provider,

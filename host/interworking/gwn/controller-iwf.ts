@@ -68,6 +68,11 @@ export interface GwnControllerOptions {
   readonly statusIntervalMs?: number;
   /** How long a rerouting round waits for the peer's vote (default 5 s). */
   readonly rerouteTimeoutMs?: number;
+  /**
+   * How long a supply waits for a round in progress before it is refused (default 1.5 s): well
+   * under the Kx timeout of the KM that sent it, so that KM never gives up on keys still crossing.
+   */
+  readonly holdMs?: number;
 }
 
 /** The ID both controllers give the interworking route from `master` to `slave`: a UUID from the two SAE names. */
@@ -356,8 +361,8 @@ export class GwnControllerIwf {
 
   /**
    * Whether the gateway KM may carry a supply between these SAEs now. While a round is in progress
-   * it waits for the round's end (commit or abort) first; a route the committed plan left out is
-   * refused.
+   * it waits for the round's end (commit or abort), `holdMs` at most, and is refused if the round
+   * still runs then; a route the committed plan left out is refused.
    */
   async admit(master: string, slaves: readonly string[]): Promise<{ ok: true } | { ok: false; reason: string }> {
     if (this.#rounds.active) {
@@ -365,7 +370,7 @@ export class GwnControllerIwf {
         const t = setTimeout(() => {
           this.#waiting.delete(done);
           resolve();
-        }, (this.#o.rerouteTimeoutMs ?? 5000) + 2000);
+        }, this.#o.holdMs ?? 1500);
         const done = () => {
           clearTimeout(t);
           resolve();
@@ -373,6 +378,7 @@ export class GwnControllerIwf {
         this.#waiting.add(done);
       });
     }
+    if (this.#rounds.active) return { ok: false, reason: 'the controllers are still agreeing on a rerouting' };
     const off = slaves.find((s) => this.#suspended.has(routeId(master, s)));
     return off ? { ok: false, reason: `the interworking route from ${master} to ${off} is suspended by both controllers` } : { ok: true };
   }
