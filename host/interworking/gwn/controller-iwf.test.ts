@@ -13,7 +13,7 @@ import { GwnControllerIwf, routeId } from './controller-iwf.js';
 
 type Sent = { from: string; m: IwMessage };
 
-async function pair(): Promise<{ net: TestNetwork; a: GwnControllerIwf; b: GwnControllerIwf; sent: Sent[]; events: Record<string, unknown>[]; deliver: { on: boolean }; close(): Promise<void> }> {
+async function pair(holdMs?: number, rerouteTimeoutMs = 400): Promise<{ net: TestNetwork; a: GwnControllerIwf; b: GwnControllerIwf; sent: Sent[]; events: Record<string, unknown>[]; deliver: { on: boolean }; close(): Promise<void> }> {
   // gwn_a~gwn_b stands for the Qx link: its units are what each gateway's store holds with the peer GWN.
   const net = await startTestNetwork({ links: ['a1-gwn_a', 'gwn_a-gwn_b'], saes: { alice: 'a1', erin: 'gwn_a', bob: 'gwn_b' }, initialUnits: 64 });
   const sent: Sent[] = [];
@@ -46,7 +46,8 @@ async function pair(): Promise<{ net: TestNetwork; a: GwnControllerIwf; b: GwnCo
       },
       event: (e) => events.push({ at: me, ...e }),
       statusIntervalMs: 50,
-      rerouteTimeoutMs: 400,
+      rerouteTimeoutMs,
+      ...(holdMs ? { holdMs } : {}),
     });
   };
   ctl.gwn_a = make('gwn_a', 'gwn_b', 'qkdn-a', 'qkdn-b', ['alice', 'erin'], ['bob']);
@@ -132,6 +133,23 @@ test('a supply across the border waits while a round runs; an aborted round chan
     );
     assert.equal(r, { ok: true }, 'nothing was agreed, so nothing changed');
     assert.is(p.a.pushed().length, 0);
+  } finally {
+    await p.close();
+  }
+});
+
+test('a supply that would wait longer than holdMs for a round is refused, cleanly', async () => {
+  // a round that lasts (the peer hears nothing for 3 s), a hold of 50 ms
+  const p = await pair(50, 3000);
+  try {
+    await eventually(() => !!p.a.peerStatus(), 10_000, 'status');
+    p.a.crossed('erin', ['bob']);
+    p.deliver.on = false;
+    await p.net.stopNode('a1');
+    await eventually(() => p.events.some((e) => e.at === 'gwn_a' && e.kind === 'reroute-trigger'), 5000, 'the trigger');
+    const r = await p.a.admit('erin', ['bob']);
+    assert.is(r.ok, false);
+    assert.match((r as { reason: string }).reason, /still agreeing/);
   } finally {
     await p.close();
   }
