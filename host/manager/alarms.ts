@@ -37,6 +37,7 @@ export const ALARM_TYPES = {
   'border-refused': { severity: 'major', text: 'the interworking border refused a message that would show this network inside', event: true },
   'link-security': { severity: 'major', text: 'the authenticated channel of a QKD link refused a message', event: true },
   'config-refused': { severity: 'minor', text: 'a configuration version was refused where it applies; the version in force stays', event: true },
+  'interworking-transfer': { severity: 'major', text: 'a key transfer with a peer network failed (interworking fault management)', event: true },
   'keys-voided': { severity: 'warning', text: 'keys were burned (voided) between two KMs', event: true },
   'alarm-flood': { severity: 'warning', text: 'alarms arrived faster than the rate limit: counted, not stored one by one', event: true },
 } as const satisfies Record<string, { severity: Severity; text: string; event?: true }>;

@@ -30,6 +30,8 @@ export interface ManagementOptions {
   readonly dataDir: string;
   /** The aux I/O board's device path, when the node has one (tamper response). */
   readonly auxPath?: string;
+  /** The provider of this node's network, when one process hosts KMs of two (an interworking node): only its border events are this layer's. */
+  readonly provider?: string;
   readonly qberThreshold?: number;
   /** Alarm rate limit: burst, then per second. */
   readonly alarmBurst?: number;
@@ -122,7 +124,7 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
   const accounting = new Accounting(store);
   const topology = () => km.topology;
   const xlmo = new Xlmo({ node, alarms, metrics, topology, log });
-  const security = new SecurityManager({ node, alarms, metrics, zeroize: () => km.zeroize(), log, ...(o.auxPath ? { auxPath: o.auxPath } : {}) });
+  const security = new SecurityManager({ node, alarms, metrics, zeroize: () => km.zeroize(), log, ...(o.auxPath ? { auxPath: o.auxPath } : {}), ...(o.provider ? { provider: o.provider } : {}) });
   const links = new Set(km.topology.links.filter((l) => l.ends.includes(node)).map((l) => l.id));
   const qberThreshold = o.qberThreshold ?? 0.11;
   const qlm = new Qlm({ node, alarms, metrics, series, links, thresholds: { qberAlarm: qberThreshold }, onQberAlarm: (l, q) => security.qberAlarm(l, q), onLinkSecurity: (e) => security.linkChannel(e) });

@@ -38,6 +38,8 @@ export interface SecurityOptions {
   readonly metrics: ManagerMetrics;
   /** The aux board this node watches (its device path); tamper events of other boards are not ours. */
   readonly auxPath?: string;
+  /** The provider whose interworking border this node's managers watch; border events of another provider (the other half of an interworking node) are not ours. */
+  readonly provider?: string;
   /** Destroys the storage key synchronously, then finishes the zeroization. */
   readonly zeroize: () => Promise<void>;
   readonly log?: Logger;
@@ -127,6 +129,7 @@ export class SecurityManager {
 
   /** The interworking border filter stopped a message that would have shown this network's inside. */
   #border(e: BorderRefusedEvent): void {
+    if (this.#o.provider !== undefined && e.provider !== this.#o.provider) return;
     const source = `border:${e.peer}`;
     this.record({ kind: 'border-refused', at: Date.now(), source, text: `a ${e.message} to peer network ${e.peer} was refused at the border (${e.kind} at ${e.path})`.slice(0, 300), details: { peer: e.peer, message: e.message, kind: e.kind, path: e.path } });
     this.#o.alarms.raise({ type: 'border-refused', source, details: { message: e.message, kind: e.kind, path: e.path } });
@@ -134,6 +137,7 @@ export class SecurityManager {
 
   /** A peer network's border connection refused (certificate pin, CA, hello). */
   #peerNetwork(e: PeerRefusedEvent): void {
+    if (this.#o.provider !== undefined && e.provider !== this.#o.provider) return;
     const source = `peer-network:${e.fingerprint ?? 'unidentified'}`;
     this.record({ kind: 'peer-network-refused', at: Date.now(), source, text: `a border connection was refused: ${e.reason}`.slice(0, 300), details: { provider: e.provider, fingerprint: e.fingerprint, code: e.code } });
     this.#o.alarms.raise({ type: 'auth-failure', source, text: `authentication failures at the interworking border: ${e.reason}`.slice(0, 300), details: { code: e.code } });

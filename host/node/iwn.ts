@@ -27,7 +27,9 @@ import { schemaConfigError } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 import { AUX_CHANNELS, type TamperEvent } from '../../firmware-bridge/aux/diagnostics.js';
 import { InterworkingNode, type IwnOptions } from '../interworking/iwn/iwn.js';
+import type { QclmDecision } from '../interworking/mxi/xlmo-iwf.js';
 import { IWN_CHANNEL } from '../interworking/iwn/diagnostics.js';
+import { TransferJournal } from '../interworking/iwn/transfer-journal.js';
 import type { SharedSae } from '../interworking/border/policy.js';
 import { loadConfig, type NodeConfig } from './config.js';
 import { startNode, type RunningNode } from './node.js';
@@ -117,23 +119,40 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
   // Until the IWN is up, supplies for the other network's SAEs are refused: none may be reserved with nowhere to go.
   const hook = (side: 'a' | 'b') => ({
     kx: (peer: string, m: Parameters<InterworkingNode['kx']>[2]) =>
-      iwn ? iwn.kx(side, peer, m) : m.name === 'KeySupplyNotification' ? { name: 'KeySupplyNotificationResponse' as const, body: { status: 'ERR_KM_NO_ROUTE' as const, reason: 'the interworking node is starting' } } : null,
+      iwn
+        ? iwn.kx(side, peer, m)
+        : m.name === 'KeySupplyNotification'
+          ? { name: 'KeySupplyNotificationResponse' as const, body: { status: 'ERR_KM_NO_ROUTE' as const, reason: 'the interworking node is starting' } }
+          : // a Void may concern a transfer the journals settle first: its sender's outbox tries again
+            m.name === 'Void'
+            ? { name: 'Response' as const, body: { status: 'ERR_KM_TIMEOUT' as const, reason: 'the interworking node is starting' } }
+            : null,
   });
-  const a = await startNode(c.sides[0].node, undefined, hook('a'));
+  const a = await startNode(c.sides[0].node, undefined, { ...hook('a'), provider: c.sides[0].provider });
   let b: RunningNode;
   try {
-    b = await startNode(c.sides[1].node, undefined, hook('b'));
+    b = await startNode(c.sides[1].node, undefined, { ...hook('b'), provider: c.sides[1].provider });
   } catch (e) {
     await a.stop();
     throw e;
   }
+  const journals = [TransferJournal.open(c.sides[0].node.dataDir), TransferJournal.open(c.sides[1].node.dataDir)] as const;
+  const closeJournals = () => Promise.all(journals.map((j) => j.close()));
+  // Fig 14's outcome on each side is an alarm of that network's manager (when it runs).
+  const alarmOf = (n: RunningNode, peerProvider: string) => (d: QclmDecision) =>
+    n.management?.alarms.raise({
+      type: 'interworking-transfer',
+      source: `peer-network:${peerProvider}`,
+      text: `a key transfer with ${peerProvider} failed (${d.diagnosis.scope === 'local' ? 'on this side' : 'on its side'}): ${d.diagnosis.cause}; the QCLM decided ${d.action}`.slice(0, 300),
+      details: { fault: d.fault, cause: d.diagnosis.cause, scope: d.diagnosis.scope, action: d.action },
+    });
   const tlsOf = (n: NodeConfig) => ({ key: readFileSync(n.tls.key, 'utf8'), cert: readFileSync(n.tls.cert, 'utf8'), ca: readFileSync(n.tls.ca, 'utf8') });
   try {
     iwn = await InterworkingNode.start({
       node: c.node,
       transferLink: c.transferLink,
-      a: { provider: c.sides[0].provider, km: a.km, tls: tlsOf(c.sides[0].node), shares: c.sides[0].shares },
-      b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares },
+      a: { provider: c.sides[0].provider, km: a.km, tls: tlsOf(c.sides[0].node), shares: c.sides[0].shares, journal: journals[0], onDecision: alarmOf(a, c.sides[1].provider) },
+      b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares, journal: journals[1], onDecision: alarmOf(b, c.sides[0].provider) },
       ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}),
       ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
       ...(c.reportIntervalMs ? { reportIntervalMs: c.reportIntervalMs } : {}),
@@ -141,6 +160,7 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
     });
   } catch (e) {
     await Promise.all([a.stop(), b.stop()]);
+    await closeJournals();
     throw e;
   }
   const running = iwn;
@@ -158,6 +178,7 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
       unsubscribe(AUX_CHANNELS.tamper, onTamper);
       await running.stop();
       await Promise.all([a.stop(), b.stop()]);
+      await closeJournals();
     },
   };
 }

@@ -21,7 +21,7 @@ export interface NodeManagement {
  * `control`: the node's controller's configuration control (its ConfigurationControl), when the
  * node runs one: configuration versions are then applied through it (host/manager/control-target.ts).
  */
-export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { ca: string; cert: string; key: string }, log: Logger, control?: ConfigurationControlPort): Promise<NodeManagement> {
+export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { ca: string; cert: string; key: string }, log: Logger, control?: ConfigurationControlPort, provider?: string): Promise<NodeManagement> {
   const mc = c.management ?? {};
   if (mc.enabled === false) return { management: null, aux: null, stop: async () => {} };
   const management = await startManagement({
@@ -29,6 +29,7 @@ export async function startNodeManagement(c: NodeConfig, km: KeyManager, tls: { 
     dataDir: c.dataDir,
     log,
     ...(control ? { control } : {}),
+    ...(provider ? { provider } : {}),
     ...(c.aux ? { auxPath: c.aux.port } : {}),
     ...(mc.qberThreshold !== undefined ? { qberThreshold: mc.qberThreshold } : {}),
     ...(mc.alarmBurst !== undefined ? { alarmBurst: mc.alarmBurst } : {}),

@@ -105,6 +105,8 @@ export async function prepareNode(c: NodeConfig): Promise<PreparedNode> {
 export interface NodeHooks {
   /** Sees each Kx request first; an answer here replaces the key manager's, null leaves it to the key manager. */
   readonly kx?: (peer: string, m: KxMessage, km: KeyManager) => KxAnswer | Promise<KxAnswer> | null;
+  /** The provider of this node's network, for its managers (an interworking node hosts KMs of two). */
+  readonly provider?: string;
 }
 
 export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: NodeHooks = {}): Promise<RunningNode> {
@@ -150,7 +152,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
     await km.start();
     const controlPort = control ? await control.start(km) : null;
     // Before the key sources and the API: the managers see the first key and the first request.
-    mgmt = await startNodeManagement(c, km, tls, log);
+    mgmt = await startNodeManagement(c, km, tls, log, undefined, hooks.provider);
     gw = await startNodeGateway(c, km, kx, tls);
     const tKm = lap();
     for (const link of c.network.links) {

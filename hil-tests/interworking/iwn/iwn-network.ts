@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpsRequest } from 'node:https';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -67,6 +68,11 @@ export interface IwnNetwork {
   /** ETSI 014 clients: alice at a1 (QKDN-A), bob at b1 (QKDN-B). */
   readonly alice: EtsiClient;
   readonly bob: EtsiClient;
+  /**
+   * GET on the management API of the IWN's KM-A (`a`: QKDN-A's managers, an operator of CA-A) or
+   * KM-B (`b`); the body as text (JSON or the Prometheus format of /metrics).
+   */
+  manage(side: 'a' | 'b', path: string): Promise<{ status: number; body: string }>;
   /** The IWN's event lines (`{"event":"iwn","kind":...}`). */
   iwnEvents(kind?: string): IwnEvent[];
   /** How many IWN event lines have been printed so far (a mark for `waitFor`). */
@@ -76,7 +82,13 @@ export interface IwnNetwork {
   /** A line to the IWN process's stdin (`tamper`). */
   tellIwn(line: string): void;
   stopNode(name: 'a1' | 'b1'): Promise<void>;
-  restartNode(name: 'a1' | 'b1'): Promise<void>;
+  /** A signal to a process (SIGSTOP, SIGCONT: a node that stops answering without closing its connections). */
+  signal(name: 'a1' | 'b1' | 'iwn', signal: NodeJS.Signals): void;
+  /** kill -9 of the IWN process: no shutdown of any kind. */
+  crashIwn(): Promise<void>;
+
+  /** A node (or the IWN) started again from the same configuration and data directory. */
+  restartNode(name: 'a1' | 'b1' | 'iwn'): Promise<void>;
   stderr(name: 'a1' | 'b1' | 'iwn'): string;
   stop(): Promise<void>;
 }
@@ -118,11 +130,11 @@ export interface IwnConfigs {
  */
 export async function writeIwnConfigs(dir: string, o: IwnNetworkOptions = {}): Promise<IwnConfigs> {
   const [pkiA, pkiB] = await Promise.all([
-    initPki(join(dir, 'pki-a'), { network: 'qkdn-a', nodes: ['a1', 'iwn-a', 'ctl-a'], saes: ['alice'] }),
-    initPki(join(dir, 'pki-b'), { network: 'qkdn-b', nodes: ['iwn-b', 'b1', 'ctl-b'], saes: ['bob'] }),
+    initPki(join(dir, 'pki-a'), { network: 'qkdn-a', nodes: ['a1', 'iwn-a', 'ctl-a'], saes: ['alice'], operators: ['op-a'] }),
+    initPki(join(dir, 'pki-b'), { network: 'qkdn-b', nodes: ['iwn-b', 'b1', 'ctl-b'], saes: ['bob'], operators: ['op-b'] }),
   ]);
   const port: Record<string, number> = {};
-  for (const p of ['a1-api', 'a1-kx', 'a1-ctl', 'iwn-a-api', 'iwn-a-kx', 'iwn-a-ctl', 'iwn-b-api', 'iwn-b-kx', 'iwn-b-ctl', 'b1-api', 'b1-kx', 'b1-ctl', 'ctl-a', 'ctl-b']) port[p] = await freePort();
+  for (const p of ['a1-api', 'a1-kx', 'a1-ctl', 'iwn-a-api', 'iwn-a-kx', 'iwn-a-ctl', 'iwn-b-api', 'iwn-b-kx', 'iwn-b-ctl', 'b1-api', 'b1-kx', 'b1-ctl', 'ctl-a', 'ctl-b', 'iwn-a-mgmt', 'iwn-b-mgmt']) port[p] = await freePort();
   const link = (id: string, ends: [string, string]) => ({ id, ends, source: { type: 'simulated', rate: o.rate ?? 50, seed: randomBytes(32).toString('hex'), initialUnits: o.initialUnits ?? 400 } });
   // Each network places the other's shared SAE on the IWN's KM that stands for it.
   const networkA = { nodes: [{ id: 'a1', kx: `127.0.0.1:${port['a1-kx']}` }, { id: 'iwn-a', kx: `127.0.0.1:${port['iwn-a-kx']}` }], links: [link('a1~iwn-a', ['a1', 'iwn-a'])], saes: [{ id: 'alice', node: 'a1' }, { id: 'bob', node: 'iwn-a' }] };
@@ -153,8 +165,8 @@ export async function writeIwnConfigs(dir: string, o: IwnNetworkOptions = {}): P
     network,
     logging: { level: 'warn' },
     control: control[id],
-    // One manager per process: the IWN's two KMs are watched by its own XLMO functions.
-    ...(id.startsWith('iwn') ? { management: { enabled: false } } : {}),
+    // The IWN's two KMs each run their network's managers, each with its own management API and /metrics.
+    ...(id.startsWith('iwn') ? { management: { host: '127.0.0.1', port: port[`${id}-mgmt`] } } : {}),
   });
   writeFileSync(join(dir, 'a1.yaml'), stringify(nodeConfig('a1', pkiA, 'network-a.yaml')));
   writeFileSync(join(dir, 'b1.yaml'), stringify(nodeConfig('b1', pkiB, 'network-b.yaml')));
@@ -217,10 +229,27 @@ export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNet
       return c;
     };
     const iwn = () => procs.get('iwn')!;
+    const manage = (side: 'a' | 'b', path: string) => {
+      const pki = side === 'a' ? pkiA : pkiB;
+      const op = side === 'a' ? 'op-a' : 'op-b';
+      return new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest(
+          { host: '127.0.0.1', port: port[`iwn-${side}-mgmt`], path, ca: readFileSync(pki.ca), cert: readFileSync(pki.cert('OPERATOR', op)), key: readFileSync(pki.key('OPERATOR', op)), servername: 'localhost', agent: false },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    };
     const net: IwnNetwork = {
       dir,
       alice: client(pkiA, 'alice', port['a1-api']!),
       bob: client(pkiB, 'bob', port['b1-api']!),
+      manage,
       iwnEvents: (kind) => iwn().events.filter((e) => e.event === 'iwn' && (kind === undefined || e.kind === kind)),
       mark: () => net.iwnEvents().length,
       waitFor: async (kind, match = () => true, { timeoutMs = 60_000, since = 0 } = {}) => {
@@ -245,6 +274,13 @@ export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNet
         procs.set(name, p);
         await p.ready;
       },
+      signal: (name, sig) => void procs.get(name)?.child.kill(sig),
+      crashIwn: async () => {
+        const p = iwn();
+        p.child.kill('SIGKILL');
+        await p.exited;
+      },
+
       stderr: (name) => (procs.get(name)?.err ?? []).join(''),
       stop,
     };

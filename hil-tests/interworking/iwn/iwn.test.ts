@@ -2,13 +2,13 @@
  * An interworking node between two providers over real processes, in each configuration of
  * Y.3818 clause 8.2 (Fig 6 distributed-distributed, Fig 7 centralized QKDN-A and distributed
  * QKDN-B, Fig 8 centralized-centralized; the centralized networks on `qkdn-edge controller` with
- * a real etcd): the procedures of clause 9.2 (Figs 12, 13, 14) and the tamper response.
+ * a real etcd): the procedures of clause 9.2 (Figs 12, 13, 14), both networks' managers in the IWN and the tamper response.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { etcdBinary } from '../../../host/controller/central/etcd-server.js';
 import { CONTROL_FORMS, startIwnNetwork, type IwnConfiguration } from './iwn-network.js';
-import { faultManagement, keyGenerationControl, keyTransfer, tamper } from './scenarios.js';
+import { faultManagement, keyGenerationControl, keyTransfer, managers, tamper } from './scenarios.js';
 
 for (const fig of [6, 7, 8] as IwnConfiguration[]) {
   const central = CONTROL_FORMS[fig].includes('centralized');
@@ -24,6 +24,8 @@ for (const fig of [6, 7, 8] as IwnConfiguration[]) {
       assert.ok((await keyGenerationControl(net)).checks >= 18);
       // Fig 14: the same fault, KMLM-A → XLMO-A → XLMO-B (sealed, Mxi'), both QCLMs decide alike
       assert.ok((await faultManagement(net)).checks >= 17);
+      // both networks' managers run in the IWN, each reporting its own network only
+      assert.ok((await managers(net)).checks >= 14);
       // a tamper in the IWN zeroizes KM-A and KM-B
       assert.ok((await tamper(net)).checks >= 4);
     } finally {

@@ -143,6 +143,45 @@ export async function faultManagement(net: IwnNetwork): Promise<{ checks: number
   return { checks: c.n };
 }
 
+/**
+ * The managers of both networks in the IWN (host/manager: QLM, KMLM, QCLM, XLMO and security
+ * management of KM-A, and of KM-B), each behind its own management API with its own metrics
+ * registry: each reports its own network only. Run after a failed transfer (Figs 13, 14), so
+ * both have alarms: KM-A's for the keys a1 voided with it, KM-B's for those it voided with b1.
+ */
+export async function managers(net: IwnNetwork): Promise<{ checks: number }> {
+  const c = new Checks();
+  const other = { a: ['iwn-b', 'b1', 'bob'], b: ['iwn-a', 'a1', 'alice'] } as const;
+  for (const side of ['a', 'b'] as const) {
+    const km = `iwn-${side}`;
+    const peer = side === 'a' ? 'a1' : 'b1';
+    const m = await net.manage(side, '/metrics');
+    c.is(m.status, 200, `${km}'s /metrics: ${m.body.slice(0, 200)}`);
+    const stocks = m.body.split('\n').filter((l) => l.startsWith('qkdn_km_stock_bits{'));
+    c.ok(stocks.some((l) => l.includes(`peer="${peer}"`) && l.includes(`node="${km}"`)), `${km} reports its stock with ${peer}: ${stocks.join(' | ')}`);
+    const labelled = m.body.split('\n').filter((l) => !l.startsWith('#') && l.includes('{'));
+    c.ok(labelled.every((l) => !other[side].some((x) => l.includes(`"${x}"`))), `${km}'s metrics name nothing of the other network: ${labelled.filter((l) => other[side].some((x) => l.includes(`"${x}"`))).join(' | ')}`);
+    const stocksApi = await net.manage(side, '/api/v1/stocks');
+    c.equal([...new Set((JSON.parse(stocksApi.body) as { stocks: { peer: string }[] }).stocks.map((s) => s.peer))], [peer], `${km}'s KMLM sees its own network's pools`);
+    // alarms: its own (keys voided with its peer in its network), none of the other network's
+    let alarms: { node: string; type: string; source: string; text: string }[] = [];
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      alarms = (JSON.parse((await net.manage(side, '/api/v1/alarms?state=all')).body) as { alarms: typeof alarms }).alarms;
+      if (alarms.some((a) => a.type === 'keys-voided' && a.source === `peer:${peer}`)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    c.ok(alarms.some((a) => a.type === 'keys-voided' && a.source === `peer:${peer}`), `${km}'s manager raised the keys voided with ${peer}: ${JSON.stringify(alarms)}`);
+    // Fig 14 at each side's manager: the transfer fault, diagnosed and decided, is its alarm (XLMO IWF → manager)
+    const peerProvider = side === 'a' ? 'qkdn-b' : 'qkdn-a';
+    c.ok(alarms.some((a) => a.type === 'interworking-transfer' && a.source === `peer-network:${peerProvider}`), `${km}'s manager raised the failed transfer with ${peerProvider}: ${JSON.stringify(alarms.map((a) => [a.type, a.source]))}`);
+    c.ok(alarms.every((a) => a.node === km && !other[side].some((x) => a.source.includes(x))), `${km}'s alarms are its network's: ${JSON.stringify(alarms)}`);
+    const health = JSON.parse((await net.manage(side, '/api/v1/health')).body) as { node: string };
+    c.is(health.node, km, `${km}'s management API is its own`);
+  }
+  return { checks: c.n };
+}
+
 /** A tamper in the IWN zeroizes both KMs: their storage keys are destroyed and neither supplies. */
 export async function tamper(net: IwnNetwork): Promise<{ checks: number }> {
   const c = new Checks();

@@ -5,7 +5,8 @@
  *
  * | kind              | from           | when                                                           |
  * |-------------------|----------------|----------------------------------------------------------------|
- * | transfer          | KM IWF         | a key transfer KM-A → KM-B ended (transferred or failed)        |
+ * | transfer          | KM IWF         | a key transfer KM-A → KM-B: handing-over (at KM-B), then transferred, failed or voided |
+ * | recovered         | IWN            | after a restart: transfers left in doubt voided at both ends (counts) |
  * | lifecycle         | controller IWF | a KM reported a transferred key's lifecycle metadata (Fig 12)   |
  * | transfer-admitted | controller IWF | the key resources were enough; link and keys determined (Fig 12)|
  * | transfer-refused  | controller IWF | they were not                                                   |

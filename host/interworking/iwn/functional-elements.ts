@@ -15,9 +15,10 @@ export interface IwnFunctionalElement {
 
 const FIG_6 = 'hil-tests/interworking/iwn/iwn.test.ts';
 const CLEAR = 'hil-tests/interworking/iwn/in-clear.test.ts';
+const CRASH = 'hil-tests/interworking/iwn/crash.test.ts';
 
 export const IWN_FUNCTIONAL_ELEMENTS: readonly IwnFunctionalElement[] = [
-  { element: 'key transfer function', files: ['km-iwf.ts', 'transfer-pads.ts'], tests: [FIG_6, CLEAR], note: "KM-A → KM-B over Kxi-1' (Kxi1KeyRelay, ctx IWN), padded with IWN transfer pads; key relay inside a QKDN is host/km's" },
+  { element: 'key transfer function', files: ['km-iwf.ts', 'transfer-pads.ts', 'transfer-journal.ts'], tests: [FIG_6, CLEAR, CRASH], note: "KM-A → KM-B over Kxi-1' (Kxi1KeyRelay, ctx IWN), padded with IWN transfer pads, journalled by both KMs so that a crash loses no key; key relay inside a QKDN is host/km's" },
   { element: 'key supply function', files: ['km-iwf.ts'], tests: [FIG_6], note: "Kxi2KeySupplyNotification over Kxi-2'; KM-B hands the keys over to the slave SAE's KM, reserved for it (host/km/hand-over.ts)" },
   { element: 'session control function', files: ['km-iwf.ts', 'controller-iwf.ts'], tests: [FIG_6, CLEAR], note: 'Kxi1Sessions: a pad used once, a key once; admission of each transfer by controller-A' },
   { element: 'routing control function', files: ['controller-iwf.ts'], tests: [FIG_6], note: 'the transfer route, suspended and resumed by both controllers on a fault (Fig 13)' },

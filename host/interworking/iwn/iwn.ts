@@ -34,8 +34,9 @@ import { generateManagerKeys, MxiSealer } from '../mxi/seal.js';
 import { ControllerIwf } from './controller-iwf.js';
 import { KmIwf } from './km-iwf.js';
 import { TransferPads } from './transfer-pads.js';
-import { XlmoIwf } from '../mxi/xlmo-iwf.js';
+import { XlmoIwf, type QclmDecision } from '../mxi/xlmo-iwf.js';
 import { publishIwnControl } from './diagnostics.js';
+import { JOURNAL_RETENTION_MS, type TransferJournal } from './transfer-journal.js';
 
 export interface IwnSideOptions {
   readonly provider: string;
@@ -44,6 +45,10 @@ export interface IwnSideOptions {
   readonly tls: { readonly key: string; readonly cert: string; readonly ca: string };
   /** This network's SAEs shared with the other network. */
   readonly shares: readonly SharedSae[];
+  /** This KM's transfer journal (transfer-journal.ts), in its own data directory. */
+  readonly journal: TransferJournal;
+  /** This side's QCLM decisions on transfer faults (Fig 14), for its network's manager. */
+  readonly onDecision?: (d: QclmDecision) => void;
 }
 
 export interface IwnOptions {
@@ -93,6 +98,7 @@ export class InterworkingNode {
   #dialer: BorderEndpoint | null = null;
   #redial: NodeJS.Timeout | null = null;
   #report: NodeJS.Timeout | null = null;
+  #upkeep: NodeJS.Timeout | null = null;
   #stopped = false;
   #zeroized = false;
 
@@ -123,13 +129,14 @@ export class InterworkingNode {
         transferLinkUp: () => !!conn() && !conn()!.closed,
         ...(o.statusIntervalMs ? { statusIntervalMs: o.statusIntervalMs } : {}),
       });
-      const xlmo = new XlmoIwf({ id: keys.id, provider: s.provider, peerProvider: peer.provider, peer: peerKeys.id, sealer: new MxiSealer(keys, new Map([[peerKeys.id, peerKeys.publicKey]])), filter, transferLink: o.transferLink, ctx: 'iwn', send: (m) => send('MxiSealed', m as never), publish: publishIwnControl });
+      const xlmo = new XlmoIwf({ id: keys.id, provider: s.provider, peerProvider: peer.provider, peer: peerKeys.id, sealer: new MxiSealer(keys, new Map([[peerKeys.id, peerKeys.publicKey]])), filter, transferLink: o.transferLink, ctx: 'iwn', send: (m) => send('MxiSealed', m as never), publish: publishIwnControl, ...(s.onDecision ? { onDecision: s.onDecision } : {}) });
       const kmIwf = new KmIwf({
         provider: s.provider,
         peerProvider: peer.provider,
         km: s.km,
         controller,
         pads: this.pads,
+        journal: s.journal,
         transferLink: o.transferLink,
         foreign,
         connection: conn,
@@ -171,9 +178,33 @@ export class InterworkingNode {
     else if (m.rp === 'Mxi') side.xlmo.onMessage(m);
   }
 
+  /**
+   * After a restart, before anything is served: the transfers the last process left unfinished are
+   * settled from the two KMs' journals (a transfer not committed by its sender is voided at both
+   * ends; a committed one stands). Old finished entries are dropped later (`#upkeep`), not here: a
+   * master's KM whose answer was lost sends its Void only once it reaches this IWN again, however
+   * long the IWN was down.
+   */
+  async #recover(): Promise<void> {
+    const t0 = Date.now();
+    const voidedIn = (await this.a.kmIwf.recoverIn(this.#o.b.journal)) + (await this.b.kmIwf.recoverIn(this.#o.a.journal));
+    const voidedOut = (await this.a.kmIwf.recoverOut()) + (await this.b.kmIwf.recoverOut());
+    if (voidedIn + voidedOut > 0) publishIwnControl({ kind: 'recovered', node: this.node, sent: voidedOut, received: voidedIn, ms: Date.now() - t0 });
+  }
+
   /** Starts the endpoints (KM-B dials KM-A on loopback) and the controllers' status sharing. */
   static async start(o: IwnOptions): Promise<InterworkingNode> {
     const n = new InterworkingNode(o);
+    await n.#recover();
+    let pruned = Date.now();
+    n.#upkeep = setInterval(() => {
+      n.a.kmIwf.retryVoids();
+      n.b.kmIwf.retryVoids();
+      if (Date.now() - pruned > JOURNAL_RETENTION_MS / 6) {
+        pruned = Date.now();
+        void Promise.all([o.a.journal.prune(pruned - JOURNAL_RETENTION_MS), o.b.journal.prune(pruned - JOURNAL_RETENTION_MS)]).catch(() => {});
+      }
+    }, 1000);
     const { port } = await n.#listener.listen(0, '127.0.0.1');
     // KM-B dials KM-A on loopback: its endpoint is made once KM-A's port is known.
     const dialer = n.#endpoint('b', { host: '127.0.0.1', port });
@@ -219,6 +250,7 @@ export class InterworkingNode {
     this.#stopped = true;
     if (this.#redial) clearInterval(this.#redial);
     if (this.#report) clearInterval(this.#report);
+    if (this.#upkeep) clearInterval(this.#upkeep);
     this.a.controller.stop();
     this.b.controller.stop();
     await Promise.all([this.#listener.close(), this.#dialer?.close()]);

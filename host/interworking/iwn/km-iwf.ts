@@ -31,6 +31,7 @@ import type { Kxi2KeySupplyNotification } from '../kxi-2/key-supply-notification
 import type { ControllerIwf } from './controller-iwf.js';
 import type { TransferPads } from './transfer-pads.js';
 import { publishIwnControl } from './diagnostics.js';
+import type { InEntry, OutEntry, TransferJournal } from './transfer-journal.js';
 
 export interface TransferFailure {
   readonly transfer: string;
@@ -48,6 +49,8 @@ export interface KmIwfOptions {
   readonly km: KeyManager;
   readonly controller: ControllerIwf;
   readonly pads: TransferPads;
+  /** This KM's transfer journal (durable, beside its key store). */
+  readonly journal: TransferJournal;
   readonly transferLink: string;
   /** The other network's SAEs this KM stands for (its network's topology has them on this KM). */
   readonly foreign: ReadonlySet<string>;
@@ -87,6 +90,8 @@ export class KmIwf {
   /** Keys KM-B holds between their Kxi-1' transfer and the Kxi-2' supply that hands them over, in memory only. */
   readonly #held = new Map<string, Held>();
   readonly #transfers: TransferCounts = { transferred: 0, failed: 0, received: 0, supplied: 0 };
+  /** Supplies being transferred out now. */
+  readonly #inFlight = new Set<string>();
 
   constructor(o: KmIwfOptions) {
     this.#o = o;
@@ -103,8 +108,10 @@ export class KmIwf {
 
   /** Kx requests to this KM: a supply for SAEs of the other network becomes a transfer; everything else is the KM's. */
   kx(peer: string, m: KxMessage): Promise<KxAnswer> | null {
+    if (m.name === 'Void') return this.#onVoid(peer, m);
     if (m.name !== 'KeySupplyNotification' || !m.body.slaves.some((s) => this.#o.foreign.has(s))) return null;
-    return this.#transferOut(peer, m);
+    this.#inFlight.add(m.body.supply);
+    return this.#transferOut(peer, m).finally(() => this.#inFlight.delete(m.body.supply));
   }
 
   async #transferOut(peer: string, m: Extract<KxMessage, { name: 'KeySupplyNotification' }>): Promise<KxAnswer> {
@@ -136,14 +143,17 @@ export class KmIwf {
     // Reserved here as at any slave KME (durable, and voided if the master's KM gives up) ...
     const reserved = await km.handleKx(peer, m);
     if (reserved.name !== 'KeySupplyNotificationResponse' || reserved.body.status !== 'ok') return reserved;
-    // ... then taken out of this store: from here the key data exists at KM-A only in this transfer.
+    const relayId = randomUUID();
+    const entry: OutEntry = { supply: n.supply, relay: relayId, peer, origin: n.origin, master: n.master, slaves: [...n.slaves], heads, units: n.keys.flatMap((k) => k.units), state: 'sending', at: Date.now() };
     let material: Uint8Array;
     try {
-      const out = [];
-      for (const slave of n.slaves) out.push(await km.fetch({ slave, master: n.master, ids: heads }));
-      material = Buffer.concat(out[0]!.map((k) => k.bytes));
-      for (const more of out.slice(1)) for (const k of more) k.bytes.fill(0);
+      // ... journalled before anything leaves this KM: after a crash the transfer is voided at both ends.
+      await o.journal.putOut(entry);
+      const parts = n.keys.flatMap((k) => k.units.map((u) => km.store.readKey(u)));
+      material = Buffer.concat(parts);
+      for (const p of parts) p.fill(0);
     } catch (e) {
+      await this.#burnOut(entry, (e as Error).message);
       failed('kxi-1', statusOf(e), (e as Error).message);
       return answer(statusOf(e), (e as Error).message);
     }
@@ -152,8 +162,7 @@ export class KmIwf {
     const ct = new Uint8Array(material);
     material.fill(0);
     o.pads.mask(pads, ct);
-    const relay: Kxi1KeyRelay = { relay: randomUUID(), qx: d.link, initiator: n.master, targets: [...n.slaves], keys: heads, bits: n.size, pads, ct, deadline: Date.now() + (o.timeoutMs ?? 10_000), attempt: 0 };
-    const deleted = () => o.controller.record({ transfer: n.supply, km: km.nodeId, keys: heads, state: 'transferred', data: 'deleted', at: Date.now() });
+    const relay: Kxi1KeyRelay = { relay: relayId, qx: d.link, initiator: n.master, targets: [...n.slaves], keys: heads, bits: n.size, pads, ct, deadline: Date.now() + (o.timeoutMs ?? 10_000), attempt: 0 };
     this.sessions.begin(relay);
     let step: TransferFailure['step'] = 'kxi-1';
     try {
@@ -170,21 +179,69 @@ export class KmIwf {
       );
       if (r.name !== 'Kxi2KeySupplyNotificationResponse') throw Object.assign(new Error('unexpected answer'), { status: 'server_side_general_error' });
       if (r.body.status !== 'ok') throw Object.assign(new Error(r.body.reason ?? r.body.status), { status: r.body.status, step: 'hand-over' });
+      // Committed durably before the master's KM hears ok; unless its Void came first (it gave up waiting).
+      if (!(await o.journal.moveOut(n.supply, ['sending'], 'committed'))) throw Object.assign(new Error('the master’s KM voided the supply meanwhile'), { status: 'timeout' });
     } catch (e) {
       ct.fill(0);
       for (const p of pads) o.pads.take(p)?.fill(0);
       const status = (e as { status?: IwStatus }).status ?? 'timeout';
       // Keys KM-B may hold are voided there; the master's KM burns its copy when it hears our refusal.
-      if (step === 'kxi-2') conn.send('Kxi1Void', { relay: relay.relay, initiator: n.master, targets: [...n.slaves], all: true });
+      await this.#burnOut(entry, (e as Error).message, step === 'kxi-2' ? 'voiding' : 'voided');
+      if (step === 'kxi-2') this.#voidAtPeer(entry);
       o.controller.record({ transfer: n.supply, km: km.nodeId, keys: heads, state: 'failed', data: 'deleted', at: Date.now() });
       failed((e as { step?: TransferFailure['step'] }).step ?? step, status, (e as Error).message);
       return answer(KX_OF[status] ?? 'ERR_KM_RELAY_FAILED', `key transfer to ${o.peerProvider} failed: ${(e as Error).message}`);
     }
-    deleted();
+    // The key data is deleted here: the keys are delivered, as far as this KM is concerned.
+    await this.#deliverOut(entry);
+    o.controller.record({ transfer: n.supply, km: km.nodeId, keys: heads, state: 'transferred', data: 'deleted', at: Date.now() });
     this.#transfers.transferred++;
     for (const slave of n.slaves) o.onTransferred?.({ master: n.master, slave, direction: 'out', keys: heads.length, bits: n.size, ms: performance.now() - t0 });
     publishIwnControl({ kind: 'transfer', km: km.nodeId, transfer: n.supply, outcome: 'transferred', keys: heads.length, link: d.link });
     return reserved;
+  }
+
+  /** A sent transfer's reserved keys burned here (idempotent: keys already voided by the master's KM stay as they are). */
+  async #burnOut(e: OutEntry, reason: string, next: 'voiding' | 'voided' = 'voided'): Promise<void> {
+    await this.#o.km.store.commit({ burn: e.units.map((id) => ({ id, to: 'failed' as const, reason: `transfer ${e.supply}: ${reason}`.slice(0, 200) })) });
+    await this.#o.journal.moveOut(e.supply, next === 'voided' ? ['sending', 'voiding'] : ['sending'], next);
+  }
+
+  /** A committed transfer's keys taken out of this store (delivered; their data erased). */
+  async #deliverOut(e: OutEntry): Promise<void> {
+    for (const slave of e.slaves) await this.#o.km.fetch({ slave, master: e.master, ids: e.heads }).then((ks) => ks.forEach((k) => k.bytes.fill(0)), () => {});
+  }
+
+  /** Kxi1Void to the other KM for a transfer it may hold or have handed over; retried (retryVoids) until answered. */
+  #voidAtPeer(e: OutEntry): void {
+    const conn = this.#o.connection();
+    if (!conn || conn.closed) return;
+    void conn
+      .request('Kxi1Void', { relay: e.relay, initiator: e.master, targets: [...e.slaves], all: true }, this.#o.timeoutMs ?? 10_000)
+      .then(async (a) => {
+        if (a.name === 'Kxi1Ack') await this.#o.journal.moveOut(e.supply, ['voiding'], 'voided');
+      })
+      .catch(() => {});
+  }
+
+  /**
+   * A Void from a KM of this network. When it names keys of a transfer this KM sent, the master's
+   * KM gave up on it (its answer lost or late): the transfer is voided at the other KM too, which
+   * voids what it handed over. The KM then burns what it still holds, as for any Void.
+   */
+  async #onVoid(peer: string, m: Extract<KxMessage, { name: 'Void' }>): Promise<KxAnswer> {
+    for (const e of this.#o.journal.outByUnits(m.body.ids)) {
+      if (e.peer !== peer) continue;
+      const moved = await this.#o.journal.moveOut(e.supply, ['sending', 'committed'], 'voiding');
+      // a transfer still on its way sees `voiding` when it would commit, and aborts itself
+      if (moved && e.state === 'committed') this.#voidAtPeer(moved);
+    }
+    return this.#o.km.handleKx(peer, m);
+  }
+
+  /** Sends again the Kxi1Voids of transfers voided by their master's KM and not yet answered by the other KM. */
+  retryVoids(): void {
+    for (const e of this.#o.journal.outEntries()) if (e.state === 'voiding' && !this.#inFlight.has(e.supply)) this.#voidAtPeer(e);
   }
 
   /** Kxi-1' and Kxi-2' from the other side's KM. */
@@ -199,7 +256,8 @@ export class KmIwf {
       case 'Kxi1Void': {
         const { answer } = this.sessions.void(m.body);
         this.#drop(m.body.relay);
-        conn.send('Kxi1Ack', { re: m.id, ...answer });
+        const voided = await this.#voidIn(m.body.relay, 'voided by the sending KM');
+        conn.send('Kxi1Ack', { re: m.id, ...(voided ? { status: 'ok' as const } : answer) });
         return;
       }
       case 'Kxi1RelayCompletion':
@@ -255,9 +313,16 @@ export class KmIwf {
       id,
       units: Array.from({ length: per }, (_, j) => ({ id: j === 0 ? id : randomUUID(), bytes: h.material.subarray(i * keyBytes + j * unitBytes, i * keyBytes + (j + 1) * unitBytes) })),
     }));
+    const entry: InEntry = { relay: h.relay.relay, supply: s.supply, dest, units: keys.flatMap((k) => k.units.map((u) => u.id)), state: 'handing-over', at: Date.now() };
     try {
+      // Journalled before the keys reach the slave's KM: voided there if the sender never commits.
+      await o.journal.putIn(entry);
+      publishIwnControl({ kind: 'transfer', km: km.nodeId, transfer: s.supply, outcome: 'handing-over', keys: ids.length });
       await km.handOver({ supply: s.supply, dest, master: s.master, slaves: s.slaves, size: s.size, keys });
+      if (!(await o.journal.moveIn(entry.relay, ['handing-over'], 'handed-over'))) return { status: 'timeout', reason: 'voided by the sending KM during the hand-over' };
     } catch (e) {
+      // the hand-over voided the keys at the slave's KM itself, or a Void is queued there
+      await o.journal.moveIn(entry.relay, ['handing-over'], 'voided').catch(() => {});
       this.#drop(h.relay.relay);
       o.controller.record({ transfer: s.supply, km: km.nodeId, keys: ids, state: 'failed', data: 'burned', at: Date.now() });
       // Fig 13: the fault goes to this side's controller; Fig 14 starts at KM-A, which hears of it in the answer.
@@ -274,6 +339,49 @@ export class KmIwf {
     o.controller.record({ transfer: s.supply, km: km.nodeId, keys: ids, state: 'supplied', data: 'handed-over', at: Date.now() });
     publishIwnControl({ kind: 'transfer', km: km.nodeId, transfer: s.supply, outcome: 'supplied', keys: ids.length });
     return { status: 'ok', accepted: ids };
+  }
+
+  /**
+   * A received transfer voided by its sender: what was handed over to the slave SAE's KM is voided
+   * there (this KM's durable outbox of Voids; queued before the journal moves, so a crash between
+   * the two at worst sends the Void twice, which is harmless). False if there was nothing to void.
+   */
+  async #voidIn(relay: string, reason: string): Promise<boolean> {
+    const e = this.#o.journal.in(relay);
+    if (!e || e.state === 'voided') return false;
+    await this.#o.km.store.commit({ outbox: [{ peer: e.dest, origin: 'relay', ids: e.units, reason }] });
+    await this.#o.journal.moveIn(relay, ['handing-over', 'handed-over'], 'voided');
+    publishIwnControl({ kind: 'transfer', km: this.#o.km.nodeId, transfer: e.supply, outcome: 'voided', keys: e.units.length, reason });
+    return true;
+  }
+
+  /**
+   * After a restart, first: every transfer this KM received whose sender (`peer`, the other KM's
+   * journal) had not committed it when the IWN stopped is voided at the slave's KM; those committed
+   * stand (the master SAE may hold the keys).
+   */
+  async recoverIn(peer: TransferJournal): Promise<number> {
+    let n = 0;
+    for (const e of this.#o.journal.inEntries())
+      if (e.state !== 'voided' && peer.out(e.supply)?.state !== 'committed') n += (await this.#voidIn(e.relay, 'in doubt after a restart of the interworking node')) ? 1 : 0;
+    return n;
+  }
+
+  /**
+   * Then: transfers this KM was sending are burned here (the master's KM heard no ok and burns its
+   * copy; its Void is idempotent); committed ones whose keys are still reserved here are delivered
+   * (the data deleted, as it would have been).
+   */
+  async recoverOut(): Promise<number> {
+    let n = 0;
+    for (const e of this.#o.journal.outEntries()) {
+      if (e.state === 'sending' || e.state === 'voiding') {
+        await this.#burnOut(e, 'in doubt after a restart of the interworking node');
+        publishIwnControl({ kind: 'transfer', km: this.#o.km.nodeId, transfer: e.supply, outcome: 'voided', keys: e.heads.length, reason: 'in doubt after a restart' });
+        n++;
+      } else if (e.state === 'committed' && this.#o.km.store.get(e.heads[0]!)?.state === 'reserved') await this.#deliverOut(e);
+    }
+    return n;
   }
 
   /** Tamper: every key held between transfer and supply wiped. */

@@ -56,6 +56,8 @@ export interface XlmoIwfOptions {
   readonly layers?: (from: number, to: number) => readonly PerformanceEntry[];
   /** The security events of every layer for [from, to); with it, every share sends a security report. */
   readonly security?: (from: number, to: number) => MxiSecurityReport['events'];
+  /** Each decision of this side's QCLM (its network's manager raises it as an alarm). */
+  readonly onDecision?: (d: QclmDecision) => void;
 }
 
 export interface QclmDecision {
@@ -159,6 +161,7 @@ export class XlmoIwf {
     const action: DecisionAction = diagnosis.cause === 'route_lost' || diagnosis.cause === 'qx_exhausted' ? 'suspend_border' : diagnosis.cause === 'authentication' ? 'none' : 'retry';
     const d: QclmDecision = { fault: f.fault, decider: this.#o.id.replace(/^xlmo/, 'qclm'), action, diagnosis };
     this.#decisions.push(d);
+    this.#o.onDecision?.(d);
     this.#o.publish({ kind: 'qclm-decision', xlmo: this.#o.id, fault: f.fault, cause: diagnosis.cause, scope, action });
     this.#seal('MxiDecision', { fault: f.fault, decider: d.decider, action, at: Date.now() });
     return d;
