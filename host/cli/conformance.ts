@@ -28,8 +28,8 @@ export async function discoverCases(): Promise<ConformanceCase[]> {
     if (found.length === 0) throw new Error(`${relative(root, file)} exports no conformance cases`);
     out.push(...found);
   }
-  const order = (c: ConformanceCase) => `${c.model}:${c.figure}:${c.procedure_figure}`;
-  return out.sort((x, y) => (order(x) < order(y) ? -1 : order(x) > order(y) ? 1 : 0));
+  // by model, then configuration figure, then procedure figure (numerically: 9 before 10)
+  return out.sort((x, y) => (x.model < y.model ? -1 : x.model > y.model ? 1 : x.figure - y.figure || x.procedure_figure - y.procedure_figure));
 }
 
 export async function runConformance(opts: { json: boolean }): Promise<number> {

@@ -15,6 +15,11 @@
  *     foreignSaes: [bob]
  *     shared: [{ sae: alice, rate: 100, bits: 256 }]
  *     record: border.jsonl        # optional: every payload crossing the border, for audits
+ *     mxi:                        # optional: this provider's XLMO on the GWN (Fig 11)
+ *       id: xlmo-a
+ *       key: xlmo-a.pem           # its X25519 private key (PKCS#8 PEM)
+ *       peer: { id: xlmo-b, publicKey: <the peer XLMO's raw X25519 public key, base64url> }
+ *       reportMs: 60000           # how often performance and security reports are packed and sent
  */
 import { KmConfigError } from '../km/errors.js';
 import { NETWORK_SCHEMA, type SimulatedSourceConfig } from '../km/network-config.js';
@@ -30,6 +35,7 @@ export interface GatewayConfig {
   /** Time allowed to each border exchange (default 10 s). */
   readonly timeoutMs?: number;
   readonly record?: string;
+  readonly mxi?: { readonly id: string; readonly key: string; readonly peer: { readonly id: string; readonly publicKey: string }; readonly reportMs?: number };
 }
 
 const ID = { type: 'string', pattern: ID_PATTERN.source };
@@ -75,6 +81,17 @@ export const GATEWAY_SCHEMA = {
     },
     timeoutMs: { type: 'integer', minimum: 1, maximum: 600_000 },
     record: { type: 'string', minLength: 1 },
+    mxi: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'key', 'peer'],
+      properties: {
+        id: ID,
+        key: { type: 'string', minLength: 1 },
+        peer: { type: 'object', additionalProperties: false, required: ['id', 'publicKey'], properties: { id: ID, publicKey: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } } },
+        reportMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
+      },
+    },
   },
 } as const;
 

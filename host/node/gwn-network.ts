@@ -14,7 +14,7 @@
  * network's own relay); a slave SAE across the border is served by the GWN itself
  * (host/interworking/README.md, Not done yet). Each GWN records what crosses its border.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { startDemoNetwork, type DemoNetwork } from './demo-network.js';
 import { initPki } from '../pki/pki.js';
 import { freePort } from '../bench/ports.js';
 import { fingerprintOf } from '../interworking/border/pinning.js';
+import { generateManagerKeys, type ManagerKeys } from '../interworking/mxi/seal.js';
 import type { ControlConfig } from './control.js';
 import { startEtcd, type EtcdServer } from '../controller/central/etcd-server.js';
 import { killReplica, spawnReplica, type ReplicaProcess } from '../controller/central/processes.js';
@@ -36,6 +37,8 @@ export interface Provider {
   readonly record: string;
   /** Everything internal to this provider: none of it may cross. */
   readonly internal: readonly string[];
+  /** This provider's XLMO keys (on its GWN): a test opens the sealed Mxi messages addressed to it. */
+  readonly xlmo?: ManagerKeys;
   /** The links inside this provider's network ("a1-a2" pairs, as startDemoNetwork takes them). */
   readonly links: readonly string[];
   /** Where a centralized provider's controller keeps its state (null: distributed). */
@@ -78,7 +81,16 @@ export async function startTwoProviders(o: TwoProvidersOptions = {}): Promise<Tw
   ]);
   const [portA, portB] = [await freePort(), await freePort()];
   const qx = { id: 'qx-ab', source: { type: 'simulated' as const, rate: 500, seed: randomBytes(32).toString('hex'), initialUnits: 2000 } };
-  const gateway = (provider: string, listen: number, peer: { provider: string; node: string; port: number; cert: string; ca: string }, foreign: string[], shared: string[], record: string) => ({
+  // Each provider's XLMO (on its GWN) has an X25519 key; each pins the other's public key (Fig 11).
+  const xlmoA = generateManagerKeys('xlmo-a');
+  const xlmoB = generateManagerKeys('xlmo-b');
+  const keyFile = (p: 'a' | 'b', k: ManagerKeys) => {
+    const f = join(dir, p, 'xlmo.pem');
+    writeFileSync(f, k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+    return f;
+  };
+  const mxi = (p: 'a' | 'b', self: ManagerKeys, peer: ManagerKeys) => ({ id: self.id, key: keyFile(p, self), peer: { id: peer.id, publicKey: Buffer.from(peer.publicKey).toString('base64url') }, reportMs: 2000 });
+  const gateway = (provider: string, listen: number, peer: { provider: string; node: string; port: number; cert: string; ca: string }, foreign: string[], shared: string[], record: string, xlmo: ReturnType<typeof mxi>) => ({
     gateway: {
       provider,
       border: { host: '127.0.0.1', port: listen },
@@ -88,6 +100,7 @@ export async function startTwoProviders(o: TwoProvidersOptions = {}): Promise<Tw
       shared: shared.map((sae) => ({ sae, rate: 100, bits: 256 })),
       timeoutMs: 15_000,
       record,
+      mxi: xlmo,
     },
   });
   const recA = join(dir, 'border-a.jsonl');
@@ -130,8 +143,8 @@ export async function startTwoProviders(o: TwoProvidersOptions = {}): Promise<Tw
   const start = (p: 'a' | 'b', ids: string[], links: string[], saes: Record<string, string>, foreignSaes: Record<string, string>, gwn: string, section: Record<string, unknown>, control: ControlConfig | undefined) =>
     startDemoNetwork({ dir: join(dir, p), pkiReady: true, ids, links, saes, foreignSaes, sections: { [gwn]: section }, km, rate: 500, initialUnits: 2000, waitForKeys: false, bundle: true, ...(control ? { control } : {}) });
   const [netA, netB] = await Promise.all([
-    start('a', idsA, linksA, saesA, foreignA, 'gwn_a', gateway('qkdn-a', portA, { provider: 'qkdn-b', node: 'gwn_b', port: portB, cert: pkiB.cert('KME', 'gwn_b'), ca: pkiB.ca }, ['bob', 'dave'], ['alice', 'erin'], recA), controlA),
-    start('b', idsB, linksB, saesB, foreignB, 'gwn_b', gateway('qkdn-b', portB, { provider: 'qkdn-a', node: 'gwn_a', port: portA, cert: pkiA.cert('KME', 'gwn_a'), ca: pkiA.ca }, ['alice', 'erin'], ['bob', 'dave'], recB), controlB),
+    start('a', idsA, linksA, saesA, foreignA, 'gwn_a', gateway('qkdn-a', portA, { provider: 'qkdn-b', node: 'gwn_b', port: portB, cert: pkiB.cert('KME', 'gwn_b'), ca: pkiB.ca }, ['bob', 'dave'], ['alice', 'erin'], recA, mxi('a', xlmoA, xlmoB)), controlA),
+    start('b', idsB, linksB, saesB, foreignB, 'gwn_b', gateway('qkdn-b', portB, { provider: 'qkdn-a', node: 'gwn_a', port: portA, cert: pkiA.cert('KME', 'gwn_a'), ca: pkiA.ca }, ['alice', 'erin'], ['bob', 'dave'], recB, mxi('b', xlmoB, xlmoA)), controlB),
   ]).catch(async (e: unknown) => {
     await stopCentral();
     rmSync(dir, { recursive: true, force: true });
@@ -141,8 +154,8 @@ export async function startTwoProviders(o: TwoProvidersOptions = {}): Promise<Tw
   const storeOf = (f: Form | undefined) => (f === 'centralized' ? (useEtcd ? 'etcd' : 'embedded') : null);
   const two: TwoProviders = {
     dir,
-    a: { id: 'qkdn-a', net: netA, gwn: 'gwn_a', record: recA, internal: internalOf(idsA, linksA, 'gwn_a', 'carol'), links: linksA, store: storeOf(o.a) },
-    b: { id: 'qkdn-b', net: netB, gwn: 'gwn_b', record: recB, internal: internalOf(idsB, linksB, 'gwn_b', 'frank'), links: linksB, store: storeOf(o.b) },
+    a: { id: 'qkdn-a', net: netA, gwn: 'gwn_a', record: recA, internal: internalOf(idsA, linksA, 'gwn_a', 'carol'), links: linksA, store: storeOf(o.a), xlmo: xlmoA },
+    b: { id: 'qkdn-b', net: netB, gwn: 'gwn_b', record: recB, internal: internalOf(idsB, linksB, 'gwn_b', 'frank'), links: linksB, store: storeOf(o.b), xlmo: xlmoB },
     stop: async () => {
       await Promise.all([netA.stop(), netB.stop()]);
       await stopCentral();

@@ -27,7 +27,7 @@ import { schemaConfigError } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 import { AUX_CHANNELS, type TamperEvent } from '../../firmware-bridge/aux/diagnostics.js';
 import { InterworkingNode, type IwnOptions } from '../interworking/iwn/iwn.js';
-import type { QclmDecision } from '../interworking/iwn/xlmo-iwf.js';
+import type { QclmDecision } from '../interworking/mxi/xlmo-iwf.js';
 import { IWN_CHANNEL } from '../interworking/iwn/diagnostics.js';
 import { TransferJournal } from '../interworking/iwn/transfer-journal.js';
 import type { SharedSae } from '../interworking/border/policy.js';

@@ -13,6 +13,7 @@ import { BorderEndpoint } from '../../../host/interworking/border/endpoint.js';
 import { fingerprintOf } from '../../../host/interworking/border/pinning.js';
 import { BorderFilter } from '../../../host/interworking/border/filter.js';
 import { decodePayload, type IwMessage } from '../../../host/interworking/messages.js';
+import { MxiSealer } from '../../../host/interworking/mxi/seal.js';
 import { Checks } from '../../../host/interworking/conformance/cases.js';
 
 export { startTwoProviders, waitFor, type Form, type Provider, type TwoProviders } from '../../../host/node/gwn-network.js';
@@ -75,16 +76,52 @@ export function recording(p: Provider): { dir: string; msg: IwMessage; hex: stri
 const textOf = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? '' : x));
 
 /** Byte strings each crossing message may carry: relayed ciphertext, nonces, digests. */
-const BYTE_FIELDS: Readonly<Record<string, readonly string[]>> = { Kxi1KeyRelay: ['ct'], Kxi1Hello: ['nonce'], Kxi1KeySync: ['digest'], Kxi1KeyLedger: ['tags'] };
+const BYTE_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  Kxi1KeyRelay: ['ct'],
+  Kxi1Hello: ['nonce'],
+  Kxi1KeySync: ['digest'],
+  Kxi1KeyLedger: ['tags'],
+  CxiReroutePropose: ['digest'],
+  CxiRerouteVote: ['digest'],
+  CxiRerouteCommit: ['digest'],
+  MxiSealed: ['epk', 'iv', 'ct'],
+};
+
+/** The Mxi messages a GWN sealed for the peer's XLMO, opened with that XLMO's key (only it can). */
+function unsealed(from: Provider, to: Provider, rec: readonly { dir: string; msg: IwMessage }[]): IwMessage[] {
+  if (!from.xlmo || !to.xlmo) throw new Error(`${from.id} or ${to.id} has no XLMO keys: no sealed Mxi to open`);
+  const sealer = new MxiSealer(to.xlmo, new Map([[from.xlmo.id, from.xlmo.publicKey]]));
+  return rec.flatMap((r) => (r.dir === 'out' && r.msg.name === 'MxiSealed' ? [sealer.open(r.msg.body)] : []));
+}
 
 /**
  * The border recording: everything that crossed either way; no internal node ID or link, no
  * unshared SAE, no key material beyond relayed ciphertext (no delivered key's bytes anywhere);
  * then a third provider's GWN is refused at the handshake.
  */
-export async function borderRecording(two: TwoProviders, c: Checks, delivered: readonly Buffer[]): Promise<void> {
+export async function borderRecording(two: TwoProviders, c: Checks, delivered: readonly Buffer[], o: { readonly procedures?: boolean } = {}): Promise<void> {
   const recA = recording(two.a);
   const recB = recording(two.b);
+  if (o.procedures) {
+    // Figs 10 and 11 crossed too: status, summary and the rerouting rounds over Cxi; sealed Mxi.
+    const names = new Set([...recA, ...recB].map((r) => r.msg.name));
+    for (const n of ['CxiStatus', 'CxiTopologySummary', 'CxiReroutePropose', 'CxiRerouteVote', 'CxiRerouteCommit', 'MxiSealed']) c.that(names.has(n as IwMessage['name']), `the recording holds ${n}`);
+  }
+  const inner = [
+    ...unsealed(two.a, two.b, recA).map((msg) => ({ p: two.a, msg })),
+    ...unsealed(two.b, two.a, recB).map((msg) => ({ p: two.b, msg })),
+  ];
+  if (o.procedures) {
+    const names = new Set(inner.map((r) => r.msg.name));
+    for (const n of ['MxiFault', 'MxiDecision', 'MxiPerformanceBundle', 'MxiSecurityReport', 'MxiAccounting']) c.that(names.has(n as IwMessage['name']), `sealed Mxi carried ${n}, opened only with the receiving XLMO's key`);
+  }
+  for (const { p, msg } of inner) {
+    const t = textOf(msg.body);
+    const hex = JSON.stringify(msg.body, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x));
+    c.equal(p.internal.filter((name) => new RegExp(`"${name.replace(/[~-]/g, '\\$&')}"`).test(t) || new RegExp(`\\b${name.replace(/[~-]/g, '\\$&')}\\b`).test(t)), [], `${p.gwn} sealed ${msg.name}: no internal name of ${p.id}`);
+    c.that(!Object.values(msg.body as unknown as Record<string, unknown>).some((v) => v instanceof Uint8Array), `sealed ${msg.name} carries no byte string`);
+    c.that(delivered.every((k) => !hex.includes(k.toString('hex'))), `sealed ${msg.name}: no delivered key`);
+  }
   c.that(recA.some((r) => r.dir === 'out' && r.msg.name === 'Kxi1KeyRelay') && recB.some((r) => r.dir === 'out' && r.msg.name === 'Kxi1KeyRelay'), 'each GWN recorded a Kxi-1 relay it sent');
   c.that(recA.some((r) => r.msg.name === 'CxiRouteRequest') && recA.some((r) => r.msg.name === 'Kxi2KeySupplyNotification'), 'Cxi route request and Kxi-2 supply notification crossed');
   for (const [p, rec] of [

@@ -49,7 +49,7 @@ import type { ProviderTopology, SharedSae, SharingPolicy } from '../border/polic
 import { widestShortest, type StockedTopology } from '../cxi/segments.js';
 import type { CxiRouteRequest } from '../cxi/route-request.js';
 import { IwError } from '../errors.js';
-import type { IwMessage } from '../messages.js';
+import type { IwBody, IwMessage, IwMessageName } from '../messages.js';
 import type { IwStatus } from '../status.js';
 import type { Kxi1KeyRelay } from '../kxi-1/key-relay.js';
 import { KX_STATUS_OF, Kxi1RelayHop, type RelayContext } from '../kxi-1/relay-hop.js';
@@ -86,6 +86,8 @@ export interface GatewayOptions {
   /** Gateway events (no key material), printed by the node. */
   readonly event?: (e: Record<string, unknown>) => void;
   readonly syncIntervalMs?: number;
+  /** The border messages the gateway does not answer itself (Cxi status and rerouting, Mxi), for the node's controller and XLMO. */
+  readonly onMessage?: (m: IwMessage) => void;
 }
 
 /** A failure of the border procedure, with the status the internal KM is answered with. */
@@ -154,7 +156,7 @@ export class Gateway {
       peers: [o.peer],
       filters: this.#filters,
       ctx: 'border',
-      serves: ['Kxi-1', 'Kxi-2', 'Cxi'],
+      serves: ['Kxi-1', 'Kxi-2', 'Cxi', 'Mxi'],
       onMessage: (conn, m) => void this.#onBorder(conn, m),
       ...(o.tap ? { tap: (d: 'out' | 'in', _p: BorderPeer, payload: Buffer) => o.tap!(d, payload) } : {}),
       connectTimeoutMs: o.timeoutMs,
@@ -166,6 +168,26 @@ export class Gateway {
 
   get port(): number {
     return this.#port;
+  }
+
+  /** This provider's border filter for the peer (what the XLMO passes Mxi through before sealing). */
+  get filter(): BorderFilter {
+    return this.#filters.get(this.#o.peer.provider)!;
+  }
+
+  /** What the border policy lets the peer know of this provider's network (Cxi topology summary). */
+  get view(): ProviderTopology {
+    return this.#provider();
+  }
+
+  /** Whether the border connection to the peer GWN is open. */
+  get peerUp(): boolean {
+    return !!this.#conn && !this.#conn.closed;
+  }
+
+  /** Sends a message to the peer GWN (through the border filter), dialling if needed. */
+  async sendPeer<N extends IwMessageName>(name: N, body: IwBody<N>): Promise<void> {
+    (await this.#dial()).send(name, body);
   }
 
   /** Supplies crossed out and in, failed; Qx ledger comparisons, units they voided, of which with diverged material. */
@@ -366,6 +388,7 @@ export class Gateway {
 
   /** Master side: the keys KM-A reserved here for a foreign SAE go across before KM-A hears ok. */
   async #outbound(peer: string, n: KeySupplyNotification): Promise<KxAnswer> {
+    const t0 = Date.now();
     const answer = (status: KxStatus, reason?: string): KxAnswer => ({ name: 'KeySupplyNotificationResponse', body: { status, ...(reason ? { reason: reason.slice(0, 500) } : {}) } });
     if (!n.slaves.every((s) => this.#o.foreignSaes.includes(s))) return answer('ERR_KM_NOT_PERMITTED', 'slave SAEs of one supply must all be across the same border');
     if (!this.#o.shared.some((s) => s.sae === n.master && n.size <= s.bits)) return answer('ERR_KM_POLICY_REFUSED', `${n.master} is not shared with ${this.#o.peer.provider} at ${n.size} bits`);
@@ -378,13 +401,13 @@ export class Gateway {
       this.#counts.failed++;
       await this.#km.store.commit({ burn: units.map((id) => ({ id, to: 'failed' as const, reason: `interworking supply ${n.supply} failed` })) });
       const status = e instanceof GatewayError ? e.status : statusOf(e) === 'ERR_KM_INTERNAL' ? 'ERR_KM_RELAY_FAILED' : (statusOf(e) as KxErrorStatus);
-      this.#o.event?.({ kind: 'cross-failed', supply: n.supply, status, reason: (e as Error).message });
+      this.#o.event?.({ kind: 'cross-failed', supply: n.supply, master: n.master, slaves: n.slaves, status, reason: (e as Error).message });
       return answer(status, (e as Error).message);
     }
     // The slave's KM holds them now; the copies reserved here are spent.
     await this.#km.store.commit({ change: units.map((id) => ({ id, from: ['reserved'], to: 'delivered', fields: { phase: undefined } })) });
     this.#counts.crossedOut++;
-    this.#o.event?.({ kind: 'crossed', direction: 'out', supply: n.supply, master: n.master, slaves: n.slaves, keys: n.keys.length });
+    this.#o.event?.({ kind: 'crossed', direction: 'out', supply: n.supply, master: n.master, slaves: n.slaves, keys: n.keys.length, bits: n.size, ms: Date.now() - t0 });
     return reserved;
   }
 
@@ -480,7 +503,9 @@ export class Gateway {
           return;
         }
         default:
-          return; // hellos are checked by the endpoint; other messages need no answer here
+          // hellos are checked by the endpoint; status, rerouting and Mxi go to the node's controller and XLMO
+          this.#o.onMessage?.(m);
+          return;
       }
     } catch (e) {
       this.#o.event?.({ kind: 'border-error', message: m.name, reason: (e as Error).message });
@@ -568,7 +593,7 @@ export class Gateway {
       void conn.request('Kxi1RelayCompletion', c, this.#o.timeoutMs).catch(() => {});
     }
     this.#counts.crossedIn++;
-    this.#o.event?.({ kind: 'crossed', direction: 'in', supply: n.supply, master: n.master, slaves: n.slaves, keys: n.keys.length, ...(km === this.#me ? {} : { inside: true }) });
+    this.#o.event?.({ kind: 'crossed', direction: 'in', supply: n.supply, master: n.master, slaves: n.slaves, keys: n.keys.length, bits: n.size, ...(km === this.#me ? {} : { inside: true }) });
     return { status: 'ok', accepted: keys.map((k) => k.id) };
   }
 

@@ -24,9 +24,9 @@ export const IWN_FUNCTIONAL_ELEMENTS: readonly IwnFunctionalElement[] = [
   { element: 'routing control function', files: ['controller-iwf.ts'], tests: [FIG_6], note: 'the transfer route, suspended and resumed by both controllers on a fault (Fig 13)' },
   { element: 'policy-based control function', files: ['controller-iwf.ts', 'iwn.ts'], tests: [FIG_6], note: 'only shared SAEs, within their key size; every message through the border filter' },
   { element: 'configuration control function', files: ['controller-iwf.ts'], tests: [FIG_6], note: 'the transfer link and keys determined for KM-A (Fig 12)' },
-  { element: 'fault management function', files: ['xlmo-iwf.ts'], tests: [FIG_6], note: "KMLM-A → XLMO-A → XLMO-B over Mxi', diagnosis, QCLM decisions (Fig 14)" },
+  { element: 'fault management function', files: ['../mxi/xlmo-iwf.ts'], tests: [FIG_6], note: "KMLM-A → XLMO-A → XLMO-B over Mxi', diagnosis, QCLM decisions (Fig 14)" },
   { element: 'configuration management function', files: ['iwn.ts'], tests: [FIG_6], note: 'transfer link and shared SAEs provisioned at start and checked against both networks; no run-time change' },
-  { element: 'accounting management function', files: ['xlmo-iwf.ts'], tests: [FIG_6], note: "keys per SAE pair and direction, sealed to the other XLMO (MxiAccounting)" },
-  { element: 'performance management function', files: ['xlmo-iwf.ts'], tests: [FIG_6], note: 'the transfer service’s Y.3807 parameters per period (MxiPerformanceBundle)' },
-  { element: 'security management function', files: ['xlmo-iwf.ts', 'iwn.ts'], tests: [FIG_6], note: 'Mxi sealed with pinned manager keys; pinned mutual TLS between the KMs; a tamper zeroizes both KMs' },
+  { element: 'accounting management function', files: ['../mxi/xlmo-iwf.ts'], tests: [FIG_6], note: "keys per SAE pair and direction, sealed to the other XLMO (MxiAccounting)" },
+  { element: 'performance management function', files: ['../mxi/xlmo-iwf.ts'], tests: [FIG_6], note: 'the transfer service’s Y.3807 parameters per period (MxiPerformanceBundle)' },
+  { element: 'security management function', files: ['../mxi/xlmo-iwf.ts', 'iwn.ts'], tests: [FIG_6], note: 'Mxi sealed with pinned manager keys; pinned mutual TLS between the KMs; a tamper zeroizes both KMs' },
 ];

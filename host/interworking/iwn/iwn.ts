@@ -34,7 +34,7 @@ import { generateManagerKeys, MxiSealer } from '../mxi/seal.js';
 import { ControllerIwf } from './controller-iwf.js';
 import { KmIwf } from './km-iwf.js';
 import { TransferPads } from './transfer-pads.js';
-import { XlmoIwf, type QclmDecision } from './xlmo-iwf.js';
+import { XlmoIwf, type QclmDecision } from '../mxi/xlmo-iwf.js';
 import { publishIwnControl } from './diagnostics.js';
 import { JOURNAL_RETENTION_MS, type TransferJournal } from './transfer-journal.js';
 
@@ -129,7 +129,7 @@ export class InterworkingNode {
         transferLinkUp: () => !!conn() && !conn()!.closed,
         ...(o.statusIntervalMs ? { statusIntervalMs: o.statusIntervalMs } : {}),
       });
-      const xlmo = new XlmoIwf({ id: keys.id, provider: s.provider, peerProvider: peer.provider, peer: peerKeys.id, sealer: new MxiSealer(keys, new Map([[peerKeys.id, peerKeys.publicKey]])), filter, transferLink: o.transferLink, ctx: 'iwn', send: (m) => send('MxiSealed', m as never), ...(s.onDecision ? { onDecision: s.onDecision } : {}) });
+      const xlmo = new XlmoIwf({ id: keys.id, provider: s.provider, peerProvider: peer.provider, peer: peerKeys.id, sealer: new MxiSealer(keys, new Map([[peerKeys.id, peerKeys.publicKey]])), filter, transferLink: o.transferLink, ctx: 'iwn', send: (m) => send('MxiSealed', m as never), publish: publishIwnControl, ...(s.onDecision ? { onDecision: s.onDecision } : {}) });
       const kmIwf = new KmIwf({
         provider: s.provider,
         peerProvider: peer.provider,
