@@ -1,4 +1,4 @@
-// Sifting of a link block as the session keeps it (host/qkd-link/module/worker.ts 'sift-tx' and
+// Sifting of a link block as the session keeps it (host/qkd-link/module/workers/worker.ts 'sift-tx' and
 // 'sift-rx'): Bob's bases bit-packed as announced, values one byte per event, Alice's keep flags
 // bit-packed and the kept events' intensity classes packed two bits each (session/packing.ts).
 // One call per step and block: the per-event work of a block never runs in JavaScript.

@@ -212,8 +212,14 @@ export class EmulatedBoard {
     }, ms);
   }
 
-  raiseAlarm(code: string, sev: msg.AlarmSeverity, text: string, clear = false): void {
-    this.send(M.ALARM, msg.encodeAlarm({ code, sev, msg: text, t: this.uptime(), ...(clear ? { clear: true } : {}) }));
+  /** An alarm the host must act on (a critical one holds back detections until it clears). */
+  raiseAlarm(code: string, sev: msg.AlarmSeverity, text: string): void {
+    this.send(M.ALARM, msg.encodeAlarm({ code, sev, msg: text, t: this.uptime() }));
+  }
+
+  /** The end of alarm `code`: the condition is gone. */
+  clearAlarm(code: string, sev: msg.AlarmSeverity, text: string): void {
+    this.send(M.ALARM, msg.encodeAlarm({ code, sev, msg: text, t: this.uptime(), clear: true }));
   }
 
   /** The fibre: the transmitter's emission intervals, as the receiver sees them. */
@@ -611,7 +617,7 @@ export class EmulatedBoard {
       }
     } else if (this.overflowing) {
       this.overflowing = false;
-      this.raiseAlarm('fifo-overflow', 'info', 'FIFO has room again', true);
+      this.clearAlarm('fifo-overflow', 'info', 'FIFO has room again');
     }
     this.counters.eventsProduced += n;
     this.ring.push({ index, s: start, e: end, events: n, payload });

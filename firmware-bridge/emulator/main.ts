@@ -36,7 +36,8 @@ function handle(req: Envelope): ControlReply {
       board.unplug(req.downMs);
       return null;
     case 'alarm':
-      board.raiseAlarm(req.code, req.sev, req.msg, req.clear);
+      if (req.clear) board.clearAlarm(req.code, req.sev, req.msg);
+      else board.raiseAlarm(req.code, req.sev, req.msg);
       return null;
     case 'inject':
       board.inject(req.bytes);

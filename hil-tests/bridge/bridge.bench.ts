@@ -79,7 +79,7 @@ async function measure(link: EmulatedLink, tx: BoardDriver, rx: BoardDriver, sec
   return result!;
 }
 
-/** Settings queries in flight, as the link keeps them (host/qkd-link/module/alice.ts SETTINGS_STREAMS). */
+/** Settings queries in flight, as the link keeps them (host/qkd-link/module/block/alice.ts SETTINGS_STREAMS). */
 const QUERY_STREAMS = 4;
 
 interface QueryMeasure {
@@ -93,7 +93,7 @@ interface QueryMeasure {
 /**
  * Settings queries over a block of detection slots ~50 apart (10 km at 1 GHz) inside what the
  * transmitter has emitted since START, `streams` queries in flight:
- * - 'bytes', as the link asks them (host/qkd-link/module/alice.ts): the block's deltas cut into
+ * - 'bytes', as the link asks them (host/qkd-link/module/block/alice.ts): the block's deltas cut into
  *   parts of one MAX_QUERY_SLOTS query each, the streams taking the next part as one finishes,
  *   querySettingsRun answering into one buffer of SETTINGS bytes;
  * - 'slots' and 'deltas': the block in `streams` contiguous parts, each a querySettings (slot

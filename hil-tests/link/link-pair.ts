@@ -23,7 +23,7 @@ import { KeyStore } from '../../host/km/key-store.js';
 import { freePort } from '../../host/bench/ports.js';
 import { StorageKey } from '../../host/km/storage-key.js';
 import type { BlockReport } from '../../host/qkd-link/module/diagnostics.js';
-import { EMULATED_PROTOCOL } from '../../host/qkd-link/module/emulated-link.js';
+import { EMULATED_PROTOCOL } from '../../host/qkd-link/module/harness/emulated-link.js';
 import { HEADER_BYTES, FrameType, decodeHeader } from '../../host/qkd-link/channel/frame.js';
 import { DEFAULT_SECURITY } from '../../host/qkd-link/module/config.js';
 

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_SECURITY } from '../qkd-link/module/config.js';
 import { linkStoreOpener } from '../km/link-store.js';
-import { runEmulatedLink, type LinkProgress, type LinkRunSummary } from '../qkd-link/module/emulated-link.js';
+import { runEmulatedLink, type LinkProgress, type LinkRunSummary } from '../qkd-link/module/harness/emulated-link.js';
 
 export interface LinkDemoOptions {
   readonly distanceKm?: number;

@@ -20,7 +20,7 @@ import type { BenchRecord, BenchSuite } from '../bench/benchmark.js';
 import { round } from '../bench/benchmark.js';
 import { linkStoreOpener } from '../km/link-store.js';
 import { linkBlock, linkOverheadBits, physicsFromProtocol, predictSkr, recordMeasuredPoints } from '../qkd-link/model/index.js';
-import { runEmulatedLink, type LinkProgress } from '../qkd-link/module/emulated-link.js';
+import { runEmulatedLink, type LinkProgress } from '../qkd-link/module/harness/emulated-link.js';
 
 function sum(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0);

@@ -21,7 +21,7 @@ export interface BlockSize {
   readonly n: number;
 }
 
-/** The block the link (host/qkd-link/module/bob.ts) cuts for a target of `siftedBits` at transmitter basis bias pZ. */
+/** The block the link (host/qkd-link/module/block/bob.ts) cuts for a target of `siftedBits` at transmitter basis bias pZ. */
 export function linkBlock(siftedBits: number, pZ: number): BlockSize {
   return { unit: 'z-events', n: Math.ceil(siftedBits / pZ) };
 }

@@ -13,12 +13,12 @@ import type { ErrorVerifier } from '../kernels/verify.js';
 import type { KeySink, KeyUnit } from '../../kq/key-source.js';
 import { decodeMessage, encodeMessage, SessionMessageError, type MessageOf, type SessionMessage } from '../session/messages.js';
 import { agreementDigest, type LinkConfig, type LinkRole } from './config.js';
-import { BlockMailbox, CommitGate, StageClock } from './block.js';
+import { BlockMailbox, CommitGate, StageClock } from './block/block.js';
 import { publishBlock, publishState, type BlockReport, type LinkStateEvent } from './diagnostics.js';
-import { blockSecurity } from './postprocess.js';
+import { blockSecurity } from './block/postprocess.js';
 import { LinkError } from './errors.js';
-import type { LinkState, PendingBlock } from './link-state.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { LinkState, PendingBlock } from './state/link-state.js';
+import type { WorkerPool } from './workers/worker-pool.js';
 
 /** QKD_LINK_TRACE: '1' traces messages and acquisition, '2' the decoded frames; read once, not per event. */
 export const TRACE_LEVEL = process.env.QKD_LINK_TRACE ?? '';

@@ -15,15 +15,15 @@ import { AuthenticatedListener } from '../channel/listener.js';
 import { PolyMac } from '../channel/mac.js';
 import { CodeFamily } from '../reconciliation/codebook.js';
 import { ErrorVerifier } from '../kernels/verify.js';
-import { AliceEnd } from './alice.js';
-import { BobEnd } from './bob.js';
-import type { ReceiverPort, TransmitterPort } from './boards.js';
+import { AliceEnd } from './block/alice.js';
+import { BobEnd } from './block/bob.js';
+import type { ReceiverPort, TransmitterPort } from './boards/boards.js';
 import type { LinkConfig } from './config.js';
 import { publishState } from './diagnostics.js';
 import { LinkError } from './errors.js';
 import type { LinkCounters, LinkEnd } from './link-end.js';
-import { LinkState } from './link-state.js';
-import { WorkerPool } from './worker-pool.js';
+import { LinkState } from './state/link-state.js';
+import { WorkerPool } from './workers/worker-pool.js';
 
 export interface LinkModuleOptions {
   readonly config: LinkConfig;

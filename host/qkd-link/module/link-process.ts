@@ -7,8 +7,8 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { linkSink, type LinkStoreOpener, type OwnLinkStore, type SubkeySource } from '../../kq/link-store.js';
-import { BoardReceiverPort, BoardTransmitterPort } from './board-ports.js';
-import type { ReceiverPort, TransmitterPort } from './boards.js';
+import { BoardReceiverPort, BoardTransmitterPort } from './boards/board-ports.js';
+import type { ReceiverPort, TransmitterPort } from './boards/boards.js';
 import type { LinkConfig } from './config.js';
 import { BLOCK_CHANNEL, SECURITY_CHANNEL, STATE_CHANNEL } from './diagnostics.js';
 import { LinkModule } from './link-module.js';

@@ -4,10 +4,10 @@ import fc from 'fast-check';
 import { CodeFamily } from '../reconciliation/codebook.js';
 import { agreementDigest, parseLinkConfig } from './config.js';
 import { LinkConfigError } from './errors.js';
-import { BlockMailbox, CommitGate } from './block.js';
+import { BlockMailbox, CommitGate } from './block/block.js';
 import { reconcileLocal } from '../reconciliation/reconcile.js';
 import { binaryEntropy } from '../estimation/statistics.js';
-import { blockSecurity, correctionsPerClass, decoySource, efficiency, frameKey, frameOrder, keyIndex, keptLeak, packKept, paddedKey, realBits, secretLength, splitFinalKey, unitsFor } from './postprocess.js';
+import { blockSecurity, correctionsPerClass, decoySource, efficiency, frameKey, frameOrder, keyIndex, keptLeak, packKept, paddedKey, realBits, secretLength, splitFinalKey, unitsFor } from './block/postprocess.js';
 import { finiteKeyLength } from '../estimation/finite-key.js';
 
 const family = CodeFamily.load();

@@ -12,14 +12,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { EmulatedLink } from '../../../firmware-bridge/emulator/spawn.js';
-import type { DetectorParams } from '../../../firmware-bridge/emulator/channel-model.js';
-import { deriveUnitId } from '../../kq/unit-id.js';
-import type { LinkStoreOpener } from '../../kq/link-store.js';
-import { parseLinkConfig, type LinkConfig, type LinkRole, type ProtocolConfig, type SecurityConfig } from './config.js';
-import type { BlockReport, LinkStateEvent } from './diagnostics.js';
-import { startLinkEnd, type RunningLink } from './link-process.js';
-import { processCpuSeconds } from '../../bench/cpu-time.js';
+import { EmulatedLink } from '../../../../firmware-bridge/emulator/spawn.js';
+import type { DetectorParams } from '../../../../firmware-bridge/emulator/channel-model.js';
+import { deriveUnitId } from '../../../kq/unit-id.js';
+import type { LinkStoreOpener } from '../../../kq/link-store.js';
+import { parseLinkConfig, type LinkConfig, type LinkRole, type ProtocolConfig, type SecurityConfig } from '../config.js';
+import type { BlockReport, LinkStateEvent } from '../diagnostics.js';
+import { startLinkEnd, type RunningLink } from '../link-process.js';
+import { processCpuSeconds } from '../../../bench/cpu-time.js';
 
 export interface EmulatedLinkRunOptions {
   /** Opens each end's storage key and key store (host/km's linkStoreOpener). */

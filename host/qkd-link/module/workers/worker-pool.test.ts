@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeSlotDeltas, packBits } from '../session/packing.js';
-import { LinkError } from './errors.js';
+import { encodeSlotDeltas, packBits } from '../../session/packing.js';
+import { LinkError } from '../errors.js';
 import { WorkerPool } from './worker-pool.js';
 
 const pool = new WorkerPool(1);

@@ -5,14 +5,14 @@
  * disconnection the driver gives up on, or a refused request is a board fault: blocks in flight are
  * abandoned (ERR_LINK_BOARD_FAULT) and no detection is used until the alarm clears.
  */
-import { BoardDriver, type Acquisition, type BoardDriverOptions } from '../../../firmware-bridge/driver/board-driver.js';
-import { BoardError } from '../../../firmware-bridge/errors.js';
-import type { PortSelector } from '../../../firmware-bridge/driver/serial-line.js';
-import { MAX_QUERY_SLOTS, type Alarm } from '../../../firmware-bridge/protocol/messages.js';
+import { BoardDriver, type Acquisition, type BoardDriverOptions } from '../../../../firmware-bridge/driver/board-driver.js';
+import { BoardError } from '../../../../firmware-bridge/errors.js';
+import type { PortSelector } from '../../../../firmware-bridge/driver/serial-line.js';
+import { MAX_QUERY_SLOTS, type Alarm } from '../../../../firmware-bridge/protocol/messages.js';
 import type { DetectionItem, FaultListener, ReceiverPort, TransmitterPort } from './boards.js';
-import type { LinkConfig } from './config.js';
-import { LinkError } from './errors.js';
-import { publishBoard } from './diagnostics.js';
+import type { LinkConfig } from '../config.js';
+import { LinkError } from '../errors.js';
+import { publishBoard } from '../diagnostics.js';
 
 /** `usb:VID:PID[:SERIAL]` or a device path. */
 export function portSelector(port: string): PortSelector {

@@ -4,16 +4,16 @@
  * verifies, draws the privacy-amplification seed, and leads the commit (README.md has the message
  * sequence). She holds the reference key: Bob corrects towards it.
  */
-import { DisclosureLedger } from '../reconciliation/disclosure.js';
-import { AliceEndpoint } from '../reconciliation/reconcile.js';
-import { DEFAULT_EPS_COR } from '../reconciliation/verify.js';
-import type { MessageOf, SessionMessage } from '../session/messages.js';
-import { decodeU32s, packBits, unpackBits } from '../session/packing.js';
-import { errorsPerClass, perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
-import type { TransmitterPort } from './boards.js';
-import { LinkError } from './errors.js';
-import { LinkEnd, type BlockContext, type LinkEndDeps } from './link-end.js';
-import type { PendingBlock } from './link-state.js';
+import { DisclosureLedger } from '../../reconciliation/disclosure.js';
+import { AliceEndpoint } from '../../reconciliation/reconcile.js';
+import { DEFAULT_EPS_COR } from '../../reconciliation/verify.js';
+import type { MessageOf, SessionMessage } from '../../session/messages.js';
+import { decodeU32s, packBits, unpackBits } from '../../session/packing.js';
+import { errorsPerClass, perClassArray, perClassFrom, totalOf } from '../../session/sifting.js';
+import type { TransmitterPort } from '../boards/boards.js';
+import { LinkError } from '../errors.js';
+import { LinkEnd, type BlockContext, type LinkEndDeps } from '../link-end.js';
+import type { PendingBlock } from '../state/link-state.js';
 import { blockLeakTotal, efficiency, expectedLeak, floatSource, frameKey, keptLeak, planningQber, qberOf, secretLength, splitFinalKey, unitsFor, verificationKeys } from './postprocess.js';
 
 /** Settings queries in flight to the transmitter board for one block. */

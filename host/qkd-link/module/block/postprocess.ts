@@ -3,16 +3,16 @@
  * the protocol says: framing the key string for the LDPC code, the leak and what failed frames
  * cost, the finite-key length, and the layout of the final key (units, then authentication key).
  */
-import { finiteKeyLength, type DecoySource, type FiniteKeyResult, type PerClass } from '../estimation/finite-key.js';
-import { verificationKeyCount } from '../kernels/verify.js';
-import { securityBudget, type SecurityBudget } from '../estimation/security-budget.js';
-import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from '../channel/frame.js';
-import { MAX_REJECTED_PER_EPOCH } from '../channel/ledger.js';
-import { polyMacBound } from '../channel/mac.js';
-import { binaryEntropy } from '../estimation/statistics.js';
-import type { CodeFamily, FramePlan } from '../reconciliation/codebook.js';
-import type { LinkConfig } from './config.js';
-import { LinkError } from './errors.js';
+import { finiteKeyLength, type DecoySource, type FiniteKeyResult, type PerClass } from '../../estimation/finite-key.js';
+import { verificationKeyCount } from '../../kernels/verify.js';
+import { securityBudget, type SecurityBudget } from '../../estimation/security-budget.js';
+import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from '../../channel/frame.js';
+import { MAX_REJECTED_PER_EPOCH } from '../../channel/ledger.js';
+import { polyMacBound } from '../../channel/mac.js';
+import { binaryEntropy } from '../../estimation/statistics.js';
+import type { CodeFamily, FramePlan } from '../../reconciliation/codebook.js';
+import type { LinkConfig } from '../config.js';
+import { LinkError } from '../errors.js';
 
 /** Frames the key string takes: the last one is padded with zeros both ends know. */
 export interface Framing {

@@ -4,9 +4,9 @@
  * block order (unit indexes are assigned at commit, so both ends assign the same), and the
  * stage clock of the block report.
  */
-import type { MessageOf, MessageType, SessionMessage } from '../session/messages.js';
-import { LinkError, peerCode } from './errors.js';
-import type { StageTimes } from './diagnostics.js';
+import type { MessageOf, MessageType, SessionMessage } from '../../session/messages.js';
+import { LinkError, peerCode } from '../errors.js';
+import type { StageTimes } from '../diagnostics.js';
 
 export class BlockMailbox {
   private readonly queue: SessionMessage[] = [];

@@ -4,16 +4,16 @@
  * (asking Alice for reveals and frame tags over the channel), verification, privacy amplification
  * with Alice's seed, and the commit when Alice has made her copy durable.
  */
-import type { PerClass } from '../estimation/finite-key.js';
-import type { MessageOf, SessionMessage } from '../session/messages.js';
-import { encodeU32s, packBits, unpackBits, type SlotSegments } from '../session/packing.js';
-import { perClassArray, perClassFrom, totalOf } from '../session/sifting.js';
-import type { DetectionBatchItem, DetectionItem, ReceiverPort } from './boards.js';
-import { LinkError } from './errors.js';
-import { LinkEnd, TRACE_LEVEL, type BlockContext, type LinkEndDeps } from './link-end.js';
+import type { PerClass } from '../../estimation/finite-key.js';
+import type { MessageOf, SessionMessage } from '../../session/messages.js';
+import { encodeU32s, packBits, unpackBits, type SlotSegments } from '../../session/packing.js';
+import { perClassArray, perClassFrom, totalOf } from '../../session/sifting.js';
+import type { DetectionBatchItem, DetectionItem, ReceiverPort } from '../boards/boards.js';
+import { LinkError } from '../errors.js';
+import { LinkEnd, TRACE_LEVEL, type BlockContext, type LinkEndDeps } from '../link-end.js';
 import { blockLeakTotal, efficiency, frameKey, keptLeak, qberOf, secretLength, splitFinalKey, verificationKeys, type Framing } from './postprocess.js';
-import { tagsEqual } from '../channel/mac.js';
-import { DisclosureLedger } from '../reconciliation/disclosure.js';
+import { tagsEqual } from '../../channel/mac.js';
+import { DisclosureLedger } from '../../reconciliation/disclosure.js';
 
 /** Buffers a draft can reuse: the masks and raw deltas of an earlier block. */
 interface Spare {

@@ -4,7 +4,7 @@
  * (real boards, or the emulator over a pty) implements them through board-ports.ts; nothing else
  * in the module touches the board.
  */
-import type { LinkError } from './errors.js';
+import type { LinkError } from '../errors.js';
 
 export interface DetectionBatchItem {
   readonly kind: 'batch';

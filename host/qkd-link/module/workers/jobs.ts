@@ -9,9 +9,9 @@
  * thread, having asked Alice over the channel, writes her answer into shared memory and wakes
  * it. Other blocks keep going on the main thread and on the other workers meanwhile.
  */
-import type { FrameReport, PreparedFrame } from '../reconciliation/reconcile.js';
-import type { SlotDeltaRun, SlotSegments } from '../session/packing.js';
-import type { KeptStrings } from '../kernels/sift.js';
+import type { FrameReport, PreparedFrame } from '../../reconciliation/reconcile.js';
+import type { SlotDeltaRun, SlotSegments } from '../../session/packing.js';
+import type { KeptStrings } from '../../kernels/sift.js';
 
 /** Shared-memory answer slot: ctl[0] = state, ctl[1] = byte length of the answer. */
 export const ANSWER_WAITING = 0;

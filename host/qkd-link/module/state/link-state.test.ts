@@ -4,12 +4,12 @@ import { hkdfSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SubkeySource } from '../../kq/link-store.js';
+import type { SubkeySource } from '../../../kq/link-store.js';
 import { open } from 'lmdb';
-import { isDurable } from '../../kq/durable-env.js';
-import { AuthPadLedger } from '../channel/ledger.js';
-import { Direction } from '../channel/frame.js';
-import { LinkError } from './errors.js';
+import { isDurable } from '../../../kq/durable-env.js';
+import { AuthPadLedger } from '../../channel/ledger.js';
+import { Direction } from '../../channel/frame.js';
+import { LinkError } from '../errors.js';
 import { LinkState, type PendingBlock } from './link-state.js';
 
 /** A storage key as Kq sees it: HKDF subkeys of a 256-bit secret. */

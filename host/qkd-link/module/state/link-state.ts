@@ -18,10 +18,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
-import type { SubkeySource } from '../../kq/link-store.js';
-import { openDurableEnv } from '../../kq/durable-env.js';
-import type { PadSealer } from '../channel/ledger.js';
-import { LinkError } from './errors.js';
+import type { SubkeySource } from '../../../kq/link-store.js';
+import { openDurableEnv } from '../../../kq/durable-env.js';
+import type { PadSealer } from '../../channel/ledger.js';
+import { LinkError } from '../errors.js';
 
 export interface PendingBlock {
   readonly block: number;

@@ -5,18 +5,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { Sifter } from '../kernels/sift.js';
-import { SlotDeltaCoder } from '../kernels/deltas.js';
-import { SessionMessageError } from '../session/messages.js';
-import { checkPacked2, checkPackedBits, countBits } from '../session/packing.js';
-import { KernelArgumentError } from '../kernels/errors.js';
-import { correctionsPerClass, floatSource, frameKey, packKept, paddedKey } from './postprocess.js';
-import { threadCpuReader } from '../../bench/cpu-time.js';
-import { CodeFamily } from '../reconciliation/codebook.js';
-import { AliceEndpoint, BobReconciler, type AlicePeer, type SyndromeMessage } from '../reconciliation/reconcile.js';
-import type { VerifyTag } from '../reconciliation/verify.js';
-import { ProtocolError } from '../reconciliation/errors.js';
-import { PrivacyAmplifier } from '../kernels/pa.js';
+import { Sifter } from '../../kernels/sift.js';
+import { SlotDeltaCoder } from '../../kernels/deltas.js';
+import { SessionMessageError } from '../../session/messages.js';
+import { checkPacked2, checkPackedBits, countBits } from '../../session/packing.js';
+import { KernelArgumentError } from '../../kernels/errors.js';
+import { correctionsPerClass, floatSource, frameKey, packKept, paddedKey } from '../block/postprocess.js';
+import { threadCpuReader } from '../../../bench/cpu-time.js';
+import { CodeFamily } from '../../reconciliation/codebook.js';
+import { AliceEndpoint, BobReconciler, type AlicePeer, type SyndromeMessage } from '../../reconciliation/reconcile.js';
+import type { VerifyTag } from '../../reconciliation/verify.js';
+import { ProtocolError } from '../../reconciliation/errors.js';
+import { PrivacyAmplifier } from '../../kernels/pa.js';
 import { ANSWER_ABORTED, ANSWER_READY, ANSWER_WAITING, type BlockJob, type Job, type JobResult, type PaJob, type ReconcileJob, type WorkerMessage } from './jobs.js';
 
 const port = parentPort;

@@ -4,7 +4,7 @@
  * machine's cores while the main thread keeps the channel, the board and the stores moving.
  */
 import { Worker } from 'node:worker_threads';
-import { LinkError, type LinkErrorCode } from './errors.js';
+import { LinkError, type LinkErrorCode } from '../errors.js';
 import { ANSWER_ABORTED, ANSWER_BYTES, ANSWER_READY, type BlockJob, type BlockJobResult, type Job, type JobResult, type PeerQuestion, type WorkerMessage } from './jobs.js';
 
 const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
