@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmulatedBoard } from './board.js';
+import { TransmitterBoard } from './transmitter.js';
 import { ChannelModel, DEFAULT_DETECTOR, DEFAULT_FIBRE, DEFAULT_SOURCE, NO_EVE, type ChannelParams, type EmissionInterval } from './channel-model.js';
 import { BoardDriver, settingsFromBytes } from '../driver/board-driver.js';
 import { boardSlotDeltas, MAX_QUERY_SLOTS, SETTING_DARK, SETTING_EXPIRED, SETTING_FUTURE } from '../protocol/messages.js';
@@ -14,7 +14,7 @@ const CHANNEL: ChannelParams = { seed: 5, source: DEFAULT_SOURCE, fibre: DEFAULT
 test('transmitter settings: known, dark, expired and future slots across emissions of two sources, beyond 2^32', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qkdn-board-test-'));
   // A shared epoch 100 s ago at 1 GHz: slots near 1e11, past 2^32, and the ring (2^36 slots) has expired the first 31 s.
-  const board = new EmulatedBoard({ role: 'tx', serial: 'T1', link: join(dir, 'tx'), channel: CHANNEL, epochMs: Date.now() - 100_000 });
+  const board = new TransmitterBoard({ role: 'tx', serial: 'T1', link: join(dir, 'tx'), channel: CHANNEL, epochMs: Date.now() - 100_000 });
   let emissions: readonly EmissionInterval[] = [];
   board.onEmission = (e) => (emissions = e.map((x) => ({ ...x })));
   board.plugIn();
@@ -80,7 +80,7 @@ test('transmitter settings: known, dark, expired and future slots across emissio
 
 test('settings for slots given as LEB128 deltas: the same answers as for the slots, malformed lists refused before sending', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qkdn-board-test-'));
-  const board = new EmulatedBoard({ role: 'tx', serial: 'T2', link: join(dir, 'tx'), channel: CHANNEL, epochMs: Date.now() - 10_000 });
+  const board = new TransmitterBoard({ role: 'tx', serial: 'T2', link: join(dir, 'tx'), channel: CHANNEL, epochMs: Date.now() - 10_000 });
   board.plugIn();
   const tx = await BoardDriver.open({ port: { path: join(dir, 'tx') } });
   try {

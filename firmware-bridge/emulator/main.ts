@@ -4,7 +4,9 @@
  * Started by spawn.ts with an IPC channel; without one (run by hand) it just serves the pty
  * named in the options until killed.
  */
-import { EmulatedBoard, type BoardOptions } from './board.js';
+import type { BoardOptions, EmulatedBoard } from './board.js';
+import { ReceiverBoard } from './receiver.js';
+import { TransmitterBoard } from './transmitter.js';
 import type { ControlMessage, ControlReply, Envelope } from './control.js';
 
 const send = (m: ControlMessage): void => {
@@ -14,9 +16,12 @@ const send = (m: ControlMessage): void => {
 let board: EmulatedBoard;
 try {
   const opts = JSON.parse(process.argv[2] ?? '{}') as BoardOptions;
-  board = new EmulatedBoard(opts);
+  if (opts.role === 'tx') {
+    const tx = new TransmitterBoard(opts);
+    tx.onEmission = (emissions) => send({ op: 'emission', emissions });
+    board = tx;
+  } else board = new ReceiverBoard(opts);
   const slavePath = board.plugIn();
-  board.onEmission = (emissions) => send({ op: 'emission', emissions });
   send({ op: 'ready', path: opts.link, slavePath, pid: process.pid });
   if (!process.send) process.stderr.write(`${opts.role} board ${opts.serial} on ${opts.link} -> ${slavePath}\n`);
 } catch (e) {
@@ -50,6 +55,7 @@ function handle(req: Envelope): ControlReply {
     case 'logs':
       return board.recentLogs();
     case 'fibre':
+      if (!(board instanceof ReceiverBoard)) throw new Error('the fibre goes to a receiver');
       board.setFibre(req.emissions);
       return null;
     case 'channel':

@@ -1,8 +1,8 @@
 /**
  * `npm start`: the demo of what qkdn-edge does today: the post-processing pipeline of one QKD link
  * over simulated decoy-state BB84 detections, with a progress display and a report of what each
- * stage did. The simulated link (a simple fibre model after Lim et al. 2014) stands in until the
- * board emulator drives the pipeline. Error correction is the real LDPC reconciliation (blind
+ * stage did. The detections are drawn from the per-class rates of the project's one fibre and
+ * detector model (host/qkd-link/model/physics.ts, the emulator's physics), so no board runs here. Error correction is the real LDPC reconciliation (blind
  * rounds included), run in-process with both ends' frames; its measured leak enters the finite-key
  * length.
  */
@@ -11,7 +11,7 @@ import { Sifter, encodeSetting, encodeEventFlags, INTENSITY_CLASSES, type EventS
 import { PrivacyAmplifier, toeplitzSeedBits } from '../qkd-link/kernels/pa.js';
 import { ErrorVerifier, verificationKeyCount } from '../qkd-link/kernels/verify.js';
 import { finiteKeyLength, type DecoySource, type FiniteKeyResult, type PerClass } from '../qkd-link/estimation/finite-key.js';
-import { expectedRates, type FiberLink } from '../qkd-link/estimation/channel-model.js';
+import { expectedStatistics, type LinkPhysics } from '../qkd-link/model/physics.js';
 import { estimateQber, serflingDelta, binaryEntropy, type QberEstimate } from '../qkd-link/estimation/statistics.js';
 import { countBitErrors, qberPerClass } from '../qkd-link/estimation/disclosed.js';
 import { CodeFamily } from '../qkd-link/reconciliation/codebook.js';
@@ -28,10 +28,16 @@ export interface DemoOptions {
 }
 
 /** The simulated link: 25 km of standard fibre, superconducting detectors. */
-const LINK: FiberLink = { lengthKm: 25, attenuationDbPerKm: 0.2, detectorEfficiency: 0.6, darkCountProbability: 1e-7, afterpulseProbability: 0.005, misalignment: 0.01 };
 const SOURCE: DecoySource = { intensities: { signal: 0.6, decoy: 0.2, vacuum: 2e-4 }, probabilities: { signal: 0.5, decoy: 0.35, vacuum: 0.15 } };
 /** Both ends pick the key basis (Z) with this probability; X is the test basis. */
 const Q_KEY = 0.75;
+/** The simulated link: 25 km of standard fibre, superconducting detectors, in the model's terms. */
+const DISTANCE_KM = 25;
+const PHYSICS: LinkPhysics = {
+  source: { clockHz: 100_000_000, mu: [SOURCE.intensities.signal, SOURCE.intensities.decoy, SOURCE.intensities.vacuum], pMu: [SOURCE.probabilities.signal, SOURCE.probabilities.decoy, SOURCE.probabilities.vacuum], pZ: Q_KEY },
+  detector: { efficiency: 0.6, darkCountProbability: 1e-7, afterpulseProbability: 0.005, afterpulseDelayNs: 100, deadNs: 10, misalignment: 0.01, pZ: Q_KEY },
+  attenuationDbPerKm: 0.2,
+};
 const EPS_SEC = 1e-10;
 const EPS_COR = 1e-15;
 /** Fraction of key-basis bits disclosed to estimate the key-basis QBER (removed from the key). */
@@ -65,11 +71,13 @@ interface Detections {
 /** Simulates `count` detections: geometric gaps between detected slots, class and bits per event. */
 async function simulate(count: number, next: () => number, tick: (done: number) => void): Promise<Detections> {
   const classes = INTENSITY_CLASSES;
-  const rates = classes.map((c) => expectedRates(LINK, SOURCE.intensities[c]));
-  const perPulse = classes.reduce((s, c, i) => s + SOURCE.probabilities[c] * rates[i]!.detection, 0);
-  // P(class | detection), cumulative.
+  const model = expectedStatistics(PHYSICS, DISTANCE_KM);
+  // Events per pulse of the model, and the error rate of basis-matching events per class and basis.
+  const perPulse = model.events.total;
+  const qber = (cls: number, basis: Basis) => model.sifted[basis].qber[classes[cls]!];
+  // P(class | event), cumulative.
   const cum: number[] = [];
-  classes.reduce((s, c, i) => (cum[i] = s + (SOURCE.probabilities[c] * rates[i]!.detection) / perPulse), 0);
+  classes.reduce((s, c, i) => (cum[i] = s + model.events[c] / perPulse), 0);
   const answer = new Uint8Array(count);
   const slots = new Uint32Array(count);
   const flags = new Uint8Array(count);
@@ -83,7 +91,7 @@ async function simulate(count: number, next: () => number, tick: (done: number) 
     const aBasis: Basis = next() < Q_KEY ? 'Z' : 'X';
     const bBasis: Basis = next() < Q_KEY ? 'Z' : 'X';
     const value = next() < 0.5 ? 0 : 1;
-    const seen = aBasis === bBasis ? (next() < rates[cls]!.qber ? value ^ 1 : value) : next() < 0.5 ? 0 : 1;
+    const seen = aBasis === bBasis ? (next() < qber(cls, aBasis) ? value ^ 1 : value) : next() < 0.5 ? 0 : 1;
     answer[i] = encodeSetting(value, aBasis, classes[cls]!);
     slots[i] = i;
     flags[i] = encodeEventFlags(seen as 0 | 1, bBasis);
@@ -175,7 +183,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const out = opts.output ?? process.stdout;
   const detections = opts.detections !== undefined && Number.isSafeInteger(opts.detections) && opts.detections > 0 ? opts.detections : DETECTIONS;
   out.write(`qkdn-edge demo: decoy-state BB84 post-processing over a simulated link (kernels: ${pa.target})\n`);
-  out.write(`  link      ${LINK.lengthKm} km fibre at ${LINK.attenuationDbPerKm} dB/km, detectors η = ${LINK.detectorEfficiency}, dark ${LINK.darkCountProbability}, afterpulse ${LINK.afterpulseProbability}, misalignment ${pct(LINK.misalignment, 1)}\n`);
+  const d = PHYSICS.detector;
+  out.write(`  link      ${DISTANCE_KM} km fibre at ${PHYSICS.attenuationDbPerKm} dB/km, detectors η = ${d.efficiency}, dark ${d.darkCountProbability}, afterpulse ${d.afterpulseProbability}, dead ${d.deadNs} ns, misalignment ${pct(d.misalignment, 1)}\n`);
   out.write(`  source    μ signal/decoy/vacuum = ${SOURCE.intensities.signal}/${SOURCE.intensities.decoy}/${SOURCE.intensities.vacuum}, p = ${SOURCE.probabilities.signal}/${SOURCE.probabilities.decoy}/${SOURCE.probabilities.vacuum}, key basis Z with p = ${Q_KEY}\n`);
   out.write(`  security  ε_sec = ${EPS_SEC}, ε_cor = ${EPS_COR} (finite-key length: Lim, Curty, Walenta, Xu, Zbinden, PRA 89, 022307, 2014, Eq. (3) as printed)\n\n`);
 
