@@ -245,7 +245,7 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> implements Acqu
 
   private async handshake(): Promise<msg.Identify> {
     const hello = msg.encodeHello({ v: [PROTOCOL_MAJOR, PROTOCOL_MINOR], majors: [PROTOCOL_MAJOR], host: this.o.hostName });
-    const f = await this.exchange('HELLO', M.HELLO, hello, true);
+    const f = await this.helloExchange(hello);
     if (f.version !== PROTOCOL_MAJOR) throw this.versionError(f);
     if (f.type === M.ERROR) {
       const e = msg.decodeError(f.payload);
@@ -486,11 +486,23 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> implements Acqu
    * Sends a request and waits for the frame answering it, retrying with the same payload
    * (requests are idempotent) and waiting out a reconnection within the overall deadline.
    */
-  private async exchange(name: string, type: number, payload: Uint8Array, handshake = false): Promise<Frame> {
+  private exchange(name: string, type: number, payload: Uint8Array): Promise<Frame> {
+    const attempts = this.o.retries + 1;
+    const deadline = Date.now() + this.o.requestTimeoutMs * attempts + this.o.reconnectTimeoutMs;
+    return this.roundTrip(name, type, payload, deadline, (d) => this.waitConnected(d));
+  }
+
+  /** The HELLO of a (re)connection: it is what makes the link connected, so it waits for nothing. */
+  private helloExchange(hello: Uint8Array): Promise<Frame> {
+    const deadline = Date.now() + this.o.requestTimeoutMs * (this.o.retries + 1);
+    return this.roundTrip('HELLO', M.HELLO, hello, deadline, async () => true);
+  }
+
+  /** One request's attempts until `deadline`; before each, `ready` waits for a line to send on. */
+  private async roundTrip(name: string, type: number, payload: Uint8Array, deadline: number, ready: (deadline: number) => Promise<boolean>): Promise<Frame> {
     if (this.closed) throw new BridgeClosedError(name);
     const timeout = this.o.requestTimeoutMs;
     const attempts = this.o.retries + 1;
-    const deadline = Date.now() + timeout * attempts + (handshake ? 0 : this.o.reconnectTimeoutMs);
     const id = this.nextRequestId++;
     // One timer per attempt, cleared on the answer: requests run at thousands a second, and a
     // race against a shared "closing" promise would pile up reactions on it until close().
@@ -506,7 +518,7 @@ export class BoardDriver extends EventEmitter<BoardDriverEvents> implements Acqu
     this.pending.set(id, p);
     try {
       for (let attempt = 0; attempt < attempts; attempt++) {
-        if (!handshake && !(await this.waitConnected(deadline))) break;
+        if (!(await ready(deadline))) break;
         if (this.closed) throw new BridgeClosedError(name);
         if (this.foreign) return this.foreign;
         if (p.frame) return p.frame; // a late answer to an earlier attempt
