@@ -24,6 +24,7 @@
 import { KmConfigError } from '../km/errors.js';
 import { NETWORK_SCHEMA, type SimulatedSourceConfig } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
+import { SHARED_SAE_SCHEMA } from '../interworking/border/policy.js';
 
 export interface GatewayConfig {
   readonly provider: string;
@@ -70,15 +71,7 @@ export const GATEWAY_SCHEMA = {
       },
     },
     foreignSaes: { type: 'array', uniqueItems: true, items: ID },
-    shared: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['sae', 'rate', 'bits'],
-        properties: { sae: ID, rate: { type: 'number', exclusiveMinimum: 0 }, bits: { type: 'integer', minimum: 8, multipleOf: 8 } },
-      },
-    },
+    shared: { type: 'array', items: SHARED_SAE_SCHEMA },
     timeoutMs: { type: 'integer', minimum: 1, maximum: 600_000 },
     record: { type: 'string', minLength: 1 },
     mxi: {

@@ -30,7 +30,7 @@ import { InterworkingNode, type IwnOptions } from '../interworking/iwn/iwn.js';
 import type { QclmDecision } from '../interworking/mxi/xlmo-iwf.js';
 import { IWN_CHANNEL } from '../interworking/iwn/diagnostics.js';
 import { TransferJournal } from '../interworking/iwn/transfer-journal.js';
-import type { SharedSae } from '../interworking/border/policy.js';
+import { SHARED_SAE_SCHEMA, type SharedSae } from '../interworking/border/policy.js';
 import { loadConfig, type NodeConfig } from './config.js';
 import { startNode, type RunningNode } from './node.js';
 
@@ -61,7 +61,7 @@ const SIDE = {
     shares: {
       type: 'array',
       maxItems: 1024,
-      items: { type: 'object', additionalProperties: false, required: ['sae', 'rate', 'bits'], properties: { sae: { type: 'string', minLength: 1, maxLength: 128 }, rate: { type: 'integer', minimum: 1 }, bits: { type: 'integer', minimum: 8, maximum: 65536, multipleOf: 8 } } },
+      items: SHARED_SAE_SCHEMA,
     },
   },
 } as const;

@@ -10,6 +10,7 @@
  * segment and the Qx link. `vocabulary` is the other half: which names the peer may see; the
  * border filter refuses every other name of this provider.
  */
+import { ID_PATTERN } from '../../pki/ids.js';
 import { IwError } from '../errors.js';
 import type { CxiTopologySummary, SummaryKm, SummarySae } from '../cxi/topology-summary.js';
 import { widestShortest, type StockedTopology } from '../cxi/segments.js';
@@ -40,6 +41,18 @@ export interface SharedSae {
   /** Largest key size, in bits. */
   readonly bits: number;
 }
+
+/** A SharedSae in a configuration file (JSON schema; the gateway's and the IWN's both use it). */
+export const SHARED_SAE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sae', 'rate', 'bits'],
+  properties: {
+    sae: { type: 'string', pattern: ID_PATTERN.source },
+    rate: { type: 'number', exclusiveMinimum: 0 },
+    bits: { type: 'integer', minimum: 8, maximum: 65536, multipleOf: 8 },
+  },
+} as const;
 
 export interface SharingPolicy {
   readonly provider: string;
