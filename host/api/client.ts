@@ -29,6 +29,14 @@ export interface EtsiKey {
   readonly key: string;
 }
 
+/** A request written on a pooled socket the server had already closed: it never reached the server. */
+class StaleSocketError extends Error {
+  readonly code = 'ECONNRESET';
+  constructor(readonly original: Error) {
+    super(original.message);
+  }
+}
+
 export class EtsiClient {
   readonly #url: URL;
   readonly #agent: Agent;
@@ -47,7 +55,21 @@ export class EtsiClient {
     });
   }
 
-  send<T = unknown>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<EtsiResponse<T>> {
+  /**
+   * One request. A kept-alive socket the KME closed while it sat idle in the pool fails the request
+   * written on it with ECONNRESET before the KME read it (`reusedSocket`, Node's keep-alive race):
+   * that request is sent once more on a fresh socket. Any other failure is the caller's.
+   */
+  async send<T = unknown>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<EtsiResponse<T>> {
+    try {
+      return await this.#send<T>(method, path, body, headers);
+    } catch (e) {
+      if (!(e instanceof StaleSocketError)) throw e;
+      return this.#send<T>(method, path, body, headers);
+    }
+  }
+
+  #send<T>(method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, headers: Record<string, string>): Promise<EtsiResponse<T>> {
     const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(
@@ -75,7 +97,7 @@ export class EtsiClient {
           res.on('error', reject);
         },
       );
-      req.on('error', reject);
+      req.on('error', (e: NodeJS.ErrnoException) => reject(req.reusedSocket && e.code === 'ECONNRESET' ? new StaleSocketError(e) : e));
       if (payload !== undefined) req.write(payload);
       req.end();
     });

@@ -55,11 +55,11 @@ async function fetchAll(slave: EtsiClient, master: string, keys: readonly EtsiKe
   let same = 0;
   for (let i = 0; i < keys.length; i += 16) {
     const chunk = keys.slice(i, i + 16);
-    const dec = await unreset(() => slave.decKeys(master, chunk.map((k) => k.key_ID)));
+    const dec = await slave.decKeys(master, chunk.map((k) => k.key_ID));
     if (dec.status !== 200) continue;
     same += chunk.filter((k, j) => dec.body.keys[j]?.key_ID === k.key_ID && dec.body.keys[j]?.key === k.key).length;
   }
-  const again = keys.length > 0 ? await unreset(() => slave.decKeys(master, [keys[0]!.key_ID])) : null;
+  const again = keys.length > 0 ? await slave.decKeys(master, [keys[0]!.key_ID]) : null;
   return { same, refusedAgain: again?.status ?? 0 };
 }
 
@@ -70,7 +70,7 @@ async function exchange(out: Out, m: { client: EtsiClient; sae: string; kme: str
   if (enc.status !== 200) throw new Error(`enc_keys at ${m.kme}: ${enc.status} ${enc.raw}`);
   say(out, 'enc_keys', `${m.sae} (${m.net}) asked ${m.kme} for ${number} keys for ${sl.sae} (${sl.net}): 200 in ${ms(t0)}`);
   t0 = performance.now();
-  const dec = await unreset(() => sl.client.decKeys(m.sae, enc.body.keys.map((k) => k.key_ID)));
+  const dec = await sl.client.decKeys(m.sae, enc.body.keys.map((k) => k.key_ID));
   if (dec.status !== 200) throw new Error(`dec_keys at ${sl.kme}: ${dec.status} ${dec.raw}`);
   say(out, 'dec_keys', `${sl.sae} (${sl.net}) asked ${sl.kme} for them by key ID: 200 in ${ms(t0)}`);
   let same = dec.body.keys.length === enc.body.keys.length;
@@ -80,7 +80,7 @@ async function exchange(out: Out, m: { client: EtsiClient; sae: string; kme: str
     same &&= ok;
     more(out, `key ${k.key_ID}  ${m.sae} sha256 ${keyHash(k)}…  ${sl.sae} sha256 ${other ? keyHash(other) : '-'}…  ${ok ? 'same key' : 'DIFFERENT'}`);
   }
-  const again = await unreset(() => sl.client.decKeys(m.sae, [enc.body.keys[0]!.key_ID]));
+  const again = await sl.client.decKeys(m.sae, [enc.body.keys[0]!.key_ID]);
   const refused = again.status >= 400 && again.status < 500;
   say(out, 'again', `${sl.sae} asks for key ${enc.body.keys[0]!.key_ID.slice(0, 8)}… a second time: ${refused ? `refused, ${again.status}` : `NOT REFUSED (${again.status})`} (${(again.body as unknown as { message?: string }).message ?? again.raw})`);
   return { keys: enc.body.keys, same, refused };
@@ -88,22 +88,7 @@ async function exchange(out: Out, m: { client: EtsiClient; sae: string; kme: str
 
 type RelayLine = { event: string; route?: string[]; outcome?: string };
 
-/**
- * A request to a KME; a reset connection (a kept-alive socket the KME closed as it was reused:
- * no answer came) is counted in `resets` and the request sent again.
- */
-async function unreset<T>(send: () => Promise<T>, resets: { n: number } = { n: 0 }): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await send();
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'ECONNRESET' || i >= 5) throw e;
-      resets.n++;
-    }
-  }
-}
-
-const encOne = (c: EtsiClient, slave: string, resets: { n: number }) => unreset(() => c.encKeys(slave, { number: 1 }), resets);
+const encOne = (c: EtsiClient, slave: string) => c.encKeys(slave, { number: 1 });
 
 /** The gateway model: Figs 4 and 9-10 in one run. */
 export async function runGwnDemo(o: InterworkingDemoOptions = {}): Promise<InterworkingDemoResult> {
@@ -127,7 +112,7 @@ export async function runGwnDemo(o: InterworkingDemoOptions = {}): Promise<Inter
     const first = await exchange(out, { client: alice, sae: 'alice', kme: 'a1', net: 'QKDN-A' }, { client: bob, sae: 'bob', kme: 'gwn_b', net: 'QKDN-B' }, o.keys ?? 2);
     // The other way, through B's centralized routing: dave's keys go b1 → b2 → gwn_b and across.
     const back = await encKeysWhenReady(B.client('dave'), 'erin', 1);
-    const backDec = back.status === 200 ? await unreset(() => A.client('erin').decKeys('dave', back.body.keys.map((k) => k.key_ID))) : null;
+    const backDec = back.status === 200 ? await A.client('erin').decKeys('dave', back.body.keys.map((k) => k.key_ID)) : null;
     const backSame = backDec?.status === 200 && backDec.body.keys[0]?.key === back.body.keys[0]?.key;
     const backRoute = (B.events('b1').filter((e) => e.event === 'relay' && (e as RelayLine).outcome === 'completed').at(-1) as RelayLine | undefined)?.route;
     say(out, 'reverse', `dave (QKDN-B) → erin (QKDN-A): route ${backRoute?.join(' → ') ?? '?'} from ctl_b, then across; key ${back.body.keys[0]?.key_ID.slice(0, 8) ?? '-'}… ${backSame ? `sha256 ${keyHash(back.body.keys[0]!)}… at both` : 'NOT THE SAME at both'}`);
@@ -139,13 +124,12 @@ export async function runGwnDemo(o: InterworkingDemoOptions = {}): Promise<Inter
     const other = cut === 'a2' ? 'a3' : 'a2';
     const delivered: EtsiKey[] = [...first.keys];
     const statuses: number[] = [];
-    const resets = { n: 0 };
     let cutAt = 0;
     let afterCut = 0;
     let firstAfterMs = 0;
     const worker = async () => {
       for (let i = 0; i < 60 && afterCut < 6; i++) {
-        const r = await encOne(alice, 'bob', resets);
+        const r = await encOne(alice, 'bob');
         statuses.push(r.status);
         if (r.status === 200) {
           delivered.push(...r.body.keys);
@@ -175,7 +159,7 @@ export async function runGwnDemo(o: InterworkingDemoOptions = {}): Promise<Inter
     say(out, 'reroute', `A's controllers flooded the change; relays now go a1 → ${other} → gwn_a: ${moved} completed after the cut (the first ${(firstAfterMs / 1000).toFixed(1)} s after it)`);
     const caught = failed === 0 ? 'no relay attempt was caught by the cut' : `${failed} relay attempt(s) caught by the cut ended without a key${refusedCleanly === 0 ? ' and a1 tried again on the new route' : ''}`;
     const answered = refusedCleanly === 0 ? 'every request of alice answered with keys' : `${refusedCleanly} request(s) of alice answered 503 (no key handed out) and asked again`;
-    more(out, `${caught}; ${answered}${resets.n > 0 ? ` (${resets.n} connection(s) reset before an answer, asked again)` : ''}${odd > 0 ? `; ${odd} OTHER ANSWERS` : ''}`);
+    more(out, `${caught}; ${answered}${odd > 0 ? `; ${odd} OTHER ANSWERS` : ''}`);
     const check = await fetchAll(bob, 'alice', delivered.slice(first.keys.length));
     const lost = delivered.length - first.keys.length - check.same;
     say(out, 'checked', `bob fetched by key ID every one of the ${delivered.length - first.keys.length} keys alice got during the cut: ${check.same} identical, each once (again: ${check.refusedAgain}); keys lost ${lost}`);
@@ -214,12 +198,11 @@ export async function runIwnDemo(o: InterworkingDemoOptions = {}): Promise<Inter
     const mark = n.mark();
     await n.stopNode('b1');
     say(out, 'fault', "b1 (bob's KME) stopped");
-    const resets = { n: 0 };
-    const refused = await encOne(n.alice, 'bob', resets);
+    const refused = await encOne(n.alice, 'bob');
     await n.waitFor('reroute-decision', (e) => e.controller === 'controller-qkdn-b' && e.action === 'suspend', { since: mark });
     await n.waitFor('reroute-decision', (e) => e.controller === 'controller-qkdn-a' && e.action === 'suspend', { since: mark });
     say(out, 'Fig 13', `KM-B's hand-over failed (alice answered ${refused.status}, no key handed out); controller-B suspended transfer towards bob, controller-A did the same on its status`);
-    const whileDown = await encOne(n.alice, 'bob', resets);
+    const whileDown = await encOne(n.alice, 'bob');
     more(out, `while suspended alice's request is refused at once: ${whileDown.status}`);
     await n.restartNode('b1');
     await n.waitFor('reroute-decision', (e) => e.controller === 'controller-qkdn-b' && e.action === 'resume', { since: mark });

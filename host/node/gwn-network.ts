@@ -185,17 +185,13 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number
 
 /**
  * enc_keys with retries while the master's KME is still filling its stock or learning routes
- * (503), within a deadline. A reset connection (a kept-alive socket the KME closed as it was
- * reused; no key reached the SAE) is asked again too.
+ * (503), within a deadline.
  */
 export async function encKeysWhenReady(c: EtsiClient, slave: string, number: number, deadlineMs = 90_000): Promise<Awaited<ReturnType<EtsiClient['encKeys']>>> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
-    const r = await c.encKeys(slave, { number, size: 256 }).catch((e: unknown) => {
-      if ((e as { code?: string }).code === 'ECONNRESET' && Date.now() < deadline) return null;
-      throw e;
-    });
-    if (r && (r.status === 200 || Date.now() > deadline || r.status !== 503)) return r;
+    const r = await c.encKeys(slave, { number, size: 256 });
+    if (r.status === 200 || Date.now() > deadline || r.status !== 503) return r;
     await new Promise((res) => setTimeout(res, 250));
   }
 }
