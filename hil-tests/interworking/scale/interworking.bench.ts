@@ -28,6 +28,7 @@ import { randomBytes } from 'node:crypto';
 import type { BenchContext, BenchRecord, BenchSuite } from '../../../host/bench/benchmark.js';
 import { median, round } from '../../../host/bench/benchmark.js';
 import { startTestNetwork, type TestNetwork } from '../../../host/km/test-network.js';
+import { waitFor } from '../../../host/node/gwn-network.js';
 import { pkiPaths } from '../../../host/pki/pki.js';
 import { freePort } from '../../../host/bench/ports.js';
 import { metroNetwork } from '../../../host/controller/metro.js';
@@ -75,14 +76,6 @@ function metro(k: number, size: number): { nodes: string[]; links: string[] } {
   const cfg = metroNetwork(size, 10);
   const p = (id: string) => `c${k}${id}`;
   return { nodes: cfg.nodes.map(p), links: cfg.links.map((l) => `${p(l.ends[0])}-${p(l.ends[1])}`) };
-}
-
-async function until(check: () => boolean, ms: number, what: string, everyMs = 50): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -195,7 +188,7 @@ async function scale(ctx: BenchContext): Promise<BenchRecord> {
         await g.start();
       }
     }
-    await until(() => [...events.values()].every((l) => l.some((e) => e.kind === 'peer-synced')), 120_000, 'every GWN pair synced over its border');
+    await waitFor(() => [...events.values()].every((l) => l.some((e) => e.kind === 'peer-synced')), 120_000, 'every GWN pair synced over its border');
     progress(`${N} nodes of ${nets.length} providers up, ${gateways.size} GWNs synced in ${Math.round((Date.now() - t0) / 1000)} s; ${pairs.length} SAE pairs relaying across the backbone`);
     const rssMb = process.memoryUsage().rss / 2 ** 20;
 
@@ -225,7 +218,7 @@ async function scale(ctx: BenchContext): Promise<BenchRecord> {
     const workers = pairs.map((_, i) => worker(i));
     const per = quick ? 3 : 12;
     const count = (i: number, since = 0) => completions.filter((c) => c.pair === i && c.started >= since).length;
-    await until(() => pairs.every((_, i) => count(i) >= per), 600_000, `${per} supplies per pair`);
+    await waitFor(() => pairs.every((_, i) => count(i) >= per), 600_000, `${per} supplies per pair`);
     progress(`${completions.length} supplies completed (${failures} refused); cutting a backbone link`);
 
     // The cut: a link of the route between metro 0's and metro 3's gateways leaves every backbone KM's view.
@@ -241,10 +234,10 @@ async function scale(ctx: BenchContext): Promise<BenchRecord> {
       const t = n.km.network.current();
       n.km.network.replace({ ...t, links: t.links.filter((l) => l.id !== cut) }, n.km.network.version + 1);
     }
-    await until(() => crossing.some(({ i }) => count(i, cutAt) >= 1), 600_000, 'a supply over the cut route after the cut');
+    await waitFor(() => crossing.some(({ i }) => count(i, cutAt) >= 1), 600_000, 'a supply over the cut route after the cut');
     const rerouteMs = Math.min(...completions.filter((c) => c.started >= cutAt && crossing.some(({ i }) => i === c.pair)).map((c) => c.done - cutAt));
     progress(`link ${cut} cut: first supply around it after ${rerouteMs} ms`);
-    await until(() => pairs.every((_, i) => count(i, cutAt) >= per), 600_000, `${per} supplies per pair after the cut`);
+    await waitFor(() => pairs.every((_, i) => count(i, cutAt) >= per), 600_000, `${per} supplies per pair after the cut`);
     running = false;
     await Promise.all(workers);
 
