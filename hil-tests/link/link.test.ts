@@ -34,7 +34,8 @@ test('two module processes on emulated boards distil identical keys, block after
       assert.is(a.firstUnit, b.firstUnit);
       assert.ok(b.qber!.X.all < 0.05 && b.qber!.Z!.all < 0.05, `QBER ${b.qber!.X.all} / ${b.qber!.Z!.all}`);
       assert.is(b.ec!.failedFrames, 0, 'every LDPC frame decodes');
-      assert.ok(b.ec!.efficiency > 1 && b.ec!.efficiency < 1.3, `f = ${b.ec!.efficiency}`);
+      // f depends on the block's QBER: up to 1.48 at 0.5 % (`npm run bench -- ldpc`), so a block of a quiet link may exceed 1.3.
+      assert.ok(b.ec!.efficiency > 1 && b.ec!.efficiency < 1.5, `f = ${b.ec!.efficiency} at QBER ${b.qber!.Z!.all}`);
       assert.ok(b.decoy!.s1 > 0 && b.decoy!.phaseErrorRate < 0.11);
       assert.ok(b.authConsumedBits! > 0, 'the channel accounts the authentication key it used');
     }
