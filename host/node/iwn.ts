@@ -16,6 +16,10 @@
  *     - provider: qkdn-b
  *       config: km-b.yaml
  *       shares: [{ sae: bob, rate: 10, bits: 4096 }]
+ *
+ * With both networks' controllers and managers outside the IWN (the unprimed case: Cxi and Mxi
+ * between them, host/node/iwn-controller.ts), each side names its controller, reached over Ck:
+ *       controller: { node: ctl-a, address: 127.0.0.1:7150, cert: pki-a/nodes/ctl-a.pem }
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -33,11 +37,15 @@ import { TransferJournal } from '../interworking/iwn/transfer-journal.js';
 import { SHARED_SAE_SCHEMA, type SharedSae } from '../interworking/border/policy.js';
 import { loadConfig, type NodeConfig } from './config.js';
 import { startNode, type RunningNode } from './node.js';
+import { fingerprintOf } from '../interworking/border/pinning.js';
+import { isIwnControllerConfig, runIwnControllerCommand } from './iwn-controller.js';
 
 export interface IwnSideConfig {
   readonly provider: string;
   readonly node: NodeConfig;
   readonly shares: readonly SharedSae[];
+  /** This network's controller IWF outside the IWN (its certificate, pinned, from this network's CA). */
+  readonly controller?: { readonly node: string; readonly host: string; readonly port: number; readonly cert: string };
 }
 
 export interface IwnConfig {
@@ -63,6 +71,12 @@ const SIDE = {
       maxItems: 1024,
       items: SHARED_SAE_SCHEMA,
     },
+    controller: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['node', 'address', 'cert'],
+      properties: { node: ID, address: { type: 'string', pattern: '^[^\\s:]+:[0-9]{1,5}$' }, cert: { type: 'string', minLength: 1 } },
+    },
   },
 } as const;
 const IWN_SCHEMA = {
@@ -85,7 +99,8 @@ const validate = new Ajv({ allErrors: true, strict: true }).compile(IWN_SCHEMA);
 export function isIwnConfig(path: string): boolean {
   try {
     const raw = parseYaml(readFileSync(path, 'utf8')) as unknown;
-    return typeof raw === 'object' && raw !== null && (raw as { role?: unknown }).role === 'interworking';
+    const role = typeof raw === 'object' && raw !== null ? (raw as { role?: unknown }).role : undefined;
+    return role === 'interworking' || role === 'interworking-controller';
   } catch {
     return false;
   }
@@ -99,12 +114,18 @@ export function loadIwnConfig(path: string): IwnConfig {
     throw new KmConfigError(path, `cannot read: ${String((e as Error).message).split('\n')[0]}`);
   }
   if (!validate(raw)) throw schemaConfigError(validate.errors);
-  const c = raw as { node: string; transferLink: string; statusIntervalMs?: number; timeoutMs?: number; reportIntervalMs?: number; sides: { provider: string; config: string; shares: SharedSae[] }[] };
-  const sides = c.sides.map((s) => ({ provider: s.provider, node: loadConfig(resolve(dirname(resolve(path)), s.config)), shares: s.shares })) as unknown as [IwnSideConfig, IwnSideConfig];
+  const c = raw as { node: string; transferLink: string; statusIntervalMs?: number; timeoutMs?: number; reportIntervalMs?: number; sides: { provider: string; config: string; shares: SharedSae[]; controller?: { node: string; address: string; cert: string } }[] };
+  const base = dirname(resolve(path));
+  const controllerOf = (x: { node: string; address: string; cert: string }) => {
+    const i = x.address.lastIndexOf(':');
+    return { node: x.node, host: x.address.slice(0, i), port: Number(x.address.slice(i + 1)), cert: resolve(base, x.cert) };
+  };
+  const sides = c.sides.map((s) => ({ provider: s.provider, node: loadConfig(resolve(base, s.config)), shares: s.shares, ...(s.controller ? { controller: controllerOf(s.controller) } : {}) })) as unknown as [IwnSideConfig, IwnSideConfig];
   const [a, b] = sides;
   if (a.provider === b.provider) throw new KmConfigError('sides', 'the two sides of an IWN are two providers');
   if (a.node.dataDir === b.node.dataDir) throw new KmConfigError('sides', 'KM-A and KM-B keep their own stores: give them two data directories');
   if (a.node.km.unitBits !== b.node.km.unitBits) throw new KmConfigError('sides', 'KM-A and KM-B must use one key unit size');
+  if (!a.controller !== !b.controller) throw new KmConfigError('sides', "both controllers in the IWN (Cxi') or both outside it (Cxi): give both sides a controller, or neither");
   return { role: 'interworking', node: c.node, transferLink: c.transferLink, sides, ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}), ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}), ...(c.reportIntervalMs ? { reportIntervalMs: c.reportIntervalMs } : {}) };
 }
 
@@ -147,12 +168,17 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
       details: { fault: d.fault, cause: d.diagnosis.cause, scope: d.diagnosis.scope, action: d.action },
     });
   const tlsOf = (n: NodeConfig) => ({ key: readFileSync(n.tls.key, 'utf8'), cert: readFileSync(n.tls.cert, 'utf8'), ca: readFileSync(n.tls.ca, 'utf8') });
+  const controllerOf = (s: IwnSideConfig) => {
+    if (!s.controller) return {};
+    const ctl = s.controller;
+    return { controller: { provider: s.provider, node: ctl.node, host: ctl.host, port: ctl.port, fingerprint: fingerprintOf(readFileSync(ctl.cert, 'utf8')), ca: readFileSync(s.node.tls.ca, 'utf8') } };
+  };
   try {
     iwn = await InterworkingNode.start({
       node: c.node,
       transferLink: c.transferLink,
-      a: { provider: c.sides[0].provider, km: a.km, tls: tlsOf(c.sides[0].node), shares: c.sides[0].shares, journal: journals[0], onDecision: alarmOf(a, c.sides[1].provider) },
-      b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares, journal: journals[1], onDecision: alarmOf(b, c.sides[0].provider) },
+      a: { provider: c.sides[0].provider, km: a.km, tls: tlsOf(c.sides[0].node), shares: c.sides[0].shares, journal: journals[0], onDecision: alarmOf(a, c.sides[1].provider), ...controllerOf(c.sides[0]) },
+      b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares, journal: journals[1], onDecision: alarmOf(b, c.sides[0].provider), ...controllerOf(c.sides[1]) },
       ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}),
       ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
       ...(c.reportIntervalMs ? { reportIntervalMs: c.reportIntervalMs } : {}),
@@ -189,6 +215,7 @@ function line(o: Record<string, unknown>): void {
 
 /** The `node` command for `role: interworking`. */
 export async function runIwnCommand(path: string): Promise<number> {
+  if (isIwnControllerConfig(path)) return runIwnControllerCommand(path);
   let c: IwnConfig;
   try {
     c = loadIwnConfig(path);
