@@ -350,7 +350,10 @@ export class Gateway {
         // A different digest over the same window: the ledgers decide which units diverged.
         if (a.body.upTo === mine.upTo && !Buffer.from(a.body.digest).equals(mine.digest)) {
           const own = this.#ledger(mine.upTo);
-          if (own.upTo === mine.upTo) {
+          // A comparison the peer started may have voided units here since the digest was taken:
+          // a ledger built now would make the peer void as lost what it should find diverged. Such
+          // a round is stale; the next tick compares afresh.
+          if (own.upTo === mine.upTo && Buffer.from(ledgerDigest(own.entries)).equals(mine.digest)) {
             const l = await conn.request('Kxi1KeyLedger', { qx: this.#o.qx, upTo: own.upTo, ...packLedger(own.entries) }, this.#o.timeoutMs);
             if (l.name === 'Kxi1KeyLedger' && l.body.upTo === own.upTo) await this.#diverged(own.entries, unpackLedger(l.body));
           }
