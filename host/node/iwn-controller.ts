@@ -25,18 +25,16 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Ajv } from 'ajv';
-import { parse as parseYaml } from 'yaml';
 import { KmConfigError } from '../km/errors.js';
 import { schemaConfigError } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 import { fingerprintOf } from '../interworking/border/pinning.js';
 import { SHARED_SAE_SCHEMA, type SharedSae } from '../interworking/border/policy.js';
-import { IWN_CHANNEL } from '../interworking/iwn/diagnostics.js';
 import { IwnControllerHost, type IwnControllerHostOptions } from '../interworking/iwn/controller-host.js';
 import { publicKeyFromRaw, rawPublicKey } from '../interworking/mxi/seal.js';
 import { loadNetworkConfig } from './config.js';
+import { configRole, readYamlConfig, runIwnProcess } from './iwn-process.js';
 
 const ID = { type: 'string', pattern: ID_PATTERN.source };
 const ADDRESS = { type: 'string', pattern: '^[^\\s:]+:[0-9]{1,5}$' };
@@ -97,12 +95,7 @@ export interface IwnControllerConfig {
 }
 
 export function isIwnControllerConfig(path: string): boolean {
-  try {
-    const raw = parseYaml(readFileSync(path, 'utf8')) as unknown;
-    return typeof raw === 'object' && raw !== null && (raw as { role?: unknown }).role === 'interworking-controller';
-  } catch {
-    return false;
-  }
+  return configRole(path) === 'interworking-controller';
 }
 
 function address(a: string): { host: string; port: number } {
@@ -111,12 +104,7 @@ function address(a: string): { host: string; port: number } {
 }
 
 export function loadIwnControllerConfig(path: string): IwnControllerConfig {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new KmConfigError(path, `cannot read: ${String((e as Error).message).split('\n')[0]}`);
-  }
+  const raw = readYamlConfig(path);
   if (!validate(raw)) throw schemaConfigError(validate.errors);
   const c = raw as RawConfig;
   const base = dirname(resolve(path));
@@ -163,43 +151,15 @@ export function loadIwnControllerConfig(path: string): IwnControllerConfig {
   };
 }
 
-function line(o: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(o)}\n`);
-}
-
 /** The `node` command for `role: interworking-controller`. */
-export async function runIwnControllerCommand(path: string): Promise<number> {
-  let c: IwnControllerConfig;
-  try {
-    c = loadIwnControllerConfig(path);
-  } catch (e) {
-    process.stderr.write(`qkdn-edge node: ${(e as Error).message}\n`);
-    return 2;
-  }
-  const print = (m: unknown) => line({ event: 'iwn', ...(m as Record<string, unknown>) });
-  subscribe(IWN_CHANNEL, print);
-  const record = c.record;
-  let h: IwnControllerHost;
-  try {
-    h = await IwnControllerHost.start({ ...c.options, ...(record ? { tap: (dir: 'out' | 'in', payload: Buffer) => appendFileSync(record, `${JSON.stringify({ dir, hex: payload.toString('hex') })}\n`) } : {}) });
-  } catch (e) {
-    process.stderr.write(`qkdn-edge node ${c.options.node}: ${(e as Error).message}\n`);
-    return 1;
-  }
-  line({ event: 'ready', node: c.options.node, role: 'interworking-controller', pid: process.pid, provider: c.options.provider, ck: c.options.ck.port });
-  await new Promise<void>((done) => {
-    process.once('SIGTERM', done);
-    process.once('SIGINT', done);
-    if (process.env.QKDN_NODE_EXIT_WITH_STDIN === '1') {
-      process.stdin.once('end', done);
-      process.stdin.once('close', done);
-      process.stdin.resume();
-    }
+export function runIwnControllerCommand(path: string): Promise<number> {
+  return runIwnProcess<IwnControllerConfig, IwnControllerHost>({
+    load: () => loadIwnControllerConfig(path),
+    node: (c) => c.options.node,
+    start: (c) => {
+      const record = c.record;
+      return IwnControllerHost.start({ ...c.options, ...(record ? { tap: (dir: 'out' | 'in', payload: Buffer) => appendFileSync(record, `${JSON.stringify({ dir, hex: payload.toString('hex') })}\n`) } : {}) });
+    },
+    ready: (c) => ({ role: 'interworking-controller', provider: c.options.provider, ck: c.options.ck.port }),
   });
-  process.stdin.pause();
-  process.stdin.destroy();
-  await h.stop();
-  unsubscribe(IWN_CHANNEL, print);
-  line({ event: 'stopped', node: c.options.node });
-  return 0;
 }

@@ -25,20 +25,19 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Ajv } from 'ajv';
-import { parse as parseYaml } from 'yaml';
 import { KmConfigError } from '../km/errors.js';
 import { schemaConfigError } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 import { AUX_CHANNELS, type TamperEvent } from '../../firmware-bridge/aux/diagnostics.js';
 import { InterworkingNode, type IwnOptions } from '../interworking/iwn/iwn.js';
 import type { QclmDecision } from '../interworking/mxi/xlmo-iwf.js';
-import { IWN_CHANNEL } from '../interworking/iwn/diagnostics.js';
 import { TransferJournal } from '../interworking/iwn/transfer-journal.js';
 import { SHARED_SAE_SCHEMA, type SharedSae } from '../interworking/border/policy.js';
 import { loadConfig, type NodeConfig } from './config.js';
 import { startNode, type RunningNode } from './node.js';
 import { fingerprintOf } from '../interworking/border/pinning.js';
 import { isIwnControllerConfig, runIwnControllerCommand } from './iwn-controller.js';
+import { configRole, readYamlConfig, runIwnProcess } from './iwn-process.js';
 
 export interface IwnSideConfig {
   readonly provider: string;
@@ -97,22 +96,12 @@ const validate = new Ajv({ allErrors: true, strict: true }).compile(IWN_SCHEMA);
 
 /** Whether a configuration file is an interworking node's (`role: interworking`). */
 export function isIwnConfig(path: string): boolean {
-  try {
-    const raw = parseYaml(readFileSync(path, 'utf8')) as unknown;
-    const role = typeof raw === 'object' && raw !== null ? (raw as { role?: unknown }).role : undefined;
-    return role === 'interworking' || role === 'interworking-controller';
-  } catch {
-    return false;
-  }
+  const role = configRole(path);
+  return role === 'interworking' || role === 'interworking-controller';
 }
 
 export function loadIwnConfig(path: string): IwnConfig {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new KmConfigError(path, `cannot read: ${String((e as Error).message).split('\n')[0]}`);
-  }
+  const raw = readYamlConfig(path);
   if (!validate(raw)) throw schemaConfigError(validate.errors);
   const c = raw as { node: string; transferLink: string; statusIntervalMs?: number; timeoutMs?: number; reportIntervalMs?: number; sides: { provider: string; config: string; shares: SharedSae[]; controller?: { node: string; address: string; cert: string } }[] };
   const base = dirname(resolve(path));
@@ -209,47 +198,17 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
   };
 }
 
-function line(o: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(o)}\n`);
-}
-
-/** The `node` command for `role: interworking`. */
+/** The `node` command for `role: interworking` (and, through it, `role: interworking-controller`). */
 export async function runIwnCommand(path: string): Promise<number> {
   if (isIwnControllerConfig(path)) return runIwnControllerCommand(path);
-  let c: IwnConfig;
-  try {
-    c = loadIwnConfig(path);
-  } catch (e) {
-    process.stderr.write(`qkdn-edge node: ${(e as Error).message}\n`);
-    return 2;
-  }
-  const print = (m: unknown) => line({ event: 'iwn', ...(m as Record<string, unknown>) });
-  subscribe(IWN_CHANNEL, print);
-  let r: RunningIwn;
-  try {
-    r = await startIwn(c);
-  } catch (e) {
-    process.stderr.write(`qkdn-edge node ${c.node}: ${(e as Error).message}\n`);
-    return 1;
-  }
-  line({ event: 'ready', node: c.node, role: 'interworking', pid: process.pid, sides: r.sides.map((s, i) => ({ provider: c.sides[i]!.provider, node: s.id, api: s.apiPort, kx: s.kxPort })) });
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-    if (process.env.QKDN_NODE_EXIT_WITH_STDIN === '1') {
-      process.stdin.once('end', resolve);
-      process.stdin.once('close', resolve);
-      process.stdin.resume();
-    }
+  return runIwnProcess<IwnConfig, RunningIwn>({
+    load: () => loadIwnConfig(path),
+    node: (c) => c.node,
+    start: (c) => startIwn(c),
+    ready: (c, r) => ({ role: 'interworking', sides: r.sides.map((s, i) => ({ provider: c.sides[i]!.provider, node: s.id, api: s.apiPort, kx: s.kxPort })) }),
     // An operator's (or a test's) tamper line on stdin: the same response as the tamper switch.
-    process.stdin.on('data', (d: Buffer) => {
+    stdin: (r, d) => {
       if (d.toString().split('\n').includes('tamper')) void r.iwn.tamper('tamper command on stdin');
-    });
+    },
   });
-  process.stdin.pause();
-  process.stdin.destroy();
-  await r.stop();
-  unsubscribe(IWN_CHANNEL, print);
-  line({ event: 'stopped', node: c.node });
-  return 0;
 }

@@ -11,7 +11,8 @@
  *
  * Notifications sent while the link is down wait in a bounded queue (the oldest dropped, counted)
  * and go out when it is up again; a requirement while it is down is refused as no_known_route: a
- * transfer is never admitted without its controller.
+ * transfer is never admitted without its controller. Functional element of clause 7.2: the
+ * session control function (each transfer admitted by its controller before any key moves).
  */
 import type { KeyManager } from '../../km/key-manager.js';
 import { BorderEndpoint, type BorderConnection } from '../border/endpoint.js';

@@ -16,6 +16,10 @@
  * other network's host it speaks Cxi (CxiStatus) and Mxi (sealed end to end) through the gateway
  * model's border endpoint: this provider's CA and certificate, the peer pinned by fingerprint,
  * every message through this provider's border filter (nothing of its internal topology crosses).
+ *
+ * Functional elements of clause 7.2 it carries outside the IWN: the routing control function
+ * (the controller IWF's suspend and resume on a fault, shared over Cxi) and the fault management
+ * function (the XLMO's Fig 14 over Mxi), with those ControllerIwf and XlmoIwf carry.
  */
 import { ControllerIwf, type KmView } from './controller-iwf.js';
 import { publishIwnControl } from './diagnostics.js';

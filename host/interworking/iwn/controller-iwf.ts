@@ -17,6 +17,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { KeyManager } from '../../km/key-manager.js';
 import { CHANNELS as KM_CHANNELS, type SyncEvent } from '../../km/diagnostics.js';
 import type { CxiStatus } from '../cxi/status.js';
+import type { CkTransferRequirement } from '../ck/transfer-requirement.js';
 import type { IwStatus } from '../status.js';
 import type { SharedSae } from '../border/policy.js';
 import { publishIwnControl, type LifecycleMetadata } from './diagnostics.js';
@@ -65,14 +66,8 @@ export interface TransferControl {
   fault(sae: string, cause: string): void;
 }
 
-export interface TransferRequirement {
-  readonly transfer: string;
-  readonly master: string;
-  readonly slaves: readonly string[];
-  readonly size: number;
-  readonly keys: readonly string[];
-  readonly units: number;
-}
+/** KM-A's interworking key transfer requirement (Fig 12): the same fields in process as over Ck. */
+export type TransferRequirement = CkTransferRequirement;
 
 export interface ControllerIwfOptions {
   readonly provider: string;

@@ -32,8 +32,8 @@ import type { ProviderTopology, SharedSae, SharingPolicy } from '../border/polic
 import { IwError } from '../errors.js';
 import type { IwMessage } from '../messages.js';
 import { generateManagerKeys, MxiSealer } from '../mxi/seal.js';
-import { ControllerIwf, kmView } from './controller-iwf.js';
-import { KmIwf } from './km-iwf.js';
+import { ControllerIwf, kmView, type TransferControl } from './controller-iwf.js';
+import { KmIwf, type KmIwfOptions } from './km-iwf.js';
 import { TransferPads } from './transfer-pads.js';
 import { XlmoIwf, type QclmDecision } from '../mxi/xlmo-iwf.js';
 import { publishIwnControl } from './diagnostics.js';
@@ -133,50 +133,46 @@ export class InterworkingNode {
         c.send(name, body);
       };
       const linkUp = () => !!conn() && !conn()!.closed;
+      // The controller and XLMO IWFs: in the IWN (Cxi', Mxi'), or outside it, reached over Ck.
+      let controller: ControllerIwf | null = null;
+      let xlmo: XlmoIwf | null = null;
+      let ck: CkLink | null = null;
+      let control: TransferControl;
+      let report: Pick<KmIwfOptions, 'onFailure' | 'onTransferred'>;
       if (s.controller) {
-        const ck = new CkLink({ provider: s.provider, km: s.km, tls: s.tls, controller: s.controller, shared: s.shares, transferLinkUp: linkUp, ...(o.statusIntervalMs ? { statusIntervalMs: o.statusIntervalMs } : {}) });
-        const kmIwf = new KmIwf({
+        const link = new CkLink({ provider: s.provider, km: s.km, tls: s.tls, controller: s.controller, shared: s.shares, transferLinkUp: linkUp, ...(o.statusIntervalMs ? { statusIntervalMs: o.statusIntervalMs } : {}) });
+        ck = control = link;
+        report = { onFailure: (f) => link.failed(f), onTransferred: (t) => link.transferred(t) };
+      } else {
+        const c = new ControllerIwf({
           provider: s.provider,
-          peerProvider: peer.provider,
-          km: s.km,
-          controller: ck,
-          pads: this.pads,
-          journal: s.journal,
+          id: `controller-${s.provider}`,
+          km: kmView(s.km),
           transferLink: o.transferLink,
-          foreign,
-          connection: conn,
-          onFailure: (f) => ck.failed(f),
-          onTransferred: (t) => ck.transferred(t),
-          ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+          shared: s.shares,
+          share: (st) => send('CxiStatus', st as never),
+          transferLinkUp: linkUp,
+          ...(o.statusIntervalMs ? { statusIntervalMs: o.statusIntervalMs } : {}),
         });
-        return { provider: s.provider, km: s.km, kmIwf, controller: null, xlmo: null, ck, filter, connection: conn };
+        const x = new XlmoIwf({ id: keys.id, provider: s.provider, peerProvider: peer.provider, peer: peerKeys.id, sealer: new MxiSealer(keys, new Map([[peerKeys.id, peerKeys.publicKey]])), filter, transferLink: o.transferLink, ctx: 'iwn', send: (m) => send('MxiSealed', m as never), publish: publishIwnControl, ...(s.onDecision ? { onDecision: s.onDecision } : {}) });
+        controller = control = c;
+        xlmo = x;
+        report = { onFailure: (f) => x.report(f), onTransferred: (t) => x.transferred(t) };
       }
-      const controller = new ControllerIwf({
-        provider: s.provider,
-        id: `controller-${s.provider}`,
-        km: kmView(s.km),
-        transferLink: o.transferLink,
-        shared: s.shares,
-        share: (st) => send('CxiStatus', st as never),
-        transferLinkUp: linkUp,
-        ...(o.statusIntervalMs ? { statusIntervalMs: o.statusIntervalMs } : {}),
-      });
-      const xlmo = new XlmoIwf({ id: keys.id, provider: s.provider, peerProvider: peer.provider, peer: peerKeys.id, sealer: new MxiSealer(keys, new Map([[peerKeys.id, peerKeys.publicKey]])), filter, transferLink: o.transferLink, ctx: 'iwn', send: (m) => send('MxiSealed', m as never), publish: publishIwnControl, ...(s.onDecision ? { onDecision: s.onDecision } : {}) });
       const kmIwf = new KmIwf({
         provider: s.provider,
         peerProvider: peer.provider,
         km: s.km,
-        controller,
+        controller: control,
         pads: this.pads,
         journal: s.journal,
         transferLink: o.transferLink,
         foreign,
         connection: conn,
-        onFailure: (f) => xlmo.report(f),
-        onTransferred: (t) => xlmo.transferred(t),
+        ...report,
         ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
       });
-      return { provider: s.provider, km: s.km, kmIwf, controller, xlmo, ck: null, filter, connection: conn };
+      return { provider: s.provider, km: s.km, kmIwf, controller, xlmo, ck, filter, connection: conn };
     };
     this.a = side(o.a, o.b, () => this.#connA, keysA, keysB);
     this.b = side(o.b, o.a, () => this.#connB, keysB, keysA);
