@@ -77,6 +77,10 @@ export interface SupplyEvent {
   readonly outcome: 'delivered' | 'refused' | 'failed';
   readonly latencyMs: number;
   readonly reason?: string;
+  /** With several border exits for the slave SAE (exit-choice.ts): the one that delivered, or `none`. */
+  readonly exit?: string;
+  /** With several border exits: how many failed before this outcome. */
+  readonly fallbacks?: number;
 }
 
 export interface SyncEvent {

@@ -8,9 +8,10 @@
 import type { KeyStore } from './key-store.js';
 import type { PoolOrigin } from './key-record.js';
 import type { KeySource } from '../kq/key-source.js';
-import type { Topology } from './topology.js';
+import type { Exits, Topology } from './topology.js';
+import type { ExitCounts } from './exit-choice.js';
 import { Kma, type KeySourceInfo } from './kma.js';
-import { Ksa, saePairTarget, servesSae, type DeliveredKey, type FetchRequest, type SupplyRequest } from './ksa.js';
+import { Ksa, saePairTarget, type DeliveredKey, type FetchRequest, type SupplyRequest } from './ksa.js';
 import { KeyRelayService } from './relay.js';
 import { KxRelayHop, RelayHopHandlers } from './relay-hop.js';
 import { NetworkView } from './network-view.js';
@@ -23,6 +24,7 @@ import type { KxMessage } from './kx/messages.js';
 
 export type { DeliveredKey, FetchRequest, SupplyRequest } from './ksa.js';
 export type { KeySourceInfo } from './kma.js';
+export type { ExitCounts } from './exit-choice.js';
 export type { HandOver, HandOverKey } from './hand-over.js';
 
 export interface KeyManagerOptions {
@@ -46,6 +48,8 @@ export interface KeyManagerOptions {
   readonly router?: Router;
   /** Which supplies the KSA may serve (default: all that pass its SAE checks). */
   readonly supplyPolicy?: SupplyPolicy;
+  /** SAEs of other networks reached by several border nodes (network `exits`): SAE → those nodes. */
+  readonly exits?: Exits;
 }
 
 export class KeyManager {
@@ -80,7 +84,7 @@ export class KeyManager {
     const staticRouter = new StaticRouter(this.network);
     this.hops = new RelayHopHandlers(new KxRelayHop(o.transport));
     this.#relay = new KeyRelayService(this.#kma, o.router ?? staticRouter, this.hops, { relayHopTimeoutMs: o.relayHopTimeoutMs ?? 1500 });
-    this.#ksa = new Ksa(this.#kma, this.#relay, staticRouter, o.supplyPolicy ?? ALLOW_ALL);
+    this.#ksa = new Ksa(this.#kma, this.#relay, staticRouter, o.supplyPolicy ?? ALLOW_ALL, o.exits);
   }
 
   /** The current topology (NetworkView.current()). */
@@ -118,9 +122,19 @@ export class KeyManager {
 
   // ---- KSA (ETSI 014) ------------------------------------------------------------------------------
 
-  /** Whether `sae` is served by this KME. */
+  /** Whether `sae` is served by this KME (or this node is one of the border exits standing for it). */
   serves(sae: string): boolean {
-    return servesSae(this.topology, this.nodeId, sae);
+    return this.#ksa.serves(sae);
+  }
+
+  /** The nodes standing for `sae` in this network: its node in `saes`, then its other border exits. */
+  exitsOf(sae: string): string[] {
+    return this.#ksa.exitsOf(sae);
+  }
+
+  /** Supplies delivered by each border exit, fallbacks to another, supplies no exit could serve. */
+  exitCounts(): ExitCounts {
+    return this.#ksa.exitCounts();
   }
 
   /** The KME serving the slave SAE(s) of a supply by `master`; throws SaePairError. */

@@ -7,8 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { KeyChange, KeyRecord, PoolOrigin } from './key-record.js';
-import { linkBetween, type Topology } from './topology.js';
-import { InsufficientKeysError, NotPermittedError, PeerRefusedError } from './errors.js';
+import { exitsOf, linkBetween, type Exits, type Topology } from './topology.js';
+import { ExitHealth, fallsBack, rankExits, type ExitCounts } from './exit-choice.js';
+import { InsufficientKeysError, NotPermittedError, PeerRefusedError, PeerUnreachableError } from './errors.js';
 import { ALLOW_ALL, type SupplyPolicy } from './supply-policy.js';
 import { concat, type Kma } from './kma.js';
 import type { KeyRelayService } from './relay.js';
@@ -75,12 +76,30 @@ export class Ksa {
   readonly #router: StaticRouter;
   policy: SupplyPolicy;
   readonly #locks = new Map<string, Promise<void>>();
+  readonly #exits: Exits;
+  readonly #health = new ExitHealth();
 
-  constructor(kma: Kma, relay: KeyRelayService, router: StaticRouter, policy: SupplyPolicy = ALLOW_ALL) {
+  constructor(kma: Kma, relay: KeyRelayService, router: StaticRouter, policy: SupplyPolicy = ALLOW_ALL, exits: Exits = new Map()) {
     this.#kma = kma;
     this.#relay = relay;
     this.#router = router;
     this.policy = policy;
+    this.#exits = exits;
+  }
+
+  /** The nodes standing for `sae` in this network: its node in `saes`, then its other border exits. */
+  exitsOf(sae: string): string[] {
+    return exitsOf(this.#kma.topology, this.#exits, sae);
+  }
+
+  /** Whether this node serves `sae`: its node, or one of the border exits standing for it. */
+  serves(sae: string): boolean {
+    return servesSae(this.#kma.topology, this.#kma.nodeId, sae) || (this.#exits.get(sae)?.includes(this.#kma.nodeId) ?? false);
+  }
+
+  /** Supplies delivered by each border exit, fallbacks to another, supplies no exit could serve. */
+  exitCounts(): ExitCounts {
+    return this.#health.counts();
   }
 
   /** Where keys for an SAE pair come from: the pool shared with the slave's node. */
@@ -116,8 +135,8 @@ export class Ksa {
   async supply(r: SupplyRequest): Promise<DeliveredKey[]> {
     const kma = this.#kma;
     const t0 = performance.now();
-    const event = (outcome: 'delivered' | 'refused' | 'failed', reason?: string) =>
-      publishSupply({ node: kma.nodeId, kind: 'enc_keys', master: r.master, slaves: r.slaves, keys: r.number, size: r.size, outcome, latencyMs: performance.now() - t0, ...(reason ? { reason } : {}) });
+    const event = (outcome: 'delivered' | 'refused' | 'failed', reason?: string, exit?: { exit: string; fallbacks: number }) =>
+      publishSupply({ node: kma.nodeId, kind: 'enc_keys', master: r.master, slaves: r.slaves, keys: r.number, size: r.size, outcome, latencyMs: performance.now() - t0, ...(reason ? { reason } : {}), ...exit });
     const target = saePairTarget(kma.topology, kma.nodeId, r.master, r.slaves);
     try {
       this.policy.check(r);
@@ -125,15 +144,52 @@ export class Ksa {
       event('refused', statusOf(e));
       throw e;
     }
+    const exits = this.#exits.has(r.slaves[0]!) && r.slaves.every((s) => this.#exits.get(s) === this.#exits.get(r.slaves[0]!)) ? this.exitsOf(r.slaves[0]!) : [target];
+    if (exits.length === 1) {
+      try {
+        const keys = await this.#supplyTo(r, target);
+        event('delivered');
+        return keys;
+      } catch (e) {
+        if (e instanceof InsufficientKeysError) event('refused', 'insufficient keys');
+        else event('failed', statusOf(e));
+        throw e;
+      }
+    }
+    // Several border exits: the best by health and stock first, the next when one fails.
+    const order = rankExits(
+      exits.map((node) => ({ node, stock: this.stock(node, r.size) })),
+      r.number,
+      (n) => this.#health.usable(n),
+    );
+    let last: unknown = new PeerUnreachableError(exits.join(', '), 'every border exit failed a moment ago');
+    for (const [i, exit] of order.entries()) {
+      try {
+        const keys = await this.#supplyTo(r, exit);
+        this.#health.delivered(exit);
+        event('delivered', undefined, { exit, fallbacks: i });
+        return keys;
+      } catch (e) {
+        last = e;
+        const next = fallsBack(e) && i + 1 < order.length;
+        if (fallsBack(e)) this.#health.failed(exit, next);
+        if (!next) break;
+      }
+    }
+    this.#health.exhausted();
+    event(last instanceof InsufficientKeysError ? 'refused' : 'failed', statusOf(last), { exit: 'none', fallbacks: order.length - 1 });
+    throw last;
+  }
+
+  /** One supply by the slave SAE's KM `target`; whatever it reserved is burned at both ends when it fails. */
+  async #supplyTo(r: SupplyRequest, target: string): Promise<DeliveredKey[]> {
+    const kma = this.#kma;
     const { peer, origin } = this.poolFor(target);
     const per = this.unitsPerKey(r.size);
     const need = per * r.number;
     if (origin === 'relay' && kma.store.allocatable(peer, 'relay') < need) await this.#relay.relay(peer, need - kma.store.allocatable(peer, 'relay'));
     const ids = origin === 'link' ? await kma.takeLink(peer, need) : kma.store.take(peer, 'relay', need);
-    if (!ids) {
-      event('refused', 'insufficient keys');
-      throw new InsufficientKeysError(`${origin}:${peer}`, need, kma.shared(peer, origin));
-    }
+    if (!ids) throw new InsufficientKeysError(`${origin}:${peer}`, need, kma.shared(peer, origin));
     const keys = chunk(ids, per);
     const supply = randomUUID();
     const change: KeyChange[] = [];
@@ -150,7 +206,6 @@ export class Ksa {
       await kma.store.commit({ change });
     } catch (e) {
       kma.store.release(ids);
-      event('failed', statusOf(e));
       throw e;
     }
     let failure: Error | null = null;
@@ -167,7 +222,6 @@ export class Ksa {
     if (failure) {
       // Refused, lost or late: the peer may or may not have reserved; burn at both ends.
       await kma.burn(ids, [{ peer, origin, ids, reason: `supply ${supply} not confirmed` }], `supply not confirmed: ${statusOf(failure)}`);
-      event('failed', statusOf(failure));
       throw failure;
     }
     const out = keys.map((k) => {
@@ -175,7 +229,6 @@ export class Ksa {
       return { id: k[0]!, bytes: bytes.subarray(0, r.size / 8) };
     });
     await kma.store.commit({ change: ids.map((id) => ({ id, from: ['reserved'], to: 'delivered', fields: { phase: undefined } })) });
-    event('delivered');
     return out;
   }
 
@@ -234,8 +287,8 @@ export class Ksa {
       name: 'KeySupplyNotificationResponse',
       body: { status, ...(reason ? { reason } : {}), ...(n.origin === 'link' ? { high: Math.max(0, kma.store.high(peer, 'link')) } : {}) },
     });
-    if (t.saes.get(n.master) !== peer) return answer('ERR_KM_NOT_PERMITTED', 'the master SAE is not served by the sending KM');
-    if (n.slaves.some((s) => !servesSae(t, kma.nodeId, s))) return answer('ERR_KM_NOT_PERMITTED', 'a slave SAE is not served by this KM');
+    if (!this.exitsOf(n.master).includes(peer)) return answer('ERR_KM_NOT_PERMITTED', 'the master SAE is not served by the sending KM');
+    if (n.slaves.some((s) => !this.serves(s))) return answer('ERR_KM_NOT_PERMITTED', 'a slave SAE is not served by this KM');
     if (n.origin === 'link' && !linkBetween(t, kma.nodeId, peer)) return answer('ERR_KM_NOT_PERMITTED', 'no link with the sending KM');
     const per = this.unitsPerKey(n.size);
     const change: KeyChange[] = [];

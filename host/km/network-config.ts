@@ -9,7 +9,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { KmConfigError } from './errors.js';
 import { ID_PATTERN } from '../pki/ids.js';
-import type { Topology } from './topology.js';
+import type { Exits, Topology } from './topology.js';
 
 export interface SimulatedSourceConfig {
   readonly type: 'simulated';
@@ -39,6 +39,12 @@ export interface NetworkConfig {
   readonly links: readonly LinkConfig[];
   readonly saes: readonly { readonly id: string; readonly node: string }[];
   readonly routes?: readonly (readonly string[])[];
+  /**
+   * SAEs of another network reached by more than one border node (a gateway node and an
+   * interworking node's KM): each lists the nodes standing for the SAE, its node in `saes` among
+   * them; a supply to it may leave by any (host/km/exit-choice.ts).
+   */
+  readonly exits?: readonly { readonly sae: string; readonly nodes: readonly string[] }[];
 }
 
 const ID = { type: 'string', pattern: ID_PATTERN.source };
@@ -84,6 +90,10 @@ export const NETWORK_SCHEMA = {
     },
     saes: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['id', 'node'], properties: { id: ID, node: ID } } },
     routes: { type: 'array', items: { type: 'array', minItems: 2, items: ID } },
+    exits: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: false, required: ['sae', 'nodes'], properties: { sae: ID, nodes: { type: 'array', minItems: 2, maxItems: 16, uniqueItems: true, items: ID } } },
+    },
   },
 } as const;
 
@@ -181,10 +191,26 @@ function checkReferences(c: NetworkConfig, where: string): void {
     saes.add(s.id);
     if (!nodes.has(s.node)) fail(`saes[${i}].node`, `unknown node ${s.node}`);
   });
+  const exitSaes = new Set<string>();
+  (c.exits ?? []).forEach((x, i) => {
+    if (exitSaes.has(x.sae)) fail(`exits[${i}].sae`, `a second exits entry for ${x.sae}`);
+    exitSaes.add(x.sae);
+    const first = c.saes.find((s) => s.id === x.sae)?.node;
+    if (first === undefined) fail(`exits[${i}].sae`, `${x.sae} is not in saes`);
+    x.nodes.forEach((n, j) => {
+      if (!nodes.has(n)) fail(`exits[${i}].nodes[${j}]`, `unknown node ${n}`);
+    });
+    if (!x.nodes.includes(first!)) fail(`exits[${i}].nodes`, `must include ${first}, the node saes gives ${x.sae}`);
+  });
   (c.routes ?? []).forEach((r, i) => {
     if (new Set(r).size !== r.length) fail(`routes[${i}]`, 'a route visits a node twice');
     for (let j = 1; j < r.length; j++) if (!pairs.has([r[j - 1]!, r[j]!].sort().join('~'))) fail(`routes[${i}]`, `no link between ${r[j - 1]} and ${r[j]}`);
   });
+}
+
+/** The border exits of a checked network configuration (SAE → its nodes). */
+export function exitsOfConfig(c: NetworkConfig): Exits {
+  return new Map((c.exits ?? []).map((x) => [x.sae, [...x.nodes]]));
 }
 
 /** The key manager's Topology of a checked network configuration. */

@@ -22,6 +22,19 @@ export interface Topology {
   readonly routes?: ReadonlyMap<string, readonly string[]>;
 }
 
+/**
+ * Border exits of SAEs of other networks that this network reaches by more than one node (a
+ * gateway node and an interworking node's KM): SAE → the nodes standing for it, in the order of
+ * the configuration. `saes` names the first; a KM accepts a supply to or from any of them.
+ */
+export type Exits = ReadonlyMap<string, readonly string[]>;
+
+/** The nodes standing for `sae`: its node in `saes`, then its other exits. */
+export function exitsOf(t: Topology, exits: Exits, sae: string): string[] {
+  const first = t.saes.get(sae);
+  return [...new Set([...(first ? [first] : []), ...(exits.get(sae) ?? [])])];
+}
+
 export function linkBetween(t: Topology, a: string, b: string): TopologyLink | undefined {
   return t.links.find((l) => (l.ends[0] === a && l.ends[1] === b) || (l.ends[0] === b && l.ends[1] === a));
 }

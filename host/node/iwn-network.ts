@@ -30,7 +30,7 @@ const CLI = fileURLToPath(new URL('../cli/qkdn-edge.mjs', import.meta.url));
 
 export type IwnEvent = { readonly event: string; readonly kind?: string } & Readonly<Record<string, unknown>>;
 
-interface Proc {
+export interface IwnProc {
   readonly name: string;
   readonly child: ChildProcess;
   readonly events: IwnEvent[];
@@ -39,7 +39,7 @@ interface Proc {
   readonly exited: Promise<void>;
 }
 
-function spawnNode(name: string, config: string, shared?: IwnEvent[]): Proc {
+export function spawnNode(name: string, config: string, shared?: IwnEvent[]): IwnProc {
   const child = spawn(process.execPath, [CLI, 'node', '--config', config], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, QKDN_NODE_EXIT_WITH_STDIN: '1' } });
   const events: IwnEvent[] = shared ?? [];
   const err: string[] = [];
@@ -251,9 +251,9 @@ function writeControllerHosts(dir: string, pki: { a: PkiPaths; b: PkiPaths }, po
 
 export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNetwork> {
   const dir = mkdtempSync(join(tmpdir(), 'qkdn-iwn-'));
-  const procs = new Map<string, Proc>();
+  const procs = new Map<string, IwnProc>();
   const clients: EtsiClient[] = [];
-  const stopProc = async (p: Proc) => {
+  const stopProc = async (p: IwnProc) => {
     if (p.child.exitCode !== null || p.child.signalCode !== null) return;
     p.child.kill('SIGTERM');
     const t = setTimeout(() => p.child.kill('SIGKILL'), 15_000);

@@ -14,7 +14,7 @@ import { KeyManager } from '../km/key-manager.js';
 import { KxTransport, type KxAnswer, type KxEndpoint } from '../km/kx/transport.js';
 import type { KxMessage } from '../km/kx/messages.js';
 import { KmConfigError } from '../km/errors.js';
-import { topologyOf } from '../km/network-config.js';
+import { exitsOfConfig, topologyOf } from '../km/network-config.js';
 import { Etsi014Service } from '../api/etsi014.js';
 import { apiPort, prepareApiServer, type PreparedApiServer } from '../api/server.js';
 import { API_CHANNELS } from '../api/diagnostics.js';
@@ -144,6 +144,7 @@ export async function startNode(c: NodeConfig, prepared?: PreparedNode, hooks: N
     peerTimeoutMs: c.km.peerTimeoutMs,
     relayHopTimeoutMs: c.km.relayHopTimeoutMs,
     syncIntervalMs: c.km.syncIntervalMs,
+    exits: exitsOfConfig(c.network),
   });
   let app: FastifyInstance | null = null;
   let mgmt: NodeManagement | null = null;

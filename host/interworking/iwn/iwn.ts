@@ -124,7 +124,7 @@ export class InterworkingNode {
     const side = (s: IwnSideOptions, peer: IwnSideOptions, conn: () => BorderConnection | null, keys: typeof keysA, peerKeys: typeof keysA): IwnSide => {
       const foreign = new Set(peer.shares.map((x) => x.sae));
       for (const sae of foreign)
-        if (s.km.topology.saes.get(sae) !== s.km.nodeId) throw new IwError('ERR_IW_CONFIG', `${s.provider}'s network must place ${peer.provider}'s shared SAE ${sae} on ${s.km.nodeId}, the KM standing for it`);
+        if (!s.km.exitsOf(sae).includes(s.km.nodeId)) throw new IwError('ERR_IW_CONFIG', `${s.provider}'s network must place ${peer.provider}'s shared SAE ${sae} on ${s.km.nodeId}, the KM standing for it`);
       const policy: SharingPolicy = { provider: s.provider, peers: new Map([[peer.provider, s.shares]]) };
       const filter = new BorderFilter(iwnProviderTopology(s.provider, s.km.topology, s.km.nodeId, foreign, peer.provider, peer.km.nodeId, o.transferLink), policy, peer.provider);
       const send = (name: 'CxiStatus' | 'MxiSealed', body: never) => {
