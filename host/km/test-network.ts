@@ -55,6 +55,8 @@ export interface TestNetworkOptions {
   readonly tickMs?: number;
   /** Kx requests a node answers before its key manager (undefined: the key manager's), e.g. a gateway's. */
   readonly onKx?: (nodeId: string, peer: string, m: KxMessage) => Promise<KxAnswer> | undefined;
+  /** Border exits of SAEs (network `exits`): SAE → the nodes standing for it, its `saes` node first. */
+  readonly exits?: Readonly<Record<string, readonly string[]>>;
 }
 
 export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwork> {
@@ -87,7 +89,7 @@ export async function startTestNetwork(o: TestNetworkOptions): Promise<TestNetwo
       onRequest: (peer, m) => o.onKx?.(id, peer, m) ?? km!.handleKx(peer, m),
     });
     // Generous timeouts: a stopped peer is refused at once anyway, and a loaded CI machine can stall a process for seconds.
-    km = new KeyManager({ nodeId: id, store, topology, transport: kx, unitBits, maxKeyCount: o.maxKeyCount ?? 100_000, peerTimeoutMs: o.peerTimeoutMs ?? 8000, relayHopTimeoutMs: 4000, syncIntervalMs: o.syncIntervalMs ?? 100, ...(o.router ? { router: o.router(id) } : {}) });
+    km = new KeyManager({ nodeId: id, store, topology, transport: kx, unitBits, maxKeyCount: o.maxKeyCount ?? 100_000, peerTimeoutMs: o.peerTimeoutMs ?? 8000, relayHopTimeoutMs: 4000, syncIntervalMs: o.syncIntervalMs ?? 100, ...(o.router ? { router: o.router(id) } : {}), ...(o.exits ? { exits: new Map(Object.entries(o.exits)) } : {}) });
     await kx.listen();
     await km.start();
     for (const l of links)
