@@ -83,6 +83,15 @@ test('two providers joined by a GWN pair and an IWN: the exit with more stock, f
       'delivered by the IWN at the first try',
     );
 
+    // the other way too: bob's KME b1 chooses among its exits for alice, alice gets bob's keys once
+    const rev = await net.bob.encKeys('alice', { number: 2, size: 256 });
+    assert.is(rev.status, 200, `bob's enc_keys for alice: ${rev.raw}`);
+    const revIds = rev.body.keys.map((k) => k.key_ID);
+    const got = await net.alice.decKeys('bob', revIds);
+    assert.is(got.status, 200, `alice's dec_keys: ${got.raw}`);
+    assert.equal(got.body.keys, rev.body.keys, 'alice holds bob’s keys');
+    assert.is((await net.alice.decKeys('bob', revIds)).status, 400, 'once');
+
     // (2) the IWN killed (no shutdown): keys by the gateway pair, at most clean 503s meanwhile
     await net.kill('iwn');
     const mark = supplies(net).length;
