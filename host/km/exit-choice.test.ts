@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ExitHealth, fallsBack, rankExits } from './exit-choice.js';
 import { InsufficientKeysError, NotPermittedError, PeerRefusedError, PeerUnreachableError } from './errors.js';
-import { startTestNetwork } from './test-network.js';
+import { eventually, startTestNetwork } from './test-network.js';
 
 test('rankExits: exits holding the keys first, then more stock, then the configured order; exits in backoff left out', () => {
   const all = () => true;
@@ -47,6 +47,7 @@ test('a KSA with two exits for bob: the first by stock, the other when it is dow
     const supply = () => a.supply({ master: 'alice', slaves: ['bob'], size: 256, number: 2 });
     const fetchAt = async (node: string, ids: string[]) => (await net.node(node).km.fetch({ slave: 'bob', master: 'alice', ids })).map((k) => Buffer.from(k.bytes).toString('hex'));
     const hex = (ks: { bytes: Uint8Array }[]) => ks.map((k) => Buffer.from(k.bytes).toString('hex'));
+    await eventually(() => a.stock('E1', 256) > 0 && a.stock('E1', 256) === a.stock('E2', 256), 10_000, 'both links held at both ends');
     const k1 = await supply();
     assert.equal(await fetchAt('E1', k1.map((k) => k.id)), hex(k1), 'a tie in stock: the configured first exit');
     assert.equal(a.exitCounts(), { delivered: { E1: 1 }, fallbacks: 0, exhausted: 0 });
