@@ -131,6 +131,9 @@ export class DistributedController implements Router {
     const urgent = status !== this.#lastStatus;
     this.#lastStatus = status;
     this.#lastStock = stock;
+    // This node's routes take the change now (applyTo reads its own links as they are); the
+    // advertisement telling the others follows the hold-down.
+    this.flooding.applyTo(this.view);
     this.flooding.changed(urgent);
   }
 
