@@ -382,13 +382,11 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
       if (timer) timer = setTimeout(loop, c.reportMs ?? 200);
     });
   };
-  onLink = () => {
-    if (timer) void reportOnce();
-  };
-  // A peer KM lost or found over Kx changes its link's status: the controller hears of it now.
+  // A link's change, or a peer KM lost or found over Kx (its link's status): the controller hears of it now.
   const onKx = () => {
     if (timer) void reportOnce();
   };
+  onLink = onKx;
   return {
     form: 'centralized',
     router,
