@@ -39,6 +39,12 @@
  * | 0x44 | MxiSecurityReport                  | Mxi        | -                                  |
  * | 0x45 | MxiAccounting                      | Mxi        | -                                  |
  * | 0x4f | MxiSealed (carries any other Mxi)  | Mxi        | -                                  |
+ * | 0x50 | CkTransferRequirement              | Ck         | CkTransferDecision                 |
+ * | 0x51 | CkTransferDecision                 | Ck         | (answer)                           |
+ * | 0x52 | CkKmStatus                         | Ck         | -                                  |
+ * | 0x53 | CkLifecycle                        | Ck         | -                                  |
+ * | 0x54 | CkFault                            | Ck         | -                                  |
+ * | 0x55 | CkTransferReport                   | Ck         | -                                  |
  */
 import { decodeCbor, encodeCbor, type CborLimits, type CborValue } from '../../firmware-bridge/protocol/cbor.js';
 import { IwError, IwLimitError } from './errors.js';
@@ -68,6 +74,12 @@ import { MxiPerformanceBundleSpec } from './mxi/performance-bundle.js';
 import { MxiSecurityReportSpec } from './mxi/security-report.js';
 import { MxiAccountingSpec } from './mxi/accounting.js';
 import { MxiSealedSpec } from './mxi/sealed.js';
+import { CkTransferRequirementSpec } from './ck/transfer-requirement.js';
+import { CkTransferDecisionSpec } from './ck/transfer-decision.js';
+import { CkKmStatusSpec } from './ck/km-status.js';
+import { CkLifecycleSpec } from './ck/lifecycle.js';
+import { CkFaultSpec } from './ck/fault.js';
+import { CkTransferReportSpec } from './ck/transfer-report.js';
 
 export const IW_VERSION = 1;
 
@@ -114,6 +126,12 @@ export const MESSAGE_SPECS = [
   MxiSecurityReportSpec,
   MxiAccountingSpec,
   MxiSealedSpec,
+  CkTransferRequirementSpec,
+  CkTransferDecisionSpec,
+  CkKmStatusSpec,
+  CkLifecycleSpec,
+  CkFaultSpec,
+  CkTransferReportSpec,
 ] as const;
 
 type Spec = (typeof MESSAGE_SPECS)[number];

@@ -8,8 +8,13 @@
 import type { ValidateFunction } from 'ajv';
 import { canonical, check, compile, type Schema } from './schema.js';
 
-/** The Y.3818 reference points between two QKDNs (clause 6.1); their primed forms (6.2) reuse the messages. */
-export type ReferencePoint = 'Kxi-1' | 'Kxi-2' | 'Cxi' | 'Mxi';
+/**
+ * The Y.3818 reference points between two QKDNs (clause 6.1); their primed forms (6.2) reuse the
+ * messages. Ck (Y.3802, KM ↔ controller) carries the interworking messages between a KM of an
+ * interworking node and its own network's controller and manager IWFs when those run outside the
+ * IWN (ck/): inside one provider, never across a border.
+ */
+export type ReferencePoint = 'Kxi-1' | 'Kxi-2' | 'Cxi' | 'Mxi' | 'Ck';
 
 export interface IwMessageDef<N extends string, T> {
   readonly name: N;

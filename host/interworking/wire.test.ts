@@ -30,9 +30,9 @@ for (const spec of MESSAGE_SPECS) {
 test('type numbers are unique and each lies in its reference point’s range', () => {
   const types = MESSAGE_SPECS.map((s) => s.type);
   assert.is(new Set(types).size, types.length);
-  const range = { 'Kxi-1': 0x10, 'Kxi-2': 0x20, Cxi: 0x30, Mxi: 0x40 } as const;
+  const range = { 'Kxi-1': 0x10, 'Kxi-2': 0x20, Cxi: 0x30, Mxi: 0x40, Ck: 0x50 } as const;
   for (const s of MESSAGE_SPECS) assert.is(s.type & 0xf0, range[s.rp], s.name);
-  for (const rp of ['Kxi-1', 'Kxi-2', 'Cxi', 'Mxi'] as const) assert.ok(MESSAGE_SPECS.some((s) => s.rp === rp), rp);
+  for (const rp of ['Kxi-1', 'Kxi-2', 'Cxi', 'Mxi', 'Ck'] as const) assert.ok(MESSAGE_SPECS.some((s) => s.rp === rp), rp);
 });
 
 test('primed reference points: the same messages with ctx 1, labelled Kxi-1\' and so on', () => {

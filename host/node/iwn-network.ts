@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { initPki, type PkiPaths } from '../pki/pki.js';
+import { generateManagerKeys, type ManagerKeys } from '../interworking/mxi/seal.js';
 import { freePort } from '../bench/ports.js';
 import { EtsiClient } from '../api/client.js';
 import { controlNetworkOf, loopbackControlSection, type ControlConfig } from './control.js';
@@ -38,9 +39,9 @@ interface Proc {
   readonly exited: Promise<void>;
 }
 
-function spawnNode(name: string, config: string): Proc {
+function spawnNode(name: string, config: string, shared?: IwnEvent[]): Proc {
   const child = spawn(process.execPath, [CLI, 'node', '--config', config], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, QKDN_NODE_EXIT_WITH_STDIN: '1' } });
-  const events: IwnEvent[] = [];
+  const events: IwnEvent[] = shared ?? [];
   const err: string[] = [];
   child.stderr!.on('data', (d: Buffer) => {
     err.push(d.toString());
@@ -66,6 +67,8 @@ function spawnNode(name: string, config: string): Proc {
 
 export interface IwnNetwork {
   readonly dir: string;
+  /** With the controllers outside the IWN: each side's XLMO keys and border recording (Cxi, Mxi between ctl-a-iw and ctl-b-iw). */
+  readonly outside?: IwnConfigs['outside'];
   /** ETSI 014 clients: alice at a1 (QKDN-A), bob at b1 (QKDN-B). */
   readonly alice: EtsiClient;
   readonly bob: EtsiClient;
@@ -74,7 +77,7 @@ export interface IwnNetwork {
    * KM-B (`b`); the body as text (JSON or the Prometheus format of /metrics).
    */
   manage(side: 'a' | 'b', path: string): Promise<{ status: number; body: string }>;
-  /** The IWN's event lines (`{"event":"iwn","kind":...}`). */
+  /** The IWN's event lines (`{"event":"iwn","kind":...}`), with the controller hosts' when they are outside it. */
   iwnEvents(kind?: string): IwnEvent[];
   /** How many IWN event lines have been printed so far (a mark for `waitFor`). */
   mark(): number;
@@ -82,15 +85,15 @@ export interface IwnNetwork {
   waitFor(kind: string, match?: (e: IwnEvent) => boolean, o?: { timeoutMs?: number; since?: number }): Promise<IwnEvent>;
   /** A line to the IWN process's stdin (`tamper`). */
   tellIwn(line: string): void;
-  stopNode(name: 'a1' | 'b1'): Promise<void>;
+  stopNode(name: 'a1' | 'b1' | 'ctl-a' | 'ctl-b'): Promise<void>;
   /** A signal to a process (SIGSTOP, SIGCONT: a node that stops answering without closing its connections). */
   signal(name: 'a1' | 'b1' | 'iwn', signal: NodeJS.Signals): void;
   /** kill -9 of the IWN process: no shutdown of any kind. */
   crashIwn(): Promise<void>;
 
   /** A node (or the IWN) started again from the same configuration and data directory. */
-  restartNode(name: 'a1' | 'b1' | 'iwn'): Promise<void>;
-  stderr(name: 'a1' | 'b1' | 'iwn'): string;
+  restartNode(name: 'a1' | 'b1' | 'iwn' | 'ctl-a' | 'ctl-b'): Promise<void>;
+  stderr(name: 'a1' | 'b1' | 'iwn' | 'ctl-a' | 'ctl-b'): string;
   stop(): Promise<void>;
 }
 
@@ -117,6 +120,13 @@ export interface IwnNetworkOptions {
    * embedded store (a single replica, no failover), for a machine without etcd.
    */
   readonly etcd?: boolean;
+  /**
+   * Where the two controllers and managers run: in the IWN (default; Cxi', Mxi'), or `outside` it,
+   * each in a process of its own network (`role: interworking-controller`, ctl-a-iw and ctl-b-iw),
+   * reached by its KM over Ck and joined to the other over Cxi and Mxi across a pinned border
+   * (the unprimed case), each recording what crosses that border.
+   */
+  readonly controllers?: 'iwn' | 'outside';
 }
 
 
@@ -127,6 +137,8 @@ export interface IwnConfigs {
   readonly port: Readonly<Record<string, number>>;
   /** The centralized controllers to start before the nodes (one per centralized network). */
   readonly replicas: readonly Omit<ReplicaSpec, 'etcdUrl'>[];
+  /** With controllers outside the IWN: each side's XLMO keys and border recording file. */
+  readonly outside?: { readonly a: { readonly xlmo: ManagerKeys; readonly record: string }; readonly b: { readonly xlmo: ManagerKeys; readonly record: string } };
 }
 
 /**
@@ -136,11 +148,11 @@ export interface IwnConfigs {
  */
 export async function writeIwnConfigs(dir: string, o: IwnNetworkOptions = {}): Promise<IwnConfigs> {
   const [pkiA, pkiB] = await Promise.all([
-    initPki(join(dir, 'pki-a'), { network: 'qkdn-a', nodes: ['a1', 'iwn-a', 'ctl-a'], saes: ['alice'], operators: ['op-a'] }),
-    initPki(join(dir, 'pki-b'), { network: 'qkdn-b', nodes: ['iwn-b', 'b1', 'ctl-b'], saes: ['bob'], operators: ['op-b'] }),
+    initPki(join(dir, 'pki-a'), { network: 'qkdn-a', nodes: ['a1', 'iwn-a', 'ctl-a', ...(o.controllers === 'outside' ? ['ctl-a-iw'] : [])], saes: ['alice'], operators: ['op-a'] }),
+    initPki(join(dir, 'pki-b'), { network: 'qkdn-b', nodes: ['iwn-b', 'b1', 'ctl-b', ...(o.controllers === 'outside' ? ['ctl-b-iw'] : [])], saes: ['bob'], operators: ['op-b'] }),
   ]);
   const port: Record<string, number> = {};
-  for (const p of ['a1-api', 'a1-kx', 'a1-ctl', 'iwn-a-api', 'iwn-a-kx', 'iwn-a-ctl', 'iwn-b-api', 'iwn-b-kx', 'iwn-b-ctl', 'b1-api', 'b1-kx', 'b1-ctl', 'ctl-a', 'ctl-b', 'iwn-a-mgmt', 'iwn-b-mgmt']) port[p] = await freePort();
+  for (const p of ['a1-api', 'a1-kx', 'a1-ctl', 'iwn-a-api', 'iwn-a-kx', 'iwn-a-ctl', 'iwn-b-api', 'iwn-b-kx', 'iwn-b-ctl', 'b1-api', 'b1-kx', 'b1-ctl', 'ctl-a', 'ctl-b', 'iwn-a-mgmt', 'iwn-b-mgmt', 'ctl-a-iw-ck', 'ctl-b-iw-ck', 'ctl-a-iw-border']) port[p] = await freePort();
   const link = (id: string, ends: [string, string]) => ({ id, ends, source: { type: 'simulated', rate: o.rate ?? 50, seed: randomBytes(32).toString('hex'), initialUnits: o.initialUnits ?? 400 } });
   // Each network places the other's shared SAE on the IWN's KM that stands for it.
   const networkA = { nodes: [{ id: 'a1', kx: `127.0.0.1:${port['a1-kx']}` }, { id: 'iwn-a', kx: `127.0.0.1:${port['iwn-a-kx']}` }], links: [link('a1~iwn-a', ['a1', 'iwn-a'])], saes: [{ id: 'alice', node: 'a1' }, { id: 'bob', node: 'iwn-a' }] };
@@ -178,6 +190,8 @@ export async function writeIwnConfigs(dir: string, o: IwnNetworkOptions = {}): P
   writeFileSync(join(dir, 'b1.yaml'), stringify(nodeConfig('b1', pkiB, 'network-b.yaml')));
   writeFileSync(join(dir, 'km-a.yaml'), stringify(nodeConfig('iwn-a', pkiA, 'network-a.yaml')));
   writeFileSync(join(dir, 'km-b.yaml'), stringify(nodeConfig('iwn-b', pkiB, 'network-b.yaml')));
+  const shares = { a: [{ sae: 'alice', rate: 100, bits: 4096 }], b: [{ sae: 'bob', rate: 100, bits: 4096 }] };
+  const outside = o.controllers === 'outside' ? writeControllerHosts(dir, { a: pkiA, b: pkiB }, port, shares) : undefined;
   writeFileSync(
     join(dir, 'iwn.yaml'),
     stringify({
@@ -187,13 +201,52 @@ export async function writeIwnConfigs(dir: string, o: IwnNetworkOptions = {}): P
       statusIntervalMs: 200,
       timeoutMs: 20_000,
       reportIntervalMs: 500,
-      sides: [
-        { provider: 'qkdn-a', config: 'km-a.yaml', shares: [{ sae: 'alice', rate: 100, bits: 4096 }] },
-        { provider: 'qkdn-b', config: 'km-b.yaml', shares: [{ sae: 'bob', rate: 100, bits: 4096 }] },
-      ],
+      sides: (['a', 'b'] as const).map((x) => ({
+        provider: `qkdn-${x}`,
+        config: `km-${x}.yaml`,
+        shares: shares[x],
+        ...(outside ? { controller: { node: `ctl-${x}-iw`, address: `127.0.0.1:${port[`ctl-${x}-iw-ck`]!}`, cert: (x === 'a' ? pkiA : pkiB).cert('KME', `ctl-${x}-iw`) } } : {}),
+      })),
     }),
   );
-  return { pkiA, pkiB, port, replicas };
+  return { pkiA, pkiB, port, replicas, ...(outside ? { outside } : {}) };
+}
+
+/**
+ * The two controller hosts of the unprimed case (ctl-a.yaml, ctl-b.yaml): each its network's
+ * controller and XLMO IWFs, its KM of the IWN pinned for Ck, the other host pinned for Cxi and Mxi
+ * (ctl-b-iw dials ctl-a-iw), an X25519 key for its XLMO pinned by the other, a border recording.
+ */
+function writeControllerHosts(dir: string, pki: { a: PkiPaths; b: PkiPaths }, port: Readonly<Record<string, number>>, shares: Record<'a' | 'b', { sae: string; rate: number; bits: number }[]>) {
+  const keys = { a: generateManagerKeys('xlmo-qkdn-a'), b: generateManagerKeys('xlmo-qkdn-b') };
+  const out = { a: { xlmo: keys.a, record: join(dir, 'border-a.jsonl') }, b: { xlmo: keys.b, record: join(dir, 'border-b.jsonl') } };
+  for (const x of ['a', 'b'] as const) {
+    const y = x === 'a' ? 'b' : 'a';
+    writeFileSync(join(dir, `xlmo-${x}.pem`), keys[x].privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+    writeFileSync(
+      join(dir, `ctl-${x}.yaml`),
+      stringify({
+        role: 'interworking-controller',
+        node: `ctl-${x}-iw`,
+        provider: `qkdn-${x}`,
+        peerProvider: `qkdn-${y}`,
+        tls: { ca: pki[x].ca, cert: pki[x].cert('KME', `ctl-${x}-iw`), key: pki[x].key('KME', `ctl-${x}-iw`) },
+        network: `network-${x}.yaml`,
+        km: { node: `iwn-${x}`, cert: pki[x].cert('KME', `iwn-${x}`) },
+        ck: `127.0.0.1:${port[`ctl-${x}-iw-ck`]!}`,
+        ...(x === 'a' ? { border: `127.0.0.1:${port['ctl-a-iw-border']!}` } : {}),
+        peer: { node: `ctl-${y}-iw`, cert: pki[y].cert('KME', `ctl-${y}-iw`), ca: pki[y].ca, ...(x === 'b' ? { address: `127.0.0.1:${port['ctl-a-iw-border']!}` } : {}) },
+        transferLink: 'kxi-ab',
+        shares: shares[x],
+        foreign: [shares[y][0]!.sae],
+        mxi: { id: keys[x].id, key: `xlmo-${x}.pem`, peer: { id: keys[y].id, publicKey: Buffer.from(keys[y].publicKey).toString('base64url') } },
+        statusIntervalMs: 200,
+        reportIntervalMs: 500,
+        record: out[x].record,
+      }),
+    );
+  }
+  return out;
 }
 
 export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNetwork> {
@@ -217,7 +270,7 @@ export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNet
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const { pkiA, pkiB, port, replicas } = await writeIwnConfigs(dir, o);
+    const { pkiA, pkiB, port, replicas, outside } = await writeIwnConfigs(dir, o);
     if (replicas.length > 0) {
       if (o.etcd ?? true) etcd = await startEtcd();
       for (const r of replicas) controllers.push(await spawnReplica({ ...r, ...(etcd ? { etcdUrl: etcd.url } : {}) }));
@@ -227,7 +280,13 @@ export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNet
         await new Promise((res) => setTimeout(res, 100));
       }
     }
-    for (const n of ['a1', 'b1', 'iwn']) procs.set(n, spawnNode(n, join(dir, `${n}.yaml`)));
+    // With the controllers outside, the IWN's events and theirs are one log, in the order they arrive.
+    const log: IwnEvent[] | undefined = outside ? [] : undefined;
+    if (outside) {
+      for (const n of ['ctl-a', 'ctl-b']) procs.set(n, spawnNode(n, join(dir, `${n}.yaml`), log));
+      await Promise.all([procs.get('ctl-a')!.ready, procs.get('ctl-b')!.ready]);
+    }
+    for (const n of ['a1', 'b1', 'iwn']) procs.set(n, spawnNode(n, join(dir, `${n}.yaml`), n === 'iwn' ? log : undefined));
     await Promise.all([...procs.values()].map((p) => p.ready));
     const client = (pki: typeof pkiA, sae: string, apiPort: number) => {
       const c = new EtsiClient({ url: `https://127.0.0.1:${apiPort}`, ca: readFileSync(pki.ca), cert: readFileSync(pki.cert('SAE', sae)), key: readFileSync(pki.key('SAE', sae)) });
@@ -253,6 +312,7 @@ export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNet
     };
     const net: IwnNetwork = {
       dir,
+      ...(outside ? { outside } : {}),
       alice: client(pkiA, 'alice', port['a1-api']!),
       bob: client(pkiB, 'bob', port['b1-api']!),
       manage,
@@ -276,7 +336,7 @@ export async function startIwnNetwork(o: IwnNetworkOptions = {}): Promise<IwnNet
         if (p) await stopProc(p);
       },
       restartNode: async (name) => {
-        const p = spawnNode(name, join(dir, `${name}.yaml`));
+        const p = spawnNode(name, join(dir, `${name}.yaml`), name === 'iwn' || name.startsWith('ctl-') ? log : undefined);
         procs.set(name, p);
         await p.ready;
       },

@@ -16,28 +16,35 @@
  *     - provider: qkdn-b
  *       config: km-b.yaml
  *       shares: [{ sae: bob, rate: 10, bits: 4096 }]
+ *
+ * With both networks' controllers and managers outside the IWN (the unprimed case: Cxi and Mxi
+ * between them, host/node/iwn-controller.ts), each side names its controller, reached over Ck:
+ *       controller: { node: ctl-a, address: 127.0.0.1:7150, cert: pki-a/nodes/ctl-a.pem }
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Ajv } from 'ajv';
-import { parse as parseYaml } from 'yaml';
 import { KmConfigError } from '../km/errors.js';
 import { schemaConfigError } from '../km/network-config.js';
 import { ID_PATTERN } from '../pki/ids.js';
 import { AUX_CHANNELS, type TamperEvent } from '../../firmware-bridge/aux/diagnostics.js';
 import { InterworkingNode, type IwnOptions } from '../interworking/iwn/iwn.js';
 import type { QclmDecision } from '../interworking/mxi/xlmo-iwf.js';
-import { IWN_CHANNEL } from '../interworking/iwn/diagnostics.js';
 import { TransferJournal } from '../interworking/iwn/transfer-journal.js';
 import { SHARED_SAE_SCHEMA, type SharedSae } from '../interworking/border/policy.js';
 import { loadConfig, type NodeConfig } from './config.js';
 import { startNode, type RunningNode } from './node.js';
+import { fingerprintOf } from '../interworking/border/pinning.js';
+import { isIwnControllerConfig, runIwnControllerCommand } from './iwn-controller.js';
+import { configRole, readYamlConfig, runIwnProcess } from './iwn-process.js';
 
 export interface IwnSideConfig {
   readonly provider: string;
   readonly node: NodeConfig;
   readonly shares: readonly SharedSae[];
+  /** This network's controller IWF outside the IWN (its certificate, pinned, from this network's CA). */
+  readonly controller?: { readonly node: string; readonly host: string; readonly port: number; readonly cert: string };
 }
 
 export interface IwnConfig {
@@ -63,6 +70,12 @@ const SIDE = {
       maxItems: 1024,
       items: SHARED_SAE_SCHEMA,
     },
+    controller: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['node', 'address', 'cert'],
+      properties: { node: ID, address: { type: 'string', pattern: '^[^\\s:]+:[0-9]{1,5}$' }, cert: { type: 'string', minLength: 1 } },
+    },
   },
 } as const;
 const IWN_SCHEMA = {
@@ -83,28 +96,25 @@ const validate = new Ajv({ allErrors: true, strict: true }).compile(IWN_SCHEMA);
 
 /** Whether a configuration file is an interworking node's (`role: interworking`). */
 export function isIwnConfig(path: string): boolean {
-  try {
-    const raw = parseYaml(readFileSync(path, 'utf8')) as unknown;
-    return typeof raw === 'object' && raw !== null && (raw as { role?: unknown }).role === 'interworking';
-  } catch {
-    return false;
-  }
+  const role = configRole(path);
+  return role === 'interworking' || role === 'interworking-controller';
 }
 
 export function loadIwnConfig(path: string): IwnConfig {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new KmConfigError(path, `cannot read: ${String((e as Error).message).split('\n')[0]}`);
-  }
+  const raw = readYamlConfig(path);
   if (!validate(raw)) throw schemaConfigError(validate.errors);
-  const c = raw as { node: string; transferLink: string; statusIntervalMs?: number; timeoutMs?: number; reportIntervalMs?: number; sides: { provider: string; config: string; shares: SharedSae[] }[] };
-  const sides = c.sides.map((s) => ({ provider: s.provider, node: loadConfig(resolve(dirname(resolve(path)), s.config)), shares: s.shares })) as unknown as [IwnSideConfig, IwnSideConfig];
+  const c = raw as { node: string; transferLink: string; statusIntervalMs?: number; timeoutMs?: number; reportIntervalMs?: number; sides: { provider: string; config: string; shares: SharedSae[]; controller?: { node: string; address: string; cert: string } }[] };
+  const base = dirname(resolve(path));
+  const controllerOf = (x: { node: string; address: string; cert: string }) => {
+    const i = x.address.lastIndexOf(':');
+    return { node: x.node, host: x.address.slice(0, i), port: Number(x.address.slice(i + 1)), cert: resolve(base, x.cert) };
+  };
+  const sides = c.sides.map((s) => ({ provider: s.provider, node: loadConfig(resolve(base, s.config)), shares: s.shares, ...(s.controller ? { controller: controllerOf(s.controller) } : {}) })) as unknown as [IwnSideConfig, IwnSideConfig];
   const [a, b] = sides;
   if (a.provider === b.provider) throw new KmConfigError('sides', 'the two sides of an IWN are two providers');
   if (a.node.dataDir === b.node.dataDir) throw new KmConfigError('sides', 'KM-A and KM-B keep their own stores: give them two data directories');
   if (a.node.km.unitBits !== b.node.km.unitBits) throw new KmConfigError('sides', 'KM-A and KM-B must use one key unit size');
+  if (!a.controller !== !b.controller) throw new KmConfigError('sides', "both controllers in the IWN (Cxi') or both outside it (Cxi): give both sides a controller, or neither");
   return { role: 'interworking', node: c.node, transferLink: c.transferLink, sides, ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}), ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}), ...(c.reportIntervalMs ? { reportIntervalMs: c.reportIntervalMs } : {}) };
 }
 
@@ -147,12 +157,17 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
       details: { fault: d.fault, cause: d.diagnosis.cause, scope: d.diagnosis.scope, action: d.action },
     });
   const tlsOf = (n: NodeConfig) => ({ key: readFileSync(n.tls.key, 'utf8'), cert: readFileSync(n.tls.cert, 'utf8'), ca: readFileSync(n.tls.ca, 'utf8') });
+  const controllerOf = (s: IwnSideConfig) => {
+    if (!s.controller) return {};
+    const ctl = s.controller;
+    return { controller: { provider: s.provider, node: ctl.node, host: ctl.host, port: ctl.port, fingerprint: fingerprintOf(readFileSync(ctl.cert, 'utf8')), ca: readFileSync(s.node.tls.ca, 'utf8') } };
+  };
   try {
     iwn = await InterworkingNode.start({
       node: c.node,
       transferLink: c.transferLink,
-      a: { provider: c.sides[0].provider, km: a.km, tls: tlsOf(c.sides[0].node), shares: c.sides[0].shares, journal: journals[0], onDecision: alarmOf(a, c.sides[1].provider) },
-      b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares, journal: journals[1], onDecision: alarmOf(b, c.sides[0].provider) },
+      a: { provider: c.sides[0].provider, km: a.km, tls: tlsOf(c.sides[0].node), shares: c.sides[0].shares, journal: journals[0], onDecision: alarmOf(a, c.sides[1].provider), ...controllerOf(c.sides[0]) },
+      b: { provider: c.sides[1].provider, km: b.km, tls: tlsOf(c.sides[1].node), shares: c.sides[1].shares, journal: journals[1], onDecision: alarmOf(b, c.sides[0].provider), ...controllerOf(c.sides[1]) },
       ...(c.statusIntervalMs ? { statusIntervalMs: c.statusIntervalMs } : {}),
       ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
       ...(c.reportIntervalMs ? { reportIntervalMs: c.reportIntervalMs } : {}),
@@ -183,46 +198,17 @@ export async function startIwn(c: IwnConfig, o: { readonly tap?: IwnOptions['tap
   };
 }
 
-function line(o: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(o)}\n`);
-}
-
-/** The `node` command for `role: interworking`. */
+/** The `node` command for `role: interworking` (and, through it, `role: interworking-controller`). */
 export async function runIwnCommand(path: string): Promise<number> {
-  let c: IwnConfig;
-  try {
-    c = loadIwnConfig(path);
-  } catch (e) {
-    process.stderr.write(`qkdn-edge node: ${(e as Error).message}\n`);
-    return 2;
-  }
-  const print = (m: unknown) => line({ event: 'iwn', ...(m as Record<string, unknown>) });
-  subscribe(IWN_CHANNEL, print);
-  let r: RunningIwn;
-  try {
-    r = await startIwn(c);
-  } catch (e) {
-    process.stderr.write(`qkdn-edge node ${c.node}: ${(e as Error).message}\n`);
-    return 1;
-  }
-  line({ event: 'ready', node: c.node, role: 'interworking', pid: process.pid, sides: r.sides.map((s, i) => ({ provider: c.sides[i]!.provider, node: s.id, api: s.apiPort, kx: s.kxPort })) });
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-    if (process.env.QKDN_NODE_EXIT_WITH_STDIN === '1') {
-      process.stdin.once('end', resolve);
-      process.stdin.once('close', resolve);
-      process.stdin.resume();
-    }
+  if (isIwnControllerConfig(path)) return runIwnControllerCommand(path);
+  return runIwnProcess<IwnConfig, RunningIwn>({
+    load: () => loadIwnConfig(path),
+    node: (c) => c.node,
+    start: (c) => startIwn(c),
+    ready: (c, r) => ({ role: 'interworking', sides: r.sides.map((s, i) => ({ provider: c.sides[i]!.provider, node: s.id, api: s.apiPort, kx: s.kxPort })) }),
     // An operator's (or a test's) tamper line on stdin: the same response as the tamper switch.
-    process.stdin.on('data', (d: Buffer) => {
+    stdin: (r, d) => {
       if (d.toString().split('\n').includes('tamper')) void r.iwn.tamper('tamper command on stdin');
-    });
+    },
   });
-  process.stdin.pause();
-  process.stdin.destroy();
-  await r.stop();
-  unsubscribe(IWN_CHANNEL, print);
-  line({ event: 'stopped', node: c.node });
-  return 0;
 }

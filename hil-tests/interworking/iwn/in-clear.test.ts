@@ -34,7 +34,7 @@ test('the keys transferred through the IWN cross Kxi-1’ only padded; KM-A and 
     const alice = client(pkiA, 'alice', port['a1-api']!);
     const bob = client(pkiB, 'bob', port['b1-api']!);
     // until controller-A holds B's status with stock towards bob
-    for (let i = 0; i < 600 && !iwn.iwn.a.controller.peerStatus()?.saes.some((s) => s.sae === 'bob' && s.reachable); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 600 && !iwn.iwn.a.controller?.peerStatus()?.saes.some((s) => s.sae === 'bob' && s.reachable); i++) await new Promise((r) => setTimeout(r, 50));
     const enc = await alice.encKeys('bob', { number: 4, size: 256 });
     assert.is(enc.status, 200, enc.raw);
     const dec = await bob.decKeys('alice', enc.body.keys.map((k) => k.key_ID));

@@ -4,10 +4,13 @@
  * (iwn.test.ts) and the conformance cases (conformance-cases.ts) both run
  * these, so there is one scenario code.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { IwnEvent, IwnNetwork } from './iwn-network.js';
+import { decodePayload, type IwMessage } from '../../../host/interworking/messages.js';
+import { MxiSealer } from '../../../host/interworking/mxi/seal.js';
+import { encKeysWhenReady } from '../../../host/node/gwn-network.js';
 
 /** Counts the assertions of a scenario. */
 class Checks {
@@ -203,3 +206,89 @@ export const PROCEDURES: Readonly<Record<IwnProcedure, { readonly figure: 12 | 1
   'key-generation-control': { figure: 13, run: keyGenerationControl },
   'fault-management': { figure: 14, run: faultManagement },
 };
+
+/**
+ * The unprimed case's border (controllers and managers outside the IWN): what crossed between
+ * ctl-a-iw and ctl-b-iw, from both recordings. Only Cxi and Mxi cross (no key, no Kxi, no Ck);
+ * CxiStatus names only shared SAEs and the transfer link; sealed Mxi opens with the receiving
+ * XLMO's key only and holds the Fig 14 fault and its decision, the accounting and the performance,
+ * with no internal node or link of the sender and no delivered key's bytes.
+ */
+export function unprimedBorder(net: IwnNetwork, delivered: readonly Buffer[]): { checks: number } {
+  const c = new Checks();
+  const out = net.outside;
+  c.ok(out, 'the controllers run outside the IWN');
+  const internal = { a: ['a1', 'a1~iwn-a', 'ctl-a'], b: ['b1', 'iwn-b~b1', 'ctl-b'] } as const;
+  for (const [x, y] of [
+    ['a', 'b'],
+    ['b', 'a'],
+  ] as const) {
+    let rec: { dir: string; msg: IwMessage; hex: string }[];
+    try {
+      rec = readFileSync(out![x].record, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { dir: string; hex: string })
+        .map((r) => ({ dir: r.dir, hex: r.hex, msg: decodePayload(Buffer.from(r.hex, 'hex')) }));
+    } catch {
+      rec = [];
+    }
+    const sent = rec.filter((r) => r.dir === 'out');
+    const names = new Set(sent.map((r) => r.msg.name));
+    c.ok(names.has('CxiStatus') && names.has('MxiSealed'), `ctl-${x}-iw sent CxiStatus and sealed Mxi across the border (${[...names].join(', ')})`);
+    c.ok(rec.every((r) => r.msg.rp === 'Cxi' || r.msg.rp === 'Mxi'), 'only Cxi and Mxi cross the border between the controller hosts');
+    c.ok(rec.every((r) => r.msg.ctx === 'border'), 'unprimed: every message has ctx border');
+    for (const r of sent) {
+      const t = JSON.stringify(r.msg.body, (_k, v: unknown) => (v instanceof Uint8Array ? '' : v));
+      const leaked = internal[x].filter((n) => t.includes(`"${n}"`));
+      if (leaked.length > 0) c.equal(leaked, [], `ctl-${x}-iw ${r.msg.name}: no internal name of qkdn-${x}`);
+      if (delivered.some((k) => r.hex.includes(k.toString('hex')))) c.ok(false, `ctl-${x}-iw ${r.msg.name}: no delivered key`);
+    }
+    c.n += 2;
+    for (const r of sent) {
+      if (r.msg.name !== 'CxiStatus') continue;
+      const st = r.msg.body;
+      if (!st.saes.every((s) => s.sae === (x === 'a' ? 'alice' : 'bob')) || !st.borders.every((b) => b.qx === 'kxi-ab')) c.ok(false, `CxiStatus of ctl-${x}-iw names only its shared SAE and the transfer link: ${JSON.stringify(st)}`);
+    }
+    c.n++;
+    // sealed Mxi: opened with the receiving XLMO's key; the sender's own key cannot open it
+    const opener = new MxiSealer(out![y].xlmo, new Map([[out![x].xlmo.id, out![x].xlmo.publicKey]]));
+    const inner = sent.filter((r) => r.msg.name === 'MxiSealed').map((r) => opener.open((r.msg as Extract<IwMessage, { name: 'MxiSealed' }>).body));
+    const innerNames = new Set(inner.map((m) => m.name));
+    for (const n of ['MxiAccounting', 'MxiPerformanceBundle'] as const) c.ok(innerNames.has(n), `ctl-${x}-iw sealed ${n} for XLMO-${y.toUpperCase()}`);
+    if (x === 'a') for (const n of ['MxiFault', 'MxiDecision'] as const) c.ok(innerNames.has(n), `XLMO-A sealed the Fig 14 ${n} for XLMO-B`);
+    for (const m of inner) {
+      const t = JSON.stringify(m.body);
+      const leaked = internal[x].filter((n) => t.includes(`"${n}"`) || new RegExp(`\\b${n.replace(/[~-]/g, '\\$&')}\\b`).test(t));
+      if (leaked.length > 0) c.equal(leaked, [], `sealed ${m.name}: no internal name of qkdn-${x}`);
+    }
+    c.n++;
+  }
+  return { checks: c.n };
+}
+
+/**
+ * With the controllers outside the IWN, KM-A admits nothing while controller-A is unreachable: a
+ * transfer then is refused before any key is reserved, alice gets no key; once ctl-a-iw is back
+ * (its KM and controller-B dial it again), keys flow.
+ */
+export async function controllerDown(net: IwnNetwork): Promise<{ checks: number }> {
+  const c = new Checks();
+  await net.stopNode('ctl-a');
+  const since = net.mark();
+  const enc = await net.alice.encKeys('bob', { number: 1 });
+  c.ok(enc.status !== 200, `with controller-A down alice gets no key (${enc.status} ${enc.raw})`);
+  const f = await net.waitFor('transfer', (e) => e.km === 'iwn-a' && e.outcome === 'failed', { since });
+  c.is(f.step, 'control', 'KM-A refused the transfer at its controller step');
+  const back = net.mark();
+  await net.restartNode('ctl-a');
+  // KM-A dials it again (Ck), controller-B dials it again (Cxi): it shares once both are up
+  await net.waitFor('ck-link', (e) => e.km === 'iwn-a' && e.controller === 'ctl-a-iw' && e.state === 'up', { since: back });
+  await net.waitFor('status-shared', (e) => e.controller === 'controller-qkdn-a', { since: back });
+  const again = await encKeysWhenReady(net.alice, 'bob', 1, 30_000);
+  c.is(again.status, 200, `keys flow again once controller-A is back: ${again.raw}`);
+  const dec = await net.bob.decKeys('alice', again.body.keys.map((k) => k.key_ID));
+  c.equal(dec.body.keys, again.body.keys, 'bob gets the same key');
+  c.n += (await keyTransfer(net, { number: 1 })).checks;
+  return { checks: c.n };
+}

@@ -31,6 +31,12 @@ export interface BorderEndpointOptions {
   readonly filters: ReadonlyMap<string, BorderFilter>;
   readonly ctx: IwContext;
   readonly serves: readonly ReferencePoint[];
+  /**
+   * A link inside one provider (Ck: a KM of an interworking node and its own network's controller
+   * IWF outside the IWN): the peers are of this provider, and nothing crosses a border, so no
+   * border filter applies. Such an endpoint serves Ck only, and no border endpoint serves Ck.
+   */
+  readonly internal?: boolean;
   /** Requests and notifications from peers (answers to this side's requests resolve `request`). */
   readonly onMessage: (conn: BorderConnection, msg: IwMessage) => void;
   /** Sees every payload sent and received, after filtering (a border recording, for tests and audits). */
@@ -127,6 +133,8 @@ export class BorderEndpoint extends EventEmitter {
   constructor(o: BorderEndpointOptions) {
     super();
     this.#o = o;
+    if (!!o.internal !== o.serves.includes('Ck') || (o.internal && (o.serves.length !== 1 || o.peers.some((p) => p.provider !== o.provider))))
+      throw new IwError('ERR_IW_CONFIG', 'Ck runs on an internal endpoint only, between nodes of one provider, and alone');
     this.#pins = new PeerPins(o.peers);
     this.#server = createServer({ key: o.tls.key, cert: o.tls.cert, ca: this.#pins.cas(), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, (s) => this.#accept(s));
     // a third provider's node fails here, during the handshake
@@ -210,9 +218,9 @@ export class BorderEndpoint extends EventEmitter {
   /** Internal: the filtered payload of an outgoing message. */
   outgoing<N extends IwMessageName>(peer: BorderPeer, name: N, id: number, body: IwBody<N>): Buffer {
     const filter = this.#o.filters.get(peer.provider);
-    if (!filter) throw new IwError('ERR_IW_CONFIG', `no border filter for ${peer.provider}: nothing may be sent there`);
+    if (!filter && !this.#o.internal) throw new IwError('ERR_IW_CONFIG', `no border filter for ${peer.provider}: nothing may be sent there`);
     if (!this.#o.serves.includes(specOf(name).rp)) throw new IwError('ERR_IW_CONFIG', `this endpoint does not serve ${specOf(name).rp}`);
-    filter.check(name, body);
+    filter?.check(name, body);
     const payload = encodePayload(name, id, body, this.#o.ctx);
     this.#o.tap?.('out', peer, payload);
     return payload;

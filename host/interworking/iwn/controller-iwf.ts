@@ -17,15 +17,63 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { KeyManager } from '../../km/key-manager.js';
 import { CHANNELS as KM_CHANNELS, type SyncEvent } from '../../km/diagnostics.js';
 import type { CxiStatus } from '../cxi/status.js';
+import type { CkTransferRequirement } from '../ck/transfer-requirement.js';
 import type { IwStatus } from '../status.js';
 import type { SharedSae } from '../border/policy.js';
 import { publishIwnControl, type LifecycleMetadata } from './diagnostics.js';
+
+/**
+ * What the controller IWF collects from its KM (Fig 13): the KM's stock towards the KM serving
+ * each shared SAE, and when a KM that stopped answering answers again. In the IWN this is the KM
+ * itself (kmView); when the controller runs outside the IWN, the KM's reports over Ck (ck-link.ts).
+ */
+export interface KmView {
+  readonly nodeId: string;
+  /** Units this KM can supply towards the KM serving `sae` (0: none, no route, zeroized). */
+  stock(sae: string): number;
+  /** Calls `cb` with the SAEs served by a KM that answers again (its queued Voids delivered); returns the unsubscribe. */
+  onRecovered(cb: (saes: readonly string[]) => void): () => void;
+}
+
+/** The view of a KM in the same process. */
+export function kmView(km: KeyManager): KmView {
+  return {
+    nodeId: km.nodeId,
+    stock: (sae) => {
+      const node = km.topology.saes.get(sae);
+      try {
+        return node && node !== km.nodeId && !km.store.zeroized ? km.stock(node, km.unitBits) : 0;
+      } catch {
+        return 0; // no route to that KM: not reachable
+      }
+    },
+    onRecovered: (cb) => {
+      const f = (m: unknown) => {
+        const e = m as SyncEvent;
+        if (e.node !== km.nodeId || e.kind !== 'void-sent') return;
+        cb([...km.topology.saes].filter(([, n]) => n === e.peer).map(([sae]) => sae));
+      };
+      subscribe(KM_CHANNELS.sync, f);
+      return () => unsubscribe(KM_CHANNELS.sync, f);
+    },
+  };
+}
+
+/** What a KM IWF asks of its controller IWF (Fig 12 admission, lifecycle metadata, faults): in process, or over Ck. */
+export interface TransferControl {
+  checkTransfer(r: TransferRequirement): TransferDecision | Promise<TransferDecision>;
+  record(m: LifecycleMetadata): void;
+  fault(sae: string, cause: string): void;
+}
+
+/** KM-A's interworking key transfer requirement (Fig 12): the same fields in process as over Ck. */
+export type TransferRequirement = CkTransferRequirement;
 
 export interface ControllerIwfOptions {
   readonly provider: string;
   /** This controller's ID (`controller-a`). */
   readonly id: string;
-  readonly km: KeyManager;
+  readonly km: KmView;
   /** The transfer link inside the IWN (Kxi-1' between KM-A and KM-B). */
   readonly transferLink: string;
   /** This network's SAEs shared with the other network, and on what terms. */
@@ -51,7 +99,7 @@ export interface RerouteDecision {
   readonly at: number;
 }
 
-export class ControllerIwf {
+export class ControllerIwf implements TransferControl {
   readonly #o: ControllerIwfOptions;
   #seq = 0;
   #peer: { status: CxiStatus; received: number } | null = null;
@@ -64,7 +112,7 @@ export class ControllerIwf {
   readonly #faulty = new Map<string, string>();
   /** SAEs of the other network seen reachable at least once. */
   readonly #seen = new Set<string>();
-  readonly #onSync = (m: unknown) => this.#recovered(m as SyncEvent);
+  #unsubscribe: (() => void) | null = null;
   #lastShared = '';
 
   constructor(o: ControllerIwfOptions) {
@@ -76,30 +124,23 @@ export class ControllerIwf {
   }
 
   start(): void {
-    subscribe(KM_CHANNELS.sync, this.#onSync);
+    this.#unsubscribe = this.#o.km.onRecovered((saes) => this.#recovered(saes));
     this.shareNow();
     this.#timer = setInterval(() => this.shareNow(), this.#o.statusIntervalMs ?? 250);
   }
 
   stop(): void {
-    unsubscribe(KM_CHANNELS.sync, this.#onSync);
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
   }
 
   /** Fig 13, collection: the modules' links and the KM's stock towards each shared SAE's KM. */
   collect(): CxiStatus {
-    const km = this.#o.km;
-    const t = km.topology;
     const up = this.#o.transferLinkUp();
     const saes = this.#o.shared.map(({ sae }) => {
-      const node = t.saes.get(sae);
-      let stock: number;
-      try {
-        stock = node && node !== km.nodeId && !km.store.zeroized ? km.stock(node, km.unitBits) : 0;
-      } catch {
-        stock = 0; // no route to that KM: not reachable
-      }
+      const stock = this.#o.km.stock(sae);
       return { sae, reachable: up && stock > 0 && !this.#faulty.has(sae), stock };
     });
     const stock = saes.reduce((n, s) => n + s.stock, 0);
@@ -150,13 +191,11 @@ export class ControllerIwf {
   }
 
   /** The KM delivered its queued Voids to a peer KM: that KM answers again, and the SAEs it serves are reachable. */
-  #recovered(e: SyncEvent): void {
-    if (e.node !== this.#o.km.nodeId || e.kind !== 'void-sent') return;
-    const t = this.#o.km.topology;
-    for (const [sae] of this.#faulty) {
-      if (t.saes.get(sae) !== e.peer) continue;
+  #recovered(saes: readonly string[]): void {
+    for (const sae of saes) {
+      if (!this.#faulty.has(sae)) continue;
       this.#faulty.delete(sae);
-      if (this.#suspended.has(sae)) this.#decide(sae, 'resume', `${e.peer} answers again`);
+      if (this.#suspended.has(sae)) this.#decide(sae, 'resume', `the KM serving ${sae} answers again`);
     }
     this.shareNow();
   }
@@ -183,7 +222,7 @@ export class ControllerIwf {
    * shows enough stock to carry the keys on to the slave's KM, and the transfer link is up; then
    * the transfer link and the keys are determined.
    */
-  checkTransfer(r: { readonly transfer: string; readonly master: string; readonly slaves: readonly string[]; readonly size: number; readonly keys: readonly string[]; readonly units: number }): TransferDecision {
+  checkTransfer(r: TransferRequirement): TransferDecision {
     const refuse = (status: IwStatus, reason: string): TransferDecision => {
       publishIwnControl({ kind: 'transfer-refused', controller: this.#o.id, transfer: r.transfer, status, reason });
       return { ok: false, status, reason };

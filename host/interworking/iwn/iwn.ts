@@ -22,6 +22,7 @@
  * they do not change while it runs.
  */
 import type { KeyManager } from '../../km/key-manager.js';
+import type { Topology } from '../../km/topology.js';
 import type { KxAnswer } from '../../km/kx/transport.js';
 import type { KxMessage } from '../../km/kx/messages.js';
 import { BorderEndpoint, type BorderConnection } from '../border/endpoint.js';
@@ -31,12 +32,13 @@ import type { ProviderTopology, SharedSae, SharingPolicy } from '../border/polic
 import { IwError } from '../errors.js';
 import type { IwMessage } from '../messages.js';
 import { generateManagerKeys, MxiSealer } from '../mxi/seal.js';
-import { ControllerIwf } from './controller-iwf.js';
-import { KmIwf } from './km-iwf.js';
+import { ControllerIwf, kmView, type TransferControl } from './controller-iwf.js';
+import { KmIwf, type KmIwfOptions } from './km-iwf.js';
 import { TransferPads } from './transfer-pads.js';
 import { XlmoIwf, type QclmDecision } from '../mxi/xlmo-iwf.js';
 import { publishIwnControl } from './diagnostics.js';
 import { JOURNAL_RETENTION_MS, type TransferJournal } from './transfer-journal.js';
+import { CkLink, type CkLinkOptions } from './ck-link.js';
 
 export interface IwnSideOptions {
   readonly provider: string;
@@ -49,6 +51,11 @@ export interface IwnSideOptions {
   readonly journal: TransferJournal;
   /** This side's QCLM decisions on transfer faults (Fig 14), for its network's manager. */
   readonly onDecision?: (d: QclmDecision) => void;
+  /**
+   * This network's controller and manager IWFs outside the IWN (controller-host.ts), reached over
+   * Ck (ck-link.ts): the unprimed case, the two joined by Cxi and Mxi. Both sides or neither.
+   */
+  readonly controller?: CkLinkOptions['controller'];
 }
 
 export interface IwnOptions {
@@ -69,20 +76,25 @@ export interface IwnSide {
   readonly provider: string;
   readonly km: KeyManager;
   readonly kmIwf: KmIwf;
-  readonly controller: ControllerIwf;
-  readonly xlmo: XlmoIwf;
+  /** The controller and manager IWFs in the IWN (Cxi', Mxi'), or null when they are outside it. */
+  readonly controller: ControllerIwf | null;
+  readonly xlmo: XlmoIwf | null;
+  /** The Ck link to the controller outside the IWN, or null when it is in the IWN. */
+  readonly ck: CkLink | null;
   readonly filter: BorderFilter;
   connection(): BorderConnection | null;
 }
 
-/** What a provider's border filter knows of it: its own nodes, links and SAEs; the IWN's transfer link as its border. */
-function providerTopology(s: IwnSideOptions, foreign: ReadonlySet<string>, peer: IwnSideOptions, transferLink: string): ProviderTopology {
-  const t = s.km.topology;
+/**
+ * What a provider's border filter knows of it: its own nodes, links and SAEs (less the other
+ * network's, placed on its KM of the IWN); the IWN's transfer link as its border.
+ */
+export function iwnProviderTopology(provider: string, t: Topology, kmNode: string, foreign: ReadonlySet<string>, peerProvider: string, peerNode: string, transferLink: string): ProviderTopology {
   return {
-    provider: s.provider,
+    provider,
     network: { nodes: [...t.nodes], links: t.links.map((l) => ({ id: l.id, ends: l.ends, cost: 1, stock: 0 })), version: 1 },
     saes: new Map([...t.saes].filter(([sae]) => !foreign.has(sae))),
-    borders: [{ node: s.km.nodeId, peerProvider: peer.provider, peerNode: peer.km.nodeId, qx: transferLink, cost: 1, stock: 0 }],
+    borders: [{ node: kmNode, peerProvider, peerNode, qx: transferLink, cost: 1, stock: 0 }],
   };
 }
 
@@ -105,6 +117,7 @@ export class InterworkingNode {
   private constructor(o: IwnOptions) {
     this.#o = o;
     this.node = o.node;
+    if (!o.a.controller !== !o.b.controller) throw new IwError('ERR_IW_CONFIG', 'both controllers in the IWN (Cxi\') or both outside it (Cxi over Ck): not one of each');
     if (o.a.km.unitBits !== o.b.km.unitBits) throw new IwError('ERR_IW_CONFIG', `KM-A's units are ${o.a.km.unitBits} bits, KM-B's ${o.b.km.unitBits}: an IWN joins networks of one unit size`);
     const keysA = generateManagerKeys(`xlmo-${o.a.provider}`);
     const keysB = generateManagerKeys(`xlmo-${o.b.provider}`);
@@ -113,38 +126,53 @@ export class InterworkingNode {
       for (const sae of foreign)
         if (s.km.topology.saes.get(sae) !== s.km.nodeId) throw new IwError('ERR_IW_CONFIG', `${s.provider}'s network must place ${peer.provider}'s shared SAE ${sae} on ${s.km.nodeId}, the KM standing for it`);
       const policy: SharingPolicy = { provider: s.provider, peers: new Map([[peer.provider, s.shares]]) };
-      const filter = new BorderFilter(providerTopology(s, foreign, peer, o.transferLink), policy, peer.provider);
+      const filter = new BorderFilter(iwnProviderTopology(s.provider, s.km.topology, s.km.nodeId, foreign, peer.provider, peer.km.nodeId, o.transferLink), policy, peer.provider);
       const send = (name: 'CxiStatus' | 'MxiSealed', body: never) => {
         const c = conn();
         if (!c || c.closed) throw new IwError('ERR_IW_PEER_UNREACHABLE', `no connection from ${s.km.nodeId} to ${peer.km.nodeId}`);
         c.send(name, body);
       };
-      const controller = new ControllerIwf({
-        provider: s.provider,
-        id: `controller-${s.provider}`,
-        km: s.km,
-        transferLink: o.transferLink,
-        shared: s.shares,
-        share: (st) => send('CxiStatus', st as never),
-        transferLinkUp: () => !!conn() && !conn()!.closed,
-        ...(o.statusIntervalMs ? { statusIntervalMs: o.statusIntervalMs } : {}),
-      });
-      const xlmo = new XlmoIwf({ id: keys.id, provider: s.provider, peerProvider: peer.provider, peer: peerKeys.id, sealer: new MxiSealer(keys, new Map([[peerKeys.id, peerKeys.publicKey]])), filter, transferLink: o.transferLink, ctx: 'iwn', send: (m) => send('MxiSealed', m as never), publish: publishIwnControl, ...(s.onDecision ? { onDecision: s.onDecision } : {}) });
+      const linkUp = () => !!conn() && !conn()!.closed;
+      // The controller and XLMO IWFs: in the IWN (Cxi', Mxi'), or outside it, reached over Ck.
+      let controller: ControllerIwf | null = null;
+      let xlmo: XlmoIwf | null = null;
+      let ck: CkLink | null = null;
+      let control: TransferControl;
+      let report: Pick<KmIwfOptions, 'onFailure' | 'onTransferred'>;
+      if (s.controller) {
+        const link = new CkLink({ provider: s.provider, km: s.km, tls: s.tls, controller: s.controller, shared: s.shares, transferLinkUp: linkUp, ...(o.statusIntervalMs ? { statusIntervalMs: o.statusIntervalMs } : {}) });
+        ck = control = link;
+        report = { onFailure: (f) => link.failed(f), onTransferred: (t) => link.transferred(t) };
+      } else {
+        const c = new ControllerIwf({
+          provider: s.provider,
+          id: `controller-${s.provider}`,
+          km: kmView(s.km),
+          transferLink: o.transferLink,
+          shared: s.shares,
+          share: (st) => send('CxiStatus', st as never),
+          transferLinkUp: linkUp,
+          ...(o.statusIntervalMs ? { statusIntervalMs: o.statusIntervalMs } : {}),
+        });
+        const x = new XlmoIwf({ id: keys.id, provider: s.provider, peerProvider: peer.provider, peer: peerKeys.id, sealer: new MxiSealer(keys, new Map([[peerKeys.id, peerKeys.publicKey]])), filter, transferLink: o.transferLink, ctx: 'iwn', send: (m) => send('MxiSealed', m as never), publish: publishIwnControl, ...(s.onDecision ? { onDecision: s.onDecision } : {}) });
+        controller = control = c;
+        xlmo = x;
+        report = { onFailure: (f) => x.report(f), onTransferred: (t) => x.transferred(t) };
+      }
       const kmIwf = new KmIwf({
         provider: s.provider,
         peerProvider: peer.provider,
         km: s.km,
-        controller,
+        controller: control,
         pads: this.pads,
         journal: s.journal,
         transferLink: o.transferLink,
         foreign,
         connection: conn,
-        onFailure: (f) => xlmo.report(f),
-        onTransferred: (t) => xlmo.transferred(t),
+        ...report,
         ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
       });
-      return { provider: s.provider, km: s.km, kmIwf, controller, xlmo, filter, connection: conn };
+      return { provider: s.provider, km: s.km, kmIwf, controller, xlmo, ck, filter, connection: conn };
     };
     this.a = side(o.a, o.b, () => this.#connA, keysA, keysB);
     this.b = side(o.b, o.a, () => this.#connB, keysB, keysA);
@@ -166,7 +194,8 @@ export class InterworkingNode {
       peers: [{ provider: peer.provider, node: peer.km.nodeId, fingerprint: fingerprintOf(peer.tls.cert), ca: peer.tls.ca, ...dial }],
       filters: new Map([[peer.provider, side.filter]]),
       ctx: 'iwn',
-      serves: ['Kxi-1', 'Kxi-2', 'Cxi', 'Mxi'],
+      // Cxi' and Mxi' only when both controllers and managers are in the IWN
+      serves: s.controller ? ['Kxi-1', 'Kxi-2'] : ['Kxi-1', 'Kxi-2', 'Cxi', 'Mxi'],
       onMessage: (c, m) => this.#dispatch(side, c, m),
       ...(tap ? { tap: (dir: 'out' | 'in', _p: unknown, payload: Buffer) => tap(which, dir, payload) } : {}),
     });
@@ -174,8 +203,8 @@ export class InterworkingNode {
 
   #dispatch(side: IwnSide, conn: BorderConnection, m: IwMessage): void {
     if (m.rp === 'Kxi-1' || m.rp === 'Kxi-2') void side.kmIwf.onMessage(conn, m).catch(() => {});
-    else if (m.name === 'CxiStatus') side.controller.onPeerStatus(m.body);
-    else if (m.rp === 'Mxi') side.xlmo.onMessage(m);
+    else if (m.name === 'CxiStatus') side.controller?.onPeerStatus(m.body);
+    else if (m.rp === 'Mxi') side.xlmo?.onMessage(m);
   }
 
   /**
@@ -216,11 +245,13 @@ export class InterworkingNode {
     await dial();
     n.#redial = setInterval(() => void dial(), 1000);
     for (let i = 0; i < 100 && !n.#connA; i++) await new Promise((r) => setTimeout(r, 20));
-    n.a.controller.start();
-    n.b.controller.start();
+    for (const side of [n.a, n.b]) {
+      side.controller?.start();
+      side.ck?.start();
+    }
     n.#report = setInterval(() => {
-      n.a.xlmo.share();
-      n.b.xlmo.share();
+      n.a.xlmo?.share();
+      n.b.xlmo?.share();
     }, o.reportIntervalMs ?? 60_000);
     return n;
   }
@@ -251,9 +282,9 @@ export class InterworkingNode {
     if (this.#redial) clearInterval(this.#redial);
     if (this.#report) clearInterval(this.#report);
     if (this.#upkeep) clearInterval(this.#upkeep);
-    this.a.controller.stop();
-    this.b.controller.stop();
-    await Promise.all([this.#listener.close(), this.#dialer?.close()]);
+    this.a.controller?.stop();
+    this.b.controller?.stop();
+    await Promise.all([this.#listener.close(), this.#dialer?.close(), this.a.ck?.stop(), this.b.ck?.stop()]);
     this.pads.wipe();
   }
 }

@@ -28,7 +28,7 @@ import type { IwStatus } from '../status.js';
 import { Kxi1Sessions } from '../kxi-1/session.js';
 import type { Kxi1KeyRelay } from '../kxi-1/key-relay.js';
 import type { Kxi2KeySupplyNotification } from '../kxi-2/key-supply-notification.js';
-import type { ControllerIwf } from './controller-iwf.js';
+import type { TransferControl } from './controller-iwf.js';
 import type { TransferPads } from './transfer-pads.js';
 import { publishIwnControl } from './diagnostics.js';
 import type { InEntry, OutEntry, TransferJournal } from './transfer-journal.js';
@@ -47,7 +47,8 @@ export interface KmIwfOptions {
   readonly provider: string;
   readonly peerProvider: string;
   readonly km: KeyManager;
-  readonly controller: ControllerIwf;
+  /** Its controller IWF: in the IWN (Cxi' case), or outside it over Ck (the unprimed case). */
+  readonly controller: TransferControl;
   readonly pads: TransferPads;
   /** This KM's transfer journal (durable, beside its key store). */
   readonly journal: TransferJournal;
@@ -59,7 +60,7 @@ export interface KmIwfOptions {
   /** The KMLM's report of a failed transfer (Fig 14 starts here). */
   readonly onFailure: (f: TransferFailure) => void;
   /** The XLMO's accounting of a transfer that ended well (`out` of this network or `in`). */
-  readonly onTransferred?: (t: { master: string; slave: string; direction: 'out' | 'in'; keys: number; bits: number; ms: number }) => void;
+  readonly onTransferred?: (t: { transfer: string; master: string; slave: string; direction: 'out' | 'in'; keys: number; bits: number; ms: number }) => void;
   readonly timeoutMs?: number;
 }
 
@@ -130,7 +131,7 @@ export class KmIwf {
     if (!n.slaves.every((s) => o.foreign.has(s))) return answer('ERR_KM_NOT_PERMITTED', 'the slave SAEs of one supply are all in one network');
     if (n.size % km.unitBits !== 0) return answer('ERR_KM_NOT_PERMITTED', `keys transferred between networks are whole ${km.unitBits}-bit units`);
     // Fig 12: the requirement goes to controller-A, which checks the key resources and determines link and keys.
-    const d = o.controller.checkTransfer({ transfer: n.supply, master: n.master, slaves: n.slaves, size: n.size, keys: heads, units });
+    const d = await o.controller.checkTransfer({ transfer: n.supply, master: n.master, slaves: n.slaves, size: n.size, keys: heads, units });
     if (!d.ok) {
       failed('control', d.status, d.reason);
       return answer(KX_OF[d.status] ?? 'ERR_KM_NOT_PERMITTED', d.reason);
@@ -196,7 +197,7 @@ export class KmIwf {
     await this.#deliverOut(entry);
     o.controller.record({ transfer: n.supply, km: km.nodeId, keys: heads, state: 'transferred', data: 'deleted', at: Date.now() });
     this.#transfers.transferred++;
-    for (const slave of n.slaves) o.onTransferred?.({ master: n.master, slave, direction: 'out', keys: heads.length, bits: n.size, ms: performance.now() - t0 });
+    for (const slave of n.slaves) o.onTransferred?.({ transfer: n.supply, master: n.master, slave, direction: 'out', keys: heads.length, bits: n.size, ms: performance.now() - t0 });
     publishIwnControl({ kind: 'transfer', km: km.nodeId, transfer: n.supply, outcome: 'transferred', keys: heads.length, link: d.link });
     return reserved;
   }
@@ -335,7 +336,7 @@ export class KmIwf {
       void conn.request('Kxi1RelayCompletion', c).catch(() => {});
     }
     this.#transfers.supplied++;
-    for (const slave of s.slaves) o.onTransferred?.({ master: s.master, slave, direction: 'in', keys: ids.length, bits: s.size, ms: 0 });
+    for (const slave of s.slaves) o.onTransferred?.({ transfer: s.supply, master: s.master, slave, direction: 'in', keys: ids.length, bits: s.size, ms: 0 });
     o.controller.record({ transfer: s.supply, km: km.nodeId, keys: ids, state: 'supplied', data: 'handed-over', at: Date.now() });
     publishIwnControl({ kind: 'transfer', km: km.nodeId, transfer: s.supply, outcome: 'supplied', keys: ids.length });
     return { status: 'ok', accepted: ids };

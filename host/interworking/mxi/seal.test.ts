@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generateManagerKeys, MxiSealer } from './seal.js';
+import { epochSeq, generateManagerKeys, MxiSealer } from './seal.js';
 import { BorderFilter } from '../border/filter.js';
 import type { ProviderTopology, SharingPolicy } from '../border/policy.js';
 import { BorderLeakError, IwError } from '../errors.js';
@@ -75,6 +75,18 @@ test('the border filter runs before sealing: a report naming an internal node is
   const s = a.seal('mgr-b', 'MxiFault', fault, filter);
   assert.is(s.seq, 1);
   assert.is(b.open(s).name, 'MxiFault');
+});
+
+test('a restarted sender with firstSeq from the clock is opened by a receiver that kept running', async () => {
+  const receiver = new MxiSealer(kb, pins(ka));
+  const first = new MxiSealer(ka, pins(kb), { firstSeq: epochSeq() });
+  for (let i = 0; i < 3; i++) receiver.open(first.seal('mgr-b', 'MxiFault', fault, filter));
+  await new Promise((r) => setTimeout(r, 2));
+  const restarted = new MxiSealer(ka, pins(kb), { firstSeq: epochSeq() });
+  assert.is(receiver.open(restarted.seal('mgr-b', 'MxiFault', fault, filter)).name, 'MxiFault');
+  // without it, the restarted sender's seq 1 is refused as a replay
+  const naive = new MxiSealer(ka, pins(kb));
+  assert.throws(() => receiver.open(naive.seal('mgr-b', 'MxiFault', fault, filter)), (e: unknown) => e instanceof IwError && e.code === 'ERR_IW_MXI_REPLAY');
 });
 
 test.run();

@@ -54,15 +54,26 @@ function sealError(message: string): IwError {
   return new IwError('ERR_IW_MXI_SEAL', message);
 }
 
+/** A first seq above any a process of this manager sent before: the clock in µs (fewer than 1000 sealed messages per ms, a clock that does not go back). */
+export function epochSeq(): number {
+  return Date.now() * 1000;
+}
+
 export class MxiSealer {
   readonly #self: ManagerKeys;
   readonly #peers: ReadonlyMap<string, KeyObject>;
   readonly #peerRaw: ReadonlyMap<string, Uint8Array>;
   readonly #sent = new Map<string, number>();
   readonly #opened = new Map<string, number>();
+  readonly #firstSeq: number;
 
-  /** `peers`: manager ID → its pinned raw X25519 public key. */
-  constructor(self: ManagerKeys, peers: ReadonlyMap<string, Uint8Array>) {
+  /**
+   * `peers`: manager ID → its pinned raw X25519 public key. `firstSeq`: the first `seq` sent to
+   * each (default 1). A manager process that may restart while its peer keeps running starts
+   * above every seq it sent before (epochSeq), or the peer refuses it as replays until it catches up.
+   */
+  constructor(self: ManagerKeys, peers: ReadonlyMap<string, Uint8Array>, o: { readonly firstSeq?: number } = {}) {
+    this.#firstSeq = o.firstSeq ?? 1;
     this.#self = self;
     this.#peerRaw = peers;
     this.#peers = new Map([...peers].map(([id, raw]) => [id, publicKeyFromRaw(raw)]));
@@ -79,7 +90,7 @@ export class MxiSealer {
     if (!peer) throw sealError(`no pinned key for manager ${to}`);
     filter.check(name, body);
     const inner = encodePayload(name, 0, body, ctx);
-    const seq = (this.#sent.get(to) ?? 0) + 1;
+    const seq = (this.#sent.get(to) ?? this.#firstSeq - 1) + 1;
     this.#sent.set(to, seq);
     const eph = generateKeyPairSync('x25519');
     const epk = rawPublicKey(eph.publicKey);
