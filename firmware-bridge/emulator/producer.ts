@@ -58,6 +58,9 @@ export type ProducerMessage =
  */
 export type Backpressure = 'drop' | 'stretch';
 
+/** How often a producer whose FIFO is full looks for room. */
+const FULL_FIFO_POLL_MS = 4;
+
 /** Most wall-clock lag, in ms of slots, before the producer stretches its time. */
 const MAX_LAG_MS = 200;
 
@@ -136,14 +139,18 @@ class Producer {
     const lag = this.nowSlot() - this.batchStart;
     const maxLag = (this.clockHz * MAX_LAG_MS) / 1000;
     if (lag > maxLag) this.dilation += lag - maxLag / 4;
-    this.timer = setTimeout(() => this.tick(), performance.now() - t0 > 8 ? 0 : 1);
+    // A full FIFO (under 'stretch') waits for the board to send: look again in a few ms, not every
+    // one, since each look costs CPU and a slow host (the link's case) may hold it full for long;
+    // the FIFO's other batches keep the line busy meanwhile.
+    const busy = performance.now() - t0 > 8;
+    this.timer = setTimeout(() => this.tick(), busy ? 0 : this.fifoFull() ? FULL_FIFO_POLL_MS : 1);
   }
 
   /** Draws events up to `target`, posting each batch as it closes; `final` closes a partial one. */
   private produce(target: number, final: boolean, deadline: number): void {
     const g = this.generator!;
     while (this.batchStart < target || (final && this.n > 0)) {
-      if (this.stretch && !final && this.unsent() >= this.fifoBatches - 1) break; // FIFO full: wait, time stretches
+      if (!final && this.fifoFull()) break; // FIFO full: wait, time stretches
       const batchEnd = this.batchStart + this.batchSlots;
       const stopAt = Math.min(batchEnd, target);
       const before = this.n;
@@ -161,6 +168,11 @@ class Producer {
       } else break;
       if (performance.now() > deadline) break;
     }
+  }
+
+  /** Under 'stretch': no room for another batch until the board sends one. */
+  private fifoFull(): boolean {
+    return this.stretch && this.unsent() >= this.fifoBatches - 1;
   }
 
   /** Batches closed and not yet sent by the board (mod 2^32: the FIFO holds far fewer). */
