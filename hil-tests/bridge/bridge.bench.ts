@@ -14,6 +14,9 @@
  * with querySettingsDeltas (LEB128 deltas as a sift announcement carries them, never decoded);
  * query_bytes_*: as the link asks them (one checked query per part, querySettingsRun, answers
  * kept as SETTINGS bytes), the path bridge_host_cpu_s_per_source_s counts.
+ * mode 'link-boards': both boards at the QKD link's settings, every detection queried as the link
+ * queries them; emulator_cores_real_time is their CPU per source-second (QKDN_BRIDGE_ONLY=boards
+ * runs only this line).
  */
 import type { BenchContext, BenchRecord, BenchSuite } from '../../host/bench/benchmark.js';
 import { median, round } from '../../host/bench/benchmark.js';
