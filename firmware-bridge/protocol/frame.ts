@@ -11,7 +11,7 @@
  * versions so that either side can always read the version byte and answer ERROR
  * `unsupported-version` in a form the other understands.
  */
-import { cobsDecodeInto, cobsEncodeInto, cobsMaxEncodedLength, COBS_DELIMITER } from './cobs.js';
+import { cobsDecodeInPlace, cobsEncodeInto, cobsMaxEncodedLength, COBS_DELIMITER } from './cobs.js';
 import { crc32c } from './crc32c.js';
 
 export const PROTOCOL_MAJOR = 1;
@@ -88,7 +88,6 @@ export class FrameDecoder {
   private readonly pending = new Uint8Array(MAX_ENCODED_LENGTH);
   private pendingLength = 0;
   private discarding = false;
-  private readonly decoded = new Uint8Array(MAX_FRAME_LENGTH);
 
   constructor(private readonly sink: FrameSink, supportedVersions: readonly number[] = [PROTOCOL_MAJOR]) {
     this.supportedVersions = supportedVersions;
@@ -108,14 +107,12 @@ export class FrameDecoder {
         this.accumulate(chunk, start, chunk.length);
         return;
       }
-      if (this.pendingLength === 0 && !this.discarding) {
-        this.decodeEncoded(chunk, start, end);
-      } else {
-        this.accumulate(chunk, start, end);
-        if (this.discarding) this.discarding = false;
-        else this.decodeEncoded(this.pending, 0, this.pendingLength);
-        this.pendingLength = 0;
-      }
+      // Every frame is decoded in place in `pending` (the caller's chunk is left as it was).
+      this.accumulate(chunk, start, end);
+      // An oversized frame ends here: what was kept of it is dropped (accumulate said so once).
+      if (this.discarding) this.discarding = false;
+      else this.decodePending();
+      this.pendingLength = 0;
       start = end + 1;
     }
   }
@@ -133,22 +130,20 @@ export class FrameDecoder {
     this.pendingLength += n;
   }
 
-  private decodeEncoded(src: Uint8Array, start: number, end: number): void {
-    if (end === start) return; // back-to-back delimiters are idle fill, not frames
-    if (end - start > MAX_ENCODED_LENGTH) {
-      this.sink.reject('oversized', `${end - start} encoded bytes`);
-      return;
-    }
-    const n = cobsDecodeInto(src, start, end, this.decoded);
+  /** Decodes the frame accumulated in `pending` (its bytes hold no delimiter). */
+  private decodePending(): void {
+    const len = this.pendingLength;
+    if (len === 0) return; // back-to-back delimiters are idle fill, not frames
+    const d = this.pending;
+    const n = cobsDecodeInPlace(d, 0, len, MAX_FRAME_LENGTH);
     if (n < 0) {
-      this.sink.reject('cobs', `invalid COBS in ${end - start} bytes`);
+      this.sink.reject('cobs', `invalid COBS in ${len} bytes`);
       return;
     }
     if (n < MIN_FRAME_LENGTH) {
       this.sink.reject('truncated', `${n} bytes, need at least ${MIN_FRAME_LENGTH}`);
       return;
     }
-    const d = this.decoded;
     const want = readU32(d, n - CRC_LENGTH);
     const got = crc32c(d, 0, n - CRC_LENGTH);
     if (want !== got) {

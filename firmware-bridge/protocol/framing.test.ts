@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { crc32c, crc32cReference } from './crc32c.js';
-import { cobsDecodeInto, cobsEncode, cobsMaxEncodedLength } from './cobs.js';
+import { cobsDecodeInPlace, cobsDecodeInto, cobsEncode, cobsMaxEncodedLength } from './cobs.js';
 import { encodeFrame, FrameDecoder, MAX_PAYLOAD_LENGTH, seqAfter, type Frame, type FrameRejectReason } from './frame.js';
 import { checkCbor, decodeCbor, encodeCbor } from './cbor.js';
 import { FrameLink } from './link.js';
@@ -14,6 +14,14 @@ test('CRC-32C matches the RFC 3720 check value and the bitwise reference', () =>
   assert.is(crc32c(new TextEncoder().encode('123456789')), 0xe3069283);
   assert.is(crc32c(new Uint8Array(32)), 0x8a9136aa); // RFC 3720 B.4: 32 bytes of zeros
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => crc32c(b) === crc32cReference(b)));
+  // Any start (aligned words or bytes) and end (tails of 0-7 bytes) inside a larger buffer.
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 7 }), fc.nat({ max: 7 }), (b, head, tail) => {
+      const buf = new Uint8Array(head + b.length + tail);
+      buf.set(b, head);
+      return crc32c(buf, head, head + b.length) === crc32cReference(b) && crc32c(buf.subarray(head), 0, b.length) === crc32cReference(b);
+    }),
+  );
 });
 
 test('COBS round-trips any bytes, never emits 0x00 before the delimiter, and stays within its overhead bound', () => {
@@ -46,6 +54,21 @@ function collect(chunks: Uint8Array[]): { frames: Frame[]; rejects: FrameRejectR
   for (const c of chunks) d.push(c);
   return { frames, rejects };
 }
+
+test('COBS in place (what the frame decoder uses) agrees with the checking decoder on any zero-free bytes, valid or not', () => {
+  const zeroFree = fc.uint8Array({ maxLength: 1200 }).map((b) => b.map((x) => x || 1));
+  const encoded = fc.uint8Array({ maxLength: 1200 }).map((b) => cobsEncode(b).subarray(0, -1));
+  fc.assert(
+    fc.property(fc.oneof(zeroFree, encoded), fc.integer({ min: 0, max: 1300 }), (src, limit) => {
+      const dst = new Uint8Array(limit);
+      const want = cobsDecodeInto(src, 0, src.length, dst);
+      const buf = Uint8Array.of(7, ...src);
+      const got = cobsDecodeInPlace(buf, 1, buf.length, limit);
+      assert.is(got, want);
+      if (want >= 0) assert.equal(buf.subarray(1, 1 + got), dst.subarray(0, want));
+    }),
+  );
+});
 
 test('frames survive any fragmentation of the byte stream', () => {
   fc.assert(

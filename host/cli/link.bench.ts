@@ -31,7 +31,8 @@ export const suite: BenchSuite = {
   description: 'QKD link end to end on emulated boards (1 GHz): secret key rate vs the finite-key model at 10-125 km, post-processing throughput and the cores it needs to keep up',
   async *run(ctx): AsyncIterable<BenchRecord> {
     const siftedBits = ctx.quick ? 1 << 19 : 1 << 21;
-    const blocks = ctx.quick ? 2 : 4;
+    // QKDN_LINK_BLOCKS=n runs n blocks per distance (a longer steady state, less of the start-up's compilation in it).
+    const blocks = Number(process.env.QKDN_LINK_BLOCKS) > 1 ? Number(process.env.QKDN_LINK_BLOCKS) : ctx.quick ? 2 : 4;
     const cores = availableParallelism();
     // 'stretch' (default) keeps source-time statistics exact; QKDN_LINK_BACKPRESSURE=drop emulates
     // a real board's FIFO instead, which loses (and counts) what the host does not take in time.
