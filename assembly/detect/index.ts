@@ -53,12 +53,15 @@ export const QUERY_CAPACITY: i32 = 16384;
 const queryIn = memory.data(QUERY_CAPACITY * 8, 16);
 const queryOut = memory.data(QUERY_CAPACITY, 16);
 const signalBits = memory.data(CHUNK / 8, 16);
+// The receiver's event slots as board slot deltas (LEB128 varints below 2^32, at most 5 bytes each).
+const outDeltas = memory.data(CAPACITY * 5, 16);
 
 export function querySlots(): usize { return queryIn; }
 export function queryAnswers(): usize { return queryOut; }
 export function gapTable(): usize { return gapTab; }
 export function slotsOut(): usize { return outSlots; }
 export function masksOut(): usize { return outMasks; }
+export function deltasOut(): usize { return outDeltas; }
 export function classTable(): usize { return classTab; }
 export function paramBlock(): usize { return params; }
 
@@ -452,4 +455,24 @@ export function generate(end: f64, stop: f64, emitting: bool, maxEvents: i32): i
   const last = n > 0 ? load<f64>(outSlots + (<usize>(n - 1) << 3)) + 1 : end;
   cursorAt = Math.min(end, last);
   return n;
+}
+
+/**
+ * The first n slots of slotsOut() as board slot deltas from `prev` (PROTOCOL.md 3.7: LEB128,
+ * slot[k] = prev + d[0] + ... + d[k]) into deltasOut(); returns the byte count. The caller keeps
+ * every delta below 2^32 (the slots of one batch, which spans at most 2^32 slots, from its start).
+ */
+export function encodeDeltas(n: i32, prev: f64): i32 {
+  let o = outDeltas;
+  for (let i = 0; i < n; i++) {
+    const s = load<f64>(outSlots + (<usize>i << 3));
+    let d = <u32><i64>(s - prev);
+    prev = s;
+    while (d >= 0x80) {
+      store<u8>(o++, <u8>(d | 0x80));
+      d >>>= 7;
+    }
+    store<u8>(o++, <u8>d);
+  }
+  return <i32>(o - outDeltas);
 }

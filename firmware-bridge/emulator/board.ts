@@ -126,6 +126,8 @@ export abstract class EmulatedBoard {
   /** Creates the pty and points the link at it. */
   plugIn(): string {
     const pty = openPty();
+    const faults = this.faults;
+    const outgoing = (raw: Uint8Array, type: number) => faults.apply(raw, type);
     this.link = new FrameLink({
       write: (b) => this.port?.write(b),
       accept: ACCEPT,
@@ -135,7 +137,12 @@ export abstract class EmulatedBoard {
       onUnknownType: (f) => this.sendError(f.seq, 'unknown-type', `type 0x${f.type.toString(16)} is not defined in ${this.version.join('.')}`),
       log: (e) => this.log(e),
       version: this.version[0],
-      outgoing: (raw, type) => this.faults.apply(raw, type),
+      // Only while a fault is set: otherwise the link frames into its scratch buffer, without the
+      // two copies per frame (raw frame, then COBS) the fault path needs (without faults, apply
+      // passes every frame through and configure() reseeds its generator anyway).
+      get outgoing() {
+        return faults.active ? outgoing : undefined;
+      },
     });
     this.port = new MasterPort(pty, (chunk) => this.link.push(chunk), () => this.pump());
     pointLink(this.opts.link, pty.slavePath);

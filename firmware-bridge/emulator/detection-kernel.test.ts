@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE, NO_EVE, type ChannelParams, type EmissionInterval, type SourceSettings } from './channel-model.js';
 import { DetectionKernel, SettingsKernel } from './detection-kernel.js';
+import { boardSlotDeltas } from '../protocol/messages.js';
 
 interface Drawer {
   generate(end: number, slots: Float64Array, masks: Uint8Array, n: number, maxEvents: number): { n: number; stoppedAt: number };
@@ -84,6 +85,41 @@ test('same events across emission changes: dark gaps, a new source and a brighte
   const steps = [250_000, 1_000_001];
   const change = { at: 1e7, emissions: second };
   assertSame(draw(ts, 0, 2e7, steps, 3000, change), draw(wasm, 0, 2e7, steps, 3000, change), 'emissions');
+});
+
+test('generateDeltas: the same events and stops as generate, its slots as the protocol encodes them, over batches of several calls', () => {
+  const p = params({ distanceKm: 0, detector: { afterpulseProbability: 0.05 } });
+  const model = new ChannelModel(p);
+  const start = 2 ** 32 - 5e5;
+  const a = new DetectionKernel(model, start, p.source.clockHz, always(p.source), 4);
+  const b = new DetectionKernel(model, start, p.source.clockHz, always(p.source), 4);
+  const max = 4000;
+  const slots = new Float64Array(max);
+  const masksA = new Uint8Array(max);
+  const masksB = new Uint8Array(max);
+  let batchStart = start;
+  let events = 0;
+  // Batches closed when full or at 2^20 slots, filled in uneven steps (several calls per batch), as the producer fills them.
+  for (let batch = 0; batch < 12; batch++) {
+    const batchEnd = batchStart + (1 << 20);
+    const sink = { bytes: new Uint8Array(5 * max), at: 0, prev: batchStart };
+    let n = 0;
+    let stop = batchStart;
+    for (let step = 0; n < max && stop < batchEnd; step++) {
+      const target = Math.min(batchEnd, stop + [77_777, 3, 300_001][step % 3]!);
+      const ra = a.generate(target, slots, masksA, n, max);
+      const rb = b.generateDeltas(target, sink, masksB, n, max);
+      assert.equal(rb, ra, `batch ${batch} step ${step}`);
+      n = ra.n;
+      stop = ra.stoppedAt;
+    }
+    const expected = boardSlotDeltas('test').encode(batchStart, slots.subarray(0, n));
+    assert.equal(sink.bytes.subarray(0, sink.at), expected, `batch ${batch}: deltas`);
+    assert.equal(masksB.subarray(0, n), masksA.subarray(0, n), `batch ${batch}: masks`);
+    events += n;
+    batchStart = stop;
+  }
+  assert.ok(events > 20_000, `${events} events`);
 });
 
 test("the kernel's transmitter answers as ChannelModel.txSetting: detected slots (S = 1 mostly), slots between, across 2^32, two sources", () => {

@@ -18,6 +18,8 @@ interface DetectExports {
   gapTable(): number;
   slotsOut(): number;
   masksOut(): number;
+  deltasOut(): number;
+  encodeDeltas(n: number, prev: number): number;
   classTable(): number;
   paramBlock(): number;
   start(rngSeed: number, stream: number, modelSeed: number, eve: number): void;
@@ -95,6 +97,13 @@ export class SettingsKernel {
   }
 }
 
+/** Where generateDeltas appends: the bytes, the next byte, the slot the next delta counts from. */
+export interface DeltaSink {
+  readonly bytes: Uint8Array;
+  at: number;
+  prev: number;
+}
+
 export class DetectionKernel {
   private readonly k: DetectExports;
   private readonly capacity: number;
@@ -147,6 +156,21 @@ export class DetectionKernel {
 
   /** As DetectionGenerator.generate: events of [cursor, end) appended from index n, at most maxEvents in all. */
   generate(end: number, slots: Float64Array, masks: Uint8Array, n: number, maxEvents: number): { n: number; stoppedAt: number } {
+    return this.draw(end, masks, n, maxEvents, slots, undefined);
+  }
+
+  /**
+   * generate with the events' slots as board slot deltas (PROTOCOL.md 3.7), encoded in the kernel:
+   * appended to `deltas.bytes` from `deltas.at`, from `deltas.prev` (the slot before the first;
+   * both advance). What a batch carries, without a Float64 slot list or a pass over it here;
+   * `deltas.bytes` needs room for 5 bytes per event, and every delta must be below 2^32 (the slots
+   * of one batch from its start). The same events as generate (detection-kernel.test.ts).
+   */
+  generateDeltas(end: number, deltas: DeltaSink, masks: Uint8Array, n: number, maxEvents: number): { n: number; stoppedAt: number } {
+    return this.draw(end, masks, n, maxEvents, undefined, deltas);
+  }
+
+  private draw(end: number, masks: Uint8Array, n: number, maxEvents: number, slots: Float64Array | undefined, deltas: DeltaSink | undefined): { n: number; stoppedAt: number } {
     const k = this.k;
     while (n < maxEvents) {
       // The interval the cursor is in decides the tables and where this call stops.
@@ -156,14 +180,21 @@ export class DetectionKernel {
       const stop = Math.min(end, emissionStop(this.emissions, c));
       const got = k.generate(end, stop, e ? 1 : 0, Math.min(this.capacity, maxEvents - n));
       if (got > 0) {
-        slots.set(new Float64Array(k.memory.buffer, k.slotsOut(), got), n);
-        masks.set(new Uint8Array(k.memory.buffer, k.masksOut(), got), n);
+        const mem = k.memory.buffer;
+        if (slots) slots.set(new Float64Array(mem, k.slotsOut(), got), n);
+        if (deltas) {
+          const bytes = k.encodeDeltas(got, deltas.prev);
+          deltas.bytes.set(new Uint8Array(mem, k.deltasOut(), bytes), deltas.at);
+          deltas.at += bytes;
+          deltas.prev = new Float64Array(mem, k.slotsOut() + 8 * (got - 1), 1)[0]!;
+        }
+        masks.set(new Uint8Array(mem, k.masksOut(), got), n);
         n += got;
       }
       if (k.cursor() >= end) return { n, stoppedAt: end };
     }
     // Full (as the twin: one past the last event, at most end).
-    const stoppedAt = Math.min(end, n > 0 ? slots[n - 1]! + 1 : end);
+    const stoppedAt = Math.min(end, n > 0 ? (slots ? slots[n - 1]! : deltas!.prev) + 1 : end);
     k.setCursor(stoppedAt);
     return { n, stoppedAt };
   }

@@ -52,15 +52,11 @@ export class MasterPort {
     while (this.queue.length > 0 && !this.closed) {
       const b = this.queue[0]!;
       let n: number;
+      const want = b.length - this.head;
       try {
-        n = writeSync(this.pty.master, b, this.head, b.length - this.head);
+        n = writeSync(this.pty.master, b, this.head, want);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
-          // The pty is full (its ~64 KiB drain in a few ms at full rate): retry once at once, then
-          // every millisecond. Spinning costs more than it gains: each EAGAIN is a thrown exception.
-          this.timer = this.spins++ < 1 ? (setImmediate(() => this.flush()) as unknown as NodeJS.Timeout) : setTimeout(() => this.flush(), 1);
-          return;
-        }
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return this.retry();
         this.close();
         return;
       }
@@ -72,8 +68,19 @@ export class MasterPort {
         this.queue.shift();
         this.head = 0;
       }
+      // A short write means the pty is full: the next write would only throw EAGAIN (an exception
+      // each, a measurable part of the board's CPU at full rate), so wait as after one.
+      if (n < want) return this.retry();
     }
     if (!this.closed) this.onDrain();
+  }
+
+  /**
+   * The pty is full (its ~12 KiB drain in well under a millisecond at full rate): retry once at
+   * once, then every millisecond. Spinning costs more than it gains: each EAGAIN is a thrown exception.
+   */
+  private retry(): void {
+    this.timer = this.spins++ < 1 ? (setImmediate(() => this.flush()) as unknown as NodeJS.Timeout) : setTimeout(() => this.flush(), 1);
   }
 
   /** Unplugs: the host's reads fail as on a USB disconnect. */

@@ -7,7 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { ChannelModel, type ChannelParams, type EmissionInterval } from './channel-model.js';
-import { DetectionKernel } from './detection-kernel.js';
+import { DetectionKernel, type DeltaSink } from './detection-kernel.js';
 import { DetectionBatch, encodeDetections } from '../protocol/detections.js';
 
 export type ProducerRequest =
@@ -25,10 +25,14 @@ export type ProducerRequest =
       /** 'stretch': never run more than fifoBatches ahead of what was sent; stretch time instead. */
       readonly backpressure: Backpressure;
       readonly fifoBatches: number;
+      /**
+       * [0]: the batches below it the board has sent, mod 2^32 (frees FIFO room under 'stretch'):
+       * written by the board's thread, read here at each step, so the board's every pump costs
+       * no message.
+       */
+      readonly sent: Int32Array<SharedArrayBuffer>;
     }
   | { readonly op: 'stop'; readonly atSlot: number }
-  /** The board has sent batches below upTo (frees FIFO room under 'stretch'). */
-  | { readonly op: 'sent'; readonly upTo: number }
   | { readonly op: 'fibre'; readonly emissions: readonly EmissionInterval[] };
 
 /** One closed batch, encoded. */
@@ -54,6 +58,9 @@ export type ProducerMessage =
  */
 export type Backpressure = 'drop' | 'stretch';
 
+/** How often a producer whose FIFO is full looks for room. */
+const FULL_FIFO_POLL_MS = 4;
+
 /** Most wall-clock lag, in ms of slots, before the producer stretches its time. */
 const MAX_LAG_MS = 200;
 
@@ -68,8 +75,9 @@ class Producer {
   private maxEvents = 1;
   private index = 0;
   private n = 0;
-  private readonly slots = new Float64Array(16384);
   private readonly masks = new Uint8Array(16384);
+  /** The open batch's slots as the wire carries them (board slot deltas from its start), drawn so by the kernel. */
+  private readonly deltas: DeltaSink = { bytes: new Uint8Array(5 * 16384), at: 0, prev: 0 };
   /** Events per click mask in the open batch (folded into per-detector clicks when it closes). */
   private readonly maskCounts = new Float64Array(16);
   private timer: NodeJS.Timeout | undefined;
@@ -77,7 +85,7 @@ class Producer {
   private outbox: ProducedBatch[] = [];
   private stretch = false;
   private fifoBatches = Infinity;
-  private sentUpTo = 0;
+  private sent = new Int32Array(new SharedArrayBuffer(4));
   /** Slot up to which the generator has drawn (within the open batch). */
   private generatedTo = 0;
 
@@ -92,19 +100,19 @@ class Producer {
       this.dilation = r.dilation;
       this.batchStart = r.startSlot;
       this.batchSlots = r.batchSlots;
-      this.maxEvents = Math.min(r.maxEvents, this.slots.length);
+      this.maxEvents = Math.min(r.maxEvents, this.masks.length);
       this.index = 0;
       this.n = 0;
       this.maskCounts.fill(0);
       this.stretch = r.backpressure === 'stretch';
       this.fifoBatches = r.fifoBatches;
-      this.sentUpTo = 0;
+      this.sent = r.sent;
       this.generatedTo = r.startSlot;
+      this.deltas.at = 0;
+      this.deltas.prev = r.startSlot;
       this.generator = new DetectionKernel(new ChannelModel(r.channel), r.startSlot, r.clockHz, r.emissions, r.acq);
       this.running = true;
       this.tick();
-    } else if (r.op === 'sent') {
-      this.sentUpTo = Math.max(this.sentUpTo, r.upTo);
     } else if (r.op === 'fibre') {
       this.generator?.setEmissions(r.emissions);
     } else if (r.op === 'stop') {
@@ -131,18 +139,22 @@ class Producer {
     const lag = this.nowSlot() - this.batchStart;
     const maxLag = (this.clockHz * MAX_LAG_MS) / 1000;
     if (lag > maxLag) this.dilation += lag - maxLag / 4;
-    this.timer = setTimeout(() => this.tick(), performance.now() - t0 > 8 ? 0 : 1);
+    // A full FIFO (under 'stretch') waits for the board to send: look again in a few ms, not every
+    // one, since each look costs CPU and a slow host (the link's case) may hold it full for long;
+    // the FIFO's other batches keep the line busy meanwhile.
+    const busy = performance.now() - t0 > 8;
+    this.timer = setTimeout(() => this.tick(), busy ? 0 : this.fifoFull() ? FULL_FIFO_POLL_MS : 1);
   }
 
   /** Draws events up to `target`, posting each batch as it closes; `final` closes a partial one. */
   private produce(target: number, final: boolean, deadline: number): void {
     const g = this.generator!;
     while (this.batchStart < target || (final && this.n > 0)) {
-      if (this.stretch && !final && this.index - this.sentUpTo >= this.fifoBatches - 1) break; // FIFO full: wait, time stretches
+      if (!final && this.fifoFull()) break; // FIFO full: wait, time stretches
       const batchEnd = this.batchStart + this.batchSlots;
       const stopAt = Math.min(batchEnd, target);
       const before = this.n;
-      const r = g.generate(stopAt, this.slots, this.masks, this.n, this.maxEvents);
+      const r = g.generateDeltas(stopAt, this.deltas, this.masks, this.n, this.maxEvents);
       this.generatedTo = Math.max(this.generatedTo, r.stoppedAt);
       const masks = this.masks;
       const counts = this.maskCounts;
@@ -158,8 +170,18 @@ class Producer {
     }
   }
 
+  /** Under 'stretch': no room for another batch until the board sends one. */
+  private fifoFull(): boolean {
+    return this.stretch && this.unsent() >= this.fifoBatches - 1;
+  }
+
+  /** Batches closed and not yet sent by the board (mod 2^32: the FIFO holds far fewer). */
+  private unsent(): number {
+    return ((this.index >>> 0) - (Atomics.load(this.sent, 0) >>> 0)) >>> 0;
+  }
+
   private close(end: number): void {
-    const b = new DetectionBatch(this.acq, this.index, this.batchStart, end, this.slots.subarray(0, this.n), this.masks.subarray(0, this.n));
+    const b = DetectionBatch.fromDeltas(this.acq, this.index, this.batchStart, end, this.deltas.bytes.subarray(0, this.deltas.at), this.masks.subarray(0, this.n));
     const payload = encodeDetections(b);
     // Always a copy: cbor-x encodes into a buffer it reuses, so a view of it would be overwritten
     // by the next batch before the outbox is posted (and two views could not both be transferred).
@@ -172,6 +194,8 @@ class Producer {
     this.index++;
     this.batchStart = end;
     this.n = 0;
+    this.deltas.at = 0;
+    this.deltas.prev = end;
     if (this.outbox.length >= 4) this.flush(); // keep the pty fed while a long step runs
   }
 

@@ -41,8 +41,8 @@ export class ReceiverBoard extends EmulatedBoard {
   private resendQueue: number[] = [];
   private overflowing = false;
   private reportedUpTo = 0;
-  /** sentUpTo as last told to the producer (under 'stretch'). */
-  private sentReported = 0;
+  /** sentUpTo (mod 2^32) where the producer reads it (under 'stretch'). */
+  private readonly sentShared = new Int32Array(new SharedArrayBuffer(4));
   private counters = { eventsProduced: 0, eventsOverflowed: 0, resentBatches: 0, lostAnswered: 0, batchesSent: 0 };
   private clicksSinceTelemetry = new Float64Array(4);
 
@@ -93,6 +93,7 @@ export class ReceiverBoard extends EmulatedBoard {
     this.batchStart = this.startSlot;
     this.produced = 0;
     this.sentUpTo = 0;
+    Atomics.store(this.sentShared, 0, 0);
     this.reportedUpTo = 0;
     this.credit = s.credit;
     this.ring = [];
@@ -112,8 +113,8 @@ export class ReceiverBoard extends EmulatedBoard {
       dilation: this.dilation,
       backpressure: this.opts.backpressure ?? 'drop',
       fifoBatches: this.opts.fifoBatches ?? DEFAULT_FIFO_BATCHES,
+      sent: this.sentShared,
     });
-    this.sentReported = 0;
   }
 
   private toProducer(r: ProducerRequest): void {
@@ -299,10 +300,7 @@ export class ReceiverBoard extends EmulatedBoard {
       this.counters.batchesSent++;
       this.send(M.DETECTIONS, b.payload);
     }
-    if (this.opts.backpressure === 'stretch' && this.sentUpTo > this.sentReported && this.acquiring) {
-      this.sentReported = this.sentUpTo;
-      this.toProducer({ op: 'sent', upTo: this.sentUpTo });
-    }
+    Atomics.store(this.sentShared, 0, this.sentUpTo | 0);
     this.trimRing();
   }
 }

@@ -63,7 +63,9 @@ export const auxScenarios: AuxScenario[] = [
     async run(factory) {
       const t0 = Date.now();
       await withAux(factory, async (aux) => {
-        assert.ok(Date.now() - t0 < 3000, 'Firmata handshake does not wait out the 5 s version timeout');
+        // Below the 5 s timeout itself (a handshake that waited it out takes longer), not a speed test:
+        // under load the spawn and handshake took over 3 s when three suites ran at once.
+        assert.ok(Date.now() - t0 < 5000, 'Firmata handshake does not wait out the 5 s version timeout');
         assert.ok(aux.firmware.length > 0, 'firmware name reported');
         const t = await until(() => {
           const x = aux.temperatures();

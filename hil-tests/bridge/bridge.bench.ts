@@ -14,8 +14,11 @@
  * with querySettingsDeltas (LEB128 deltas as a sift announcement carries them, never decoded);
  * query_bytes_*: as the link asks them (one checked query per part, querySettingsRun, answers
  * kept as SETTINGS bytes), the path bridge_host_cpu_s_per_source_s counts.
+ * mode 'link-boards': both boards at the QKD link's settings, every detection queried as the link
+ * queries them; emulator_cores_real_time is their CPU per source-second (QKDN_BRIDGE_ONLY=boards
+ * runs only this line).
  */
-import type { BenchRecord, BenchSuite } from '../../host/bench/benchmark.js';
+import type { BenchContext, BenchRecord, BenchSuite } from '../../host/bench/benchmark.js';
 import { median, round } from '../../host/bench/benchmark.js';
 import { BoardDriver, type TransmitterSettings } from '../../firmware-bridge/driver/board-driver.js';
 import { EmulatedLink } from '../../firmware-bridge/emulator/spawn.js';
@@ -25,6 +28,7 @@ import { ChannelModel, DetectionGenerator, DEFAULT_DETECTOR, DEFAULT_SOURCE, typ
 import { DetectionKernel } from '../../firmware-bridge/emulator/detection-kernel.js';
 import { boardSlotDeltas, MAX_QUERY_SLOTS, MessageType } from '../../firmware-bridge/protocol/messages.js';
 import { processCpuSeconds } from '../../host/bench/cpu-time.js';
+import { DEFAULT_PROTOCOL as LINK_PROTOCOL } from '../../host/qkd-link/module/config.js';
 
 interface Measure {
   events: number;
@@ -149,6 +153,98 @@ async function measureQueries(link: EmulatedLink, tx: BoardDriver, firstSlot: nu
   return { slots, seconds: (performance.now() - t0) / 1000, hostCpu: (cpu.user + cpu.system) / 1e6, emulatorCpu: processCpuSeconds(link.tx.pid) - emu0, dark };
 }
 
+interface BoardsMeasure {
+  sourceS: number;
+  seconds: number;
+  events: number;
+  queried: number;
+  rxCpu: number;
+  txCpu: number;
+  dark: number;
+  overflow: number;
+}
+
+/**
+ * Both emulated boards as the QKD link drives them at 10 km (host/qkd-link/module DEFAULT_PROTOCOL:
+ * its source, 2^22-slot batches, 50 ns dead time): the receiver streams its detections, and every
+ * detected slot is asked of the transmitter as the link's Alice asks Bob's announced slots (the
+ * batch's wire deltas as they are, querySettingsBytes, 4 queries in flight). The boards' CPU per
+ * second of source time is what emulator_cores_real_time of the link bench counts.
+ */
+async function measureBoards(link: EmulatedLink, tx: BoardDriver, rx: BoardDriver, seconds: number, warmup: number): Promise<BoardsMeasure> {
+  await tx.start();
+  const acq = await rx.start();
+  const tStart = performance.now();
+  let started = false;
+  let t0 = 0;
+  let slot0 = 0;
+  let rx0 = 0;
+  let tx0 = 0;
+  let events = 0;
+  let queried = 0;
+  let dark = 0;
+  let done = false;
+  let result: BoardsMeasure | undefined;
+  const pending: DetectionBatch[] = [];
+  const waiting: Array<() => void> = [];
+  const wake = () => waiting.splice(0).forEach((w) => w());
+  // The queries run beside the intake, QUERY_STREAMS at a time, as the link's Alice runs them.
+  const stream = async (): Promise<void> => {
+    for (;;) {
+      const b = pending.shift();
+      if (!b) {
+        if (done) return;
+        await new Promise<void>((r) => waiting.push(r));
+        continue;
+      }
+      const out = await tx.querySettingsBytes(b.slotStart, b.length, b.deltas);
+      if (started) {
+        queried += b.length;
+        for (let i = 0; i < out.length; i++) if (out[i]! & 0xe0) dark++;
+      }
+    }
+  };
+  const streams = Promise.all(Array.from({ length: QUERY_STREAMS }, stream));
+  let stopping: Promise<unknown> | undefined;
+  for await (const item of acq) {
+    if (item.kind !== 'batch') continue;
+    const now = performance.now();
+    if (!started && now - tStart >= warmup * 1000) {
+      started = true;
+      t0 = now;
+      slot0 = item.slotEnd;
+      rx0 = processCpuSeconds(link.rx.pid);
+      tx0 = processCpuSeconds(link.tx.pid);
+      continue;
+    }
+    if (!result) {
+      pending.push(item);
+      wake();
+    }
+    if (!started) continue;
+    events += item.length;
+    if (!result && now - t0 >= seconds * 1000) {
+      done = true;
+      wake();
+      await streams;
+      result = {
+        sourceS: (item.slotEnd - slot0) / 1e9,
+        seconds: (performance.now() - t0) / 1000,
+        events,
+        queried,
+        rxCpu: processCpuSeconds(link.rx.pid) - rx0,
+        txCpu: processCpuSeconds(link.tx.pid) - tx0,
+        dark,
+        overflow: 0,
+      };
+      stopping = rx.stop().then(() => tx.stop());
+    }
+  }
+  await stopping;
+  result!.overflow = (await link.rx.stats()).eventsOverflowed;
+  return result!;
+}
+
 /** The QKD link's source (host/qkd-link/module DEFAULT_PROTOCOL) at 10 km, 1 GHz: ~20 M receiver events per source-second. */
 const LINK_SOURCE: SourceSettings = { clockHz: 1e9, mu: [0.45, 0.2, 0], pMu: [0.3, 0.5, 0.2], pZ: 0.85 };
 
@@ -209,6 +305,58 @@ export const suite: BenchSuite = {
   async *run(ctx): AsyncIterable<BenchRecord> {
     const runs = ctx.quick ? 1 : 3;
     const seconds = ctx.quick ? 1 : 4;
+    // QKDN_BRIDGE_ONLY=boards: only the link-boards line (both boards as the link drives them).
+    if (process.env.QKDN_BRIDGE_ONLY !== 'boards') yield* pipelineAndDraw(ctx, runs, seconds);
+    yield await linkBoards(ctx, runs, seconds);
+  },
+};
+
+/** Both boards at the link's settings, 10 km: the cores the emulation needs for real time. */
+async function linkBoards(ctx: BenchContext, runs: number, seconds: number): Promise<BenchRecord> {
+  ctx.progress('both boards as the link drives them (10 km)');
+  const p = LINK_PROTOCOL;
+  const link = await EmulatedLink.start({ seed: 11, distanceKm: 10, backpressure: 'stretch' });
+  const tx = await BoardDriver.open({ port: { path: link.tx.path } });
+  const rx = await BoardDriver.open({ port: { path: link.rx.path } });
+  try {
+    await tx.configure({ clockHz: p.clockHz, mu: [...p.mu], pMu: [...p.pMu], pZ: p.pZ });
+    await rx.configure({ clockHz: p.clockHz, pZ: p.rxPZ, deadNs: p.deadNs, batchSlots: p.batchSlots });
+    const ms: BoardsMeasure[] = [];
+    for (let r = 0; r < runs; r++) {
+      ctx.progress(`run ${r + 1}/${runs}: ${seconds} s of acquisition and settings queries`);
+      ms.push(await measureBoards(link, tx, rx, seconds, 1));
+    }
+    const cores = median(ms.map((m) => (m.rxCpu + m.txCpu) / m.sourceS));
+    return {
+      suite: 'bridge',
+      mode: 'link-boards',
+      clock_hz: p.clockHz,
+      distance_km: 10,
+      seconds,
+      runs,
+      events_per_source_s: Math.round(median(ms.map((m) => m.events / m.sourceS))),
+      queried_per_source_s: Math.round(median(ms.map((m) => m.queried / m.sourceS))),
+      // Seconds of source time per wall second (below 1: the boards stretched their time).
+      source_real_time: round(median(ms.map((m) => m.sourceS / m.seconds)), 3),
+      // CPU-seconds of both board processes per source-second: the cores they need for real time.
+      emulator_cores_real_time: round(cores, 2),
+      rx_cores_real_time: round(median(ms.map((m) => m.rxCpu / m.sourceS)), 2),
+      tx_cores_real_time: round(median(ms.map((m) => m.txCpu / m.sourceS)), 2),
+      rx_ns_per_event: round(median(ms.map((m) => (m.rxCpu * 1e9) / Math.max(1, m.events))), 1),
+      tx_ns_per_slot: round(median(ms.map((m) => (m.txCpu * 1e9) / Math.max(1, m.queried))), 1),
+      overflow_events: ms.reduce((a, m) => a + m.overflow, 0),
+      query_unknown_settings: ms.reduce((a, m) => a + m.dark, 0),
+      load_avg_1m: round((await import('node:os')).loadavg()[0]!, 2),
+    };
+  } finally {
+    await rx.close();
+    await tx.close();
+    await link.close();
+  }
+}
+
+async function* pipelineAndDraw(ctx: BenchContext, runs: number, seconds: number): AsyncIterable<BenchRecord> {
+  {
     ctx.progress('starting emulated boards');
     // 'stretch': past a full FIFO the emulator waits instead of dropping, so the figure is what the
     // pipeline carries without loss (overflow_events stays 0).
@@ -311,5 +459,5 @@ export const suite: BenchSuite = {
       speedup: round(median(twin) / median(kernel), 2),
       load_avg_1m: round((await import('node:os')).loadavg()[0]!, 2),
     };
-  },
-};
+  }
+}

@@ -146,10 +146,7 @@ test('distributed form: B killed mid-relay, relays rerouted around it by every n
   }
 });
 
-// Known bug (issue 14, open): in the distributed form, relays at A sometimes go back over A~B after
-// A took it out of service (1 of 3 CI runs, 2026-12-08: A's last relays A-D-C, then A-B-C three
-// times). Skipped, named in the summary, until the flip-back is found; the centralized case runs.
-test.skip('distributed form: the link A~B cut at A mid-relay (B running): relays rerouted over D; keys identical at both SAEs, none lost or duplicated', async () => {
+test('distributed form: the link A~B cut at A mid-relay (B running): relays rerouted over D; keys identical at both SAEs, none lost or duplicated', async () => {
   const net = await demo({ form: 'distributed', holdDownMs: 200, refreshMs: 5000 }, undefined, true);
   try {
     await cutWhileRelaying(net, () => cutLinkAB(net));
@@ -194,10 +191,7 @@ async function central(prefix: string, lastRoutesMs: number): Promise<Central> {
   }
 }
 
-// Known bug (issue 14, open), the same as the distributed single-link cut's above: after the
-// reroute around B, a relay at A was routed over B again and failed there (ERR_KM_PEER_UNREACHABLE)
-// before its retry went over D (1 CI run of 5, 2026-12-08). Skipped, named in the summary, until found.
-test.skip('centralized form: B killed mid-relay, the controller reroutes; keys identical at both SAEs, none lost or duplicated', async () => {
+withEtcd('centralized form: B killed mid-relay, the controller reroutes; keys identical at both SAEs, none lost or duplicated', async () => {
   const c = await central('qkdn/hil-cut', 30_000);
   let net: DemoNetwork | null = null;
   try {

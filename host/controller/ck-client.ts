@@ -38,6 +38,7 @@ export class CkClient implements Router {
   readonly #o: CkClientOptions;
   readonly #channel: ControlChannel;
   #leader = 0;
+  #answered = false;
   readonly counters = { routed: 0, fallback: 0, notLeader: 0, unreachable: 0 };
 
   constructor(o: CkClientOptions) {
@@ -84,9 +85,15 @@ export class CkClient implements Router {
         continue;
       }
       this.#leader = idx;
+      this.#answered = true;
       return m;
     }
     throw last;
+  }
+
+  /** The replica that answered last (the leader as far as this KM knows), null before any answered. */
+  get leader(): string | null {
+    return this.#answered ? this.#o.controllers[this.#leader]!.id : null;
   }
 
   async route(req: RelayRouteRequest): Promise<RelayRoute> {

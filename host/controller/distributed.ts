@@ -103,14 +103,11 @@ export class DistributedController implements Router {
 
   #localLinks(): AdvertisedLink[] {
     const me = this.#o.nodeId;
-    return this.view
-      .links()
-      .filter((l) => l.ends.includes(me))
-      .map((l) => {
-        const peer = l.ends[0] === me ? l.ends[1] : l.ends[0];
-        const phys = this.#phys.get(l.id) ?? DEFAULT_PHYS;
-        return { link: l.id, peer, ...phys, status: this.#o.km.reachable(peer) ? phys.status : 'OFF', stockBits: this.#o.km.stockUnits(peer) * this.#o.unitBits, consumptionBps: 0 };
-      });
+    // Its adjacency, not every link of the network: route computation reads this on every advertisement applied.
+    return this.view.adjacent(me).map(({ peer, link }) => {
+      const phys = this.#phys.get(link) ?? DEFAULT_PHYS;
+      return { link, peer, ...phys, status: this.#o.km.reachable(peer) ? phys.status : 'OFF', stockBits: this.#o.km.stockUnits(peer) * this.#o.unitBits, consumptionBps: 0 };
+    });
   }
 
   /**
@@ -131,6 +128,9 @@ export class DistributedController implements Router {
     const urgent = status !== this.#lastStatus;
     this.#lastStatus = status;
     this.#lastStock = stock;
+    // This node's routes take the change now (applyTo reads its own links as they are); the
+    // advertisement telling the others follows the hold-down.
+    this.flooding.applyTo(this.view);
     this.flooding.changed(urgent);
   }
 

@@ -18,6 +18,7 @@ import type { DistributedController } from './distributed.js';
 import { startDistributedControllers } from './test-controllers.js';
 import type { RelayRoute, Router } from '../km/routing.js';
 import { InvalidRouteError } from '../km/errors.js';
+import { RouteUnavailableError } from './errors.js';
 import type { Session } from './sessions.js';
 
 const UNIT = 256;
@@ -151,6 +152,40 @@ async function cutMidRelay(form: Form): Promise<void> {
 
 test('centralized form: a node on the route goes down mid-relay: relays continue on another route, no key lost or duplicated', () => cutMidRelay('centralized'));
 test('distributed form: the same cut, routes from every node\'s own link-state database', () => cutMidRelay('distributed'));
+
+test('distributed form: a node\'s own link going OFF counts for its own routes at once, while its advertisement waits for the hold-down; a neighbour\'s advertisement does not undo it', async () => {
+  const net = await startTestNetwork({ links: LINKS, saes: SAES, initialUnits: 64 });
+  const holdDownMs = 3000;
+  const controllers = await startDistributedControllers(net, CONFIG, () => ({ holdDownMs }));
+  try {
+    const a = controllers.get('A')!;
+    const viaB = { relayId: 'r1', from: 'A', to: 'C', units: 2, deadline: Date.now() + 600_000, priority: 0, attempt: 0, avoidLinks: ['A~D'] };
+    await eventually(() => {
+      try {
+        a.router.routeNow(viaB);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 30_000, 'a route A-B-C at A');
+    a.release('r1', 'completed');
+    // An advertisement goes out now; the cut, reported in the same turn, waits for the hold-down.
+    await eventually(() => Date.now() - a.flooding.lastOriginated > holdDownMs, 30_000, 'the hold-down over');
+    a.flooding.changed(true);
+    a.reportLink('A~B', { status: 'OFF', skr: 0, eskr: 0, qber: 0, qberAlarm: false });
+    // Not advertised yet (what the others see), but A routes around it already.
+    assert.is(a.flooding.entry('A')!.links.find((l) => l.link === 'A~B')!.status, 'ACTIVE');
+    assert.throws(() => a.router.routeNow({ ...viaB, relayId: 'r2' }), (e: Error) => e instanceof RouteUnavailableError);
+    assert.equal(a.router.routeNow({ ...viaB, relayId: 'r3', avoidLinks: [] }).nodes, ['A', 'D', 'C']);
+    // The database applied again (as on any advertisement from a neighbour): A~B stays OFF at A.
+    a.flooding.applyTo(a.view);
+    assert.is(a.view.link('A~B')!.status, 'OFF');
+    assert.throws(() => a.router.routeNow({ ...viaB, relayId: 'r4' }), (e: Error) => e instanceof RouteUnavailableError);
+  } finally {
+    for (const c of controllers.values()) await c.stop();
+    await net.close();
+  }
+});
 
 test('policy at the KSA: a pair outside the allow-list and a quota exceeded are refused with their reason; nothing is taken from stock', async () => {
   const at: { net?: TestNetwork } = {};

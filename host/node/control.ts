@@ -135,7 +135,8 @@ export interface NodeControlOptions {
   /** The node's own TLS material (PEM): its certificate names it on every control connection and its key signs its advertisements. */
   readonly tls: ChannelTls & { readonly ca: string };
   readonly store: Pick<KeyStore, 'counts' | 'bootId'>;
-  readonly kx: Pick<KxTransport, 'connected'>;
+  /** Kx reachability of the peer KMs; a connection lost or found is reported at once (centralized). */
+  readonly kx: Pick<KxTransport, 'connected' | 'on' | 'off'>;
   /** The node's QKD links and its module's role on each (link-reports.ts qkdRolesOf); the others are simulated. */
   readonly qkd?: ReadonlyMap<string, LinkRole>;
 }
@@ -153,8 +154,10 @@ export interface NodeControl {
   readonly links: LinkReports;
   /**
    * An operator takes a link out of service or back; resolves once the control layer has it: the
-   * controller acknowledged the report (centralized; or none answers within its timeout), or
-   * this node's advertisement went out (distributed). False for a link that is not the node's.
+   * controller acknowledged the report (centralized; or none answers within its timeout; the
+   * node's own routes avoid the link from the start either way), or this node's own controller
+   * routes around it (distributed, at once; its advertisement follows within the hold-down).
+   * False for a link that is not the node's.
    */
   setLinkInService(link: string, inService: boolean): Promise<boolean>;
   /**
@@ -167,6 +170,9 @@ export interface NodeControl {
   start(km: KeyManager): Promise<number | null>;
   stop(): Promise<void>;
 }
+
+/** Every this many reports (the heartbeat), the links' state goes to the controller again even unchanged. */
+const RESEND_REPORTS = 25;
 
 const peerOf = (node: string, ends: readonly [string, string]) => (ends[0] === node ? ends[1] : ends[0]);
 
@@ -189,29 +195,41 @@ const unanswered = (e: unknown) => e instanceof ControllerError && (e.code === '
 /**
  * The centralized form's Router: the leader's route, remembered per destination; while no
  * controller answers, that last good route for a bounded time, then a clear refusal.
+ *
+ * The links of this node that it knows are down (`localDown`: out of service, OFF at its module,
+ * peer KM unreachable over Kx) are avoided by every route it asks for and by the last good route:
+ * the controller learns of them by the node's next report, and until then (or after a new leader
+ * took over without them) it would route relays over a link this node has seen cut.
  */
 export class CentralizedRouter implements Router {
   readonly #ck: CkClient;
   readonly #lastRoutesMs: number;
-  readonly #last = new Map<string, RelayRoute>();
+  readonly #localDown: () => readonly string[];
+  /** Per destination, the route of the latest request answered (an older request answered late does not replace it). */
+  readonly #last = new Map<string, { readonly route: RelayRoute; readonly asked: number }>();
   readonly #unreleased = new Map<string, 'completed' | 'failed'>();
+  #asked = 0;
   #heard = Date.now();
   readonly counters = { fromController: 0, lastGood: 0, refused: 0 };
 
-  constructor(ck: CkClient, lastRoutesMs: number) {
+  constructor(ck: CkClient, lastRoutesMs: number, localDown: () => readonly string[] = () => []) {
     this.#ck = ck;
     this.#lastRoutesMs = lastRoutesMs;
+    this.#localDown = localDown;
   }
 
   get lastHeard(): number {
     return this.#heard;
   }
 
-  async route(req: RelayRouteRequest): Promise<RelayRoute> {
+  async route(asked: RelayRouteRequest): Promise<RelayRoute> {
+    const down = this.#localDown();
+    const req = down.length === 0 ? asked : { ...asked, avoidLinks: [...new Set([...asked.avoidLinks, ...down])] };
+    const n = ++this.#asked;
     try {
       const r = await this.#ck.route(req);
       this.heard();
-      this.#last.set(req.to, r);
+      if ((this.#last.get(req.to)?.asked ?? 0) < n) this.#last.set(req.to, { route: r, asked: n });
       this.counters.fromController++;
       return r;
     } catch (e) {
@@ -220,7 +238,7 @@ export class CentralizedRouter implements Router {
         throw e;
       }
       const silentMs = Date.now() - this.#heard;
-      const last = this.#last.get(req.to);
+      const last = this.#last.get(req.to)?.route;
       if (silentMs <= this.#lastRoutesMs && last && !last.links.some((l) => req.avoidLinks.includes(l))) {
         this.counters.lastGood++;
         return last;
@@ -317,18 +335,30 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
       km.network.replace(topologyOfPush(p, km.network.current()), p.version);
     },
   });
-  const router = new CentralizedRouter(ck, c.lastRoutesMs ?? 30_000);
+  /** Each of the node's links as reported: its module's state (link-reports.ts), OFF while the peer KM cannot be reached. */
+  const physOf = (l: (typeof myLinks)[number]): LinkPhysState => {
+    const p = links.state(l.id);
+    return o.kx.connected(peerOf(o.node, l.ends)) ? p : { ...p, status: 'OFF' };
+  };
+  const usable = (s: LinkPhysState['status']) => s === 'ACTIVE' || s === 'PASSIVE';
+  const router = new CentralizedRouter(ck, c.lastRoutesMs ?? 30_000, () => myLinks.filter((l) => !usable(physOf(l).status)).map((l) => l.id));
   const sent = new Map<string, string>();
+  /** The replica whose controller has the reports in `sent`: another one (or a new term of it) gets them all again. */
+  let sentTo: string | null = null;
   let timer: NodeJS.Timeout | null = null;
   let seq = 0;
   let reporting: Promise<void> = Promise.resolve();
   const report = async () => {
     // Cq through the node: each link as its QKD module reports it (link-reports.ts), OFF while
     // the peer KM cannot be reached; sent when it changed, and again until the controller took it.
+    // A controller that did not take them (another replica now leads, or this one's view was
+    // rebuilt on its re-election) gets every link's state again, lest it take a cut link as ACTIVE.
+    if (ck.leader !== sentTo || seq % RESEND_REPORTS === 0) {
+      sent.clear();
+      sentTo = ck.leader;
+    }
     for (const l of myLinks) {
-      const reach = o.kx.connected(peerOf(o.node, l.ends));
-      const p = links.state(l.id);
-      const phys: LinkPhysState = reach ? p : { ...p, status: 'OFF' };
+      const phys = physOf(l);
       const key = `${phys.status}|${phys.qberAlarm}|${phys.skr}|${phys.eskr}|${phys.qber}`;
       if (sent.get(l.id) === key) continue;
       await ck.reportLink({ link: l.id, node: o.node, ...phys }).then(
@@ -352,9 +382,11 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
       if (timer) timer = setTimeout(loop, c.reportMs ?? 200);
     });
   };
-  onLink = () => {
+  // A link's change, or a peer KM lost or found over Kx (its link's status): the controller hears of it now.
+  const onKx = () => {
     if (timer) void reportOnce();
   };
+  onLink = onKx;
   return {
     form: 'centralized',
     router,
@@ -371,12 +403,16 @@ export function createNodeControl(o: NodeControlOptions): NodeControl {
     start: async (k) => {
       km = k;
       timer = setTimeout(loop, 0);
+      o.kx.on('connected', onKx);
+      o.kx.on('disconnected', onKx);
       return null;
     },
     stop: async () => {
       const t = timer;
       timer = null;
       if (t) clearTimeout(t);
+      o.kx.off('connected', onKx);
+      o.kx.off('disconnected', onKx);
       links.close();
       await reporting;
       await ck.close();

@@ -327,10 +327,17 @@ export class FloodingNode extends EventEmitter<FloodingEvents> {
   /**
    * Applies the database to a view configured with the network: each link takes the worse status
    * of its two ends' advertisements (a link neither end advertises is OFF) and each end's stock.
+   * This node's own end is taken as it is now (`localLinks`), not as last advertised: a change of
+   * its own link counts for its own routes at once, while the advertisement of it may still wait
+   * for the hold-down (as a router recomputes on its own interface going down before its
+   * rate-limited advertisement goes out); otherwise the older advertised state, applied again on
+   * any neighbour's advertisement, would route relays over a link this node has just seen cut.
    */
   applyTo(view: ControllerView): void {
+    const own = new Map(this.#o.localLinks().map((x) => [x.link, x]));
+    const advertised = (n: string, link: string) => (n === this.nodeId ? own.get(link) : this.#lsdb.get(n)?.lsa.links.find((x) => x.link === link));
     for (const l of view.links()) {
-      const ends = l.ends.map((n) => ({ node: n, adv: this.#lsdb.get(n)?.lsa.links.find((x) => x.link === l.id) }));
+      const ends = l.ends.map((n) => ({ node: n, adv: advertised(n, l.id) }));
       const seen = ends.filter((e) => e.adv !== undefined);
       if (seen.length === 0) {
         if (l.status !== 'OFF') view.reportLink(l.id, { status: 'OFF', skr: 0, eskr: l.eskr, qber: l.qber, qberAlarm: l.qberAlarm });
