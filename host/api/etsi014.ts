@@ -85,7 +85,7 @@ export class Etsi014Service {
       master_SAE_ID: master,
       slave_SAE_ID: slave,
       key_size: L.keySize,
-      stored_key_count: Math.min(this.km.stock(target, L.keySize), maxKeys),
+      stored_key_count: Math.min(this.km.stockFor(slave, L.keySize), maxKeys),
       max_key_count: maxKeys,
       max_key_per_request: L.maxKeyPerRequest,
       max_key_size: L.maxKeySize,

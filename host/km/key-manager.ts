@@ -159,6 +159,11 @@ export class KeyManager {
     return this.#ksa.stock(slaveNode, size);
   }
 
+  /** Keys of `size` bits this KM could supply now for the slave SAE `sae`: by its best border exit when it has several. */
+  stockFor(sae: string, size: number): number {
+    return Math.max(0, ...this.exitsOf(sae).map((n) => this.#ksa.stock(n, size)));
+  }
+
   supply(r: SupplyRequest): Promise<DeliveredKey[]> {
     return this.#ksa.supply(r);
   }

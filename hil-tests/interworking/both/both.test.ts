@@ -60,14 +60,21 @@ class Ledger {
   }
 }
 
+const GWN_UNITS = 300;
+
 test('two providers joined by a GWN pair and an IWN: the exit with more stock, fallback to the other when it dies, 503 when both are down, back when one returns', async () => {
   const t0 = Date.now();
   // The IWN's links start with more keys than the gateways': a1 chooses iwn-a while both work.
-  const net = await startBothNetwork({ iwnUnits: 1500, gwnUnits: 300 });
+  const net = await startBothNetwork({ iwnUnits: 1500, gwnUnits: GWN_UNITS, rate: 10 });
   try {
     const iwnReady = () => net.events('iwn').some((e) => e.event === 'iwn' && e.kind === 'status-shared' && e.controller === 'controller-qkdn-b' && (e.saes as { sae: string; reachable: boolean }[]).some((s) => s.sae === 'bob' && s.reachable));
     const synced = (g: 'gwn_a' | 'gwn_b') => net.events(g).some((e) => e.event === 'gateway' && e.kind === 'peer-synced');
     await until(() => iwnReady() && synced('gwn_a') && synced('gwn_b'), 60_000, 'the IWN and the gateway pair ready');
+    // a1's stock by its best exit (alice's status for bob) beyond what the gateway link holds: the IWN link is held at both ends
+    await until(async () => {
+      const st = await net.alice.status('bob');
+      return st.status === 200 && Number(st.body.stored_key_count) > 2 * GWN_UNITS;
+    }, 60_000, 'a1 holding the IWN link’s keys');
     const ledger = new Ledger(net);
 
     // (1) both paths up: keys by the IWN, the exit with more stock, at the first try
