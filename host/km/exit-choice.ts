@@ -7,8 +7,9 @@
  * twice or lets one end hold a key the other lacks.
  *
  * The ranking is deterministic: exits that failed recently (within their backoff) are not tried;
- * of the others, those holding the keys the request needs first, then more stock, then the order
- * of the configuration. An exit that fails waits `firstMs`, doubling to `maxMs` while it keeps
+ * of the others, those this KM's Kx connection to is up first (a neighbour's is kept up by key
+ * sync, so one that is down is one that stopped answering), then those holding the keys the
+ * request needs, then more stock, then the order of the configuration. An exit that fails waits `firstMs`, doubling to `maxMs` while it keeps
  * failing, before it is tried again; one success clears it.
  */
 import { KmError } from './errors.js';
@@ -17,6 +18,8 @@ export interface ExitCandidate {
   readonly node: string;
   /** Keys of the requested size this KM could supply now by this exit (Ksa.stock). */
   readonly stock: number;
+  /** Whether this KM's Kx connection to the exit is up (or, for an exit beyond the neighbours, not known to be down). */
+  readonly up: boolean;
 }
 
 /** The exits in the order they are tried; those in backoff are left out. */
@@ -24,7 +27,7 @@ export function rankExits(candidates: readonly ExitCandidate[], need: number, us
   return candidates
     .map((c, order) => ({ ...c, order }))
     .filter((c) => usable(c.node))
-    .sort((x, y) => Number(y.stock >= need) - Number(x.stock >= need) || y.stock - x.stock || x.order - y.order)
+    .sort((x, y) => Number(y.up) - Number(x.up) || Number(y.stock >= need) - Number(x.stock >= need) || y.stock - x.stock || x.order - y.order)
     .map((c) => c.node);
 }
 

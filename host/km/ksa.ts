@@ -158,7 +158,7 @@ export class Ksa {
     }
     // Several border exits: the best by health and stock first, the next when one fails.
     const order = rankExits(
-      exits.map((node) => ({ node, stock: this.stock(node, r.size) })),
+      exits.map((node) => ({ node, stock: this.stock(node, r.size), up: kma.kx.connected(node) || !linkBetween(kma.topology, kma.nodeId, node) })),
       r.number,
       (n) => this.#health.usable(n),
     );

@@ -32,6 +32,8 @@ export interface BothNetwork {
   /** Event lines a process printed (a1 prints its supplies: `{"event":"supply",...,"exit":...}`). */
   events(name: BothProcess): readonly IwnEvent[];
   kill(name: BothProcess): Promise<void>;
+  /** A signal to a process (SIGSTOP: it stops answering without closing its connections; SIGCONT). */
+  signal(name: BothProcess, signal: NodeJS.Signals): void;
   restart(name: BothProcess): Promise<void>;
   stderr(name: BothProcess): string;
   stop(): Promise<void>;
@@ -132,6 +134,7 @@ export async function startBothNetwork(o: BothNetworkOptions): Promise<BothNetwo
         const p = procs.get(name);
         if (p) await stopProc(p, 'SIGKILL');
       },
+      signal: (name, sig) => void procs.get(name)?.child.kill(sig),
       restart: launch,
       stderr: (name) => (procs.get(name)?.err ?? []).join(''),
       stop,
