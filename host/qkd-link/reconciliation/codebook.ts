@@ -126,6 +126,13 @@ const START_EFFICIENCY: ReadonlyArray<readonly [number, number]> = [
   [0.005, 1.22], [0.01, 1.19], [0.02, 1.09], [0.03, 1.13], [0.05, 1.08], [0.08, 1.08], [0.11, 1.2],
 ];
 
+/**
+ * Below this QBER the uncalibrated rule plans nothing. With the reserved sets grown past the
+ * untainted ones it would fit code 1 down to 0.1 %, where every frame fails (0.2 %: 4 of 16 fail,
+ * f 1.77 for the rest; 0.3 %, calibrated: none of 16, f 1.58); this keeps the range it had.
+ */
+const MIN_UNCALIBRATED_QBER = 0.0023;
+
 export function defaultStartEfficiency(qber: number): number {
   const t = START_EFFICIENCY;
   if (qber <= t[0]![0]) return t[0]![1];
@@ -188,10 +195,14 @@ export class CodeFamily {
     let max = 0;
     for (let q = 0.001; q < 0.2; q *= 1.01) {
       const p = startEfficiency !== undefined ? this.tryPlan(q, startEfficiency, frameBits)
-        : this.calibratedPlan(q, frameBits) ?? this.tryPlan(q, defaultStartEfficiency(q), frameBits);
+        : this.calibratedPlan(q, frameBits) ?? this.uncalibratedPlan(q, frameBits);
       if (p) { min = Math.min(min, q); max = Math.max(max, q); }
     }
     return { min, max };
+  }
+
+  private uncalibratedPlan(qber: number, frameBits: number): FramePlan | undefined {
+    return qber < MIN_UNCALIBRATED_QBER ? undefined : this.tryPlan(qber, defaultStartEfficiency(qber), frameBits);
   }
 
   private tryPlan(qber: number, startEfficiency: number, frameBits: number): FramePlan | undefined {
@@ -255,7 +266,7 @@ export class CodeFamily {
     if (!this.codes.some((c) => c.n === frameBits)) throw new FrameLengthError('frame', frameBits, this.frameLengths);
     const valid = Number.isFinite(qber) && qber > 0 && qber < 0.5;
     const p = !valid ? undefined : startEfficiency !== undefined ? this.tryPlan(qber, startEfficiency, frameBits)
-      : this.calibratedPlan(qber, frameBits) ?? this.tryPlan(qber, defaultStartEfficiency(qber), frameBits);
+      : this.calibratedPlan(qber, frameBits) ?? this.uncalibratedPlan(qber, frameBits);
     if (!p) {
       const cov = this.coverage(startEfficiency, frameBits);
       throw new QberOutOfRangeError(qber, Number(cov.min.toPrecision(3)), Number(cov.max.toPrecision(3)));
