@@ -65,6 +65,19 @@ interface Need { readonly f50: number; readonly f80: number; readonly f95: numbe
 const MAX_KEY_REVEAL_SHARE = 0.02;
 
 /**
+ * How far (in k·h) a code's reach, m / (k·h) with every reserved position revealed, must lie past
+ * the f95 of its need for the planner to use it: frames past the reach live on key-bit reveals
+ * and fail. A block's frames do not share one QBER: the key string holds the intensity classes in
+ * turn (the demo's seed-3 block: signal 1.1 %, decoy 1.5 %, estimate 1.24 %; its decoy frames
+ * 1.39-1.58 %). There code 30, at the edge of its range (reach 0.042 past f95, 336 punctured
+ * bits to reveal), lost 2 decoy frames of 69, and since the decoy-state bound on s_Z,1 rests on
+ * the decoy class's key bits (654,151 kept instead of 781,427), the block's secret bits fell from
+ * 1,209,480 to 655,295; code 22 (0.19 past) decodes every frame. Code 33 at 2 % (0.009 past) is
+ * ruled out too; code 28 at 0.5 % (0.055) and the lower-rate codes (past 0.1) are not.
+ */
+const MIN_REACH_MARGIN = 0.05;
+
+/**
  * A code's need quantiles at `qber`, interpolated in log QBER between its calibration rows;
  * undefined outside the measured range or where more than 5 % of frames did not decode.
  */
@@ -239,6 +252,7 @@ export class CodeFamily {
       if (code.n !== frameBits) continue;
       const need = needAt(this.calibration.get(code.id) ?? this.calibration.get(code.id - 10), qber);
       if (!need || need.keyShare > MAX_KEY_REVEAL_SHARE) continue;
+      if (code.m / ((code.n - code.punctureOrder.length) * h) < need.f95 + MIN_REACH_MARGIN) continue;
       const d = code.punctureOrder.length;
       const k = code.n - d;
       const kh = k * h;
