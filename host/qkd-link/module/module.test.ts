@@ -73,7 +73,9 @@ test('a block whose key classes differ in error rate (signal, decoy, vacuum in t
   // errors crowd the end of every frame and most frames exhaust their blind rounds.
   let x = 7;
   const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x / 2 ** 32);
-  const fr = frameKey(family, 0.019, 3 * 60_975);
+  // Three full frames of whatever key length the family plans at this QBER.
+  const fr = frameKey(family, 0.019, 3 * frameKey(family, 0.019, 1).k);
+  assert.is(fr.frames, 3);
   const n = fr.keyBits;
   const alice = new Uint8Array(n).map(() => (rnd() < 0.5 ? 1 : 0));
   const bob = alice.map((b, j) => (rnd() < (j < 0.938 * n ? 0.0166 : j < 0.998 * n ? 0.04 : 0.5) ? b ^ 1 : b));
@@ -111,11 +113,14 @@ test('a failed frame costs all its real bits; kept bits are packed from decoded 
 });
 
 test('f counts the real key bits of the decoded frames, not the zeros that pad them', () => {
-  const fr = frameKey(family, 0.02, 2 * 60_000);
-  assert.ok(fr.k > 60_000, 'frames are padded');
+  // Two frames, each some 1000 bits short of the family's frame key length at this QBER.
+  const real = frameKey(family, 0.02, 1).k - 1000;
+  const fr = frameKey(family, 0.02, 2 * real);
+  assert.is(fr.frames, 2);
+  assert.ok(fr.k > real, 'frames are padded');
   const f = efficiency(fr, [5000, 5000], Uint8Array.of(1, 1), 0.02);
-  assert.ok(Math.abs(f - 10_000 / (120_000 * binaryEntropy(0.02))) < 1e-9, `f ${f}`);
-  assert.ok(Math.abs(efficiency(fr, [5000, 9999], Uint8Array.of(1, 0), 0.02) - 5000 / (60_000 * binaryEntropy(0.02))) < 1e-9);
+  assert.ok(Math.abs(f - 10_000 / (2 * real * binaryEntropy(0.02))) < 1e-9, `f ${f}`);
+  assert.ok(Math.abs(efficiency(fr, [5000, 9999], Uint8Array.of(1, 0), 0.02) - 5000 / (real * binaryEntropy(0.02))) < 1e-9);
 });
 
 test('final key split: whole units first, the rest to the authentication ledger', () => {

@@ -19,7 +19,7 @@ import { CALIBRATION } from './calibration.js';
 import { CodeFamily, type CalibrationRow } from './codebook.js';
 import type { LdpcCode } from './code.js';
 import { binaryEntropy, seededRandom } from './design.js';
-import { AliceEndpoint, BobReconciler } from './reconcile.js';
+import { AliceEndpoint, BobReconciler, MAX_EFFICIENCY } from './reconcile.js';
 
 const FRAMES = 48;
 const STEP = 0.005;
@@ -37,9 +37,10 @@ function measure(family: CodeFamily, code: LdpcCode, qber: number, punctured: nu
   const k = code.n - d;
   const rnd = seededRandom(0xca11b + code.id * 1000 + Math.round(qber * 1e5));
   const plan = family.planFor(code, qber, punctured);
-  // The budget counts Bob's request bits too (some 20 per round, many rounds of small steps
-  // here): it is set so that they do not cut a frame short of its need.
-  const bob = new BobReconciler(family, qber, { plan, revealStep: STEP, revealGrowth: Infinity, patience: 3, roundIterations: 30, maxIterations: 800, maxEfficiency: 2.2 });
+  // The budget counts Bob's request bits too (some 20 per round, and a frame that starts 0.4
+  // below its need takes some 80 rounds of small steps here: 0.5 of k·h at 0.5 % QBER): it is set
+  // so that they do not cut a frame short of its need. So is the iteration limit (3-6 per round).
+  const bob = new BobReconciler(family, qber, { plan, revealStep: STEP, revealGrowth: Infinity, patience: 3, roundIterations: 30, maxIterations: 2500, maxEfficiency: MAX_EFFICIENCY + 2 });
   const alice = new AliceEndpoint(rnd);
   const frames = [];
   for (let i = 0; i < FRAMES; i++) {
@@ -51,8 +52,8 @@ function measure(family: CodeFamily, code: LdpcCode, qber: number, punctured: nu
   const reports = bob.reconcile(frames, alice);
   return {
     // Alice's disclosure only: Bob's request bits depend on the step used here; the planner adds
-    // them for the step it picks. A need past 1.6 counts as a failure, as it would in the link.
-    need: reports.map((r) => (r.ok && (r.ecLeak - r.bobBits) / r.ecLeak * r.efficiency <= 1.6 ? ((r.ecLeak - r.bobBits) / r.ecLeak) * r.efficiency : 9)).sort((x, y) => x - y),
+    // them for the step it picks. A need past the budget counts as a failure, as it would in the link.
+    need: reports.map((r) => (r.ok && (r.ecLeak - r.bobBits) / r.ecLeak * r.efficiency <= MAX_EFFICIENCY ? ((r.ecLeak - r.bobBits) / r.ecLeak) * r.efficiency : 9)).sort((x, y) => x - y),
     first: reports.filter((r) => r.ok && r.rounds === 0).length / FRAMES,
     keyReveals: reports.filter((r) => r.revealedKey > 0).length / FRAMES,
   };
@@ -72,6 +73,9 @@ function calibrate(family: CodeFamily, code: LdpcCode, grid: readonly number[]):
     // that every frame lives on key-bit reveals (a little past full shortening is measured too:
     // there frames need key bits, in the public order, and the planner sees what they cost).
     if (fLow > 1.3 || fHigh < 0.9) continue;
+    // Far below its point a code needs far more than the codes made for there (and since the
+    // reserved sets grew past the untainted ones, fLow no longer rules those QBERs out).
+    if (qber < 0.45 * code.designThreshold) continue;
     let start = Math.max(fLow, floor);
     let m = measure(family, code, qber, Math.min(d, Math.max(0, Math.round(code.m - start * kh))));
     // Too many frames decoded at the start: their need is below it and unmeasured.

@@ -65,6 +65,19 @@ interface Need { readonly f50: number; readonly f80: number; readonly f95: numbe
 const MAX_KEY_REVEAL_SHARE = 0.02;
 
 /**
+ * How far (in k·h) a code's reach, m / (k·h) with every reserved position revealed, must lie past
+ * the f95 of its need for the planner to use it: frames past the reach live on key-bit reveals
+ * and fail. A block's frames do not share one QBER: the key string holds the intensity classes in
+ * turn (the demo's seed-3 block: signal 1.1 %, decoy 1.5 %, estimate 1.24 %; its decoy frames
+ * 1.39-1.58 %). There code 30, at the edge of its range (reach 0.042 past f95, 336 punctured
+ * bits to reveal), lost 2 decoy frames of 69, and since the decoy-state bound on s_Z,1 rests on
+ * the decoy class's key bits (654,151 kept instead of 781,427), the block's secret bits fell from
+ * 1,209,480 to 655,295; code 22 (0.19 past) decodes every frame. Code 33 at 2 % (0.009 past) is
+ * ruled out too; code 28 at 0.5 % (0.055) and the lower-rate codes (past 0.1) are not.
+ */
+const MIN_REACH_MARGIN = 0.05;
+
+/**
  * A code's need quantiles at `qber`, interpolated in log QBER between its calibration rows;
  * undefined outside the measured range or where more than 5 % of frames did not decode.
  */
@@ -125,6 +138,13 @@ function requestBits(reserved: number): number {
 const START_EFFICIENCY: ReadonlyArray<readonly [number, number]> = [
   [0.005, 1.22], [0.01, 1.19], [0.02, 1.09], [0.03, 1.13], [0.05, 1.08], [0.08, 1.08], [0.11, 1.2],
 ];
+
+/**
+ * Below this QBER the uncalibrated rule plans nothing. With the reserved sets grown past the
+ * untainted ones it would fit code 1 down to 0.1 %, where every frame fails (0.2 %: 4 of 16 fail,
+ * f 1.77 for the rest; 0.3 %, calibrated: none of 16, f 1.58); this keeps the range it had.
+ */
+const MIN_UNCALIBRATED_QBER = 0.0023;
 
 export function defaultStartEfficiency(qber: number): number {
   const t = START_EFFICIENCY;
@@ -188,10 +208,14 @@ export class CodeFamily {
     let max = 0;
     for (let q = 0.001; q < 0.2; q *= 1.01) {
       const p = startEfficiency !== undefined ? this.tryPlan(q, startEfficiency, frameBits)
-        : this.calibratedPlan(q, frameBits) ?? this.tryPlan(q, defaultStartEfficiency(q), frameBits);
+        : this.calibratedPlan(q, frameBits) ?? this.uncalibratedPlan(q, frameBits);
       if (p) { min = Math.min(min, q); max = Math.max(max, q); }
     }
     return { min, max };
+  }
+
+  private uncalibratedPlan(qber: number, frameBits: number): FramePlan | undefined {
+    return qber < MIN_UNCALIBRATED_QBER ? undefined : this.tryPlan(qber, defaultStartEfficiency(qber), frameBits);
   }
 
   private tryPlan(qber: number, startEfficiency: number, frameBits: number): FramePlan | undefined {
@@ -228,6 +252,7 @@ export class CodeFamily {
       if (code.n !== frameBits) continue;
       const need = needAt(this.calibration.get(code.id) ?? this.calibration.get(code.id - 10), qber);
       if (!need || need.keyShare > MAX_KEY_REVEAL_SHARE) continue;
+      if (code.m / ((code.n - code.punctureOrder.length) * h) < need.f95 + MIN_REACH_MARGIN) continue;
       const d = code.punctureOrder.length;
       const k = code.n - d;
       const kh = k * h;
@@ -255,7 +280,7 @@ export class CodeFamily {
     if (!this.codes.some((c) => c.n === frameBits)) throw new FrameLengthError('frame', frameBits, this.frameLengths);
     const valid = Number.isFinite(qber) && qber > 0 && qber < 0.5;
     const p = !valid ? undefined : startEfficiency !== undefined ? this.tryPlan(qber, startEfficiency, frameBits)
-      : this.calibratedPlan(qber, frameBits) ?? this.tryPlan(qber, defaultStartEfficiency(qber), frameBits);
+      : this.calibratedPlan(qber, frameBits) ?? this.uncalibratedPlan(qber, frameBits);
     if (!p) {
       const cov = this.coverage(startEfficiency, frameBits);
       throw new QberOutOfRangeError(qber, Number(cov.min.toPrecision(3)), Number(cov.max.toPrecision(3)));

@@ -2,12 +2,12 @@
  * Generates the shipped code family: `npx tsx host/qkd-link/reconciliation/generate.ts [id...]`.
  * Deterministic (seeded): the same command rewrites byte-identical files. For each code it
  * designs lambda by EXIT linear programming for the BSC, builds the quasi-cyclic base matrix and
- * its shifts, computes the untainted puncturing order, and writes codes/<name>.bin.
+ * its shifts, computes the reserved positions (untainted puncturing order, then at most two per check), and writes codes/<name>.bin.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { encodeCodeFile, expandCode } from './code.js';
-import { constructBase, untaintedOrder } from './construct.js';
+import { constructBase, reservedOrder } from './construct.js';
 import { designByLp } from './design.js';
 import { FAMILY } from './family.js';
 
@@ -27,7 +27,7 @@ function main(argv: readonly string[]): void {
       seed: entry.seed, designThreshold: design.threshold, maxPunctureFraction: entry.maxPunctureFraction,
     });
     const code = expandCode(built.spec);
-    const punctureOrder = untaintedOrder(code, Math.floor(entry.maxPunctureFraction * code.n), entry.seed ^ 0x5bd1e995);
+    const punctureOrder = reservedOrder(code, Math.floor(entry.maxPunctureFraction * code.n), entry.seed ^ 0x5bd1e995);
     const bytes = encodeCodeFile({ ...built.spec, punctureOrder });
     writeFileSync(`${outDir}${entry.name}.bin`, bytes);
     const lam = [...design.ensemble.lambda].map(([d, w]) => `${d}:${w.toFixed(3)}`).join(' ');
