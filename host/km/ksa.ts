@@ -145,39 +145,35 @@ export class Ksa {
       throw e;
     }
     const exits = this.#exits.has(r.slaves[0]!) && r.slaves.every((s) => this.#exits.get(s) === this.#exits.get(r.slaves[0]!)) ? this.exitsOf(r.slaves[0]!) : [target];
-    if (exits.length === 1) {
-      try {
-        const keys = await this.#supplyTo(r, target);
-        event('delivered');
-        return keys;
-      } catch (e) {
-        if (e instanceof InsufficientKeysError) event('refused', 'insufficient keys');
-        else event('failed', statusOf(e));
-        throw e;
-      }
-    }
-    // Several border exits: the best by health and stock first, the next when one fails.
-    const order = rankExits(
-      exits.map((node) => ({ node, stock: this.stock(node, r.size), up: kma.kx.connected(node) || !linkBetween(kma.topology, kma.nodeId, node) })),
-      r.number,
-      (n) => this.#health.usable(n),
-    );
+    // Several border exits: the best by health and stock first, the next when one fails. One
+    // target is tried once, with no backoff to remember.
+    const several = exits.length > 1;
+    const order = several
+      ? rankExits(
+          exits.map((node) => ({ node, stock: this.stock(node, r.size), up: kma.kx.connected(node) || !linkBetween(kma.topology, kma.nodeId, node) })),
+          r.number,
+          (n) => this.#health.usable(n),
+        )
+      : exits;
     let last: unknown = new PeerUnreachableError(exits.join(', '), 'every border exit failed a moment ago');
-    for (const [i, exit] of order.entries()) {
+    let tried = 0;
+    for (const exit of order) {
       try {
         const keys = await this.#supplyTo(r, exit);
-        this.#health.delivered(exit);
-        event('delivered', undefined, { exit, fallbacks: i });
+        if (several) this.#health.delivered(exit);
+        event('delivered', undefined, several ? { exit, fallbacks: tried } : undefined);
         return keys;
       } catch (e) {
         last = e;
-        const next = fallsBack(e) && i + 1 < order.length;
-        if (fallsBack(e)) this.#health.failed(exit, next);
+        tried++;
+        const next = several && fallsBack(e) && tried < order.length;
+        if (several && fallsBack(e)) this.#health.failed(exit, next);
         if (!next) break;
       }
     }
-    this.#health.exhausted();
-    event(last instanceof InsufficientKeysError ? 'refused' : 'failed', statusOf(last), { exit: 'none', fallbacks: order.length - 1 });
+    if (several) this.#health.exhausted();
+    const insufficient = last instanceof InsufficientKeysError;
+    event(insufficient ? 'refused' : 'failed', insufficient ? 'insufficient keys' : statusOf(last), several ? { exit: 'none', fallbacks: Math.max(0, tried - 1) } : undefined);
     throw last;
   }
 
