@@ -10,6 +10,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { parse as parseYaml } from 'yaml';
 import { KmConfigError } from '../km/errors.js';
 import { IWN_CHANNEL } from '../interworking/iwn/diagnostics.js';
+import { onStopRequest } from './stop-request.js';
 
 /** The parsed YAML of a configuration file; a KmConfigError naming the file if it cannot be read. */
 export function readYamlConfig(path: string): unknown {
@@ -65,13 +66,7 @@ export async function runIwnProcess<C, R extends { stop(): Promise<void> }>(p: I
   }
   line({ event: 'ready', node: p.node(c), pid: process.pid, ...p.ready(c, r) });
   await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-    if (process.env.QKDN_NODE_EXIT_WITH_STDIN === '1') {
-      process.stdin.once('end', resolve);
-      process.stdin.once('close', resolve);
-      process.stdin.resume();
-    }
+    onStopRequest(resolve);
     const onData = p.stdin;
     if (onData) process.stdin.on('data', (d: Buffer) => onData(r, d));
   });

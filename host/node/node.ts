@@ -25,6 +25,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS } from '../km/diagnostics.js';
 import { loadConfig, parseEndpoint, type EventKind, type NodeConfig } from './config.js';
 import { createKeySource } from './key-sources.js';
+import { onStopRequest } from './stop-request.js';
 import pino, { type Logger } from 'pino';
 import { startNodeManagement, type NodeManagement } from './management.js';
 import { startNodeGateway, type NodeGateway } from './gateway.js';
@@ -281,21 +282,13 @@ export async function runNodeCommand(opts: { config: string; standby?: boolean; 
   let unwatch = () => {};
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    onStopRequest(stop);
     // The command that started us ended (npx killed, its terminal closed): stop with it.
     if (watchAncestors)
       unwatch = watchAncestors((pid) => {
         line({ event: 'parent-gone', node: node.id, pid });
         stop();
       });
-    // Under a supervisor that holds our stdin (tests, the demo network): its end means the
-    // supervisor is gone, so stop rather than outlive it.
-    if (process.env.QKDN_NODE_EXIT_WITH_STDIN === '1') {
-      process.stdin.once('end', stop);
-      process.stdin.once('close', stop);
-      process.stdin.resume();
-    }
   });
   unwatch();
   // Let the process exit: nothing may keep the event loop alive after a stop.
